@@ -1,0 +1,38 @@
+//! # quilt-executor
+//!
+//! The foundation of Quilt: the [`Executor`] trait (a GraphQL [`Request`] in, a [`Response`] out:
+//! one [`ExecutionResult`] or a stream of them) and the executors that reach remote services.
+//!
+//! Everything in Quilt is an executor: a remote service, a batching wrapper around it, a wrapped
+//! (transformed) schema, a stitched gateway. `Arc<dyn Executor>` ([`SharedExecutor`]) is the
+//! common currency, and every combinator works on every executor.
+//!
+//! ```
+//! use quilt_executor::{from_fn, Executor, ExecutionResult, Request, Response};
+//! use serde_json::json;
+//!
+//! # tokio::runtime::Runtime::new().unwrap().block_on(async {
+//! let hello = from_fn(|_request: Request| async {
+//!     Ok(Response::Single(ExecutionResult::from_data(json!({ "hello": "world" }))))
+//! });
+//! let response = hello.execute(Request::new("{ hello }").unwrap()).await.unwrap();
+//! let result = response.into_single().await.unwrap();
+//! assert_eq!(result.data, Some(json!({ "hello": "world" })));
+//! # });
+//! ```
+
+mod document;
+mod error;
+mod executor;
+mod request;
+mod result;
+mod retry;
+
+pub use document::{Document, OperationType, ParseError};
+pub use error::{BoxError, CloseCode, ErrorKind, ExecutorError};
+pub use executor::{
+    ExecuteFuture, Executor, FnExecutor, Response, ResultStream, SharedExecutor, from_fn,
+};
+pub use request::{Context, FileUpload, Request, Upload};
+pub use result::{ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment};
+pub use retry::{Retry, RetryPolicy};

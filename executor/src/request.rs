@@ -1,0 +1,294 @@
+//! A GraphQL request as executors receive it.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use http::HeaderMap;
+use serde_json::Value;
+
+use crate::document::{Document, OperationType, ParseError};
+use crate::result::JsonMap;
+
+/// A GraphQL request: a shared parsed document, the operation to run, its variables and
+/// extensions, and the [`Context`] the gateway passes down.
+///
+/// Cloning is cheap for the document (an [`Arc`]); variables and extensions are owned maps.
+///
+/// ```
+/// use quilt_executor::{OperationType, Request};
+/// use serde_json::json;
+///
+/// let request = Request::new("query User($id: ID!) { user(id: $id) { name } }")?
+///     .variable("id", json!("1"))
+///     .operation_name("User");
+/// assert_eq!(request.operation_type(), OperationType::Query);
+/// assert_eq!(request.query(), "query User($id: ID!) { user(id: $id) { name } }");
+/// # Ok::<(), quilt_executor::ParseError>(())
+/// ```
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The operation document.
+    pub document: Document,
+    /// The variables' values (JSON).
+    pub variables: JsonMap,
+    /// Which operation of the document to run; required when it holds several.
+    pub operation_name: Option<String>,
+    /// Request extensions. Executors read some keys as per-request overrides, as graphql-tools
+    /// does: `headers` and `endpoint` (HTTP), `connectionParams` (WebSocket); they are not
+    /// forwarded upstream.
+    pub extensions: JsonMap,
+    /// What the gateway passes down: incoming headers, connection params, typed values.
+    pub context: Context,
+    /// Files to upload with the GraphQL multipart request spec; each one's `variables` entry is
+    /// `null` and its position is given by [`FileUpload::path`].
+    pub uploads: Vec<FileUpload>,
+}
+
+impl Request {
+    /// Parses `query` into a request with no variables.
+    pub fn new(query: impl Into<Arc<str>>) -> Result<Self, ParseError> {
+        Ok(Self::from_document(Document::parse(query)?))
+    }
+
+    /// A request for an already parsed document.
+    pub fn from_document(document: Document) -> Self {
+        Self {
+            document,
+            variables: JsonMap::new(),
+            operation_name: None,
+            extensions: JsonMap::new(),
+            context: Context::default(),
+            uploads: Vec::new(),
+        }
+    }
+
+    /// The operation type of the selected operation (`Query` when the document does not
+    /// identify one, so that the service reports the error).
+    pub fn operation_type(&self) -> OperationType {
+        self.document
+            .operation_type(self.operation_name.as_deref())
+    }
+
+    /// The document as text, printed at most once.
+    pub fn query(&self) -> &str {
+        self.document.as_str()
+    }
+
+    /// Sets one variable.
+    pub fn variable(mut self, name: impl Into<String>, value: Value) -> Self {
+        self.variables.insert(name.into(), value);
+        self
+    }
+
+    /// Replaces the variables.
+    pub fn variables(mut self, variables: JsonMap) -> Self {
+        self.variables = variables;
+        self
+    }
+
+    /// Selects the operation by name.
+    pub fn operation_name(mut self, name: impl Into<String>) -> Self {
+        self.operation_name = Some(name.into());
+        self
+    }
+
+    /// Sets one extension.
+    pub fn extension(mut self, key: impl Into<String>, value: Value) -> Self {
+        self.extensions.insert(key.into(), value);
+        self
+    }
+
+    /// Replaces the context.
+    pub fn context(mut self, context: Context) -> Self {
+        self.context = context;
+        self
+    }
+
+    /// Attaches a file at `path` within the variables (`"file"`, `"files.1"`,
+    /// `"input.attachment"`) and sets that variable position to `null`, as the GraphQL
+    /// multipart request spec requires.
+    pub fn upload(mut self, path: impl Into<String>, file: Upload) -> Self {
+        let path = path.into();
+        set_null_at(&mut self.variables, &path);
+        self.uploads.push(FileUpload { path, file });
+        self
+    }
+
+    /// Whether this is a subscription.
+    pub fn is_subscription(&self) -> bool {
+        self.operation_type() == OperationType::Subscription
+    }
+
+    /// Whether this is a mutation.
+    pub fn is_mutation(&self) -> bool {
+        self.operation_type() == OperationType::Mutation
+    }
+}
+
+/// Sets the value at a dotted path (`a.b.0`) in `variables` to `null`, creating objects and
+/// extending lists as needed.
+fn set_null_at(variables: &mut JsonMap, path: &str) {
+    let mut segments = path.split('.');
+    let Some(first) = segments.next() else {
+        return;
+    };
+    let mut current = variables.entry(first.to_owned()).or_insert(Value::Null);
+    for segment in segments {
+        current = match segment.parse::<usize>() {
+            Ok(index) => {
+                if !current.is_array() {
+                    *current = Value::Array(Vec::new());
+                }
+                let Value::Array(items) = current else {
+                    return;
+                };
+                if items.len() <= index {
+                    items.resize(index + 1, Value::Null);
+                }
+                &mut items[index]
+            }
+            Err(_) => {
+                if !current.is_object() {
+                    *current = Value::Object(JsonMap::new());
+                }
+                let Value::Object(map) = current else {
+                    return;
+                };
+                map.entry(segment.to_owned()).or_insert(Value::Null)
+            }
+        };
+    }
+    *current = Value::Null;
+}
+
+/// A file attached to a request (see [`Request::upload`]).
+#[derive(Debug, Clone)]
+pub struct FileUpload {
+    /// Where the file goes in the variables, dotted (`"files.0"`), without the `variables.`
+    /// prefix of the multipart spec's map.
+    pub path: String,
+    /// The file.
+    pub file: Upload,
+}
+
+/// The content of an uploaded file.
+#[derive(Debug, Clone)]
+pub struct Upload {
+    /// The file name sent in the multipart part.
+    pub filename: String,
+    /// The part's content type.
+    pub content_type: Option<String>,
+    /// The bytes.
+    pub body: Bytes,
+}
+
+impl Upload {
+    /// A file with a name and content.
+    pub fn new(filename: impl Into<String>, body: impl Into<Bytes>) -> Self {
+        Self {
+            filename: filename.into(),
+            content_type: None,
+            body: body.into(),
+        }
+    }
+
+    /// Sets the content type.
+    pub fn content_type(mut self, content_type: impl Into<String>) -> Self {
+        self.content_type = Some(content_type.into());
+        self
+    }
+}
+
+/// What a gateway passes down with a request: the client's HTTP headers, WebSocket connection
+/// params, and typed values of the application's own (like [`http::Extensions`]).
+///
+/// Cloning is an [`Arc`] clone; setters copy on write.
+///
+/// ```
+/// use quilt_executor::Context;
+/// #[derive(Clone)]
+/// struct UserId(u64);
+/// let context = Context::default().insert(UserId(7));
+/// assert_eq!(context.get::<UserId>().map(|u| u.0), Some(7));
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct Context(Arc<ContextInner>);
+
+#[derive(Debug, Clone, Default)]
+struct ContextInner {
+    headers: HeaderMap,
+    connection_params: Option<JsonMap>,
+    values: http::Extensions,
+}
+
+impl Context {
+    /// A context carrying the client's headers.
+    pub fn from_headers(headers: HeaderMap) -> Self {
+        Self(Arc::new(ContextInner {
+            headers,
+            ..ContextInner::default()
+        }))
+    }
+
+    /// The client's HTTP headers (empty when there were none).
+    pub fn headers(&self) -> &HeaderMap {
+        &self.0.headers
+    }
+
+    /// Replaces the headers.
+    pub fn with_headers(mut self, headers: HeaderMap) -> Self {
+        Arc::make_mut(&mut self.0).headers = headers;
+        self
+    }
+
+    /// The client's WebSocket `connection_init` payload, when it came over a WebSocket.
+    pub fn connection_params(&self) -> Option<&JsonMap> {
+        self.0.connection_params.as_ref()
+    }
+
+    /// Sets the connection params.
+    pub fn with_connection_params(mut self, params: JsonMap) -> Self {
+        Arc::make_mut(&mut self.0).connection_params = Some(params);
+        self
+    }
+
+    /// Adds a typed value, replacing one of the same type.
+    pub fn insert<T: Clone + Send + Sync + 'static>(mut self, value: T) -> Self {
+        Arc::make_mut(&mut self.0).values.insert(value);
+        self
+    }
+
+    /// A typed value, if one was added.
+    pub fn get<T: Send + Sync + 'static>(&self) -> Option<&T> {
+        self.0.values.get::<T>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn upload_sets_variable_positions_to_null() {
+        let r = Request::new("mutation($f: Upload, $fs: [Upload], $i: In) { a }")
+            .unwrap()
+            .upload("f", Upload::new("a.txt", "A"))
+            .upload("fs.1", Upload::new("b.txt", "B"))
+            .upload("i.doc", Upload::new("c.txt", "C"));
+        assert_eq!(
+            Value::Object(r.variables.clone()),
+            json!({"f": null, "fs": [null, null], "i": {"doc": null}})
+        );
+        assert_eq!(r.uploads.len(), 3);
+        assert!(r.is_mutation());
+    }
+
+    #[test]
+    fn context_copies_on_write() {
+        let a = Context::default().insert(5u32);
+        let b = a.clone().insert(6u32);
+        assert_eq!(a.get::<u32>(), Some(&5));
+        assert_eq!(b.get::<u32>(), Some(&6));
+    }
+}

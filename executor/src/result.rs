@@ -1,0 +1,265 @@
+//! The result of a GraphQL execution, as it travels between services.
+
+use serde::{Deserialize, Deserializer, Serialize};
+use serde_json::Value;
+
+/// A JSON object with its keys in insertion order (GraphQL responses keep field order).
+pub type JsonMap = serde_json::Map<String, Value>;
+
+/// One GraphQL result: a whole response, or one event of a subscription or incremental stream.
+///
+/// `data` distinguishes *absent* (`None`: the request failed before execution) from `null`
+/// (`Some(Value::Null)`: execution failed at the root), as the GraphQL spec does.
+///
+/// Deserialization is lenient where servers differ (unknown keys are ignored, `errors: null` is
+/// an empty list); serialization writes only the keys that are set.
+///
+/// ```
+/// use quilt_executor::ExecutionResult;
+/// let result: ExecutionResult =
+///     serde_json::from_str(r#"{"data":null,"errors":[{"message":"boom","path":["a",0]}]}"#).unwrap();
+/// assert_eq!(result.data, Some(serde_json::Value::Null));
+/// assert_eq!(result.errors[0].message, "boom");
+/// assert_eq!(serde_json::to_string(&result).unwrap(),
+///            r#"{"data":null,"errors":[{"message":"boom","path":["a",0]}]}"#);
+/// ```
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ExecutionResult {
+    /// The data: `None` when absent, `Some(Null)` when null.
+    #[serde(
+        default,
+        deserialize_with = "present",
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub data: Option<Value>,
+    /// Errors raised while executing (field errors) or before (request errors).
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub errors: Vec<GraphQLError>,
+    /// Response extensions.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<JsonMap>,
+    /// Incremental delivery: whether more payloads follow.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub has_next: Option<bool>,
+    /// Incremental delivery: the deferred or streamed parts this payload carries.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub incremental: Option<Vec<IncrementalPayload>>,
+    /// Incremental delivery (2023+ format): announced pending parts, kept verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pending: Option<Value>,
+    /// Incremental delivery (2023+ format): completed parts, kept verbatim.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub completed: Option<Value>,
+}
+
+impl ExecutionResult {
+    /// A result with `data` and nothing else.
+    pub fn from_data(data: Value) -> Self {
+        Self {
+            data: Some(data),
+            ..Self::default()
+        }
+    }
+
+    /// A request error: no `data`, one error.
+    pub fn from_error(error: GraphQLError) -> Self {
+        Self {
+            errors: vec![error],
+            ..Self::default()
+        }
+    }
+
+    /// Whether this looks like a GraphQL response at all: it has `data`, `errors`, or is an
+    /// incremental payload.
+    pub fn is_graphql_response(&self) -> bool {
+        self.data.is_some()
+            || !self.errors.is_empty()
+            || self.has_next.is_some()
+            || self.incremental.is_some()
+    }
+}
+
+/// One part of an incremental (@defer/@stream) payload.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct IncrementalPayload {
+    /// Deferred data, merged at `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data: Option<Value>,
+    /// Streamed list items, appended at `path`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub items: Option<Vec<Value>>,
+    /// Where the part belongs.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<PathSegment>,
+    /// The `label` of the @defer or @stream directive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
+    /// The pending id this part belongs to (2023+ format).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub id: Option<String>,
+    /// Errors of this part.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub errors: Vec<GraphQLError>,
+    /// Extensions of this part.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<JsonMap>,
+}
+
+/// A GraphQL error as in the spec's "Errors" section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct GraphQLError {
+    /// A description for the developer.
+    pub message: String,
+    /// Where in the document the error is.
+    #[serde(
+        default,
+        deserialize_with = "null_as_default",
+        skip_serializing_if = "Vec::is_empty"
+    )]
+    pub locations: Vec<Location>,
+    /// The response path of the field that failed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub path: Option<Vec<PathSegment>>,
+    /// Anything else, such as `code`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extensions: Option<JsonMap>,
+}
+
+impl GraphQLError {
+    /// An error with only a message.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Sets `extensions.code`.
+    pub fn with_code(mut self, code: impl Into<String>) -> Self {
+        self.extensions
+            .get_or_insert_with(JsonMap::new)
+            .insert("code".into(), Value::String(code.into()));
+        self
+    }
+
+    /// Sets the path.
+    pub fn with_path(mut self, path: Vec<PathSegment>) -> Self {
+        self.path = Some(path);
+        self
+    }
+
+    /// `extensions.code`, if it is a string.
+    pub fn code(&self) -> Option<&str> {
+        self.extensions.as_ref()?.get("code")?.as_str()
+    }
+}
+
+/// A line and column (both 1-based) in a GraphQL document.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// The line, from 1.
+    pub line: usize,
+    /// The column, from 1.
+    pub column: usize,
+}
+
+/// One segment of a response path: a field's response key or a list index.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum PathSegment {
+    /// A list index.
+    Index(usize),
+    /// A field's response key (alias or name).
+    Key(String),
+}
+
+impl From<&str> for PathSegment {
+    fn from(key: &str) -> Self {
+        PathSegment::Key(key.to_owned())
+    }
+}
+
+impl From<usize> for PathSegment {
+    fn from(index: usize) -> Self {
+        PathSegment::Index(index)
+    }
+}
+
+/// Keeps `"key": null` as `Some(Value::Null)`; only an absent key is `None`.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
+}
+
+/// Reads `null` as the default value (servers send `"errors": null`, `"locations": null`).
+fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+where
+    D: Deserializer<'de>,
+    T: Default + Deserialize<'de>,
+{
+    Ok(Option::<T>::deserialize(deserializer)?.unwrap_or_default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn absent_and_null_data_differ() {
+        let absent: ExecutionResult = serde_json::from_value(json!({"errors":[]})).unwrap();
+        let null: ExecutionResult = serde_json::from_value(json!({"data":null})).unwrap();
+        assert_eq!(absent.data, None);
+        assert_eq!(null.data, Some(Value::Null));
+        assert_eq!(serde_json::to_value(&null).unwrap(), json!({"data":null}));
+        assert_eq!(serde_json::to_value(&absent).unwrap(), json!({}));
+    }
+
+    #[test]
+    fn lenient_about_nulls_and_unknown_keys() {
+        let r: ExecutionResult = serde_json::from_value(json!({
+            "data": {"a": 1},
+            "errors": null,
+            "somethingElse": true
+        }))
+        .unwrap();
+        assert!(r.errors.is_empty());
+        let e: GraphQLError =
+            serde_json::from_value(json!({"message":"m","locations":null,"foo":1})).unwrap();
+        assert!(e.locations.is_empty());
+    }
+
+    #[test]
+    fn keeps_field_order() {
+        let text = r#"{"data":{"z":1,"a":2,"m":3}}"#;
+        let r: ExecutionResult = serde_json::from_str(text).unwrap();
+        assert_eq!(serde_json::to_string(&r).unwrap(), text);
+    }
+
+    #[test]
+    fn incremental_payload_round_trip() {
+        let v = json!({"hasNext":true,"incremental":[{"data":{"b":1},"path":["a",0],"label":"x"}]});
+        let r: ExecutionResult = serde_json::from_value(v.clone()).unwrap();
+        assert_eq!(r.has_next, Some(true));
+        assert_eq!(
+            r.incremental.as_ref().unwrap()[0].path,
+            vec![PathSegment::from("a"), PathSegment::from(0)]
+        );
+        assert_eq!(serde_json::to_value(&r).unwrap(), v);
+    }
+
+    #[test]
+    fn error_code_helpers() {
+        let e = GraphQLError::new("x").with_code("BAD");
+        assert_eq!(e.code(), Some("BAD"));
+    }
+}

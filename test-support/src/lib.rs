@@ -1,0 +1,15 @@
+//! Test support for Quilt: real GraphQL services on `127.0.0.1:0` (async-graphql over axum:
+//! POST, GET, uploads, SSE, multipart, WebSocket in both subprotocols), counters a test waits
+//! on, a hard stop and restart on the same port, and launchers for the JavaScript reference peers.
+
+pub mod js;
+pub mod server;
+pub mod stats;
+pub mod subgraph;
+
+pub use js::JsPeer;
+pub use server::{TestServer, graphql_router, subgraph_router};
+pub use stats::{Counters, Stats};
+
+/// The default time a test waits for an event before failing.
+pub const WAIT: std::time::Duration = std::time::Duration::from_secs(10);
