@@ -6,6 +6,8 @@ use std::net::SocketAddr;
 use std::process::Stdio;
 use std::time::Duration;
 
+pub mod ws;
+
 use quilt_executor::Executor;
 use quilt_server::{GraphQLServer, GraphQLServerBuilder};
 use quilt_test_support::{LocalExecutor, Stats, subgraph};
