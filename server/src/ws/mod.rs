@@ -43,28 +43,35 @@ pub(crate) fn upgrade(
     }
     let permit = state.ws_connections.clone().try_acquire_owned().ok();
     let tasks = state.tasks.clone();
+    let span = tracing::info_span!(
+        "graphql.websocket",
+        protocol = protocol.map_or("none", Protocol::name)
+    );
     upgrade.on_upgrade(move |socket| {
-        tasks.track_future(async move {
-            match (protocol, permit) {
-                (None, _) => {
-                    connection::close_now(
-                        socket,
-                        close::SUBPROTOCOL_NOT_ACCEPTABLE,
-                        "Subprotocol not acceptable",
-                    )
-                    .await
+        tasks.track_future(tracing::Instrument::instrument(
+            async move {
+                match (protocol, permit) {
+                    (None, _) => {
+                        connection::close_now(
+                            socket,
+                            close::SUBPROTOCOL_NOT_ACCEPTABLE,
+                            "Subprotocol not acceptable",
+                        )
+                        .await
+                    }
+                    (Some(_), None) => {
+                        let reason = format!(
+                            "too many WebSocket connections (limit {})",
+                            state.limits.max_ws_connections
+                        );
+                        connection::close_now(socket, close::TRY_AGAIN_LATER, &reason).await
+                    }
+                    (Some(protocol), Some(permit)) => {
+                        connection::run(state, socket, protocol, headers, permit).await
+                    }
                 }
-                (Some(_), None) => {
-                    let reason = format!(
-                        "too many WebSocket connections (limit {})",
-                        state.limits.max_ws_connections
-                    );
-                    connection::close_now(socket, close::TRY_AGAIN_LATER, &reason).await
-                }
-                (Some(protocol), Some(permit)) => {
-                    connection::run(state, socket, protocol, headers, permit).await
-                }
-            }
-        })
+            },
+            span,
+        ))
     })
 }
