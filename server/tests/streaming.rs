@@ -154,6 +154,23 @@ async fn single_connection_mode_reserves_streams_accepts_operations_and_stops_th
             ("complete".to_owned(), json!({"id": "q"})),
         ]
     );
+    // A parse error is answered on the stream under its operation id.
+    let start = client()
+        .post(server.url())
+        .header("x-graphql-event-stream-token", &token)
+        .json(&json!({"query": "{", "extensions": {"operationId": "bad"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(start.status(), 202);
+    let (name, data) = next_event(&mut events).await;
+    let data: Value = serde_json::from_str(&data).unwrap();
+    assert_eq!((name.as_str(), &data["id"]), ("next", &json!("bad")));
+    assert_eq!(
+        data["payload"]["errors"][0]["extensions"]["code"],
+        "GRAPHQL_PARSE_FAILED"
+    );
+    assert_eq!(next_event(&mut events).await.0, "complete");
     // Without an operation id the operation is refused; an unknown token is 404.
     let missing = client()
         .post(server.url())

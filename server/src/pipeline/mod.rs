@@ -114,9 +114,14 @@ async fn handle(
                 }
             };
             if let Some(token) = token {
+                let operation_id = params
+                    .extensions
+                    .get("operationId")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned);
                 let context = Context::from_headers(parts.headers);
                 let prepared = prepare::prepare(params, &state.limits, context);
-                return sse_single::start_operation(state.clone(), &token, prepared);
+                return sse_single::start_operation(state.clone(), &token, operation_id, prepared);
             }
             run(&state, parts.headers, params, files, accepted, false).await
         }

@@ -151,25 +151,21 @@ impl Drop for StreamGuard {
     }
 }
 
-/// Starts an operation on `token`'s stream; `202 Accepted`.
+/// Starts the operation `operation_id` (its `extensions.operationId`) on `token`'s stream;
+/// `202 Accepted`. A request that failed to prepare is answered on the stream, like a result.
 pub(crate) fn start_operation(
     state: SharedState,
     token: &str,
+    operation_id: Option<String>,
     prepared: Result<Request, Box<ExecutionResult>>,
 ) -> Result<Response, RequestError> {
-    let operation_id = match &prepared {
-        Ok(request) => request.extensions.get("operationId"),
-        Err(_) => None,
-    }
-    .and_then(|v| v.as_str())
-    .map(str::to_owned);
     let mut map = state.reservations.lock();
     let reservation = map.get_mut(token).ok_or(RequestError::UnknownStreamToken)?;
     let sender = reservation
         .sender
         .clone()
         .ok_or(RequestError::ShuttingDown)?;
-    let Some(operation_id) = operation_id.or_else(|| prepared.is_err().then(String::new)) else {
+    let Some(operation_id) = operation_id else {
         return Err(RequestError::OperationId(
             "missing: set extensions.operationId",
         ));
