@@ -82,7 +82,16 @@ async fn in_flight_query_finishes_and_subscriptions_complete_on_every_transport(
         .await
         .unwrap();
 
-    // A slow query in flight when shutdown begins.
+    // Slow queries in flight when shutdown begins, over WebSocket and over HTTP.
+    send(
+        &mut socket,
+        json!({"id": "q", "type": "subscribe", "payload": {"query": "{ slow(ms: 400) }"}}),
+    )
+    .await;
+    tokio::time::timeout(WAIT, started_rx.recv())
+        .await
+        .unwrap()
+        .unwrap();
     let slow = tokio::spawn({
         let url = url.clone();
         async move {
@@ -106,15 +115,25 @@ async fn in_flight_query_finishes_and_subscriptions_complete_on_every_transport(
     // The query finishes with its data.
     let body = tokio::time::timeout(WAIT, slow).await.unwrap().unwrap();
     assert_eq!(body, json!({"data": {"slow": "slept 400ms"}}));
-    // The WebSocket subscription gets `complete`, then the socket closes with 1001.
-    loop {
+    // Over WebSocket the query's result arrives and both operations complete, then the socket
+    // closes with 1001.
+    let mut completed = Vec::new();
+    let mut query_result = None;
+    while completed.len() < 2 {
         let message = recv(&mut socket).await;
-        if message["type"] == "complete" {
-            assert_eq!(message["id"], "ws");
-            break;
+        match (
+            message["type"].as_str().unwrap(),
+            message["id"].as_str().unwrap(),
+        ) {
+            ("complete", id) => completed.push(id.to_owned()),
+            ("next", "q") => query_result = Some(message["payload"].clone()),
+            ("next", "ws") => {}
+            other => panic!("unexpected {other:?}"),
         }
-        assert_eq!(message["type"], "next");
     }
+    completed.sort();
+    assert_eq!(completed, vec!["q", "ws"]);
+    assert_eq!(query_result, Some(json!({"data": {"slow": "slept 400ms"}})));
     assert_eq!(expect_close(&mut socket).await.0, 1001);
     // The SSE stream ends (after its `complete` event).
     tokio::time::timeout(WAIT, async {

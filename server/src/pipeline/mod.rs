@@ -196,7 +196,8 @@ fn single_result(state: &ServerState, accepted: Accepted, result: ExecutionResul
         (Some(kind), _) => respond::single(kind, &result),
         (None, Some(StreamKind::Sse)) => sse::respond(
             stream::once(async move { Ok(result) }).boxed(),
-            state.shutdown.clone(),
+            // A single result is delivered even when shutdown begins.
+            tokio_util::sync::CancellationToken::new(),
             &state.streaming,
         ),
         (None, Some(StreamKind::Multipart { subscription_spec })) => {

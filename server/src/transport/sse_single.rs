@@ -13,9 +13,10 @@ use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, stream};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
-use quilt_executor::{ExecutionResult, Request};
+use quilt_executor::{ExecutionResult, Request, Response as ExecutorResponse};
 use serde_json::json;
 use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::RequestError;
@@ -193,14 +194,19 @@ async fn run_operation(
     prepared: Result<Request, Box<ExecutionResult>>,
     sender: mpsc::Sender<Event>,
 ) {
-    let results = match prepared {
+    // Only a real stream ends at shutdown; a single result is always delivered.
+    let (results, shutdown) = match prepared {
         Ok(request) => match execute(&state, request, "sse-single").await {
-            Ok(response) => response.into_stream(),
-            Err(failure) => failure_stream(failure),
+            Ok(ExecutorResponse::Stream(results)) => (results, state.shutdown.clone()),
+            Ok(single) => (single.into_stream(), CancellationToken::new()),
+            Err(failure) => (failure_stream(failure), CancellationToken::new()),
         },
-        Err(result) => stream::once(async move { Ok(*result) }).boxed(),
+        Err(result) => (
+            stream::once(async move { Ok(*result) }).boxed(),
+            CancellationToken::new(),
+        ),
     };
-    let mut pumped = std::pin::pin!(pump(results, state.shutdown.clone(), None));
+    let mut pumped = std::pin::pin!(pump(results, shutdown, None));
     while let Some(item) = pumped.next().await {
         let payload = match item {
             Pumped::Result(result) => result,

@@ -9,7 +9,7 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, StreamExt};
 use http::HeaderMap;
-use quilt_executor::{Context, ExecutionResult, JsonMap};
+use quilt_executor::{Context, ExecutionResult, JsonMap, Response};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::task::AbortOnDropHandle;
@@ -131,7 +131,7 @@ pub(crate) async fn run(
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => {
-                connection.shutdown().await;
+                connection.shutdown(&mut done_rx).await;
                 break;
             }
             _ = &mut init_deadline, if !connection.init_received => {
@@ -197,9 +197,23 @@ impl Connection {
             .await;
     }
 
-    /// Graceful shutdown: every running operation is completed, then the socket closes with
-    /// 1001 (going away).
-    async fn shutdown(&mut self) {
+    /// Graceful shutdown: no more messages are read; queries and mutations in flight finish,
+    /// subscriptions end (their streams see the shutdown) and each sends `complete`; what is
+    /// still running after the shutdown timeout is dropped and completed. Then the socket closes
+    /// with 1001 (going away).
+    async fn shutdown(&mut self, done: &mut mpsc::Receiver<String>) {
+        let deadline = tokio::time::sleep(self.state.streaming.shutdown_timeout);
+        tokio::pin!(deadline);
+        while !self.operations.is_empty() {
+            tokio::select! {
+                Some(id) = done.recv() => {
+                    if let Some(handle) = self.operations.remove(&id) {
+                        handle.detach();
+                    }
+                }
+                _ = &mut deadline => break,
+            }
+        }
         let ids: Vec<String> = self.operations.drain().map(|(id, _)| id).collect();
         for id in ids {
             self.send(protocol::complete(&id)).await;
@@ -387,7 +401,18 @@ async fn run_operation(
             return;
         }
     };
-    let mut results = std::pin::pin!(pump(response.into_stream(), state.shutdown.clone(), None));
+    let results = match response {
+        // A single result is sent even when shutdown began while it was computed.
+        Response::Single(result) => {
+            if send(protocol::next(protocol, &id, &result)).await {
+                send(protocol::complete(&id)).await;
+            }
+            let _ = done.send(id).await;
+            return;
+        }
+        Response::Stream(results) => results,
+    };
+    let mut results = std::pin::pin!(pump(results, state.shutdown.clone(), None));
     while let Some(item) = results.next().await {
         match item {
             Pumped::Result(result) => {
@@ -403,8 +428,6 @@ async fn run_operation(
             Pumped::Heartbeat => {}
         }
     }
-    if !state.shutdown.is_cancelled() {
-        send(protocol::complete(&id)).await;
-    }
+    send(protocol::complete(&id)).await;
     let _ = done.send(id).await;
 }
