@@ -384,3 +384,29 @@ async fn incremental_delivery_streams_defer_payloads_as_multipart_mixed() {
         .unwrap();
     assert_eq!(response.status(), 406);
 }
+
+#[tokio::test]
+async fn get_subscriptions_stream_over_sse() {
+    let server = start().await;
+    let response = client()
+        .get(server.url())
+        .query(&[("query", "subscription { count(to: 2) }")])
+        .header("accept", "text/event-stream")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let text = tokio::time::timeout(WAIT, response.text())
+        .await
+        .unwrap()
+        .unwrap();
+    let events: Vec<&str> = text.split("\n\n").filter(|e| !e.is_empty()).collect();
+    assert_eq!(
+        events,
+        vec![
+            "event: next\ndata: {\"data\":{\"count\":1}}",
+            "event: next\ndata: {\"data\":{\"count\":2}}",
+            "event: complete\ndata:",
+        ]
+    );
+}

@@ -337,3 +337,23 @@ async fn close_4403_when_on_connect_rejects_and_on_disconnect_is_called() {
         }
     }
 }
+
+#[tokio::test]
+async fn legacy_protocol_closes_4400_on_invalid_messages_and_4401_before_ack() {
+    let server = start().await;
+    let mut socket = connect_acked(&server.ws_url(), LEGACY_WS, json!({})).await;
+    // `subscribe` is not a legacy message type.
+    send(
+        &mut socket,
+        json!({"id": "1", "type": "subscribe", "payload": {"query": "{ hello }"}}),
+    )
+    .await;
+    assert_eq!(expect_close(&mut socket).await.0, 4400);
+    let mut socket = connect(&server.ws_url(), Some(LEGACY_WS)).await;
+    send(
+        &mut socket,
+        json!({"id": "1", "type": "start", "payload": {"query": "{ hello }"}}),
+    )
+    .await;
+    assert_eq!(expect_close(&mut socket).await.0, 4401);
+}

@@ -5,12 +5,11 @@
 //! ?operationId=` stops one.
 
 use std::collections::HashMap;
-use std::convert::Infallible;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
-use axum::response::sse::{Event, Sse};
 use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
 use futures::{StreamExt, stream};
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use quilt_executor::{ExecutionResult, Request, Response as ExecutorResponse};
@@ -23,6 +22,7 @@ use crate::error::RequestError;
 use crate::pipeline::execute::{ExecuteFailure, execute};
 use crate::state::{ServerState, SharedState};
 use crate::transport::pump::{Pumped, pump};
+use crate::transport::sse;
 
 /// The header carrying the reservation token.
 pub const TOKEN_HEADER: &str = "x-graphql-event-stream-token";
@@ -35,9 +35,9 @@ pub(crate) struct Reservations {
 
 struct Reservation {
     /// The sender operations clone; taken away when the stream drains at shutdown.
-    sender: Option<mpsc::Sender<Event>>,
+    sender: Option<mpsc::Sender<Bytes>>,
     /// Taken when the stream is opened.
-    receiver: Option<mpsc::Receiver<Event>>,
+    receiver: Option<mpsc::Receiver<Bytes>>,
     /// Running operations; dropping a handle aborts the operation (and drops its upstream).
     operations: HashMap<String, AbortOnDropHandle<()>>,
     created: Instant,
@@ -109,14 +109,18 @@ pub(crate) fn open_stream(state: SharedState, token: String) -> Result<Response,
         state: state.clone(),
         token,
     };
+    let period = state.streaming.sse_keep_alive;
+    let mut keep_alive = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    keep_alive.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let events = stream::unfold(
-        (receiver, guard, false),
-        |(mut receiver, guard, mut draining)| async move {
+        (receiver, guard, false, keep_alive),
+        |(mut receiver, guard, mut draining, mut keep_alive)| async move {
             loop {
                 tokio::select! {
                     biased;
                     event = receiver.recv() => {
-                        return event.map(|event| (event, (receiver, guard, draining)));
+                        keep_alive.reset();
+                        return event.map(|event| (event, (receiver, guard, draining, keep_alive)));
                     }
                     _ = guard.state.shutdown.cancelled(), if !draining => {
                         // Let running operations send their `complete`, then end when the
@@ -126,18 +130,14 @@ pub(crate) fn open_stream(state: SharedState, token: String) -> Result<Response,
                             r.sender = None;
                         }
                     }
+                    _ = keep_alive.tick() => {
+                        return Some((sse::keep_alive(), (receiver, guard, draining, keep_alive)));
+                    }
                 }
             }
         },
-    )
-    .map(Ok::<_, Infallible>);
-    let mut response = Sse::new(events)
-        .keep_alive(axum::response::sse::KeepAlive::new().interval(state.streaming.sse_keep_alive))
-        .into_response();
-    response
-        .headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
-    Ok(response)
+    );
+    Ok(sse::stream_response(events))
 }
 
 struct StreamGuard {
@@ -192,7 +192,7 @@ async fn run_operation(
     token: String,
     id: String,
     prepared: Result<Request, Box<ExecutionResult>>,
-    sender: mpsc::Sender<Event>,
+    sender: mpsc::Sender<Bytes>,
 ) {
     // Only a real stream ends at shutdown; a single result is always delivered.
     let (results, shutdown) = match prepared {
@@ -213,16 +213,12 @@ async fn run_operation(
             Pumped::Error(error) => ExecutionResult::from_error(error.to_graphql_error()),
             Pumped::Heartbeat => continue,
         };
-        let event = Event::default()
-            .event("next")
-            .data(json!({ "id": id, "payload": payload }).to_string());
+        let event = sse::event("next", &json!({ "id": id, "payload": payload }).to_string());
         if sender.send(event).await.is_err() {
             return;
         }
     }
-    let complete = Event::default()
-        .event("complete")
-        .data(json!({ "id": id }).to_string());
+    let complete = sse::event("complete", &json!({ "id": id }).to_string());
     let _ = sender.send(complete).await;
     drop(sender);
     let finished = state
