@@ -154,7 +154,12 @@ pub(crate) async fn run(
                         false
                     }
                     Some(Ok(Message::Ping(_) | Message::Pong(_))) => true,
-                    Some(Ok(Message::Close(_))) | Some(Err(_)) | None => false,
+                    Some(Ok(Message::Close(_))) => {
+                        // Answer the client's close frame before the connection ends.
+                        let _ = connection.out.send(Outgoing::Close(1000, String::new())).await;
+                        false
+                    }
+                    Some(Err(_)) | None => false,
                 };
                 if !keep_going {
                     break;
