@@ -94,8 +94,9 @@ pub struct IncrementalPayload {
     /// Streamed list items, appended at `path`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub items: Option<Vec<Value>>,
-    /// Where the part belongs.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Where the part belongs; always written, since `[]` (the root, for a root-level @defer) is
+    /// a path too.
+    #[serde(default)]
     pub path: Vec<PathSegment>,
     /// The `label` of the @defer or @stream directive.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -255,6 +256,14 @@ mod tests {
             vec![PathSegment::from("a"), PathSegment::from(0)]
         );
         assert_eq!(serde_json::to_value(&r).unwrap(), v);
+    }
+
+    #[test]
+    fn root_level_defer_keeps_its_empty_path() {
+        let v = json!({"incremental":[{"data":{"b":1},"path":[]}],"hasNext":false});
+        let r: ExecutionResult = serde_json::from_value(v).unwrap();
+        let out = serde_json::to_value(&r).unwrap();
+        assert_eq!(out["incremental"][0]["path"], json!([]));
     }
 
     #[test]

@@ -55,9 +55,22 @@ where
 }
 
 /// async-graphql's response, as the JSON a service would send, read back as a Quilt result.
+///
+/// async-graphql writes `"data": null` even for a request that never executed (a parse,
+/// validation or variable coercion failure); the spec says `data` is then absent. Such a response
+/// is recognised by its errors, none of which has a path, and its `data` is removed.
 fn convert(response: async_graphql::Response) -> ExecutionResult {
+    let request_error = response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty());
     serde_json::to_value(&response)
-        .and_then(serde_json::from_value)
+        .and_then(serde_json::from_value::<ExecutionResult>)
+        .map(|mut result| {
+            if request_error {
+                result.data = None;
+            }
+            result
+        })
         .unwrap_or_else(|e| {
             ExecutionResult::from_error(quilt_executor::GraphQLError::new(format!(
                 "could not convert the local response: {e}"

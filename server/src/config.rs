@@ -1,0 +1,96 @@
+//! The server's settings: limits and intervals, with defaults that suit a public gateway.
+
+use std::time::Duration;
+
+/// Limits that protect the server from oversized or abusive requests. Each one, when crossed,
+/// gives the client a GraphQL error (HTTP) or a close code / `error` message (WebSocket) that
+/// names the limit; `None` switches a limit off.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// The largest JSON or GET request accepted, in bytes (413 above it). Default 2 MiB.
+    pub max_body_bytes: usize,
+    /// The largest `multipart/form-data` upload request, in bytes (413 above it). Default 32 MiB.
+    pub max_upload_bytes: usize,
+    /// The most files one upload request may carry. Default 16.
+    pub max_upload_files: usize,
+    /// The most lexical tokens in a document, counted before it is parsed. Default 15 000.
+    pub max_tokens: Option<usize>,
+    /// The deepest field nesting (root fields are depth 1), fragments expanded. Default 32.
+    pub max_depth: Option<usize>,
+    /// The most aliased fields in a document. Default 100.
+    pub max_aliases: Option<usize>,
+    /// The most root fields in the selected operation, fragments expanded. Default 100.
+    pub max_root_fields: Option<usize>,
+    /// The most WebSocket connections open at once (close 1013 above it). Default 10 000.
+    pub max_ws_connections: usize,
+    /// The most subscriptions open at once over every transport. Default 10 000.
+    pub max_subscriptions: usize,
+    /// The most operations running at once on one WebSocket connection. Default 100.
+    pub max_operations_per_connection: usize,
+    /// The time a query or mutation may take (a stream: the time to its start). Default 30 s.
+    pub request_timeout: Option<Duration>,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_body_bytes: 2 * 1024 * 1024,
+            max_upload_bytes: 32 * 1024 * 1024,
+            max_upload_files: 16,
+            max_tokens: Some(15_000),
+            max_depth: Some(32),
+            max_aliases: Some(100),
+            max_root_fields: Some(100),
+            max_ws_connections: 10_000,
+            max_subscriptions: 10_000,
+            max_operations_per_connection: 100,
+            request_timeout: Some(Duration::from_secs(30)),
+        }
+    }
+}
+
+/// Intervals and queue sizes of the streaming transports.
+#[derive(Debug, Clone)]
+pub struct Streaming {
+    /// How long a WebSocket client may take to send `connection_init` (close 4408 after).
+    /// Default 3 s, as graphql-ws.
+    pub connection_init_timeout: Duration,
+    /// The legacy `graphql-ws` protocol's `ka` interval; also the interval of the server's
+    /// `ping` on `graphql-transport-ws` when [`Streaming::ws_ping`] is set. Default 12 s.
+    pub keep_alive_interval: Duration,
+    /// Whether the server pings `graphql-transport-ws` clients every keep-alive interval.
+    /// Default false (clients ping).
+    pub ws_ping: bool,
+    /// The interval of `{}` heartbeat parts in Apollo multipart subscriptions. Default 5 s.
+    pub multipart_heartbeat: Duration,
+    /// The interval of SSE comment lines (`:`) that keep proxies from closing idle streams.
+    /// Default 12 s.
+    pub sse_keep_alive: Duration,
+    /// The capacity of each connection's outgoing queue, in messages. A client that reads
+    /// slower than its operations produce holds back the producers (the upstream waits), so
+    /// memory never grows without bound. Default 32.
+    pub queue_capacity: usize,
+    /// How long an SSE single-connection reservation (PUT) waits for its event stream to be
+    /// opened before it is dropped. Default 30 s.
+    pub sse_reservation_timeout: Duration,
+    /// The most SSE single-connection reservations at once. Default 10 000.
+    pub max_sse_reservations: usize,
+    /// How long graceful shutdown waits for in-flight requests before it gives up. Default 30 s.
+    pub shutdown_timeout: Duration,
+}
+
+impl Default for Streaming {
+    fn default() -> Self {
+        Self {
+            connection_init_timeout: Duration::from_secs(3),
+            keep_alive_interval: Duration::from_secs(12),
+            ws_ping: false,
+            multipart_heartbeat: Duration::from_secs(5),
+            sse_keep_alive: Duration::from_secs(12),
+            queue_capacity: 32,
+            sse_reservation_timeout: Duration::from_secs(30),
+            max_sse_reservations: 10_000,
+            shutdown_timeout: Duration::from_secs(30),
+        }
+    }
+}

@@ -1,0 +1,53 @@
+//! # quilt-server
+//!
+//! Serves any [`quilt_executor::Executor`] — a stitched gateway, a wrapped schema, a single
+//! remote service — over every protocol GraphQL clients use:
+//!
+//! - GraphQL over HTTP (GET and POST, `application/graphql-response+json` and
+//!   `application/json` with the spec's status codes, multipart uploads);
+//! - WebSocket on the same path: `graphql-transport-ws` and the legacy `graphql-ws`;
+//! - GraphQL over SSE, distinct connections and single connection mode;
+//! - `multipart/mixed`: incremental delivery (@defer/@stream) and Apollo multipart
+//!   subscriptions;
+//! - GraphiQL (GET with `Accept: text/html`) and `/health`.
+//!
+//! Incoming headers (HTTP) and connection params (WebSocket) reach the executor in the
+//! request's [`quilt_executor::Context`]. Limits (body size, tokens, depth, aliases, root
+//! fields, connections, subscriptions, request timeout) answer with errors that name them.
+//!
+//! ```no_run
+//! use std::time::Duration;
+//! use quilt_executor::{from_fn, ExecutionResult, Request, Response};
+//! use quilt_server::GraphQLServer;
+//!
+//! # async fn run() -> std::io::Result<()> {
+//! let executor = from_fn(|_request: Request| async {
+//!     Ok(Response::Single(ExecutionResult::from_data(serde_json::json!({ "hello": "world" }))))
+//! });
+//! let server = GraphQLServer::builder(executor)
+//!     .path("/graphql")
+//!     .max_depth(Some(16))
+//!     .request_timeout(Some(Duration::from_secs(10)))
+//!     .build();
+//! let app: axum::Router = server.router(); // embed it, or:
+//! # drop(app);
+//! server.serve(tokio::net::TcpListener::bind("127.0.0.1:4000").await?).await
+//! # }
+//! ```
+//!
+//! The HTTP pipeline lives in [`pipeline`], one stage per file in the order data flows.
+
+mod config;
+mod error;
+mod graphiql;
+mod health;
+pub mod pipeline;
+mod server;
+mod state;
+pub mod transport;
+pub mod ws;
+
+pub use config::{Limits, Streaming};
+pub use error::RequestError;
+pub use server::{GraphQLServer, GraphQLServerBuilder};
+pub use ws::hooks::{ConnectionInit, Disconnect, OnConnect, OnDisconnect};

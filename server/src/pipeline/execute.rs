@@ -1,0 +1,79 @@
+//! Stage 6: execution. The request timeout, the subscription limit (a permit that lives as long
+//! as the stream), and a span per request.
+
+use std::time::Duration;
+
+use futures::StreamExt;
+use quilt_executor::{ExecutorError, Request, Response};
+use tracing::Instrument;
+
+use crate::state::ServerState;
+
+/// Why the executor was not called or did not answer.
+#[derive(Debug)]
+pub enum ExecuteFailure {
+    /// The executor failed (or timed out).
+    Executor(ExecutorError),
+    /// The subscription limit is reached.
+    TooManySubscriptions(usize),
+    /// Graceful shutdown has started.
+    ShuttingDown,
+}
+
+/// Executes `request`, bounded by the request timeout (for a stream: the time until the stream
+/// starts). A subscription holds one permit of the server's subscription limit until its stream
+/// is dropped.
+pub(crate) async fn execute(
+    state: &ServerState,
+    request: Request,
+    transport: &'static str,
+) -> Result<Response, ExecuteFailure> {
+    if state.shutdown.is_cancelled() {
+        return Err(ExecuteFailure::ShuttingDown);
+    }
+    let permit = if request.is_subscription() {
+        match state.subscriptions.clone().try_acquire_owned() {
+            Ok(permit) => Some(permit),
+            Err(_) => {
+                return Err(ExecuteFailure::TooManySubscriptions(
+                    state.limits.max_subscriptions,
+                ));
+            }
+        }
+    } else {
+        None
+    };
+    let span = tracing::info_span!(
+        "graphql.execute",
+        transport,
+        operation.name = request.operation_name.as_deref().unwrap_or(""),
+        operation.kind = ?request.operation_type(),
+    );
+    let future = state.executor.execute(request).instrument(span);
+    let response = match state.limits.request_timeout {
+        Some(after) => match tokio::time::timeout(after, future).await {
+            Ok(result) => result,
+            Err(_) => Err(timeout_error(after)),
+        },
+        None => future.await,
+    }
+    .map_err(ExecuteFailure::Executor)?;
+    Ok(match (response, permit) {
+        (Response::Stream(stream), Some(permit)) => Response::Stream(
+            stream
+                .map(move |item| {
+                    let _held = &permit;
+                    item
+                })
+                .boxed(),
+        ),
+        (response, _) => response,
+    })
+}
+
+fn timeout_error(after: Duration) -> ExecutorError {
+    ExecutorError::Timeout {
+        endpoint: "the GraphQL server (request timeout)".into(),
+        after,
+    }
+}

@@ -1,0 +1,216 @@
+//! The HTTP request pipeline, one stage per file in the order data flows:
+//! [`negotiate`] (Accept) → [`read_body`] / [`upload`] (body) → [`params`] (GraphQL parameters)
+//! → [`prepare`] ([`tokens`], parse, [`limits`], context) → [`execute`] → [`respond`] (or a
+//! streamed transport in [`crate::transport`]).
+
+pub mod execute;
+pub mod limits;
+pub mod negotiate;
+pub mod params;
+pub mod prepare;
+pub mod read_body;
+pub mod respond;
+pub mod tokens;
+pub mod upload;
+
+use axum::body::Body;
+use axum::extract::{FromRequestParts, State, WebSocketUpgrade};
+use axum::response::{IntoResponse, Response};
+use futures::{StreamExt, stream};
+use http::request::Parts;
+use http::{Method, header};
+use quilt_executor::{Context, ExecutionResult, GraphQLError, Response as ExecutorResponse};
+use tracing::Instrument;
+
+use crate::error::RequestError;
+use crate::state::{ServerState, SharedState};
+use crate::transport::{multipart, sse, sse_single};
+use execute::{ExecuteFailure, execute};
+use negotiate::{Accepted, StreamKind};
+use params::GraphQLParams;
+use read_body::{BodyKind, body_kind, read_limited};
+
+/// The GraphQL endpoint: WebSocket upgrades, GraphiQL, GET, POST, and the SSE single connection
+/// mode's PUT and DELETE.
+pub(crate) async fn graphql_endpoint(
+    State(state): State<SharedState>,
+    request: axum::extract::Request,
+) -> Response {
+    let (mut parts, body) = request.into_parts();
+    if is_websocket_upgrade(&parts) {
+        return match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+            Ok(upgrade) => crate::ws::upgrade(state, upgrade, parts.headers),
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    let accepted = Accepted::from_headers(&parts.headers);
+    let span = tracing::info_span!(
+        "graphql.request",
+        http.method = %parts.method,
+        http.path = %parts.uri.path(),
+    );
+    async move {
+        match handle(state, parts, body, accepted).await {
+            Ok(response) => response,
+            Err(error) => {
+                tracing::debug!(%error, "request refused");
+                error.into_response_as(accepted.error_kind())
+            }
+        }
+    }
+    .instrument(span)
+    .await
+}
+
+fn is_websocket_upgrade(parts: &Parts) -> bool {
+    parts.method == Method::GET
+        && parts
+            .headers
+            .get(header::UPGRADE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+async fn handle(
+    state: SharedState,
+    parts: Parts,
+    body: Body,
+    accepted: Accepted,
+) -> Result<Response, RequestError> {
+    let query = parts.uri.query();
+    let token = sse_single::token_of(&parts.headers, query);
+    match parts.method {
+        Method::GET => {
+            if let Some(token) = token
+                && accepted.stream == Some(StreamKind::Sse)
+            {
+                return sse_single::open_stream(state, token);
+            }
+            let has_query = query.is_some_and(|q| {
+                url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "query")
+            });
+            if accepted.html && state.graphiql && !has_query {
+                return Ok(crate::graphiql::page(parts.uri.path()));
+            }
+            let params = GraphQLParams::from_query_string(query.unwrap_or(""))?;
+            run(&state, parts.headers, params, Vec::new(), accepted, true).await
+        }
+        Method::POST => {
+            let (params, files) = match body_kind(&parts.headers)? {
+                BodyKind::Json => {
+                    let bytes =
+                        read_limited(&parts.headers, body, state.limits.max_body_bytes).await?;
+                    (GraphQLParams::from_json(&bytes)?, Vec::new())
+                }
+                BodyKind::Multipart(boundary) => {
+                    let upload = upload::read_upload(
+                        body,
+                        boundary,
+                        state.limits.max_upload_bytes,
+                        state.limits.max_upload_files,
+                    )
+                    .await?;
+                    (upload.params, upload.files)
+                }
+            };
+            if let Some(token) = token {
+                let operation_id = params
+                    .extensions
+                    .get("operationId")
+                    .and_then(|v| v.as_str())
+                    .map(str::to_owned);
+                let context = Context::from_headers(parts.headers);
+                let prepared = prepare::prepare(params, &state.limits, context);
+                return sse_single::start_operation(state.clone(), &token, operation_id, prepared);
+            }
+            run(&state, parts.headers, params, files, accepted, false).await
+        }
+        Method::PUT => sse_single::reserve(&state),
+        Method::DELETE => {
+            let token = token.ok_or(RequestError::UnknownStreamToken)?;
+            sse_single::stop_operation(&state, &token, query)
+        }
+        other => Err(RequestError::MethodNotAllowed(other.to_string())),
+    }
+}
+
+async fn run(
+    state: &SharedState,
+    headers: http::HeaderMap,
+    params: GraphQLParams,
+    files: Vec<(String, quilt_executor::Upload)>,
+    accepted: Accepted,
+    is_get: bool,
+) -> Result<Response, RequestError> {
+    if accepted.is_unacceptable() {
+        return Err(RequestError::NotAcceptable);
+    }
+    let context = Context::from_headers(headers);
+    let mut request = match prepare::prepare(params, &state.limits, context) {
+        Ok(request) => request,
+        Err(result) => return Ok(single_result(state, accepted, *result)),
+    };
+    for (path, file) in files {
+        request = request.upload(path, file);
+    }
+    if is_get && request.is_mutation() {
+        return Err(RequestError::MutationOverGet);
+    }
+    if request.is_subscription() && accepted.stream.is_none() {
+        return Err(RequestError::StreamNotAccepted);
+    }
+    match execute(state, request, "http").await {
+        Ok(ExecutorResponse::Single(result)) => Ok(single_result(state, accepted, result)),
+        Ok(ExecutorResponse::Stream(results)) => {
+            let shutdown = state.shutdown.clone();
+            match accepted.stream {
+                Some(StreamKind::Sse) => Ok(sse::respond(results, shutdown, &state.streaming)),
+                Some(StreamKind::Multipart { subscription_spec }) => Ok(multipart::respond(
+                    results,
+                    shutdown,
+                    &state.streaming,
+                    subscription_spec,
+                )),
+                None => Err(RequestError::StreamNotAccepted),
+            }
+        }
+        Err(ExecuteFailure::Executor(error)) => match accepted.json {
+            Some(kind) => Ok(respond::executor_error(kind, &error)),
+            None => Ok(single_result(
+                state,
+                accepted,
+                ExecutionResult::from_error(error.to_graphql_error()),
+            )),
+        },
+        Err(ExecuteFailure::TooManySubscriptions(max)) => {
+            Err(RequestError::Capacity(too_many_subscriptions(max).message))
+        }
+        Err(ExecuteFailure::ShuttingDown) => Err(RequestError::ShuttingDown),
+    }
+}
+
+/// A single result in the best format the client accepts: JSON if it takes JSON, else a
+/// one-event stream.
+fn single_result(state: &ServerState, accepted: Accepted, result: ExecutionResult) -> Response {
+    match (accepted.json, accepted.stream) {
+        (Some(kind), _) => respond::single(kind, &result),
+        (None, Some(StreamKind::Sse)) => sse::respond(
+            stream::once(async move { Ok(result) }).boxed(),
+            // A single result is delivered even when shutdown begins.
+            tokio_util::sync::CancellationToken::new(),
+            &state.streaming,
+        ),
+        (None, Some(StreamKind::Multipart { subscription_spec })) => {
+            multipart::single(result, &state.streaming, subscription_spec)
+        }
+        (None, None) => respond::single(negotiate::JsonKind::Json, &result),
+    }
+}
+
+/// The GraphQL error of a subscription refused by the subscription limit.
+pub(crate) fn too_many_subscriptions(max: usize) -> GraphQLError {
+    GraphQLError::new(format!(
+        "the server runs its maximum of {max} subscriptions; try again later"
+    ))
+    .with_code("TOO_MANY_SUBSCRIPTIONS")
+}

@@ -1,0 +1,299 @@
+//! [`GraphQLServer`]: one line to serve an executor, a builder to tune it.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{any, get};
+use quilt_executor::{Context, Executor, SharedExecutor};
+use tokio::net::TcpListener;
+use tokio::sync::{Semaphore, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tower_http::cors::CorsLayer;
+
+use crate::config::{Limits, Streaming};
+use crate::state::{ServerState, SharedState};
+use crate::ws::hooks::{ConnectionInit, Disconnect, Hooks};
+
+/// A GraphQL server for any [`Executor`]: GraphQL over HTTP (GET, POST, uploads), WebSocket
+/// (`graphql-transport-ws` and legacy `graphql-ws`), SSE (distinct and single connection
+/// modes), `multipart/mixed` (incremental delivery and Apollo subscriptions), GraphiQL and
+/// `/health`.
+///
+/// ```no_run
+/// use quilt_executor::{from_fn, ExecutionResult, Request, Response};
+/// use quilt_server::GraphQLServer;
+///
+/// # async fn run() -> std::io::Result<()> {
+/// let executor = from_fn(|_request: Request| async {
+///     Ok(Response::Single(ExecutionResult::from_data(serde_json::json!({ "hello": "world" }))))
+/// });
+/// let listener = tokio::net::TcpListener::bind("127.0.0.1:4000").await?;
+/// GraphQLServer::new(executor).serve(listener).await
+/// # }
+/// ```
+pub struct GraphQLServer {
+    state: SharedState,
+    path: String,
+    health_path: Option<String>,
+    cors: Option<CorsLayer>,
+}
+
+impl GraphQLServer {
+    /// A server with the default settings, GraphQL on `/graphql`.
+    pub fn new(executor: impl Executor) -> Self {
+        Self::builder(executor).build()
+    }
+
+    /// A builder to tune the server.
+    pub fn builder(executor: impl Executor) -> GraphQLServerBuilder {
+        GraphQLServerBuilder {
+            executor: Arc::new(executor),
+            path: "/graphql".into(),
+            health_path: Some("/health".into()),
+            limits: Limits::default(),
+            streaming: Streaming::default(),
+            graphiql: true,
+            hooks: Hooks::default(),
+            cors: None,
+        }
+    }
+
+    /// The axum router: the GraphQL path (every protocol) and the health path. Embed it in a
+    /// larger application with [`Router::merge`] or [`Router::nest`].
+    pub fn router(&self) -> Router {
+        let mut router = Router::new().route(&self.path, any(crate::pipeline::graphql_endpoint));
+        if let Some(health) = &self.health_path {
+            router = router.route(health, get(crate::health::health));
+        }
+        let router = router.with_state(self.state.clone());
+        match &self.cors {
+            Some(cors) => router.layer(cors.clone()),
+            None => router,
+        }
+    }
+
+    /// A token that starts graceful shutdown when cancelled (the same as the signal given to
+    /// [`GraphQLServer::serve_with_shutdown`]); useful when the router is embedded.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.state.shutdown.clone()
+    }
+
+    /// Serves on `listener` until Ctrl-C, then shuts down gracefully.
+    pub async fn serve(self, listener: TcpListener) -> std::io::Result<()> {
+        self.serve_with_shutdown(listener, async {
+            let _ = tokio::signal::ctrl_c().await;
+        })
+        .await
+    }
+
+    /// Serves on `listener` until `signal` completes (or [`GraphQLServer::shutdown_token`] is
+    /// cancelled), then shuts down gracefully: no new connections are accepted; queries and
+    /// mutations in flight finish; every subscription is completed (SSE `complete`, multipart
+    /// end marker, WebSocket `complete` then close 1001); at most
+    /// [`Streaming::shutdown_timeout`] is waited.
+    pub async fn serve_with_shutdown<F>(
+        self,
+        listener: TcpListener,
+        signal: F,
+    ) -> std::io::Result<()>
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
+        let state = self.state.clone();
+        let router = self.router();
+        let token = state.shutdown.clone();
+        let (started_tx, started_rx) = oneshot::channel::<()>();
+        let shutdown_signal = async move {
+            tokio::select! {
+                _ = signal => {}
+                _ = token.cancelled() => {}
+            }
+            tracing::info!("graceful shutdown started");
+            token.cancel();
+            let _ = started_tx.send(());
+        };
+        let drain_limit = state.streaming.shutdown_timeout;
+        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown_signal);
+        let deadline = async {
+            if started_rx.await.is_ok() {
+                tokio::time::sleep(drain_limit).await;
+            } else {
+                std::future::pending::<()>().await;
+            }
+        };
+        tokio::select! {
+            result = served => result?,
+            _ = deadline => tracing::warn!(?drain_limit, "graceful shutdown timed out; dropping connections"),
+        }
+        state.tasks.close();
+        if tokio::time::timeout(drain_limit, state.tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!("WebSocket connections did not close in time");
+        }
+        Ok(())
+    }
+}
+
+/// Tunes a [`GraphQLServer`]; every setting has a default.
+pub struct GraphQLServerBuilder {
+    executor: SharedExecutor,
+    path: String,
+    health_path: Option<String>,
+    limits: Limits,
+    streaming: Streaming,
+    graphiql: bool,
+    hooks: Hooks,
+    cors: Option<CorsLayer>,
+}
+
+impl GraphQLServerBuilder {
+    /// The GraphQL path (default `/graphql`).
+    pub fn path(mut self, path: impl Into<String>) -> Self {
+        self.path = path.into();
+        self
+    }
+
+    /// The health path (default `/health`); `None` removes it.
+    pub fn health_path(mut self, path: Option<String>) -> Self {
+        self.health_path = path;
+        self
+    }
+
+    /// Replaces every limit.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Replaces the streaming settings.
+    pub fn streaming(mut self, streaming: Streaming) -> Self {
+        self.streaming = streaming;
+        self
+    }
+
+    /// See [`Limits::max_body_bytes`].
+    pub fn max_body_bytes(mut self, bytes: usize) -> Self {
+        self.limits.max_body_bytes = bytes;
+        self
+    }
+
+    /// See [`Limits::max_depth`].
+    pub fn max_depth(mut self, depth: Option<usize>) -> Self {
+        self.limits.max_depth = depth;
+        self
+    }
+
+    /// See [`Limits::max_aliases`].
+    pub fn max_aliases(mut self, aliases: Option<usize>) -> Self {
+        self.limits.max_aliases = aliases;
+        self
+    }
+
+    /// See [`Limits::max_root_fields`].
+    pub fn max_root_fields(mut self, fields: Option<usize>) -> Self {
+        self.limits.max_root_fields = fields;
+        self
+    }
+
+    /// See [`Limits::max_tokens`].
+    pub fn max_tokens(mut self, tokens: Option<usize>) -> Self {
+        self.limits.max_tokens = tokens;
+        self
+    }
+
+    /// See [`Limits::max_ws_connections`].
+    pub fn max_ws_connections(mut self, connections: usize) -> Self {
+        self.limits.max_ws_connections = connections;
+        self
+    }
+
+    /// See [`Limits::max_subscriptions`].
+    pub fn max_subscriptions(mut self, subscriptions: usize) -> Self {
+        self.limits.max_subscriptions = subscriptions;
+        self
+    }
+
+    /// See [`Limits::request_timeout`].
+    pub fn request_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.limits.request_timeout = timeout;
+        self
+    }
+
+    /// See [`Streaming::connection_init_timeout`].
+    pub fn connection_init_timeout(mut self, timeout: Duration) -> Self {
+        self.streaming.connection_init_timeout = timeout;
+        self
+    }
+
+    /// See [`Streaming::keep_alive_interval`].
+    pub fn keep_alive_interval(mut self, interval: Duration) -> Self {
+        self.streaming.keep_alive_interval = interval;
+        self
+    }
+
+    /// See [`Streaming::multipart_heartbeat`].
+    pub fn multipart_heartbeat(mut self, interval: Duration) -> Self {
+        self.streaming.multipart_heartbeat = interval;
+        self
+    }
+
+    /// Serve GraphiQL at GET with `Accept: text/html` (default true).
+    pub fn graphiql(mut self, enabled: bool) -> Self {
+        self.graphiql = enabled;
+        self
+    }
+
+    /// CORS for every route (default: none, so browsers only reach the server from its own
+    /// origin). `CorsLayer::permissive()` allows every origin.
+    pub fn cors(mut self, cors: CorsLayer) -> Self {
+        self.cors = Some(cors);
+        self
+    }
+
+    /// Called on every WebSocket `connection_init`: `Ok(context)` acknowledges the connection
+    /// and every operation of it carries that context; `Err(reason)` closes it with 4403.
+    pub fn on_connect<F, Fut>(mut self, hook: F) -> Self
+    where
+        F: Fn(ConnectionInit) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Context, String>> + Send + 'static,
+    {
+        self.hooks.on_connect = Some(Arc::new(move |init| Box::pin(hook(init))));
+        self
+    }
+
+    /// Called when a WebSocket connection ends.
+    pub fn on_disconnect<F>(mut self, hook: F) -> Self
+    where
+        F: Fn(Disconnect) + Send + Sync + 'static,
+    {
+        self.hooks.on_disconnect = Some(Arc::new(hook));
+        self
+    }
+
+    /// Builds the server.
+    pub fn build(self) -> GraphQLServer {
+        let state = ServerState {
+            executor: self.executor,
+            ws_connections: Arc::new(Semaphore::new(self.limits.max_ws_connections)),
+            subscriptions: Arc::new(Semaphore::new(self.limits.max_subscriptions)),
+            limits: self.limits,
+            streaming: self.streaming,
+            graphiql: self.graphiql,
+            hooks: self.hooks,
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+            reservations: Default::default(),
+        };
+        GraphQLServer {
+            state: Arc::new(state),
+            path: self.path,
+            health_path: self.health_path,
+            cors: self.cors,
+        }
+    }
+}

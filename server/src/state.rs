@@ -1,0 +1,33 @@
+//! What every handler shares: the executor, the settings, and the server-wide counters.
+
+use std::sync::Arc;
+
+use quilt_executor::SharedExecutor;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{Limits, Streaming};
+use crate::transport::sse_single::Reservations;
+use crate::ws::hooks::Hooks;
+
+/// The state behind every route of one server.
+pub(crate) struct ServerState {
+    pub executor: SharedExecutor,
+    pub limits: Limits,
+    pub streaming: Streaming,
+    pub graphiql: bool,
+    pub hooks: Hooks,
+    /// Cancelled when graceful shutdown starts: streams complete, sockets close.
+    pub shutdown: CancellationToken,
+    /// WebSocket connection tasks, awaited by graceful shutdown.
+    pub tasks: TaskTracker,
+    /// One permit per open WebSocket connection.
+    pub ws_connections: Arc<Semaphore>,
+    /// One permit per open subscription, over every transport.
+    pub subscriptions: Arc<Semaphore>,
+    /// SSE single-connection-mode reservations.
+    pub reservations: Reservations,
+}
+
+pub(crate) type SharedState = Arc<ServerState>;

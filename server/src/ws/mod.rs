@@ -1,0 +1,77 @@
+//! GraphQL over WebSocket on the GraphQL path: `graphql-transport-ws` and the legacy
+//! `graphql-ws`, chosen by subprotocol.
+
+pub mod connection;
+pub mod hooks;
+pub mod protocol;
+
+use axum::extract::WebSocketUpgrade;
+use axum::response::Response;
+use http::{HeaderMap, HeaderValue};
+
+use crate::state::SharedState;
+use connection::close;
+use protocol::Protocol;
+
+/// Upgrades the connection. The subprotocol is the first one the client offers that the server
+/// speaks; when none is, the server echoes the client's first offer (so that the client's
+/// handshake succeeds and it learns why) and closes with 4406. Above the connection limit the
+/// socket is closed with 1013 (try again later).
+pub(crate) fn upgrade(
+    state: SharedState,
+    upgrade: WebSocketUpgrade,
+    headers: HeaderMap,
+) -> Response {
+    let mut upgrade = upgrade
+        .protocols([Protocol::TransportWs.name(), Protocol::LegacyWs.name()])
+        .max_message_size(state.limits.max_body_bytes);
+    let protocol = upgrade
+        .selected_protocol()
+        .and_then(|p| p.to_str().ok())
+        .and_then(Protocol::from_name);
+    if protocol.is_none() {
+        let first_offer = upgrade
+            .requested_protocols()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(','))
+            .map(str::trim)
+            .find(|p| !p.is_empty())
+            .and_then(|p| HeaderValue::from_str(p).ok());
+        if let Some(offer) = first_offer {
+            upgrade.set_selected_protocol(offer);
+        }
+    }
+    let permit = state.ws_connections.clone().try_acquire_owned().ok();
+    let tasks = state.tasks.clone();
+    let span = tracing::info_span!(
+        "graphql.websocket",
+        protocol = protocol.map_or("none", Protocol::name)
+    );
+    upgrade.on_upgrade(move |socket| {
+        tasks.track_future(tracing::Instrument::instrument(
+            async move {
+                match (protocol, permit) {
+                    (None, _) => {
+                        connection::close_now(
+                            socket,
+                            close::SUBPROTOCOL_NOT_ACCEPTABLE,
+                            "Subprotocol not acceptable",
+                        )
+                        .await
+                    }
+                    (Some(_), None) => {
+                        let reason = format!(
+                            "too many WebSocket connections (limit {})",
+                            state.limits.max_ws_connections
+                        );
+                        connection::close_now(socket, close::TRY_AGAIN_LATER, &reason).await
+                    }
+                    (Some(protocol), Some(permit)) => {
+                        connection::run(state, socket, protocol, headers, permit).await
+                    }
+                }
+            },
+            span,
+        ))
+    })
+}
