@@ -250,6 +250,12 @@ async fn close_4409_on_a_duplicate_operation_id() {
     let mut socket = connect_acked(&server.ws_url(), TRANSPORT_WS, json!({})).await;
     let subscribe = json!({"id": "dup", "type": "subscribe", "payload": {"query": "subscription { ticks(intervalMs: 50) }"}});
     send(&mut socket, subscribe.clone()).await;
+    // The first operation must be running before the duplicate arrives.
+    server
+        .stats
+        .wait_for(WAIT, |c| c.subscriptions_started == 1)
+        .await
+        .unwrap();
     send(&mut socket, subscribe).await;
     let (code, reason) = expect_close(&mut socket).await;
     assert_eq!(code, 4409);
