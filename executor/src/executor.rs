@@ -169,7 +169,9 @@ mod tests {
 
     #[tokio::test]
     async fn into_single_of_empty_stream_is_closed_error() {
-        let r = Response::Stream(stream::empty().boxed()).into_single().await;
+        let r = Response::Stream(stream::empty().boxed())
+            .into_single()
+            .await;
         assert!(matches!(r, Err(ExecutorError::Closed { .. })));
     }
 }

@@ -27,6 +27,7 @@ mod executor;
 mod request;
 mod result;
 mod retry;
+pub mod ws;
 
 pub use document::{Document, OperationType, ParseError};
 pub use error::{BoxError, CloseCode, ErrorKind, ExecutorError};
@@ -34,5 +35,8 @@ pub use executor::{
     ExecuteFuture, Executor, FnExecutor, Response, ResultStream, SharedExecutor, from_fn,
 };
 pub use request::{Context, FileUpload, Request, Upload};
-pub use result::{ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment};
+pub use result::{
+    ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment,
+};
 pub use retry::{Retry, RetryPolicy};
+pub use ws::{ReconnectPolicy, Subprotocol, WsExecutor, WsExecutorBuilder};
