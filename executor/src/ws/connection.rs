@@ -41,6 +41,10 @@ pub(crate) struct SocketTask {
     commands: mpsc::Receiver<Command>,
     commands_closed: bool,
     ops: HashMap<u64, Op>,
+    /// Whether the current socket carried a message for an operation: only then does a loss
+    /// start the reconnection count afresh (a server that accepts and then closes at once is
+    /// retried a bounded number of times).
+    healthy: bool,
 }
 
 impl SocketTask {
@@ -50,6 +54,7 @@ impl SocketTask {
             commands,
             commands_closed: false,
             ops: HashMap::new(),
+            healthy: false,
         }
     }
 
@@ -64,6 +69,7 @@ impl SocketTask {
         loop {
             if lost.is_some() && self.ops.is_empty() && self.config.lazy {
                 lost = None;
+                attempt = 0;
             }
             if lost.is_none() && self.ops.is_empty() && !connect_now {
                 match self.commands.recv().await {
@@ -79,6 +85,7 @@ impl SocketTask {
                     let error = gave_up(loss, attempt - 1, last_failure.take());
                     self.fail_all(&error);
                     lost = None;
+                    attempt = 0;
                     continue;
                 }
                 if !self.wait(policy.backoff(attempt)).await {
@@ -101,6 +108,7 @@ impl SocketTask {
                             let error = gave_up(loss, attempt, Some(error));
                             self.fail_all(&error);
                             lost = None;
+                            attempt = 0;
                         }
                         None => self.fail_all(&error),
                     }
@@ -110,10 +118,14 @@ impl SocketTask {
             if lost.take().is_some() {
                 tracing::debug!(attempt, url = %self.config.url, "reconnected");
             }
-            attempt = 0;
             last_failure = None;
-            match self.serve(socket).await {
-                End::Idle => {}
+            self.healthy = false;
+            let end = self.serve(socket).await;
+            if self.healthy {
+                attempt = 0;
+            }
+            match end {
+                End::Idle => attempt = 0,
                 End::Shutdown => return,
                 End::Lost(error) => {
                     if is_reconnectable(&error) && policy.max_attempts > 0 {
@@ -122,6 +134,7 @@ impl SocketTask {
                         lost = Some(error);
                     } else {
                         self.fail_all(&error);
+                        attempt = 0;
                     }
                 }
             }

@@ -12,6 +12,7 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
+use tokio_tungstenite::tungstenite::error::ProtocolError;
 use tokio_tungstenite::tungstenite::protocol::{CloseFrame, WebSocketConfig};
 use tokio_tungstenite::tungstenite::{self, Message};
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
@@ -329,6 +330,13 @@ pub(crate) fn read_error(config: &Config, error: tungstenite::Error) -> Executor
             endpoint: endpoint.to_owned(),
             limit: config.max_message_size,
         },
+        tungstenite::Error::Protocol(ProtocolError::ResetWithoutClosingHandshake) => {
+            ExecutorError::Closed {
+                endpoint: endpoint.to_owned(),
+                code: Some(CloseCode::Abnormal),
+                reason: "the connection dropped without a close frame".into(),
+            }
+        }
         tungstenite::Error::Protocol(e) => ExecutorError::Protocol {
             endpoint: endpoint.to_owned(),
             message: format!("WebSocket protocol violation: {e}"),
