@@ -181,7 +181,12 @@ async fn many_concurrent_operations_share_one_socket() {
 async fn dropping_a_subscription_completes_it_upstream_in_both_subprotocols() {
     let server = TestServer::start().await.unwrap();
     for (round, protocol) in BOTH.into_iter().enumerate() {
-        let executor = executor(&server, protocol);
+        // The socket stays open after the drop (long lazy close), so the server can only learn
+        // of it from `complete` (legacy: `stop`), not from the socket closing.
+        let executor = WsExecutor::builder(server.ws_url())
+            .subprotocol(protocol)
+            .lazy_close_timeout(Duration::from_secs(60))
+            .build();
         let mut stream = subscribe(&executor, "subscription { ticks(intervalMs: 10) }").await;
         assert_eq!(next_number(&mut stream, "ticks").await, 1);
         assert_eq!(next_number(&mut stream, "ticks").await, 2);
@@ -192,6 +197,11 @@ async fn dropping_a_subscription_completes_it_upstream_in_both_subprotocols() {
             .wait_for(WAIT, |c| c.subscriptions_cancelled == cancelled)
             .await
             .unwrap();
+        // Still the same socket: the next operation does not open another.
+        within(query(&executor, Request::new("{ hello }").unwrap()))
+            .await
+            .unwrap();
+        assert_eq!(server.stats().snapshot().ws_connections, cancelled);
     }
 }
 
