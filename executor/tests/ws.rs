@@ -424,3 +424,29 @@ async fn subscriptions_end_with_the_close_error_when_not_resubscribing() {
         Some(quilt_executor::CloseCode::Abnormal)
     );
 }
+
+#[tokio::test]
+async fn keepalive_pings_are_answered_and_keep_the_socket() {
+    let server = TestServer::start().await.unwrap();
+    for (round, protocol) in BOTH.into_iter().enumerate() {
+        // graphql-transport-ws pings with a `ping` message, the legacy protocol with WebSocket
+        // ping frames. Events come every 300 ms, so only the answers to the pings keep the socket
+        // alive in between: a missing answer within 100 ms would count as a lost socket and
+        // force a reconnection, which the connection count would show.
+        let executor = WsExecutor::builder(server.ws_url())
+            .subprotocol(protocol)
+            .keepalive(Duration::from_millis(20))
+            .pong_timeout(Duration::from_millis(100))
+            .reconnect(fast_reconnect(5))
+            .build();
+        let mut stream = subscribe(&executor, "subscription { ticks(intervalMs: 300) }").await;
+        for expected in 1..=3 {
+            assert_eq!(next_number(&mut stream, "ticks").await, expected, "{protocol}");
+        }
+        assert_eq!(
+            server.stats().snapshot().ws_connections,
+            round as u64 + 1,
+            "{protocol}"
+        );
+    }
+}

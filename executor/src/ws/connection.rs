@@ -66,6 +66,9 @@ impl SocketTask {
         let mut lost: Option<ExecutorError> = None;
         let mut attempt = 0u32;
         let mut last_failure: Option<ExecutorError> = None;
+        // The request params of the connection: chosen when it is first opened, reused by its
+        // reconnections.
+        let mut request_params = None;
         loop {
             if lost.is_some() && self.ops.is_empty() && self.config.lazy {
                 lost = None;
@@ -95,8 +98,10 @@ impl SocketTask {
                     continue;
                 }
             }
-            let params = self.opening_params();
-            let socket = match handshake::open(&self.config, params.as_ref()).await {
+            if lost.is_none() {
+                request_params = self.opening_params();
+            }
+            let socket = match handshake::open(&self.config, request_params.as_ref()).await {
                 Ok(socket) => socket,
                 Err(error) => {
                     match &lost {
@@ -141,12 +146,11 @@ impl SocketTask {
         }
     }
 
-    /// The `extensions.connectionParams` of the oldest waiting operation, used for the
-    /// connection it opens (and for reconnections of it).
+    /// The `extensions.connectionParams` of the operation that opens the connection (the
+    /// oldest one waiting), if it has any.
     fn opening_params(&self) -> Option<crate::JsonMap> {
         self.ops
             .values()
-            .filter(|op| op.connection_params.is_some())
             .min_by_key(|op| op.id)
             .and_then(|op| op.connection_params.clone())
     }

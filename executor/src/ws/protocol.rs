@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::request::Request;
 use crate::result::{ExecutionResult, GraphQLError, JsonMap};
@@ -152,63 +153,65 @@ pub(crate) enum ServerMessage {
 pub(crate) struct OpId(pub(crate) Option<u64>);
 
 #[derive(Deserialize)]
-struct RawMessage {
-    #[serde(rename = "type")]
-    kind: String,
+struct RawMessage<'a> {
+    #[serde(rename = "type", borrow)]
+    kind: std::borrow::Cow<'a, str>,
     #[serde(default)]
     id: Option<Value>,
-    #[serde(default)]
-    payload: Option<Value>,
+    /// Kept raw: a result is parsed once, straight into an [`ExecutionResult`].
+    #[serde(default, borrow)]
+    payload: Option<&'a RawValue>,
 }
 
 impl ServerMessage {
     /// Decodes a text frame; the error says what was wrong with it.
     pub(crate) fn decode(protocol: Subprotocol, text: &str) -> Result<Self, String> {
-        let raw: RawMessage = serde_json::from_str(text)
+        let raw: RawMessage<'_> = serde_json::from_str(text)
             .map_err(|e| format!("not a {protocol} message ({e}): {}", excerpt(text)))?;
         let legacy = protocol == Subprotocol::LegacyGraphqlWs;
+        let kind = raw.kind.as_ref();
         let id = || -> Result<OpId, String> {
             match &raw.id {
                 Some(Value::String(s)) => Ok(OpId(s.parse().ok())),
                 Some(Value::Number(n)) => Ok(OpId(n.as_u64())),
-                _ => Err(format!("`{}` message without an id", raw.kind)),
+                _ => Err(format!("`{kind}` message without an id")),
             }
         };
-        let result = |payload: Option<Value>| -> Result<ExecutionResult, String> {
-            let payload =
-                payload.ok_or_else(|| format!("`{}` message without a payload", raw.kind))?;
-            if !payload.is_object() {
+        let value =
+            || -> Option<Value> { raw.payload.and_then(|p| serde_json::from_str(p.get()).ok()) };
+        let result = || -> Result<ExecutionResult, String> {
+            let payload = raw
+                .payload
+                .ok_or_else(|| format!("`{kind}` message without a payload"))?;
+            if !payload.get().trim_start().starts_with('{') {
                 return Err(format!(
-                    "`{}` payload is not an object: {payload}",
-                    raw.kind
+                    "`{kind}` payload is not an object: {}",
+                    excerpt(payload.get())
                 ));
             }
-            let result: ExecutionResult = serde_json::from_value(payload)
-                .map_err(|e| format!("`{}` payload is not a GraphQL result: {e}", raw.kind))?;
+            let result: ExecutionResult = serde_json::from_str(payload.get())
+                .map_err(|e| format!("`{kind}` payload is not a GraphQL result: {e}"))?;
             if result.is_graphql_response() {
                 Ok(result)
             } else {
-                Err(format!(
-                    "`{}` payload has neither data nor errors",
-                    raw.kind
-                ))
+                Err(format!("`{kind}` payload has neither data nor errors"))
             }
         };
-        Ok(match (raw.kind.as_str(), legacy) {
+        Ok(match (kind, legacy) {
             ("connection_ack", _) => ServerMessage::ConnectionAck,
             ("ping", false) => ServerMessage::Ping,
             ("pong", false) => ServerMessage::Pong,
             ("ka", true) => ServerMessage::KeepAlive,
             ("connection_error", true) => {
-                ServerMessage::ConnectionError(raw.payload.clone().unwrap_or(Value::Null))
+                ServerMessage::ConnectionError(value().unwrap_or(Value::Null))
             }
             ("next", false) | ("data", true) => ServerMessage::Next {
                 id: id()?,
-                payload: result(raw.payload.clone())?,
+                payload: result()?,
             },
             ("error", _) => ServerMessage::Error {
                 id: id()?,
-                errors: errors_of(raw.payload.clone())?,
+                errors: errors_of(value())?,
             },
             ("complete", _) => ServerMessage::Complete { id: id()? },
             (other, _) => {
