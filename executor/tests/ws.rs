@@ -1,5 +1,7 @@
 //! WsExecutor against the in-repo async-graphql subgraph, over loopback, in both subprotocols.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;

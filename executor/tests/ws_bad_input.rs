@@ -2,6 +2,8 @@
 //! with each close code, never acknowledge, or send garbage. Each case is a typed error, with
 //! no panic and no hang.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
+
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -2,6 +2,8 @@
 //! (graphql-transport-ws) and subscriptions-transport-ws' `SubscriptionServer` (legacy
 //! graphql-ws), started from `test-support/js`.
 
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
+
 use futures::StreamExt;
 use quilt_executor::ws::{Subprotocol, WsExecutor};
 use quilt_executor::{Executor, Request};

@@ -146,6 +146,7 @@ pub(crate) fn is_final_close(code: CloseCode) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
