@@ -28,6 +28,7 @@ mod executor;
 mod request;
 mod result;
 mod retry;
+pub mod ws;
 
 pub use combinators::{
     ExecutorExt, ExecutorService, MapRequest, MapResult, Route, ServiceExecutor, Timeout,
@@ -43,3 +44,4 @@ pub use result::{
     ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment,
 };
 pub use retry::{Retry, RetryPolicy};
+pub use ws::{ReconnectPolicy, Subprotocol, WsExecutor, WsExecutorBuilder};
