@@ -44,6 +44,12 @@ use crate::split::{split_nulled_mutation, split_result};
 ///   results (a rare path, and exact). A mutation is never run again (side effects): every
 ///   request gets `data: null` with its own errors, and a request without an error of its own
 ///   gets one with the code [`BATCH_MUTATION_NULLED`](crate::codes::MUTATION_NULLED).
+/// - **An empty share of the data.** When a query's share of the merged data has no field at
+///   all (every field failed, or every field was skipped), what the service would have answered
+///   alone depends on the service: a spec-conformant one answers `{}` or `data: null` after a
+///   non-null error, while some (async-graphql among them) leave failed fields out and answer
+///   `data: null` for an empty root object. The batcher runs such a query again on its own and
+///   returns that answer (rare, and exact). A mutation keeps its share as it is.
 /// - **Absent `data`** (a request error such as a validation or variable error, raised before
 ///   execution) means nothing ran: the entries are run again on their own (queries
 ///   concurrently, mutations one after another in arrival order), so each gets its own verdict.
@@ -136,7 +142,13 @@ impl<E: Executor> Executor for BatchingExecutor<E> {
                 return shared.inner.execute(request).await;
             };
             let (reply, answer) = oneshot::channel();
-            Shared::enqueue(&shared, (kind, scope), Pending { request, reply });
+            if let Some(window) = Shared::enqueue(&shared, (kind, scope), Pending { request, reply })
+            {
+                // This request opened the batch: its own task waits for the window, so the
+                // requests its siblings issue in the same poll (a `join_all`) join first.
+                shared.wait_window(&window).await;
+                window.flush();
+            }
             answer.await.unwrap_or_else(|_| {
                 Err(ExecutorError::other(
                     "the batch this request belonged to ended without an answer \
@@ -167,6 +179,36 @@ struct Queue {
     pending: Vec<Pending>,
 }
 
+/// An open batch, held by the request that opened it. When the window has passed the batch is
+/// sent ([`Window::flush`]); if the opening request is dropped first (its caller gave up), the
+/// batch is sent all the same, so the others are not stranded.
+struct Window<E: Executor> {
+    shared: Arc<Shared<E>>,
+    key: QueueKey,
+    id: u64,
+}
+
+impl<E: Executor> Window<E> {
+    fn flush(self) {
+        // The work happens in `Drop`.
+    }
+}
+
+impl<E: Executor> Drop for Window<E> {
+    fn drop(&mut self) {
+        let Some(pending) = self.shared.take(&self.key, self.id) else {
+            return;
+        };
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime) => {
+                runtime.spawn(self.shared.clone().run_batch(self.key.0, pending));
+            }
+            // Outside a runtime nothing can run: dropping the replies tells every waiter.
+            Err(_) => drop(pending),
+        }
+    }
+}
+
 /// One entry of a merged operation: a request and everyone waiting for its result (several
 /// when identical requests were deduplicated).
 struct Group {
@@ -193,7 +235,9 @@ struct Shared<E> {
 }
 
 impl<E: Executor> Shared<E> {
-    fn enqueue(this: &Arc<Self>, key: QueueKey, pending: Pending) {
+    /// Adds a request to the open batch of its key; returns the window to wait for when the
+    /// request opened a new batch.
+    fn enqueue(this: &Arc<Self>, key: QueueKey, pending: Pending) -> Option<Window<E>> {
         let kind = key.0;
         let max = this.options.max_batch_size;
         let mut queues = this.queues.lock().unwrap_or_else(PoisonError::into_inner);
@@ -205,10 +249,12 @@ impl<E: Executor> Shared<E> {
                     drop(queues);
                     tokio::spawn(this.clone().run_batch(kind, full));
                 }
+                None
             }
             Entry::Vacant(_) if max <= 1 => {
                 drop(queues);
                 tokio::spawn(this.clone().run_batch(kind, vec![pending]));
+                None
             }
             Entry::Vacant(vacant) => {
                 let id = this.next_id.fetch_add(1, Ordering::Relaxed);
@@ -217,32 +263,51 @@ impl<E: Executor> Shared<E> {
                     id,
                     pending: vec![pending],
                 });
-                drop(queues);
-                tokio::spawn(this.clone().flush_after_window(key, id));
+                Some(Window {
+                    shared: this.clone(),
+                    key,
+                    id,
+                })
             }
         }
     }
 
-    /// Waits for the batch window, then runs the batch unless it was already sent (full).
-    async fn flush_after_window(self: Arc<Self>, key: QueueKey, id: u64) {
+    /// Waits for the batch window to pass.
+    async fn wait_window(&self, window: &Window<E>) {
         match self.options.window {
             BatchWindow::Ticks(n) => {
-                for _ in 0..n {
+                // Wait until `n` yields in a row pass without a new request joining: tasks on
+                // other worker threads may still be adding theirs.
+                let (mut quiet, mut last) = (0, 1);
+                while quiet < n {
                     tokio::task::yield_now().await;
+                    match self.queue_len(&window.key, window.id) {
+                        None => return,
+                        Some(len) if len == last => quiet += 1,
+                        Some(len) => (last, quiet) = (len, 0),
+                    }
                 }
             }
-            BatchWindow::Duration(window) => tokio::time::sleep(window).await,
+            BatchWindow::Duration(duration) => tokio::time::sleep(duration).await,
         }
-        let pending = {
-            let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
-            match queues.get(&key) {
-                Some(queue) if queue.id == id => queues.remove(&key).map(|q| q.pending),
-                _ => None,
-            }
-        };
-        if let Some(pending) = pending {
-            self.run_batch(key.0, pending).await;
+    }
+
+    /// Takes the open batch `id` out of the queues (unless it was sent already, full).
+    fn take(&self, key: &QueueKey, id: u64) -> Option<Vec<Pending>> {
+        let mut queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+        match queues.get(key) {
+            Some(queue) if queue.id == id => queues.remove(key).map(|q| q.pending),
+            _ => None,
         }
+    }
+
+    /// The size of the open batch `id`, or `None` when it was already sent.
+    fn queue_len(&self, key: &QueueKey, id: u64) -> Option<usize> {
+        let queues = self.queues.lock().unwrap_or_else(PoisonError::into_inner);
+        queues
+            .get(key)
+            .filter(|q| q.id == id)
+            .map(|q| q.pending.len())
     }
 
     async fn run_batch(self: Arc<Self>, kind: Kind, pending: Vec<Pending>) {
@@ -341,12 +406,22 @@ impl<E: Executor> Shared<E> {
             }
             (Some(_), _) => {
                 let results = split_result(result, &merged.plan);
+                let mut again = Vec::new();
                 for (group, result) in groups.into_iter().zip(results) {
-                    group.answer(Ok(result));
+                    if kind == Kind::Query && is_empty_object(result.data.as_ref()) {
+                        again.push(group);
+                    } else {
+                        group.answer(Ok(result));
+                    }
                 }
+                join_all(again.into_iter().map(|g| self.run_solo(g))).await;
             }
         }
     }
+}
+
+fn is_empty_object(data: Option<&Value>) -> bool {
+    matches!(data, Some(Value::Object(map)) if map.is_empty())
 }
 
 /// The single result of an execution (the first item of a stream).

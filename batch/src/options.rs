@@ -20,9 +20,11 @@ pub type ScopeFn = Arc<dyn Fn(&Request) -> Option<ScopeKey> + Send + Sync>;
 /// How long a batch collects requests before it is sent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BatchWindow {
-    /// Yield to the scheduler this many times (`tokio::task::yield_now`), so that every request
-    /// issued in the same tick (for example by one `join_all` of the planner) joins the batch.
-    /// Adds microseconds of latency.
+    /// Send the batch once this many scheduler yields (`tokio::task::yield_now`) in a row pass
+    /// without a new request joining it, so that every request issued in the same tick (for
+    /// example by one `join_all` of the planner, or by tasks woken together) joins the batch,
+    /// also while the issuing task runs on another worker thread. Adds microseconds of latency;
+    /// a stream of arrivals cannot hold a batch longer than it takes to fill `max_batch_size`.
     Ticks(u32),
     /// Wait this long after the first request of the batch arrived (also collects requests that
     /// come from other tasks a little later, at the cost of that much latency).
@@ -30,8 +32,8 @@ pub enum BatchWindow {
 }
 
 impl Default for BatchWindow {
-    /// Three scheduler yields: enough for the requests of one tick, including those issued by
-    /// tasks woken in the same tick, at a cost of microseconds.
+    /// Three quiet scheduler yields: enough for the requests of one tick, including those
+    /// issued by tasks woken in the same tick, at a cost of microseconds.
     fn default() -> Self {
         BatchWindow::Ticks(3)
     }

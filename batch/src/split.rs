@@ -9,8 +9,13 @@
 //!   never saw, and would mislead.
 //! - The response `extensions` are copied to every entry.
 //!
+//! A field that the service left out of `data` while it reported an error at that field keeps
+//! being left out (some services, async-graphql among them, omit failed fields instead of
+//! answering `null`; the request alone would have got the same).
+//!
 //! A service that answers something the merged operation cannot have produced (a key of no
-//! entry, a missing key, an error path of no entry, data that is not an object) never makes the
+//! entry, a missing key without an error, an error path of no entry, data that is not an
+//! object) never makes the
 //! split panic or hand one request's data to another: the affected entries get errors with a
 //! `BATCH_*` code instead, described on [`codes`](crate::codes).
 
@@ -98,6 +103,36 @@ pub fn split_result(result: ExecutionResult, plan: &SplitPlan) -> Vec<ExecutionR
         .collect();
     let mut batch_errors = Vec::new();
 
+    for mut error in result.errors {
+        error.locations.clear();
+        let owner = match error.path.as_deref() {
+            None | Some([]) => None,
+            Some([PathSegment::Key(first), ..]) => match parse_key(first) {
+                Some((i, key)) if i < n => Some((i, key.to_owned())),
+                _ => {
+                    batch_errors.push(unattributed(error));
+                    continue;
+                }
+            },
+            Some(_) => {
+                batch_errors.push(unattributed(error));
+                continue;
+            }
+        };
+        match owner {
+            Some((i, key)) => {
+                if let Some(path) = error.path.as_mut() {
+                    path[0] = PathSegment::Key(key);
+                }
+                results[i].errors.push(error);
+            }
+            None => {
+                for result in &mut results {
+                    result.errors.push(error.clone());
+                }
+            }
+        }
+    }
     match result.data {
         None => {}
         Some(Value::Null) => results.iter_mut().for_each(|r| r.data = Some(Value::Null)),
@@ -114,7 +149,10 @@ pub fn split_result(result: ExecutionResult, plan: &SplitPlan) -> Vec<ExecutionR
             }
             for ((map, entry), result) in maps.iter_mut().zip(&plan.entries).zip(&mut results) {
                 for key in &entry.required {
-                    if !map.contains_key(key) {
+                    let reported = result.errors.iter().any(|e| {
+                        matches!(e.path.as_deref(), Some([PathSegment::Key(first), ..]) if first == key)
+                    });
+                    if !map.contains_key(key) && !reported {
                         map.insert(key.clone(), Value::Null);
                         result.errors.push(
                             GraphQLError::new(format!(
@@ -161,36 +199,6 @@ pub fn split_result(result: ExecutionResult, plan: &SplitPlan) -> Vec<ExecutionR
         }
     }
 
-    for mut error in result.errors {
-        error.locations.clear();
-        let owner = match error.path.as_deref() {
-            None | Some([]) => None,
-            Some([PathSegment::Key(first), ..]) => match parse_key(first) {
-                Some((i, key)) if i < n => Some((i, key.to_owned())),
-                _ => {
-                    batch_errors.push(unattributed(error));
-                    continue;
-                }
-            },
-            Some(_) => {
-                batch_errors.push(unattributed(error));
-                continue;
-            }
-        };
-        match owner {
-            Some((i, key)) => {
-                if let Some(path) = error.path.as_mut() {
-                    path[0] = PathSegment::Key(key);
-                }
-                results[i].errors.push(error);
-            }
-            None => {
-                for result in &mut results {
-                    result.errors.push(error.clone());
-                }
-            }
-        }
-    }
     for error in batch_errors {
         for result in &mut results {
             result.errors.push(error.clone());

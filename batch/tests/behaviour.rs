@@ -297,3 +297,26 @@ impl Drop for DropSignal {
         let _ = self.0.try_send(());
     }
 }
+
+#[tokio::test]
+async fn a_merged_query_nulled_at_the_root_runs_each_request_alone() {
+    let (inner, seen) = recording(|request| {
+        if request.query().contains("_v0_") {
+            single(json!({"data": null, "errors": [{"message": "nn", "path": ["_v1_b"]}]}))
+        } else if request.query().contains('b') {
+            single(json!({"data": null, "errors": [{"message": "nn", "path": ["b"]}]}))
+        } else {
+            single(json!({"data": {"a": 1}}))
+        }
+    });
+    let batched = inner.batched(BatchOptions::default());
+    let (a, b) = tokio::join!(run(&batched, q("{ a }")), run(&batched, q("{ b }")));
+    assert_eq!(a.data, Some(json!({"a": 1})));
+    assert!(a.errors.is_empty());
+    assert_eq!(b.data, Some(Value::Null));
+    assert_eq!(
+        serde_json::to_value(&b.errors).unwrap(),
+        json!([{"message": "nn", "path": ["b"]}])
+    );
+    assert_eq!(seen.lock().unwrap().len(), 3, "merged once, then each alone");
+}
