@@ -142,7 +142,8 @@ impl<E: Executor> Executor for BatchingExecutor<E> {
                 return shared.inner.execute(request).await;
             };
             let (reply, answer) = oneshot::channel();
-            if let Some(window) = Shared::enqueue(&shared, (kind, scope), Pending { request, reply })
+            if let Some(window) =
+                Shared::enqueue(&shared, (kind, scope), Pending { request, reply })
             {
                 // This request opened the batch: its own task waits for the window, so the
                 // requests its siblings issue in the same poll (a `join_all`) join first.

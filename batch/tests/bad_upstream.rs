@@ -30,7 +30,10 @@ async fn three(executor: &impl Executor) -> Vec<quilt_executor::ExecutionResult>
 
 #[tokio::test]
 async fn data_lacking_a_prefixed_key_gives_that_request_an_error_at_its_field() {
-    let results = three(&answering(json!({"data": {"_v0_a": 1, "_v1_b": 2, "_v2_d": 4}}))).await;
+    let results = three(&answering(
+        json!({"data": {"_v0_a": 1, "_v1_b": 2, "_v2_d": 4}}),
+    ))
+    .await;
     assert_eq!(results[0].data, Some(json!({"a": 1})));
     assert!(results[0].errors.is_empty());
     assert_eq!(results[1].data, Some(json!({"b": 2, "x": null})));
@@ -76,12 +79,24 @@ async fn an_error_path_pointing_nowhere_reaches_every_request_without_a_path() {
     for (i, r) in results.iter().enumerate() {
         let codes: Vec<_> = r.errors.iter().map(|e| e.code()).collect();
         let expected_own = usize::from(i == 2);
-        assert_eq!(r.errors.len(), 2 + expected_own, "request {i}: {:?}", r.errors);
         assert_eq!(
-            codes.iter().filter(|c| **c == Some(codes::UNATTRIBUTED_ERROR)).count(),
+            r.errors.len(),
+            2 + expected_own,
+            "request {i}: {:?}",
+            r.errors
+        );
+        assert_eq!(
+            codes
+                .iter()
+                .filter(|c| **c == Some(codes::UNATTRIBUTED_ERROR))
+                .count(),
             2
         );
-        for e in r.errors.iter().filter(|e| e.code() == Some(codes::UNATTRIBUTED_ERROR)) {
+        for e in r
+            .errors
+            .iter()
+            .filter(|e| e.code() == Some(codes::UNATTRIBUTED_ERROR))
+        {
             assert_eq!(e.path, None, "never placed at a path of another request");
         }
     }

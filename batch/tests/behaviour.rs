@@ -52,10 +52,16 @@ async fn a_batch_of_one_passes_the_original_request_and_response_through() {
     let request = q("query A { a }").extension("x", json!(1));
     let document = request.document.clone();
     let response = batched.execute(request).await.unwrap();
-    assert!(response.is_stream(), "the inner response is handed back as it is");
+    assert!(
+        response.is_stream(),
+        "the inner response is handed back as it is"
+    );
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 1);
-    assert!(seen[0].document.ptr_eq(&document), "not re-printed or rebuilt");
+    assert!(
+        seen[0].document.ptr_eq(&document),
+        "not re-printed or rebuilt"
+    );
     assert_eq!(seen[0].query(), "query A { a }");
     assert_eq!(seen[0].extensions.get("x"), Some(&json!(1)));
 }
@@ -136,7 +142,11 @@ async fn a_nulled_mutation_is_never_run_again() {
         run(&batched, q("mutation { a }")),
         run(&batched, q("mutation { b }"))
     );
-    assert_eq!(seen.lock().unwrap().len(), 1, "no second execution of a mutation");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "no second execution of a mutation"
+    );
     assert_eq!(a.data, Some(Value::Null));
     assert_eq!(a.errors.len(), 1);
     assert_eq!(a.errors[0].code(), Some(codes::MUTATION_NULLED));
@@ -203,9 +213,8 @@ async fn requests_from_spawned_tasks_of_one_tick_share_a_batch() {
 #[tokio::test]
 async fn a_duration_window_collects_requests_that_come_later() {
     let (inner, seen) = recording(|_| single(json!({"data": {"_v0_a": 1, "_v1_b": 2}})));
-    let batched = inner.batched(
-        BatchOptions::default().window(BatchWindow::Duration(Duration::from_millis(200))),
-    );
+    let batched = inner
+        .batched(BatchOptions::default().window(BatchWindow::Duration(Duration::from_millis(200))));
     let (a, b) = tokio::join!(run(&batched, q("{ a }")), async {
         // Arrives in a later tick, well within the window.
         for _ in 0..20 {
@@ -223,7 +232,10 @@ async fn without_dedup_identical_queries_get_entries_of_their_own() {
     let (inner, seen) = recording(|_| single(json!({"data": {"_v0_a": 1, "_v1_a": 2}})));
     let batched = inner.batched(BatchOptions::default().dedup(false));
     let (x, y) = tokio::join!(run(&batched, q("{ a }")), run(&batched, q("{ a }")));
-    assert_eq!((x.data, y.data), (Some(json!({"a": 1})), Some(json!({"a": 2}))));
+    assert_eq!(
+        (x.data, y.data),
+        (Some(json!({"a": 1})), Some(json!({"a": 2})))
+    );
     assert_eq!(seen.lock().unwrap()[0].query(), "{ _v0_a: a _v1_a: a }");
 }
 
@@ -318,5 +330,9 @@ async fn a_merged_query_nulled_at_the_root_runs_each_request_alone() {
         serde_json::to_value(&b.errors).unwrap(),
         json!([{"message": "nn", "path": ["b"]}])
     );
-    assert_eq!(seen.lock().unwrap().len(), 3, "merged once, then each alone");
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        3,
+        "merged once, then each alone"
+    );
 }

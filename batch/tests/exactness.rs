@@ -29,16 +29,22 @@ struct Sel {
 }
 
 fn sel() -> impl Strategy<Value = Sel> {
-    (0u8..11, 0u8..16, any::<bool>(), prop::option::of(0u8..3), 0u8..4, any::<bool>()).prop_map(
-        |(kind, param, use_variable, alias, wrap, flag)| Sel {
+    (
+        0u8..11,
+        0u8..16,
+        any::<bool>(),
+        prop::option::of(0u8..3),
+        0u8..4,
+        any::<bool>(),
+    )
+        .prop_map(|(kind, param, use_variable, alias, wrap, flag)| Sel {
             kind,
             param,
             use_variable,
             alias,
             wrap,
             flag,
-        },
-    )
+        })
 }
 
 #[derive(Debug, Clone)]
@@ -114,13 +120,19 @@ fn render(op: &Op, index: usize) -> (String, JsonMap) {
                 };
                 ("users", format!("users(ids: {arg}) {{ id name }}"))
             }
-            4 => ("posts", format!("posts(count: {}) {{ id maybeTitle }}", p % 15)),
+            4 => (
+                "posts",
+                format!("posts(count: {}) {{ id maybeTitle }}", p % 15),
+            ),
             5 => ("posts", format!("posts(count: {}) {{ id title }}", p % 15)),
             6 => ("post", format!("post(id: {}) {{ id title }}", p % 15)),
             7 => {
                 if s.use_variable {
                     let t = var("String!", json!(format!("t{p}")));
-                    ("echoInput", format!("echoInput(input: {{text: {t}, times: 2}})"))
+                    (
+                        "echoInput",
+                        format!("echoInput(input: {{text: {t}, times: 2}})"),
+                    )
                 } else {
                     ("echo", format!("echo(value: \"e{p}\")"))
                 }
@@ -226,11 +238,11 @@ fn batched_results_equal_results_alone() {
                     nulled_cases.set(nulled_cases.get() + 1);
                 } else {
                     prop_assert_eq!(
-                    upstream,
-                    1,
-                    "one upstream request for the whole group: {:#?}",
-                    requests.iter().map(|r| r.query()).collect::<Vec<_>>()
-                );
+                        upstream,
+                        1,
+                        "one upstream request for the whole group: {:#?}",
+                        requests.iter().map(|r| r.query()).collect::<Vec<_>>()
+                    );
                     if requests.len() > 1 {
                         merged_cases.set(merged_cases.get() + 1);
                     }
@@ -256,7 +268,10 @@ async fn a_query_whose_every_field_fails_gets_what_it_gets_alone() {
     let (a, b, c) = tokio::join!(
         run(&batched, Request::new("{ hello }").unwrap()),
         run(&batched, Request::new("{ failNonNull }").unwrap()),
-        run(&batched, Request::new("{ p: post(id: 13) { title } f: fail }").unwrap()),
+        run(
+            &batched,
+            Request::new("{ p: post(id: 13) { title } f: fail }").unwrap()
+        ),
     );
     assert_eq!(a.data, Some(json!({"hello": "Hello, world!"})));
     assert!(a.errors.is_empty());
@@ -266,7 +281,11 @@ async fn a_query_whose_every_field_fails_gets_what_it_gets_alone() {
         json!(["failNonNull"])
     );
     assert_eq!(c.data, Some(json!({"p": null})));
-    let paths: Vec<_> = c.errors.iter().map(|e| serde_json::to_value(&e.path).unwrap()).collect();
+    let paths: Vec<_> = c
+        .errors
+        .iter()
+        .map(|e| serde_json::to_value(&e.path).unwrap())
+        .collect();
     assert!(paths.contains(&json!(["p", "title"])) && paths.contains(&json!(["f"])));
     // One merged request, then `{ failNonNull }` alone.
     assert_eq!(server.stats().snapshot().http_requests, 2);
@@ -277,8 +296,22 @@ fn the_generator_renders_valid_documents() {
     let op = Op {
         named: true,
         selections: vec![
-            Sel { kind: 2, param: 2, use_variable: true, alias: Some(0), wrap: 3, flag: true },
-            Sel { kind: 1, param: 1, use_variable: true, alias: None, wrap: 2, flag: false },
+            Sel {
+                kind: 2,
+                param: 2,
+                use_variable: true,
+                alias: Some(0),
+                wrap: 3,
+                flag: true,
+            },
+            Sel {
+                kind: 1,
+                param: 1,
+                use_variable: true,
+                alias: None,
+                wrap: 2,
+                flag: false,
+            },
         ],
     };
     let (text, variables) = render(&op, 3);

@@ -128,7 +128,8 @@ async fn identical_queries_share_one_field_and_each_get_the_result() {
         })
     };
     let batched = recorder.batched(BatchOptions::default());
-    let results = join_all((0..5).map(|i| run(&batched, if i < 4 { hello(7) } else { user(1) }))).await;
+    let results =
+        join_all((0..5).map(|i| run(&batched, if i < 4 { hello(7) } else { user(1) }))).await;
     for r in &results[..4] {
         assert_eq!(r.data, Some(json!({"hello": "Hello, n7!"})));
     }

@@ -70,10 +70,7 @@ fn fragments_below_the_root_are_prefixed_and_unused_ones_pruned() {
              fragment R on Query { hello } fragment Unused on User { role }",
             json!({}),
         ),
-        request(
-            "{ users { ...U } } fragment U on User { role }",
-            json!({}),
-        ),
+        request("{ users { ...U } } fragment U on User { role }", json!({})),
     ]);
     assert_eq!(
         doc,
@@ -148,7 +145,10 @@ fn directives_taking_variables_are_renamed_everywhere() {
              fragment F on User { id @include(if: $b) }",
             json!({"a": true, "b": false}),
         ),
-        request("query($a: Boolean!) { hello @skip(if: $a) }", json!({"a": true})),
+        request(
+            "query($a: Boolean!) { hello @skip(if: $a) }",
+            json!({"a": true}),
+        ),
     ]);
     assert_eq!(
         doc,
@@ -201,7 +201,10 @@ fn the_same_field_with_different_arguments() {
 fn mutations_keep_their_type_and_first_name() {
     let doc = printed(&[
         request("mutation { increment }", json!({})),
-        request("mutation Inc($by: Int) { increment(by: $by) }", json!({"by": 2})),
+        request(
+            "mutation Inc($by: Int) { increment(by: $by) }",
+            json!({"by": 2}),
+        ),
     ]);
     assert_eq!(
         doc,
@@ -230,10 +233,7 @@ fn required_keys_leave_out_conditional_fields() {
          fragment F on Query { h: hello }",
         json!({"yes": true, "no": false}),
     )]);
-    assert_eq!(
-        plan_keys(&plan),
-        vec![vec!["a", "b", "e", "f", "h"]]
-    );
+    assert_eq!(plan_keys(&plan), vec![vec!["a", "b", "e", "f", "h"]]);
 }
 
 fn plan_keys(plan: &SplitPlan) -> Vec<Vec<String>> {
@@ -245,7 +245,10 @@ fn plan_keys(plan: &SplitPlan) -> Vec<Vec<String>> {
 #[test]
 fn unmergeable_requests_are_recognised() {
     let no_op = Request::new("query A { hello } query B { hello }").unwrap();
-    assert_eq!(prefix_request(0, &no_op).unwrap_err(), Unmergeable::NoOperation);
+    assert_eq!(
+        prefix_request(0, &no_op).unwrap_err(),
+        Unmergeable::NoOperation
+    );
     let directive = Request::new("query @cached { hello }").unwrap();
     assert_eq!(
         prefix_request(0, &directive).unwrap_err(),
@@ -261,8 +264,8 @@ fn unmergeable_requests_are_recognised() {
         prefix_request(0, &nested_unknown),
         Err(Unmergeable::UnknownFragment(_))
     ));
-    let cycle = Request::new("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }")
-        .unwrap();
+    let cycle =
+        Request::new("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }").unwrap();
     assert!(matches!(
         prefix_request(0, &cycle),
         Err(Unmergeable::FragmentCycle(_))
@@ -271,10 +274,18 @@ fn unmergeable_requests_are_recognised() {
 
 #[test]
 fn extensions_are_reduced_in_order_and_context_comes_from_the_first() {
-    let a = request("{ a }", json!({})).extension("x", json!(1)).extension("y", json!(1));
+    let a = request("{ a }", json!({}))
+        .extension("x", json!(1))
+        .extension("y", json!(1));
     let b = request("{ b }", json!({})).extension("y", json!(2));
-    let prefixed = vec![prefix_request(0, &a).unwrap(), prefix_request(1, &b).unwrap()];
+    let prefixed = vec![
+        prefix_request(0, &a).unwrap(),
+        prefix_request(1, &b).unwrap(),
+    ];
     let reducer: ExtensionsReducer = Arc::new(later_keys_win);
     let merged = combine(prefixed, [&a, &b], &reducer);
-    assert_eq!(Value::Object(merged.request.extensions), json!({"x": 1, "y": 2}));
+    assert_eq!(
+        Value::Object(merged.request.extensions),
+        json!({"x": 1, "y": 2})
+    );
 }
