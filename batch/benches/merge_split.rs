@@ -1,5 +1,7 @@
 //! Merge and split of 100 requests × 5 root fields (the batcher's own CPU cost per batch).
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 use std::hint::black_box;
 use std::sync::Arc;
 

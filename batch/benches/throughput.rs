@@ -1,6 +1,8 @@
 //! End-to-end throughput of 100 concurrent small queries to the test service on loopback,
 //! batched (one upstream HTTP request) against unbatched (100), in one run.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 #[path = "../tests/support/mod.rs"]
 mod support;
 

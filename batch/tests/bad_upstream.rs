@@ -2,6 +2,8 @@
 //! affected request gets a clear GraphQL error with a code, never a panic and never another
 //! request's data.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod support;
 
 use futures::future::join_all;

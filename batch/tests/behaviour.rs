@@ -1,6 +1,8 @@
 //! What the batcher does with each kind of request and each kind of answer, against crafted
 //! inner executors (`from_fn`) that record what they receive.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod support;
 
 use std::sync::{Arc, Mutex};

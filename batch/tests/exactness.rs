@@ -4,6 +4,8 @@
 //! result equals the same request executed alone: data, and errors with their paths, messages
 //! and extensions. Locations are left out of the comparison (see `support::normalized`).
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod support;
 
 use std::fmt::Write;

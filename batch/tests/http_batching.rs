@@ -1,5 +1,7 @@
 //! The batcher in front of a real GraphQL service over HTTP: what crosses the wire.
 
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
 mod support;
 
 use futures::future::join_all;

@@ -1,7 +1,7 @@
 //! Test helpers: a small HTTP executor until `quilt_executor::HttpExecutor` is merged (swap the
 //! body of [`http_executor`] for `HttpExecutor::new(url)` then), and comparison helpers.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used)]
 
 use std::time::Duration;
 
