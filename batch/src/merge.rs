@@ -1,0 +1,448 @@
+//! Merging: many operations of the same type become one, printed once.
+//!
+//! The algorithm is graphql-tools' `mergeRequests` (after gatsby-source-graphql), written anew
+//! on apollo-compiler's AST. For request number `i` the prefix is `_v{i}_`:
+//! 1. top-level fragment spreads become inline fragments (recursively, so every field that lands
+//!    on the root type is a top-level field);
+//! 2. every top-level field, also inside top-level inline fragments, gets the alias
+//!    `_v{i}_{alias or name}`;
+//! 3. variable definitions and every usage (arguments, directive arguments, nested list and
+//!    object values, inside fragments) get the prefix;
+//! 4. fragment definitions and the spreads that remain (below the top level) get the prefix;
+//!    fragments that are no longer used are dropped.
+//!
+//! [`prefix_request`] does steps 1–4 for one request, [`combine`] builds the merged request.
+
+use std::collections::{HashMap, HashSet};
+
+use apollo_compiler::ast::{
+    self, Argument, Definition, DirectiveList, FragmentDefinition, OperationType, Selection,
+    VariableDefinition,
+};
+use apollo_compiler::{Name, Node};
+use quilt_executor::{Document, JsonMap, Request};
+use serde_json::Value;
+
+use crate::options::ExtensionsReducer;
+use crate::split::{EntryPlan, SplitPlan};
+
+/// Why a request cannot take part in a merged operation; it is then sent on its own, so that
+/// the service answers it exactly as it would without the batcher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unmergeable {
+    /// The document has no operation selected by the request's operation name.
+    NoOperation,
+    /// The operation carries directives, which cannot be split between merged requests.
+    OperationDirectives,
+    /// A fragment spread names a fragment the document does not define.
+    UnknownFragment(String),
+    /// Top-level fragments spread each other in a cycle.
+    FragmentCycle(String),
+    /// A fragment spread at the top level names a fragment that carries directives of its own,
+    /// which an inline fragment may not be allowed to carry.
+    FragmentDirectives(String),
+}
+
+/// One request, renamed with its prefix and ready to be combined with others.
+#[derive(Debug, Clone)]
+pub struct Prefixed {
+    operation_type: OperationType,
+    operation_name: Option<Name>,
+    variable_definitions: Vec<Node<VariableDefinition>>,
+    selections: Vec<Selection>,
+    fragments: Vec<Node<FragmentDefinition>>,
+    variables: JsonMap,
+    plan: EntryPlan,
+}
+
+/// The prefix of the request at `index` in a merged operation: `_v{index}_`.
+pub fn prefix(index: usize) -> String {
+    format!("_v{index}_")
+}
+
+/// Renames one request for position `index` of a merged operation.
+pub fn prefix_request(index: usize, request: &Request) -> Result<Prefixed, Unmergeable> {
+    let document = request.document.ast();
+    let operation = request
+        .document
+        .operation(request.operation_name.as_deref())
+        .ok_or(Unmergeable::NoOperation)?;
+    if !operation.directives.is_empty() {
+        return Err(Unmergeable::OperationDirectives);
+    }
+    let fragments: HashMap<&str, &Node<FragmentDefinition>> = document
+        .definitions
+        .iter()
+        .filter_map(|d| match d {
+            Definition::FragmentDefinition(f) => Some((f.name.as_str(), f)),
+            _ => None,
+        })
+        .collect();
+    let root_type = match operation.operation_type {
+        OperationType::Query => "Query",
+        OperationType::Mutation => "Mutation",
+        OperationType::Subscription => "Subscription",
+    };
+    let mut renamer = Renamer {
+        prefix: prefix(index),
+        fragments: &fragments,
+        used_fragments: Vec::new(),
+        seen_fragments: HashSet::new(),
+        conditions: Conditions {
+            variables: &request.variables,
+            definitions: &operation.variables,
+        },
+        root_type,
+        required: Vec::new(),
+    };
+    let mut stack = Vec::new();
+    let selections = renamer.root(&operation.selection_set, true, &mut stack)?;
+    let fragment_definitions = renamer.fragment_definitions()?;
+    let prefix = &renamer.prefix;
+    let variable_definitions = operation
+        .variables
+        .iter()
+        .map(|definition| {
+            let mut definition = definition.clone();
+            let d = definition.make_mut();
+            d.name = prefixed(prefix, &d.name);
+            if let Some(default) = &d.default_value {
+                d.default_value = Some(rename_value(default, prefix));
+            }
+            d.directives = rename_directives(&d.directives, prefix);
+            definition
+        })
+        .collect();
+    let mut variables = JsonMap::new();
+    for definition in &operation.variables {
+        if let Some(value) = request.variables.get(definition.name.as_str()) {
+            variables.insert(format!("{prefix}{}", definition.name), value.clone());
+        }
+    }
+    let mut required = Vec::new();
+    for key in renamer.required {
+        if !required.contains(&key) {
+            required.push(key);
+        }
+    }
+    Ok(Prefixed {
+        operation_type: operation.operation_type,
+        operation_name: operation.name.clone(),
+        variable_definitions,
+        selections,
+        fragments: fragment_definitions,
+        variables,
+        plan: EntryPlan::new(required),
+    })
+}
+
+/// The merged request and what [`split`](crate::split) needs to take its result apart.
+#[derive(Debug, Clone)]
+pub struct Merged {
+    /// The one request to send.
+    pub request: Request,
+    /// Which response keys belong to which entry.
+    pub plan: SplitPlan,
+}
+
+/// Builds the merged request from renamed requests (in prefix order) and the originals they
+/// came from (for extensions and context). The operation takes the first operation name found.
+pub fn combine<'a>(
+    prefixed: Vec<Prefixed>,
+    originals: impl IntoIterator<Item = &'a Request>,
+    reducer: &ExtensionsReducer,
+) -> Merged {
+    let operation_type = prefixed
+        .first()
+        .map_or(OperationType::Query, |p| p.operation_type);
+    let name = prefixed.iter().find_map(|p| p.operation_name.clone());
+    let mut operation = ast::OperationDefinition {
+        operation_type,
+        name: name.clone(),
+        variables: Vec::new(),
+        directives: DirectiveList::new(),
+        selection_set: Vec::new(),
+    };
+    let mut fragments = Vec::new();
+    let mut variables = JsonMap::new();
+    let mut entries = Vec::with_capacity(prefixed.len());
+    for p in prefixed {
+        operation.variables.extend(p.variable_definitions);
+        operation.selection_set.extend(p.selections);
+        fragments.extend(p.fragments);
+        variables.extend(p.variables);
+        entries.push(p.plan);
+    }
+    let mut document = ast::Document::new();
+    document
+        .definitions
+        .push(Definition::OperationDefinition(Node::new(operation)));
+    document
+        .definitions
+        .extend(fragments.into_iter().map(Definition::FragmentDefinition));
+
+    let mut extensions = JsonMap::new();
+    let mut context = None;
+    for original in originals {
+        extensions = reducer(extensions, original);
+        context.get_or_insert_with(|| original.context.clone());
+    }
+    let mut request = Request::from_document(Document::from_ast(document)).variables(variables);
+    request.operation_name = name.map(|n| n.to_string());
+    request.extensions = extensions;
+    request.context = context.unwrap_or_default();
+    Merged {
+        request,
+        plan: SplitPlan::new(entries),
+    }
+}
+
+/// Whether the fields under some directives are certainly executed.
+struct Conditions<'a> {
+    variables: &'a JsonMap,
+    definitions: &'a [Node<VariableDefinition>],
+}
+
+impl Conditions<'_> {
+    /// `true` when `@skip`/`@include` certainly let the selection through; `false` when they
+    /// exclude it or depend on something not known here.
+    fn certainly_included(&self, directives: &DirectiveList) -> bool {
+        let skip = directives.get("skip").map(|d| self.argument(d, "if"));
+        let include = directives.get("include").map(|d| self.argument(d, "if"));
+        !matches!(skip, Some(Some(true)) | Some(None))
+            && !matches!(include, Some(Some(false)) | Some(None))
+    }
+
+    fn argument(&self, directive: &ast::Directive, name: &str) -> Option<bool> {
+        match directive.specified_argument_by_name(name)?.as_ref() {
+            ast::Value::Boolean(b) => Some(*b),
+            ast::Value::Variable(var) => match self.variables.get(var.as_str()) {
+                Some(Value::Bool(b)) => Some(*b),
+                Some(_) => None,
+                None => self
+                    .definitions
+                    .iter()
+                    .find(|d| d.name == *var)
+                    .and_then(|d| d.default_value.as_ref())
+                    .and_then(|v| match v.as_ref() {
+                        ast::Value::Boolean(b) => Some(*b),
+                        _ => None,
+                    }),
+            },
+            _ => None,
+        }
+    }
+}
+
+struct Renamer<'a> {
+    prefix: String,
+    fragments: &'a HashMap<&'a str, &'a Node<FragmentDefinition>>,
+    /// Fragments spread below the top level, in first-use order.
+    used_fragments: Vec<Name>,
+    seen_fragments: HashSet<Name>,
+    conditions: Conditions<'a>,
+    root_type: &'static str,
+    /// Response keys the service must answer (unconditional top-level fields).
+    required: Vec<String>,
+}
+
+impl Renamer<'_> {
+    /// Renames a top-level selection set: fields are aliased, spreads are inlined.
+    fn root(
+        &mut self,
+        selections: &[Selection],
+        certain: bool,
+        stack: &mut Vec<Name>,
+    ) -> Result<Vec<Selection>, Unmergeable> {
+        let mut out = Vec::with_capacity(selections.len());
+        for selection in selections {
+            match selection {
+                Selection::Field(field) => {
+                    let key = field.alias.as_ref().unwrap_or(&field.name);
+                    if certain && self.conditions.certainly_included(&field.directives) {
+                        self.required.push(key.to_string());
+                    }
+                    let mut field = field.clone();
+                    let f = field.make_mut();
+                    f.alias = Some(prefixed(&self.prefix, key));
+                    f.arguments = rename_arguments(&f.arguments, &self.prefix);
+                    f.directives = rename_directives(&f.directives, &self.prefix);
+                    f.selection_set = self.nested(&f.selection_set)?;
+                    out.push(Selection::Field(field));
+                }
+                Selection::InlineFragment(inline) => {
+                    let certain = certain
+                        && self.on_root(inline.type_condition.as_ref())
+                        && self.conditions.certainly_included(&inline.directives);
+                    let selection_set = self.root(&inline.selection_set, certain, stack)?;
+                    out.push(Selection::InlineFragment(Node::new(ast::InlineFragment {
+                        type_condition: inline.type_condition.clone(),
+                        directives: rename_directives(&inline.directives, &self.prefix),
+                        selection_set,
+                    })));
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = &spread.fragment_name;
+                    let definition = *self
+                        .fragments
+                        .get(name.as_str())
+                        .ok_or_else(|| Unmergeable::UnknownFragment(name.to_string()))?;
+                    if stack.contains(name) {
+                        return Err(Unmergeable::FragmentCycle(name.to_string()));
+                    }
+                    if !definition.directives.is_empty() {
+                        return Err(Unmergeable::FragmentDirectives(name.to_string()));
+                    }
+                    let certain = certain
+                        && self.on_root(Some(&definition.type_condition))
+                        && self.conditions.certainly_included(&spread.directives);
+                    stack.push(name.clone());
+                    let selection_set = self.root(&definition.selection_set, certain, stack)?;
+                    stack.pop();
+                    out.push(Selection::InlineFragment(Node::new(ast::InlineFragment {
+                        type_condition: Some(definition.type_condition.clone()),
+                        directives: rename_directives(&spread.directives, &self.prefix),
+                        selection_set,
+                    })));
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Whether a type condition certainly matches the root object (no condition, or the
+    /// conventional root type name; anything else counts as conditional).
+    fn on_root(&self, type_condition: Option<&Name>) -> bool {
+        type_condition.is_none_or(|t| t == self.root_type)
+    }
+
+    /// Renames a selection set below the top level: variables and fragment spreads.
+    fn nested(&mut self, selections: &[Selection]) -> Result<Vec<Selection>, Unmergeable> {
+        let mut out = Vec::with_capacity(selections.len());
+        for selection in selections {
+            out.push(match selection {
+                Selection::Field(field) => {
+                    let mut field = field.clone();
+                    let f = field.make_mut();
+                    f.arguments = rename_arguments(&f.arguments, &self.prefix);
+                    f.directives = rename_directives(&f.directives, &self.prefix);
+                    f.selection_set = self.nested(&f.selection_set)?;
+                    Selection::Field(field)
+                }
+                Selection::InlineFragment(inline) => {
+                    let mut inline = inline.clone();
+                    let i = inline.make_mut();
+                    i.directives = rename_directives(&i.directives, &self.prefix);
+                    i.selection_set = self.nested(&i.selection_set)?;
+                    Selection::InlineFragment(inline)
+                }
+                Selection::FragmentSpread(spread) => {
+                    let name = &spread.fragment_name;
+                    if !self.fragments.contains_key(name.as_str()) {
+                        return Err(Unmergeable::UnknownFragment(name.to_string()));
+                    }
+                    if self.seen_fragments.insert(name.clone()) {
+                        self.used_fragments.push(name.clone());
+                    }
+                    Selection::FragmentSpread(Node::new(ast::FragmentSpread {
+                        fragment_name: prefixed(&self.prefix, name),
+                        directives: rename_directives(&spread.directives, &self.prefix),
+                    }))
+                }
+            });
+        }
+        Ok(out)
+    }
+
+    /// The renamed definitions of every fragment spread below the top level, transitively;
+    /// fragments used only at the top level were inlined and are dropped.
+    fn fragment_definitions(&mut self) -> Result<Vec<Node<FragmentDefinition>>, Unmergeable> {
+        let mut out = Vec::new();
+        let mut next = 0;
+        while let Some(name) = self.used_fragments.get(next).cloned() {
+            next += 1;
+            let Some(definition) = self.fragments.get(name.as_str()).copied() else {
+                return Err(Unmergeable::UnknownFragment(name.to_string()));
+            };
+            let selection_set = self.nested(&definition.selection_set)?;
+            out.push(Node::new(FragmentDefinition {
+                name: prefixed(&self.prefix, &definition.name),
+                type_condition: definition.type_condition.clone(),
+                directives: rename_directives(&definition.directives, &self.prefix),
+                selection_set,
+            }));
+        }
+        Ok(out)
+    }
+}
+
+fn prefixed(prefix: &str, name: &str) -> Name {
+    // A valid name with a prefix of name characters is a valid name.
+    Name::new_unchecked(&format!("{prefix}{name}"))
+}
+
+fn has_variable(value: &ast::Value) -> bool {
+    match value {
+        ast::Value::Variable(_) => true,
+        ast::Value::List(items) => items.iter().any(|v| has_variable(v)),
+        ast::Value::Object(fields) => fields.iter().any(|(_, v)| has_variable(v)),
+        _ => false,
+    }
+}
+
+fn rename_value(value: &Node<ast::Value>, prefix: &str) -> Node<ast::Value> {
+    let mut value = value.clone();
+    if !has_variable(&value) {
+        return value;
+    }
+    match value.make_mut() {
+        ast::Value::Variable(name) => *name = prefixed(prefix, name),
+        ast::Value::List(items) => {
+            for item in items {
+                *item = rename_value(item, prefix);
+            }
+        }
+        ast::Value::Object(fields) => {
+            for (_, item) in fields {
+                *item = rename_value(item, prefix);
+            }
+        }
+        _ => {}
+    }
+    value
+}
+
+fn rename_arguments(arguments: &[Node<Argument>], prefix: &str) -> Vec<Node<Argument>> {
+    arguments
+        .iter()
+        .map(|argument| {
+            if !has_variable(&argument.value) {
+                return argument.clone();
+            }
+            let mut argument = argument.clone();
+            let a = argument.make_mut();
+            a.value = rename_value(&a.value, prefix);
+            argument
+        })
+        .collect()
+}
+
+fn rename_directives(directives: &DirectiveList, prefix: &str) -> DirectiveList {
+    DirectiveList(
+        directives
+            .iter()
+            .map(|directive| {
+                if !directive.arguments.iter().any(|a| has_variable(&a.value)) {
+                    return directive.clone();
+                }
+                let mut directive = directive.clone();
+                let d = directive.make_mut();
+                d.arguments = rename_arguments(&d.arguments, prefix);
+                directive
+            })
+            .collect(),
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,291 @@
+//! Table tests of the exact merged document.
+
+use std::sync::Arc;
+
+use quilt_executor::Request;
+use serde_json::{Value, json};
+
+use super::*;
+use crate::options::later_keys_win;
+
+fn request(query: &str, variables: Value) -> Request {
+    let Value::Object(variables) = variables else {
+        panic!("variables must be an object")
+    };
+    Request::new(query).unwrap().variables(variables)
+}
+
+/// Merges the requests and returns the printed document and the merged variables.
+fn merge(requests: &[Request]) -> (String, Value, SplitPlan) {
+    let prefixed = requests
+        .iter()
+        .enumerate()
+        .map(|(i, r)| prefix_request(i, r).unwrap())
+        .collect();
+    let reducer: ExtensionsReducer = Arc::new(later_keys_win);
+    let merged = combine(prefixed, requests, &reducer);
+    (
+        merged.request.query().to_owned(),
+        Value::Object(merged.request.variables),
+        merged.plan,
+    )
+}
+
+fn printed(requests: &[Request]) -> String {
+    merge(requests).0
+}
+
+#[test]
+fn named_fragment_at_the_root_becomes_inline() {
+    let doc = printed(&[
+        request("query A { ...F } fragment F on Query { hello }", json!({})),
+        request("{ hello }", json!({})),
+    ]);
+    assert_eq!(
+        doc,
+        "query A { ... on Query { _v0_hello: hello } _v1_hello: hello }"
+    );
+}
+
+#[test]
+fn nested_fragments_at_the_root_are_inlined_recursively() {
+    let doc = printed(&[
+        request(
+            "{ ...A } fragment A on Query { ...B h: hello } fragment B on Query { echo(value: \"x\") }",
+            json!({}),
+        ),
+        request("{ hello }", json!({})),
+    ]);
+    assert_eq!(
+        doc,
+        "{ ... on Query { ... on Query { _v0_echo: echo(value: \"x\") } _v0_h: hello } _v1_hello: hello }"
+    );
+}
+
+#[test]
+fn fragments_below_the_root_are_prefixed_and_unused_ones_pruned() {
+    let doc = printed(&[
+        request(
+            "{ user(id: 1) { ...U } ...R } fragment U on User { id ...N } fragment N on User { name } \
+             fragment R on Query { hello } fragment Unused on User { role }",
+            json!({}),
+        ),
+        request("{ users { ...U } } fragment U on User { role }", json!({})),
+    ]);
+    assert_eq!(
+        doc,
+        "{ _v0_user: user(id: 1) { ..._v0_U } ... on Query { _v0_hello: hello } _v1_users: users { ..._v1_U } } \
+         fragment _v0_U on User { id ..._v0_N } \
+         fragment _v0_N on User { name } \
+         fragment _v1_U on User { role }"
+    );
+}
+
+#[test]
+fn inline_fragments_at_the_root_keep_their_directives() {
+    let doc = printed(&[
+        request(
+            "query($s: Boolean!) { ... on Query @skip(if: $s) { hello } ... { a: hello } }",
+            json!({"s": false}),
+        ),
+        request("{ hello }", json!({})),
+    ]);
+    assert_eq!(
+        doc,
+        "query($_v0_s: Boolean!) { ... on Query @skip(if: $_v0_s) { _v0_hello: hello } ... { _v0_a: hello } _v1_hello: hello }"
+    );
+}
+
+#[test]
+fn variables_with_defaults_and_lists_are_prefixed() {
+    let (doc, variables, _) = merge(&[
+        request(
+            "query U($ids: [ID!] = [\"1\", \"2\"], $n: String = \"x\") { users(ids: $ids) { id } hello(name: $n) }",
+            json!({"ids": ["3"]}),
+        ),
+        request(
+            "query($ids: [ID!]!, $input: EchoInput!) { users(ids: $ids) { id } echoInput(input: $input) }",
+            json!({"ids": ["1", "2"], "input": {"text": "a"}, "unused": 1}),
+        ),
+    ]);
+    assert_eq!(
+        doc,
+        "query U($_v0_ids: [ID!] = [\"1\", \"2\"], $_v0_n: String = \"x\", $_v1_ids: [ID!]!, $_v1_input: EchoInput!) { \
+         _v0_users: users(ids: $_v0_ids) { id } _v0_hello: hello(name: $_v0_n) \
+         _v1_users: users(ids: $_v1_ids) { id } _v1_echoInput: echoInput(input: $_v1_input) }"
+    );
+    // Absent variables stay absent (their defaults apply); undefined ones are dropped.
+    assert_eq!(
+        variables,
+        json!({"_v0_ids": ["3"], "_v1_ids": ["1", "2"], "_v1_input": {"text": "a"}})
+    );
+}
+
+#[test]
+fn variables_inside_lists_and_objects_are_prefixed() {
+    let doc = printed(&[
+        request(
+            "query($t: String!, $id: ID!) { echoInput(input: {text: $t, times: 2}) users(ids: [$id, \"2\"]) { id } }",
+            json!({"t": "a", "id": "1"}),
+        ),
+        request("{ hello }", json!({})),
+    ]);
+    assert_eq!(
+        doc,
+        "query($_v0_t: String!, $_v0_id: ID!) { _v0_echoInput: echoInput(input: {text: $_v0_t, times: 2}) \
+         _v0_users: users(ids: [$_v0_id, \"2\"]) { id } _v1_hello: hello }"
+    );
+}
+
+#[test]
+fn directives_taking_variables_are_renamed_everywhere() {
+    let doc = printed(&[
+        request(
+            "query($a: Boolean!, $b: Boolean!) { hello @include(if: $a) user(id: 1) { name @skip(if: $b) ...F @include(if: $a) } } \
+             fragment F on User { id @include(if: $b) }",
+            json!({"a": true, "b": false}),
+        ),
+        request(
+            "query($a: Boolean!) { hello @skip(if: $a) }",
+            json!({"a": true}),
+        ),
+    ]);
+    assert_eq!(
+        doc,
+        "query($_v0_a: Boolean!, $_v0_b: Boolean!, $_v1_a: Boolean!) { \
+         _v0_hello: hello @include(if: $_v0_a) _v0_user: user(id: 1) { name @skip(if: $_v0_b) ..._v0_F @include(if: $_v0_a) } \
+         _v1_hello: hello @skip(if: $_v1_a) } \
+         fragment _v0_F on User { id @include(if: $_v0_b) }"
+    );
+}
+
+#[test]
+fn aliases_that_collide_across_requests_stay_apart() {
+    let (doc, _, plan) = merge(&[
+        request("{ x: hello(name: \"a\") y: echo(value: \"1\") }", json!({})),
+        request("{ x: echo(value: \"2\") y: hello }", json!({})),
+    ]);
+    assert_eq!(
+        doc,
+        "{ _v0_x: hello(name: \"a\") _v0_y: echo(value: \"1\") _v1_x: echo(value: \"2\") _v1_y: hello }"
+    );
+    assert_eq!(plan.len(), 2);
+}
+
+#[test]
+fn typename_at_the_root_is_aliased() {
+    let doc = printed(&[
+        request("{ __typename hello }", json!({})),
+        request("{ t: __typename }", json!({})),
+    ]);
+    assert_eq!(
+        doc,
+        "{ _v0___typename: __typename _v0_hello: hello _v1_t: __typename }"
+    );
+}
+
+#[test]
+fn the_same_field_with_different_arguments() {
+    let doc = printed(&[
+        request("{ hello(name: \"a\") }", json!({})),
+        request("{ hello(name: \"b\") }", json!({})),
+        request("{ hello }", json!({})),
+    ]);
+    assert_eq!(
+        doc,
+        "{ _v0_hello: hello(name: \"a\") _v1_hello: hello(name: \"b\") _v2_hello: hello }"
+    );
+}
+
+#[test]
+fn mutations_keep_their_type_and_first_name() {
+    let doc = printed(&[
+        request("mutation { increment }", json!({})),
+        request(
+            "mutation Inc($by: Int) { increment(by: $by) }",
+            json!({"by": 2}),
+        ),
+    ]);
+    assert_eq!(
+        doc,
+        "mutation Inc($_v1_by: Int) { _v0_increment: increment _v1_increment: increment(by: $_v1_by) }"
+    );
+}
+
+#[test]
+fn the_selected_operation_of_a_multi_operation_document_is_merged() {
+    let r = Request::new("query A { hello } query B { echo(value: \"b\") }")
+        .unwrap()
+        .operation_name("B");
+    let doc = printed(&[r, request("{ hello }", json!({}))]);
+    assert_eq!(
+        doc,
+        "query B { _v0_echo: echo(value: \"b\") _v1_hello: hello }"
+    );
+}
+
+#[test]
+fn required_keys_leave_out_conditional_fields() {
+    let (_, _, plan) = merge(&[request(
+        "query($yes: Boolean!, $no: Boolean!, $unknown: Boolean!, $d: Boolean = true) { \
+         a: hello b: hello @include(if: $yes) c: hello @include(if: $no) d: hello @skip(if: $unknown) \
+         e: hello @include(if: $d) ... on Query { f: hello } ... on Node { g: hello } ...F ...F @skip(if: true) a: hello } \
+         fragment F on Query { h: hello }",
+        json!({"yes": true, "no": false}),
+    )]);
+    assert_eq!(plan_keys(&plan), vec![vec!["a", "b", "e", "f", "h"]]);
+}
+
+fn plan_keys(plan: &SplitPlan) -> Vec<Vec<String>> {
+    (0..plan.len())
+        .map(|i| plan.entry(i).required_keys().to_vec())
+        .collect()
+}
+
+#[test]
+fn unmergeable_requests_are_recognised() {
+    let no_op = Request::new("query A { hello } query B { hello }").unwrap();
+    assert_eq!(
+        prefix_request(0, &no_op).unwrap_err(),
+        Unmergeable::NoOperation
+    );
+    let directive = Request::new("query @cached { hello }").unwrap();
+    assert_eq!(
+        prefix_request(0, &directive).unwrap_err(),
+        Unmergeable::OperationDirectives
+    );
+    let unknown = Request::new("{ ...Missing }").unwrap();
+    assert!(matches!(
+        prefix_request(0, &unknown),
+        Err(Unmergeable::UnknownFragment(_))
+    ));
+    let nested_unknown = Request::new("{ user(id: 1) { ...Missing } }").unwrap();
+    assert!(matches!(
+        prefix_request(0, &nested_unknown),
+        Err(Unmergeable::UnknownFragment(_))
+    ));
+    let cycle =
+        Request::new("{ ...A } fragment A on Query { ...B } fragment B on Query { ...A }").unwrap();
+    assert!(matches!(
+        prefix_request(0, &cycle),
+        Err(Unmergeable::FragmentCycle(_))
+    ));
+}
+
+#[test]
+fn extensions_are_reduced_in_order_and_context_comes_from_the_first() {
+    let a = request("{ a }", json!({}))
+        .extension("x", json!(1))
+        .extension("y", json!(1));
+    let b = request("{ b }", json!({})).extension("y", json!(2));
+    let prefixed = vec![
+        prefix_request(0, &a).unwrap(),
+        prefix_request(1, &b).unwrap(),
+    ];
+    let reducer: ExtensionsReducer = Arc::new(later_keys_win);
+    let merged = combine(prefixed, [&a, &b], &reducer);
+    assert_eq!(
+        Value::Object(merged.request.extensions),
+        json!({"x": 1, "y": 2})
+    );
+}

@@ -1,0 +1,340 @@
+//! What the batcher does with each kind of request and each kind of answer, against crafted
+//! inner executors (`from_fn`) that record what they receive.
+
+#![allow(clippy::unwrap_used)] // test code: a failed unwrap is a failed test
+
+mod support;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures::StreamExt;
+use futures::future::join_all;
+use quilt_batch::{BatchExt, BatchOptions, BatchWindow, codes};
+use quilt_executor::{
+    ErrorKind, ExecutionResult, Executor, ExecutorError, Request, Response, Upload, from_fn,
+};
+use serde_json::{Value, json};
+use support::run;
+
+type Seen = Arc<Mutex<Vec<Request>>>;
+
+/// An inner executor that records every request and answers with `answer(request)`.
+fn recording(
+    answer: impl Fn(&Request) -> Result<Response, ExecutorError> + Send + Sync + 'static,
+) -> (impl Executor, Seen) {
+    let seen: Seen = Arc::default();
+    let executor = {
+        let seen = seen.clone();
+        from_fn(move |request: Request| {
+            let answer = answer(&request);
+            seen.lock().unwrap().push(request);
+            async move { answer }
+        })
+    };
+    (executor, seen)
+}
+
+fn single(value: Value) -> Result<Response, ExecutorError> {
+    Ok(Response::Single(serde_json::from_value(value).unwrap()))
+}
+
+fn q(text: &str) -> Request {
+    Request::new(text.to_owned()).unwrap()
+}
+
+#[tokio::test]
+async fn a_batch_of_one_passes_the_original_request_and_response_through() {
+    let (inner, seen) = recording(|_| {
+        Ok(Response::Stream(
+            futures::stream::iter(vec![Ok(ExecutionResult::from_data(json!({"a": 1})))]).boxed(),
+        ))
+    });
+    let batched = inner.batched(BatchOptions::default());
+    let request = q("query A { a }").extension("x", json!(1));
+    let document = request.document.clone();
+    let response = batched.execute(request).await.unwrap();
+    assert!(
+        response.is_stream(),
+        "the inner response is handed back as it is"
+    );
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert!(
+        seen[0].document.ptr_eq(&document),
+        "not re-printed or rebuilt"
+    );
+    assert_eq!(seen[0].query(), "query A { a }");
+    assert_eq!(seen[0].extensions.get("x"), Some(&json!(1)));
+}
+
+#[tokio::test]
+async fn subscriptions_defer_and_uploads_bypass_the_batcher() {
+    let (inner, seen) = recording(|request| {
+        if request.query().contains("_v0_") {
+            single(json!({"data": {"_v0_a": 1, "_v1_b": 2}}))
+        } else {
+            single(json!({"data": {}}))
+        }
+    });
+    let batched = inner.batched(BatchOptions::default());
+    let subscription = q("subscription { count(to: 1) }");
+    let deferred = q("{ a ... @defer { b } }");
+    let upload = q("mutation($f: Upload) { upload(file: $f) { size } }")
+        .upload("f", Upload::new("a.txt", "A"));
+    let bypassing = [subscription, deferred, upload];
+    let documents: Vec<_> = bypassing.iter().map(|r| r.document.clone()).collect();
+    let mut all: Vec<Request> = bypassing.into_iter().collect();
+    all.push(q("{ a }"));
+    all.push(q("{ b }"));
+    let results = join_all(all.into_iter().map(|r| run(&batched, r))).await;
+    assert_eq!(results[3].data, Some(json!({"a": 1})));
+    assert_eq!(results[4].data, Some(json!({"b": 2})));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 4, "three alone, two merged into one");
+    for document in &documents {
+        assert!(seen.iter().any(|r| r.document.ptr_eq(document)));
+    }
+    assert!(seen.iter().any(|r| r.query() == "{ _v0_a: a _v1_b: b }"));
+}
+
+#[tokio::test]
+async fn a_transport_failure_is_returned_to_every_request() {
+    let (inner, seen) = recording(|_| {
+        Err(ExecutorError::Timeout {
+            endpoint: "http://upstream".into(),
+            after: Duration::from_secs(1),
+        })
+    });
+    let batched = inner.batched(BatchOptions::default());
+    let results = join_all((0..3).map(|i| batched.execute(q(&format!("{{ f{i} }}"))))).await;
+    for result in results {
+        assert_eq!(result.unwrap_err().kind(), ErrorKind::Timeout);
+    }
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_request_error_of_the_merged_query_runs_each_request_alone() {
+    let (inner, seen) = recording(|request| {
+        if request.query().contains("_v0_") {
+            single(json!({"errors": [{"message": "Cannot query field \"bad\""}]}))
+        } else if request.query().contains("bad") {
+            single(json!({"errors": [{"message": "Cannot query field \"bad\" alone"}]}))
+        } else {
+            single(json!({"data": {"good": true}}))
+        }
+    });
+    let batched = inner.batched(BatchOptions::default());
+    let (good, bad) = tokio::join!(run(&batched, q("{ good }")), run(&batched, q("{ bad }")));
+    assert_eq!(good.data, Some(json!({"good": true})));
+    assert!(good.errors.is_empty());
+    assert_eq!(bad.data, None);
+    assert_eq!(bad.errors[0].message, "Cannot query field \"bad\" alone");
+    assert_eq!(seen.lock().unwrap().len(), 3);
+}
+
+#[tokio::test]
+async fn a_nulled_mutation_is_never_run_again() {
+    let (inner, seen) = recording(|_| {
+        single(json!({"data": null, "errors": [{"message": "non-null", "path": ["_v1_b"]}]}))
+    });
+    let batched = inner.batched(BatchOptions::default());
+    let (a, b) = tokio::join!(
+        run(&batched, q("mutation { a }")),
+        run(&batched, q("mutation { b }"))
+    );
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        1,
+        "no second execution of a mutation"
+    );
+    assert_eq!(a.data, Some(Value::Null));
+    assert_eq!(a.errors.len(), 1);
+    assert_eq!(a.errors[0].code(), Some(codes::MUTATION_NULLED));
+    assert_eq!(b.data, Some(Value::Null));
+    assert_eq!(
+        serde_json::to_value(&b.errors).unwrap(),
+        json!([{"message": "non-null", "path": ["b"]}])
+    );
+}
+
+#[tokio::test]
+async fn a_request_error_of_merged_mutations_runs_them_alone_in_order() {
+    let (inner, seen) = recording(|request| {
+        if request.query().contains("_v0_") {
+            single(json!({"errors": [{"message": "validation failed"}]}))
+        } else {
+            single(json!({"data": {"m": request.query()}}))
+        }
+    });
+    let batched = inner.batched(BatchOptions::default());
+    let (a, b) = tokio::join!(
+        run(&batched, q("mutation { m(x: 1) }")),
+        run(&batched, q("mutation { m(x: 2) }"))
+    );
+    assert_eq!(a.data, Some(json!({"m": "mutation { m(x: 1) }"})));
+    assert_eq!(b.data, Some(json!({"m": "mutation { m(x: 2) }"})));
+    let seen = seen.lock().unwrap();
+    let order: Vec<&str> = seen.iter().map(|r| r.query()).collect();
+    assert_eq!(
+        order[1..],
+        ["mutation { m(x: 1) }", "mutation { m(x: 2) }"],
+        "alone, in arrival order"
+    );
+}
+
+#[tokio::test]
+async fn requests_from_spawned_tasks_of_one_tick_share_a_batch() {
+    let (inner, seen) = recording(|request| {
+        let mut data = serde_json::Map::new();
+        for i in 0..8 {
+            for j in 0..8 {
+                if request.query().contains(&format!("_v{i}_f{j}:")) {
+                    data.insert(format!("_v{i}_f{j}"), json!(j));
+                }
+            }
+        }
+        single(json!({ "data": data }))
+    });
+    let batched = Arc::new(inner.batched(BatchOptions::default()));
+    let tasks: Vec<_> = (0..8)
+        .map(|j| {
+            let batched = batched.clone();
+            tokio::spawn(async move { run(&*batched, q(&format!("{{ f{j} }}"))).await })
+        })
+        .collect();
+    for (j, task) in tasks.into_iter().enumerate() {
+        let result = task.await.unwrap();
+        assert_eq!(result.data, Some(json!({ format!("f{j}"): j })));
+        assert!(result.errors.is_empty());
+    }
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_duration_window_collects_requests_that_come_later() {
+    let (inner, seen) = recording(|_| single(json!({"data": {"_v0_a": 1, "_v1_b": 2}})));
+    let batched = inner
+        .batched(BatchOptions::default().window(BatchWindow::Duration(Duration::from_millis(200))));
+    let (a, b) = tokio::join!(run(&batched, q("{ a }")), async {
+        // Arrives in a later tick, well within the window.
+        for _ in 0..20 {
+            tokio::task::yield_now().await;
+        }
+        run(&batched, q("{ b }")).await
+    });
+    assert_eq!(a.data, Some(json!({"a": 1})));
+    assert_eq!(b.data, Some(json!({"b": 2})));
+    assert_eq!(seen.lock().unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn without_dedup_identical_queries_get_entries_of_their_own() {
+    let (inner, seen) = recording(|_| single(json!({"data": {"_v0_a": 1, "_v1_a": 2}})));
+    let batched = inner.batched(BatchOptions::default().dedup(false));
+    let (x, y) = tokio::join!(run(&batched, q("{ a }")), run(&batched, q("{ a }")));
+    assert_eq!(
+        (x.data, y.data),
+        (Some(json!({"a": 1})), Some(json!({"a": 2})))
+    );
+    assert_eq!(seen.lock().unwrap()[0].query(), "{ _v0_a: a _v1_a: a }");
+}
+
+#[tokio::test]
+async fn the_extensions_reducer_and_the_scope_function_apply() {
+    let (inner, seen) = recording(|request| {
+        if request.query().contains("_v0_") {
+            single(json!({"data": {"_v0_a": 1, "_v1_b": 2}}))
+        } else {
+            single(json!({"data": {"c": 3}}))
+        }
+    });
+    let options = BatchOptions::default()
+        .extensions_reducer(|mut merged, request| {
+            let count = merged.get("count").and_then(Value::as_u64).unwrap_or(0);
+            merged.insert("count".into(), json!(count + 1));
+            if let Some(v) = request.extensions.get("trace") {
+                merged.insert("trace".into(), v.clone());
+            }
+            merged
+        })
+        .scope(|request| {
+            (!request.extensions.contains_key("alone")).then(|| quilt_batch::ScopeKey::from("all"))
+        });
+    let batched = inner.batched(options);
+    let (a, b, c) = tokio::join!(
+        run(&batched, q("{ a }").extension("trace", json!("t1"))),
+        run(&batched, q("{ b }")),
+        run(&batched, q("{ c }").extension("alone", json!(true))),
+    );
+    assert_eq!(a.data, Some(json!({"a": 1})));
+    assert_eq!(b.data, Some(json!({"b": 2})));
+    assert_eq!(c.data, Some(json!({"c": 3})));
+    let seen = seen.lock().unwrap();
+    let merged = seen.iter().find(|r| r.query().contains("_v0_")).unwrap();
+    assert_eq!(
+        Value::Object(merged.extensions.clone()),
+        json!({"count": 2, "trace": "t1"})
+    );
+}
+
+#[tokio::test]
+async fn a_batch_whose_callers_all_left_cancels_its_upstream_request() {
+    let (dropped_tx, mut dropped_rx) = tokio::sync::mpsc::channel::<()>(4);
+    let inner = from_fn(move |_request: Request| {
+        let guard = DropSignal(dropped_tx.clone());
+        async move {
+            let _guard = guard;
+            futures::future::pending::<()>().await;
+            Ok(Response::Single(ExecutionResult::default()))
+        }
+    });
+    let batched = inner.batched(BatchOptions::default());
+    let calls = join_all([batched.execute(q("{ a }")), batched.execute(q("{ b }"))]);
+    assert!(
+        tokio::time::timeout(Duration::from_millis(100), calls)
+            .await
+            .is_err(),
+        "the upstream never answers"
+    );
+    tokio::time::timeout(Duration::from_secs(5), dropped_rx.recv())
+        .await
+        .expect("the upstream request was not cancelled")
+        .unwrap();
+}
+
+struct DropSignal(tokio::sync::mpsc::Sender<()>);
+
+impl Drop for DropSignal {
+    fn drop(&mut self) {
+        let _ = self.0.try_send(());
+    }
+}
+
+#[tokio::test]
+async fn a_merged_query_nulled_at_the_root_runs_each_request_alone() {
+    let (inner, seen) = recording(|request| {
+        if request.query().contains("_v0_") {
+            single(json!({"data": null, "errors": [{"message": "nn", "path": ["_v1_b"]}]}))
+        } else if request.query().contains('b') {
+            single(json!({"data": null, "errors": [{"message": "nn", "path": ["b"]}]}))
+        } else {
+            single(json!({"data": {"a": 1}}))
+        }
+    });
+    let batched = inner.batched(BatchOptions::default());
+    let (a, b) = tokio::join!(run(&batched, q("{ a }")), run(&batched, q("{ b }")));
+    assert_eq!(a.data, Some(json!({"a": 1})));
+    assert!(a.errors.is_empty());
+    assert_eq!(b.data, Some(Value::Null));
+    assert_eq!(
+        serde_json::to_value(&b.errors).unwrap(),
+        json!([{"message": "nn", "path": ["b"]}])
+    );
+    assert_eq!(
+        seen.lock().unwrap().len(),
+        3,
+        "merged once, then each alone"
+    );
+}
