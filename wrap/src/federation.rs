@@ -13,7 +13,7 @@ use apollo_compiler::{Name, Node, Schema, ast};
 use apollo_compiler::collections::IndexSet;
 
 use crate::error::WrapError;
-use crate::sdl::{applied_directives, merge_definitions};
+use crate::sdl::{SPEC_DIRECTIVES, applied_directives, merge_definitions};
 
 /// The federation directives: name, and the rest of the definition (`{FieldSet}`, `{Scope}`,
 /// `{Policy}` and `{ContextFieldValue}` stand for the local names of those scalars).
@@ -198,6 +198,12 @@ pub(crate) fn complete(schema: &mut Schema, orphans: &IndexSet<Name>, endpoint: 
             extra.push_str(&format!("scalar {scalar}\n"));
         }
     }
+    for (name, definition) in SPEC_DIRECTIVES {
+        if applied.contains_key(name) && !defined(schema, name) {
+            extra.push_str(definition);
+            extra.push('\n');
+        }
+    }
     if applied.contains_key("link") && !defined(schema, "link") {
         extra.push_str(
             "directive @link(url: String!, as: String, for: link__Purpose, import: [link__Import]) \
@@ -220,7 +226,8 @@ pub(crate) fn complete(schema: &mut Schema, orphans: &IndexSet<Name>, endpoint: 
     // definition keeps them on the schema.
     let known: IndexSet<String> = DIRECTIVES.iter().map(|(name, _)| names.directive(name)).collect();
     for (directive, arguments) in &applied {
-        if defined(schema, directive) || known.contains(directive.as_str()) || directive == "link" {
+        let spec = SPEC_DIRECTIVES.iter().any(|(name, _)| directive == name);
+        if defined(schema, directive) || known.contains(directive.as_str()) || directive == "link" || spec {
             continue;
         }
         let arguments: Vec<String> = arguments.iter().map(|a| format!("{a}: _Any")).collect();

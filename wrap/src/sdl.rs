@@ -32,6 +32,10 @@ const STITCHING_DIRECTIVES: [(&str, &str); 4] = [
     ),
 ];
 
+/// Directives of the GraphQL spec that apollo-compiler 1.x does not define, added when an SDL
+/// applies them without defining them (graphql-js prints no definition for its built-ins).
+pub(crate) const SPEC_DIRECTIVES: [(&str, &str); 1] = [("oneOf", "directive @oneOf on INPUT_OBJECT")];
+
 /// Builds a validated schema from SDL as the stitching-directives convention serves it
 /// (`{ _sdl }`): the directives stay applied; the stitching directives (`@key`, `@computed`,
 /// `@merge`, `@canonical`) are defined when the SDL uses them without defining them.
@@ -60,7 +64,7 @@ pub(crate) fn schema_from_sdl_named(sdl: &str, endpoint: &str) -> Result<Valid<S
     let (mut schema, _) = parse(sdl, endpoint)?;
     let applied = applied_directives(&schema);
     let mut extra = String::new();
-    for (name, definition) in STITCHING_DIRECTIVES {
+    for (name, definition) in STITCHING_DIRECTIVES.into_iter().chain(SPEC_DIRECTIVES) {
         if applied.contains_key(name) && !schema.directive_definitions.contains_key(name) {
             extra.push_str(definition);
             extra.push('\n');
