@@ -17,6 +17,7 @@ mod federation;
 mod introspection;
 mod load;
 mod sdl;
+mod sdl_fixups;
 
 pub use error::WrapError;
 pub use introspection::{

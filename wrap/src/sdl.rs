@@ -14,6 +14,7 @@ use apollo_compiler::collections::IndexSet;
 
 use crate::error::WrapError;
 use crate::federation;
+use crate::sdl_fixups::strip_extension_descriptions;
 
 /// The stitching directives of graphql-tools' `stitchingDirectivesTypeDefs`, added when an SDL
 /// applies them without defining them.
@@ -95,7 +96,7 @@ fn parse(sdl: &str, endpoint: &str) -> Result<(Schema, IndexSet<Name>), WrapErro
     let builder = Schema::builder()
         .adopt_orphan_extensions()
         .ignore_builtin_redefinitions()
-        .parse(sdl, format!("{endpoint}.graphql"));
+        .parse(strip_extension_descriptions(sdl), format!("{endpoint}.graphql"));
     let orphans: IndexSet<Name> = builder.iter_orphan_extension_types().cloned().collect();
     let mut schema = builder.build().map_err(|with_errors| WrapError::InvalidSdl {
         endpoint: endpoint.to_owned(),
