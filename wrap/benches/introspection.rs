@@ -3,11 +3,15 @@
 //!
 //! `cargo bench -p quilt-wrap --bench introspection`
 
+#![allow(clippy::unwrap_used)]
+
 use criterion::{Criterion, criterion_group, criterion_main};
 
 fn github_json() -> String {
-    let path = quilt_test_support::js::js_dir().join("node_modules/@octokit/graphql-schema/schema.json");
-    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (run `npm ci` in test-support/js)", path.display()))
+    let path =
+        quilt_test_support::js::js_dir().join("node_modules/@octokit/graphql-schema/schema.json");
+    std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `npm ci` in test-support/js)", path.display()))
 }
 
 fn introspection(c: &mut Criterion) {

@@ -8,9 +8,9 @@
 
 use std::collections::HashMap;
 
+use apollo_compiler::collections::IndexSet;
 use apollo_compiler::schema::{ExtendedType, FieldDefinition};
 use apollo_compiler::{Name, Node, Schema, ast};
-use apollo_compiler::collections::IndexSet;
 
 use crate::error::WrapError;
 use crate::sdl::{SPEC_DIRECTIVES, applied_directives, merge_definitions};
@@ -18,7 +18,10 @@ use crate::sdl::{SPEC_DIRECTIVES, applied_directives, merge_definitions};
 /// The federation directives: name, and the rest of the definition (`{FieldSet}`, `{Scope}`,
 /// `{Policy}` and `{ContextFieldValue}` stand for the local names of those scalars).
 const DIRECTIVES: [(&str, &str); 18] = [
-    ("key", "(fields: {FieldSet}!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE"),
+    (
+        "key",
+        "(fields: {FieldSet}!, resolvable: Boolean = true) repeatable on OBJECT | INTERFACE",
+    ),
     ("requires", "(fields: {FieldSet}!) on FIELD_DEFINITION"),
     ("provides", "(fields: {FieldSet}!) on FIELD_DEFINITION"),
     ("external", "(reason: String) on OBJECT | FIELD_DEFINITION"),
@@ -34,10 +37,16 @@ const DIRECTIVES: [(&str, &str); 18] = [
         " on FIELD_DEFINITION | OBJECT | INTERFACE | UNION | ARGUMENT_DEFINITION | SCALAR | ENUM | \
          ENUM_VALUE | INPUT_OBJECT | INPUT_FIELD_DEFINITION",
     ),
-    ("override", "(from: String!, label: String) on FIELD_DEFINITION"),
+    (
+        "override",
+        "(from: String!, label: String) on FIELD_DEFINITION",
+    ),
     ("composeDirective", "(name: String!) repeatable on SCHEMA"),
     ("interfaceObject", " on OBJECT"),
-    ("authenticated", " on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM"),
+    (
+        "authenticated",
+        " on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM",
+    ),
     (
         "requiresScopes",
         "(scopes: [[{Scope}!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM",
@@ -46,8 +55,14 @@ const DIRECTIVES: [(&str, &str); 18] = [
         "policy",
         "(policies: [[{Policy}!]!]!) on FIELD_DEFINITION | OBJECT | INTERFACE | SCALAR | ENUM",
     ),
-    ("context", "(name: String!) repeatable on INTERFACE | OBJECT | UNION"),
-    ("fromContext", "(field: {ContextFieldValue}) on ARGUMENT_DEFINITION"),
+    (
+        "context",
+        "(name: String!) repeatable on INTERFACE | OBJECT | UNION",
+    ),
+    (
+        "fromContext",
+        "(field: {ContextFieldValue}) on ARGUMENT_DEFINITION",
+    ),
     (
         "cost",
         "(weight: Int!) on ARGUMENT_DEFINITION | ENUM | FIELD_DEFINITION | INPUT_FIELD_DEFINITION | \
@@ -79,7 +94,10 @@ struct Names {
 impl Names {
     fn from_schema(schema: &Schema) -> Self {
         for link in schema.schema_definition.directives.get_all("link") {
-            let Some(url) = link.specified_argument_by_name("url").and_then(|v| v.as_str()) else {
+            let Some(url) = link
+                .specified_argument_by_name("url")
+                .and_then(|v| v.as_str())
+            else {
                 continue;
             };
             if !url.contains("specs.apollo.dev/federation/") {
@@ -91,19 +109,30 @@ impl Names {
                 .unwrap_or("federation")
                 .to_owned();
             let mut imports = HashMap::new();
-            if let Some(ast::Value::List(items)) = link.specified_argument_by_name("import").map(|v| &**v) {
+            if let Some(ast::Value::List(items)) =
+                link.specified_argument_by_name("import").map(|v| &**v)
+            {
                 for item in items {
                     match &**item {
                         ast::Value::String(element) => {
-                            imports.insert(element.clone(), element.trim_start_matches('@').to_owned());
+                            imports.insert(
+                                element.clone(),
+                                element.trim_start_matches('@').to_owned(),
+                            );
                         }
                         ast::Value::Object(fields) => {
                             let get = |key: &str| {
-                                fields.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.as_str())
+                                fields
+                                    .iter()
+                                    .find(|(k, _)| k == key)
+                                    .and_then(|(_, v)| v.as_str())
                             };
                             if let Some(element) = get("name") {
                                 let local = get("as").unwrap_or(element);
-                                imports.insert(element.to_owned(), local.trim_start_matches('@').to_owned());
+                                imports.insert(
+                                    element.to_owned(),
+                                    local.trim_start_matches('@').to_owned(),
+                                );
                             }
                         }
                         _ => {}
@@ -145,7 +174,11 @@ impl Names {
 }
 
 /// Adds what the subgraph SDL leaves out; `orphans` are the types it only extended.
-pub(crate) fn complete(schema: &mut Schema, orphans: &IndexSet<Name>, endpoint: &str) -> Result<(), WrapError> {
+pub(crate) fn complete(
+    schema: &mut Schema,
+    orphans: &IndexSet<Name>,
+    endpoint: &str,
+) -> Result<(), WrapError> {
     let names = Names::from_schema(schema);
 
     // `extend type User @key(...)` with no `type User`: the federation spec's `@extends`.
@@ -224,10 +257,17 @@ pub(crate) fn complete(schema: &mut Schema, orphans: &IndexSet<Name>, endpoint: 
     }
     // Directives applied but defined nowhere (a linked spec's, a composed one): a permissive
     // definition keeps them on the schema.
-    let known: IndexSet<String> = DIRECTIVES.iter().map(|(name, _)| names.directive(name)).collect();
+    let known: IndexSet<String> = DIRECTIVES
+        .iter()
+        .map(|(name, _)| names.directive(name))
+        .collect();
     for (directive, arguments) in &applied {
         let spec = SPEC_DIRECTIVES.iter().any(|(name, _)| directive == name);
-        if defined(schema, directive) || known.contains(directive.as_str()) || directive == "link" || spec {
+        if defined(schema, directive)
+            || known.contains(directive.as_str())
+            || directive == "link"
+            || spec
+        {
             continue;
         }
         let arguments: Vec<String> = arguments.iter().map(|a| format!("{a}: _Any")).collect();
@@ -236,7 +276,9 @@ pub(crate) fn complete(schema: &mut Schema, orphans: &IndexSet<Name>, endpoint: 
         } else {
             format!("({})", arguments.join(", "))
         };
-        extra.push_str(&format!("directive @{directive}{arguments} repeatable on {ALL_LOCATIONS}\n"));
+        extra.push_str(&format!(
+            "directive @{directive}{arguments} repeatable on {ALL_LOCATIONS}\n"
+        ));
     }
 
     // `_Entity`: the object types with a `@key`.
@@ -258,7 +300,11 @@ pub(crate) fn complete(schema: &mut Schema, orphans: &IndexSet<Name>, endpoint: 
 
 /// Adds `_service: _Service!` and, when there are entities, `_entities(representations:
 /// [_Any!]!): [_Entity]!` to the query type (creating `Query` when the SDL has none).
-fn add_root_fields(schema: &mut Schema, has_entities: bool, endpoint: &str) -> Result<(), WrapError> {
+fn add_root_fields(
+    schema: &mut Schema,
+    has_entities: bool,
+    endpoint: &str,
+) -> Result<(), WrapError> {
     let fields = if has_entities {
         "type Query { _entities(representations: [_Any!]!): [_Entity]! _service: _Service! }"
     } else {
@@ -277,7 +323,10 @@ fn add_root_fields(schema: &mut Schema, has_entities: bool, endpoint: &str) -> R
     let query_name = match &schema.schema_definition.query {
         Some(name) => name.name.clone(),
         None => {
-            schema.types.insert(template.name.clone(), ExtendedType::Object(template.clone()));
+            schema.types.insert(
+                template.name.clone(),
+                ExtendedType::Object(template.clone()),
+            );
             schema.schema_definition.make_mut().query = Some(template.name.clone().into());
             return Ok(());
         }

@@ -52,12 +52,19 @@ impl SchemaSource {
         let endpoint = Some(endpoint.into());
         match self {
             SchemaSource::Introspection(options) => {
-                SchemaSource::Introspection(IntrospectionOptions { endpoint, ..options })
+                SchemaSource::Introspection(IntrospectionOptions {
+                    endpoint,
+                    ..options
+                })
             }
-            SchemaSource::Sdl(options) => SchemaSource::Sdl(SdlOptions { endpoint, ..options }),
-            SchemaSource::Federation(options) => {
-                SchemaSource::Federation(SdlOptions { endpoint, ..options })
-            }
+            SchemaSource::Sdl(options) => SchemaSource::Sdl(SdlOptions {
+                endpoint,
+                ..options
+            }),
+            SchemaSource::Federation(options) => SchemaSource::Federation(SdlOptions {
+                endpoint,
+                ..options
+            }),
         }
     }
 }
@@ -88,7 +95,8 @@ pub async fn load_schema<E: Executor + ?Sized>(
     match source {
         SchemaSource::Introspection(options) => schema_from_executor(executor, options).await,
         SchemaSource::Sdl(options) => {
-            let (sdl, endpoint) = fetch_sdl(executor, "query Sdl { _sdl }", &["_sdl"], &options).await?;
+            let (sdl, endpoint) =
+                fetch_sdl(executor, "query Sdl { _sdl }", &["_sdl"], &options).await?;
             schema_from_sdl_named(&sdl, &endpoint)
         }
         SchemaSource::Federation(options) => {
@@ -122,9 +130,18 @@ pub async fn schema_from_executor<E: Executor + ?Sized>(
     // One retry per optional meta-field at most.
     for _ in 0..7 {
         let query = options.query();
-        let (result, endpoint) = run(executor, &query, "IntrospectionQuery", options.endpoint.as_deref(), options.timeout).await?;
+        let (result, endpoint) = run(
+            executor,
+            &query,
+            "IntrospectionQuery",
+            options.endpoint.as_deref(),
+            options.timeout,
+        )
+        .await?;
         if !result.errors.is_empty() {
-            if options.retry_without_unknown_features && disable_unknown_feature(&mut options, &result.errors) {
+            if options.retry_without_unknown_features
+                && disable_unknown_feature(&mut options, &result.errors)
+            {
                 continue;
             }
             return Err(classify_errors(&endpoint, &result.errors, true));
@@ -137,10 +154,12 @@ pub async fn schema_from_executor<E: Executor + ?Sized>(
         };
         let envelope = Envelope {
             schema: None,
-            data: Some(serde_json::from_value(data).map_err(|e| WrapError::InvalidIntrospection {
-                endpoint: endpoint.clone(),
-                location: "__schema".into(),
-                message: format!("the data is not an introspection result: {e}"),
+            data: Some(serde_json::from_value(data).map_err(|e| {
+                WrapError::InvalidIntrospection {
+                    endpoint: endpoint.clone(),
+                    location: "__schema".into(),
+                    message: format!("the data is not an introspection result: {e}"),
+                }
             })?),
         };
         return from_envelope(envelope, &endpoint);
@@ -159,7 +178,14 @@ async fn fetch_sdl<E: Executor + ?Sized>(
     options: &SdlOptions,
 ) -> Result<(String, String), WrapError> {
     let operation = query.split_whitespace().nth(1).unwrap_or("Sdl");
-    let (result, endpoint) = run(executor, query, operation, options.endpoint.as_deref(), options.timeout).await?;
+    let (result, endpoint) = run(
+        executor,
+        query,
+        operation,
+        options.endpoint.as_deref(),
+        options.timeout,
+    )
+    .await?;
     if !result.errors.is_empty() {
         return Err(classify_errors(&endpoint, &result.errors, false));
     }
@@ -175,7 +201,11 @@ async fn fetch_sdl<E: Executor + ?Sized>(
         }),
         other => Err(WrapError::InvalidSdl {
             endpoint,
-            message: format!("`{}` is not a string but {}", path.join("."), describe(other)),
+            message: format!(
+                "`{}` is not a string but {}",
+                path.join("."),
+                describe(other)
+            ),
         }),
     }
 }
@@ -275,7 +305,9 @@ fn disable_unknown_feature(options: &mut IntrospectionOptions, errors: &[GraphQL
         let message = &error.message;
         for (index, (field, context)) in FEATURES.iter().enumerate() {
             let mentions = message.contains(field)
-                && (context.is_empty() || message.contains(context) || *field == "includeDeprecated");
+                && (context.is_empty()
+                    || message.contains(context)
+                    || *field == "includeDeprecated");
             if !mentions {
                 continue;
             }
@@ -300,10 +332,21 @@ fn classify_errors(endpoint: &str, errors: &[GraphQLError], introspection: bool)
     for error in errors {
         let code = error.code().unwrap_or_default().to_ascii_uppercase();
         let lower = error.message.to_ascii_lowercase();
-        let auth_code = matches!(code.as_str(), "UNAUTHENTICATED" | "UNAUTHORIZED" | "FORBIDDEN");
-        let auth_words = ["unauthorized", "unauthenticated", "not authorized", "not authenticated", "forbidden", "authentication required", "access denied"]
-            .iter()
-            .any(|word| lower.contains(word));
+        let auth_code = matches!(
+            code.as_str(),
+            "UNAUTHENTICATED" | "UNAUTHORIZED" | "FORBIDDEN"
+        );
+        let auth_words = [
+            "unauthorized",
+            "unauthenticated",
+            "not authorized",
+            "not authenticated",
+            "forbidden",
+            "authentication required",
+            "access denied",
+        ]
+        .iter()
+        .any(|word| lower.contains(word));
         if auth_code || auth_words {
             let status = error
                 .extensions
@@ -322,7 +365,9 @@ fn classify_errors(endpoint: &str, errors: &[GraphQLError], introspection: bool)
     if introspection {
         let disabled = errors.iter().any(|error| {
             let lower = error.message.to_ascii_lowercase();
-            lower.contains("introspection") || lower.contains("__schema") || lower.contains("__type")
+            lower.contains("introspection")
+                || lower.contains("__schema")
+                || lower.contains("__type")
         });
         if disabled {
             return WrapError::IntrospectionDisabled {
@@ -335,29 +380,53 @@ fn classify_errors(endpoint: &str, errors: &[GraphQLError], introspection: bool)
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn unknown_meta_fields_are_turned_off_one_by_one() {
         let mut options = IntrospectionOptions::default();
-        let errors = [GraphQLError::new(r#"Cannot query field "isOneOf" on type "__Type"."#)];
+        let errors = [GraphQLError::new(
+            r#"Cannot query field "isOneOf" on type "__Type"."#,
+        )];
         assert!(disable_unknown_feature(&mut options, &errors));
         assert!(!options.one_of && options.specified_by_url);
-        assert!(!disable_unknown_feature(&mut options, &errors), "no progress, no retry");
-        let errors = [GraphQLError::new(r#"Unknown argument "includeDeprecated" on field "__Type.inputFields"."#)];
+        assert!(
+            !disable_unknown_feature(&mut options, &errors),
+            "no progress, no retry"
+        );
+        let errors = [GraphQLError::new(
+            r#"Unknown argument "includeDeprecated" on field "__Type.inputFields"."#,
+        )];
         assert!(disable_unknown_feature(&mut options, &errors));
         assert!(!options.input_value_deprecation);
-        let errors = [GraphQLError::new(r#"Cannot query field "isDeprecated" on type "__Field"."#)];
-        assert!(!disable_unknown_feature(&mut options, &errors), "isDeprecated of fields is not optional");
+        let errors = [GraphQLError::new(
+            r#"Cannot query field "isDeprecated" on type "__Field"."#,
+        )];
+        assert!(
+            !disable_unknown_feature(&mut options, &errors),
+            "isDeprecated of fields is not optional"
+        );
     }
 
     #[test]
     fn errors_are_classified() {
-        let e = classify_errors("svc", &[GraphQLError::new("GraphQL introspection is not allowed")], true);
+        let e = classify_errors(
+            "svc",
+            &[GraphQLError::new("GraphQL introspection is not allowed")],
+            true,
+        );
         assert!(matches!(e, WrapError::IntrospectionDisabled { .. }), "{e}");
-        let e = classify_errors("svc", &[GraphQLError::new("nope").with_code("UNAUTHENTICATED")], true);
-        assert!(matches!(e, WrapError::Unauthorized { status: None, .. }), "{e}");
+        let e = classify_errors(
+            "svc",
+            &[GraphQLError::new("nope").with_code("UNAUTHENTICATED")],
+            true,
+        );
+        assert!(
+            matches!(e, WrapError::Unauthorized { status: None, .. }),
+            "{e}"
+        );
         let e = classify_errors("svc", &[GraphQLError::new("boom")], true);
         assert!(matches!(e, WrapError::ServiceErrors { .. }), "{e}");
         assert!(e.to_string().contains("svc") && e.to_string().contains("boom"));

@@ -7,10 +7,10 @@
 
 use std::collections::HashMap;
 
+use apollo_compiler::collections::IndexSet;
 use apollo_compiler::schema::{ComponentOrigin, ExtendedType};
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Node, Schema, ast};
-use apollo_compiler::collections::IndexSet;
 
 use crate::error::WrapError;
 use crate::federation;
@@ -20,7 +20,10 @@ use crate::sdl_fixups::strip_extension_descriptions;
 /// applies them without defining them.
 const STITCHING_DIRECTIVES: [(&str, &str); 4] = [
     ("key", "directive @key(selectionSet: String!) on OBJECT"),
-    ("computed", "directive @computed(selectionSet: String!) on FIELD_DEFINITION"),
+    (
+        "computed",
+        "directive @computed(selectionSet: String!) on FIELD_DEFINITION",
+    ),
     (
         "merge",
         "directive @merge(argsExpr: String, keyArg: String, keyField: String, key: [String!], \
@@ -35,7 +38,8 @@ const STITCHING_DIRECTIVES: [(&str, &str); 4] = [
 
 /// Directives of the GraphQL spec that apollo-compiler 1.x does not define, added when an SDL
 /// applies them without defining them (graphql-js prints no definition for its built-ins).
-pub(crate) const SPEC_DIRECTIVES: [(&str, &str); 1] = [("oneOf", "directive @oneOf on INPUT_OBJECT")];
+pub(crate) const SPEC_DIRECTIVES: [(&str, &str); 1] =
+    [("oneOf", "directive @oneOf on INPUT_OBJECT")];
 
 /// Builds a validated schema from SDL as the stitching-directives convention serves it
 /// (`{ _sdl }`): the directives stay applied; the stitching directives (`@key`, `@computed`,
@@ -96,26 +100,37 @@ fn parse(sdl: &str, endpoint: &str) -> Result<(Schema, IndexSet<Name>), WrapErro
     let builder = Schema::builder()
         .adopt_orphan_extensions()
         .ignore_builtin_redefinitions()
-        .parse(strip_extension_descriptions(sdl), format!("{endpoint}.graphql"));
+        .parse(
+            strip_extension_descriptions(sdl),
+            format!("{endpoint}.graphql"),
+        );
     let orphans: IndexSet<Name> = builder.iter_orphan_extension_types().cloned().collect();
-    let mut schema = builder.build().map_err(|with_errors| WrapError::InvalidSdl {
-        endpoint: endpoint.to_owned(),
-        message: with_errors.errors.to_string(),
-    })?;
+    let mut schema = builder
+        .build()
+        .map_err(|with_errors| WrapError::InvalidSdl {
+            endpoint: endpoint.to_owned(),
+            message: with_errors.errors.to_string(),
+        })?;
     flatten(&mut schema);
     Ok((schema, orphans))
 }
 
 fn validate(schema: Schema, endpoint: &str) -> Result<Valid<Schema>, WrapError> {
-    schema.validate().map_err(|with_errors| WrapError::InvalidSchema {
-        endpoint: endpoint.to_owned(),
-        diagnostics: with_errors.errors.to_string(),
-    })
+    schema
+        .validate()
+        .map_err(|with_errors| WrapError::InvalidSchema {
+            endpoint: endpoint.to_owned(),
+            diagnostics: with_errors.errors.to_string(),
+        })
 }
 
 /// Parses `extra` (definitions Quilt supplies) and adds its directive definitions and types to
 /// `schema`, keeping any the schema already has.
-pub(crate) fn merge_definitions(schema: &mut Schema, extra: &str, endpoint: &str) -> Result<(), WrapError> {
+pub(crate) fn merge_definitions(
+    schema: &mut Schema,
+    extra: &str,
+    endpoint: &str,
+) -> Result<(), WrapError> {
     if extra.is_empty() {
         return Ok(());
     }
@@ -130,7 +145,10 @@ pub(crate) fn merge_definitions(schema: &mut Schema, extra: &str, endpoint: &str
             ),
         })?;
     for (name, definition) in parsed.directive_definitions {
-        schema.directive_definitions.entry(name).or_insert(definition);
+        schema
+            .directive_definitions
+            .entry(name)
+            .or_insert(definition);
     }
     for (name, ty) in parsed.types {
         if !ty.is_built_in() {
@@ -147,9 +165,13 @@ fn flatten(schema: &mut Schema) {
     for directive in &mut definition.directives.0 {
         directive.origin = ComponentOrigin::Definition;
     }
-    for root in [&mut definition.query, &mut definition.mutation, &mut definition.subscription]
-        .into_iter()
-        .flatten()
+    for root in [
+        &mut definition.query,
+        &mut definition.mutation,
+        &mut definition.subscription,
+    ]
+    .into_iter()
+    .flatten()
     {
         root.origin = ComponentOrigin::Definition;
     }
@@ -212,7 +234,11 @@ pub(crate) fn applied_directives(schema: &Schema) -> HashMap<Name, IndexSet<Name
             argument.directives.iter().for_each(|d| note(d));
         }
     }
-    schema.schema_definition.directives.iter().for_each(|d| note(d));
+    schema
+        .schema_definition
+        .directives
+        .iter()
+        .for_each(|d| note(d));
     for definition in schema.directive_definitions.values() {
         args(&definition.arguments, &mut note);
     }
@@ -248,6 +274,7 @@ pub(crate) fn applied_directives(schema: &Schema) -> HashMap<Name, IndexSet<Name
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -260,7 +287,10 @@ mod tests {
         .unwrap();
         let printed = schema.to_string();
         assert!(!printed.contains("extend"), "{printed}");
-        assert!(printed.contains("directive @computed(selectionSet: String!)"), "{printed}");
+        assert!(
+            printed.contains("directive @computed(selectionSet: String!)"),
+            "{printed}"
+        );
     }
 
     #[test]

@@ -20,7 +20,9 @@ pub(crate) fn strip_extension_descriptions(sdl: &str) -> Cow<'_, str> {
         match token.kind() {
             TokenKind::Whitespace | TokenKind::Comment | TokenKind::Comma => continue,
             TokenKind::LCurly | TokenKind::LParen | TokenKind::LBracket => depth += 1,
-            TokenKind::RCurly | TokenKind::RParen | TokenKind::RBracket => depth = depth.saturating_sub(1),
+            TokenKind::RCurly | TokenKind::RParen | TokenKind::RBracket => {
+                depth = depth.saturating_sub(1)
+            }
             TokenKind::StringValue if depth == 0 => {
                 pending = Some((token.index(), token.index() + token.data().len()));
                 continue;
@@ -48,6 +50,7 @@ pub(crate) fn strip_extension_descriptions(sdl: &str) -> Cow<'_, str> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -58,6 +61,9 @@ mod tests {
             strip_extension_descriptions(sdl),
             "\nextend type User { id: ID! }\n\"Kept.\" type Q { \"kept\" a: String }"
         );
-        assert!(matches!(strip_extension_descriptions("type Q { a: Int }"), Cow::Borrowed(_)));
+        assert!(matches!(
+            strip_extension_descriptions("type Q { a: Int }"),
+            Cow::Borrowed(_)
+        ));
     }
 }

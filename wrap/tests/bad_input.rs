@@ -1,14 +1,19 @@
 //! Every way an introspection result or a service can be wrong gives a `WrapError` that names
 //! the endpoint and the type or field at fault, never a panic.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::Duration;
 
-use futures::stream;
 use futures::StreamExt;
+use futures::stream;
 use quilt_executor::{ExecutionResult, ExecutorError, GraphQLError, Request, Response, from_fn};
-use quilt_wrap::{IntrospectionOptions, SchemaSource, WrapError, load_schema, schema_from_executor, schema_from_introspection};
+use quilt_wrap::{
+    IntrospectionOptions, SchemaSource, WrapError, load_schema, schema_from_executor,
+    schema_from_introspection,
+};
 use serde_json::{Value, json};
 
 fn named(name: &str) -> Value {
@@ -44,7 +49,11 @@ fn good() -> Value {
 fn assert_invalid(json: &Value, location: &str, words: &str) {
     let err = schema_from_introspection(json).unwrap_err();
     match &err {
-        WrapError::InvalidIntrospection { location: at, message, .. } => {
+        WrapError::InvalidIntrospection {
+            location: at,
+            message,
+            ..
+        } => {
             assert_eq!(at, location, "{err}");
             assert!(message.contains(words), "{err}");
         }
@@ -60,7 +69,11 @@ fn the_good_result_builds() {
 
 #[test]
 fn missing_schema() {
-    assert_invalid(&json!({ "data": { "other": 1 } }), "__schema", "no `__schema`");
+    assert_invalid(
+        &json!({ "data": { "other": 1 } }),
+        "__schema",
+        "no `__schema`",
+    );
     assert_invalid(&json!([1, 2]), "__schema", "not introspection JSON");
     let mut j = good();
     j["__schema"]["types"] = Value::Null;
@@ -70,7 +83,8 @@ fn missing_schema() {
 #[test]
 fn unknown_type_reference() {
     let mut j = good();
-    j["__schema"]["types"][0]["fields"][0]["type"] = json!({ "kind": "OBJECT", "name": "Missing", "ofType": null });
+    j["__schema"]["types"][0]["fields"][0]["type"] =
+        json!({ "kind": "OBJECT", "name": "Missing", "ofType": null });
     assert_invalid(&j, "Query.a", "unknown type `Missing`");
 }
 
@@ -103,9 +117,14 @@ fn bad_default_value() {
 fn kind_mismatch() {
     let mut j = good();
     j["__schema"]["types"][0]["fields"][1]["type"]["kind"] = json!("OBJECT");
-    assert_invalid(&j, "Query.b", "referred to as OBJECT but defined as an enum");
+    assert_invalid(
+        &j,
+        "Query.b",
+        "referred to as OBJECT but defined as an enum",
+    );
     let mut j = good();
-    j["__schema"]["types"][0]["fields"][0]["type"] = json!({ "kind": "INPUT_OBJECT", "name": "In", "ofType": null });
+    j["__schema"]["types"][0]["fields"][0]["type"] =
+        json!({ "kind": "INPUT_OBJECT", "name": "In", "ofType": null });
     assert_invalid(&j, "Query.a", "not an output type");
     let mut j = good();
     j["__schema"]["queryType"]["name"] = json!("Color");
@@ -118,7 +137,8 @@ fn kind_mismatch() {
 #[test]
 fn inconsistent_lists_and_depth() {
     let mut j = good();
-    j["__schema"]["types"][0]["fields"][0]["type"] = json!({ "kind": "LIST", "name": null, "ofType": null });
+    j["__schema"]["types"][0]["fields"][0]["type"] =
+        json!({ "kind": "LIST", "name": null, "ofType": null });
     assert_invalid(&j, "Query.a", "type_depth");
     let mut j = good();
     j["__schema"]["types"][1]["enumValues"] = Value::Null;
@@ -142,10 +162,14 @@ fn an_invalid_schema_names_the_type() {
         { "kind": "INTERFACE", "name": "Node", "interfaces": [], "possibleTypes": [], "fields": [
             { "name": "id", "args": [], "type": named("String"), "isDeprecated": false } ] }
     ));
-    j["__schema"]["types"][0]["interfaces"] = json!([{ "kind": "INTERFACE", "name": "Node", "ofType": null }]);
+    j["__schema"]["types"][0]["interfaces"] =
+        json!([{ "kind": "INTERFACE", "name": "Node", "ofType": null }]);
     let err = schema_from_introspection(&j).unwrap_err();
     assert!(matches!(err, WrapError::InvalidSchema { .. }), "{err}");
-    assert!(err.to_string().contains("Query") && err.to_string().contains("id"), "{err}");
+    assert!(
+        err.to_string().contains("Query") && err.to_string().contains("id"),
+        "{err}"
+    );
 }
 
 fn answering(result: ExecutionResult) -> impl quilt_executor::Executor {
@@ -155,9 +179,18 @@ fn answering(result: ExecutionResult) -> impl quilt_executor::Executor {
     })
 }
 
-async fn load(executor: &impl quilt_executor::Executor) -> Result<apollo_compiler::validation::Valid<apollo_compiler::Schema>, WrapError> {
-    let options = IntrospectionOptions::default().endpoint("http://svc/graphql").timeout(Duration::from_millis(500));
-    tokio::time::timeout(Duration::from_secs(5), schema_from_executor(executor, options)).await.unwrap()
+async fn load(
+    executor: &impl quilt_executor::Executor,
+) -> Result<apollo_compiler::validation::Valid<apollo_compiler::Schema>, WrapError> {
+    let options = IntrospectionOptions::default()
+        .endpoint("http://svc/graphql")
+        .timeout(Duration::from_millis(500));
+    tokio::time::timeout(
+        Duration::from_secs(5),
+        schema_from_executor(executor, options),
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -166,22 +199,48 @@ async fn service_errors_are_classified() {
         "GraphQL introspection has been disabled, but the requested query contained the field \"__schema\".",
     )));
     let err = load(&disabled).await.unwrap_err();
-    assert!(matches!(err, WrapError::IntrospectionDisabled { .. }), "{err}");
+    assert!(
+        matches!(err, WrapError::IntrospectionDisabled { .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains("http://svc/graphql"), "{err}");
 
-    let unauthenticated = answering(ExecutionResult::from_error(GraphQLError::new("Who are you?").with_code("UNAUTHENTICATED")));
+    let unauthenticated = answering(ExecutionResult::from_error(
+        GraphQLError::new("Who are you?").with_code("UNAUTHENTICATED"),
+    ));
     let err = load(&unauthenticated).await.unwrap_err();
-    assert!(matches!(err, WrapError::Unauthorized { status: None, .. }), "{err}");
+    assert!(
+        matches!(err, WrapError::Unauthorized { status: None, .. }),
+        "{err}"
+    );
 
     let forbidden = from_fn(|_r: Request| async {
-        Err(ExecutorError::HttpStatus { endpoint: "http://svc/graphql".into(), status: 403, body_excerpt: "Forbidden".into() })
+        Err(ExecutorError::HttpStatus {
+            endpoint: "http://svc/graphql".into(),
+            status: 403,
+            body_excerpt: "Forbidden".into(),
+        })
     });
     let err = load(&forbidden).await.unwrap_err();
-    assert!(matches!(err, WrapError::Unauthorized { status: Some(403), .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            WrapError::Unauthorized {
+                status: Some(403),
+                ..
+            }
+        ),
+        "{err}"
+    );
 
-    let other = answering(ExecutionResult::from_error(GraphQLError::new("database down")));
+    let other = answering(ExecutionResult::from_error(GraphQLError::new(
+        "database down",
+    )));
     let err = load(&other).await.unwrap_err();
-    assert!(matches!(&err, WrapError::ServiceErrors { messages, .. } if messages == &["database down"]), "{err}");
+    assert!(
+        matches!(&err, WrapError::ServiceErrors { messages, .. } if messages == &["database down"]),
+        "{err}"
+    );
 
     let empty = answering(ExecutionResult::default());
     let err = load(&empty).await.unwrap_err();
@@ -189,13 +248,21 @@ async fn service_errors_are_classified() {
 
     let not_introspection = answering(ExecutionResult::from_data(json!({ "__schema": 5 })));
     let err = load(&not_introspection).await.unwrap_err();
-    assert!(matches!(err, WrapError::InvalidIntrospection { .. }), "{err}");
+    assert!(
+        matches!(err, WrapError::InvalidIntrospection { .. }),
+        "{err}"
+    );
 }
 
 #[tokio::test]
 async fn the_first_result_of_a_stream_is_taken_and_an_empty_stream_is_an_error() {
     let streaming = from_fn(|_r: Request| async {
-        let items = vec![Ok(ExecutionResult::from_data(json!({ "__schema": good()["__schema"] }))), Ok(ExecutionResult::default())];
+        let items = vec![
+            Ok(ExecutionResult::from_data(
+                json!({ "__schema": good()["__schema"] }),
+            )),
+            Ok(ExecutionResult::default()),
+        ];
         Ok(Response::Stream(stream::iter(items).boxed()))
     });
     let schema = load(&streaming).await.unwrap();
@@ -208,35 +275,66 @@ async fn the_first_result_of_a_stream_is_taken_and_an_empty_stream_is_an_error()
 
 #[tokio::test]
 async fn a_silent_service_times_out_and_a_closed_port_fails_to_connect() {
-    let silent = from_fn(|_r: Request| futures::future::pending::<Result<Response, ExecutorError>>());
+    let silent =
+        from_fn(|_r: Request| futures::future::pending::<Result<Response, ExecutorError>>());
     let err = load(&silent).await.unwrap_err();
-    assert!(matches!(&err, WrapError::Executor { source: ExecutorError::Timeout { .. }, .. }), "{err}");
+    assert!(
+        matches!(
+            &err,
+            WrapError::Executor {
+                source: ExecutorError::Timeout { .. },
+                ..
+            }
+        ),
+        "{err}"
+    );
 
     // A port nobody listens on (bound, then released).
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}/graphql", listener.local_addr().unwrap());
     drop(listener);
-    let err = tokio::time::timeout(Duration::from_secs(10), load_schema(&support::http::http_executor(&url), SchemaSource::introspection()))
-        .await
-        .unwrap()
-        .unwrap_err();
+    let err = tokio::time::timeout(
+        Duration::from_secs(10),
+        load_schema(
+            &support::http::http_executor(&url),
+            SchemaSource::introspection(),
+        ),
+    )
+    .await
+    .unwrap()
+    .unwrap_err();
     assert!(matches!(err, WrapError::Executor { .. }), "{err}");
-    assert!(err.to_string().contains(&url), "the executor's endpoint is named: {err}");
+    assert!(
+        err.to_string().contains(&url),
+        "the executor's endpoint is named: {err}"
+    );
 }
 
 #[tokio::test]
 async fn sdl_sources_report_missing_or_wrong_sdl() {
-    let no_field = answering(ExecutionResult::from_error(GraphQLError::new("Cannot query field \"_sdl\" on type \"Query\".")));
-    let err = load_schema(&no_field, SchemaSource::sdl().endpoint("svc")).await.unwrap_err();
+    let no_field = answering(ExecutionResult::from_error(GraphQLError::new(
+        "Cannot query field \"_sdl\" on type \"Query\".",
+    )));
+    let err = load_schema(&no_field, SchemaSource::sdl().endpoint("svc"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, WrapError::ServiceErrors { .. }), "{err}");
     assert!(err.to_string().contains("_sdl"), "{err}");
 
-    let number = answering(ExecutionResult::from_data(json!({ "_service": { "sdl": 5 } })));
-    let err = load_schema(&number, SchemaSource::federation().endpoint("svc")).await.unwrap_err();
+    let number = answering(ExecutionResult::from_data(
+        json!({ "_service": { "sdl": 5 } }),
+    ));
+    let err = load_schema(&number, SchemaSource::federation().endpoint("svc"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, WrapError::InvalidSdl { .. }), "{err}");
     assert!(err.to_string().contains("_service.sdl"), "{err}");
 
-    let broken = answering(ExecutionResult::from_data(json!({ "_sdl": "type Query {" })));
-    let err = load_schema(&broken, SchemaSource::sdl().endpoint("svc")).await.unwrap_err();
+    let broken = answering(ExecutionResult::from_data(
+        json!({ "_sdl": "type Query {" }),
+    ));
+    let err = load_schema(&broken, SchemaSource::sdl().endpoint("svc"))
+        .await
+        .unwrap_err();
     assert!(matches!(err, WrapError::InvalidSdl { .. }), "{err}");
 }

@@ -2,11 +2,15 @@
 //! `{ _service { sdl } }`: the federation directives stay applied, what the SDL leaves out is
 //! added, and the types and fields equal what the same server's introspection says.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::time::Duration;
 
-use async_graphql::{ComplexObject, EmptyMutation, EmptySubscription, ID, Object, Schema, SimpleObject};
+use async_graphql::{
+    ComplexObject, EmptyMutation, EmptySubscription, ID, Object, Schema, SimpleObject,
+};
 use quilt_test_support::{Stats, TestServer, graphql_router};
 use quilt_wrap::{SchemaSource, load_schema};
 use support::compare::schema_diff;
@@ -58,7 +62,11 @@ impl Query {
             .map(|i| Review {
                 id: ID(i.to_string()),
                 body: "ok".into(),
-                product: Product { upc: "1".into(), weight: 1, price: 1 },
+                product: Product {
+                    upc: "1".into(),
+                    weight: 1,
+                    price: 1,
+                },
                 text: None,
             })
             .collect()
@@ -66,7 +74,11 @@ impl Query {
 
     #[graphql(entity)]
     async fn find_product(&self, upc: String) -> Product {
-        Product { upc, weight: 1, price: 10 }
+        Product {
+            upc,
+            weight: 1,
+            price: 10,
+        }
     }
 
     #[graphql(entity)]
@@ -74,7 +86,11 @@ impl Query {
         Review {
             id,
             body: "ok".into(),
-            product: Product { upc: "1".into(), weight: 1, price: 1 },
+            product: Product {
+                upc: "1".into(),
+                weight: 1,
+                price: 1,
+            },
             text: None,
         }
     }
@@ -85,9 +101,13 @@ async fn start() -> TestServer {
         .enable_federation()
         .finish();
     let stats = Stats::default();
-    TestServer::serve("127.0.0.1:0".parse().unwrap(), graphql_router(schema, stats.clone()), stats)
-        .await
-        .unwrap()
+    TestServer::serve(
+        "127.0.0.1:0".parse().unwrap(),
+        graphql_router(schema, stats.clone()),
+        stats,
+    )
+    .await
+    .unwrap()
 }
 
 #[tokio::test]
@@ -95,35 +115,55 @@ async fn federation_sdl_builds_with_its_directives() {
     let server = start().await;
     let url = server.http_url();
     let executor = http_executor(&url);
-    let schema = tokio::time::timeout(WAIT, load_schema(&executor, SchemaSource::federation().endpoint(&url)))
-        .await
-        .unwrap()
-        .unwrap();
+    let schema = tokio::time::timeout(
+        WAIT,
+        load_schema(&executor, SchemaSource::federation().endpoint(&url)),
+    )
+    .await
+    .unwrap()
+    .unwrap();
 
     let product = schema.get_object("Product").unwrap();
-    assert_eq!(product.directives.get("key").unwrap().to_string(), r#"@key(fields: "upc")"#);
+    assert_eq!(
+        product.directives.get("key").unwrap().to_string(),
+        r#"@key(fields: "upc")"#
+    );
     // `@extends` is not among the names async-graphql's `@link` imports: the link spec's
     // namespaced name is used.
-    assert!(product.directives.has("federation__extends"), "an SDL-only extension is marked @extends:\n{schema}");
+    assert!(
+        product.directives.has("federation__extends"),
+        "an SDL-only extension is marked @extends:\n{schema}"
+    );
     assert!(product.fields["weight"].directives.has("external"));
     assert_eq!(
-        product.fields["shippingEstimate"].directives.get("requires").unwrap().to_string(),
+        product.fields["shippingEstimate"]
+            .directives
+            .get("requires")
+            .unwrap()
+            .to_string(),
         r#"@requires(fields: "price weight")"#
     );
     let review = schema.get_object("Review").unwrap();
     assert!(review.fields["body"].directives.has("shareable"));
     assert!(review.fields["product"].directives.has("provides"));
     assert!(schema.schema_definition.directives.has("link"));
-    let members: Vec<String> = schema.get_union("_Entity").unwrap().members.iter().map(|m| m.to_string()).collect();
+    let members: Vec<String> = schema
+        .get_union("_Entity")
+        .unwrap()
+        .members
+        .iter()
+        .map(|m| m.to_string())
+        .collect();
     assert_eq!(members.len(), 2, "{members:?}");
     let printed = schema.to_string();
     assert!(!printed.contains("extend type"), "flattened: {printed}");
 
     // The types and fields are exactly those the server's introspection reports.
-    let introspected = tokio::time::timeout(WAIT, load_schema(&executor, SchemaSource::introspection()))
-        .await
-        .unwrap()
-        .unwrap();
+    let introspected =
+        tokio::time::timeout(WAIT, load_schema(&executor, SchemaSource::introspection()))
+            .await
+            .unwrap()
+            .unwrap();
     let diff: Vec<String> = schema_diff(&schema, &introspected)
         .into_iter()
         .filter(|d| !d.starts_with('@')) // directive definitions: introspection lists none of federation's

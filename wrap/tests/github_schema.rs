@@ -8,6 +8,8 @@
 //! every option on) must convert back to exactly the SDL, and the shipped JSON must convert to
 //! exactly what graphql-js' `buildClientSchema` + `printSchema` make of it.
 
+#![allow(clippy::unwrap_used)]
+
 mod support;
 
 use std::path::PathBuf;
@@ -24,7 +26,8 @@ async fn fixtures() -> PathBuf {
 }
 
 async fn make_fixtures() -> PathBuf {
-    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("github-fixtures-{}", std::process::id()));
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("github-fixtures-{}", std::process::id()));
     std::fs::create_dir_all(&out).unwrap();
     let run = tokio::process::Command::new("node")
         .arg("github-schema-fixtures.mjs")
@@ -32,8 +35,15 @@ async fn make_fixtures() -> PathBuf {
         .current_dir(quilt_test_support::js::js_dir())
         .kill_on_drop(true)
         .output();
-    let output = tokio::time::timeout(Duration::from_secs(60), run).await.unwrap().unwrap();
-    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    let output = tokio::time::timeout(Duration::from_secs(60), run)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     out
 }
 
@@ -50,7 +60,11 @@ fn parse_lenient(sdl: String, path: &str) -> (Schema, Vec<String>) {
         Ok(schema) => (schema, Vec::new()),
         Err(with_errors) => (
             with_errors.partial,
-            with_errors.errors.iter().map(|d| d.error.to_string()).collect(),
+            with_errors
+                .errors
+                .iter()
+                .map(|d| d.error.to_string())
+                .collect(),
         ),
     }
 }
@@ -64,15 +78,27 @@ async fn github_sdl_introspected_by_graphql_js_converts_back_to_the_sdl() {
     let from_json = quilt_wrap::schema_from_introspection_str(&json).unwrap();
     let (from_sdl, build_errors) = parse_lenient(sdl, "schema.graphql");
     assert_eq!(build_errors, SDL_DUPLICATES);
-    assert!(from_json.types.len() > 1500, "only {} types", from_json.types.len());
+    assert!(
+        from_json.types.len() > 1500,
+        "only {} types",
+        from_json.types.len()
+    );
 
     let diff = schema_diff(&from_json, &from_sdl);
     let unexpected: Vec<&String> = diff
         .iter()
         .filter(|d| !d.starts_with("EnterpriseOwnerInfo.repositoryDeployKeySetting"))
         .collect();
-    assert!(unexpected.is_empty(), "{} mismatches:\n{}", unexpected.len(),
-        unexpected.iter().map(|s| s.as_str()).collect::<Vec<_>>().join("\n"));
+    assert!(
+        unexpected.is_empty(),
+        "{} mismatches:\n{}",
+        unexpected.len(),
+        unexpected
+            .iter()
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
 }
 
 #[tokio::test]
@@ -84,7 +110,12 @@ async fn github_shipped_json_converts_like_graphql_js() {
     let from_json = quilt_wrap::schema_from_introspection_str(&json).unwrap();
     let reference = Schema::parse_and_validate(printed, "json-printed.graphql").unwrap();
     let diff = schema_diff(&from_json, &reference);
-    assert!(diff.is_empty(), "{} mismatches:\n{}", diff.len(), diff.join("\n"));
+    assert!(
+        diff.is_empty(),
+        "{} mismatches:\n{}",
+        diff.len(),
+        diff.join("\n")
+    );
 }
 
 #[test]
@@ -98,8 +129,15 @@ fn github_shipped_json_and_sdl_are_different_snapshots() {
     let from_json = quilt_wrap::schema_from_introspection_str(&json).unwrap();
     let (from_sdl, _) = parse_lenient(sdl, "schema.graphql");
     let diff = schema_diff(&from_json, &from_sdl);
-    let only_in_sdl = diff.iter().filter(|d| d.ends_with("only in the right schema")).count();
-    assert!(only_in_sdl > 10, "{only_in_sdl} types only in the SDL; diff:\n{}", diff.join("\n"));
+    let only_in_sdl = diff
+        .iter()
+        .filter(|d| d.ends_with("only in the right schema"))
+        .count();
+    assert!(
+        only_in_sdl > 10,
+        "{only_in_sdl} types only in the SDL; diff:\n{}",
+        diff.join("\n")
+    );
 }
 
 #[test]
@@ -114,7 +152,15 @@ fn github_schema_keeps_defaults_descriptions_and_deprecations() {
         .iter()
         .find(|a| a.name == "orderBy")
         .unwrap();
-    assert!(order_by.default_value.is_none() || order_by.default_value.as_ref().unwrap().as_object().is_some());
+    assert!(
+        order_by.default_value.is_none()
+            || order_by
+                .default_value
+                .as_ref()
+                .unwrap()
+                .as_object()
+                .is_some()
+    );
     let defaults = schema
         .types
         .values()
@@ -138,7 +184,11 @@ fn github_schema_keeps_defaults_descriptions_and_deprecations() {
         .filter(|f| f.directives.has("deprecated"))
         .count();
     assert!(deprecated > 20, "{deprecated} deprecated fields");
-    assert!(schema.directive_definitions.contains_key("requiredCapabilities"));
+    assert!(
+        schema
+            .directive_definitions
+            .contains_key("requiredCapabilities")
+    );
 }
 
 #[tokio::test]
@@ -147,13 +197,29 @@ async fn the_comparison_reports_a_changed_default_description_and_deprecation() 
     let json = std::fs::read_to_string(dir.join("sdl-introspection.json")).unwrap();
     let good = quilt_wrap::schema_from_introspection_str(&json).unwrap();
     let tampered = json
-        .replacen(r#""defaultValue":"{direction: ASC, field: CREATED_AT}""#, r#""defaultValue":"{direction: DESC, field: CREATED_AT}""#, 1)
-        .replacen(r#""description":"The Node ID of the repository."#, r#""description":"Tampered."#, 1)
+        .replacen(
+            r#""defaultValue":"{direction: ASC, field: CREATED_AT}""#,
+            r#""defaultValue":"{direction: DESC, field: CREATED_AT}""#,
+            1,
+        )
+        .replacen(
+            r#""description":"The Node ID of the repository."#,
+            r#""description":"Tampered."#,
+            1,
+        )
         .replacen(r#""isDeprecated":true"#, r#""isDeprecated":false"#, 1);
     let bad = quilt_wrap::schema_from_introspection_str(&tampered).unwrap();
     let diff = schema_diff(&bad, &good);
     assert_eq!(diff.len(), 3, "{diff:#?}");
-    assert!(diff.iter().any(|d| d.contains("default value") && d.contains("DESC")), "{diff:#?}");
-    assert!(diff.iter().any(|d| d.contains("description") && d.contains("Tampered.")), "{diff:#?}");
+    assert!(
+        diff.iter()
+            .any(|d| d.contains("default value") && d.contains("DESC")),
+        "{diff:#?}"
+    );
+    assert!(
+        diff.iter()
+            .any(|d| d.contains("description") && d.contains("Tampered.")),
+        "{diff:#?}"
+    );
     assert!(diff.iter().any(|d| d.contains("deprecation")), "{diff:#?}");
 }

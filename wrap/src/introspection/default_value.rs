@@ -1,19 +1,24 @@
 //! Parsing `defaultValue`: introspection gives it as the text of a GraphQL constant literal
 //! (`{field: NAME, direction: ASC}`, `"\"quoted\""`, `[1, 2]`), not as JSON.
 
+use std::collections::HashMap;
+
 use apollo_compiler::Node;
 use apollo_compiler::ast::{Definition, Document, Value};
 use apollo_compiler::parser::Parser;
 
-/// Parses default-value literals, reusing one parser.
+/// Parses default-value literals, reusing one parser and remembering each distinct literal
+/// (large schemas repeat a few dozen defaults thousands of times).
 pub(crate) struct DefaultValueParser {
     parser: Parser,
+    parsed: HashMap<String, Node<Value>>,
 }
 
 impl DefaultValueParser {
     pub(crate) fn new() -> Self {
         Self {
             parser: Parser::new(),
+            parsed: HashMap::new(),
         }
     }
 
@@ -21,6 +26,15 @@ impl DefaultValueParser {
     /// parser has no public entry point for a lone value); the result must have exactly that
     /// shape, so text that would close the wrapper and add definitions is rejected.
     pub(crate) fn parse(&mut self, literal: &str) -> Result<Node<Value>, String> {
+        if let Some(value) = self.parsed.get(literal) {
+            return Ok(value.clone());
+        }
+        let value = self.parse_new(literal)?;
+        self.parsed.insert(literal.to_owned(), value.clone());
+        Ok(value)
+    }
+
+    fn parse_new(&mut self, literal: &str) -> Result<Node<Value>, String> {
         if literal.trim().is_empty() {
             return Err("the default value is empty".into());
         }
@@ -68,6 +82,7 @@ fn has_variable(value: &Value) -> bool {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -75,14 +90,25 @@ mod tests {
     fn parses_constant_literals() {
         let mut p = DefaultValueParser::new();
         assert_eq!(
-            p.parse("{field: NAME, direction: ASC}").unwrap().serialize().no_indent().to_string(),
+            p.parse("{field: NAME, direction: ASC}")
+                .unwrap()
+                .serialize()
+                .no_indent()
+                .to_string(),
             "{field: NAME, direction: ASC}"
         );
         assert_eq!(
             *p.parse(r#""a \"b\"""#).unwrap(),
             Value::String("a \"b\"".into())
         );
-        assert_eq!(p.parse("[1, 2.5, null, true]").unwrap().serialize().no_indent().to_string(), "[1, 2.5, null, true]");
+        assert_eq!(
+            p.parse("[1, 2.5, null, true]")
+                .unwrap()
+                .serialize()
+                .no_indent()
+                .to_string(),
+            "[1, 2.5, null, true]"
+        );
     }
 
     #[test]

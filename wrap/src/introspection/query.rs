@@ -118,7 +118,11 @@ impl IntrospectionOptions {
 
     /// The introspection query text for these options.
     pub fn query(&self) -> String {
-        let description = if self.descriptions { "description " } else { "" };
+        let description = if self.descriptions {
+            "description "
+        } else {
+            ""
+        };
         let schema_description = if self.descriptions && self.schema_description {
             "description "
         } else {
@@ -136,7 +140,10 @@ impl IntrospectionOptions {
         };
         let one_of = if self.one_of { "isOneOf " } else { "" };
         let (include_deprecated, input_deprecation) = if self.input_value_deprecation {
-            ("(includeDeprecated: true)", "isDeprecated deprecationReason ")
+            (
+                "(includeDeprecated: true)",
+                "isDeprecated deprecationReason ",
+            )
         } else {
             ("", "")
         };
@@ -175,12 +182,16 @@ impl IntrospectionOptions {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     #[test]
     fn every_option_parses_as_graphql() {
-        for options in [IntrospectionOptions::default(), IntrospectionOptions::minimal()] {
+        for options in [
+            IntrospectionOptions::default(),
+            IntrospectionOptions::minimal(),
+        ] {
             let query = options.query();
             apollo_compiler::ast::Document::parse(&query, "q.graphql").unwrap();
         }
@@ -202,6 +213,11 @@ mod tests {
         for field in ["specifiedByURL", "isRepeatable", "isOneOf"] {
             assert!(!minimal.contains(field), "{field} in {minimal}");
         }
-        assert!(!IntrospectionOptions::default().descriptions(false).query().contains("description"));
+        assert!(
+            !IntrospectionOptions::default()
+                .descriptions(false)
+                .query()
+                .contains("description")
+        );
     }
 }

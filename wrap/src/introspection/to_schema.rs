@@ -17,6 +17,7 @@
 use std::collections::HashMap;
 
 use apollo_compiler::ast::{self, DirectiveLocation, Type};
+use apollo_compiler::collections::{IndexMap, IndexSet};
 use apollo_compiler::schema::{
     Component, ComponentName, DirectiveDefinition, EnumType, EnumValueDefinition, ExtendedType,
     FieldDefinition, InputObjectType, InputValueDefinition, InterfaceType, ObjectType, ScalarType,
@@ -24,7 +25,6 @@ use apollo_compiler::schema::{
 };
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Node, Schema};
-use apollo_compiler::collections::{IndexMap, IndexSet};
 
 use super::default_value::DefaultValueParser;
 use super::json::{
@@ -51,7 +51,8 @@ const UNNAMED: &str = "the introspection result";
 /// assert!(schema.get_object("Query").unwrap().fields.contains_key("hello"));
 /// ```
 pub fn schema_from_introspection(json: &serde_json::Value) -> Result<Valid<Schema>, WrapError> {
-    let envelope = Envelope::deserialize_value(json).map_err(|message| invalid(UNNAMED, "__schema", message))?;
+    let envelope = Envelope::deserialize_value(json)
+        .map_err(|message| invalid(UNNAMED, "__schema", message))?;
     from_envelope(envelope, UNNAMED)
 }
 
@@ -70,7 +71,10 @@ impl Envelope {
 }
 
 /// Builds the schema from a decoded envelope, naming `endpoint` in errors.
-pub(crate) fn from_envelope(envelope: Envelope, endpoint: &str) -> Result<Valid<Schema>, WrapError> {
+pub(crate) fn from_envelope(
+    envelope: Envelope,
+    endpoint: &str,
+) -> Result<Valid<Schema>, WrapError> {
     let schema = envelope
         .schema
         .or(envelope.data.and_then(|data| data.schema))
@@ -89,12 +93,19 @@ pub(crate) fn build(intro: IntroSchema, endpoint: &str) -> Result<Valid<Schema>,
         .types
         .ok_or_else(|| invalid(endpoint, "__schema", "`types` is missing"))?;
     for (index, ty) in types.iter().enumerate() {
-        let name = ty
-            .name
-            .as_deref()
-            .ok_or_else(|| invalid(endpoint, &format!("__schema.types[{index}]"), "a type has no name"))?;
+        let name = ty.name.as_deref().ok_or_else(|| {
+            invalid(
+                endpoint,
+                &format!("__schema.types[{index}]"),
+                "a type has no name",
+            )
+        })?;
         let kind = Kind::parse(ty.kind.as_deref()).ok_or_else(|| {
-            invalid(endpoint, name, format!("unknown or missing kind {:?}", ty.kind))
+            invalid(
+                endpoint,
+                name,
+                format!("unknown or missing kind {:?}", ty.kind),
+            )
         })?;
         if builder.kinds.insert(name.to_owned(), kind).is_some() {
             return Err(invalid(endpoint, name, "the type is listed twice"));
@@ -129,20 +140,33 @@ pub(crate) fn build(intro: IntroSchema, endpoint: &str) -> Result<Valid<Schema>,
     definition.description = intro.description.as_deref().map(Node::from);
     let roots = [
         ("queryType", &intro.query_type, &mut definition.query),
-        ("mutationType", &intro.mutation_type, &mut definition.mutation),
-        ("subscriptionType", &intro.subscription_type, &mut definition.subscription),
+        (
+            "mutationType",
+            &intro.mutation_type,
+            &mut definition.mutation,
+        ),
+        (
+            "subscriptionType",
+            &intro.subscription_type,
+            &mut definition.subscription,
+        ),
     ];
     for (member, reference, slot) in roots {
         let Some(type_name) = reference.as_ref().and_then(|r| r.name.as_deref()) else {
             continue;
         };
         match builder.kinds.get(type_name) {
-            Some(Kind::Object) => *slot = Some(ComponentName::from(builder.name(type_name, type_name)?)),
+            Some(Kind::Object) => {
+                *slot = Some(ComponentName::from(builder.name(type_name, type_name)?))
+            }
             Some(other) => {
                 return Err(invalid(
                     endpoint,
                     &format!("__schema.{member}"),
-                    format!("root type `{type_name}` is {}, not an object type", other.describe()),
+                    format!(
+                        "root type `{type_name}` is {}, not an object type",
+                        other.describe()
+                    ),
                 ));
             }
             None => {
@@ -155,13 +179,19 @@ pub(crate) fn build(intro: IntroSchema, endpoint: &str) -> Result<Valid<Schema>,
         }
     }
     if definition.query.is_none() {
-        return Err(invalid(endpoint, "__schema.queryType", "the schema has no query type"));
+        return Err(invalid(
+            endpoint,
+            "__schema.queryType",
+            "the schema has no query type",
+        ));
     }
 
-    schema.validate().map_err(|with_errors| WrapError::InvalidSchema {
-        endpoint: endpoint.to_owned(),
-        diagnostics: with_errors.errors.to_string(),
-    })
+    schema
+        .validate()
+        .map_err(|with_errors| WrapError::InvalidSchema {
+            endpoint: endpoint.to_owned(),
+            diagnostics: with_errors.errors.to_string(),
+        })
 }
 
 fn invalid(endpoint: &str, location: &str, message: impl Into<String>) -> WrapError {
@@ -242,12 +272,14 @@ impl Builder<'_> {
     }
 
     fn name(&self, value: &str, location: &str) -> Result<Name, WrapError> {
-        Name::new(value).map_err(|_| self.err(location, format!("`{value}` is not a valid GraphQL name")))
+        Name::new(value)
+            .map_err(|_| self.err(location, format!("`{value}` is not a valid GraphQL name")))
     }
 
     fn add_type(&mut self, schema: &mut Schema, ty: &IntroType) -> Result<(), WrapError> {
         // Both are checked by `build` before this is called.
-        let (Some(type_name), Some(kind)) = (ty.name.as_deref(), Kind::parse(ty.kind.as_deref())) else {
+        let (Some(type_name), Some(kind)) = (ty.name.as_deref(), Kind::parse(ty.kind.as_deref()))
+        else {
             return Err(self.err("__schema.types", "a type has no name or kind"));
         };
         if type_name.starts_with("__") {
@@ -256,7 +288,10 @@ impl Builder<'_> {
         if BUILT_IN_SCALARS.contains(&type_name) {
             return match kind {
                 Kind::Scalar => Ok(()),
-                other => Err(self.err(type_name, format!("a built-in scalar cannot be {}", other.describe()))),
+                other => Err(self.err(
+                    type_name,
+                    format!("a built-in scalar cannot be {}", other.describe()),
+                )),
             };
         }
         let name = self.name(type_name, type_name)?;
@@ -279,7 +314,11 @@ impl Builder<'_> {
             Kind::Object => ExtendedType::Object(Node::new(ObjectType {
                 description,
                 name,
-                implements_interfaces: self.interfaces(type_name, ty.interfaces.as_deref(), true)?,
+                implements_interfaces: self.interfaces(
+                    type_name,
+                    ty.interfaces.as_deref(),
+                    true,
+                )?,
                 directives: Default::default(),
                 fields: self.fields(type_name, ty.fields.as_deref())?,
             })),
@@ -287,7 +326,11 @@ impl Builder<'_> {
                 description,
                 name,
                 // Servers from before interfaces could implement interfaces answer `null`.
-                implements_interfaces: self.interfaces(type_name, ty.interfaces.as_deref(), false)?,
+                implements_interfaces: self.interfaces(
+                    type_name,
+                    ty.interfaces.as_deref(),
+                    false,
+                )?,
                 directives: Default::default(),
                 fields: self.fields(type_name, ty.fields.as_deref())?,
             })),
@@ -296,7 +339,8 @@ impl Builder<'_> {
                     .possible_types
                     .as_deref()
                     .ok_or_else(|| self.err(type_name, "the union has no `possibleTypes`"))?;
-                let mut members = IndexSet::with_capacity_and_hasher(possible.len(), Default::default());
+                let mut members =
+                    IndexSet::with_capacity_and_hasher(possible.len(), Default::default());
                 for member in possible {
                     let location = format!("{type_name} (member)");
                     let member = self.named_ref(member, &location, &[Kind::Object])?;
@@ -327,11 +371,11 @@ impl Builder<'_> {
                 }))
             }
             Kind::InputObject => {
-                let input_fields = ty
-                    .input_fields
-                    .as_deref()
-                    .ok_or_else(|| self.err(type_name, "the input object type has no `inputFields`"))?;
-                let mut fields = IndexMap::with_capacity_and_hasher(input_fields.len(), Default::default());
+                let input_fields = ty.input_fields.as_deref().ok_or_else(|| {
+                    self.err(type_name, "the input object type has no `inputFields`")
+                })?;
+                let mut fields =
+                    IndexMap::with_capacity_and_hasher(input_fields.len(), Default::default());
                 for field in input_fields {
                     let definition = self.input_value(type_name, field, false)?;
                     fields.insert(definition.name.clone(), Component::new(definition));
@@ -360,13 +404,19 @@ impl Builder<'_> {
     ) -> Result<IndexSet<ComponentName>, WrapError> {
         let interfaces = match interfaces {
             Some(interfaces) => interfaces,
-            None if required => return Err(self.err(type_name, "the type has no `interfaces` list")),
+            None if required => {
+                return Err(self.err(type_name, "the type has no `interfaces` list"));
+            }
             None => &[],
         };
         let mut set = IndexSet::with_capacity_and_hasher(interfaces.len(), Default::default());
         let location = format!("{type_name} (implements)");
         for interface in interfaces {
-            set.insert(ComponentName::from(self.named_ref(interface, &location, &[Kind::Interface])?));
+            set.insert(ComponentName::from(self.named_ref(
+                interface,
+                &location,
+                &[Kind::Interface],
+            )?));
         }
         Ok(set)
     }
@@ -401,7 +451,10 @@ impl Builder<'_> {
                 ty,
                 directives: deprecation(field.is_deprecated, &field.deprecation_reason),
             };
-            if map.insert(definition.name.clone(), Component::new(definition)).is_some() {
+            if map
+                .insert(definition.name.clone(), Component::new(definition))
+                .is_some()
+            {
                 return Err(self.err(&location, "the field is listed twice"));
             }
         }
@@ -429,14 +482,13 @@ impl Builder<'_> {
             .as_ref()
             .ok_or_else(|| self.err(&location, "the input value has no type"))?;
         let ty = self.type_ref(ty, &location, Position::Input)?;
-        let default_value = match value.default_value.as_deref() {
-            None => None,
-            Some(literal) => Some(
-                self.defaults
-                    .parse(literal)
-                    .map_err(|message| self.err(&location, format!("bad default value: {message}")))?,
-            ),
-        };
+        let default_value =
+            match value.default_value.as_deref() {
+                None => None,
+                Some(literal) => Some(self.defaults.parse(literal).map_err(|message| {
+                    self.err(&location, format!("bad default value: {message}"))
+                })?),
+            };
         Ok(InputValueDefinition {
             description: value.description.as_deref().map(Node::from),
             name,
@@ -446,7 +498,11 @@ impl Builder<'_> {
         })
     }
 
-    fn enum_value(&self, type_name: &str, value: &IntroEnumValue) -> Result<EnumValueDefinition, WrapError> {
+    fn enum_value(
+        &self,
+        type_name: &str,
+        value: &IntroEnumValue,
+    ) -> Result<EnumValueDefinition, WrapError> {
         let value_name = value
             .name
             .as_deref()
@@ -459,7 +515,11 @@ impl Builder<'_> {
         })
     }
 
-    fn add_directive(&mut self, schema: &mut Schema, directive: &IntroDirective) -> Result<(), WrapError> {
+    fn add_directive(
+        &mut self,
+        schema: &mut Schema,
+        directive: &IntroDirective,
+    ) -> Result<(), WrapError> {
         let directive_name = directive
             .name
             .as_deref()
@@ -471,10 +531,9 @@ impl Builder<'_> {
         let name = self.name(directive_name, &location)?;
         let mut locations = Vec::new();
         for place in directive.locations.as_deref().unwrap_or_default() {
-            locations.push(
-                directive_location(place)
-                    .ok_or_else(|| self.err(&location, format!("unknown directive location `{place}`")))?,
-            );
+            locations.push(directive_location(place).ok_or_else(|| {
+                self.err(&location, format!("unknown directive location `{place}`"))
+            })?);
         }
         if locations.is_empty() {
             return Err(self.err(&location, "the directive has no locations"));
@@ -490,14 +549,23 @@ impl Builder<'_> {
             repeatable: directive.is_repeatable == Some(true),
             locations,
         };
-        if schema.directive_definitions.insert(name, Node::new(definition)).is_some() {
+        if schema
+            .directive_definitions
+            .insert(name, Node::new(definition))
+            .is_some()
+        {
             return Err(self.err(&location, "the directive is listed twice"));
         }
         Ok(())
     }
 
     /// A reference to a named type whose kind must be one of `allowed`.
-    fn named_ref(&self, reference: &TypeRef, location: &str, allowed: &[Kind]) -> Result<Name, WrapError> {
+    fn named_ref(
+        &self,
+        reference: &TypeRef,
+        location: &str,
+        allowed: &[Kind],
+    ) -> Result<Name, WrapError> {
         let type_name = reference
             .name
             .as_deref()
@@ -506,50 +574,74 @@ impl Builder<'_> {
         if !allowed.contains(&kind) {
             return Err(self.err(
                 location,
-                format!("`{type_name}` is {}, which cannot be used here", kind.describe()),
+                format!(
+                    "`{type_name}` is {}, which cannot be used here",
+                    kind.describe()
+                ),
             ));
         }
         self.name(type_name, location)
     }
 
     /// The kind of the type `type_name` refers to, checked against the kind the reference states.
-    fn referenced_kind(&self, reference: &TypeRef, type_name: &str, location: &str) -> Result<Kind, WrapError> {
+    fn referenced_kind(
+        &self,
+        reference: &TypeRef,
+        type_name: &str,
+        location: &str,
+    ) -> Result<Kind, WrapError> {
         let kind = match self.kinds.get(type_name) {
             Some(kind) => *kind,
             None if BUILT_IN_SCALARS.contains(&type_name) => Kind::Scalar,
             None => {
-                return Err(self.err(location, format!("unknown type `{type_name}` (not among `__schema.types`)")));
-            }
-        };
-        if let Some(stated) = reference.kind.as_deref() {
-            if Kind::parse(Some(stated)) != Some(kind) {
                 return Err(self.err(
                     location,
-                    format!("`{type_name}` is referred to as {stated} but defined as {}", kind.describe()),
+                    format!("unknown type `{type_name}` (not among `__schema.types`)"),
                 ));
             }
+        };
+        if let Some(stated) = reference.kind.as_deref()
+            && Kind::parse(Some(stated)) != Some(kind)
+        {
+            return Err(self.err(
+                location,
+                format!(
+                    "`{type_name}` is referred to as {stated} but defined as {}",
+                    kind.describe()
+                ),
+            ));
         }
         Ok(kind)
     }
 
-    fn type_ref(&self, reference: &TypeRef, location: &str, position: Position) -> Result<Type, WrapError> {
+    fn type_ref(
+        &self,
+        reference: &TypeRef,
+        location: &str,
+        position: Position,
+    ) -> Result<Type, WrapError> {
         match reference.kind.as_deref() {
             Some("NON_NULL") => {
-                let inner = reference.of_type.as_deref().ok_or_else(|| self.cut_off(location))?;
+                let inner = reference
+                    .of_type
+                    .as_deref()
+                    .ok_or_else(|| self.cut_off(location))?;
                 if inner.kind.as_deref() == Some("NON_NULL") {
                     return Err(self.err(location, "a non-null type wraps a non-null type"));
                 }
                 Ok(self.type_ref(inner, location, position)?.non_null())
             }
             Some("LIST") => {
-                let inner = reference.of_type.as_deref().ok_or_else(|| self.cut_off(location))?;
+                let inner = reference
+                    .of_type
+                    .as_deref()
+                    .ok_or_else(|| self.cut_off(location))?;
                 Ok(self.type_ref(inner, location, position)?.list())
             }
             _ => {
-                let type_name = reference
-                    .name
-                    .as_deref()
-                    .ok_or_else(|| self.err(location, "a type reference has no name and no kind"))?;
+                let type_name = reference.name.as_deref().ok_or_else(|| {
+                    self.err(location, "a type reference has no name and no kind")
+                })?;
                 let kind = self.referenced_kind(reference, type_name, location)?;
                 let fits = match position {
                     Position::Input => kind.is_input(),
@@ -562,7 +654,10 @@ impl Builder<'_> {
                     };
                     return Err(self.err(
                         location,
-                        format!("`{type_name}` is {}, which is not {role} type", kind.describe()),
+                        format!(
+                            "`{type_name}` is {}, which is not {role} type",
+                            kind.describe()
+                        ),
                     ));
                 }
                 Ok(Type::Named(self.name(type_name, location)?))
@@ -580,7 +675,10 @@ impl Builder<'_> {
 }
 
 /// `@name(arg: value)`.
-fn directive(directive_name: &'static str, argument: Option<(&'static str, ast::Value)>) -> ast::Directive {
+fn directive(
+    directive_name: &'static str,
+    argument: Option<(&'static str, ast::Value)>,
+) -> ast::Directive {
     ast::Directive {
         name: name(directive_name),
         arguments: argument
@@ -601,7 +699,9 @@ fn deprecation(is_deprecated: Option<bool>, reason: &Option<String>) -> ast::Dir
     if !deprecated {
         return ast::DirectiveList::default();
     }
-    let argument = reason.as_ref().map(|reason| ("reason", ast::Value::String(reason.clone())));
+    let argument = reason
+        .as_ref()
+        .map(|reason| ("reason", ast::Value::String(reason.clone())));
     ast::DirectiveList(vec![Node::new(directive("deprecated", argument))])
 }
 

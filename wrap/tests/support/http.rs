@@ -50,11 +50,19 @@ pub fn http_executor_with_headers(url: &str, headers: &[(&str, &str)]) -> impl E
             })?;
             let excerpt = || String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).into_owned();
             if status == 401 || status == 403 {
-                return Err(ExecutorError::HttpStatus { endpoint: url.clone(), status, body_excerpt: excerpt() });
+                return Err(ExecutorError::HttpStatus {
+                    endpoint: url.clone(),
+                    status,
+                    body_excerpt: excerpt(),
+                });
             }
             match serde_json::from_slice::<ExecutionResult>(&bytes) {
                 Ok(result) if result.is_graphql_response() => Ok(Response::Single(result)),
-                _ => Err(ExecutorError::HttpStatus { endpoint: url.clone(), status, body_excerpt: excerpt() }),
+                _ => Err(ExecutorError::HttpStatus {
+                    endpoint: url.clone(),
+                    status,
+                    body_excerpt: excerpt(),
+                }),
             }
         }
     })
