@@ -284,8 +284,10 @@ impl CloseCode {
         }
     }
 
-    /// Whether reconnecting after this close may help. The 44xx codes are the server's verdict on
-    /// this client and are final; drops, shutdowns and internal errors are not.
+    /// Whether reconnecting after this close may help. A normal closure and the 44xx codes are
+    /// the server's verdict on this client and are final (4408 too: a client too slow to
+    /// initialise is misconfigured, and retrying in a loop would not help); drops, shutdowns and
+    /// internal errors (1001, 1006, 1011, 4500) are not.
     pub fn is_transient(self) -> bool {
         !matches!(
             self,
@@ -294,6 +296,7 @@ impl CloseCode {
                 | CloseCode::Unauthorized
                 | CloseCode::Forbidden
                 | CloseCode::SubprotocolNotAcceptable
+                | CloseCode::ConnectionInitTimeout
                 | CloseCode::SubscriberAlreadyExists
                 | CloseCode::TooManyInitRequests
         )

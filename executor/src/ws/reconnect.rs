@@ -127,22 +127,10 @@ pub(crate) fn is_reconnectable(error: &ExecutorError) -> bool {
     }
 }
 
-/// The close codes after which the server does not want this client back as it is.
-///
-/// Note: 4408 (initialisation timeout) is final here, as the brief of this executor says, while
-/// [`CloseCode::is_transient`] calls it transient for generic retry decisions.
+/// The close codes after which the server does not want this client back as it is: the ones
+/// [`CloseCode::is_transient`] calls final (one list for every retry decision).
 pub(crate) fn is_final_close(code: CloseCode) -> bool {
-    matches!(
-        code,
-        CloseCode::Normal
-            | CloseCode::BadRequest
-            | CloseCode::Unauthorized
-            | CloseCode::Forbidden
-            | CloseCode::SubprotocolNotAcceptable
-            | CloseCode::ConnectionInitTimeout
-            | CloseCode::SubscriberAlreadyExists
-            | CloseCode::TooManyInitRequests
-    )
+    !code.is_transient()
 }
 
 #[cfg(test)]
