@@ -25,6 +25,18 @@ fn introspection(c: &mut Criterion) {
     group.bench_function("json_value_to_valid_schema", |b| {
         b.iter(|| quilt_wrap::schema_from_introspection(std::hint::black_box(&value)).unwrap())
     });
+    // Where the time goes: JSON scanning alone, and validation alone.
+    group.bench_function("phase_json_scan_only", |b| {
+        b.iter(|| {
+            serde_json::from_str::<serde::de::IgnoredAny>(std::hint::black_box(&json)).unwrap()
+        })
+    });
+    let built = quilt_wrap::schema_from_introspection_str(&json)
+        .unwrap()
+        .into_inner();
+    group.bench_function("phase_validate_only", |b| {
+        b.iter(|| std::hint::black_box(built.clone()).validate().unwrap())
+    });
     group.finish();
 }
 
