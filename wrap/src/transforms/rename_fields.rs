@@ -7,12 +7,12 @@
 
 use std::collections::{HashMap, HashSet};
 
-use apollo_compiler::ast::{FieldDefinition, InputValueDefinition, OperationType};
+use apollo_compiler::ast::{FieldDefinition, OperationType};
 use apollo_compiler::collections::IndexMap;
 use apollo_compiler::schema::{Component, ExtendedType};
 use apollo_compiler::{Name, Schema};
 
-use crate::mapping::{Mapped, NameMap, delegate_mapping};
+use crate::mapping::{Mapped, NameMap};
 use crate::type_info::{new_name, root_operation_of};
 use crate::{Transform, TransformError};
 
@@ -151,7 +151,6 @@ macro_rules! field_rename_transform {
         }
     };
 }
-pub(crate) use field_rename_transform;
 
 fn field_rename(transform: &'static str, scope: Scope, renamer: FieldRenamer) -> FieldRename {
     FieldRename {

@@ -1,0 +1,6 @@
+//! Each transform against the real test subgraph: the schema change, and queries through the
+//! wrapped executor whose data, error paths, variables and fragments come back mapped.
+
+mod filter;
+mod rename;
+mod support;
