@@ -5,6 +5,7 @@
 //! to the service's names and each result forward.
 
 mod mapping;
+mod reshape;
 mod schema_edit;
 mod transform;
 mod transform_error;

@@ -7,6 +7,7 @@ mod prune;
 mod rename_fields;
 mod rename_inputs;
 mod rename_types;
+mod wrap_fields;
 
 pub use directives::{
     FilterObjectFieldDirectives, Matcher, RemoveObjectFieldDeprecations, RemoveObjectFieldDirectives,
@@ -18,3 +19,4 @@ pub use prune::PruneSchema;
 pub use rename_fields::{RenameInterfaceFields, RenameObjectFields, RenameRootFields};
 pub use rename_inputs::{RenameInputObjectFields, RenameObjectFieldArguments};
 pub use rename_types::{RenameRootTypes, RenameTypes};
+pub use wrap_fields::{WrapFields, WrapType};

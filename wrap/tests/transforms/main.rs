@@ -4,5 +4,6 @@
 mod directives;
 mod filter;
 mod rename;
+mod reshape;
 mod support;
 mod values;
