@@ -66,11 +66,6 @@ impl<'a> SelectionWalker<'a> {
         self.schema
     }
 
-    /// The operation.
-    pub(crate) fn operation(&self) -> &'a Node<ast::OperationDefinition> {
-        self.operation
-    }
-
     /// The root type, as a type reference.
     pub(crate) fn root_type(&self) -> Type {
         Type::Named(self.root.clone())

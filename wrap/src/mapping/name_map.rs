@@ -54,15 +54,6 @@ impl NameMap {
             .insert(outer.clone(), inner.clone());
         self.enum_out.entry(parent).or_default().insert(inner, outer);
     }
-
-    /// Whether nothing is renamed.
-    pub(crate) fn is_empty(&self) -> bool {
-        self.types_in.is_empty()
-            && self.fields.is_empty()
-            && self.arguments.is_empty()
-            && self.input_fields.is_empty()
-            && self.enum_in.is_empty()
-    }
 }
 
 fn map_enum(map: &HashMap<Name, HashMap<Name, Name>>, type_name: &str, value: Value) -> Value {

@@ -4,7 +4,7 @@
 use apollo_compiler::ast::{self, Type};
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::Schema;
-use quilt_executor::{ExecutionResult, PathSegment};
+use quilt_executor::ExecutionResult;
 use serde_json::Value;
 
 use super::Mapper;
@@ -96,9 +96,4 @@ impl<'d> ResultMapping<'_, 'd> {
             self.value(ty, &group.sub_selections(), value);
         }
     }
-}
-
-/// Whether a path segment is the key `key`.
-pub(crate) fn is_key(segment: &PathSegment, key: &str) -> bool {
-    matches!(segment, PathSegment::Key(k) if k == key)
 }

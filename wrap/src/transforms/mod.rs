@@ -2,11 +2,13 @@
 
 mod directives;
 mod filter;
+mod hoist_field;
 mod leaf_values;
 mod prune;
 mod rename_fields;
 mod rename_inputs;
 mod rename_types;
+mod transform_query;
 mod wrap_fields;
 
 pub use directives::{
@@ -20,3 +22,5 @@ pub use rename_fields::{RenameInterfaceFields, RenameObjectFields, RenameRootFie
 pub use rename_inputs::{RenameInputObjectFields, RenameObjectFieldArguments};
 pub use rename_types::{RenameRootTypes, RenameTypes};
 pub use wrap_fields::{WrapFields, WrapType};
+pub use hoist_field::HoistField;
+pub use transform_query::TransformQuery;

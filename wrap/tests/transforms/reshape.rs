@@ -1,7 +1,8 @@
 //! Transforms that change the response shape: WrapType, WrapFields, HoistField, TransformQuery.
 
-use quilt_wrap::transforms::{WrapFields, WrapType};
-use serde_json::json;
+use quilt_executor::PathSegment;
+use quilt_wrap::transforms::{HoistField, TransformQuery, WrapFields, WrapType};
+use serde_json::{Value, json};
 
 use crate::support::{field_type, wrap};
 
@@ -89,4 +90,82 @@ async fn wrap_fields_on_a_nested_object_type_inside_lists() {
             "node": {"p": {"name": "Edsger"}}
         }})
     );
+}
+
+#[tokio::test]
+async fn hoist_field_exposes_a_deep_field_with_its_arguments() {
+    let w = wrap(vec![Box::new(HoistField::new("Query", ["user", "name"], "userName"))]).await;
+    let schema = w.wrapped.schema();
+    let hoisted = schema.type_field("Query", "userName").unwrap();
+    assert_eq!(hoisted.ty.to_string(), "String");
+    assert!(hoisted.argument_by_name("id").is_some());
+    assert!(field_type(schema, "User", "name").is_none(), "the field moves");
+    let result = w
+        .run(
+            "query($id: ID!) { userName(id: $id) other: userName(id: \"4\") nobody: userName(id: \"99\") }",
+            json!({"id": "2"}),
+        )
+        .await;
+    assert_eq!(result, json!({"data": {"userName": "Grace", "other": "Edsger", "nobody": null}}));
+    let sent = w.last_query();
+    assert!(sent.contains("userName: user(id: $id) { name }"), "{sent}");
+}
+
+#[tokio::test]
+async fn hoist_field_through_a_list_maps_items_and_error_paths() {
+    let w = wrap(vec![Box::new(HoistField::new("Query", ["posts", "maybeTitle"], "postTitles"))]).await;
+    assert_eq!(field_type(w.wrapped.schema(), "Query", "postTitles").as_deref(), Some("[String]!"));
+    let result = w.run("{ titles: postTitles(count: 13) ...F } fragment F on Query { postTitles(count: 2) }", json!({})).await;
+    let titles = result["data"]["titles"].as_array().unwrap();
+    assert_eq!(titles.len(), 13);
+    assert_eq!(titles[0], json!("Post 1"));
+    assert_eq!(titles[12], json!(null));
+    assert_eq!(result["data"]["postTitles"], json!(["Post 1", "Post 2"]));
+    assert_eq!(result["errors"][0]["path"], json!(["titles", 12]));
+}
+
+fn selections(source: &str) -> Vec<apollo_compiler::ast::Selection> {
+    apollo_compiler::ast::Document::parse(source, "q.graphql").unwrap().definitions[0]
+        .as_operation_definition()
+        .unwrap()
+        .selection_set
+        .clone()
+}
+
+#[tokio::test]
+async fn transform_query_rewrites_selection_result_and_error_paths() {
+    let w = wrap(vec![
+        Box::new(
+            TransformQuery::new(["user"], |_| selections("{ id name }")).result(|value| match value {
+                Value::Object(o) => json!({"name": format!("{}#{}", o["name"].as_str().unwrap_or(""), o["id"].as_str().unwrap_or(""))}),
+                other => other,
+            }),
+        ),
+        Box::new(
+            TransformQuery::new(["post"], |_| selections("{ maybeTitle }"))
+                .result(|value| match value {
+                    Value::Object(mut o) => json!({"title": o.remove("maybeTitle")}),
+                    other => other,
+                })
+                .error_path(|rest| {
+                    rest.iter()
+                        .map(|s| match s {
+                            PathSegment::Key(k) if k == "maybeTitle" => PathSegment::Key("title".into()),
+                            other => other.clone(),
+                        })
+                        .collect()
+                }),
+        ),
+    ])
+    .await;
+    let result = w
+        .run("{ me: user(id: \"3\") { name } post(id: 13) { title } ok: post(id: 2) { title } }", json!({}))
+        .await;
+    assert_eq!(result["data"]["me"], json!({"name": "Alan#3"}));
+    assert_eq!(result["data"]["ok"], json!({"title": "Post 2"}));
+    // async-graphql nulls the object whose nullable field failed; the error path is mapped.
+    assert_eq!(result["data"]["post"], json!(null));
+    assert_eq!(result["errors"][0]["path"], json!(["post", "title"]));
+    let sent = w.last_query();
+    assert!(sent.contains("me: user(id: \"3\") { id name }") && sent.contains("post(id: 13) { maybeTitle }"), "{sent}");
 }
