@@ -21,6 +21,7 @@
 //! # });
 //! ```
 
+mod combinators;
 mod document;
 mod error;
 mod executor;
@@ -28,11 +29,17 @@ mod request;
 mod result;
 mod retry;
 
+pub use combinators::{
+    ExecutorExt, ExecutorService, MapRequest, MapResult, Route, ServiceExecutor, Timeout,
+    WithHeaders, route,
+};
 pub use document::{Document, OperationType, ParseError};
 pub use error::{BoxError, CloseCode, ErrorKind, ExecutorError};
 pub use executor::{
     ExecuteFuture, Executor, FnExecutor, Response, ResultStream, SharedExecutor, from_fn,
 };
 pub use request::{Context, FileUpload, Request, Upload};
-pub use result::{ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment};
+pub use result::{
+    ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment,
+};
 pub use retry::{Retry, RetryPolicy};

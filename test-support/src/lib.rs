@@ -3,11 +3,13 @@
 //! on, a hard stop and restart on the same port, and launchers for the JavaScript reference peers.
 
 pub mod js;
+pub mod local;
 pub mod server;
 pub mod stats;
 pub mod subgraph;
 
 pub use js::JsPeer;
+pub use local::LocalExecutor;
 pub use server::{TestServer, graphql_router, subgraph_router};
 pub use stats::{Counters, Stats};
 

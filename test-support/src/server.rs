@@ -223,10 +223,16 @@ where
 
     state.stats.record_http_request();
     let request = axum::extract::Request::from_parts(parts, body);
-    let batch = match GraphQLBatchRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(request, &()).await {
-        Ok(batch) => batch.into_inner(),
-        Err(rejection) => return rejection.into_response(),
-    };
+    let batch =
+        match GraphQLBatchRequest::<async_graphql_axum::rejection::GraphQLRejection>::from_request(
+            request,
+            &(),
+        )
+        .await
+        {
+            Ok(batch) => batch.into_inner(),
+            Err(rejection) => return rejection.into_response(),
+        };
     let accept = headers
         .get(http::header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -162,11 +162,17 @@ impl Query {
         input.text.repeat(input.times.max(0) as usize)
     }
     /// Echoes any JSON value.
-    async fn echo_json(&self, value: async_graphql::Json<serde_json::Value>) -> async_graphql::Json<serde_json::Value> {
+    async fn echo_json(
+        &self,
+        value: async_graphql::Json<serde_json::Value>,
+    ) -> async_graphql::Json<serde_json::Value> {
         value
     }
     /// Always fails with a field error carrying `extensions.code = "BOOM"`.
-    async fn fail(&self, #[graphql(default = "boom")] message: String) -> async_graphql::Result<Option<String>> {
+    async fn fail(
+        &self,
+        #[graphql(default = "boom")] message: String,
+    ) -> async_graphql::Result<Option<String>> {
         Err(async_graphql::Error::new(message).extend_with(|_, e| e.set("code", "BOOM")))
     }
     /// A non-null field that fails: `data` becomes null.
@@ -243,7 +249,11 @@ impl Mutation {
         read_upload(ctx, file)
     }
     /// Reads several uploaded files.
-    async fn upload_many(&self, ctx: &Context<'_>, files: Vec<Upload>) -> async_graphql::Result<Vec<File>> {
+    async fn upload_many(
+        &self,
+        ctx: &Context<'_>,
+        files: Vec<Upload>,
+    ) -> async_graphql::Result<Vec<File>> {
         files.into_iter().map(|f| read_upload(ctx, f)).collect()
     }
 }
@@ -291,7 +301,11 @@ impl Subscription {
         }
     }
     /// Emits `1, 2, 3, ...` every `interval_ms` until the client stops it.
-    async fn ticks(&self, ctx: &Context<'_>, #[graphql(default = 10)] interval_ms: u64) -> impl Stream<Item = i64> + use<> {
+    async fn ticks(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 10)] interval_ms: u64,
+    ) -> impl Stream<Item = i64> + use<> {
         let guard = ctx.data_unchecked::<Stats>().subscription_started();
         async_stream::stream! {
             let _guard = guard;
@@ -308,13 +322,17 @@ impl Subscription {
         futures::stream::iter(vec![Ok(1), Err("second event failed".into())])
     }
     /// Echoes a connection param (by key) once.
-    async fn connection_param(&self, ctx: &Context<'_>, key: String) -> impl Stream<Item = Option<String>> + use<> {
-        let value = ctx
-            .data_opt::<ConnectionParams>()
-            .and_then(|p| p.0.get(&key).map(|v| match v {
+    async fn connection_param(
+        &self,
+        ctx: &Context<'_>,
+        key: String,
+    ) -> impl Stream<Item = Option<String>> + use<> {
+        let value = ctx.data_opt::<ConnectionParams>().and_then(|p| {
+            p.0.get(&key).map(|v| match v {
                 serde_json::Value::String(s) => s.clone(),
                 other => other.to_string(),
-            }));
+            })
+        });
         futures::stream::once(async move { value })
     }
 }
