@@ -1,6 +1,7 @@
 //! Each transform against the real test subgraph: the schema change, and queries through the
 //! wrapped executor whose data, error paths, variables and fragments come back mapped.
 
+mod core;
 mod directives;
 mod filter;
 mod rename;
