@@ -211,7 +211,10 @@ impl Query {
     async fn node(&self, id: ID) -> Option<Node> {
         let (kind, n) = id.as_str().split_once(':')?;
         match kind {
-            "user" => users().into_iter().find(|u| u.id.as_str() == n).map(Node::User),
+            "user" => users()
+                .into_iter()
+                .find(|u| u.id.as_str() == n)
+                .map(Node::User),
             "post" => n.parse().ok().map(|id| Node::Post(Post { id })),
             _ => None,
         }
@@ -225,7 +228,12 @@ impl Query {
         users()
             .into_iter()
             .filter(|u| filter.role.is_none_or(|r| r == u.role))
-            .filter(|u| filter.name_contains.as_ref().is_none_or(|s| u.name.contains(s.as_str())))
+            .filter(|u| {
+                filter
+                    .name_contains
+                    .as_ref()
+                    .is_none_or(|s| u.name.contains(s.as_str()))
+            })
             .collect()
     }
     /// An old greeting.

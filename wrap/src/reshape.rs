@@ -55,7 +55,11 @@ pub(crate) fn reshape_result(
     reshaper: &dyn Reshaper,
     result: &mut ExecutionResult,
 ) {
-    let Some(walker) = SelectionWalker::new(walker_schema, context.document().ast(), context.operation_name()) else {
+    let Some(walker) = SelectionWalker::new(
+        walker_schema,
+        context.document().ast(),
+        context.operation_name(),
+    ) else {
         return;
     };
     let root = walker.root_type();
@@ -113,7 +117,9 @@ pub(crate) fn reshape_value<'a>(
         ),
         (Type::Named(name) | Type::NonNullNamed(name), Value::Object(mut inner)) => {
             match walker.schema().types.get(name) {
-                Some(ExtendedType::Object(_) | ExtendedType::Interface(_) | ExtendedType::Union(_)) => {}
+                Some(
+                    ExtendedType::Object(_) | ExtendedType::Interface(_) | ExtendedType::Union(_),
+                ) => {}
                 _ => return Value::Object(inner),
             }
             let groups = walker.collect(name, sets);
@@ -123,9 +129,13 @@ pub(crate) fn reshape_value<'a>(
                     outer.insert((*key).to_owned(), value);
                 } else if let Some(value) = inner.remove(*key) {
                     let value = match walker.group_type(group) {
-                        Some(field_type) if !group.is_typename() => {
-                            reshape_value(walker, reshaper, field_type, &group.sub_selections(), value)
-                        }
+                        Some(field_type) if !group.is_typename() => reshape_value(
+                            walker,
+                            reshaper,
+                            field_type,
+                            &group.sub_selections(),
+                            value,
+                        ),
                         _ => value,
                     };
                     outer.insert((*key).to_owned(), value);

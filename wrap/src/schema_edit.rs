@@ -57,9 +57,13 @@ pub(crate) fn rename_types(mut schema: Schema, renames: &HashMap<Name, Name>) ->
         }
     }
     let definition = schema.schema_definition.make_mut();
-    for root in [&mut definition.query, &mut definition.mutation, &mut definition.subscription]
-        .into_iter()
-        .flatten()
+    for root in [
+        &mut definition.query,
+        &mut definition.mutation,
+        &mut definition.subscription,
+    ]
+    .into_iter()
+    .flatten()
     {
         if let Some(new_name) = rename(&root.name) {
             root.name = new_name;
@@ -113,15 +117,24 @@ pub(crate) fn heal(mut schema: Schema) -> Schema {
     loop {
         let known: HashSet<Name> = schema.types.keys().cloned().collect();
         let exists = |ty: &Type| known.contains(ty.inner_named_type());
-        let field_ok = |f: &FieldDefinition| exists(&f.ty) && f.arguments.iter().all(|a| exists(&a.ty) || !a.is_required());
+        let field_ok = |f: &FieldDefinition| {
+            exists(&f.ty)
+                && f.arguments
+                    .iter()
+                    .all(|a| exists(&a.ty) || !a.is_required())
+        };
         let mut changed = false;
         let mut empty = Vec::new();
         for (name, ty) in schema.types.iter_mut() {
             match ty {
                 ExtendedType::Object(t) => {
                     if t.fields.values().any(|f| !field_ok(f))
-                        || t.fields.values().any(|f| f.arguments.iter().any(|a| !exists(&a.ty)))
-                        || t.implements_interfaces.iter().any(|i| !known.contains(&i.name))
+                        || t.fields
+                            .values()
+                            .any(|f| f.arguments.iter().any(|a| !exists(&a.ty)))
+                        || t.implements_interfaces
+                            .iter()
+                            .any(|i| !known.contains(&i.name))
                     {
                         let t = t.make_mut();
                         t.fields.retain(|_, f| field_ok(f));
@@ -137,8 +150,12 @@ pub(crate) fn heal(mut schema: Schema) -> Schema {
                 }
                 ExtendedType::Interface(t) => {
                     if t.fields.values().any(|f| !field_ok(f))
-                        || t.fields.values().any(|f| f.arguments.iter().any(|a| !exists(&a.ty)))
-                        || t.implements_interfaces.iter().any(|i| !known.contains(&i.name))
+                        || t.fields
+                            .values()
+                            .any(|f| f.arguments.iter().any(|a| !exists(&a.ty)))
+                        || t.implements_interfaces
+                            .iter()
+                            .any(|i| !known.contains(&i.name))
                     {
                         let t = t.make_mut();
                         t.fields.retain(|_, f| field_ok(f));
@@ -190,7 +207,10 @@ pub(crate) fn heal(mut schema: Schema) -> Schema {
         }
         let definition = schema.schema_definition.make_mut();
         for root in [&mut definition.mutation, &mut definition.subscription] {
-            if root.as_ref().is_some_and(|r| !known.contains(&r.name) || empty.contains(&r.name)) {
+            if root
+                .as_ref()
+                .is_some_and(|r| !known.contains(&r.name) || empty.contains(&r.name))
+            {
                 *root = None;
                 changed = true;
             }
@@ -212,7 +232,10 @@ pub(crate) fn prune(mut schema: Schema) -> Schema {
             _ => continue,
         };
         for interface in interfaces {
-            implementers.entry(interface.name.clone()).or_default().push(name.clone());
+            implementers
+                .entry(interface.name.clone())
+                .or_default()
+                .push(name.clone());
         }
     }
     let mut reachable: HashSet<Name> = HashSet::new();
@@ -222,11 +245,21 @@ pub(crate) fn prune(mut schema: Schema) -> Schema {
         .map(|(_, name)| name.name.clone())
         .collect();
     for directive in schema.directive_definitions.values() {
-        queue.extend(directive.arguments.iter().map(|a| a.ty.inner_named_type().clone()));
+        queue.extend(
+            directive
+                .arguments
+                .iter()
+                .map(|a| a.ty.inner_named_type().clone()),
+        );
     }
     let add_field = |queue: &mut Vec<Name>, field: &Node<FieldDefinition>| {
         queue.push(field.ty.inner_named_type().clone());
-        queue.extend(field.arguments.iter().map(|a| a.ty.inner_named_type().clone()));
+        queue.extend(
+            field
+                .arguments
+                .iter()
+                .map(|a| a.ty.inner_named_type().clone()),
+        );
     };
     while let Some(name) = queue.pop() {
         if !reachable.insert(name.clone()) {

@@ -91,7 +91,11 @@ pub trait Transform: Send + Sync + 'static {
 
     /// Maps a result (or one item of a result stream) from the wrapped schema's shape and names
     /// to this transform's.
-    fn transform_result(&self, result: ExecutionResult, context: &TransformContext) -> ExecutionResult {
+    fn transform_result(
+        &self,
+        result: ExecutionResult,
+        context: &TransformContext,
+    ) -> ExecutionResult {
         let _ = context;
         result
     }

@@ -120,7 +120,9 @@ pub(crate) fn json_to_literal(value: &Value, is_enum: bool) -> ast::Value {
         ),
         Value::Object(map) => ast::Value::Object(
             map.iter()
-                .filter_map(|(k, v)| Some((Name::new(k).ok()?, Node::new(json_to_literal(v, is_enum)))))
+                .filter_map(|(k, v)| {
+                    Some((Name::new(k).ok()?, Node::new(json_to_literal(v, is_enum))))
+                })
                 .collect(),
         ),
     }

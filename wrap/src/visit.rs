@@ -30,7 +30,9 @@ pub(crate) type FieldGroups<'a> = apollo_compiler::collections::IndexMap<&'a str
 impl<'a> FieldGroup<'a> {
     /// Whether the group is `__typename`.
     pub(crate) fn is_typename(&self) -> bool {
-        self.fields.first().is_some_and(|(_, f)| f.name == "__typename")
+        self.fields
+            .first()
+            .is_some_and(|(_, f)| f.name == "__typename")
     }
 
     /// The field name (all fields of a valid group share it).
@@ -50,7 +52,11 @@ impl<'a> FieldGroup<'a> {
 impl<'a> SelectionWalker<'a> {
     /// A walker over the operation `operation_name` of `document`; `None` when there is no such
     /// operation or the schema has no root type for it.
-    pub(crate) fn new(schema: &'a Schema, document: &'a ast::Document, operation_name: Option<&str>) -> Option<Self> {
+    pub(crate) fn new(
+        schema: &'a Schema,
+        document: &'a ast::Document,
+        operation_name: Option<&str>,
+    ) -> Option<Self> {
         let op = operation(document, operation_name)?;
         let root = root_type(schema, op.operation_type)?;
         Some(Self {
@@ -114,7 +120,12 @@ impl<'a> SelectionWalker<'a> {
                     }
                     if let Some(fragment) = self.fragments.get(name) {
                         visiting.push(name);
-                        self.collect_into(&fragment.type_condition, &fragment.selection_set, groups, visiting);
+                        self.collect_into(
+                            &fragment.type_condition,
+                            &fragment.selection_set,
+                            groups,
+                            visiting,
+                        );
                         visiting.pop();
                     }
                 }

@@ -4,11 +4,12 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use apollo_compiler::validation::Valid;
 use apollo_compiler::Schema;
+use apollo_compiler::validation::Valid;
 use futures::StreamExt;
 use quilt_executor::{
-    Document, ExecuteFuture, ExecutionResult, Executor, GraphQLError, Request, Response, SharedExecutor,
+    Document, ExecuteFuture, ExecutionResult, Executor, GraphQLError, Request, Response,
+    SharedExecutor,
 };
 
 use crate::transform::{Transform, TransformContext};
@@ -57,7 +58,10 @@ impl std::fmt::Debug for SubschemaConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("SubschemaConfig")
             .field("name", &self.name)
-            .field("transforms", &self.transforms.iter().map(|t| t.name()).collect::<Vec<_>>())
+            .field(
+                "transforms",
+                &self.transforms.iter().map(|t| t.name()).collect::<Vec<_>>(),
+            )
             .finish_non_exhaustive()
     }
 }
@@ -84,11 +88,13 @@ pub fn wrap_schema(config: SubschemaConfig) -> Result<WrappedSchema, TransformEr
         mut transforms,
         name,
     } = config;
-    let original = schema.validate().map_err(|e| TransformError::InvalidSchema {
-        index: 0,
-        transform: "(the schema given to wrap_schema)".into(),
-        diagnostics: e.errors.to_string(),
-    })?;
+    let original = schema
+        .validate()
+        .map_err(|e| TransformError::InvalidSchema {
+            index: 0,
+            transform: "(the schema given to wrap_schema)".into(),
+            diagnostics: e.errors.to_string(),
+        })?;
     let mut schema = original.clone().into_inner();
     for (index, transform) in transforms.iter_mut().enumerate() {
         let transformed = transform.transform_schema(schema)?;
@@ -143,7 +149,9 @@ pub struct MappedRequest {
 
 impl std::fmt::Debug for MappedRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MappedRequest").field("contexts", &self.contexts).finish()
+        f.debug_struct("MappedRequest")
+            .field("contexts", &self.contexts)
+            .finish()
     }
 }
 
@@ -169,13 +177,20 @@ impl WrappedSchema {
     }
 
     /// The document as the wrapped service must receive it (cached per document and operation).
-    pub fn transform_document(&self, document: &Document, operation_name: Option<&str>) -> Result<Document, TransformError> {
+    pub fn transform_document(
+        &self,
+        document: &Document,
+        operation_name: Option<&str>,
+    ) -> Result<Document, TransformError> {
         let stages = self.inner.stages(document, operation_name)?;
         Ok(stages[0].clone())
     }
 
     /// Maps a request against [`WrappedSchema::schema`] to the wrapped schema.
-    pub fn map_request(&self, request: Request) -> Result<(Request, MappedRequest), TransformError> {
+    pub fn map_request(
+        &self,
+        request: Request,
+    ) -> Result<(Request, MappedRequest), TransformError> {
         self.inner.map_request(request)
     }
 
@@ -187,12 +202,24 @@ impl WrappedSchema {
 
 impl Inner {
     /// The documents at each stage: `[inner, after transform 1, ..., as the client sent it]`.
-    fn stages(&self, document: &Document, operation_name: Option<&str>) -> Result<Arc<Vec<Document>>, TransformError> {
+    fn stages(
+        &self,
+        document: &Document,
+        operation_name: Option<&str>,
+    ) -> Result<Arc<Vec<Document>>, TransformError> {
         if self.transforms.is_empty() {
             return Ok(Arc::new(vec![document.clone()]));
         }
-        let key: CacheKey = (document.printed_arc().clone(), operation_name.map(str::to_owned));
-        if let Some(stages) = self.cache.lock().ok().and_then(|cache| cache.get(&key).cloned()) {
+        let key: CacheKey = (
+            document.printed_arc().clone(),
+            operation_name.map(str::to_owned),
+        );
+        if let Some(stages) = self
+            .cache
+            .lock()
+            .ok()
+            .and_then(|cache| cache.get(&key).cloned())
+        {
             return Ok(stages);
         }
         let mut stages = vec![document.clone()];
@@ -212,11 +239,15 @@ impl Inner {
         Ok(stages)
     }
 
-    fn map_request(&self, mut request: Request) -> Result<(Request, MappedRequest), TransformError> {
+    fn map_request(
+        &self,
+        mut request: Request,
+    ) -> Result<(Request, MappedRequest), TransformError> {
         let stages = self.stages(&request.document, request.operation_name.as_deref())?;
         let mut contexts: Vec<TransformContext> = Vec::with_capacity(self.transforms.len());
         for (index, transform) in self.transforms.iter().enumerate().rev() {
-            let mut context = TransformContext::new(stages[index + 1].clone(), request.operation_name.clone());
+            let mut context =
+                TransformContext::new(stages[index + 1].clone(), request.operation_name.clone());
             let variables = std::mem::take(&mut request.variables);
             request.variables = transform.transform_variables(variables, &context)?;
             request.document = stages[index].clone();
@@ -267,7 +298,12 @@ impl std::fmt::Debug for WrappedSchema {
             .field("name", &self.inner.name)
             .field(
                 "transforms",
-                &self.inner.transforms.iter().map(|t| t.name()).collect::<Vec<_>>(),
+                &self
+                    .inner
+                    .transforms
+                    .iter()
+                    .map(|t| t.name())
+                    .collect::<Vec<_>>(),
             )
             .finish_non_exhaustive()
     }

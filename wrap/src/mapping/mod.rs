@@ -78,7 +78,11 @@ pub(crate) struct Mapped<M> {
 impl<M: Mapper> Mapped<M> {
     /// Maps a document to the inner names.
     pub(crate) fn document(&self, document: &Document) -> Document {
-        Document::from_ast(request::map_document(&self.outer, &self.mapper, document.ast()))
+        Document::from_ast(request::map_document(
+            &self.outer,
+            &self.mapper,
+            document.ast(),
+        ))
     }
 
     /// Maps variables to the inner names and values.
@@ -93,7 +97,11 @@ impl<M: Mapper> Mapped<M> {
     }
 
     /// Maps a result's `__typename`s and leaf values to the outer schema.
-    pub(crate) fn result(&self, mut result: ExecutionResult, context: &TransformContext) -> ExecutionResult {
+    pub(crate) fn result(
+        &self,
+        mut result: ExecutionResult,
+        context: &TransformContext,
+    ) -> ExecutionResult {
         if self.mapper.maps_results() {
             result::map_result(&self.outer, &self.mapper, context, &mut result);
         }

@@ -43,7 +43,10 @@ impl NameMap {
 
     /// Records that field `inner` of the (outer) input type `parent` is called `outer`.
     pub(crate) fn rename_input_field(&mut self, parent: Name, inner: Name, outer: Name) {
-        self.input_fields.entry(parent).or_default().insert(outer, inner);
+        self.input_fields
+            .entry(parent)
+            .or_default()
+            .insert(outer, inner);
     }
 
     /// Records that value `inner` of the (outer) enum `parent` is called `outer`.
@@ -52,7 +55,10 @@ impl NameMap {
             .entry(parent.clone())
             .or_default()
             .insert(outer.clone(), inner.clone());
-        self.enum_out.entry(parent).or_default().insert(inner, outer);
+        self.enum_out
+            .entry(parent)
+            .or_default()
+            .insert(inner, outer);
     }
 }
 

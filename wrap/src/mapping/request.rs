@@ -10,9 +10,16 @@ use crate::type_info::{field_definition, json_to_literal, literal_to_json, root_
 /// Maps every operation and fragment of `document` (written against `outer`) to inner names:
 /// type conditions, variable types, field names (a renamed field keeps its response key through
 /// an alias), argument names, input object field names and leaf literals.
-pub(crate) fn map_document(outer: &Schema, mapper: &dyn Mapper, document: &ast::Document) -> ast::Document {
+pub(crate) fn map_document(
+    outer: &Schema,
+    mapper: &dyn Mapper,
+    document: &ast::Document,
+) -> ast::Document {
     let mut mapped = document.clone();
-    let walker = Walker { schema: outer, mapper };
+    let walker = Walker {
+        schema: outer,
+        mapper,
+    };
     for definition in &mut mapped.definitions {
         match definition {
             ast::Definition::OperationDefinition(op) => {
@@ -65,7 +72,10 @@ impl Walker<'_> {
                 ast::Selection::Field(field) => self.field(parent, field.make_mut()),
                 ast::Selection::InlineFragment(inline) => {
                     let inline = inline.make_mut();
-                    let condition = inline.type_condition.clone().unwrap_or_else(|| parent.clone());
+                    let condition = inline
+                        .type_condition
+                        .clone()
+                        .unwrap_or_else(|| parent.clone());
                     self.selections(&condition, &mut inline.selection_set);
                     if let Some(type_condition) = &mut inline.type_condition
                         && let Some(inner) = self.mapper.type_name(type_condition)
@@ -90,7 +100,10 @@ impl Walker<'_> {
             if let Some(argument_definition) = definition.argument_by_name(&argument.name) {
                 self.literal(&argument_definition.ty, &mut argument.value);
             }
-            if let Some(inner) = self.mapper.argument_name(parent, &field.name, &argument.name) {
+            if let Some(inner) = self
+                .mapper
+                .argument_name(parent, &field.name, &argument.name)
+            {
                 argument.name = inner.clone();
             }
         }
@@ -118,28 +131,31 @@ impl Walker<'_> {
                 }
             }
             (Type::List(item) | Type::NonNullList(item), _) => self.literal(item, value),
-            (Type::Named(name) | Type::NonNullNamed(name), _) => match self.schema.types.get(name) {
-                Some(ExtendedType::InputObject(input)) => {
-                    if let ast::Value::Object(fields) = value.make_mut() {
-                        for (field_name, field_value) in fields {
-                            if let Some(definition) = input.fields.get(field_name) {
-                                self.literal(&definition.ty, field_value);
-                            }
-                            if let Some(inner) = self.mapper.input_field_name(name, field_name) {
-                                *field_name = inner.clone();
+            (Type::Named(name) | Type::NonNullNamed(name), _) => {
+                match self.schema.types.get(name) {
+                    Some(ExtendedType::InputObject(input)) => {
+                        if let ast::Value::Object(fields) = value.make_mut() {
+                            for (field_name, field_value) in fields {
+                                if let Some(definition) = input.fields.get(field_name) {
+                                    self.literal(&definition.ty, field_value);
+                                }
+                                if let Some(inner) = self.mapper.input_field_name(name, field_name)
+                                {
+                                    *field_name = inner.clone();
+                                }
                             }
                         }
                     }
-                }
-                Some(leaf @ (ExtendedType::Enum(_) | ExtendedType::Scalar(_))) => {
-                    if self.mapper.maps_input_leaves() && !contains_variable(value) {
+                    Some(leaf @ (ExtendedType::Enum(_) | ExtendedType::Scalar(_)))
+                        if self.mapper.maps_input_leaves() && !contains_variable(value) =>
+                    {
                         let json = literal_to_json(value);
                         let mapped = self.mapper.input_leaf(name, json);
                         *value = Node::new(json_to_literal(&mapped, leaf.is_enum()));
                     }
+                    _ => {}
                 }
-                _ => {}
-            },
+            }
         }
     }
 }

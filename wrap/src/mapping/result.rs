@@ -1,9 +1,9 @@
 //! Rewriting result data from inner to outer `__typename`s and leaf values, driven by the
 //! request document (in outer names) and the outer schema.
 
+use apollo_compiler::Schema;
 use apollo_compiler::ast::{self, Type};
 use apollo_compiler::schema::ExtendedType;
-use apollo_compiler::Schema;
 use quilt_executor::ExecutionResult;
 use serde_json::Value;
 
@@ -18,12 +18,17 @@ pub(crate) fn map_result(
     context: &TransformContext,
     result: &mut ExecutionResult,
 ) {
-    let Some(walker) = SelectionWalker::new(outer, context.document().ast(), context.operation_name()) else {
+    let Some(walker) =
+        SelectionWalker::new(outer, context.document().ast(), context.operation_name())
+    else {
         return;
     };
     let root = walker.root_type();
     let root_sets = walker.root_sets();
-    let mapping = ResultMapping { walker: &walker, mapper };
+    let mapping = ResultMapping {
+        walker: &walker,
+        mapper,
+    };
     if let Some(data) = &mut result.data {
         mapping.value(&root, &root_sets, data);
     }

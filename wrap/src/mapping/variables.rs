@@ -1,8 +1,8 @@
 //! Rewriting variable values from outer to inner names and leaf values.
 
+use apollo_compiler::Schema;
 use apollo_compiler::ast::{self, Type};
 use apollo_compiler::schema::ExtendedType;
-use apollo_compiler::Schema;
 use quilt_executor::JsonMap;
 use serde_json::Value;
 
@@ -43,7 +43,9 @@ pub(crate) fn map_value(outer: &Schema, mapper: &dyn Mapper, ty: &Type, value: V
                 .map(|v| map_value(outer, mapper, item, v))
                 .collect(),
         ),
-        (Type::List(item) | Type::NonNullList(item), value) => map_value(outer, mapper, item, value),
+        (Type::List(item) | Type::NonNullList(item), value) => {
+            map_value(outer, mapper, item, value)
+        }
         (Type::Named(name) | Type::NonNullNamed(name), value) => match outer.types.get(name) {
             Some(ExtendedType::InputObject(input)) => match value {
                 Value::Object(fields) => Value::Object(

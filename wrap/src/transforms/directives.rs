@@ -3,9 +3,9 @@
 //! `RemoveObjectFieldDeprecations`, `RemoveObjectFieldsWithDeprecation`. They change the schema
 //! only; requests against the result are valid against the original.
 
+use apollo_compiler::Schema;
 use apollo_compiler::ast::{Directive, DirectiveList, FieldDefinition};
 use apollo_compiler::schema::ExtendedType;
-use apollo_compiler::Schema;
 use quilt_executor::JsonMap;
 use serde_json::Value;
 
@@ -42,7 +42,16 @@ impl From<String> for Matcher {
 
 /// Applies `edit` to the fields of every object type (root types included) and heals the
 /// schema afterwards.
-fn edit_object_fields(mut schema: Schema, mut edit: impl FnMut(&str, &mut apollo_compiler::collections::IndexMap<apollo_compiler::Name, apollo_compiler::schema::Component<FieldDefinition>>)) -> Schema {
+fn edit_object_fields(
+    mut schema: Schema,
+    mut edit: impl FnMut(
+        &str,
+        &mut apollo_compiler::collections::IndexMap<
+            apollo_compiler::Name,
+            apollo_compiler::schema::Component<FieldDefinition>,
+        >,
+    ),
+) -> Schema {
     for (type_name, ty) in schema.types.iter_mut() {
         if type_name.starts_with("__") {
             continue;
@@ -76,9 +85,11 @@ fn deprecation_reason(directives: &DirectiveList) -> Option<String> {
     )
 }
 
+type DirectiveFilter = Box<dyn Fn(&str, &JsonMap) -> bool + Send + Sync>;
+
 /// Keeps only the directives on object fields that the closure accepts; it gets the directive
 /// name and its arguments as JSON.
-pub struct FilterObjectFieldDirectives(Box<dyn Fn(&str, &JsonMap) -> bool + Send + Sync>);
+pub struct FilterObjectFieldDirectives(DirectiveFilter);
 
 impl FilterObjectFieldDirectives {
     /// Keeps the directives `keep` returns `true` for.
@@ -147,7 +158,11 @@ impl Transform for RemoveObjectFieldDirectives {
     fn transform_schema(&mut self, schema: Schema) -> Result<Schema, TransformError> {
         Ok(edit_object_fields(schema, |_, fields| {
             for field in fields.values_mut() {
-                if field.directives.iter().any(|d| directive_matches(d, &self.name, &self.args)) {
+                if field
+                    .directives
+                    .iter()
+                    .any(|d| directive_matches(d, &self.name, &self.args))
+                {
                     field
                         .make_mut()
                         .directives
@@ -189,7 +204,12 @@ impl Transform for RemoveObjectFieldsWithDirective {
     }
     fn transform_schema(&mut self, schema: Schema) -> Result<Schema, TransformError> {
         Ok(edit_object_fields(schema, |_, fields| {
-            fields.retain(|_, field| !field.directives.iter().any(|d| directive_matches(d, &self.name, &self.args)));
+            fields.retain(|_, field| {
+                !field
+                    .directives
+                    .iter()
+                    .any(|d| directive_matches(d, &self.name, &self.args))
+            });
         }))
     }
 }
@@ -212,7 +232,10 @@ impl Transform for RemoveObjectFieldDeprecations {
         Ok(edit_object_fields(schema, |_, fields| {
             for field in fields.values_mut() {
                 if deprecation_reason(&field.directives).is_some_and(|r| self.0.matches(&r)) {
-                    field.make_mut().directives.retain(|d| d.name != "deprecated");
+                    field
+                        .make_mut()
+                        .directives
+                        .retain(|d| d.name != "deprecated");
                 }
             }
         }))
@@ -235,7 +258,9 @@ impl Transform for RemoveObjectFieldsWithDeprecation {
     }
     fn transform_schema(&mut self, schema: Schema) -> Result<Schema, TransformError> {
         Ok(edit_object_fields(schema, |_, fields| {
-            fields.retain(|_, field| !deprecation_reason(&field.directives).is_some_and(|r| self.0.matches(&r)));
+            fields.retain(|_, field| {
+                !deprecation_reason(&field.directives).is_some_and(|r| self.0.matches(&r))
+            });
         }))
     }
 }

@@ -4,9 +4,9 @@
 //! Whatever refers to a removed type is removed too (fields, arguments, union members), and types
 //! left empty are removed, so the schema stays valid.
 
+use apollo_compiler::Schema;
 use apollo_compiler::ast::{FieldDefinition, InputValueDefinition, OperationType};
 use apollo_compiler::schema::ExtendedType;
-use apollo_compiler::Schema;
 
 use crate::schema_edit::heal;
 use crate::type_info::root_operation_of;
@@ -37,14 +37,17 @@ impl Transform for FilterTypes {
             .iter_root_operations()
             .map(|(_, n)| n.name.clone())
             .collect();
-        schema
-            .types
-            .retain(|name, ty| ty.is_built_in() || name.starts_with("__") || roots.contains(name) || (self.0)(ty));
+        schema.types.retain(|name, ty| {
+            ty.is_built_in() || name.starts_with("__") || roots.contains(name) || (self.0)(ty)
+        });
         Ok(heal(schema))
     }
 }
 
-type FieldFilter = Box<dyn Fn(&str, Option<OperationType>, &str, &FieldDefinition) -> bool + Send + Sync>;
+type InputFieldFilter = Box<dyn Fn(&str, &str, &InputValueDefinition) -> bool + Send + Sync>;
+
+type FieldFilter =
+    Box<dyn Fn(&str, Option<OperationType>, &str, &FieldDefinition) -> bool + Send + Sync>;
 
 #[derive(Clone, Copy)]
 enum Scope {
@@ -85,8 +88,12 @@ pub struct FilterRootFields(FieldFilter);
 
 impl FilterRootFields {
     /// Keeps the root fields `keep` returns `true` for.
-    pub fn new(keep: impl Fn(OperationType, &str, &FieldDefinition) -> bool + Send + Sync + 'static) -> Self {
-        Self(Box::new(move |_, op, field, def| op.is_none_or(|op| keep(op, field, def))))
+    pub fn new(
+        keep: impl Fn(OperationType, &str, &FieldDefinition) -> bool + Send + Sync + 'static,
+    ) -> Self {
+        Self(Box::new(move |_, op, field, def| {
+            op.is_none_or(|op| keep(op, field, def))
+        }))
     }
 }
 
@@ -105,7 +112,9 @@ pub struct FilterObjectFields(FieldFilter);
 
 impl FilterObjectFields {
     /// Keeps the fields `keep` returns `true` for.
-    pub fn new(keep: impl Fn(&str, &str, &FieldDefinition) -> bool + Send + Sync + 'static) -> Self {
+    pub fn new(
+        keep: impl Fn(&str, &str, &FieldDefinition) -> bool + Send + Sync + 'static,
+    ) -> Self {
         Self(Box::new(move |ty, _, field, def| keep(ty, field, def)))
     }
 }
@@ -125,7 +134,9 @@ pub struct FilterInterfaceFields(FieldFilter);
 
 impl FilterInterfaceFields {
     /// Keeps the fields `keep` returns `true` for.
-    pub fn new(keep: impl Fn(&str, &str, &FieldDefinition) -> bool + Send + Sync + 'static) -> Self {
+    pub fn new(
+        keep: impl Fn(&str, &str, &FieldDefinition) -> bool + Send + Sync + 'static,
+    ) -> Self {
         Self(Box::new(move |ty, _, field, def| keep(ty, field, def)))
     }
 }
@@ -141,11 +152,13 @@ impl Transform for FilterInterfaceFields {
 
 /// Keeps the input object fields the closure accepts; it gets the type name, the field name and
 /// its definition. Removing a required field makes every request using the type fail upstream.
-pub struct FilterInputObjectFields(Box<dyn Fn(&str, &str, &InputValueDefinition) -> bool + Send + Sync>);
+pub struct FilterInputObjectFields(InputFieldFilter);
 
 impl FilterInputObjectFields {
     /// Keeps the input fields `keep` returns `true` for.
-    pub fn new(keep: impl Fn(&str, &str, &InputValueDefinition) -> bool + Send + Sync + 'static) -> Self {
+    pub fn new(
+        keep: impl Fn(&str, &str, &InputValueDefinition) -> bool + Send + Sync + 'static,
+    ) -> Self {
         Self(Box::new(keep))
     }
 }

@@ -51,7 +51,11 @@ struct State {
 
 impl HoistField {
     /// Hoists the field at `path` (starting at a field of `type_name`) as `new_field_name`.
-    pub fn new<P: Into<String>>(type_name: &str, path: impl IntoIterator<Item = P>, new_field_name: &str) -> Self {
+    pub fn new<P: Into<String>>(
+        type_name: &str,
+        path: impl IntoIterator<Item = P>,
+        new_field_name: &str,
+    ) -> Self {
         Self {
             type_name: type_name.to_owned(),
             path: path.into_iter().map(Into::into).collect(),
@@ -63,7 +67,10 @@ impl HoistField {
 
     /// Exposes only the arguments `keep` accepts; it gets the path level (0 for the first field)
     /// and the argument's definition.
-    pub fn arguments(mut self, keep: impl Fn(usize, &InputValueDefinition) -> bool + Send + Sync + 'static) -> Self {
+    pub fn arguments(
+        mut self,
+        keep: impl Fn(usize, &InputValueDefinition) -> bool + Send + Sync + 'static,
+    ) -> Self {
         self.arg_filter = Some(Box::new(keep));
         self
     }
@@ -84,7 +91,11 @@ impl Transform for HoistField {
         }
         let target = new_name(self.name(), &self.type_name)?;
         let new_field = new_name(self.name(), &self.new_field)?;
-        let path: Vec<Name> = self.path.iter().map(|p| new_name(self.name(), p)).collect::<Result<_, _>>()?;
+        let path: Vec<Name> = self
+            .path
+            .iter()
+            .map(|p| new_name(self.name(), p))
+            .collect::<Result<_, _>>()?;
         let mut parent = target.clone();
         let mut arguments = Vec::new();
         let mut exposed: Vec<Node<InputValueDefinition>> = Vec::new();
@@ -93,14 +104,20 @@ impl Transform for HoistField {
         let mut last: Option<(Name, FieldDefinition)> = None;
         for (level, name) in path.iter().enumerate() {
             let Some(definition) = field_definition(&schema, &parent, name) else {
-                return Err(self.error(format!("`{parent}` has no field `{name}` (path {:?})", self.path)));
+                return Err(self.error(format!(
+                    "`{parent}` has no field `{name}` (path {:?})",
+                    self.path
+                )));
             };
             let mut names = Vec::new();
             for argument in &definition.arguments {
                 let required = argument.is_required();
                 if required || self.arg_filter.as_ref().is_none_or(|f| f(level, argument)) {
                     if exposed.iter().any(|a| a.name == argument.name) {
-                        return Err(self.error(format!("two fields on the path take an argument `{}`", argument.name)));
+                        return Err(self.error(format!(
+                            "two fields on the path take an argument `{}`",
+                            argument.name
+                        )));
                     }
                     exposed.push(argument.clone());
                     names.push(argument.name.clone());
@@ -111,7 +128,9 @@ impl Transform for HoistField {
                 list_levels.push((definition.ty.is_list(), definition.ty.is_non_null()));
                 nullable |= !definition.ty.is_non_null();
                 if definition.ty.is_list() && definition.ty.item_type().is_list() {
-                    return Err(self.error(format!("`{parent}.{name}` is a list of lists, which cannot be hoisted through")));
+                    return Err(self.error(format!(
+                        "`{parent}.{name}` is a list of lists, which cannot be hoisted through"
+                    )));
                 }
                 parent = definition.ty.inner_named_type().clone();
             } else {
@@ -124,7 +143,11 @@ impl Transform for HoistField {
         let mut hoisted_type = final_field.ty.clone();
         for (is_list, non_null) in list_levels.iter().rev() {
             if *is_list {
-                hoisted_type = if *non_null { Type::NonNullList(Box::new(hoisted_type)) } else { Type::List(Box::new(hoisted_type)) };
+                hoisted_type = if *non_null {
+                    Type::NonNullList(Box::new(hoisted_type))
+                } else {
+                    Type::List(Box::new(hoisted_type))
+                };
             }
         }
         if nullable {
@@ -163,9 +186,16 @@ impl Transform for HoistField {
         Ok(schema)
     }
 
-    fn transform_document(&self, document: &Document, _operation_name: Option<&str>) -> Result<Document, TransformError> {
+    fn transform_document(
+        &self,
+        document: &Document,
+        _operation_name: Option<&str>,
+    ) -> Result<Document, TransformError> {
         let Some(state) = &self.state else {
-            return Err(TransformError::request(self.name(), "the transform was not applied to a schema"));
+            return Err(TransformError::request(
+                self.name(),
+                "the transform was not applied to a schema",
+            ));
         };
         let mut mapped = document.ast().clone();
         for definition in &mut mapped.definitions {
@@ -186,7 +216,11 @@ impl Transform for HoistField {
         Ok(Document::from_ast(mapped))
     }
 
-    fn transform_result(&self, mut result: ExecutionResult, context: &TransformContext) -> ExecutionResult {
+    fn transform_result(
+        &self,
+        mut result: ExecutionResult,
+        context: &TransformContext,
+    ) -> ExecutionResult {
         if let Some(state) = &self.state {
             reshape_result(&state.outer, context, state, &mut result);
         }
@@ -203,7 +237,8 @@ impl State {
                     let child = if hoisted {
                         Some(self.hoisted_type.inner_named_type().clone())
                     } else {
-                        field_definition(&self.outer, parent, &field.name).map(|d| d.ty.inner_named_type().clone())
+                        field_definition(&self.outer, parent, &field.name)
+                            .map(|d| d.ty.inner_named_type().clone())
                     };
                     let field = field.make_mut();
                     if let Some(child) = child
@@ -216,7 +251,10 @@ impl State {
                     }
                 }
                 ast::Selection::InlineFragment(fragment) => {
-                    let condition = fragment.type_condition.clone().unwrap_or_else(|| parent.clone());
+                    let condition = fragment
+                        .type_condition
+                        .clone()
+                        .unwrap_or_else(|| parent.clone());
                     self.selections(&condition, &mut fragment.make_mut().selection_set);
                 }
                 ast::Selection::FragmentSpread(_) => {}
@@ -266,9 +304,13 @@ impl State {
             return value;
         }
         match value {
-            Value::Array(items) => Value::Array(items.into_iter().map(|v| self.unwrap(v, level)).collect()),
+            Value::Array(items) => {
+                Value::Array(items.into_iter().map(|v| self.unwrap(v, level)).collect())
+            }
             Value::Object(mut object) => {
-                let next = object.remove(self.path[level + 1].as_str()).unwrap_or(Value::Null);
+                let next = object
+                    .remove(self.path[level + 1].as_str())
+                    .unwrap_or(Value::Null);
                 self.unwrap(next, level + 1)
             }
             other => other,
@@ -289,8 +331,17 @@ impl Reshaper for State {
             return None;
         }
         let value = self.unwrap(inner.remove(key)?, 0);
-        let sets = groups.get(key).map(|g| g.sub_selections()).unwrap_or_default();
-        Some(reshape_value(walker, self, &self.hoisted_type, &sets, value))
+        let sets = groups
+            .get(key)
+            .map(|g| g.sub_selections())
+            .unwrap_or_default();
+        Some(reshape_value(
+            walker,
+            self,
+            &self.hoisted_type,
+            &sets,
+            value,
+        ))
     }
 
     fn path<'a>(
@@ -322,7 +373,10 @@ impl Reshaper for State {
                 _ => break,
             }
         }
-        let sets = groups.get(key.as_str()).map(|g| g.sub_selections()).unwrap_or_default();
+        let sets = groups
+            .get(key.as_str())
+            .map(|g| g.sub_selections())
+            .unwrap_or_default();
         let ty = if reached_final {
             self.final_type.clone()
         } else {

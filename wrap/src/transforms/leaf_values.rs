@@ -29,7 +29,9 @@ pub struct TransformEnumValues {
 
 impl TransformEnumValues {
     /// Renames the enum values the closure gives a new value.
-    pub fn new(renamer: impl Fn(&str, &str, &EnumValueDefinition) -> Option<String> + Send + Sync + 'static) -> Self {
+    pub fn new(
+        renamer: impl Fn(&str, &str, &EnumValueDefinition) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
         Self {
             renamer: Box::new(renamer),
             mapped: None,
@@ -47,7 +49,9 @@ impl Transform for TransformEnumValues {
         // enum -> old value -> new value
         let mut renames: HashMap<Name, HashMap<Name, Name>> = HashMap::new();
         for (type_name, ty) in schema.types.iter_mut() {
-            let ExtendedType::Enum(enum_type) = ty else { continue };
+            let ExtendedType::Enum(enum_type) = ty else {
+                continue;
+            };
             if type_name.starts_with("__") {
                 continue;
             }
@@ -112,12 +116,17 @@ fn rename_enum_defaults(schema: &mut Schema, renames: &HashMap<Name, HashMap<Nam
         .filter_map(|(name, ty)| match ty {
             ExtendedType::InputObject(t) => Some((
                 name.clone(),
-                t.fields.iter().map(|(f, d)| (f.clone(), (*d.ty).clone())).collect(),
+                t.fields
+                    .iter()
+                    .map(|(f, d)| (f.clone(), (*d.ty).clone()))
+                    .collect(),
             )),
             _ => None,
         })
         .collect();
-    let fix = |value: &mut Node<ast::Value>, ty: &Type| rename_literal(value, ty, renames, &inputs, &kinds);
+    let fix = |value: &mut Node<ast::Value>, ty: &Type| {
+        rename_literal(value, ty, renames, &inputs, &kinds)
+    };
     for ty in schema.types.values_mut() {
         match ty {
             ExtendedType::Object(t) => {
@@ -168,7 +177,11 @@ fn rename_literal(
             }
         }
         ast::Value::List(items) => {
-            let item_type = if ty.is_list() { ty.item_type().clone() } else { ty.clone() };
+            let item_type = if ty.is_list() {
+                ty.item_type().clone()
+            } else {
+                ty.clone()
+            };
             for item in items {
                 rename_literal(item, &item_type, renames, inputs, kinds);
             }
@@ -249,7 +262,10 @@ impl Transform for MapLeafValues {
 
     fn transform_schema(&mut self, schema: Schema) -> Result<Schema, TransformError> {
         let Some(mapper) = self.functions.take() else {
-            return Err(TransformError::schema(self.name(), "the transform was already applied to a schema"));
+            return Err(TransformError::schema(
+                self.name(),
+                "the transform was already applied to a schema",
+            ));
         };
         self.mapped = Some(Mapped {
             outer: schema.clone(),

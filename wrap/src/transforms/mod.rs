@@ -12,15 +12,19 @@ mod transform_query;
 mod wrap_fields;
 
 pub use directives::{
-    FilterObjectFieldDirectives, Matcher, RemoveObjectFieldDeprecations, RemoveObjectFieldDirectives,
-    RemoveObjectFieldsWithDeprecation, RemoveObjectFieldsWithDirective,
+    FilterObjectFieldDirectives, Matcher, RemoveObjectFieldDeprecations,
+    RemoveObjectFieldDirectives, RemoveObjectFieldsWithDeprecation,
+    RemoveObjectFieldsWithDirective,
 };
-pub use filter::{FilterInputObjectFields, FilterInterfaceFields, FilterObjectFields, FilterRootFields, FilterTypes};
+pub use filter::{
+    FilterInputObjectFields, FilterInterfaceFields, FilterObjectFields, FilterRootFields,
+    FilterTypes,
+};
+pub use hoist_field::HoistField;
 pub use leaf_values::{MapLeafValues, TransformEnumValues};
 pub use prune::PruneSchema;
 pub use rename_fields::{RenameInterfaceFields, RenameObjectFields, RenameRootFields};
 pub use rename_inputs::{RenameInputObjectFields, RenameObjectFieldArguments};
 pub use rename_types::{RenameRootTypes, RenameTypes};
-pub use wrap_fields::{WrapFields, WrapType};
-pub use hoist_field::HoistField;
 pub use transform_query::TransformQuery;
+pub use wrap_fields::{WrapFields, WrapType};

@@ -1,17 +1,19 @@
 //! `PruneSchema`: removes the types no root operation can reach.
 
-use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::Schema;
+use apollo_compiler::schema::ExtendedType;
 
 use crate::schema_edit::prune;
 use crate::{Transform, TransformError};
+
+type TypePredicate = Box<dyn Fn(&ExtendedType) -> bool + Send + Sync>;
 
 /// Removes every type that no root operation type (nor a directive argument) can reach; the
 /// implementations of a reachable interface count as reachable. Useful after filters, which
 /// leave types nothing refers to. Requests and results pass unchanged.
 #[derive(Default)]
 pub struct PruneSchema {
-    skip: Option<Box<dyn Fn(&ExtendedType) -> bool + Send + Sync>>,
+    skip: Option<TypePredicate>,
 }
 
 impl PruneSchema {
@@ -21,7 +23,10 @@ impl PruneSchema {
     }
 
     /// Keeps the unreachable types `keep` returns `true` for.
-    pub fn skip_pruning(mut self, keep: impl Fn(&ExtendedType) -> bool + Send + Sync + 'static) -> Self {
+    pub fn skip_pruning(
+        mut self,
+        keep: impl Fn(&ExtendedType) -> bool + Send + Sync + 'static,
+    ) -> Self {
         self.skip = Some(Box::new(keep));
         self
     }

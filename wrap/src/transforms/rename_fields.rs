@@ -17,7 +17,9 @@ use crate::type_info::{new_name, root_operation_of};
 use crate::{Transform, TransformError};
 
 /// Where a field is: its type, the operation type when the type is a root, the field.
-type FieldRenamer = Box<dyn Fn(&str, Option<OperationType>, &str, &FieldDefinition) -> Option<String> + Send + Sync>;
+type FieldRenamer = Box<
+    dyn Fn(&str, Option<OperationType>, &str, &FieldDefinition) -> Option<String> + Send + Sync,
+>;
 
 #[derive(Clone, Copy, PartialEq)]
 enum Scope {
@@ -44,7 +46,11 @@ impl FieldRename {
                 continue;
             }
             let fields = match (self.scope, ty) {
-                (Scope::Root, ExtendedType::Object(t)) if root_operation_of(&schema, type_name).is_some() => &t.fields,
+                (Scope::Root, ExtendedType::Object(t))
+                    if root_operation_of(&schema, type_name).is_some() =>
+                {
+                    &t.fields
+                }
                 (Scope::Object, ExtendedType::Object(t)) => &t.fields,
                 (Scope::Interface, ExtendedType::Interface(t)) => &t.fields,
                 _ => continue,
@@ -58,7 +64,9 @@ impl FieldRename {
                     && new != field_name.as_str()
                 {
                     let new = new_name(self.transform, &new)?;
-                    plan.entry(type_name.clone()).or_default().insert(field_name.clone(), new);
+                    plan.entry(type_name.clone())
+                        .or_default()
+                        .insert(field_name.clone(), new);
                 }
             }
         }
@@ -84,10 +92,15 @@ impl FieldRename {
                 Some(ExtendedType::Interface(t)) => &mut t.make_mut().fields,
                 _ => continue,
             };
-            *fields = rename_components(std::mem::take(fields), renames, |f, name| f.make_mut().name = name)
-                .map_err(|name| {
-                    TransformError::schema(self.transform, format!("two fields of `{type_name}` would be called `{name}`"))
-                })?;
+            *fields = rename_components(std::mem::take(fields), renames, |f, name| {
+                f.make_mut().name = name
+            })
+            .map_err(|name| {
+                TransformError::schema(
+                    self.transform,
+                    format!("two fields of `{type_name}` would be called `{name}`"),
+                )
+            })?;
             for (old, new) in renames {
                 map.rename_field(type_name.clone(), old.clone(), new.clone());
             }
@@ -174,7 +187,9 @@ pub struct RenameObjectFields(FieldRename);
 
 impl RenameObjectFields {
     /// Renames the fields the closure gives a new name.
-    pub fn new(renamer: impl Fn(&str, &str, &FieldDefinition) -> Option<String> + Send + Sync + 'static) -> Self {
+    pub fn new(
+        renamer: impl Fn(&str, &str, &FieldDefinition) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
         Self(field_rename(
             "RenameObjectFields",
             Scope::Object,
@@ -191,7 +206,9 @@ pub struct RenameInterfaceFields(FieldRename);
 
 impl RenameInterfaceFields {
     /// Renames the fields the closure gives a new name.
-    pub fn new(renamer: impl Fn(&str, &str, &FieldDefinition) -> Option<String> + Send + Sync + 'static) -> Self {
+    pub fn new(
+        renamer: impl Fn(&str, &str, &FieldDefinition) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
         Self(field_rename(
             "RenameInterfaceFields",
             Scope::Interface,
@@ -213,7 +230,10 @@ pub struct RenameRootFields(FieldRename);
 impl RenameRootFields {
     /// Renames the root fields the closure gives a new name.
     pub fn new(
-        renamer: impl Fn(OperationType, &str, &FieldDefinition) -> Option<String> + Send + Sync + 'static,
+        renamer: impl Fn(OperationType, &str, &FieldDefinition) -> Option<String>
+        + Send
+        + Sync
+        + 'static,
     ) -> Self {
         Self(field_rename(
             "RenameRootFields",

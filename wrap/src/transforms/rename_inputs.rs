@@ -12,7 +12,8 @@ use crate::type_info::new_name;
 use crate::{Transform, TransformError};
 
 type ArgumentRenamer = Box<dyn Fn(&str, &str, &str) -> Option<String> + Send + Sync>;
-type InputFieldRenamer = Box<dyn Fn(&str, &str, &InputValueDefinition) -> Option<String> + Send + Sync>;
+type InputFieldRenamer =
+    Box<dyn Fn(&str, &str, &InputValueDefinition) -> Option<String> + Send + Sync>;
 
 /// Renames arguments of object type fields: the closure gets the type name, the field name and
 /// the argument name and returns the new name (`None` keeps it).
@@ -28,7 +29,9 @@ pub struct RenameObjectFieldArguments {
 
 impl RenameObjectFieldArguments {
     /// Renames the arguments the closure gives a new name.
-    pub fn new(renamer: impl Fn(&str, &str, &str) -> Option<String> + Send + Sync + 'static) -> Self {
+    pub fn new(
+        renamer: impl Fn(&str, &str, &str) -> Option<String> + Send + Sync + 'static,
+    ) -> Self {
         Self {
             renamer: Box::new(renamer),
             mapped: None,
@@ -44,7 +47,9 @@ impl Transform for RenameObjectFieldArguments {
     fn transform_schema(&mut self, mut schema: Schema) -> Result<Schema, TransformError> {
         let mut map = NameMap::default();
         for (type_name, ty) in schema.types.iter_mut() {
-            let ExtendedType::Object(object) = ty else { continue };
+            let ExtendedType::Object(object) = ty else {
+                continue;
+            };
             if type_name.starts_with("__") {
                 continue;
             }
@@ -64,7 +69,9 @@ impl Transform for RenameObjectFieldArguments {
             }
             let object = object.make_mut();
             for (field_name, old, new) in renames {
-                let Some(field) = object.fields.get_mut(&field_name) else { continue };
+                let Some(field) = object.fields.get_mut(&field_name) else {
+                    continue;
+                };
                 let field = field.make_mut();
                 if field.arguments.iter().any(|a| a.name == new) {
                     return Err(TransformError::schema(
@@ -118,7 +125,9 @@ impl Transform for RenameInputObjectFields {
     fn transform_schema(&mut self, mut schema: Schema) -> Result<Schema, TransformError> {
         let mut map = NameMap::default();
         for (type_name, ty) in schema.types.iter_mut() {
-            let ExtendedType::InputObject(input) = ty else { continue };
+            let ExtendedType::InputObject(input) = ty else {
+                continue;
+            };
             let mut renames = Vec::new();
             for (field_name, field) in &input.fields {
                 if let Some(new) = (self.renamer)(type_name, field_name, field)
@@ -136,13 +145,15 @@ impl Transform for RenameInputObjectFields {
             let mut seen = HashSet::new();
             input.fields = fields
                 .drain(..)
-                .map(|(name, mut field)| match renames.iter().find(|(old, _)| *old == name) {
-                    Some((_, new)) => {
-                        field.make_mut().name = new.clone();
-                        (new.clone(), field)
-                    }
-                    None => (name, field),
-                })
+                .map(
+                    |(name, mut field)| match renames.iter().find(|(old, _)| *old == name) {
+                        Some((_, new)) => {
+                            field.make_mut().name = new.clone();
+                            (new.clone(), field)
+                        }
+                        None => (name, field),
+                    },
+                )
                 .filter(|(name, _)| seen.insert(name.clone()))
                 .collect();
             if input.fields.len() != count {

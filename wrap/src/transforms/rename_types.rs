@@ -56,7 +56,9 @@ impl RenameTypes {
             if ty.is_built_in() || name.starts_with("__") {
                 continue;
             }
-            if (ty.is_scalar() && !self.rename_scalars) || (self.roots_only && !roots.contains(name)) {
+            if (ty.is_scalar() && !self.rename_scalars)
+                || (self.roots_only && !roots.contains(name))
+            {
                 continue;
             }
             if let Some(new) = (self.renamer)(name)
@@ -88,7 +90,11 @@ impl RenameTypes {
 
 impl Transform for RenameTypes {
     fn name(&self) -> &str {
-        if self.roots_only { "RenameRootTypes" } else { "RenameTypes" }
+        if self.roots_only {
+            "RenameRootTypes"
+        } else {
+            "RenameTypes"
+        }
     }
 
     fn transform_schema(&mut self, schema: Schema) -> Result<Schema, TransformError> {

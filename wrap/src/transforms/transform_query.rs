@@ -58,7 +58,10 @@ impl TransformQuery {
     }
 
     /// Maps the part of an error path below the path.
-    pub fn error_path(mut self, map: impl Fn(&[PathSegment]) -> Vec<PathSegment> + Send + Sync + 'static) -> Self {
+    pub fn error_path(
+        mut self,
+        map: impl Fn(&[PathSegment]) -> Vec<PathSegment> + Send + Sync + 'static,
+    ) -> Self {
         self.error_path = Some(Box::new(map));
         self
     }
@@ -84,7 +87,9 @@ impl TransformQuery {
 
     /// The response-key chains of the fields at the path in the selected operation.
     fn key_chains(&self, context: &TransformContext) -> Vec<Vec<String>> {
-        let Some(op) = crate::type_info::operation(context.document().ast(), context.operation_name()) else {
+        let Some(op) =
+            crate::type_info::operation(context.document().ast(), context.operation_name())
+        else {
             return Vec::new();
         };
         let mut chains = Vec::new();
@@ -92,7 +97,13 @@ impl TransformQuery {
         chains
     }
 
-    fn collect_keys(&self, level: usize, selections: &[ast::Selection], prefix: &mut Vec<String>, out: &mut Vec<Vec<String>>) {
+    fn collect_keys(
+        &self,
+        level: usize,
+        selections: &[ast::Selection],
+        prefix: &mut Vec<String>,
+        out: &mut Vec<Vec<String>>,
+    ) {
         for selection in selections {
             match selection {
                 ast::Selection::Field(field) if field.name.as_str() == self.path[level] => {
@@ -104,7 +115,9 @@ impl TransformQuery {
                     }
                     prefix.pop();
                 }
-                ast::Selection::InlineFragment(fragment) => self.collect_keys(level, &fragment.selection_set, prefix, out),
+                ast::Selection::InlineFragment(fragment) => {
+                    self.collect_keys(level, &fragment.selection_set, prefix, out)
+                }
                 _ => {}
             }
         }
@@ -152,7 +165,11 @@ impl Transform for TransformQuery {
         "TransformQuery"
     }
 
-    fn transform_document(&self, document: &Document, _operation_name: Option<&str>) -> Result<Document, TransformError> {
+    fn transform_document(
+        &self,
+        document: &Document,
+        _operation_name: Option<&str>,
+    ) -> Result<Document, TransformError> {
         if self.path.is_empty() {
             return Err(TransformError::request(self.name(), "the path is empty"));
         }
@@ -165,7 +182,11 @@ impl Transform for TransformQuery {
         Ok(Document::from_ast(mapped))
     }
 
-    fn transform_result(&self, mut result: ExecutionResult, context: &TransformContext) -> ExecutionResult {
+    fn transform_result(
+        &self,
+        mut result: ExecutionResult,
+        context: &TransformContext,
+    ) -> ExecutionResult {
         if self.result.is_none() && self.error_path.is_none() {
             return result;
         }
@@ -177,7 +198,9 @@ impl Transform for TransformQuery {
         }
         if let Some(map_path) = &self.error_path {
             for error in &mut result.errors {
-                let Some(path) = &mut error.path else { continue };
+                let Some(path) = &mut error.path else {
+                    continue;
+                };
                 if let Some(at) = chains.iter().find_map(|chain| match_keys(path, chain)) {
                     let mut mapped = path[..at].to_vec();
                     mapped.extend(map_path(&path[at..]));

@@ -69,7 +69,10 @@ impl WrapFields {
     }
 
     /// Moves only the fields `select` returns `true` for (it gets the field name and definition).
-    pub fn fields(mut self, select: impl Fn(&str, &FieldDefinition) -> bool + Send + Sync + 'static) -> Self {
+    pub fn fields(
+        mut self,
+        select: impl Fn(&str, &FieldDefinition) -> bool + Send + Sync + 'static,
+    ) -> Self {
         self.filter = Some(Box::new(select));
         self
     }
@@ -92,11 +95,22 @@ impl Transform for WrapFields {
     }
 
     fn transform_schema(&mut self, mut schema: Schema) -> Result<Schema, TransformError> {
-        if self.wrapping_fields.is_empty() || self.wrapping_fields.len() != self.wrapping_types.len() {
-            return Err(self.error("give as many wrapping field names as wrapping type names, at least one"));
+        if self.wrapping_fields.is_empty()
+            || self.wrapping_fields.len() != self.wrapping_types.len()
+        {
+            return Err(self
+                .error("give as many wrapping field names as wrapping type names, at least one"));
         }
-        let fields: Vec<Name> = self.wrapping_fields.iter().map(|f| new_name(self.name(), f)).collect::<Result<_, _>>()?;
-        let types: Vec<Name> = self.wrapping_types.iter().map(|t| new_name(self.name(), t)).collect::<Result<_, _>>()?;
+        let fields: Vec<Name> = self
+            .wrapping_fields
+            .iter()
+            .map(|f| new_name(self.name(), f))
+            .collect::<Result<_, _>>()?;
+        let types: Vec<Name> = self
+            .wrapping_types
+            .iter()
+            .map(|t| new_name(self.name(), t))
+            .collect::<Result<_, _>>()?;
         let target = new_name(self.name(), &self.type_name)?;
         for ty in &types {
             if schema.types.contains_key(ty) {
@@ -110,7 +124,8 @@ impl Transform for WrapFields {
         let mut moved = apollo_compiler::collections::IndexMap::default();
         let mut kept = apollo_compiler::collections::IndexMap::default();
         for (name, field) in std::mem::take(&mut object.fields) {
-            let moves = !name.starts_with("__") && self.filter.as_ref().is_none_or(|f| f(&name, &field));
+            let moves =
+                !name.starts_with("__") && self.filter.as_ref().is_none_or(|f| f(&name, &field));
             if moves {
                 moved.insert(name, field);
             } else {
@@ -128,7 +143,10 @@ impl Transform for WrapFields {
         for (level, ty) in types.iter().enumerate() {
             let level_fields = if level + 1 < types.len() {
                 let mut only = apollo_compiler::collections::IndexMap::default();
-                only.insert(fields[level + 1].clone(), wrapping_field(&fields[level + 1], &types[level + 1]));
+                only.insert(
+                    fields[level + 1].clone(),
+                    wrapping_field(&fields[level + 1], &types[level + 1]),
+                );
                 only
             } else {
                 std::mem::take(&mut moved)
@@ -140,7 +158,9 @@ impl Transform for WrapFields {
                 directives: Default::default(),
                 fields: level_fields,
             };
-            schema.types.insert(ty.clone(), ExtendedType::Object(Node::new(wrapper)));
+            schema
+                .types
+                .insert(ty.clone(), ExtendedType::Object(Node::new(wrapper)));
         }
         self.state = Some(State {
             outer: schema.clone(),
@@ -151,9 +171,16 @@ impl Transform for WrapFields {
         Ok(schema)
     }
 
-    fn transform_document(&self, document: &Document, _operation_name: Option<&str>) -> Result<Document, TransformError> {
+    fn transform_document(
+        &self,
+        document: &Document,
+        _operation_name: Option<&str>,
+    ) -> Result<Document, TransformError> {
         let Some(state) = &self.state else {
-            return Err(TransformError::request(self.name(), "the transform was not applied to a schema"));
+            return Err(TransformError::request(
+                self.name(),
+                "the transform was not applied to a schema",
+            ));
         };
         let source = document.ast();
         let rewriter = Rewriter {
@@ -185,9 +212,16 @@ impl Transform for WrapFields {
         Ok(Document::from_ast(mapped))
     }
 
-    fn transform_result(&self, mut result: ExecutionResult, context: &TransformContext) -> ExecutionResult {
+    fn transform_result(
+        &self,
+        mut result: ExecutionResult,
+        context: &TransformContext,
+    ) -> ExecutionResult {
         if let Some(state) = &self.state {
-            let reshaper = WrapReshaper { state, prefix: &self.prefix };
+            let reshaper = WrapReshaper {
+                state,
+                prefix: &self.prefix,
+            };
             reshape_result(&state.outer, context, &reshaper, &mut result);
         }
         result
@@ -234,24 +268,29 @@ fn aliased_field(alias: &str, name: &str) -> Option<ast::Selection> {
 
 impl Rewriter<'_> {
     /// Rewrites a selection set on the outer type `parent`.
-    fn selections(&self, parent: &Name, selections: &mut Vec<ast::Selection>) {
+    fn selections(&self, parent: &Name, selections: &mut [ast::Selection]) {
         for selection in selections.iter_mut() {
             match selection {
                 ast::Selection::Field(field) => {
                     if *parent == self.state.target && field.name == self.state.fields[0] {
                         let base = format!("{}{}", self.prefix, response_key(field));
-                        let mut inner: Vec<ast::Selection> = aliased_field(&base, "__typename").into_iter().collect();
+                        let mut inner: Vec<ast::Selection> =
+                            aliased_field(&base, "__typename").into_iter().collect();
                         inner.extend(self.flatten(0, &base, &field.selection_set));
                         *selection = inline(field.directives.clone(), inner);
                     } else if !field.selection_set.is_empty()
-                        && let Some(definition) = field_definition(&self.state.outer, parent, &field.name)
+                        && let Some(definition) =
+                            field_definition(&self.state.outer, parent, &field.name)
                     {
                         let child = definition.ty.inner_named_type().clone();
                         self.selections(&child, &mut field.make_mut().selection_set);
                     }
                 }
                 ast::Selection::InlineFragment(fragment) => {
-                    let condition = fragment.type_condition.clone().unwrap_or_else(|| parent.clone());
+                    let condition = fragment
+                        .type_condition
+                        .clone()
+                        .unwrap_or_else(|| parent.clone());
                     self.selections(&condition, &mut fragment.make_mut().selection_set);
                 }
                 ast::Selection::FragmentSpread(_) => {}
@@ -260,15 +299,25 @@ impl Rewriter<'_> {
     }
 
     /// Turns a selection set on wrapping type `level` into selections on the target type.
-    fn flatten(&self, level: usize, base: &str, selections: &[ast::Selection]) -> Vec<ast::Selection> {
+    fn flatten(
+        &self,
+        level: usize,
+        base: &str,
+        selections: &[ast::Selection],
+    ) -> Vec<ast::Selection> {
         let last = level + 1 == self.state.types.len();
         let mut out = Vec::new();
         for selection in selections {
             match selection {
                 ast::Selection::Field(field) if field.name == "__typename" => {}
-                ast::Selection::Field(field) if !last && field.name == self.state.fields[level + 1] => {
+                ast::Selection::Field(field)
+                    if !last && field.name == self.state.fields[level + 1] =>
+                {
                     let nested = format!("{base}__{}", response_key(field));
-                    out.push(inline(field.directives.clone(), self.flatten(level + 1, &nested, &field.selection_set)));
+                    out.push(inline(
+                        field.directives.clone(),
+                        self.flatten(level + 1, &nested, &field.selection_set),
+                    ));
                 }
                 ast::Selection::Field(field) => {
                     let Ok(alias) = Name::new(&format!("{base}__{}", response_key(field))) else {
@@ -278,7 +327,11 @@ impl Rewriter<'_> {
                     let moved_mut = moved.make_mut();
                     moved_mut.alias = Some(alias);
                     if !moved_mut.selection_set.is_empty()
-                        && let Some(definition) = field_definition(&self.state.outer, &self.state.types[level], &field.name)
+                        && let Some(definition) = field_definition(
+                            &self.state.outer,
+                            &self.state.types[level],
+                            &field.name,
+                        )
                     {
                         let child = definition.ty.inner_named_type().clone();
                         self.selections(&child, &mut moved_mut.selection_set);
@@ -286,11 +339,17 @@ impl Rewriter<'_> {
                     out.push(ast::Selection::Field(moved));
                 }
                 ast::Selection::InlineFragment(fragment) => {
-                    out.push(inline(fragment.directives.clone(), self.flatten(level, base, &fragment.selection_set)));
+                    out.push(inline(
+                        fragment.directives.clone(),
+                        self.flatten(level, base, &fragment.selection_set),
+                    ));
                 }
                 ast::Selection::FragmentSpread(spread) => {
                     if let Some(fragment) = self.fragments.get(spread.fragment_name.as_str()) {
-                        out.push(inline(spread.directives.clone(), self.flatten(level, base, &fragment.selection_set)));
+                        out.push(inline(
+                            spread.directives.clone(),
+                            self.flatten(level, base, &fragment.selection_set),
+                        ));
                     }
                 }
             }
@@ -306,10 +365,9 @@ struct WrapReshaper<'s> {
 
 impl WrapReshaper<'_> {
     fn is_wrapper(&self, group: &FieldGroup<'_>) -> bool {
-        group
-            .fields
-            .iter()
-            .any(|(parent, field)| *parent == self.state.target && field.name == self.state.fields[0])
+        group.fields.iter().any(|(parent, field)| {
+            *parent == self.state.target && field.name == self.state.fields[0]
+        })
     }
 
     fn build<'a>(
@@ -327,12 +385,24 @@ impl WrapReshaper<'_> {
             let inner_key = format!("{base}__{key}");
             if group.is_typename() {
                 object.insert((*key).to_owned(), Value::String(ty.to_string()));
-            } else if !last && group.name().is_some_and(|n| *n == self.state.fields[level + 1]) {
-                let nested = self.build(walker, level + 1, &inner_key, &group.sub_selections(), inner);
+            } else if !last
+                && group
+                    .name()
+                    .is_some_and(|n| *n == self.state.fields[level + 1])
+            {
+                let nested = self.build(
+                    walker,
+                    level + 1,
+                    &inner_key,
+                    &group.sub_selections(),
+                    inner,
+                );
                 object.insert((*key).to_owned(), nested);
             } else if let Some(value) = inner.remove(&inner_key) {
                 let value = match walker.group_type(group) {
-                    Some(field_type) => reshape_value(walker, self, field_type, &group.sub_selections(), value),
+                    Some(field_type) => {
+                        reshape_value(walker, self, field_type, &group.sub_selections(), value)
+                    }
                     None => value,
                 };
                 object.insert((*key).to_owned(), value);
@@ -357,8 +427,19 @@ impl WrapReshaper<'_> {
                 continue;
             }
             keys.push(PathSegment::Key((*key).to_owned()));
-            if !last && group.name().is_some_and(|n| *n == self.state.fields[level + 1]) {
-                if let Some(step) = self.find_leaf(walker, level + 1, &inner_key, &group.sub_selections(), wanted, keys) {
+            if !last
+                && group
+                    .name()
+                    .is_some_and(|n| *n == self.state.fields[level + 1])
+            {
+                if let Some(step) = self.find_leaf(
+                    walker,
+                    level + 1,
+                    &inner_key,
+                    &group.sub_selections(),
+                    wanted,
+                    keys,
+                ) {
                     return Some(step);
                 }
             } else if inner_key == wanted
@@ -420,7 +501,9 @@ impl Reshaper for WrapReshaper<'_> {
                 });
             }
             let mut keys = vec![PathSegment::Key((*key).to_owned())];
-            if let Some(step) = self.find_leaf(walker, 0, &base, &group.sub_selections(), wanted, &mut keys) {
+            if let Some(step) =
+                self.find_leaf(walker, 0, &base, &group.sub_selections(), wanted, &mut keys)
+            {
                 return Some(step);
             }
         }
@@ -447,10 +530,18 @@ impl Transform for WrapType {
     fn transform_schema(&mut self, schema: Schema) -> Result<Schema, TransformError> {
         self.0.transform_schema(schema)
     }
-    fn transform_document(&self, document: &Document, operation_name: Option<&str>) -> Result<Document, TransformError> {
+    fn transform_document(
+        &self,
+        document: &Document,
+        operation_name: Option<&str>,
+    ) -> Result<Document, TransformError> {
         self.0.transform_document(document, operation_name)
     }
-    fn transform_result(&self, result: ExecutionResult, context: &TransformContext) -> ExecutionResult {
+    fn transform_result(
+        &self,
+        result: ExecutionResult,
+        context: &TransformContext,
+    ) -> ExecutionResult {
         self.0.transform_result(result, context)
     }
 }

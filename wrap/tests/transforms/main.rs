@@ -1,6 +1,8 @@
 //! Each transform against the real test subgraph: the schema change, and queries through the
 //! wrapped executor whose data, error paths, variables and fragments come back mapped.
 
+#![allow(clippy::unwrap_used)]
+
 mod core;
 mod directives;
 mod filter;

@@ -1,8 +1,8 @@
 //! The rename family.
 
 use quilt_wrap::transforms::{
-    RenameInputObjectFields, RenameInterfaceFields, RenameObjectFieldArguments, RenameObjectFields, RenameRootFields,
-    RenameRootTypes, RenameTypes,
+    RenameInputObjectFields, RenameInterfaceFields, RenameObjectFieldArguments, RenameObjectFields,
+    RenameRootFields, RenameRootTypes, RenameTypes,
 };
 use serde_json::json;
 
@@ -10,12 +10,24 @@ use crate::support::{field_type, wrap};
 
 #[tokio::test]
 async fn rename_types_maps_fragments_variables_and_typenames() {
-    let w = wrap(vec![Box::new(RenameTypes::new(|name| Some(format!("Gh{name}"))))]).await;
+    let w = wrap(vec![Box::new(RenameTypes::new(|name| {
+        Some(format!("Gh{name}"))
+    }))])
+    .await;
     let schema = w.wrapped.schema();
     assert!(schema.types.contains_key("GhUser") && !schema.types.contains_key("User"));
-    assert!(schema.types.contains_key("GhQuery"), "root types are renamed too");
-    assert!(schema.types.contains_key("String"), "built-in scalars keep their names");
-    assert_eq!(field_type(schema, "GhQuery", "node").as_deref(), Some("GhNode"));
+    assert!(
+        schema.types.contains_key("GhQuery"),
+        "root types are renamed too"
+    );
+    assert!(
+        schema.types.contains_key("String"),
+        "built-in scalars keep their names"
+    );
+    assert_eq!(
+        field_type(schema, "GhQuery", "node").as_deref(),
+        Some("GhNode")
+    );
     assert!(w.sdl().contains("type GhUser implements GhNode"));
 
     let result = w
@@ -42,22 +54,40 @@ async fn rename_types_maps_fragments_variables_and_typenames() {
         }})
     );
     let sent = w.last_query();
-    assert!(sent.contains("$f: UserFilter!") && sent.contains("$role: Role!"), "{sent}");
-    assert!(sent.contains("fragment U on User") && sent.contains("... on Post"), "{sent}");
+    assert!(
+        sent.contains("$f: UserFilter!") && sent.contains("$role: Role!"),
+        "{sent}"
+    );
+    assert!(
+        sent.contains("fragment U on User") && sent.contains("... on Post"),
+        "{sent}"
+    );
     assert!(!sent.contains("Gh"), "{sent}");
 }
 
 #[tokio::test]
 async fn rename_root_types_only_touches_roots() {
-    let w = wrap(vec![Box::new(RenameRootTypes::new(|name| Some(format!("Root{name}"))))]).await;
+    let w = wrap(vec![Box::new(RenameRootTypes::new(|name| {
+        Some(format!("Root{name}"))
+    }))])
+    .await;
     let schema = w.wrapped.schema();
     assert!(schema.types.contains_key("RootQuery") && schema.types.contains_key("RootMutation"));
     assert!(schema.types.contains_key("User"));
-    assert_eq!(schema.schema_definition.query.as_ref().unwrap().name, "RootQuery");
+    assert_eq!(
+        schema.schema_definition.query.as_ref().unwrap().name,
+        "RootQuery"
+    );
     let result = w
-        .run("{ __typename ...F } fragment F on RootQuery { hello }", json!({}))
+        .run(
+            "{ __typename ...F } fragment F on RootQuery { hello }",
+            json!({}),
+        )
         .await;
-    assert_eq!(result, json!({"data": {"__typename": "RootQuery", "hello": "Hello, world!"}}));
+    assert_eq!(
+        result,
+        json!({"data": {"__typename": "RootQuery", "hello": "Hello, world!"}})
+    );
     assert!(w.last_query().contains("fragment F on Query"));
 }
 
@@ -70,7 +100,10 @@ async fn rename_root_fields_aliases_and_keeps_client_aliases() {
     let schema = w.wrapped.schema();
     assert!(field_type(schema, "Query", "gh_hello").is_some());
     assert!(field_type(schema, "Query", "hello").is_none());
-    assert!(field_type(schema, "Mutation", "increment").is_some(), "mutations untouched");
+    assert!(
+        field_type(schema, "Mutation", "increment").is_some(),
+        "mutations untouched"
+    );
     let result = w
         .run(
             "query($n: String!) { gh_hello(name: $n) mine: gh_hello gh_fail(message: \"bad\") }",
@@ -82,7 +115,11 @@ async fn rename_root_fields_aliases_and_keeps_client_aliases() {
     assert_eq!(result["data"]["mine"], json!("Hello, world!"));
     assert_eq!(result["errors"][0]["path"], json!(["gh_fail"]));
     assert_eq!(result["errors"][0]["message"], json!("bad"));
-    assert!(w.last_query().contains("gh_hello: hello(name: $n)"), "{}", w.last_query());
+    assert!(
+        w.last_query().contains("gh_hello: hello(name: $n)"),
+        "{}",
+        w.last_query()
+    );
     assert!(w.last_query().contains("mine: hello"), "{}", w.last_query());
 }
 
@@ -109,9 +146,9 @@ async fn rename_object_fields_in_nested_selections_and_fragments() {
 
 #[tokio::test]
 async fn rename_interface_fields_renames_implementations_too() {
-    let w = wrap(vec![Box::new(RenameInterfaceFields::new(|ty, field, _| {
-        (ty == "Node" && field == "id").then(|| "globalId".to_owned())
-    }))])
+    let w = wrap(vec![Box::new(RenameInterfaceFields::new(
+        |ty, field, _| (ty == "Node" && field == "id").then(|| "globalId".to_owned()),
+    ))])
     .await;
     let schema = w.wrapped.schema();
     for ty in ["Node", "User", "Post"] {
@@ -132,9 +169,11 @@ async fn rename_interface_fields_renames_implementations_too() {
 
 #[tokio::test]
 async fn rename_object_field_arguments_in_literals_and_variables() {
-    let w = wrap(vec![Box::new(RenameObjectFieldArguments::new(|ty, field, arg| {
-        (ty == "Query" && field == "user" && arg == "id").then(|| "userId".to_owned())
-    }))])
+    let w = wrap(vec![Box::new(RenameObjectFieldArguments::new(
+        |ty, field, arg| {
+            (ty == "Query" && field == "user" && arg == "id").then(|| "userId".to_owned())
+        },
+    ))])
     .await;
     let user = w.wrapped.schema().type_field("Query", "user").unwrap();
     assert!(user.argument_by_name("userId").is_some() && user.argument_by_name("id").is_none());
@@ -144,15 +183,24 @@ async fn rename_object_field_arguments_in_literals_and_variables() {
             json!({"id": "2"}),
         )
         .await;
-    assert_eq!(result, json!({"data": {"a": {"name": "Grace"}, "b": {"name": "Edsger"}}}));
-    assert!(w.last_query().contains("user(id: $id)"), "{}", w.last_query());
+    assert_eq!(
+        result,
+        json!({"data": {"a": {"name": "Grace"}, "b": {"name": "Edsger"}}})
+    );
+    assert!(
+        w.last_query().contains("user(id: $id)"),
+        "{}",
+        w.last_query()
+    );
 }
 
 #[tokio::test]
 async fn rename_input_object_fields_in_literals_and_variables() {
-    let w = wrap(vec![Box::new(RenameInputObjectFields::new(|ty, field, _| {
-        (ty == "UserFilter" && field == "nameContains").then(|| "contains".to_owned())
-    }))])
+    let w = wrap(vec![Box::new(RenameInputObjectFields::new(
+        |ty, field, _| {
+            (ty == "UserFilter" && field == "nameContains").then(|| "contains".to_owned())
+        },
+    ))])
     .await;
     let filter = w.wrapped.schema().get_input_object("UserFilter").unwrap();
     assert!(filter.fields.contains_key("contains") && !filter.fields.contains_key("nameContains"));
@@ -169,5 +217,8 @@ async fn rename_input_object_fields_in_literals_and_variables() {
             "b": [{"name": "Edsger"}]
         }})
     );
-    assert_eq!(w.last_variables(), json!({"f": {"nameContains": "d", "role": "MEMBER"}}));
+    assert_eq!(
+        w.last_variables(),
+        json!({"f": {"nameContains": "d", "role": "MEMBER"}})
+    );
 }

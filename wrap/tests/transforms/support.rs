@@ -46,7 +46,8 @@ pub fn http_executor(url: String, sent: Sent) -> impl Executor {
                 .send()
                 .await
                 .map_err(ExecutorError::from_source)?;
-            let result: ExecutionResult = response.json().await.map_err(ExecutorError::from_source)?;
+            let result: ExecutionResult =
+                response.json().await.map_err(ExecutorError::from_source)?;
             Ok(Response::Single(result))
         }
     })
@@ -71,12 +72,24 @@ impl Wrapped {
 
     /// The last query text sent upstream.
     pub fn last_query(&self) -> String {
-        self.sent.lock().unwrap().last().expect("a request was sent").0.clone()
+        self.sent
+            .lock()
+            .unwrap()
+            .last()
+            .expect("a request was sent")
+            .0
+            .clone()
     }
 
     /// The last variables sent upstream.
     pub fn last_variables(&self) -> Value {
-        self.sent.lock().unwrap().last().expect("a request was sent").1.clone()
+        self.sent
+            .lock()
+            .unwrap()
+            .last()
+            .expect("a request was sent")
+            .1
+            .clone()
     }
 
     /// The transformed schema printed as SDL.
@@ -93,7 +106,11 @@ pub async fn wrap(transforms: Vec<Box<dyn Transform>>) -> Wrapped {
     let mut config = SubschemaConfig::new(subgraph_schema(), executor).name("subgraph");
     config.transforms = transforms;
     let wrapped = wrap_schema(config).unwrap();
-    Wrapped { server, wrapped, sent }
+    Wrapped {
+        server,
+        wrapped,
+        sent,
+    }
 }
 
 /// Runs `query` with `variables` through `executor` and returns the result as JSON.

@@ -12,7 +12,10 @@ async fn transform_enum_values_maps_literals_variables_defaults_and_results() {
     }))])
     .await;
     let role = w.wrapped.schema().get_enum("Role").unwrap();
-    assert_eq!(role.values.keys().map(|k| k.as_str()).collect::<Vec<_>>(), ["ROLE_ADMIN", "ROLE_MEMBER"]);
+    assert_eq!(
+        role.values.keys().map(|k| k.as_str()).collect::<Vec<_>>(),
+        ["ROLE_ADMIN", "ROLE_MEMBER"]
+    );
     let result = w
         .run(
             "query($f: UserFilter!, $r: Role! = ROLE_MEMBER) {
@@ -37,8 +40,14 @@ async fn transform_enum_values_maps_literals_variables_defaults_and_results() {
         }})
     );
     let sent = w.last_query();
-    assert!(sent.contains("= MEMBER") && sent.contains("role: ADMIN") && !sent.contains("ROLE_"), "{sent}");
-    assert_eq!(w.last_variables(), json!({"f": {"role": "ADMIN", "nameContains": "A"}}));
+    assert!(
+        sent.contains("= MEMBER") && sent.contains("role: ADMIN") && !sent.contains("ROLE_"),
+        "{sent}"
+    );
+    assert_eq!(
+        w.last_variables(),
+        json!({"f": {"role": "ADMIN", "nameContains": "A"}})
+    );
 }
 
 #[tokio::test]
@@ -50,7 +59,9 @@ async fn transform_enum_values_renames_defaults_in_the_schema() {
     .unwrap()
     .into_inner();
     let executor = quilt_executor::from_fn(|_r: quilt_executor::Request| async {
-        Ok(quilt_executor::Response::Single(quilt_executor::ExecutionResult::from_data(json!({"paint": "RED"}))))
+        Ok(quilt_executor::Response::Single(
+            quilt_executor::ExecutionResult::from_data(json!({"paint": "RED"})),
+        ))
     });
     let wrapped = quilt_wrap::wrap_schema(
         quilt_wrap::SubschemaConfig::new(schema, executor)
@@ -59,7 +70,10 @@ async fn transform_enum_values_renames_defaults_in_the_schema() {
     .unwrap();
     let printed = wrapped.schema().to_string();
     assert!(printed.contains("color: Color = red"), "{printed}");
-    assert!(printed.contains("paint(color: Color = green, paint: Paint = {color: green})"), "{printed}");
+    assert!(
+        printed.contains("paint(color: Color = green, paint: Paint = {color: green})"),
+        "{printed}"
+    );
     let result = crate::support::run(&wrapped, "{ paint(color: green) }", json!({})).await;
     assert_eq!(result, json!({"data": {"paint": "red"}}));
 }
@@ -92,12 +106,18 @@ async fn map_leaf_values_maps_inputs_and_outputs_by_type() {
         }})
     );
     assert_eq!(w.last_variables(), json!({"ids": ["3", "5"]}));
-    assert!(w.last_query().contains("user(id: \"2\")"), "{}", w.last_query());
+    assert!(
+        w.last_query().contains("user(id: \"2\")"),
+        "{}",
+        w.last_query()
+    );
 }
 
 #[tokio::test]
 async fn prune_schema_removes_unreachable_types() {
-    let filter = || FilterRootFields::new(|_, field, _| field != "echoInput" && !field.starts_with("upload"));
+    let filter = || {
+        FilterRootFields::new(|_, field, _| field != "echoInput" && !field.starts_with("upload"))
+    };
     let unpruned = wrap(vec![Box::new(filter())]).await;
     assert!(unpruned.wrapped.schema().types.contains_key("EchoInput"));
     let w = wrap(vec![Box::new(filter()), Box::new(PruneSchema::new())]).await;
@@ -108,6 +128,14 @@ async fn prune_schema_removes_unreachable_types() {
     for kept in ["User", "Post", "Node", "Role", "UserFilter", "String"] {
         assert!(schema.types.contains_key(kept), "{kept}");
     }
-    let result = w.run("{ node(id: \"post:1\") { id ... on Post { title } } }", json!({})).await;
-    assert_eq!(result, json!({"data": {"node": {"id": "1", "title": "Post 1"}}}));
+    let result = w
+        .run(
+            "{ node(id: \"post:1\") { id ... on Post { title } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        result,
+        json!({"data": {"node": {"id": "1", "title": "Post 1"}}})
+    );
 }
