@@ -281,3 +281,70 @@ fn schema_errors_name_the_transform_and_the_problem() {
     );
     assert!(error.to_string().contains("RenameObjectFields"), "{error}");
 }
+
+/// Refuses requests without a `token` variable.
+struct RequireToken;
+
+impl Transform for RequireToken {
+    fn name(&self) -> &str {
+        "RequireToken"
+    }
+    fn transform_variables(
+        &self,
+        mut variables: JsonMap,
+        _: &TransformContext,
+    ) -> Result<JsonMap, TransformError> {
+        match variables.remove("token") {
+            Some(_) => Ok(variables),
+            None => Err(TransformError::request(
+                self.name(),
+                "the variable `token` is missing",
+            )),
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_request_a_transform_refuses_becomes_a_graphql_error_and_is_not_sent() {
+    let sent = Arc::new(Mutex::new(0));
+    let counter = sent.clone();
+    let executor = from_fn(move |_r: Request| {
+        *counter.lock().unwrap() += 1;
+        async {
+            Ok(Response::Single(ExecutionResult::from_data(
+                json!({"hello": "x"}),
+            )))
+        }
+    });
+    let wrapped =
+        wrap_schema(SubschemaConfig::new(subgraph_schema(), executor).transform(RequireToken))
+            .unwrap();
+    let result = wrapped
+        .execute(Request::new("{ hello }").unwrap())
+        .await
+        .unwrap()
+        .into_single()
+        .await
+        .unwrap();
+    assert_eq!(result.data, None);
+    assert_eq!(result.errors[0].code(), Some("TRANSFORM_FAILED"));
+    assert!(
+        result.errors[0]
+            .message
+            .contains("RequireToken could not map the request: the variable `token` is missing")
+    );
+    assert_eq!(*sent.lock().unwrap(), 0);
+    let ok = wrapped
+        .execute(
+            Request::new("{ hello }")
+                .unwrap()
+                .variable("token", json!("t")),
+        )
+        .await
+        .unwrap()
+        .into_single()
+        .await
+        .unwrap();
+    assert_eq!(ok.data, Some(json!({"hello": "x"})));
+    assert_eq!(*sent.lock().unwrap(), 1);
+}

@@ -6,6 +6,7 @@
 mod core;
 mod directives;
 mod filter;
+mod inverse;
 mod rename;
 mod reshape;
 mod support;
