@@ -124,7 +124,7 @@ pub(crate) fn reshape_value<'a>(
             }
             let groups = walker.collect(name, sets);
             let mut outer = JsonMap::new();
-            for (key, group) in &groups {
+            for (key, group) in groups.iter() {
                 if let Some(value) = reshaper.take(walker, name, key, &groups, &mut inner) {
                     outer.insert((*key).to_owned(), value);
                 } else if let Some(value) = inner.remove(*key) {

@@ -2,7 +2,9 @@
 //! fields of a selection set grouped by response key (fragments flattened), as GraphQL's
 //! CollectFields does but without evaluating `@skip`/`@include` (a result tells which ran).
 
+use std::cell::RefCell;
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use apollo_compiler::ast::{self, Type};
 use apollo_compiler::{Name, Node, Schema};
@@ -16,6 +18,9 @@ pub(crate) struct SelectionWalker<'a> {
     fragments: HashMap<&'a str, &'a Node<ast::FragmentDefinition>>,
     operation: &'a Node<ast::OperationDefinition>,
     root: Name,
+    /// Groups already collected, by parent type and selection sets (every object of a list
+    /// shares them).
+    memo: RefCell<HashMap<(Name, Vec<usize>), Rc<FieldGroups<'a>>>>,
 }
 
 /// The fields of one selection set with the same response key.
@@ -64,6 +69,7 @@ impl<'a> SelectionWalker<'a> {
             fragments: fragments(document),
             operation: op,
             root,
+            memo: RefCell::new(HashMap::new()),
         })
     }
 
@@ -83,12 +89,25 @@ impl<'a> SelectionWalker<'a> {
     }
 
     /// Groups the fields of `sets` (on type `parent`) by response key, flattening fragments.
-    pub(crate) fn collect(&self, parent: &Name, sets: &[&'a [ast::Selection]]) -> FieldGroups<'a> {
+    pub(crate) fn collect(
+        &self,
+        parent: &Name,
+        sets: &[&'a [ast::Selection]],
+    ) -> Rc<FieldGroups<'a>> {
+        let key = (
+            parent.clone(),
+            sets.iter().map(|s| s.as_ptr() as usize).collect::<Vec<_>>(),
+        );
+        if let Some(groups) = self.memo.borrow().get(&key) {
+            return groups.clone();
+        }
         let mut groups = FieldGroups::default();
         let mut visiting = Vec::new();
         for set in sets {
             self.collect_into(parent, set, &mut groups, &mut visiting);
         }
+        let groups = Rc::new(groups);
+        self.memo.borrow_mut().insert(key, groups.clone());
         groups
     }
 

@@ -381,7 +381,7 @@ impl WrapReshaper<'_> {
         let ty = &self.state.types[level];
         let last = level + 1 == self.state.types.len();
         let mut object = JsonMap::new();
-        for (key, group) in &walker.collect(ty, sets) {
+        for (key, group) in walker.collect(ty, sets).iter() {
             let inner_key = format!("{base}__{key}");
             if group.is_typename() {
                 object.insert((*key).to_owned(), Value::String(ty.to_string()));
@@ -421,7 +421,7 @@ impl WrapReshaper<'_> {
         keys: &mut Vec<PathSegment>,
     ) -> Option<PathStep<'a>> {
         let last = level + 1 == self.state.types.len();
-        for (key, group) in &walker.collect(&self.state.types[level], sets) {
+        for (key, group) in walker.collect(&self.state.types[level], sets).iter() {
             let inner_key = format!("{base}__{key}");
             if !wanted.starts_with(&inner_key) {
                 continue;
