@@ -12,6 +12,9 @@ use quilt_executor::PathSegment;
 
 use crate::type_info::{field_definition, fragments, operation, root_type};
 
+/// A parent type and the addresses of the selection sets collected on it.
+type MemoKey = (Name, Vec<usize>);
+
 /// Walks the selected operation of a document against a schema.
 pub(crate) struct SelectionWalker<'a> {
     schema: &'a Schema,
@@ -20,7 +23,7 @@ pub(crate) struct SelectionWalker<'a> {
     root: Name,
     /// Groups already collected, by parent type and selection sets (every object of a list
     /// shares them).
-    memo: RefCell<HashMap<(Name, Vec<usize>), Rc<FieldGroups<'a>>>>,
+    memo: RefCell<HashMap<MemoKey, Rc<FieldGroups<'a>>>>,
 }
 
 /// The fields of one selection set with the same response key.
