@@ -4,8 +4,8 @@
 use std::time::Duration;
 
 use async_graphql::{
-    Context, EmptyMutation, Enum, ErrorExtensions, ID, InputObject, Object, Schema, SimpleObject,
-    Subscription, Upload,
+    Context, EmptyMutation, Enum, ErrorExtensions, ID, InputObject, Interface, Object, Schema,
+    SimpleObject, Subscription, Upload,
 };
 use futures::Stream;
 use http::HeaderMap;
@@ -42,6 +42,7 @@ pub struct ConnectionParams(pub serde_json::Value);
 #[derive(SimpleObject, Clone, Debug)]
 pub struct User {
     /// Id.
+    #[graphql(owned)]
     pub id: ID,
     /// Name.
     pub name: String,
@@ -206,6 +207,40 @@ impl Query {
     async fn request_count(&self, ctx: &Context<'_>) -> u64 {
         ctx.data_unchecked::<Stats>().snapshot().http_requests
     }
+    /// A user or a post by global id (`user:1`, `post:2`), for interface tests.
+    async fn node(&self, id: ID) -> Option<Node> {
+        let (kind, n) = id.as_str().split_once(':')?;
+        match kind {
+            "user" => users()
+                .into_iter()
+                .find(|u| u.id.as_str() == n)
+                .map(Node::User),
+            "post" => n.parse().ok().map(|id| Node::Post(Post { id })),
+            _ => None,
+        }
+    }
+    /// The users with a role (an enum argument).
+    async fn users_by_role(&self, role: Role) -> Vec<User> {
+        users().into_iter().filter(|u| u.role == role).collect()
+    }
+    /// The users matching a filter (an input object with an enum field).
+    async fn search_users(&self, filter: UserFilter) -> Vec<User> {
+        users()
+            .into_iter()
+            .filter(|u| filter.role.is_none_or(|r| r == u.role))
+            .filter(|u| {
+                filter
+                    .name_contains
+                    .as_ref()
+                    .is_none_or(|s| u.name.contains(s.as_str()))
+            })
+            .collect()
+    }
+    /// An old greeting.
+    #[graphql(deprecation = "use hello")]
+    async fn greeting(&self) -> String {
+        "Hi!".into()
+    }
 }
 
 /// Mutation root.
@@ -308,4 +343,23 @@ impl Subscription {
         });
         futures::stream::once(async move { value })
     }
+}
+
+/// Something with a global id: a user or a post.
+#[derive(Interface)]
+#[graphql(field(name = "id", ty = "ID"))]
+pub enum Node {
+    /// A user.
+    User(User),
+    /// A post.
+    Post(Post),
+}
+
+/// A filter for `searchUsers`.
+#[derive(InputObject, Debug)]
+pub struct UserFilter {
+    /// Only users with this role.
+    pub role: Option<Role>,
+    /// Only users whose name contains this text.
+    pub name_contains: Option<String>,
 }

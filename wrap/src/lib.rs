@@ -9,15 +9,28 @@
 //! - [`load_schema`] loads from a [`SchemaSource`]: introspection, the stitching-directives
 //!   `{ _sdl }` convention, or an Apollo Federation subgraph's `{ _service { sdl } }`, the
 //!   last two keeping the directives introspection loses.
+//! - [`wrap_schema`] applies [`Transform`]s (rename, filter, reshape) to a service's schema and
+//!   gives a [`WrappedSchema`], an executor that maps each request back to the service's names
+//!   and each result forward.
 //!
-//! Every failure is a [`WrapError`] naming the endpoint and the type or field at fault.
+//! Loading failures are [`WrapError`]s naming the endpoint and the type or field at fault;
+//! transform failures are [`TransformError`]s.
 
 mod error;
 mod federation;
 mod introspection;
 mod load;
+mod mapping;
+mod reshape;
+mod schema_edit;
 mod sdl;
 mod sdl_fixups;
+mod transform;
+mod transform_error;
+pub mod transforms;
+mod type_info;
+mod visit;
+mod wrap;
 
 pub use error::WrapError;
 pub use introspection::{
@@ -25,3 +38,6 @@ pub use introspection::{
 };
 pub use load::{SchemaSource, SdlOptions, load_schema, schema_from_executor};
 pub use sdl::{schema_from_federation_sdl, schema_from_sdl};
+pub use transform::{Transform, TransformContext};
+pub use transform_error::TransformError;
+pub use wrap::{MappedRequest, SubschemaConfig, WrappedSchema, wrap_schema};

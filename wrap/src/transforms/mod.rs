@@ -1,0 +1,30 @@
+//! The built-in transforms (the graphql-tools set).
+
+mod directives;
+mod filter;
+mod hoist_field;
+mod leaf_values;
+mod prune;
+mod rename_fields;
+mod rename_inputs;
+mod rename_types;
+mod transform_query;
+mod wrap_fields;
+
+pub use directives::{
+    FilterObjectFieldDirectives, Matcher, RemoveObjectFieldDeprecations,
+    RemoveObjectFieldDirectives, RemoveObjectFieldsWithDeprecation,
+    RemoveObjectFieldsWithDirective,
+};
+pub use filter::{
+    FilterInputObjectFields, FilterInterfaceFields, FilterObjectFields, FilterRootFields,
+    FilterTypes,
+};
+pub use hoist_field::HoistField;
+pub use leaf_values::{MapLeafValues, TransformEnumValues};
+pub use prune::PruneSchema;
+pub use rename_fields::{RenameInterfaceFields, RenameObjectFields, RenameRootFields};
+pub use rename_inputs::{RenameInputObjectFields, RenameObjectFieldArguments};
+pub use rename_types::{RenameRootTypes, RenameTypes};
+pub use transform_query::TransformQuery;
+pub use wrap_fields::{WrapFields, WrapType};
