@@ -24,12 +24,14 @@
 mod document;
 mod error;
 mod executor;
+pub mod http;
 mod request;
 mod result;
 mod retry;
 
 pub use document::{Document, OperationType, ParseError};
 pub use error::{BoxError, CloseCode, ErrorKind, ExecutorError};
+pub use http::{HttpExecutor, HttpExecutorBuilder};
 pub use executor::{
     ExecuteFuture, Executor, FnExecutor, Response, ResultStream, SharedExecutor, from_fn,
 };
