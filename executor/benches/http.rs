@@ -13,7 +13,8 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use quilt_executor::http::HttpExecutor;
 use quilt_executor::{Executor, Request};
 
-const ANSWER: &str = r#"{"data":{"user":{"id":"1","name":"Ada","role":"ADMIN","bestFriendId":"2"}}}"#;
+const ANSWER: &str =
+    r#"{"data":{"user":{"id":"1","name":"Ada","role":"ADMIN","bestFriendId":"2"}}}"#;
 const QUERY: &str = "query User($id: ID!) { user(id: $id) { id name role bestFriendId } }";
 
 fn start_server() -> SocketAddr {
@@ -31,7 +32,8 @@ fn start_server() -> SocketAddr {
             let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
                 .await
                 .expect("bind");
-            tx.send(listener.local_addr().expect("addr")).expect("send addr");
+            tx.send(listener.local_addr().expect("addr"))
+                .expect("send addr");
             axum::serve(listener, router).await.expect("serve");
         });
     });

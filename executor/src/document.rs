@@ -183,7 +183,9 @@ pub struct ParseError {
 }
 
 fn first_message(errors: &[GraphQLError]) -> &str {
-    errors.first().map_or("syntax error", |e| e.message.as_str())
+    errors
+        .first()
+        .map_or("syntax error", |e| e.message.as_str())
 }
 
 #[cfg(test)]

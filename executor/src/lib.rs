@@ -31,10 +31,12 @@ mod retry;
 
 pub use document::{Document, OperationType, ParseError};
 pub use error::{BoxError, CloseCode, ErrorKind, ExecutorError};
-pub use http::{HttpExecutor, HttpExecutorBuilder};
 pub use executor::{
     ExecuteFuture, Executor, FnExecutor, Response, ResultStream, SharedExecutor, from_fn,
 };
+pub use http::{HttpExecutor, HttpExecutorBuilder};
 pub use request::{Context, FileUpload, Request, Upload};
-pub use result::{ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment};
+pub use result::{
+    ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment,
+};
 pub use retry::{Retry, RetryPolicy};

@@ -65,8 +65,7 @@ impl Request {
     /// The operation type of the selected operation (`Query` when the document does not
     /// identify one, so that the service reports the error).
     pub fn operation_type(&self) -> OperationType {
-        self.document
-            .operation_type(self.operation_name.as_deref())
+        self.document.operation_type(self.operation_name.as_deref())
     }
 
     /// The document as text, printed at most once.

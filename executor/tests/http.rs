@@ -1,6 +1,8 @@
 //! The HTTP executor against the in-repo Rust subgraph (and small recording servers) over
 //! loopback: what it sends, what it gives back.
 
+#![allow(clippy::unwrap_used)] // a panic in a test is a test failure
+
 mod http_support;
 
 use std::sync::Arc;
@@ -152,7 +154,10 @@ async fn get_for_queries_puts_the_operation_in_the_url() {
     assert_eq!(
         seen.query_pairs(),
         vec![
-            ("query".into(), "query H($n: String!) { hello(name: $n) }".into()),
+            (
+                "query".into(),
+                "query H($n: String!) { hello(name: $n) }".into()
+            ),
             ("variables".into(), r#"{"n":"GET"}"#.into()),
         ]
     );
@@ -175,7 +180,11 @@ async fn mutations_go_over_post_even_when_get_is_configured() {
         .method(HttpMethod::Get)
         .build()
         .unwrap();
-    let result = single(&executor, Request::new("mutation { increment(by: 7) }").unwrap()).await;
+    let result = single(
+        &executor,
+        Request::new("mutation { increment(by: 7) }").unwrap(),
+    )
+    .await;
     assert_eq!(result.data, Some(json!({"increment": 7})));
 }
 
@@ -343,7 +352,9 @@ async fn uploads_one_file_and_many_files() {
     let result = single(&executor, request).await;
     assert_eq!(
         result.data,
-        Some(json!({"upload": {"filename": "hello.txt", "mimeType": "text/plain", "content": "hello, upload", "size": 13}})),
+        Some(
+            json!({"upload": {"filename": "hello.txt", "mimeType": "text/plain", "content": "hello, upload", "size": 13}})
+        ),
         "{:?}",
         result.errors
     );
@@ -358,7 +369,9 @@ async fn uploads_one_file_and_many_files() {
     let result = single(&executor, request).await;
     assert_eq!(
         result.data,
-        Some(json!({"uploadMany": [{"filename": "a.txt", "content": "A"}, {"filename": "b.bin", "content": "BBB"}]})),
+        Some(
+            json!({"uploadMany": [{"filename": "a.txt", "content": "A"}, {"filename": "b.bin", "content": "BBB"}]})
+        ),
         "{:?}",
         result.errors
     );
@@ -378,7 +391,8 @@ async fn identical_concurrent_queries_are_sent_once() {
     assert_eq!(executor.deduplicated_requests(), 9);
 
     // Mutations are never deduplicated.
-    let mutations = (0..5).map(|_| executor.execute(Request::new("mutation { increment }").unwrap()));
+    let mutations =
+        (0..5).map(|_| executor.execute(Request::new("mutation { increment }").unwrap()));
     for response in within(futures::future::join_all(mutations)).await {
         response.unwrap();
     }
@@ -446,25 +460,30 @@ async fn apq_sends_the_hash_first_then_the_query_when_unknown() {
     let first = within(seen.recv()).await.unwrap();
     assert_eq!(first, json!({"extensions": persisted}));
     let second = within(seen.recv()).await.unwrap();
-    assert_eq!(second, json!({"query": "{ hello }", "extensions": persisted}));
+    assert_eq!(
+        second,
+        json!({"query": "{ hello }", "extensions": persisted})
+    );
 }
 
 #[tokio::test]
 async fn sse_subscription_streams_events_then_completes() {
     let server = TestServer::start().await.unwrap();
     let executor = HttpExecutor::new(server.http_url()).unwrap();
-    let response = within(executor.execute(
-        Request::new("subscription { count(from: 1, to: 5) }").unwrap(),
-    ))
-    .await
-    .unwrap();
+    let response =
+        within(executor.execute(Request::new("subscription { count(from: 1, to: 5) }").unwrap()))
+            .await
+            .unwrap();
     assert!(response.is_stream());
     let events: Vec<_> = within(response.into_stream().collect::<Vec<_>>()).await;
     let values: Vec<Value> = events
         .into_iter()
         .map(|event| event.unwrap().data.unwrap()["count"].clone())
         .collect();
-    assert_eq!(values, vec![json!(1), json!(2), json!(3), json!(4), json!(5)]);
+    assert_eq!(
+        values,
+        vec![json!(1), json!(2), json!(3), json!(4), json!(5)]
+    );
     server
         .stats()
         .wait_for(WAIT, |c| c.subscriptions_finished == 1)
@@ -480,11 +499,12 @@ async fn apollo_multipart_subscription_skips_heartbeats() {
         .header("x-heartbeat-ms", "5")
         .build()
         .unwrap();
-    let response = within(executor.execute(
-        Request::new("subscription { count(from: 1, to: 4, intervalMs: 40) }").unwrap(),
-    ))
-    .await
-    .unwrap();
+    let response =
+        within(executor.execute(
+            Request::new("subscription { count(from: 1, to: 4, intervalMs: 40) }").unwrap(),
+        ))
+        .await
+        .unwrap();
     assert!(response.is_stream());
     let events: Vec<_> = within(response.into_stream().collect::<Vec<_>>()).await;
     let values: Vec<Value> = events
@@ -515,10 +535,7 @@ async fn apollo_multipart_transport_error_ends_the_stream() {
         .unwrap();
     let events: Vec<_> = within(response.into_stream().collect::<Vec<_>>()).await;
     assert_eq!(events.len(), 2, "{events:?}");
-    assert_eq!(
-        events[0].as_ref().unwrap().data,
-        Some(json!({"n": 1}))
-    );
+    assert_eq!(events[0].as_ref().unwrap().data, Some(json!({"n": 1})));
     let error = events[1].as_ref().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Closed);
     assert!(error.to_string().contains("subgraph went away"), "{error}");
@@ -528,11 +545,10 @@ async fn apollo_multipart_transport_error_ends_the_stream() {
 async fn dropping_an_sse_subscription_stream_cancels_it_upstream() {
     let server = TestServer::start().await.unwrap();
     let executor = HttpExecutor::new(server.http_url()).unwrap();
-    let response = within(executor.execute(
-        Request::new("subscription { ticks(intervalMs: 10) }").unwrap(),
-    ))
-    .await
-    .unwrap();
+    let response =
+        within(executor.execute(Request::new("subscription { ticks(intervalMs: 10) }").unwrap()))
+            .await
+            .unwrap();
     let mut stream = response.into_stream();
     for expected in 1..=3 {
         let event = within(stream.next()).await.unwrap().unwrap();
@@ -554,11 +570,10 @@ async fn dropping_an_apollo_multipart_stream_cancels_it_upstream() {
         .subscription_protocol(SubscriptionProtocol::ApolloMultipart)
         .build()
         .unwrap();
-    let response = within(executor.execute(
-        Request::new("subscription { ticks(intervalMs: 10) }").unwrap(),
-    ))
-    .await
-    .unwrap();
+    let response =
+        within(executor.execute(Request::new("subscription { ticks(intervalMs: 10) }").unwrap()))
+            .await
+            .unwrap();
     let mut stream = response.into_stream();
     let event = within(stream.next()).await.unwrap().unwrap();
     assert_eq!(event.data, Some(json!({"ticks": 1})));
@@ -605,12 +620,13 @@ async fn a_response_is_single_when_the_service_answers_json_to_a_subscription() 
     let server = TestServer::start().await.unwrap();
     let executor = HttpExecutor::new(server.http_url()).unwrap();
     // A validation error comes back as one result, not a stream.
-    let response = within(executor.execute(
-        Request::new("subscription { noSuchField }").unwrap(),
-    ))
-    .await
-    .unwrap();
-    let first = within(response.into_stream().next()).await.unwrap().unwrap();
+    let response = within(executor.execute(Request::new("subscription { noSuchField }").unwrap()))
+        .await
+        .unwrap();
+    let first = within(response.into_stream().next())
+        .await
+        .unwrap()
+        .unwrap();
     assert!(!first.errors.is_empty());
 }
 

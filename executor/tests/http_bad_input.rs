@@ -1,6 +1,8 @@
 //! The HTTP executor against misbehaving peers: each failure is a typed error, never a panic
 //! or a hang.
 
+#![allow(clippy::unwrap_used)] // a panic in a test is a test failure
+
 mod http_support;
 
 use std::convert::Infallible;
@@ -13,7 +15,7 @@ use axum::routing::any;
 use futures::StreamExt;
 use http_support::{serve, within};
 use quilt_executor::http::{HttpExecutor, SubscriptionProtocol};
-use quilt_executor::{ErrorKind, ExecutorError, Executor, Request};
+use quilt_executor::{ErrorKind, Executor, ExecutorError, Request};
 use quilt_test_support::TestServer;
 use serde_json::json;
 
@@ -80,10 +82,7 @@ async fn connection_refused_is_a_connect_error() {
 
 #[tokio::test]
 async fn a_silent_server_is_a_timeout() {
-    let router = Router::new().route(
-        "/graphql",
-        any(|| futures::future::pending::<&'static str>()),
-    );
+    let router = Router::new().route("/graphql", any(futures::future::pending::<&'static str>));
     let server = serve(router).await;
     let executor = HttpExecutor::builder(server.http_url())
         .timeout(Duration::from_millis(150))
@@ -145,7 +144,12 @@ async fn a_502_with_an_html_body_is_an_http_status_error() {
 
 #[tokio::test]
 async fn a_500_with_a_graphql_body_is_still_an_http_status_error() {
-    let server = answering(500, "application/json", vec![Some(r#"{"errors":[{"message":"x"}]}"#)]).await;
+    let server = answering(
+        500,
+        "application/json",
+        vec![Some(r#"{"errors":[{"message":"x"}]}"#)],
+    )
+    .await;
     let executor = HttpExecutor::new(server.http_url()).unwrap();
     assert_eq!(query_error(&executor).await.status(), Some(500));
 }
@@ -191,7 +195,10 @@ async fn a_truncated_sse_stream_is_a_closed_error_after_its_events() {
     let server = answering(
         200,
         "text/event-stream",
-        vec![Some("event: next\ndata: {\"data\":{\"a\":1}}\n\n"), Some("event: next\ndata: {\"da")],
+        vec![
+            Some("event: next\ndata: {\"data\":{\"a\":1}}\n\n"),
+            Some("event: next\ndata: {\"da"),
+        ],
     )
     .await;
     let executor = HttpExecutor::new(server.http_url()).unwrap();
@@ -200,7 +207,10 @@ async fn a_truncated_sse_stream_is_a_closed_error_after_its_events() {
     assert_eq!(items[0].as_ref().unwrap().data, Some(json!({"a": 1})));
     let error = items[1].as_ref().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Closed, "{error}");
-    assert!(error.to_string().contains("without a `complete`"), "{error}");
+    assert!(
+        error.to_string().contains("without a `complete`"),
+        "{error}"
+    );
 }
 
 #[tokio::test]
@@ -315,8 +325,10 @@ async fn a_response_over_the_size_limit_is_refused() {
         "/graphql",
         any(|| async {
             let chunk = Bytes::from(vec![b' '; 4096]);
-            let body = futures::stream::once(async { Ok::<_, Infallible>(Bytes::from_static(b"{\"data\":\"")) })
-                .chain(futures::stream::repeat(chunk).map(Ok));
+            let body = futures::stream::once(async {
+                Ok::<_, Infallible>(Bytes::from_static(b"{\"data\":\""))
+            })
+            .chain(futures::stream::repeat(chunk).map(Ok));
             HttpResponse::builder()
                 .header("content-type", "application/json")
                 .body(Body::from_stream(body))
@@ -338,8 +350,10 @@ async fn an_sse_event_over_the_size_limit_is_refused() {
         "/graphql",
         any(|| async {
             let chunk = Bytes::from(vec![b'x'; 4096]);
-            let body = futures::stream::once(async { Ok::<_, Infallible>(Bytes::from_static(b"event: next\ndata: ")) })
-                .chain(futures::stream::repeat(chunk).map(Ok));
+            let body = futures::stream::once(async {
+                Ok::<_, Infallible>(Bytes::from_static(b"event: next\ndata: "))
+            })
+            .chain(futures::stream::repeat(chunk).map(Ok));
             HttpResponse::builder()
                 .header("content-type", "text/event-stream")
                 .body(Body::from_stream(body))
@@ -396,7 +410,9 @@ async fn invalid_configuration_and_overrides_are_invalid_request_errors() {
         ErrorKind::InvalidRequest
     );
     assert_eq!(
-        HttpExecutor::new("ftp://127.0.0.1/graphql").unwrap_err().kind(),
+        HttpExecutor::new("ftp://127.0.0.1/graphql")
+            .unwrap_err()
+            .kind(),
         ErrorKind::InvalidRequest
     );
     assert_eq!(

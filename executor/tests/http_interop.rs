@@ -2,6 +2,8 @@
 //! @graphql-yoga/plugin-defer-stream) and graphql-sse's handler, started from
 //! `test-support/js`.
 
+#![allow(clippy::unwrap_used)] // a panic in a test is a test failure
+
 mod http_support;
 
 use futures::StreamExt;
@@ -87,7 +89,11 @@ async fn yoga_streams_a_subscription_over_sse() {
 #[tokio::test]
 async fn yoga_defers_over_multipart_mixed() {
     let (_peer, executor) = yoga().await;
-    let events = all(&executor, Request::new("{ fast ... @defer { slow } }").unwrap()).await;
+    let events = all(
+        &executor,
+        Request::new("{ fast ... @defer { slow } }").unwrap(),
+    )
+    .await;
     assert_eq!(events.len(), 2, "{events:?}");
     assert_eq!(events[0].data, Some(json!({"fast": "fast"})));
     assert_eq!(events[0].has_next, Some(true));
@@ -128,7 +134,9 @@ async fn yoga_receives_a_file_upload() {
     let result = single(&executor, request).await;
     assert_eq!(
         result.data,
-        Some(json!({"upload": {"filename": "notes.txt", "mimeType": "text/plain", "content": "uploaded to yoga", "size": 16}})),
+        Some(
+            json!({"upload": {"filename": "notes.txt", "mimeType": "text/plain", "content": "uploaded to yoga", "size": 16}})
+        ),
         "{:?}",
         result.errors
     );

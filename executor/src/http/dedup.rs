@@ -19,6 +19,9 @@ use crate::result::ExecutionResult;
 
 type Outcome = Result<ExecutionResult, ExecutorError>;
 type SharedFuture = Shared<BoxFuture<'static, Outcome>>;
+/// An in-flight request: its id (so a late guard never removes a newer entry) and a weak
+/// handle on its shared future (so the map alone does not keep an abandoned request alive).
+type Entry = (u64, WeakShared<BoxFuture<'static, Outcome>>);
 
 /// What makes two requests identical.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -36,9 +39,7 @@ impl DedupKey {
             .iter()
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect();
-        headers.sort_by(|a, b| {
-            (a.0.as_str(), a.1.as_bytes()).cmp(&(b.0.as_str(), b.1.as_bytes()))
-        });
+        headers.sort_by(|a, b| (a.0.as_str(), a.1.as_bytes()).cmp(&(b.0.as_str(), b.1.as_bytes())));
         Self {
             method,
             url: url.to_owned(),
@@ -56,7 +57,7 @@ pub(super) struct Dedup {
 
 #[derive(Debug, Default)]
 struct Inner {
-    in_flight: Mutex<HashMap<DedupKey, (u64, WeakShared<BoxFuture<'static, Outcome>>)>>,
+    in_flight: Mutex<HashMap<DedupKey, Entry>>,
     next_id: AtomicU64,
     deduplicated: AtomicU64,
 }
@@ -139,7 +140,12 @@ mod tests {
     use std::sync::atomic::AtomicU32;
 
     fn key(body: &'static str) -> DedupKey {
-        DedupKey::new(Method::POST, "http://x", Bytes::from(body), &HeaderMap::new())
+        DedupKey::new(
+            Method::POST,
+            "http://x",
+            Bytes::from(body),
+            &HeaderMap::new(),
+        )
     }
 
     #[tokio::test]

@@ -315,7 +315,11 @@ mod tests {
         let r = Request::new("mutation($f: Upload!) { upload(file: $f) { size } }")
             .unwrap()
             .upload("f", Upload::new("a.txt", "A"));
-        let Payload::Multipart { operations, map, files } = multipart("e", &r, &JsonMap::new()).unwrap()
+        let Payload::Multipart {
+            operations,
+            map,
+            files,
+        } = multipart("e", &r, &JsonMap::new()).unwrap()
         else {
             panic!("not multipart")
         };

@@ -437,7 +437,10 @@ mod tests {
     #[test]
     fn boundary_from_content_type() {
         assert_eq!(boundary("multipart/mixed; boundary=\"graphql\""), "graphql");
-        assert_eq!(boundary("multipart/mixed;boundary=-;deferSpec=20220824"), "-");
+        assert_eq!(
+            boundary("multipart/mixed;boundary=-;deferSpec=20220824"),
+            "-"
+        );
         assert_eq!(boundary("multipart/mixed"), "-");
     }
 
@@ -453,7 +456,9 @@ mod tests {
 
     #[test]
     fn delimiter_before_each_part_delivers_at_once() {
-        let (out, finished) = parts(&[b"\r\n--graphql\r\ncontent-type: application/json\r\n\r\n{\"payload\":{\"data\":1}}"]);
+        let (out, finished) = parts(&[
+            b"\r\n--graphql\r\ncontent-type: application/json\r\n\r\n{\"payload\":{\"data\":1}}",
+        ]);
         assert_eq!(out, vec!["{\"payload\":{\"data\":1}}"]);
         assert!(!finished);
         let (out, finished) = parts(&[

@@ -10,8 +10,8 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::Value;
 use url::Url;
 
-use super::dedup::DedupKey;
 use super::decode::{decode, error_chain};
+use super::dedup::DedupKey;
 use super::encode::{self, Payload, Target};
 use super::{HttpMethod, RequestTimeout, Shared, SubscriptionProtocol};
 use crate::document::OperationType;
@@ -49,7 +49,10 @@ struct Outgoing {
 }
 
 /// Executes one request.
-pub(super) async fn execute(shared: Arc<Shared>, request: Request) -> Result<Response, ExecutorError> {
+pub(super) async fn execute(
+    shared: Arc<Shared>,
+    request: Request,
+) -> Result<Response, ExecutorError> {
     let outgoing = prepare(&shared, request)?;
     if !outgoing.dedup {
         return send_with_retry(&shared, &outgoing).await;
@@ -104,8 +107,8 @@ fn prepare(shared: &Shared, mut request: Request) -> Result<Outgoing, ExecutorEr
     };
 
     let uploads = !request.uploads.is_empty();
-    let incremental = operation != OperationType::Subscription
-        && request.document.uses_incremental_delivery();
+    let incremental =
+        operation != OperationType::Subscription && request.document.uses_incremental_delivery();
     let get = !uploads
         && match operation {
             OperationType::Mutation => false,
@@ -175,10 +178,7 @@ fn prepare(shared: &Shared, mut request: Request) -> Result<Outgoing, ExecutorEr
             .get::<RequestTimeout>()
             .map_or(options.timeout, |t| t.0),
         retry: options.retry.applies_to(operation),
-        dedup: options.deduplicate
-            && operation == OperationType::Query
-            && !uploads
-            && !incremental,
+        dedup: options.deduplicate && operation == OperationType::Query && !uploads && !incremental,
         endpoint,
         method,
         headers,

@@ -237,7 +237,11 @@ impl State {
 
 /// The results of an SSE response; an error is the last item, `complete` ends the stream, and
 /// dropping the stream drops the connection.
-pub(super) fn result_stream(response: reqwest::Response, endpoint: &str, limit: usize) -> ResultStream {
+pub(super) fn result_stream(
+    response: reqwest::Response,
+    endpoint: &str,
+    limit: usize,
+) -> ResultStream {
     let state = State {
         body: response.bytes_stream().boxed(),
         parser: SseParser::new(limit),

@@ -2,6 +2,7 @@
 //! and a way to serve any axum handler on 127.0.0.1:0.
 
 #![allow(dead_code)]
+#![allow(clippy::unwrap_used)]
 
 use std::time::Duration;
 
