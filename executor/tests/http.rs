@@ -492,6 +492,28 @@ async fn sse_subscription_streams_events_then_completes() {
 }
 
 #[tokio::test]
+async fn sse_subscription_over_get() {
+    let server = TestServer::start().await.unwrap();
+    let executor = HttpExecutor::builder(server.http_url())
+        .method(HttpMethod::Get)
+        .build()
+        .unwrap();
+    let response = within(executor.execute(
+        Request::new("subscription($to: Int!) { count(to: $to) }")
+            .unwrap()
+            .variable("to", json!(3)),
+    ))
+    .await
+    .unwrap();
+    let events: Vec<_> = within(response.into_stream().collect::<Vec<_>>()).await;
+    let values: Vec<Value> = events
+        .into_iter()
+        .map(|event| event.unwrap().data.unwrap()["count"].clone())
+        .collect();
+    assert_eq!(values, vec![json!(1), json!(2), json!(3)]);
+}
+
+#[tokio::test]
 async fn apollo_multipart_subscription_skips_heartbeats() {
     let server = TestServer::start().await.unwrap();
     let executor = HttpExecutor::builder(server.http_url())

@@ -181,7 +181,8 @@ impl HttpExecutorBuilder {
     /// In-flight deduplication of identical queries (default on): while a query is on the
     /// wire, an identical one (same URL, method, body and headers) waits for its result
     /// instead of sending again; every waiter gets its own copy. Mutations, subscriptions,
-    /// uploads and @defer/@stream queries are never deduplicated.
+    /// uploads and @defer/@stream queries are never deduplicated. A waiter shares the first
+    /// request's fate: its timeout, its retries, its error.
     pub fn deduplicate_inflight(mut self, enabled: bool) -> Self {
         self.options.deduplicate = enabled;
         self

@@ -232,7 +232,10 @@ pub(super) fn form(
             .content_type
             .as_deref()
             .unwrap_or("application/octet-stream");
-        let part = reqwest::multipart::Part::stream(reqwest::Body::from(upload.file.body.clone()))
+        let part = reqwest::multipart::Part::stream_with_length(
+            reqwest::Body::from(upload.file.body.clone()),
+            upload.file.body.len() as u64,
+        )
             .file_name(upload.file.filename.clone())
             .mime_str(content_type)
             .map_err(|e| invalid_part(endpoint, &upload.path, e))?;
