@@ -90,6 +90,16 @@ fn round_trip(c: &mut Criterion) {
             black_box(response.into_single().await.expect("result"))
         })
     });
+    let no_dedup = HttpExecutor::builder(url.clone())
+        .deduplicate_inflight(false)
+        .build()
+        .expect("executor");
+    group.bench_function("http_executor_no_dedup", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let response = no_dedup.execute(request.clone()).await.expect("execute");
+            black_box(response.into_single().await.expect("result"))
+        })
+    });
     group.finish();
 }
 

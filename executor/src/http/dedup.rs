@@ -1,27 +1,24 @@
 //! In-flight deduplication: while a query is on the wire, identical ones wait for its result.
 //!
 //! The key is what crosses the wire (method, URL, body, headers), so two requests share a
-//! result only when the service could not tell them apart. Each waiter gets its own clone of
-//! the result. The first request's future is shared: it runs while any waiter still waits, and
-//! its map entry is removed as soon as it finishes or every waiter has gone.
+//! result only when the service could not tell them apart. The first request (the leader) runs
+//! in its caller's task, with no extra allocation or indirection; later identical requests
+//! register a one-shot channel and get a clone of its outcome. If the leader is dropped before
+//! it finishes, its waiters send their own requests.
 
 use std::collections::HashMap;
+use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use bytes::Bytes;
-use futures::FutureExt;
-use futures::future::{BoxFuture, Shared, WeakShared};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use tokio::sync::oneshot;
 
 use crate::error::ExecutorError;
 use crate::result::ExecutionResult;
 
 type Outcome = Result<ExecutionResult, ExecutorError>;
-type SharedFuture = Shared<BoxFuture<'static, Outcome>>;
-/// An in-flight request: its id (so a late guard never removes a newer entry) and a weak
-/// handle on its shared future (so the map alone does not keep an abandoned request alive).
-type Entry = (u64, WeakShared<BoxFuture<'static, Outcome>>);
 
 /// What makes two requests identical.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -57,27 +54,39 @@ pub(super) struct Dedup {
 
 #[derive(Debug, Default)]
 struct Inner {
-    in_flight: Mutex<HashMap<DedupKey, Entry>>,
-    next_id: AtomicU64,
+    /// For each request on the wire, the waiters for its outcome.
+    in_flight: Mutex<HashMap<DedupKey, Vec<oneshot::Sender<Outcome>>>>,
     deduplicated: AtomicU64,
 }
 
-/// Removes its entry when the shared future finishes or is dropped (every waiter gone).
-struct EntryGuard {
-    inner: Arc<Inner>,
-    key: Option<DedupKey>,
-    id: u64,
-}
-
-impl Drop for EntryGuard {
-    fn drop(&mut self) {
-        let Some(key) = self.key.take() else { return };
-        let mut map = match self.inner.in_flight.lock() {
+impl Inner {
+    fn lock(&self) -> MutexGuard<'_, HashMap<DedupKey, Vec<oneshot::Sender<Outcome>>>> {
+        match self.in_flight.lock() {
             Ok(map) => map,
             Err(poisoned) => poisoned.into_inner(),
-        };
-        if map.get(&key).is_some_and(|(id, _)| *id == self.id) {
-            map.remove(&key);
+        }
+    }
+}
+
+/// Removes the leader's entry when it finishes or is dropped (dropping the senders tells the
+/// waiters to send on their own).
+struct LeaderGuard<'a> {
+    inner: &'a Inner,
+    key: Option<DedupKey>,
+}
+
+impl LeaderGuard<'_> {
+    fn finish(mut self) -> Vec<oneshot::Sender<Outcome>> {
+        let key = self.key.take();
+        key.and_then(|key| self.inner.lock().remove(&key))
+            .unwrap_or_default()
+    }
+}
+
+impl Drop for LeaderGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(key) = self.key.take() {
+            self.inner.lock().remove(&key);
         }
     }
 }
@@ -88,54 +97,52 @@ impl Dedup {
         self.inner.deduplicated.load(Ordering::Relaxed)
     }
 
-    /// Runs `send` unless an identical request is in flight, in which case its result is
+    /// Runs `send` unless an identical request is in flight, in which case its outcome is
     /// awaited instead.
-    pub(super) async fn run(
-        &self,
-        key: DedupKey,
-        send: impl FnOnce() -> BoxFuture<'static, Outcome>,
-    ) -> Outcome {
-        let future = self.join_or_start(key, send);
-        future.await
-    }
-
-    fn join_or_start(
-        &self,
-        key: DedupKey,
-        send: impl FnOnce() -> BoxFuture<'static, Outcome>,
-    ) -> SharedFuture {
-        let mut map = match self.inner.in_flight.lock() {
-            Ok(map) => map,
-            Err(poisoned) => poisoned.into_inner(),
+    pub(super) async fn run<F>(&self, key: DedupKey, send: impl FnOnce() -> F) -> Outcome
+    where
+        F: Future<Output = Outcome>,
+    {
+        let waiting = {
+            let mut map = self.inner.lock();
+            match map.get_mut(&key) {
+                Some(waiters) => {
+                    let (tx, rx) = oneshot::channel();
+                    waiters.push(tx);
+                    Some(rx)
+                }
+                None => {
+                    map.insert(key.clone(), Vec::new());
+                    None
+                }
+            }
         };
-        if let Some(future) = map.get(&key).and_then(|(_, weak)| weak.upgrade()) {
-            self.inner.deduplicated.fetch_add(1, Ordering::Relaxed);
-            return future;
+        if let Some(rx) = waiting {
+            return match rx.await {
+                Ok(outcome) => {
+                    self.inner.deduplicated.fetch_add(1, Ordering::Relaxed);
+                    outcome
+                }
+                // The leader was dropped before it finished: send on our own.
+                Err(_) => send().await,
+            };
         }
-        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
-        let guard = EntryGuard {
-            inner: self.inner.clone(),
-            key: Some(key.clone()),
-            id,
+        let guard = LeaderGuard {
+            inner: &self.inner,
+            key: Some(key),
         };
-        let request = send();
-        let future: SharedFuture = async move {
-            let outcome = request.await;
-            drop(guard);
-            outcome
+        let outcome = send().await;
+        for waiter in guard.finish() {
+            let _ = waiter.send(outcome.clone());
         }
-        .boxed()
-        .shared();
-        if let Some(weak) = future.downgrade() {
-            map.insert(key, (id, weak));
-        }
-        future
+        outcome
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::FutureExt;
     use serde_json::json;
     use std::sync::atomic::AtomicU32;
 
@@ -157,13 +164,10 @@ mod tests {
         let make = || {
             let sends = sends.clone();
             let wait = wait.clone();
-            move || {
-                async move {
-                    sends.fetch_add(1, Ordering::SeqCst);
-                    let _ = wait.await;
-                    Ok(ExecutionResult::from_data(json!(1)))
-                }
-                .boxed()
+            move || async move {
+                sends.fetch_add(1, Ordering::SeqCst);
+                let _ = wait.await;
+                Ok(ExecutionResult::from_data(json!(1)))
             }
         };
         let a = dedup.run(key("q"), make());
@@ -183,9 +187,24 @@ mod tests {
     #[tokio::test]
     async fn an_abandoned_request_leaves_no_entry() {
         let dedup = Dedup::default();
-        let pending = dedup.run(key("q"), || futures::future::pending().boxed());
+        let pending = dedup.run(key("q"), futures::future::pending);
         let polled = futures::poll!(Box::pin(pending));
         assert!(polled.is_pending());
         assert!(dedup.inner.in_flight.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
+    async fn waiters_of_a_dropped_leader_send_on_their_own() {
+        let dedup = Dedup::default();
+        let mut leader = Box::pin(dedup.run(key("q"), futures::future::pending));
+        assert!(futures::poll!(&mut leader).is_pending());
+        let mut waiter = Box::pin(dedup.run(key("q"), || async {
+            Ok(ExecutionResult::from_data(json!("own")))
+        }));
+        assert!(futures::poll!(&mut waiter).is_pending());
+        drop(leader);
+        let outcome = waiter.await.unwrap();
+        assert_eq!(outcome.data, Some(json!("own")));
+        assert_eq!(dedup.deduplicated(), 0);
     }
 }

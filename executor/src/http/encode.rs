@@ -236,9 +236,9 @@ pub(super) fn form(
             reqwest::Body::from(upload.file.body.clone()),
             upload.file.body.len() as u64,
         )
-            .file_name(upload.file.filename.clone())
-            .mime_str(content_type)
-            .map_err(|e| invalid_part(endpoint, &upload.path, e))?;
+        .file_name(upload.file.filename.clone())
+        .mime_str(content_type)
+        .map_err(|e| invalid_part(endpoint, &upload.path, e))?;
         form = form.part(index.to_string(), part);
     }
     Ok(form)

@@ -4,7 +4,6 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::FutureExt;
 use http::header::{ACCEPT, CONTENT_TYPE};
 use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::Value;
@@ -67,17 +66,13 @@ pub(super) async fn execute(
         body,
         &outgoing.headers,
     );
-    let leader = shared.clone();
     let result = shared
         .dedup
-        .run(key, move || {
-            async move {
-                send_with_retry(&leader, &outgoing)
-                    .await?
-                    .into_single()
-                    .await
-            }
-            .boxed()
+        .run(key, || async {
+            send_with_retry(&shared, &outgoing)
+                .await?
+                .into_single()
+                .await
         })
         .await?;
     Ok(Response::Single(result))
