@@ -498,11 +498,13 @@ async fn sse_subscription_over_get() {
         .method(HttpMethod::Get)
         .build()
         .unwrap();
-    let response = within(executor.execute(
-        Request::new("subscription($to: Int!) { count(to: $to) }")
-            .unwrap()
-            .variable("to", json!(3)),
-    ))
+    let response = within(
+        executor.execute(
+            Request::new("subscription($to: Int!) { count(to: $to) }")
+                .unwrap()
+                .variable("to", json!(3)),
+        ),
+    )
     .await
     .unwrap();
     let events: Vec<_> = within(response.into_stream().collect::<Vec<_>>()).await;
