@@ -25,6 +25,7 @@ mod combinators;
 mod document;
 mod error;
 mod executor;
+pub mod http;
 mod request;
 mod result;
 mod retry;
@@ -39,6 +40,7 @@ pub use error::{BoxError, CloseCode, ErrorKind, ExecutorError};
 pub use executor::{
     ExecuteFuture, Executor, FnExecutor, Response, ResultStream, SharedExecutor, from_fn,
 };
+pub use http::{HttpExecutor, HttpExecutorBuilder};
 pub use request::{Context, FileUpload, Request, Upload};
 pub use result::{
     ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment,

@@ -267,7 +267,7 @@ where
         let stream = state.schema.execute_stream(single);
         return apollo_multipart(stream, heartbeat);
     }
-    if accept.contains("multipart/mixed") {
+    if prefers_multipart(&accept) {
         let stream = state.schema.execute_stream(single);
         let body = create_multipart_mixed_stream(stream, Duration::from_secs(5));
         return Response::builder()
@@ -289,6 +289,29 @@ where
         );
     }
     response
+}
+
+/// Whether the Accept header prefers `multipart/mixed` to JSON (by q-value, then by order), so
+/// that `application/json, multipart/mixed;q=0.5` gets JSON.
+fn prefers_multipart(accept: &str) -> bool {
+    let mut best: Option<(f32, bool)> = None;
+    for item in accept.split(',') {
+        let mut params = item.split(';');
+        let mime = params.next().unwrap_or("").trim().to_ascii_lowercase();
+        let q = params
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let multipart = match mime.as_str() {
+            "multipart/mixed" => true,
+            "application/json" | "application/graphql-response+json" | "*/*" => false,
+            _ => continue,
+        };
+        if best.is_none_or(|(best_q, _)| q > best_q) {
+            best = Some((q, multipart));
+        }
+    }
+    best.is_some_and(|(_, multipart)| multipart)
 }
 
 /// The heartbeat interval of Apollo multipart subscriptions: 5 s, or the `x-heartbeat-ms`

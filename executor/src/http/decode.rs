@@ -1,0 +1,202 @@
+//! Reading an HTTP response: dispatch on status and content type, a size-limited body read,
+//! and the GraphQL-or-not decision.
+//!
+//! - `text/event-stream` → an SSE result stream; `multipart/mixed` → a multipart result stream.
+//! - A JSON body holding a GraphQL response (`data` or `errors`) is a result, with any 2xx or
+//!   4xx status (GraphQL over HTTP answers request errors with 4xx and a GraphQL body).
+//! - A 5xx status, or a non-2xx status with anything but a GraphQL body, is
+//!   [`ExecutorError::HttpStatus`] with a body excerpt.
+//! - A 2xx status with a body that is not a GraphQL response is [`ExecutorError::Decode`].
+
+use bytes::{Bytes, BytesMut};
+use http::header::CONTENT_TYPE;
+
+use super::{multipart, sse};
+use crate::error::ExecutorError;
+use crate::executor::Response;
+use crate::result::ExecutionResult;
+
+/// The longest body excerpt kept in [`ExecutorError::HttpStatus`].
+const EXCERPT_LEN: usize = 512;
+
+/// Turns a response into a [`Response`]: a whole result read within the caller's deadline, or a
+/// stream that reads on as the consumer polls.
+pub(super) async fn decode(
+    mut response: reqwest::Response,
+    endpoint: &str,
+    limit: usize,
+) -> Result<Response, ExecutorError> {
+    let status = response.status();
+    let content_type_value = response.headers().get(CONTENT_TYPE).cloned();
+    let content_type = content_type_value
+        .as_ref()
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+
+    if status.is_server_error() {
+        return Err(status_error(response, endpoint).await);
+    }
+    if status.is_success() {
+        match mime.as_str() {
+            "text/event-stream" => {
+                return Ok(Response::Stream(sse::result_stream(
+                    response, endpoint, limit,
+                )));
+            }
+            "multipart/mixed" => {
+                let boundary = multipart::boundary(content_type);
+                return Ok(Response::Stream(multipart::result_stream(
+                    response, boundary, endpoint, limit,
+                )));
+            }
+            _ => {}
+        }
+    }
+
+    let body = read_limited(&mut response, endpoint, limit).await?;
+    match serde_json::from_slice::<ExecutionResult>(&body) {
+        Ok(result) if result.is_graphql_response() => Ok(Response::Single(result)),
+        _ if !status.is_success() => Err(ExecutorError::HttpStatus {
+            endpoint: endpoint.to_owned(),
+            status: status.as_u16(),
+            body_excerpt: excerpt(&body),
+        }),
+        Ok(_) => Err(ExecutorError::Decode {
+            endpoint: endpoint.to_owned(),
+            message: format!(
+                "the body is JSON but not a GraphQL response (neither `data` nor `errors`): {}",
+                excerpt(&body)
+            ),
+        }),
+        Err(error) => Err(ExecutorError::Decode {
+            endpoint: endpoint.to_owned(),
+            message: format!(
+                "invalid JSON ({error}) in a {} `{content_type}` body: {}",
+                status.as_u16(),
+                excerpt(&body)
+            ),
+        }),
+    }
+}
+
+/// Reads the whole body, failing as soon as it grows past `limit` (or announces a larger
+/// `content-length`). A body in one chunk is returned without a copy.
+pub(super) async fn read_limited(
+    response: &mut reqwest::Response,
+    endpoint: &str,
+    limit: usize,
+) -> Result<Bytes, ExecutorError> {
+    let too_large = || ExecutorError::ResponseTooLarge {
+        endpoint: endpoint.to_owned(),
+        limit,
+    };
+    if response
+        .content_length()
+        .is_some_and(|length| length > limit as u64)
+    {
+        return Err(too_large());
+    }
+    let Some(first) = next_chunk(response, endpoint).await? else {
+        return Ok(Bytes::new());
+    };
+    if first.len() > limit {
+        return Err(too_large());
+    }
+    let Some(second) = next_chunk(response, endpoint).await? else {
+        return Ok(first);
+    };
+    let mut body = BytesMut::with_capacity(first.len() + second.len());
+    body.extend_from_slice(&first);
+    body.extend_from_slice(&second);
+    loop {
+        if body.len() > limit {
+            return Err(too_large());
+        }
+        match next_chunk(response, endpoint).await? {
+            Some(chunk) => body.extend_from_slice(&chunk),
+            None => return Ok(body.freeze()),
+        }
+    }
+}
+
+async fn next_chunk(
+    response: &mut reqwest::Response,
+    endpoint: &str,
+) -> Result<Option<Bytes>, ExecutorError> {
+    response
+        .chunk()
+        .await
+        .map_err(|error| body_error(endpoint, &error))
+}
+
+/// A failure while reading a body: the connection broke (or the body was malformed at the
+/// HTTP level).
+pub(super) fn body_error(endpoint: &str, error: &reqwest::Error) -> ExecutorError {
+    ExecutorError::Closed {
+        endpoint: endpoint.to_owned(),
+        code: None,
+        reason: format!("the response body broke off: {}", error_chain(error)),
+    }
+}
+
+/// An error and its sources, joined by `: ` (reqwest's own message rarely says the cause).
+pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        source = cause.source();
+    }
+    message
+}
+
+/// [`ExecutorError::HttpStatus`] with the first bytes of the body (read with a small bound).
+async fn status_error(mut response: reqwest::Response, endpoint: &str) -> ExecutorError {
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    while body.len() < EXCERPT_LEN {
+        match response.chunk().await {
+            Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+            _ => break,
+        }
+    }
+    ExecutorError::HttpStatus {
+        endpoint: endpoint.to_owned(),
+        status,
+        body_excerpt: excerpt(&body),
+    }
+}
+
+/// At most [`EXCERPT_LEN`] bytes of a body as lossy UTF-8, trimmed, cut on a char boundary.
+pub(super) fn excerpt(body: &[u8]) -> String {
+    let cut = &body[..body.len().min(EXCERPT_LEN)];
+    let mut text = String::from_utf8_lossy(cut).trim().to_owned();
+    if body.len() > EXCERPT_LEN {
+        text.push('…');
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn excerpt_is_bounded_and_lossy() {
+        let long = vec![b'a'; 2000];
+        let e = excerpt(&long);
+        assert!(e.len() <= EXCERPT_LEN + '…'.len_utf8());
+        assert!(e.ends_with('…'));
+        assert_eq!(excerpt(b"  <html>\xff</html>\n"), "<html>\u{fffd}</html>");
+    }
+}

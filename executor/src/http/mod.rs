@@ -1,0 +1,136 @@
+//! The HTTP executor: GraphQL over HTTP (POST or GET), file uploads, automatic persisted
+//! queries, in-flight deduplication, retries, and streamed results (subscriptions over SSE or
+//! Apollo multipart, @defer/@stream over `multipart/mixed`). The counterpart of graphql-tools'
+//! `buildHTTPExecutor`.
+//!
+//! ```no_run
+//! use quilt_executor::{Executor, Request};
+//! use quilt_executor::http::HttpExecutor;
+//!
+//! # async fn run() -> Result<(), Box<dyn std::error::Error>> {
+//! let executor = HttpExecutor::new("http://127.0.0.1:4000/graphql")?;
+//! let response = executor.execute(Request::new("{ hello }")?).await?;
+//! let result = response.into_single().await?;
+//! println!("{:?}", result.data);
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! How a request is sent:
+//! - Queries and subscriptions go by the configured [`HttpMethod`] (POST by default, or GET
+//!   with [`HttpExecutorBuilder::use_get_for_queries`] for queries only); **mutations and
+//!   uploads always go over POST**, even when GET is configured, since GraphQL over HTTP
+//!   forbids mutations over GET.
+//! - Headers, later ones replacing earlier ones of the same name: `accept` and `content-type`,
+//!   the static headers, the [`header_fn`](HttpExecutorBuilder::header_fn) headers, then the
+//!   request's `extensions.headers` (an object of strings). `extensions.endpoint` (a URL)
+//!   replaces the endpoint for that request. Both keys are removed from the forwarded
+//!   extensions.
+//! - The timeout of one attempt is the executor's, or a [`RequestTimeout`] found in the
+//!   request's [`Context`](crate::Context).
+
+mod builder;
+mod decode;
+mod dedup;
+mod encode;
+mod multipart;
+mod send;
+mod sse;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::HeaderMap;
+use url::Url;
+
+pub use builder::{
+    DEFAULT_MAX_RESPONSE_SIZE, DEFAULT_TIMEOUT, HeaderFn, HttpExecutorBuilder, HttpMethod,
+    RequestTimeout, SubscriptionProtocol,
+};
+
+use crate::executor::{ExecuteFuture, Executor};
+use crate::request::Request;
+use crate::retry::RetryPolicy;
+use dedup::Dedup;
+
+/// An executor that sends GraphQL requests to a service over HTTP; see the
+/// [module documentation](self) for the wire behaviour.
+///
+/// Cloning is cheap (an [`Arc`]); clones share the connection pool and the in-flight
+/// deduplication.
+///
+/// Dropping the future of [`execute`](Executor::execute), or the stream of a streamed response,
+/// aborts the HTTP request.
+#[derive(Clone)]
+pub struct HttpExecutor {
+    shared: Arc<Shared>,
+}
+
+/// The options the builder collects.
+pub(crate) struct Options {
+    pub(crate) method: HttpMethod,
+    pub(crate) use_get_for_queries: bool,
+    pub(crate) headers: HeaderMap,
+    pub(crate) header_fn: Option<HeaderFn>,
+    pub(crate) timeout: Duration,
+    pub(crate) retry: RetryPolicy,
+    pub(crate) subscription_protocol: SubscriptionProtocol,
+    pub(crate) apq: bool,
+    pub(crate) deduplicate: bool,
+    pub(crate) max_response_size: usize,
+}
+
+/// What every clone of an executor shares.
+struct Shared {
+    endpoint: Url,
+    endpoint_str: String,
+    options: Options,
+    client: reqwest::Client,
+    dedup: Dedup,
+}
+
+impl HttpExecutor {
+    /// An executor for `endpoint` with the default options; fails on an invalid URL.
+    pub fn new(endpoint: impl Into<String>) -> Result<Self, crate::ExecutorError> {
+        Self::builder(endpoint).build()
+    }
+
+    /// A builder for an executor of `endpoint`.
+    pub fn builder(endpoint: impl Into<String>) -> HttpExecutorBuilder {
+        HttpExecutorBuilder::new(endpoint)
+    }
+
+    /// The endpoint URL.
+    pub fn endpoint(&self) -> &str {
+        &self.shared.endpoint_str
+    }
+
+    /// How many queries were answered by an identical in-flight query's result instead of
+    /// being sent (see [`HttpExecutorBuilder::deduplicate_inflight`]).
+    pub fn deduplicated_requests(&self) -> u64 {
+        self.shared.dedup.deduplicated()
+    }
+}
+
+impl Executor for HttpExecutor {
+    fn execute(&self, request: Request) -> ExecuteFuture {
+        let shared = self.shared.clone();
+        Box::pin(send::execute(shared, request))
+    }
+}
+
+impl std::fmt::Debug for HttpExecutor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let o = &self.shared.options;
+        f.debug_struct("HttpExecutor")
+            .field("endpoint", &self.shared.endpoint_str)
+            .field("method", &o.method)
+            .field("use_get_for_queries", &o.use_get_for_queries)
+            .field("timeout", &o.timeout)
+            .field("subscription_protocol", &o.subscription_protocol)
+            .field("apq", &o.apq)
+            .field("deduplicate", &o.deduplicate)
+            .field("max_response_size", &o.max_response_size)
+            .finish_non_exhaustive()
+    }
+}

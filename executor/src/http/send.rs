@@ -1,0 +1,370 @@
+//! One request from start to finish: prepare what goes on the wire, deduplicate, send with a
+//! deadline, retry, fall back from an APQ hash to the full query, decode.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::{ACCEPT, CONTENT_TYPE};
+use http::{HeaderMap, HeaderName, HeaderValue, Method};
+use serde_json::Value;
+use url::Url;
+
+use super::decode::{decode, error_chain};
+use super::dedup::DedupKey;
+use super::encode::{self, Payload, Target};
+use super::{HttpMethod, RequestTimeout, Shared, SubscriptionProtocol};
+use crate::document::OperationType;
+use crate::error::ExecutorError;
+use crate::executor::Response;
+use crate::request::Request;
+use crate::result::ExecutionResult;
+
+/// What GraphQL over HTTP clients accept for a query or mutation.
+const ACCEPT_DEFAULT: &str =
+    "application/graphql-response+json, application/json;q=0.9, multipart/mixed;q=0.5";
+/// For operations using @defer or @stream: incremental delivery first.
+const ACCEPT_INCREMENTAL: &str = "multipart/mixed;deferSpec=20220824, application/graphql-response+json;q=0.9, application/json;q=0.8";
+/// For subscriptions over SSE.
+const ACCEPT_SSE: &str = "text/event-stream";
+/// For Apollo multipart subscriptions.
+const ACCEPT_APOLLO: &str = "multipart/mixed;subscriptionSpec=1.0, application/json;q=0.9";
+const JSON: &str = "application/json";
+
+/// A request ready to send.
+struct Outgoing {
+    /// The endpoint, for errors.
+    endpoint: String,
+    method: Method,
+    headers: HeaderMap,
+    /// The first way of sending (with APQ: the hash alone).
+    first: Target,
+    /// With APQ: the full query, sent when the service does not know the hash.
+    fallback: Option<Target>,
+    timeout: Duration,
+    /// Whether the retry policy applies to this operation.
+    retry: bool,
+    /// Whether identical in-flight requests may share this one's result.
+    dedup: bool,
+}
+
+/// Executes one request.
+pub(super) async fn execute(
+    shared: Arc<Shared>,
+    request: Request,
+) -> Result<Response, ExecutorError> {
+    let outgoing = prepare(&shared, request)?;
+    if !outgoing.dedup {
+        return send_with_retry(&shared, &outgoing).await;
+    }
+    let body = match &outgoing.first.payload {
+        Payload::Json(body) => body.clone(),
+        _ => bytes::Bytes::new(),
+    };
+    let key = DedupKey::new(
+        outgoing.method.clone(),
+        outgoing.first.url.as_str(),
+        body,
+        &outgoing.headers,
+    );
+    let result = shared
+        .dedup
+        .run(key, || async {
+            send_with_retry(&shared, &outgoing)
+                .await?
+                .into_single()
+                .await
+        })
+        .await?;
+    Ok(Response::Single(result))
+}
+
+/// Turns the request into what goes on the wire.
+fn prepare(shared: &Shared, mut request: Request) -> Result<Outgoing, ExecutorError> {
+    let options = &shared.options;
+    let operation = request.operation_type();
+
+    let mut endpoint_url = None;
+    let mut extension_headers = None;
+    if !request.extensions.is_empty() {
+        if let Some(endpoint) = request.extensions.shift_remove("endpoint") {
+            endpoint_url = Some(endpoint_override(&shared.endpoint_str, endpoint)?);
+        }
+        extension_headers = request.extensions.shift_remove("headers");
+    }
+    let url = endpoint_url.as_ref().unwrap_or(&shared.endpoint);
+    let endpoint = match &endpoint_url {
+        Some(url) => url.to_string(),
+        None => shared.endpoint_str.clone(),
+    };
+    let invalid = |message: String| ExecutorError::InvalidRequest {
+        endpoint: endpoint.clone(),
+        message,
+    };
+
+    let uploads = !request.uploads.is_empty();
+    let incremental =
+        operation != OperationType::Subscription && request.document.uses_incremental_delivery();
+    let get = !uploads
+        && match operation {
+            OperationType::Mutation => false,
+            OperationType::Query => {
+                options.method == HttpMethod::Get || options.use_get_for_queries
+            }
+            OperationType::Subscription => options.method == HttpMethod::Get,
+        };
+    let method = if get { Method::GET } else { Method::POST };
+
+    let mut headers = HeaderMap::with_capacity(4 + options.headers.len());
+    let accept = match operation {
+        OperationType::Subscription => match options.subscription_protocol {
+            SubscriptionProtocol::Sse => ACCEPT_SSE,
+            SubscriptionProtocol::ApolloMultipart => ACCEPT_APOLLO,
+        },
+        _ if incremental => ACCEPT_INCREMENTAL,
+        _ => ACCEPT_DEFAULT,
+    };
+    headers.insert(ACCEPT, HeaderValue::from_static(accept));
+    if !get && !uploads {
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
+    }
+    replace_all(&mut headers, &options.headers);
+    if let Some(header_fn) = &options.header_fn {
+        replace_all(&mut headers, &header_fn(&request));
+    }
+    if let Some(value) = extension_headers {
+        replace_all(&mut headers, &headers_from_json(value).map_err(invalid)?);
+    }
+
+    let persisted = (options.apq && !uploads).then(|| encode::persisted_query(request.query()));
+    let target = |with_query: bool| -> Result<Target, ExecutorError> {
+        let pq = persisted.as_ref();
+        Ok(if uploads {
+            Target {
+                url: url.clone(),
+                payload: encode::multipart(&endpoint, &request, &request.extensions)?,
+            }
+        } else if get {
+            Target {
+                url: encode::get_url(url, &request, &request.extensions, pq, with_query)?,
+                payload: Payload::None,
+            }
+        } else {
+            Target {
+                url: url.clone(),
+                payload: Payload::Json(encode::json_body(
+                    &endpoint,
+                    &request,
+                    &request.extensions,
+                    pq,
+                    with_query,
+                )?),
+            }
+        })
+    };
+    let (first, fallback) = if persisted.is_some() {
+        (target(false)?, Some(target(true)?))
+    } else {
+        (target(true)?, None)
+    };
+
+    Ok(Outgoing {
+        timeout: request
+            .context
+            .get::<RequestTimeout>()
+            .map_or(options.timeout, |t| t.0),
+        retry: options.retry.applies_to(operation),
+        dedup: options.deduplicate && operation == OperationType::Query && !uploads && !incremental,
+        endpoint,
+        method,
+        headers,
+        first,
+        fallback,
+    })
+}
+
+/// `extensions.endpoint` as a URL.
+fn endpoint_override(configured: &str, value: Value) -> Result<Url, ExecutorError> {
+    let invalid = |message: String| ExecutorError::InvalidRequest {
+        endpoint: configured.to_owned(),
+        message,
+    };
+    let Value::String(text) = value else {
+        return Err(invalid("`extensions.endpoint` must be a string URL".into()));
+    };
+    let url = Url::parse(&text)
+        .map_err(|e| invalid(format!("invalid `extensions.endpoint` `{text}`: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(invalid(format!(
+            "`extensions.endpoint` `{text}` is not an http or https URL"
+        )));
+    }
+    Ok(url)
+}
+
+/// `extensions.headers` (an object of strings) as headers.
+fn headers_from_json(value: Value) -> Result<HeaderMap, String> {
+    let Value::Object(map) = value else {
+        return Err("`extensions.headers` must be an object of strings".into());
+    };
+    let mut headers = HeaderMap::with_capacity(map.len());
+    for (name, value) in map {
+        let text = match &value {
+            Value::String(text) => text.as_str(),
+            _ => return Err(format!("`extensions.headers.{name}` must be a string")),
+        };
+        let name = HeaderName::from_bytes(name.as_bytes())
+            .map_err(|_| format!("`extensions.headers`: invalid header name `{name}`"))?;
+        let value = HeaderValue::from_str(text)
+            .map_err(|_| format!("`extensions.headers.{name}`: invalid header value"))?;
+        headers.append(name, value);
+    }
+    Ok(headers)
+}
+
+/// Sets every header of `from` in `into`, replacing earlier values of the same name.
+fn replace_all(into: &mut HeaderMap, from: &HeaderMap) {
+    for name in from.keys() {
+        into.remove(name);
+    }
+    for (name, value) in from {
+        into.append(name.clone(), value.clone());
+    }
+}
+
+async fn send_with_retry(shared: &Shared, outgoing: &Outgoing) -> Result<Response, ExecutorError> {
+    let policy = &shared.options.retry;
+    let mut attempt = 1;
+    loop {
+        match send_once(shared, outgoing).await {
+            Err(error) if outgoing.retry && policy.should_retry(attempt, &error) => {
+                tracing::debug!(attempt, %error, "retrying a request after a transient failure");
+                tokio::time::sleep(policy.backoff(attempt)).await;
+                attempt += 1;
+            }
+            other => return other,
+        }
+    }
+}
+
+/// One attempt within the deadline: the hash first with APQ, then the full query if needed.
+async fn send_once(shared: &Shared, outgoing: &Outgoing) -> Result<Response, ExecutorError> {
+    let attempt = async {
+        let response = send_target(shared, outgoing, &outgoing.first).await?;
+        match (&outgoing.fallback, &response) {
+            (Some(fallback), Response::Single(result)) if persisted_query_not_found(result) => {
+                send_target(shared, outgoing, fallback).await
+            }
+            _ => Ok(response),
+        }
+    };
+    match tokio::time::timeout(outgoing.timeout, attempt).await {
+        Ok(outcome) => outcome,
+        Err(_) => Err(ExecutorError::Timeout {
+            endpoint: outgoing.endpoint.clone(),
+            after: outgoing.timeout,
+        }),
+    }
+}
+
+async fn send_target(
+    shared: &Shared,
+    outgoing: &Outgoing,
+    target: &Target,
+) -> Result<Response, ExecutorError> {
+    let builder = shared
+        .client
+        .request(outgoing.method.clone(), target.url.clone())
+        .headers(outgoing.headers.clone());
+    let builder = match &target.payload {
+        Payload::None => builder,
+        Payload::Json(body) => builder.body(body.clone()),
+        Payload::Multipart {
+            operations,
+            map,
+            files,
+        } => builder.multipart(encode::form(&outgoing.endpoint, operations, map, files)?),
+    };
+    let response = builder
+        .send()
+        .await
+        .map_err(|error| send_error(&outgoing.endpoint, outgoing.timeout, error))?;
+    decode(
+        response,
+        &outgoing.endpoint,
+        shared.options.max_response_size,
+    )
+    .await
+}
+
+/// Whether the service asks for the full query (APQ).
+fn persisted_query_not_found(result: &ExecutionResult) -> bool {
+    result.errors.iter().any(|e| {
+        e.code() == Some("PERSISTED_QUERY_NOT_FOUND") || e.message == "PersistedQueryNotFound"
+    })
+}
+
+/// A failure before a response arrived, by kind.
+fn send_error(endpoint: &str, timeout: Duration, error: reqwest::Error) -> ExecutorError {
+    let endpoint = endpoint.to_owned();
+    if error.is_timeout() {
+        ExecutorError::Timeout {
+            endpoint,
+            after: timeout,
+        }
+    } else if error.is_connect() {
+        ExecutorError::Connect {
+            endpoint,
+            message: error_chain(&error),
+            source: Some(Arc::new(error)),
+        }
+    } else if error.is_builder() {
+        ExecutorError::InvalidRequest {
+            endpoint,
+            message: error_chain(&error),
+        }
+    } else if error.is_redirect() {
+        ExecutorError::Protocol {
+            endpoint,
+            message: error_chain(&error),
+        }
+    } else {
+        ExecutorError::Closed {
+            endpoint,
+            code: None,
+            reason: format!("the request failed: {}", error_chain(&error)),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn extension_headers_must_be_strings() {
+        assert!(headers_from_json(json!({"a": "b"})).is_ok());
+        assert!(headers_from_json(json!({"a": 1})).is_err());
+        assert!(headers_from_json(json!({"bad name": "x"})).is_err());
+        assert!(headers_from_json(json!("x")).is_err());
+    }
+
+    #[test]
+    fn replace_all_replaces_by_name() {
+        let mut into = HeaderMap::new();
+        into.insert(ACCEPT, HeaderValue::from_static("a"));
+        into.insert(CONTENT_TYPE, HeaderValue::from_static("b"));
+        let mut from = HeaderMap::new();
+        from.insert(ACCEPT, HeaderValue::from_static("c"));
+        replace_all(&mut into, &from);
+        assert_eq!(into[ACCEPT], "c");
+        assert_eq!(into[CONTENT_TYPE], "b");
+    }
+
+    #[test]
+    fn endpoint_override_must_be_http() {
+        assert!(endpoint_override("e", json!("http://h/g")).is_ok());
+        assert!(endpoint_override("e", json!("ftp://h/g")).is_err());
+        assert!(endpoint_override("e", json!(5)).is_err());
+    }
+}
