@@ -443,7 +443,11 @@ async fn keepalive_pings_are_answered_and_keep_the_socket() {
             .build();
         let mut stream = subscribe(&executor, "subscription { ticks(intervalMs: 300) }").await;
         for expected in 1..=3 {
-            assert_eq!(next_number(&mut stream, "ticks").await, expected, "{protocol}");
+            assert_eq!(
+                next_number(&mut stream, "ticks").await,
+                expected,
+                "{protocol}"
+            );
         }
         assert_eq!(
             server.stats().snapshot().ws_connections,
