@@ -49,6 +49,7 @@ pub(crate) fn merge(
     let mut roots: IndexMap<OperationType, IndexMap<Name, (usize, bool, Node<FieldDefinition>)>> =
         IndexMap::new();
     let mut directives = IndexMap::new();
+    let built_in_directives = Schema::new().directive_definitions;
 
     for (index, sub) in subschemas.iter().enumerate() {
         let root_names: Vec<&Name> = ROOTS
@@ -102,7 +103,8 @@ pub(crate) fn merge(
             }
         }
         for (name, def) in &sub.schema.directive_definitions {
-            if !def.is_built_in() {
+            // Services often print the built-in directives too; those are not theirs.
+            if !def.is_built_in() && !built_in_directives.contains_key(name) {
                 directives
                     .entry(name.clone())
                     .or_insert_with(|| def.clone());
