@@ -137,7 +137,7 @@ async fn validation_errors_are_spec_shaped_and_reach_no_service() {
     let cases = [
         ("{ me { nope } }", "nope"),
         ("{ user(id: 1.5) { name } }", "ID!"),
-        ("{ topProducts }", "topProducts"),
+        ("{ topProducts }", "subselection"),
         ("query ($x: Int) { me { name } }", "$x"),
         ("{ search(term: \"a\") { name } }", "name"),
     ];
