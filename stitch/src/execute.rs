@@ -123,9 +123,9 @@ pub(crate) fn merge_result(
             _ => fetched.errors.push(error),
         }
     }
-    if let Some(Value::Object(data)) = result.data {
-        if step.applies_at.0.is_empty() {
-            fetched.data.extend(data);
-        }
+    if let Some(Value::Object(data)) = result.data
+        && step.applies_at.0.is_empty()
+    {
+        fetched.data.extend(data);
     }
 }

@@ -42,10 +42,13 @@ pub struct PlanCacheStats {
 
 type Key = (u64, Option<String>);
 
+/// The entries, and their keys from oldest to newest.
+type Entries = (HashMap<Key, Arc<Prepared>>, VecDeque<Key>);
+
 /// The cache: first in, first out once full.
 pub(crate) struct PlanCache {
     capacity: usize,
-    entries: Mutex<(HashMap<Key, Arc<Prepared>>, VecDeque<Key>)>,
+    entries: Mutex<Entries>,
     hits: AtomicU64,
     misses: AtomicU64,
     pub(crate) validations: AtomicU64,

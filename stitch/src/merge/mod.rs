@@ -32,6 +32,9 @@ pub(crate) struct Merged {
     pub root_owners: HashMap<(OperationType, Name), usize>,
 }
 
+/// A root field as one subschema defines it: (owner, canonical, definition).
+type RootCandidate = (usize, bool, Node<FieldDefinition>);
+
 struct Candidate {
     owner: usize,
     canonical: bool,
@@ -46,8 +49,7 @@ pub(crate) fn merge(
 ) -> Result<Merged, StitchError> {
     check_canonical_marks(subschemas)?;
     let mut types: IndexMap<Name, Candidate> = IndexMap::new();
-    let mut roots: IndexMap<OperationType, IndexMap<Name, (usize, bool, Node<FieldDefinition>)>> =
-        IndexMap::new();
+    let mut roots: IndexMap<OperationType, IndexMap<Name, RootCandidate>> = IndexMap::new();
     let mut directives = IndexMap::new();
     let built_in_directives = Schema::new().directive_definitions;
 
