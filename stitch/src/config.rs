@@ -1,0 +1,180 @@
+//! What a stitched schema is built from: subschemas and the choices for conflicts.
+
+use std::sync::Arc;
+
+use apollo_compiler::Schema;
+use apollo_compiler::schema::ExtendedType;
+use apollo_compiler::validation::Valid;
+use quilt_executor::{Executor, SharedExecutor};
+
+use crate::error::StitchError;
+use crate::gateway::StitchedSchema;
+
+/// One service of a stitched schema: its name, its schema and the executor that reaches it.
+///
+/// ```
+/// use quilt_executor::{from_fn, ExecutionResult, Response, Request};
+/// use quilt_stitch::SubschemaConfig;
+///
+/// let executor = from_fn(|_r: Request| async { Ok(Response::Single(ExecutionResult::default())) });
+/// let accounts = SubschemaConfig::from_sdl("accounts", "type Query { me: String }", executor)?;
+/// assert_eq!(accounts.name(), "accounts");
+/// # Ok::<(), quilt_stitch::StitchError>(())
+/// ```
+#[derive(Clone)]
+pub struct SubschemaConfig {
+    pub(crate) name: String,
+    pub(crate) schema: Arc<Valid<Schema>>,
+    pub(crate) executor: SharedExecutor,
+    pub(crate) canonical: Vec<String>,
+}
+
+impl SubschemaConfig {
+    /// A subschema named `name` with a validated schema and its executor.
+    pub fn new(name: impl Into<String>, schema: Valid<Schema>, executor: impl Executor) -> Self {
+        Self {
+            name: name.into(),
+            schema: Arc::new(schema),
+            executor: Arc::new(executor),
+            canonical: Vec::new(),
+        }
+    }
+
+    /// A subschema whose schema is given as SDL; an invalid SDL is an
+    /// [`StitchError::InvalidSchema`] naming the subschema.
+    pub fn from_sdl(
+        name: impl Into<String>,
+        sdl: &str,
+        executor: impl Executor,
+    ) -> Result<Self, StitchError> {
+        let name = name.into();
+        let schema = Schema::parse_and_validate(sdl, format!("{name}.graphql")).map_err(|e| {
+            StitchError::InvalidSchema {
+                message: format!("subschema `{name}`: {}", e.errors),
+            }
+        })?;
+        Ok(Self::new(name, schema, executor))
+    }
+
+    /// Marks a type (`"User"`) or a root field (`"Query.me"`) of this subschema as canonical:
+    /// when several subschemas define it differently, this definition wins.
+    pub fn canonical(mut self, coordinate: impl Into<String>) -> Self {
+        self.canonical.push(coordinate.into());
+        self
+    }
+
+    /// The subschema's name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The subschema's schema.
+    pub fn schema(&self) -> &Valid<Schema> {
+        &self.schema
+    }
+}
+
+impl std::fmt::Debug for SubschemaConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SubschemaConfig")
+            .field("name", &self.name)
+            .field("canonical", &self.canonical)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Two subschemas define a type differently; see [`Stitcher::on_type_conflict`].
+#[derive(Debug)]
+pub struct TypeConflict<'a> {
+    /// The type's name.
+    pub type_name: &'a str,
+    /// The subschema whose definition was seen first.
+    pub left: &'a str,
+    /// The first definition.
+    pub left_type: &'a ExtendedType,
+    /// The subschema whose definition was seen second.
+    pub right: &'a str,
+    /// The second definition.
+    pub right_type: &'a ExtendedType,
+}
+
+/// Which definition of a conflicting type to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TypeChoice {
+    /// The first one seen.
+    Left,
+    /// The second one.
+    Right,
+    /// Neither: building fails with [`StitchError::TypeConflict`].
+    Fail,
+}
+
+/// Chooses between two definitions of a type.
+pub type OnTypeConflict = Arc<dyn Fn(&TypeConflict<'_>) -> TypeChoice + Send + Sync>;
+
+/// Limits on what a client may send, checked before any upstream call.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The longest accepted document text, in bytes (default 256 KiB).
+    pub max_document_bytes: usize,
+    /// The deepest accepted selection nesting, fragments included (default 64).
+    pub max_depth: usize,
+    /// How many prepared operations the plan cache keeps (default 1024).
+    pub plan_cache_capacity: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_document_bytes: 256 * 1024,
+            max_depth: 64,
+            plan_cache_capacity: 1024,
+        }
+    }
+}
+
+/// Builds a [`StitchedSchema`] from subschemas.
+///
+/// Root fields of `Query`, `Mutation` and `Subscription` come from every subschema; when two
+/// define the same root field, the last one wins unless one marks it
+/// [`canonical`](SubschemaConfig::canonical). Other types must be identical where they are
+/// shared, unless a canonical mark or [`on_type_conflict`](Stitcher::on_type_conflict) chooses.
+#[derive(Default)]
+pub struct Stitcher {
+    pub(crate) subschemas: Vec<SubschemaConfig>,
+    pub(crate) on_type_conflict: Option<OnTypeConflict>,
+    pub(crate) limits: Limits,
+}
+
+impl Stitcher {
+    /// A stitcher with no subschemas and the default limits.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Adds a subschema.
+    pub fn subschema(mut self, subschema: SubschemaConfig) -> Self {
+        self.subschemas.push(subschema);
+        self
+    }
+
+    /// Chooses between two different definitions of a shared type.
+    pub fn on_type_conflict(
+        mut self,
+        choose: impl Fn(&TypeConflict<'_>) -> TypeChoice + Send + Sync + 'static,
+    ) -> Self {
+        self.on_type_conflict = Some(Arc::new(choose));
+        self
+    }
+
+    /// Sets the limits on client documents and the plan cache size.
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// Merges the subschemas into one schema and builds the gateway over them.
+    pub fn build(self) -> Result<StitchedSchema, StitchError> {
+        StitchedSchema::build(self)
+    }
+}

@@ -1,0 +1,56 @@
+//! Errors of building a stitched schema.
+
+/// Why subschemas could not be stitched into one schema.
+#[derive(Debug, Clone, thiserror::Error)]
+#[non_exhaustive]
+pub enum StitchError {
+    /// No subschema was given.
+    #[error("a stitched schema needs at least one subschema")]
+    NoSubschemas,
+    /// Two subschemas share a name; names identify subschemas in errors and plans.
+    #[error("two subschemas are named `{name}`; subschema names must be unique")]
+    DuplicateName {
+        /// The name.
+        name: String,
+    },
+    /// Two subschemas define a type differently and neither `on_type_conflict` nor `canonical`
+    /// chose one.
+    #[error(
+        "type `{type_name}` is defined differently by subschemas `{left}` and `{right}` \
+         ({difference}); make them identical, mark one `canonical`, or choose with `on_type_conflict`"
+    )]
+    TypeConflict {
+        /// The type.
+        type_name: String,
+        /// The subschema whose definition came first.
+        left: String,
+        /// The subschema whose definition came second.
+        right: String,
+        /// What differs.
+        difference: String,
+    },
+    /// Two subschemas mark the same type or root field `canonical`.
+    #[error("`{coordinate}` is marked canonical by both `{left}` and `{right}`")]
+    DuplicateCanonical {
+        /// The type or `Type.field`.
+        coordinate: String,
+        /// The first subschema.
+        left: String,
+        /// The second subschema.
+        right: String,
+    },
+    /// A `canonical` mark names a type or root field the subschema does not have.
+    #[error("subschema `{subschema}` marks `{coordinate}` canonical but does not define it")]
+    UnknownCanonical {
+        /// The subschema.
+        subschema: String,
+        /// The coordinate.
+        coordinate: String,
+    },
+    /// The merged schema is not a valid GraphQL schema.
+    #[error("the stitched schema is invalid: {message}")]
+    InvalidSchema {
+        /// The validation errors, one per line.
+        message: String,
+    },
+}

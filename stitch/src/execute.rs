@@ -1,0 +1,131 @@
+//! Running a plan's steps: queries concurrently, mutations in order, each step's data and
+//! errors collected for shaping.
+
+use apollo_compiler::ast::OperationType;
+use futures::future::join_all;
+use quilt_executor::{
+    Context, ExecutionResult, ExecutorError, GraphQLError, JsonMap, PathSegment, Request,
+};
+use serde_json::Value;
+
+use crate::gateway::Gateway;
+use crate::plan::{FetchStep, Plan};
+
+/// What the steps fetched: the data in the shape of the upstream documents (client response
+/// keys, plus whatever the planner added) and every error, on client paths.
+#[derive(Debug, Default)]
+pub(crate) struct Fetched {
+    /// The merged data.
+    pub data: JsonMap,
+    /// The errors.
+    pub errors: Vec<GraphQLError>,
+}
+
+/// Runs the plan.
+pub(crate) async fn execute_plan(
+    gateway: &Gateway,
+    plan: &Plan,
+    variables: &JsonMap,
+    context: &Context,
+    fetched: &mut Fetched,
+) {
+    match plan.operation_type {
+        OperationType::Mutation => {
+            for step in &plan.steps {
+                let result = run_step(gateway, step, variables, context).await;
+                merge_result(gateway, step, result, fetched);
+            }
+        }
+        _ => {
+            let results = join_all(
+                plan.steps
+                    .iter()
+                    .map(|step| run_step(gateway, step, variables, context)),
+            )
+            .await;
+            for (step, result) in plan.steps.iter().zip(results) {
+                merge_result(gateway, step, result, fetched);
+            }
+        }
+    }
+}
+
+/// The upstream request of a step: its document, the variables it uses, the client's context.
+pub(crate) fn step_request(step: &FetchStep, variables: &JsonMap, context: &Context) -> Request {
+    let mut request = Request::from_document(step.document.clone());
+    request.variables = step
+        .variables
+        .iter()
+        .filter_map(|name| {
+            variables
+                .get(name.as_str())
+                .map(|v| (name.to_string(), v.clone()))
+        })
+        .collect();
+    request.operation_name = step.operation_name.clone();
+    request.context = context.clone();
+    request
+}
+
+async fn run_step(
+    gateway: &Gateway,
+    step: &FetchStep,
+    variables: &JsonMap,
+    context: &Context,
+) -> Result<ExecutionResult, ExecutorError> {
+    let request = step_request(step, variables, context);
+    let executor = &gateway.executors[step.subschema];
+    executor.execute(request).await?.into_single().await
+}
+
+/// Puts a step's data in place and its errors on client paths.
+pub(crate) fn merge_result(
+    gateway: &Gateway,
+    step: &FetchStep,
+    result: Result<ExecutionResult, ExecutorError>,
+    fetched: &mut Fetched,
+) {
+    let result = match result {
+        Ok(result) => result,
+        Err(error) => {
+            tracing::debug!(subschema = %gateway.names[step.subschema], %error, "step failed");
+            let error = error.to_graphql_error();
+            fetched.errors.extend(step.fields.iter().map(|field| {
+                let mut located = error.clone();
+                located.path = Some(vec![PathSegment::Key(field.key.clone())]);
+                located.locations = field.location.into_iter().collect();
+                located.extensions.get_or_insert_with(JsonMap::new).insert(
+                    "serviceName".into(),
+                    Value::String(gateway.names[step.subschema].clone()),
+                );
+                located
+            }));
+            return;
+        }
+    };
+    let has_data = matches!(result.data, Some(Value::Object(_)));
+    for mut error in result.errors {
+        match error.path.take() {
+            Some(path) if !path.is_empty() => {
+                // Root steps use the client's response keys, so their paths are client paths.
+                error.path = Some(path);
+                fetched.errors.push(error);
+            }
+            // A request error (or a null root): it concerns every field of the step.
+            _ if !has_data => {
+                fetched.errors.extend(step.fields.iter().map(|field| {
+                    let mut located = error.clone();
+                    located.path = Some(vec![PathSegment::Key(field.key.clone())]);
+                    located.locations = field.location.into_iter().collect();
+                    located
+                }));
+            }
+            _ => fetched.errors.push(error),
+        }
+    }
+    if let Some(Value::Object(data)) = result.data
+        && step.applies_at.0.is_empty()
+    {
+        fetched.data.extend(data);
+    }
+}

@@ -1,0 +1,232 @@
+//! `StitchedSchema`: the gateway over its subschemas, itself an [`Executor`].
+//!
+//! A request flows through the stages in this order: the plan cache or validation and planning
+//! (`request`, `validate`, `plan`), variable coercion, introspection, the upstream steps
+//! (`execute`), and shaping (`shape`).
+
+use std::sync::Arc;
+
+use apollo_compiler::ast::OperationType;
+use apollo_compiler::collections::HashMap;
+use apollo_compiler::schema::Implementers;
+use apollo_compiler::validation::Valid;
+use apollo_compiler::{Name, Schema};
+use futures::StreamExt;
+use quilt_executor::{
+    ExecuteFuture, ExecutionResult, Executor, GraphQLError, Request, Response, SharedExecutor,
+};
+
+use crate::config::{Limits, Stitcher};
+use crate::error::StitchError;
+use crate::execute::{Fetched, execute_plan, merge_result, step_request};
+use crate::index::StitchIndex;
+use crate::introspection::introspect;
+use crate::merge::{ROOTS, merge};
+use crate::plan_cache::{PlanCache, PlanCacheStats, Prepared};
+use crate::request::{coerce_variables, prepare};
+use crate::shape::shape;
+
+/// Many subschemas as one schema: validates, plans (once per document, cached), sends the
+/// prepared documents to the subschemas' executors and shapes the merged result.
+///
+/// It is an [`Executor`], so it can be served, wrapped, or be a subschema of another stitched
+/// schema.
+#[derive(Clone)]
+pub struct StitchedSchema {
+    gateway: Arc<Gateway>,
+}
+
+/// The shared state of a stitched schema.
+pub(crate) struct Gateway {
+    pub schema: Valid<Schema>,
+    pub implementers: HashMap<Name, Implementers>,
+    pub names: Vec<String>,
+    pub executors: Vec<SharedExecutor>,
+    pub index: StitchIndex,
+    pub cache: PlanCache,
+    pub limits: Limits,
+}
+
+impl StitchedSchema {
+    /// A builder; see [`Stitcher`].
+    pub fn builder() -> Stitcher {
+        Stitcher::new()
+    }
+
+    pub(crate) fn build(stitcher: Stitcher) -> Result<Self, StitchError> {
+        if stitcher.subschemas.is_empty() {
+            return Err(StitchError::NoSubschemas);
+        }
+        let mut names: Vec<String> = Vec::new();
+        for sub in &stitcher.subschemas {
+            if names.contains(&sub.name) {
+                return Err(StitchError::DuplicateName {
+                    name: sub.name.clone(),
+                });
+            }
+            names.push(sub.name.clone());
+        }
+        let merged = merge(&stitcher.subschemas, stitcher.on_type_conflict.as_ref())?;
+        let index = StitchIndex::build(&merged.schema, &stitcher.subschemas, merged.root_owners);
+        Ok(Self {
+            gateway: Arc::new(Gateway {
+                implementers: merged.schema.implementers_map(),
+                schema: merged.schema,
+                names,
+                executors: stitcher
+                    .subschemas
+                    .iter()
+                    .map(|s| s.executor.clone())
+                    .collect(),
+                index,
+                cache: PlanCache::new(stitcher.limits.plan_cache_capacity),
+                limits: stitcher.limits,
+            }),
+        })
+    }
+
+    /// The stitched schema.
+    pub fn schema(&self) -> &Valid<Schema> {
+        &self.gateway.schema
+    }
+
+    /// The stitched schema as SDL: one flat definition per type.
+    pub fn sdl(&self) -> String {
+        self.gateway.schema.to_string()
+    }
+
+    /// The plan cache's counters: hits, misses, validations and plans done.
+    pub fn plan_cache_stats(&self) -> PlanCacheStats {
+        self.gateway.cache.stats()
+    }
+}
+
+impl std::fmt::Debug for StitchedSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("StitchedSchema")
+            .field("subschemas", &self.gateway.names)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Executor for StitchedSchema {
+    fn execute(&self, request: Request) -> ExecuteFuture {
+        let gateway = self.gateway.clone();
+        Box::pin(async move { Ok(gateway.run(request).await) })
+    }
+}
+
+fn request_error(errors: Vec<GraphQLError>) -> Response {
+    Response::Single(ExecutionResult {
+        errors,
+        ..ExecutionResult::default()
+    })
+}
+
+impl Gateway {
+    async fn run(self: Arc<Self>, request: Request) -> Response {
+        let prepared = match prepare(&self, &request) {
+            Ok(prepared) => prepared,
+            Err(errors) => return request_error(errors),
+        };
+        let (variables, coerced) = match coerce_variables(&self, &prepared, &request.variables) {
+            Ok(v) => v,
+            Err(errors) => return request_error(errors),
+        };
+        let Ok(operation) = prepared
+            .document
+            .operations
+            .get(prepared.operation_name.as_deref())
+        else {
+            return request_error(vec![GraphQLError::new("the prepared operation is missing")]);
+        };
+        let root_type = root_type_name(operation.operation_type);
+        if operation.operation_type == OperationType::Subscription {
+            return self.subscribe(prepared, variables, request).await;
+        }
+        let mut fetched = Fetched::default();
+        if prepared.plan.introspection {
+            match introspect(
+                &self.schema,
+                &self.implementers,
+                &prepared.document,
+                operation,
+                &coerced,
+            ) {
+                Ok((data, errors)) => {
+                    fetched.data.extend(data);
+                    fetched.errors.extend(errors);
+                }
+                Err(errors) => return request_error(errors),
+            }
+        }
+        execute_plan(
+            &self,
+            &prepared.plan,
+            &variables,
+            &request.context,
+            &mut fetched,
+        )
+        .await;
+        Response::Single(shape(
+            &self.schema,
+            &prepared.document,
+            &variables,
+            root_type,
+            &operation.selection_set,
+            fetched,
+        ))
+    }
+
+    /// A subscription: its one root step yields a stream; every event is shaped on its own.
+    async fn subscribe(
+        self: Arc<Self>,
+        prepared: Arc<Prepared>,
+        variables: quilt_executor::JsonMap,
+        request: Request,
+    ) -> Response {
+        let Some(step) = prepared.plan.steps.first() else {
+            return request_error(vec![GraphQLError::new(
+                "a subscription must select one field of a subschema",
+            )]);
+        };
+        let upstream = step_request(step, &variables, &request.context);
+        let stream = match self.executors[step.subschema].execute(upstream).await {
+            Ok(response) => response.into_stream(),
+            Err(error) => {
+                let mut fetched = Fetched::default();
+                merge_result(&self, step, Err(error), &mut fetched);
+                return request_error(fetched.errors);
+            }
+        };
+        let gateway = self.clone();
+        let events = stream.map(move |event| {
+            let step = &prepared.plan.steps[0];
+            let mut fetched = Fetched::default();
+            merge_result(&gateway, step, event, &mut fetched);
+            let Ok(operation) = prepared
+                .document
+                .operations
+                .get(prepared.operation_name.as_deref())
+            else {
+                return Ok(ExecutionResult::default());
+            };
+            Ok(shape(
+                &gateway.schema,
+                &prepared.document,
+                &variables,
+                root_type_name(OperationType::Subscription),
+                &operation.selection_set,
+                fetched,
+            ))
+        });
+        Response::Stream(events.boxed())
+    }
+}
+
+fn root_type_name(operation_type: OperationType) -> &'static str {
+    ROOTS
+        .iter()
+        .find(|(op, _)| *op == operation_type)
+        .map_or("Query", |(_, name)| name)
+}

@@ -1,0 +1,53 @@
+//! # quilt-stitch
+//!
+//! Many GraphQL services as one schema. [`Stitcher`] merges subschemas (each a schema and the
+//! [`Executor`](quilt_executor::Executor) that reaches it) into a [`StitchedSchema`], which is
+//! itself an executor: it validates a client's operation against the stitched schema, plans it
+//! once (the plan is cached), sends each subschema the document it owns, and shapes the merged
+//! result exactly as the client asked.
+//!
+//! The code reads in the order a request flows: [`config`](Stitcher) and `merge` build the
+//! schema, `index` records who resolves what, `request` and `validate` check the client's
+//! document, `plan` and `plan_cache` decide and remember what to send, `execute` sends it,
+//! `introspection` answers `__schema`/`__type`, and `shape` builds the response.
+//!
+//! ```
+//! use quilt_executor::{from_fn, Executor, ExecutionResult, Request, Response};
+//! use quilt_stitch::{Stitcher, SubschemaConfig};
+//! use serde_json::json;
+//!
+//! let hello = from_fn(|_r: Request| async {
+//!     Ok(Response::Single(ExecutionResult::from_data(json!({ "hello": "world" }))))
+//! });
+//! let stitched = Stitcher::new()
+//!     .subschema(SubschemaConfig::from_sdl("hello", "type Query { hello: String }", hello)?)
+//!     .build()?;
+//! # tokio_test_block_on(async {
+//! let response = stitched.execute(Request::new("{ hello __typename }").unwrap()).await.unwrap();
+//! let result = response.into_single().await.unwrap();
+//! assert_eq!(result.data, Some(json!({ "hello": "world", "__typename": "Query" })));
+//! # });
+//! # fn tokio_test_block_on(f: impl std::future::Future<Output = ()>) {
+//! #     tokio::runtime::Runtime::new().unwrap().block_on(f)
+//! # }
+//! # Ok::<(), quilt_stitch::StitchError>(())
+//! ```
+
+mod config;
+mod error;
+mod execute;
+mod gateway;
+mod index;
+mod introspection;
+mod json_bytes;
+mod merge;
+mod plan;
+mod plan_cache;
+mod request;
+mod shape;
+mod validate;
+
+pub use config::{Limits, OnTypeConflict, Stitcher, SubschemaConfig, TypeChoice, TypeConflict};
+pub use error::StitchError;
+pub use gateway::StitchedSchema;
+pub use plan_cache::PlanCacheStats;

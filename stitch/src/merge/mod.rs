@@ -1,0 +1,234 @@
+//! Merging subschemas into one schema: the union of their types, root fields from every
+//! subschema, shared types checked to be identical.
+
+mod compare;
+mod flatten;
+
+use std::collections::HashMap;
+
+use apollo_compiler::ast::OperationType;
+use apollo_compiler::schema::{
+    Component, ComponentName, ExtendedType, FieldDefinition, ObjectType,
+};
+use apollo_compiler::validation::Valid;
+use apollo_compiler::{Name, Node, Schema};
+use indexmap::IndexMap;
+
+use crate::config::{OnTypeConflict, SubschemaConfig, TypeChoice, TypeConflict};
+use crate::error::StitchError;
+
+/// The root operation types, with the stitched schema's names for them.
+pub(crate) const ROOTS: [(OperationType, &str); 3] = [
+    (OperationType::Query, "Query"),
+    (OperationType::Mutation, "Mutation"),
+    (OperationType::Subscription, "Subscription"),
+];
+
+/// The merged schema and who contributed what.
+pub(crate) struct Merged {
+    /// The stitched schema.
+    pub schema: Valid<Schema>,
+    /// For each root field, the subschema (index) that resolves it.
+    pub root_owners: HashMap<(OperationType, Name), usize>,
+}
+
+/// A root field as one subschema defines it: (owner, canonical, definition).
+type RootCandidate = (usize, bool, Node<FieldDefinition>);
+
+struct Candidate {
+    owner: usize,
+    canonical: bool,
+    ty: ExtendedType,
+    signature: Vec<String>,
+}
+
+/// Merges `subschemas` (see [`crate::Stitcher`] for the rules).
+pub(crate) fn merge(
+    subschemas: &[SubschemaConfig],
+    on_type_conflict: Option<&OnTypeConflict>,
+) -> Result<Merged, StitchError> {
+    check_canonical_marks(subschemas)?;
+    let mut types: IndexMap<Name, Candidate> = IndexMap::new();
+    let mut roots: IndexMap<OperationType, IndexMap<Name, RootCandidate>> = IndexMap::new();
+    let mut directives = IndexMap::new();
+    let built_in_directives = Schema::new().directive_definitions;
+
+    for (index, sub) in subschemas.iter().enumerate() {
+        let root_names: Vec<&Name> = ROOTS
+            .iter()
+            .filter_map(|(op, _)| sub.schema.root_operation(*op))
+            .collect();
+        for (op, root_name) in ROOTS {
+            let Some(root) = sub
+                .schema
+                .root_operation(op)
+                .and_then(|n| sub.schema.get_object(n))
+            else {
+                continue;
+            };
+            let fields = roots.entry(op).or_default();
+            for (name, field) in &root.fields {
+                let canonical = sub
+                    .canonical
+                    .iter()
+                    .any(|c| *c == format!("{root_name}.{name}"));
+                // Last one wins, unless the earlier one is canonical.
+                let keep_earlier = fields.get(name).is_some_and(|(_, earlier, _)| *earlier);
+                if !keep_earlier {
+                    fields.insert(name.clone(), (index, canonical, field.node.clone()));
+                }
+            }
+        }
+        for (name, ty) in &sub.schema.types {
+            if ty.is_built_in() || root_names.contains(&name) {
+                continue;
+            }
+            let flat = flatten::flatten(ty);
+            let candidate = Candidate {
+                owner: index,
+                canonical: sub.canonical.iter().any(|c| c == name.as_str()),
+                signature: compare::signature(&flat),
+                ty: flat,
+            };
+            match types.get_mut(name) {
+                None => {
+                    types.insert(name.clone(), candidate);
+                }
+                Some(existing) if existing.signature == candidate.signature => {}
+                Some(existing) => {
+                    if choose(existing, &candidate, name, subschemas, on_type_conflict)?
+                        == TypeChoice::Right
+                    {
+                        *existing = candidate;
+                    }
+                }
+            }
+        }
+        for (name, def) in &sub.schema.directive_definitions {
+            // Services often print the built-in directives too; those are not theirs.
+            if !def.is_built_in() && !built_in_directives.contains_key(name) {
+                directives
+                    .entry(name.clone())
+                    .or_insert_with(|| def.clone());
+            }
+        }
+    }
+
+    let mut schema = Schema::new();
+    let mut root_owners = HashMap::new();
+    for (op, root_name) in ROOTS {
+        let Some(fields) = roots.get(&op) else {
+            continue;
+        };
+        let name = Name::new_unchecked(root_name);
+        let mut object = ObjectType {
+            description: None,
+            name: name.clone(),
+            implements_interfaces: Default::default(),
+            directives: Default::default(),
+            fields: Default::default(),
+        };
+        for (field_name, (owner, _, def)) in fields {
+            object
+                .fields
+                .insert(field_name.clone(), Component::from(def.clone()));
+            root_owners.insert((op, field_name.clone()), *owner);
+        }
+        schema
+            .types
+            .insert(name.clone(), ExtendedType::Object(Node::new(object)));
+        let definition = schema.schema_definition.make_mut();
+        let root = Some(ComponentName::from(name));
+        match op {
+            OperationType::Query => definition.query = root,
+            OperationType::Mutation => definition.mutation = root,
+            OperationType::Subscription => definition.subscription = root,
+        }
+    }
+    for (name, candidate) in types {
+        schema.types.insert(name, candidate.ty);
+    }
+    schema.directive_definitions.extend(directives);
+    let schema = schema.validate().map_err(|e| StitchError::InvalidSchema {
+        message: e.errors.to_string(),
+    })?;
+    Ok(Merged {
+        schema,
+        root_owners,
+    })
+}
+
+fn choose(
+    left: &Candidate,
+    right: &Candidate,
+    name: &Name,
+    subschemas: &[SubschemaConfig],
+    on_type_conflict: Option<&OnTypeConflict>,
+) -> Result<TypeChoice, StitchError> {
+    let (left_name, right_name) = (&subschemas[left.owner].name, &subschemas[right.owner].name);
+    match (left.canonical, right.canonical) {
+        (true, true) => {
+            return Err(StitchError::DuplicateCanonical {
+                coordinate: name.to_string(),
+                left: left_name.clone(),
+                right: right_name.clone(),
+            });
+        }
+        (true, false) => return Ok(TypeChoice::Left),
+        (false, true) => return Ok(TypeChoice::Right),
+        (false, false) => {}
+    }
+    let choice = on_type_conflict.map_or(TypeChoice::Fail, |choose| {
+        choose(&TypeConflict {
+            type_name: name,
+            left: left_name,
+            left_type: &left.ty,
+            right: right_name,
+            right_type: &right.ty,
+        })
+    });
+    if choice == TypeChoice::Fail {
+        return Err(StitchError::TypeConflict {
+            type_name: name.to_string(),
+            left: left_name.clone(),
+            right: right_name.clone(),
+            difference: compare::difference(&left.signature, &right.signature),
+        });
+    }
+    Ok(choice)
+}
+
+/// Every canonical mark names something its subschema defines, and no root field is marked by
+/// two subschemas.
+fn check_canonical_marks(subschemas: &[SubschemaConfig]) -> Result<(), StitchError> {
+    let mut marked: HashMap<&str, &str> = HashMap::new();
+    for sub in subschemas {
+        for coordinate in &sub.canonical {
+            let exists = match coordinate.split_once('.') {
+                Some((root, field)) => ROOTS.iter().any(|(op, name)| {
+                    *name == root
+                        && sub
+                            .schema
+                            .root_operation(*op)
+                            .and_then(|n| sub.schema.get_object(n))
+                            .is_some_and(|o| o.fields.contains_key(field))
+                }),
+                None => sub.schema.types.contains_key(coordinate.as_str()),
+            };
+            if !exists {
+                return Err(StitchError::UnknownCanonical {
+                    subschema: sub.name.clone(),
+                    coordinate: coordinate.clone(),
+                });
+            }
+            if let Some(other) = marked.insert(coordinate, &sub.name) {
+                return Err(StitchError::DuplicateCanonical {
+                    coordinate: coordinate.clone(),
+                    left: other.to_owned(),
+                    right: sub.name.clone(),
+                });
+            }
+        }
+    }
+    Ok(())
+}

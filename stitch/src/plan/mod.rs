@@ -1,0 +1,106 @@
+//! The plan of an operation: which documents go to which subschemas, and in what order.
+//!
+//! A plan is computed once per (document, operation name) and cached; executing it sends the
+//! prepared documents and shapes the JSON that comes back.
+
+mod build;
+mod project;
+
+use apollo_compiler::Name;
+use apollo_compiler::ast::OperationType;
+use apollo_compiler::executable::{ExecutableDocument, Operation};
+use quilt_executor::{Document, Location};
+
+use crate::index::StitchIndex;
+
+pub(crate) use build::plan_operation;
+pub(crate) use project::location;
+
+/// An operation's plan.
+#[derive(Debug)]
+pub(crate) struct Plan {
+    /// Query, mutation or subscription.
+    pub operation_type: OperationType,
+    /// Whether the operation selects `__schema` or `__type` at its root (answered locally).
+    pub introspection: bool,
+    /// The root steps. Queries run them concurrently; mutations one after another, in
+    /// document order.
+    pub steps: Vec<FetchStep>,
+}
+
+/// One request to one subschema.
+#[derive(Debug)]
+pub(crate) struct FetchStep {
+    /// The subschema (index in the stitched schema's list).
+    pub subschema: usize,
+    /// The document to send, printed at most once for every execution of the plan.
+    pub document: Document,
+    /// The operation name to send (the client's).
+    pub operation_name: Option<String>,
+    /// The client's variables this document uses; only these are forwarded.
+    pub variables: Vec<Name>,
+    /// Where the step's data goes in the response.
+    pub applies_at: ResponsePath,
+    /// The root fields this step resolves: response key and client location, to place a
+    /// transport failure on each of them.
+    pub fields: Vec<StepField>,
+}
+
+/// A root field resolved by a step.
+#[derive(Debug, Clone)]
+pub(crate) struct StepField {
+    /// The response key (alias or name).
+    pub key: String,
+    /// Where the field is in the client's document.
+    pub location: Option<Location>,
+}
+
+/// A place in the response: a sequence of keys, where `Each` walks every item of a list.
+///
+/// Root steps apply at the empty path; the dependent steps of merged types apply deeper
+/// (`topProducts.@.reviews.@.author`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct ResponsePath(pub Vec<PathElement>);
+
+/// One element of a [`ResponsePath`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[allow(dead_code)] // `Each` is produced by the merged-type steps, written next.
+pub(crate) enum PathElement {
+    /// A field's response key.
+    Key(String),
+    /// Every item of a list.
+    Each,
+}
+
+/// Why an operation could not be planned (after it validated: a stitching gap, not a
+/// client error).
+#[derive(Debug, Clone, thiserror::Error)]
+pub(crate) enum PlanError {
+    /// A root field has no owner.
+    #[error("no subschema resolves the root field `{0}`")]
+    NoOwner(String),
+    /// A field under a root field cannot be resolved by the subschema of that root field.
+    #[error(
+        "subschema `{subschema}` cannot resolve `{type_name}.{field}`, which the operation \
+         selects under one of its root fields"
+    )]
+    Unresolvable {
+        /// The subschema.
+        subschema: String,
+        /// The parent type.
+        type_name: String,
+        /// The field.
+        field: String,
+    },
+    /// A step's printed document did not parse again (a bug in the planner).
+    #[error("the planner printed a document it cannot parse: {0}")]
+    Print(String),
+}
+
+/// What the planner reads.
+pub(crate) struct PlanInput<'a> {
+    pub document: &'a ExecutableDocument,
+    pub operation: &'a Operation,
+    pub index: &'a StitchIndex,
+    pub subschema_names: &'a [String],
+}

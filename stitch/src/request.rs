@@ -1,0 +1,75 @@
+//! From a client request to a prepared operation: the plan cache, or validation, operation
+//! selection and planning; then the request's variables coerced.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use apollo_compiler::validation::Valid;
+use quilt_executor::{GraphQLError, JsonMap, Request};
+
+use crate::gateway::Gateway;
+use crate::json_bytes::{from_apollo_error, from_bytes_map, to_bytes_map};
+use crate::plan::{PlanInput, plan_operation};
+use crate::plan_cache::Prepared;
+use crate::validate::validate;
+
+/// The prepared operation for `request`, from the cache or validated and planned now.
+pub(crate) fn prepare(
+    gateway: &Gateway,
+    request: &Request,
+) -> Result<Arc<Prepared>, Vec<GraphQLError>> {
+    let document = &request.document;
+    let name = request.operation_name.as_deref();
+    if let Some(hit) = gateway
+        .cache
+        .get(document.hash64(), document.as_str(), name)
+    {
+        return Ok(hit);
+    }
+    gateway.cache.validations.fetch_add(1, Ordering::Relaxed);
+    let valid = validate(&gateway.schema, document, &gateway.limits)?;
+    let operation = valid.operations.get(name).map_err(|e| {
+        vec![GraphQLError::new(e.message().to_string()).with_code("OPERATION_RESOLUTION_FAILURE")]
+    })?;
+    gateway.cache.plans.fetch_add(1, Ordering::Relaxed);
+    let plan = plan_operation(&PlanInput {
+        document: &valid,
+        operation,
+        index: &gateway.index,
+        subschema_names: &gateway.names,
+    })
+    .map_err(|e| vec![GraphQLError::new(e.to_string()).with_code("PLAN_FAILED")])?;
+    let prepared = Arc::new(Prepared {
+        text: document.printed_arc().clone(),
+        document: valid,
+        operation_name: name.map(str::to_owned),
+        plan,
+    });
+    gateway.cache.insert(document.hash64(), prepared.clone());
+    Ok(prepared)
+}
+
+/// The request's variables coerced to the operation's variable types, defaults applied.
+pub(crate) fn coerce_variables(
+    gateway: &Gateway,
+    prepared: &Prepared,
+    variables: &JsonMap,
+) -> Result<(JsonMap, Valid<apollo_compiler::response::JsonMap>), Vec<GraphQLError>> {
+    let operation = prepared
+        .document
+        .operations
+        .get(prepared.operation_name.as_deref())
+        .map_err(|e| vec![GraphQLError::new(e.message().to_string())])?;
+    let coerced = apollo_compiler::request::coerce_variable_values(
+        &gateway.schema,
+        operation,
+        &to_bytes_map(variables),
+    )
+    .map_err(|e| {
+        vec![
+            from_apollo_error(&e.to_graphql_error(&prepared.document.sources))
+                .with_code("BAD_USER_INPUT"),
+        ]
+    })?;
+    Ok((from_bytes_map(&coerced), coerced))
+}

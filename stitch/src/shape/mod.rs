@@ -1,0 +1,224 @@
+//! Building the client's response by walking the client's selection set over the fetched data.
+//!
+//! The fetched data may hold more than the client asked for (`__typename`s the planner added)
+//! and lacks what failed; the walk keeps only requested fields, in requested order, fills
+//! `__typename`, applies `@skip`/`@include`, and propagates a null in a non-null position to the
+//! nearest nullable parent, as the spec's "Handling Field Errors" says.
+
+mod collect;
+
+use std::collections::{HashMap, HashSet};
+
+use apollo_compiler::ast::Type;
+use apollo_compiler::executable::{ExecutableDocument, Field, SelectionSet};
+use apollo_compiler::schema::ExtendedType;
+use apollo_compiler::{Node, Schema};
+use quilt_executor::{ExecutionResult, GraphQLError, JsonMap, PathSegment};
+use serde_json::Value;
+
+use crate::execute::Fetched;
+use crate::plan::location;
+use collect::collect_fields;
+
+/// A null reached a non-null position; the parent must become null.
+struct NullPropagation;
+
+/// Shapes the response of the operation whose root selection is `root_set` on `root_type`.
+pub(crate) fn shape(
+    schema: &Schema,
+    document: &ExecutableDocument,
+    variables: &JsonMap,
+    root_type: &str,
+    root_set: &SelectionSet,
+    fetched: Fetched,
+) -> ExecutionResult {
+    let mut upstream = fetched.errors;
+    let mut by_path: HashMap<Vec<PathSegment>, Vec<usize>> = HashMap::new();
+    let mut prefixes = HashSet::new();
+    for (i, error) in upstream.iter_mut().enumerate() {
+        if let Some(path) = &error.path {
+            // Locations of upstream errors point into the upstream document; they are
+            // replaced with the client field's location when the walk reaches the path.
+            error.locations.clear();
+            by_path.entry(path.clone()).or_default().push(i);
+            for end in 0..=path.len() {
+                prefixes.insert(path[..end].to_vec());
+            }
+        }
+    }
+    let mut shaper = Shaper {
+        schema,
+        document,
+        variables,
+        upstream,
+        by_path,
+        prefixes,
+        errors: Vec::new(),
+        path: Vec::new(),
+    };
+    let data = match shaper.object(root_type, &[root_set], &fetched.data) {
+        Ok(map) => Value::Object(map),
+        Err(NullPropagation) => Value::Null,
+    };
+    let mut errors = shaper.upstream;
+    errors.extend(shaper.errors);
+    ExecutionResult {
+        data: Some(data),
+        errors,
+        ..ExecutionResult::default()
+    }
+}
+
+struct Shaper<'a> {
+    schema: &'a Schema,
+    document: &'a ExecutableDocument,
+    variables: &'a JsonMap,
+    upstream: Vec<GraphQLError>,
+    by_path: HashMap<Vec<PathSegment>, Vec<usize>>,
+    prefixes: HashSet<Vec<PathSegment>>,
+    errors: Vec<GraphQLError>,
+    path: Vec<PathSegment>,
+}
+
+impl<'a> Shaper<'a> {
+    fn object(
+        &mut self,
+        type_name: &str,
+        sets: &[&'a SelectionSet],
+        source: &JsonMap,
+    ) -> Result<JsonMap, NullPropagation> {
+        let grouped = collect_fields(self.schema, self.document, self.variables, type_name, sets);
+        let mut out = JsonMap::with_capacity(grouped.len());
+        for (key, fields) in grouped {
+            let first = fields[0];
+            let value = match first.name.as_str() {
+                "__typename" => Value::String(type_name.to_owned()),
+                "__schema" | "__type" => source.get(key).cloned().unwrap_or(Value::Null),
+                _ => {
+                    self.path.push(PathSegment::Key(key.to_owned()));
+                    self.locate_upstream_errors(first);
+                    let fetched = source.get(key).unwrap_or(&Value::Null);
+                    let completed = self.value(type_name, first.ty(), &fields, fetched);
+                    self.path.pop();
+                    completed?
+                }
+            };
+            out.insert(key.to_owned(), value);
+        }
+        Ok(out)
+    }
+
+    fn value(
+        &mut self,
+        parent: &str,
+        ty: &Type,
+        fields: &[&'a Node<Field>],
+        value: &Value,
+    ) -> Result<Value, NullPropagation> {
+        match ty {
+            Type::NonNullNamed(_) | Type::NonNullList(_) => {
+                let completed = self.value(parent, &ty.clone().nullable(), fields, value)?;
+                if completed.is_null() {
+                    if !self.prefixes.contains(&self.path) {
+                        let message = format!(
+                            "Cannot return null for non-nullable field {parent}.{}.",
+                            fields[0].name
+                        );
+                        self.error(fields[0], message);
+                    }
+                    return Err(NullPropagation);
+                }
+                Ok(completed)
+            }
+            _ if value.is_null() => Ok(Value::Null),
+            Type::List(item_type) => {
+                let Value::Array(items) = value else {
+                    self.error(fields[0], "expected a list from the subschema".into());
+                    return Ok(Value::Null);
+                };
+                let mut out = Vec::with_capacity(items.len());
+                for (i, item) in items.iter().enumerate() {
+                    self.path.push(PathSegment::Index(i));
+                    self.locate_upstream_errors(fields[0]);
+                    let completed = self.value(parent, item_type, fields, item);
+                    self.path.pop();
+                    match completed {
+                        Ok(v) => out.push(v),
+                        Err(NullPropagation) => return Ok(Value::Null),
+                    }
+                }
+                Ok(Value::Array(out))
+            }
+            Type::Named(name) => match self.schema.types.get(name) {
+                Some(ExtendedType::Scalar(_) | ExtendedType::Enum(_)) | None => Ok(value.clone()),
+                Some(ExtendedType::Object(_)) => self.composite(name, fields, value),
+                Some(ExtendedType::Interface(_) | ExtendedType::Union(_)) => {
+                    let runtime = value.get("__typename").and_then(Value::as_str);
+                    match runtime {
+                        Some(runtime)
+                            if self.schema.get_object(runtime).is_some()
+                                && self.schema.is_subtype(name, runtime) =>
+                        {
+                            let runtime = runtime.to_owned();
+                            self.composite(&runtime, fields, value)
+                        }
+                        _ => {
+                            self.error(
+                                fields[0],
+                                format!(
+                                    "the subschema returned no valid `__typename` for a value of \
+                                     abstract type {name}"
+                                ),
+                            );
+                            Ok(Value::Null)
+                        }
+                    }
+                }
+                Some(ExtendedType::InputObject(_)) => Ok(Value::Null),
+            },
+        }
+    }
+
+    fn composite(
+        &mut self,
+        type_name: &str,
+        fields: &[&'a Node<Field>],
+        value: &Value,
+    ) -> Result<Value, NullPropagation> {
+        let Value::Object(map) = value else {
+            self.error(fields[0], "expected an object from the subschema".into());
+            return Ok(Value::Null);
+        };
+        let sets: Vec<&'a SelectionSet> = fields.iter().map(|f| &f.selection_set).collect();
+        match self.object(type_name, &sets, map) {
+            Ok(map) => Ok(Value::Object(map)),
+            Err(NullPropagation) => Ok(Value::Null),
+        }
+    }
+
+    /// A gateway error at the current path, located at `field`.
+    fn error(&mut self, field: &Node<Field>, message: String) {
+        for end in 0..=self.path.len() {
+            self.prefixes.insert(self.path[..end].to_vec());
+        }
+        self.errors.push(GraphQLError {
+            message,
+            locations: location(self.document, field).into_iter().collect(),
+            path: Some(self.path.clone()),
+            extensions: None,
+        });
+    }
+
+    /// Gives upstream errors at the current path the location of the client's field.
+    fn locate_upstream_errors(&mut self, field: &Node<Field>) {
+        if self.by_path.is_empty() {
+            return;
+        }
+        if let Some(indices) = self.by_path.remove(&self.path) {
+            let location: Vec<_> = location(self.document, field).into_iter().collect();
+            for i in indices {
+                self.upstream[i].locations = location.clone();
+            }
+        }
+    }
+}

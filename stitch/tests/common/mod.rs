@@ -1,0 +1,205 @@
+//! Helpers for the stitching tests: the three services served over loopback HTTP, a small
+//! HTTP executor (to be replaced by `quilt_executor::HttpExecutor` once it is merged), a
+//! recorder of what the gateway sends upstream, and the gateway over the three.
+
+#![allow(dead_code)]
+
+pub mod services;
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use quilt_executor::{
+    ExecuteFuture, ExecutionResult, Executor, ExecutorError, JsonMap, Request, Response,
+};
+use quilt_stitch::{StitchedSchema, Stitcher, SubschemaConfig};
+use quilt_test_support::{Stats, TestServer, graphql_router};
+use serde_json::{Value, json};
+
+use services::MutationLog;
+
+/// A minimal GraphQL-over-HTTP executor (POST JSON, 5 s timeout).
+#[derive(Clone)]
+pub struct SimpleHttp {
+    url: String,
+    client: reqwest::Client,
+}
+
+impl SimpleHttp {
+    pub fn new(url: String) -> Self {
+        Self {
+            url,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(5))
+                .build()
+                .unwrap(),
+        }
+    }
+}
+
+impl Executor for SimpleHttp {
+    fn execute(&self, request: Request) -> ExecuteFuture {
+        let (url, client) = (self.url.clone(), self.client.clone());
+        Box::pin(async move {
+            let mut body = json!({ "query": request.query(), "variables": request.variables });
+            if let Some(name) = &request.operation_name {
+                body["operationName"] = json!(name);
+            }
+            let response =
+                client
+                    .post(&url)
+                    .json(&body)
+                    .send()
+                    .await
+                    .map_err(|e| ExecutorError::Connect {
+                        endpoint: url.clone(),
+                        message: e.to_string(),
+                        source: None,
+                    })?;
+            let status = response.status().as_u16();
+            let bytes = response.bytes().await.map_err(|e| ExecutorError::Decode {
+                endpoint: url.clone(),
+                message: e.to_string(),
+            })?;
+            match serde_json::from_slice::<ExecutionResult>(&bytes) {
+                Ok(result) if result.is_graphql_response() => Ok(Response::Single(result)),
+                _ => Err(ExecutorError::HttpStatus {
+                    endpoint: url,
+                    status,
+                    body_excerpt: String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).into(),
+                }),
+            }
+        })
+    }
+}
+
+/// What an executor was asked: (query, variables), in order.
+#[derive(Clone, Default)]
+pub struct Sent(pub Arc<Mutex<Vec<(String, JsonMap)>>>);
+
+impl Sent {
+    pub fn take(&self) -> Vec<(String, JsonMap)> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// Records every request before passing it on.
+pub struct Recording<E> {
+    inner: E,
+    sent: Sent,
+}
+
+impl<E: Executor> Executor for Recording<E> {
+    fn execute(&self, request: Request) -> ExecuteFuture {
+        self.sent
+            .0
+            .lock()
+            .unwrap()
+            .push((request.query().to_owned(), request.variables.clone()));
+        self.inner.execute(request)
+    }
+}
+
+/// The three services running, with the SDL each one publishes.
+pub struct Services {
+    pub accounts: TestServer,
+    pub products: TestServer,
+    pub reviews: TestServer,
+    pub sdl: [String; 3],
+    pub log: MutationLog,
+}
+
+impl Services {
+    pub async fn start() -> Self {
+        let log = MutationLog::default();
+        let localhost = "127.0.0.1:0".parse().unwrap();
+        let (a, p, r) = (
+            services::accounts(log.clone()),
+            services::products_schema(log.clone()),
+            services::reviews_schema(log.clone()),
+        );
+        let sdl = [a.sdl(), p.sdl(), r.sdl()];
+        let stats = [Stats::default(), Stats::default(), Stats::default()];
+        Self {
+            accounts: TestServer::serve(
+                localhost,
+                graphql_router(a, stats[0].clone()),
+                stats[0].clone(),
+            )
+            .await
+            .unwrap(),
+            products: TestServer::serve(
+                localhost,
+                graphql_router(p, stats[1].clone()),
+                stats[1].clone(),
+            )
+            .await
+            .unwrap(),
+            reviews: TestServer::serve(
+                localhost,
+                graphql_router(r, stats[2].clone()),
+                stats[2].clone(),
+            )
+            .await
+            .unwrap(),
+            sdl,
+            log,
+        }
+    }
+
+    /// The subschema configs (names `accounts`, `products`, `reviews`) over HTTP, recording
+    /// what is sent to each.
+    pub fn subschemas(&self) -> (Vec<SubschemaConfig>, [Sent; 3]) {
+        let sent = [Sent::default(), Sent::default(), Sent::default()];
+        let names = ["accounts", "products", "reviews"];
+        let urls = [
+            self.accounts.http_url(),
+            self.products.http_url(),
+            self.reviews.http_url(),
+        ];
+        let configs = (0..3)
+            .map(|i| {
+                let executor = Recording {
+                    inner: SimpleHttp::new(urls[i].clone()),
+                    sent: sent[i].clone(),
+                };
+                SubschemaConfig::from_sdl(names[i], &self.sdl[i], executor).unwrap()
+            })
+            .collect();
+        (configs, sent)
+    }
+
+    /// The gateway over the three services, and the recorders of what it sends.
+    pub fn gateway(&self) -> (StitchedSchema, [Sent; 3]) {
+        let (configs, sent) = self.subschemas();
+        let stitcher = configs
+            .into_iter()
+            .fold(Stitcher::new(), |s, c| s.subschema(c));
+        (stitcher.build().unwrap(), sent)
+    }
+}
+
+/// Runs `query` with `variables` through `executor` and returns the result as JSON.
+pub async fn run(executor: &impl Executor, query: &str, variables: Value) -> Value {
+    run_op(executor, query, variables, None).await
+}
+
+/// Like [`run`], selecting an operation by name.
+pub async fn run_op(
+    executor: &impl Executor,
+    query: &str,
+    variables: Value,
+    operation_name: Option<&str>,
+) -> Value {
+    let mut request = Request::new(query.to_owned()).unwrap();
+    if let Value::Object(map) = variables {
+        request.variables = map;
+    }
+    request.operation_name = operation_name.map(str::to_owned);
+    let response = tokio::time::timeout(Duration::from_secs(10), executor.execute(request))
+        .await
+        .expect("the gateway answered within 10 s")
+        .unwrap();
+    let result = response.into_single().await.unwrap();
+    serde_json::to_value(result).unwrap()
+}

@@ -1,0 +1,75 @@
+#![allow(clippy::unwrap_used)]
+//! What the gateway does when a subschema's data breaks its own schema: a null in a non-null
+//! field without an error, a value of the wrong shape, an abstract value without a valid
+//! `__typename`. The gateway adds a located error and propagates the null as the spec says;
+//! it never passes the malformed value on.
+
+mod common;
+
+use common::run;
+use quilt_executor::{ExecutionResult, Executor, Request, Response, from_fn};
+use quilt_stitch::{Stitcher, SubschemaConfig};
+use serde_json::{Value, json};
+
+fn fixed(data: Value) -> impl Executor {
+    from_fn(move |_r: Request| {
+        let data = data.clone();
+        async move { Ok(Response::Single(ExecutionResult::from_data(data))) }
+    })
+}
+
+const SDL: &str = "type Query { a: T b: [T!] c: I d: T! }
+                   type T implements I { x: Int! y: Int }
+                   interface I { y: Int }";
+
+#[tokio::test]
+async fn malformed_upstream_data_becomes_located_errors() {
+    let data = json!({
+        "a": {"x": null, "y": 1},
+        "b": [{"x": 1, "y": 2}, "not an object"],
+        "c": {"y": 3},
+        "d": {"x": 4, "y": 5}
+    });
+    let gateway = Stitcher::new()
+        .subschema(SubschemaConfig::from_sdl("bad", SDL, fixed(data)).unwrap())
+        .build()
+        .unwrap();
+    let result = run(
+        &gateway,
+        "{ a { x y }\n b { x }\n c { y }\n d { x } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        result["data"],
+        json!({"a": null, "b": null, "c": null, "d": {"x": 4}})
+    );
+    let errors = result["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 3, "{errors:?}");
+    assert_eq!(errors[0]["path"], json!(["a", "x"]));
+    assert_eq!(
+        errors[0]["message"],
+        json!("Cannot return null for non-nullable field T.x.")
+    );
+    assert_eq!(errors[0]["locations"], json!([{"line": 1, "column": 7}]));
+    assert_eq!(errors[1]["path"], json!(["b", 1]));
+    assert_eq!(errors[2]["path"], json!(["c"]));
+    assert!(
+        errors[2]["message"]
+            .as_str()
+            .unwrap()
+            .contains("__typename")
+    );
+}
+
+#[tokio::test]
+async fn a_missing_non_null_root_value_nulls_data_with_one_error() {
+    let gateway = Stitcher::new()
+        .subschema(SubschemaConfig::from_sdl("bad", SDL, fixed(json!({}))).unwrap())
+        .build()
+        .unwrap();
+    let result = run(&gateway, "{ a { y } d { y } }", json!({})).await;
+    assert_eq!(result["data"], json!(null));
+    assert_eq!(result["errors"].as_array().unwrap().len(), 1);
+    assert_eq!(result["errors"][0]["path"], json!(["d"]));
+}
