@@ -15,7 +15,6 @@
 #[path = "../tests/common/mod.rs"]
 mod common;
 
-use common::SimpleHttp;
 use common::services::{MutationLog, accounts, products_schema};
 use criterion::{Criterion, criterion_group, criterion_main};
 use quilt_executor::{ExecutionResult, Executor, Request, Response, from_fn};
@@ -86,8 +85,8 @@ fn bench(c: &mut Criterion) {
                 .unwrap(),
         )
     });
-    let accounts_http = SimpleHttp::new(accounts_server.http_url());
-    let products_http = SimpleHttp::new(products_server.http_url());
+    let accounts_http = common::http(accounts_server.http_url());
+    let products_http = common::http(products_server.http_url());
     let gateway = Stitcher::new()
         .subschema(SubschemaConfig::from_sdl("accounts", &a_sdl, accounts_http.clone()).unwrap())
         .subschema(SubschemaConfig::from_sdl("products", &p_sdl, products_http.clone()).unwrap())

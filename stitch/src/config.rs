@@ -56,6 +56,39 @@ impl SubschemaConfig {
         Ok(Self::new(name, schema, executor))
     }
 
+    /// A subschema reshaped by transforms ([`quilt_wrap::wrap_schema`]): the transformed schema
+    /// is stitched, and the [`WrappedSchema`](quilt_wrap::WrappedSchema) executes each step,
+    /// mapping its document back to the service's names (cached per document) and the result
+    /// forward.
+    ///
+    /// ```
+    /// use quilt_executor::{from_fn, ExecutionResult, Request, Response};
+    /// use quilt_stitch::SubschemaConfig;
+    /// use quilt_wrap::{transforms::RenameTypes, wrap_schema, SubschemaConfig as WrapConfig};
+    ///
+    /// let executor = from_fn(|_r: Request| async { Ok(Response::Single(ExecutionResult::default())) });
+    /// let schema = apollo_compiler::Schema::parse_and_validate(
+    ///     "type Query { me: User } type User { id: ID! }", "accounts.graphql").unwrap();
+    /// let wrapped = wrap_schema(
+    ///     WrapConfig::new(schema.into_inner(), executor)
+    ///         .transform(RenameTypes::new(|name| Some(format!("Accounts{name}")))),
+    /// ).unwrap();
+    /// let accounts = SubschemaConfig::wrapped("accounts", wrapped);
+    /// assert!(accounts.schema().types.contains_key("AccountsUser"));
+    /// ```
+    pub fn wrapped(name: impl Into<String>, wrapped: quilt_wrap::WrappedSchema) -> Self {
+        let schema = wrapped.schema().clone();
+        Self::new(name, schema, wrapped)
+    }
+
+    /// Sends this subschema's requests through the batching executor ([`quilt_batch`]): the
+    /// steps of concurrent client operations that reach this service in one tick become one
+    /// upstream request, and each gets exactly its own result back.
+    pub fn batch(mut self, options: quilt_batch::BatchOptions) -> Self {
+        self.executor = Arc::new(quilt_batch::BatchingExecutor::new(self.executor, options));
+        self
+    }
+
     /// Marks a type (`"User"`) or a root field (`"Query.me"`) of this subschema as canonical:
     /// when several subschemas define it differently, this definition wins.
     pub fn canonical(mut self, coordinate: impl Into<String>) -> Self {

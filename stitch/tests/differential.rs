@@ -11,7 +11,7 @@ mod common;
 
 use std::time::Duration;
 
-use common::{SimpleHttp, run_op};
+use common::run_op;
 use quilt_stitch::{StitchedSchema, Stitcher, SubschemaConfig};
 use quilt_test_support::JsPeer;
 use quilt_test_support::js::js_dir;
@@ -207,7 +207,7 @@ async fn start() -> (StitchedSchema, JsPeer, [JsPeer; 3]) {
     for (i, name) in ["accounts", "products", "reviews"].into_iter().enumerate() {
         let sdl = std::fs::read_to_string(js_dir().join(format!("stitch/{name}.graphql"))).unwrap();
         stitcher = stitcher.subschema(
-            SubschemaConfig::from_sdl(name, &sdl, SimpleHttp::new(urls[i].clone())).unwrap(),
+            SubschemaConfig::from_sdl(name, &sdl, common::http(urls[i].clone())).unwrap(),
         );
     }
     let subgraphs: [JsPeer; 3] = subgraphs.try_into().ok().unwrap();

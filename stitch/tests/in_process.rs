@@ -5,7 +5,7 @@
 mod common;
 
 use common::services::{MutationLog, accounts, products_schema};
-use common::{Services, SimpleHttp, run};
+use common::{Services, run};
 use quilt_stitch::{Stitcher, SubschemaConfig};
 use quilt_test_support::LocalExecutor;
 use serde_json::json;
@@ -30,7 +30,7 @@ async fn a_stitched_schema_stitches_like_any_other_subschema() {
             SubschemaConfig::from_sdl(
                 "reviews",
                 &services.sdl[2],
-                SimpleHttp::new(services.reviews.http_url()),
+                common::http(services.reviews.http_url()),
             )
             .unwrap(),
         )

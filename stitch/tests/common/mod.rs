@@ -1,5 +1,5 @@
 //! Helpers for the stitching tests: the three services served over loopback HTTP, a small
-//! HTTP executor (to be replaced by `quilt_executor::HttpExecutor` once it is merged), a
+//! constructor for Quilt's HTTP executor, a
 //! recorder of what the gateway sends upstream, and the gateway over the three.
 
 #![allow(dead_code)]
@@ -9,68 +9,19 @@ pub mod services;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use quilt_executor::{
-    ExecuteFuture, ExecutionResult, Executor, ExecutorError, JsonMap, Request, Response,
-};
+use quilt_executor::{ExecuteFuture, Executor, JsonMap, Request};
 use quilt_stitch::{StitchedSchema, Stitcher, SubschemaConfig};
 use quilt_test_support::{Stats, TestServer, graphql_router};
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use services::MutationLog;
 
-/// A minimal GraphQL-over-HTTP executor (POST JSON, 5 s timeout).
-#[derive(Clone)]
-pub struct SimpleHttp {
-    url: String,
-    client: reqwest::Client,
-}
-
-impl SimpleHttp {
-    pub fn new(url: String) -> Self {
-        Self {
-            url,
-            client: reqwest::Client::builder()
-                .timeout(Duration::from_secs(5))
-                .build()
-                .unwrap(),
-        }
-    }
-}
-
-impl Executor for SimpleHttp {
-    fn execute(&self, request: Request) -> ExecuteFuture {
-        let (url, client) = (self.url.clone(), self.client.clone());
-        Box::pin(async move {
-            let mut body = json!({ "query": request.query(), "variables": request.variables });
-            if let Some(name) = &request.operation_name {
-                body["operationName"] = json!(name);
-            }
-            let response =
-                client
-                    .post(&url)
-                    .json(&body)
-                    .send()
-                    .await
-                    .map_err(|e| ExecutorError::Connect {
-                        endpoint: url.clone(),
-                        message: e.to_string(),
-                        source: None,
-                    })?;
-            let status = response.status().as_u16();
-            let bytes = response.bytes().await.map_err(|e| ExecutorError::Decode {
-                endpoint: url.clone(),
-                message: e.to_string(),
-            })?;
-            match serde_json::from_slice::<ExecutionResult>(&bytes) {
-                Ok(result) if result.is_graphql_response() => Ok(Response::Single(result)),
-                _ => Err(ExecutorError::HttpStatus {
-                    endpoint: url,
-                    status,
-                    body_excerpt: String::from_utf8_lossy(&bytes[..bytes.len().min(512)]).into(),
-                }),
-            }
-        })
-    }
+/// The HTTP executor every test uses: Quilt's own, with a 5 s timeout.
+pub fn http(url: String) -> quilt_executor::HttpExecutor {
+    quilt_executor::HttpExecutor::builder(url)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
 }
 
 /// What an executor was asked: (query, variables), in order.
@@ -160,7 +111,7 @@ impl Services {
         let configs = (0..3)
             .map(|i| {
                 let executor = Recording {
-                    inner: SimpleHttp::new(urls[i].clone()),
+                    inner: http(urls[i].clone()),
                     sent: sent[i].clone(),
                 };
                 SubschemaConfig::from_sdl(names[i], &self.sdl[i], executor).unwrap()
