@@ -1,54 +1,20 @@
-//! Test helpers: a small HTTP executor until `quilt_executor::HttpExecutor` is merged (swap the
-//! body of [`http_executor`] for `HttpExecutor::new(url)` then), and comparison helpers.
+//! Test helpers: the HTTP executor the tests use, and comparison helpers.
 
 #![allow(dead_code, clippy::unwrap_used)]
 
 use std::time::Duration;
 
-use quilt_executor::{
-    ExecutionResult, Executor, ExecutorError, GraphQLError, Request, Response, from_fn,
-};
+use quilt_executor::{ExecutionResult, Executor, GraphQLError, Request};
 use serde_json::{Value, json};
 
-/// An executor that POSTs `{query, variables, operationName, extensions}` as JSON to `url` and
-/// decodes the answer as an [`ExecutionResult`].
+/// Quilt's HTTP executor for `url`, with in-flight deduplication off so that the upstream
+/// request counts measure batching alone.
 pub fn http_executor(url: String) -> impl Executor + Clone {
-    let client = reqwest::Client::builder()
+    quilt_executor::HttpExecutor::builder(url)
         .timeout(Duration::from_secs(10))
+        .deduplicate_inflight(false)
         .build()
-        .unwrap();
-    from_fn(move |request: Request| {
-        let client = client.clone();
-        let url = url.clone();
-        async move {
-            let mut body = json!({
-                "query": request.query(),
-                "variables": Value::Object(request.variables.clone()),
-            });
-            if let Some(name) = &request.operation_name {
-                body["operationName"] = json!(name);
-            }
-            if !request.extensions.is_empty() {
-                body["extensions"] = Value::Object(request.extensions.clone());
-            }
-            let response = client
-                .post(&url)
-                .json(&body)
-                .send()
-                .await
-                .map_err(|e| ExecutorError::other(format!("POST {url}: {e}")))?;
-            let bytes = response
-                .bytes()
-                .await
-                .map_err(|e| ExecutorError::other(format!("reading {url}: {e}")))?;
-            let result: ExecutionResult =
-                serde_json::from_slice(&bytes).map_err(|e| ExecutorError::Decode {
-                    endpoint: url.clone(),
-                    message: e.to_string(),
-                })?;
-            Ok(Response::Single(result))
-        }
-    })
+        .unwrap()
 }
 
 /// Executes and returns the single result.
