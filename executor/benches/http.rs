@@ -83,6 +83,15 @@ fn round_trip(c: &mut Criterion) {
         black_box(response.bytes().await.expect("body"))
     };
     group.bench_function("raw_reqwest_post", |b| b.to_async(&runtime).iter(raw));
+    // The same, reading the answer as JSON, which any client of the service does: the executor
+    // decodes every answer into an `ExecutionResult`.
+    let raw_json = || async {
+        let bytes = raw().await;
+        black_box(serde_json::from_slice::<serde_json::Value>(&bytes).expect("json"))
+    };
+    group.bench_function("raw_reqwest_post_json", |b| {
+        b.to_async(&runtime).iter(raw_json)
+    });
     let no_dedup = HttpExecutor::builder(url.clone())
         .deduplicate_inflight(false)
         .build()
@@ -101,6 +110,9 @@ fn round_trip(c: &mut Criterion) {
     });
     // Raw again, so that drift in machine load during the run shows.
     group.bench_function("raw_reqwest_post_again", |b| b.to_async(&runtime).iter(raw));
+    group.bench_function("raw_reqwest_post_json_again", |b| {
+        b.to_async(&runtime).iter(raw_json)
+    });
     group.finish();
 }
 

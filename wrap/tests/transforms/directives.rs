@@ -2,7 +2,8 @@
 
 use std::sync::{Arc, Mutex};
 
-use quilt_executor::{ExecutionResult, Request, Response, from_fn};
+use quilt_executor::{Executor, Request, from_fn};
+use quilt_test_support::JsPeer;
 use quilt_wrap::transforms::{
     FilterObjectFieldDirectives, Matcher, RemoveObjectFieldDeprecations,
     RemoveObjectFieldDirectives, RemoveObjectFieldsWithDeprecation,
@@ -24,24 +25,25 @@ type Query {
 }
 "#;
 
-/// A schema with custom directives (async-graphql's introspection cannot show them), served
-/// by a canned executor that records the queries it gets.
-fn directive_schema(transform: impl Transform) -> (WrappedSchema, Arc<Mutex<Vec<String>>>) {
+/// A schema with custom directives (async-graphql's introspection cannot show them): the same
+/// SDL is served by a real graphql-yoga server, reached over HTTP through a recorder of the
+/// queries it gets. The server is returned to keep it alive.
+async fn directive_schema(
+    transform: impl Transform,
+) -> (WrappedSchema, Arc<Mutex<Vec<String>>>, JsPeer) {
     let schema = apollo_compiler::Schema::parse_and_validate(SDL, "d.graphql")
         .unwrap()
         .into_inner();
+    let server = JsPeer::start("directive-schema.mjs", &[]).await.unwrap();
+    let http = quilt_executor::HttpExecutor::new(server.http_url("/graphql")).unwrap();
     let seen = Arc::new(Mutex::new(Vec::new()));
     let record = seen.clone();
     let executor = from_fn(move |r: Request| {
         record.lock().unwrap().push(r.query().to_owned());
-        async {
-            Ok(Response::Single(ExecutionResult::from_data(
-                json!({"public": "p", "secret": "s", "internal": "i", "old": "o"}),
-            )))
-        }
+        http.execute(r)
     });
     let wrapped = wrap_schema(SubschemaConfig::new(schema, executor).transform(transform)).unwrap();
-    (wrapped, seen)
+    (wrapped, seen, server)
 }
 
 fn directives_of(wrapped: &WrappedSchema, field: &str) -> Vec<String> {
@@ -57,9 +59,11 @@ fn directives_of(wrapped: &WrappedSchema, field: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn filter_object_field_directives_keeps_accepted_ones() {
-    let (wrapped, seen) = directive_schema(FilterObjectFieldDirectives::new(|name, args| {
-        name == "deprecated" || (name == "auth" && args.get("role") == Some(&json!("admin")))
-    }));
+    let (wrapped, seen, _server) =
+        directive_schema(FilterObjectFieldDirectives::new(|name, args| {
+            name == "deprecated" || (name == "auth" && args.get("role") == Some(&json!("admin")))
+        }))
+        .await;
     assert_eq!(
         directives_of(&wrapped, "secret"),
         ["@auth(role: \"admin\")"]
@@ -73,17 +77,20 @@ async fn filter_object_field_directives_keeps_accepted_ones() {
 
 #[tokio::test]
 async fn remove_object_field_directives_by_name_and_args() {
-    let (wrapped, _) = directive_schema(
+    let (wrapped, _, _server) = directive_schema(
         RemoveObjectFieldDirectives::new("auth").with_args(json!({"role": "staff"})),
-    );
+    )
+    .await;
     assert_eq!(
         directives_of(&wrapped, "secret"),
         ["@auth(role: \"admin\")"]
     );
     assert_eq!(directives_of(&wrapped, "internal"), ["@cost(weight: 5)"]);
-    let (wrapped, _) = directive_schema(RemoveObjectFieldDirectives::new(Matcher::new(|n| {
-        n != "deprecated"
-    })));
+    let (wrapped, _, _server) =
+        directive_schema(RemoveObjectFieldDirectives::new(Matcher::new(|n| {
+            n != "deprecated"
+        })))
+        .await;
     assert!(
         directives_of(&wrapped, "internal").is_empty()
             && directives_of(&wrapped, "secret").is_empty()
@@ -94,16 +101,18 @@ async fn remove_object_field_directives_by_name_and_args() {
 
 #[tokio::test]
 async fn remove_object_fields_with_directive() {
-    let (wrapped, seen) = directive_schema(RemoveObjectFieldsWithDirective::new("auth"));
+    let (wrapped, seen, _server) =
+        directive_schema(RemoveObjectFieldsWithDirective::new("auth")).await;
     assert!(field_type(wrapped.schema(), "Query", "secret").is_none());
     assert!(field_type(wrapped.schema(), "Query", "internal").is_none());
     assert!(field_type(wrapped.schema(), "Query", "public").is_some());
     let result = run(&wrapped, "{ public }", json!({})).await;
     assert_eq!(result["data"]["public"], json!("p"));
     assert_eq!(seen.lock().unwrap().len(), 1);
-    let (wrapped, _) = directive_schema(
+    let (wrapped, _, _server) = directive_schema(
         RemoveObjectFieldsWithDirective::new("cost").with_args(json!({"weight": 5})),
-    );
+    )
+    .await;
     assert!(field_type(wrapped.schema(), "Query", "internal").is_none());
     assert!(field_type(wrapped.schema(), "Query", "secret").is_some());
 }
