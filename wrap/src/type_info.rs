@@ -56,6 +56,31 @@ pub(crate) fn root_type(schema: &Schema, operation_type: OperationType) -> Optio
     schema.root_operation(operation_type).cloned()
 }
 
+/// Calls `rewrite(parent type, selections)` on the top selection set of every operation (its
+/// parent is the operation's root type in `schema`) and of every fragment (its type condition).
+/// Operations whose root type `schema` lacks are left alone.
+pub(crate) fn rewrite_top_selection_sets(
+    schema: &Schema,
+    document: &mut ast::Document,
+    mut rewrite: impl FnMut(&Name, &mut [ast::Selection]),
+) {
+    for definition in &mut document.definitions {
+        match definition {
+            ast::Definition::OperationDefinition(op) => {
+                if let Some(root) = root_type(schema, op.operation_type) {
+                    rewrite(&root, &mut op.make_mut().selection_set);
+                }
+            }
+            ast::Definition::FragmentDefinition(fragment) => {
+                let fragment = fragment.make_mut();
+                let parent = fragment.type_condition.clone();
+                rewrite(&parent, &mut fragment.selection_set);
+            }
+            _ => {}
+        }
+    }
+}
+
 /// The operation type whose root is `type_name`, if it is a root type.
 pub(crate) fn root_operation_of(schema: &Schema, type_name: &str) -> Option<OperationType> {
     [

@@ -12,7 +12,7 @@ use quilt_executor::{Document, ExecutionResult, JsonMap, PathSegment};
 use serde_json::Value;
 
 use crate::reshape::{PathStep, Reshaper, reshape_result, reshape_value};
-use crate::type_info::{field_definition, new_name, root_type};
+use crate::type_info::{field_definition, new_name, rewrite_top_selection_sets};
 use crate::visit::{FieldGroups, SelectionWalker};
 use crate::{Transform, TransformContext, TransformError};
 
@@ -198,21 +198,9 @@ impl Transform for HoistField {
             ));
         };
         let mut mapped = document.ast().clone();
-        for definition in &mut mapped.definitions {
-            match definition {
-                ast::Definition::OperationDefinition(op) => {
-                    if let Some(root) = root_type(&state.outer, op.operation_type) {
-                        state.selections(&root, &mut op.make_mut().selection_set);
-                    }
-                }
-                ast::Definition::FragmentDefinition(fragment) => {
-                    let fragment = fragment.make_mut();
-                    let parent = fragment.type_condition.clone();
-                    state.selections(&parent, &mut fragment.selection_set);
-                }
-                _ => {}
-            }
-        }
+        rewrite_top_selection_sets(&state.outer, &mut mapped, |parent, selections| {
+            state.selections(parent, selections)
+        });
         Ok(Document::from_ast(mapped))
     }
 

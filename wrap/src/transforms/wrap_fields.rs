@@ -15,7 +15,7 @@ use quilt_executor::{Document, ExecutionResult, JsonMap, PathSegment};
 use serde_json::Value;
 
 use crate::reshape::{PathStep, Reshaper, reshape_result, reshape_value};
-use crate::type_info::{field_definition, fragments, new_name, root_type};
+use crate::type_info::{field_definition, fragments, new_name, rewrite_top_selection_sets};
 use crate::visit::{FieldGroup, FieldGroups, SelectionWalker};
 use crate::{Transform, TransformContext, TransformError};
 
@@ -193,22 +193,9 @@ impl Transform for WrapFields {
             ast::Definition::FragmentDefinition(f) => !state.types.contains(&f.type_condition),
             _ => true,
         });
-        for definition in &mut mapped.definitions {
-            match definition {
-                ast::Definition::OperationDefinition(op) => {
-                    if let Some(root) = root_type(&state.outer, op.operation_type) {
-                        let op = op.make_mut();
-                        rewriter.selections(&root, &mut op.selection_set);
-                    }
-                }
-                ast::Definition::FragmentDefinition(fragment) => {
-                    let fragment = fragment.make_mut();
-                    let parent = fragment.type_condition.clone();
-                    rewriter.selections(&parent, &mut fragment.selection_set);
-                }
-                _ => {}
-            }
-        }
+        rewrite_top_selection_sets(&state.outer, &mut mapped, |parent, selections| {
+            rewriter.selections(parent, selections)
+        });
         Ok(Document::from_ast(mapped))
     }
 
