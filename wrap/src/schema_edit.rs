@@ -125,50 +125,38 @@ pub(crate) fn heal(mut schema: Schema) -> Schema {
         };
         let mut changed = false;
         let mut empty = Vec::new();
+        // Objects and interfaces have the same `fields` and `implements_interfaces` but no common
+        // trait: one body for both. Drops fields and arguments whose types are gone and
+        // interfaces that are gone; remembers types left without fields.
+        macro_rules! drop_dangling_fields {
+            ($t:ident, $name:ident) => {{
+                if $t.fields.values().any(|f| !field_ok(f))
+                    || $t
+                        .fields
+                        .values()
+                        .any(|f| f.arguments.iter().any(|a| !exists(&a.ty)))
+                    || $t
+                        .implements_interfaces
+                        .iter()
+                        .any(|i| !known.contains(&i.name))
+                {
+                    let $t = $t.make_mut();
+                    $t.fields.retain(|_, f| field_ok(f));
+                    for f in $t.fields.values_mut() {
+                        f.make_mut().arguments.retain(|a| exists(&a.ty));
+                    }
+                    $t.implements_interfaces.retain(|i| known.contains(&i.name));
+                    changed = true;
+                }
+                if $t.fields.is_empty() {
+                    empty.push($name.clone());
+                }
+            }};
+        }
         for (name, ty) in schema.types.iter_mut() {
             match ty {
-                ExtendedType::Object(t) => {
-                    if t.fields.values().any(|f| !field_ok(f))
-                        || t.fields
-                            .values()
-                            .any(|f| f.arguments.iter().any(|a| !exists(&a.ty)))
-                        || t.implements_interfaces
-                            .iter()
-                            .any(|i| !known.contains(&i.name))
-                    {
-                        let t = t.make_mut();
-                        t.fields.retain(|_, f| field_ok(f));
-                        for f in t.fields.values_mut() {
-                            f.make_mut().arguments.retain(|a| exists(&a.ty));
-                        }
-                        t.implements_interfaces.retain(|i| known.contains(&i.name));
-                        changed = true;
-                    }
-                    if t.fields.is_empty() {
-                        empty.push(name.clone());
-                    }
-                }
-                ExtendedType::Interface(t) => {
-                    if t.fields.values().any(|f| !field_ok(f))
-                        || t.fields
-                            .values()
-                            .any(|f| f.arguments.iter().any(|a| !exists(&a.ty)))
-                        || t.implements_interfaces
-                            .iter()
-                            .any(|i| !known.contains(&i.name))
-                    {
-                        let t = t.make_mut();
-                        t.fields.retain(|_, f| field_ok(f));
-                        for f in t.fields.values_mut() {
-                            f.make_mut().arguments.retain(|a| exists(&a.ty));
-                        }
-                        t.implements_interfaces.retain(|i| known.contains(&i.name));
-                        changed = true;
-                    }
-                    if t.fields.is_empty() {
-                        empty.push(name.clone());
-                    }
-                }
+                ExtendedType::Object(t) => drop_dangling_fields!(t, name),
+                ExtendedType::Interface(t) => drop_dangling_fields!(t, name),
                 ExtendedType::Union(t) => {
                     if t.members.iter().any(|m| !known.contains(&m.name)) {
                         t.make_mut().members.retain(|m| known.contains(&m.name));
