@@ -7,6 +7,7 @@ use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::validation::Valid;
 use quilt_executor::{Executor, SharedExecutor};
 
+use crate::entry_point::EntryPoint;
 use crate::error::StitchError;
 use crate::gateway::StitchedSchema;
 
@@ -27,6 +28,8 @@ pub struct SubschemaConfig {
     pub(crate) schema: Arc<Valid<Schema>>,
     pub(crate) executor: SharedExecutor,
     pub(crate) canonical: Vec<String>,
+    pub(crate) merge: Vec<(String, EntryPoint)>,
+    pub(crate) computed: Vec<(String, String)>,
 }
 
 impl SubschemaConfig {
@@ -37,6 +40,8 @@ impl SubschemaConfig {
             schema: Arc::new(schema),
             executor: Arc::new(executor),
             canonical: Vec::new(),
+            merge: Vec::new(),
+            computed: Vec::new(),
         }
     }
 
@@ -93,6 +98,42 @@ impl SubschemaConfig {
     /// when several subschemas define it differently, this definition wins.
     pub fn canonical(mut self, coordinate: impl Into<String>) -> Self {
         self.canonical.push(coordinate.into());
+        self
+    }
+
+    /// Declares how this subschema fetches objects of the merged type `type_name` by key
+    /// (call it again for more entry points). Entry points declared in the SDL with the
+    /// stitching directives (`@key`, `@merge`) or Apollo Federation's `@key(fields:)` are read
+    /// without this call.
+    ///
+    /// ```
+    /// use quilt_executor::{from_fn, ExecutionResult, Response, Request};
+    /// use quilt_stitch::{EntryPoint, SubschemaConfig};
+    ///
+    /// let executor = from_fn(|_r: Request| async { Ok(Response::Single(ExecutionResult::default())) });
+    /// let accounts = SubschemaConfig::from_sdl(
+    ///     "accounts",
+    ///     "type Query { users(ids: [ID!]!): [User]! } type User { id: ID! name: String }",
+    ///     executor,
+    /// )?
+    /// .merge("User", EntryPoint::key_field("users", "id"));
+    /// # Ok::<(), quilt_stitch::StitchError>(())
+    /// ```
+    pub fn merge(mut self, type_name: impl Into<String>, entry_point: EntryPoint) -> Self {
+        self.merge.push((type_name.into(), entry_point));
+        self
+    }
+
+    /// Marks `Type.field` as computed: this subschema resolves it only when given the fields
+    /// of `selection_set` (`"{ price weight }"`), which other subschemas provide. Like
+    /// `@computed(selectionSet:)`.
+    pub fn computed(
+        mut self,
+        coordinate: impl Into<String>,
+        selection_set: impl Into<String>,
+    ) -> Self {
+        self.computed
+            .push((coordinate.into(), selection_set.into()));
         self
     }
 

@@ -53,4 +53,14 @@ pub enum StitchError {
         /// The validation errors, one per line.
         message: String,
     },
+    /// A merged type's configuration (code or directives) does not fit the subschema.
+    #[error("subschema `{subschema}`, `{coordinate}`: {message}")]
+    InvalidMergeConfig {
+        /// The subschema.
+        subschema: String,
+        /// The type and field concerned (`User (users)`, `Product.shippingEstimate`).
+        coordinate: String,
+        /// What is wrong.
+        message: String,
+    },
 }

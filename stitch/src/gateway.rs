@@ -17,8 +17,9 @@ use quilt_executor::{
 };
 
 use crate::config::{Limits, Stitcher};
+use crate::entities::{EntityIndex, canonical_marks};
 use crate::error::StitchError;
-use crate::execute::{Fetched, execute_plan, merge_result, step_request};
+use crate::execute::{Fetched, execute_plan, merge_result, run_entity_steps, step_request};
 use crate::index::StitchIndex;
 use crate::introspection::introspect;
 use crate::merge::{ROOTS, merge};
@@ -43,6 +44,8 @@ pub(crate) struct Gateway {
     pub names: Vec<String>,
     pub executors: Vec<SharedExecutor>,
     pub index: StitchIndex,
+    pub entities: EntityIndex,
+    pub subschemas: Vec<Arc<Valid<Schema>>>,
     pub cache: PlanCache,
     pub limits: Limits,
 }
@@ -66,18 +69,25 @@ impl StitchedSchema {
             }
             names.push(sub.name.clone());
         }
-        let merged = merge(&stitcher.subschemas, stitcher.on_type_conflict.as_ref())?;
-        let index = StitchIndex::build(&merged.schema, &stitcher.subschemas, merged.root_owners);
+        let mut subschemas = stitcher.subschemas;
+        for sub in &mut subschemas {
+            for mark in canonical_marks(&sub.schema) {
+                if !sub.canonical.contains(&mark) {
+                    sub.canonical.push(mark);
+                }
+            }
+        }
+        let entities = EntityIndex::build(&subschemas)?;
+        let merged = merge(&subschemas, stitcher.on_type_conflict.as_ref())?;
+        let index = StitchIndex::build(&merged.schema, &subschemas, merged.root_owners);
         Ok(Self {
             gateway: Arc::new(Gateway {
                 implementers: merged.schema.implementers_map(),
                 schema: merged.schema,
                 names,
-                executors: stitcher
-                    .subschemas
-                    .iter()
-                    .map(|s| s.executor.clone())
-                    .collect(),
+                subschemas: subschemas.iter().map(|s| s.schema.clone()).collect(),
+                entities,
+                executors: subschemas.iter().map(|s| s.executor.clone()).collect(),
                 index,
                 cache: PlanCache::new(stitcher.limits.plan_cache_capacity),
                 limits: stitcher.limits,
@@ -200,25 +210,41 @@ impl Gateway {
             }
         };
         let gateway = self.clone();
-        let events = stream.map(move |event| {
-            let step = &prepared.plan.steps[0];
-            let mut fetched = Fetched::default();
-            merge_result(&gateway, step, event, &mut fetched);
-            let Ok(operation) = prepared
-                .document
-                .operations
-                .get(prepared.operation_name.as_deref())
-            else {
-                return Ok(ExecutionResult::default());
-            };
-            Ok(shape(
-                &gateway.schema,
-                &prepared.document,
-                &variables,
-                root_type_name(OperationType::Subscription),
-                &operation.selection_set,
-                fetched,
-            ))
+        let context = request.context.clone();
+        let events = stream.then(move |event| {
+            let gateway = gateway.clone();
+            let prepared = prepared.clone();
+            let variables = variables.clone();
+            let context = context.clone();
+            async move {
+                let step = &prepared.plan.steps[0];
+                let mut fetched = Fetched::default();
+                merge_result(&gateway, step, event, &mut fetched);
+                run_entity_steps(
+                    &gateway,
+                    &prepared.plan,
+                    None,
+                    &variables,
+                    &context,
+                    &mut fetched,
+                )
+                .await;
+                let Ok(operation) = prepared
+                    .document
+                    .operations
+                    .get(prepared.operation_name.as_deref())
+                else {
+                    return Ok(ExecutionResult::default());
+                };
+                Ok(shape(
+                    &gateway.schema,
+                    &prepared.document,
+                    &variables,
+                    root_type_name(OperationType::Subscription),
+                    &operation.selection_set,
+                    fetched,
+                ))
+            }
         });
         Response::Stream(events.boxed())
     }

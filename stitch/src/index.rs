@@ -46,7 +46,7 @@ impl StitchIndex {
                     .filter(|(_, sub)| {
                         sub.schema
                             .type_field(type_name, field_name)
-                            .is_ok_and(|f| f.ty == field.ty)
+                            .is_ok_and(|f| f.ty.inner_named_type() == field.ty.inner_named_type())
                     })
                     .map(|(i, _)| i)
                     .collect();

@@ -34,6 +34,8 @@
 //! ```
 
 mod config;
+mod entities;
+mod entry_point;
 mod error;
 mod execute;
 mod gateway;
@@ -48,6 +50,7 @@ mod shape;
 mod validate;
 
 pub use config::{Limits, OnTypeConflict, Stitcher, SubschemaConfig, TypeChoice, TypeConflict};
+pub use entry_point::{ArgsFn, ArgsFromKeysFn, EntryPoint, KeyFn};
 pub use error::StitchError;
 pub use gateway::StitchedSchema;
 pub use plan_cache::PlanCacheStats;

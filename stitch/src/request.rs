@@ -36,6 +36,9 @@ pub(crate) fn prepare(
         document: &valid,
         operation,
         index: &gateway.index,
+        entities: &gateway.entities,
+        schema: &gateway.schema,
+        subschemas: &gateway.subschemas,
         subschema_names: &gateway.names,
     })
     .map_err(|e| vec![GraphQLError::new(e.to_string()).with_code("PLAN_FAILED")])?;

@@ -109,14 +109,14 @@ async fn on_type_conflict_or_canonical_choose_a_definition() {
     let a = || {
         sub(
             "a",
-            "type Query { a: T } type T { x: Int y: Int }",
-            json!({"a": {"x": 1, "y": 2}}),
+            "type Query { a: T c: Color } type T { x: Int y: Int } enum Color { RED GREEN }",
+            json!({"a": {"x": 1, "y": 2}, "c": "GREEN"}),
         )
     };
     let b = || {
         sub(
             "b",
-            "type Query { b: T } type T { x: Int }",
+            "type Query { b: T } type T { x: Int! } enum Color { RED BLUE }",
             json!({"b": {"x": 3}}),
         )
     };
@@ -124,18 +124,21 @@ async fn on_type_conflict_or_canonical_choose_a_definition() {
         .subschema(a())
         .subschema(b())
         .on_type_conflict(|conflict| {
-            assert_eq!(conflict.type_name, "T");
+            assert_eq!(conflict.type_name, "Color");
             TypeChoice::Left
         })
         .build()
         .unwrap();
-    assert!(chosen.sdl().contains("y: Int"));
+    // Object types merge: the union of their fields, the last definition of a shared field.
+    let sdl = chosen.sdl();
+    assert!(sdl.contains("y: Int") && sdl.contains("x: Int!"), "{sdl}");
+    assert!(sdl.contains("GREEN") && !sdl.contains("BLUE"), "{sdl}");
     assert_eq!(
-        run(&chosen, "{ a { x y } b { x } }", json!({})).await,
-        json!({"data": {"a": {"x": 1, "y": 2}, "b": {"x": 3}}})
+        run(&chosen, "{ a { x y } b { x } c }", json!({})).await,
+        json!({"data": {"a": {"x": 1, "y": 2}, "b": {"x": 3}, "c": "GREEN"}})
     );
-    // `b` cannot resolve `T.y`; without type merging that is a clear plan error, not a
-    // request the service would reject.
+    // `b` cannot resolve `T.y` and `T` has no entry point: a clear plan error, not a request
+    // the service would reject.
     let result = run(&chosen, "{ b { y } }", json!({})).await;
     let message = result["errors"][0]["message"].as_str().unwrap();
     assert!(
@@ -144,11 +147,20 @@ async fn on_type_conflict_or_canonical_choose_a_definition() {
     );
 
     let canonical = Stitcher::new()
-        .subschema(a())
-        .subschema(b().canonical("T"))
+        .subschema(a().canonical("T").canonical("Color"))
+        .subschema(b())
         .build()
         .unwrap();
-    assert!(!canonical.sdl().contains("y: Int"));
+    let sdl = canonical.sdl();
+    assert!(sdl.contains("x: Int\n") && sdl.contains("y: Int"), "{sdl}");
+    assert!(!sdl.contains("BLUE"), "{sdl}");
+    let field = Stitcher::new()
+        .subschema(a().canonical("T.x"))
+        .subschema(b().canonical("Color"))
+        .build()
+        .unwrap();
+    let sdl = field.sdl();
+    assert!(sdl.contains("x: Int\n") && sdl.contains("BLUE"), "{sdl}");
 }
 
 #[test]

@@ -3,6 +3,8 @@
 
 mod compare;
 mod flatten;
+mod strip;
+mod union;
 
 use std::collections::HashMap;
 
@@ -35,11 +37,13 @@ pub(crate) struct Merged {
 /// A root field as one subschema defines it: (owner, canonical, definition).
 type RootCandidate = (usize, bool, Node<FieldDefinition>);
 
-struct Candidate {
+pub(crate) struct Candidate {
     owner: usize,
     canonical: bool,
     ty: ExtendedType,
     signature: Vec<String>,
+    /// Fields whose definition came from a subschema marking them canonical.
+    canonical_fields: Vec<Name>,
 }
 
 /// Merges `subschemas` (see [`crate::Stitcher`] for the rules).
@@ -68,6 +72,10 @@ pub(crate) fn merge(
             };
             let fields = roots.entry(op).or_default();
             for (name, field) in &root.fields {
+                if crate::entities::HIDDEN_ROOT_FIELDS.contains(&name.as_str()) {
+                    continue;
+                }
+                let field = strip::strip_field(field);
                 let canonical = sub
                     .canonical
                     .iter()
@@ -75,7 +83,7 @@ pub(crate) fn merge(
                 // Last one wins, unless the earlier one is canonical.
                 let keep_earlier = fields.get(name).is_some_and(|(_, earlier, _)| *earlier);
                 if !keep_earlier {
-                    fields.insert(name.clone(), (index, canonical, field.node.clone()));
+                    fields.insert(name.clone(), (index, canonical, field));
                 }
             }
         }
@@ -83,18 +91,26 @@ pub(crate) fn merge(
             if ty.is_built_in() || root_names.contains(&name) {
                 continue;
             }
-            let flat = flatten::flatten(ty);
+            let flat = strip::strip_type(&flatten::flatten(ty));
             let candidate = Candidate {
                 owner: index,
                 canonical: sub.canonical.iter().any(|c| c == name.as_str()),
                 signature: compare::signature(&flat),
+                canonical_fields: canonical_fields(&sub.canonical, name),
                 ty: flat,
             };
             match types.get_mut(name) {
                 None => {
                     types.insert(name.clone(), candidate);
                 }
-                Some(existing) if existing.signature == candidate.signature => {}
+                Some(existing) if existing.signature == candidate.signature => {
+                    if candidate.canonical {
+                        *existing = candidate;
+                    }
+                }
+                Some(existing) if union::mergeable(&existing.ty, &candidate.ty) => {
+                    union::merge_into(existing, candidate, &sub.canonical);
+                }
                 Some(existing) => {
                     if choose(existing, &candidate, name, subschemas, on_type_conflict)?
                         == TypeChoice::Right
@@ -106,7 +122,10 @@ pub(crate) fn merge(
         }
         for (name, def) in &sub.schema.directive_definitions {
             // Services often print the built-in directives too; those are not theirs.
-            if !def.is_built_in() && !built_in_directives.contains_key(name) {
+            if !def.is_built_in()
+                && !built_in_directives.contains_key(name)
+                && !crate::entities::GATEWAY_DIRECTIVES.contains(&name.as_str())
+            {
                 directives
                     .entry(name.clone())
                     .or_insert_with(|| def.clone());
@@ -146,6 +165,9 @@ pub(crate) fn merge(
         }
     }
     for (name, candidate) in types {
+        if strip::is_federation_helper(&name, &candidate.ty) {
+            continue;
+        }
         schema.types.insert(name, candidate.ty);
     }
     schema.directive_definitions.extend(directives);
@@ -205,14 +227,16 @@ fn check_canonical_marks(subschemas: &[SubschemaConfig]) -> Result<(), StitchErr
     for sub in subschemas {
         for coordinate in &sub.canonical {
             let exists = match coordinate.split_once('.') {
-                Some((root, field)) => ROOTS.iter().any(|(op, name)| {
-                    *name == root
-                        && sub
-                            .schema
-                            .root_operation(*op)
-                            .and_then(|n| sub.schema.get_object(n))
-                            .is_some_and(|o| o.fields.contains_key(field))
-                }),
+                Some((root, field)) => {
+                    ROOTS.iter().any(|(op, name)| {
+                        *name == root
+                            && sub
+                                .schema
+                                .root_operation(*op)
+                                .and_then(|n| sub.schema.get_object(n))
+                                .is_some_and(|o| o.fields.contains_key(field))
+                    }) || sub.schema.type_field(root, field).is_ok()
+                }
                 None => sub.schema.types.contains_key(coordinate.as_str()),
             };
             if !exists {
@@ -231,4 +255,14 @@ fn check_canonical_marks(subschemas: &[SubschemaConfig]) -> Result<(), StitchErr
         }
     }
     Ok(())
+}
+
+/// The fields of `type_name` a subschema's canonical marks name.
+fn canonical_fields(marks: &[String], type_name: &Name) -> Vec<Name> {
+    marks
+        .iter()
+        .filter_map(|m| m.split_once('.'))
+        .filter(|(t, _)| *t == type_name.as_str())
+        .filter_map(|(_, f)| Name::new(f).ok())
+        .collect()
 }

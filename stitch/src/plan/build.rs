@@ -6,8 +6,14 @@ use apollo_compiler::Node;
 use apollo_compiler::ast::OperationType;
 use apollo_compiler::executable::{DirectiveList, Field, Selection, SelectionSet};
 
-use super::project::StepBuilder;
-use super::{Plan, PlanError, PlanInput};
+use apollo_compiler::Name;
+use apollo_compiler::executable::{ExecutableDocument, Fragment, Operation, VariableDefinition};
+use quilt_executor::Document;
+
+use super::entity::EntityStep;
+use super::project::{Planner, StepCtx, location, only_conditions, with_conditions};
+use super::vars::{variables_in_directives, variables_in_set};
+use super::{FetchStep, Plan, PlanError, PlanInput, StepField};
 
 /// A root field with the `@skip`/`@include` directives of the fragments it was found in.
 pub(super) struct RootEntry<'a> {
@@ -54,15 +60,225 @@ pub(crate) fn plan_operation(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             None => groups.push((owner, vec![entry])),
         }
     }
-    let steps = groups
-        .into_iter()
-        .map(|(owner, entries)| StepBuilder::new(input, owner).build(&entries))
-        .collect::<Result<_, _>>()?;
+    let mut planner = Planner::new(input);
+    let mut steps = Vec::new();
+    for (i, (owner, entries)) in groups.into_iter().enumerate() {
+        let root = if operation_type == OperationType::Mutation {
+            i
+        } else {
+            0
+        };
+        steps.push(root_step(&mut planner, owner, root, &entries)?);
+    }
+    let entity_steps = entity_steps(&mut planner)?;
     Ok(Plan {
         operation_type,
         introspection,
         steps,
+        entity_steps,
     })
+}
+
+/// The step of one subschema's root fields.
+fn root_step<'a>(
+    planner: &mut Planner<'a, '_>,
+    owner: usize,
+    root: usize,
+    entries: &[RootEntry<'a>],
+) -> Result<FetchStep, PlanError> {
+    let input = planner.input;
+    let operation = input.operation;
+    let root_type = operation.selection_set.ty.clone();
+    let mut ctx = StepCtx {
+        subschema: owner,
+        root,
+        level: 0,
+        fragments: Default::default(),
+        computed_type: None,
+    };
+    let mut set = SelectionSet::new(root_type.clone());
+    let mut fields = Vec::new();
+    for entry in entries {
+        let field = planner.project_field(&mut ctx, &root_type, entry.field, &[])?;
+        set.push(with_conditions(
+            &root_type,
+            Selection::Field(field),
+            &entry.conditions,
+        ));
+        let key = entry.field.response_key().to_string();
+        if !fields.iter().any(|f: &StepField| f.key == key) {
+            fields.push(StepField {
+                key,
+                location: location(input.document, entry.field),
+            });
+        }
+    }
+    let (fragments, variables) = finish(planner, &mut ctx, &set)?;
+    let mut document = ExecutableDocument::new();
+    for fragment in fragments {
+        document
+            .fragments
+            .insert(fragment.name.clone(), Node::new(fragment));
+    }
+    let variable_names = variables.iter().map(|v| v.name.clone()).collect();
+    document.operations.insert(Node::new(Operation {
+        operation_type: operation.operation_type,
+        name: operation.name.clone(),
+        variables,
+        directives: Default::default(),
+        selection_set: set,
+    }));
+    Ok(FetchStep {
+        subschema: owner,
+        document: Document::parse(document.serialize().no_indent().to_string())
+            .map_err(|e| PlanError::Print(e.to_string()))?,
+        operation_name: operation.name.as_ref().map(|n| n.to_string()),
+        variables: variable_names,
+        fields,
+    })
+}
+
+/// The kept fragments of a step, projected, and the client's variables the step uses.
+fn finish<'a>(
+    planner: &mut Planner<'a, '_>,
+    ctx: &mut StepCtx,
+    set: &SelectionSet,
+) -> Result<(Vec<Fragment>, Vec<Node<VariableDefinition>>), PlanError> {
+    let input = planner.input;
+    let mut fragments = Vec::new();
+    let mut done = 0;
+    while done < ctx.fragments.len() {
+        let name = ctx.fragments[done].clone();
+        done += 1;
+        let Some(fragment) = input.document.fragments.get(&name) else {
+            continue;
+        };
+        let ty = fragment.type_condition().clone();
+        let selection_set =
+            planner.project_set(ctx, &fragment.selection_set, &[], &ty, &[], &mut Vec::new())?;
+        fragments.push(Fragment {
+            name,
+            directives: fragment.directives.clone(),
+            selection_set,
+        });
+    }
+    let mut used = HashSet::new();
+    variables_in_set(set, &mut used);
+    for fragment in &fragments {
+        variables_in_set(&fragment.selection_set, &mut used);
+        variables_in_directives(&fragment.directives, &mut used);
+    }
+    let variables = input
+        .operation
+        .variables
+        .iter()
+        .filter(|v| used.contains(v.name.as_str()))
+        .cloned()
+        .collect();
+    Ok((fragments, variables))
+}
+
+/// Turns the planned entity builders into steps, level by level (planning a level's steps
+/// plans the next level's).
+fn entity_steps(planner: &mut Planner<'_, '_>) -> Result<Vec<Vec<EntityStep>>, PlanError> {
+    let mut levels: Vec<Vec<EntityStep>> = Vec::new();
+    let mut level = 1;
+    while planner.builders.values().any(|b| !b.done) {
+        let mut steps = Vec::new();
+        let mut i = 0;
+        while i < planner.builders.len() {
+            if !planner.builders[i].done && planner.builders[i].level == level {
+                steps.push(entity_step(planner, i)?);
+            }
+            i += 1;
+        }
+        levels.push(steps);
+        level += 1;
+        if level > MAX_LEVELS {
+            return Err(PlanError::Print(format!(
+                "more than {MAX_LEVELS} levels of merged types"
+            )));
+        }
+    }
+    levels.retain(|l| !l.is_empty());
+    Ok(levels)
+}
+
+/// The deepest chain of dependent fetches a plan may have.
+const MAX_LEVELS: usize = 64;
+
+fn entity_step(planner: &mut Planner<'_, '_>, index: usize) -> Result<EntityStep, PlanError> {
+    let input = planner.input;
+    let (key, builder) = planner
+        .builders
+        .get_index_mut(index)
+        .ok_or_else(|| PlanError::Print("a planned step vanished".into()))?;
+    builder.done = true;
+    let key = key.clone();
+    let resolver = builder.resolver.clone();
+    let typed = builder.typed;
+    let level = builder.level;
+    let fields_in = std::mem::take(&mut builder.fields);
+    let extra = std::mem::take(&mut builder.extra);
+    let requirements: Vec<Name> = builder.requirements.iter().cloned().collect();
+    let type_name = resolver.type_name.clone();
+    let mut ctx = StepCtx {
+        subschema: resolver.subschema,
+        root: key.root,
+        level,
+        fragments: Default::default(),
+        computed_type: Some(type_name.clone()),
+    };
+    let mut set = SelectionSet::new(type_name.clone());
+    let mut fields = Vec::new();
+    for (field, conditions) in fields_in {
+        let mut wrapper = SelectionSet::new(type_name.clone());
+        wrapper.push(Selection::Field(field.clone()));
+        let projected = planner.project_field(&mut ctx, &type_name, field, &key.path)?;
+        set.push(with_conditions(
+            &type_name,
+            Selection::Field(projected),
+            &conditions,
+        ));
+        let response_key = field.response_key().to_string();
+        if !fields.iter().any(|f: &StepField| f.key == response_key) {
+            fields.push(StepField {
+                key: response_key,
+                location: location(input.document, field),
+            });
+        }
+    }
+    for field in extra {
+        set.push(Selection::Field(field));
+    }
+    let (fragments, variables) = finish(planner, &mut ctx, &set)?;
+    let mut printed_fragments = String::new();
+    for fragment in fragments {
+        printed_fragments.push(' ');
+        printed_fragments.push_str(&fragment.serialize().no_indent().to_string());
+    }
+    let client_variables = variables
+        .iter()
+        .map(|v| {
+            let mut text = format!("${}: {}", v.name, v.ty);
+            if let Some(default) = &v.default_value {
+                text.push_str(&format!(" = {default}"));
+            }
+            (v.name.clone(), text)
+        })
+        .collect();
+    Ok(EntityStep::new(
+        key.root,
+        resolver,
+        key.path,
+        typed.then_some(type_name),
+        requirements,
+        fields,
+        input.operation.name.as_ref().map(|n| n.to_string()),
+        set.serialize().no_indent().to_string(),
+        printed_fragments,
+        client_variables,
+    ))
 }
 
 /// Lists the root fields in document order, looking through fragments and keeping their
@@ -99,15 +315,4 @@ fn flatten_root<'a>(
             }
         }
     }
-}
-
-/// The `@skip` and `@include` directives of a list (others do not apply to the fields).
-fn only_conditions(directives: &DirectiveList) -> DirectiveList {
-    DirectiveList(
-        directives
-            .iter()
-            .filter(|d| d.name == "skip" || d.name == "include")
-            .cloned()
-            .collect(),
-    )
 }

@@ -4,16 +4,25 @@
 //! prepared documents and shapes the JSON that comes back.
 
 mod build;
+mod entity;
 mod project;
+mod vars;
 
 use apollo_compiler::Name;
 use apollo_compiler::ast::OperationType;
 use apollo_compiler::executable::{ExecutableDocument, Operation};
 use quilt_executor::{Document, Location};
 
+use std::sync::Arc;
+
+use apollo_compiler::Schema;
+use apollo_compiler::validation::Valid;
+
+use crate::entities::EntityIndex;
 use crate::index::StitchIndex;
 
 pub(crate) use build::plan_operation;
+pub(crate) use entity::{EntityStep, KEY_ALIAS_PREFIX};
 pub(crate) use project::location;
 
 /// An operation's plan.
@@ -26,6 +35,10 @@ pub(crate) struct Plan {
     /// The root steps. Queries run them concurrently; mutations one after another, in
     /// document order.
     pub steps: Vec<FetchStep>,
+    /// The steps that fetch merged types' fields, by level (level 1 runs after the root
+    /// steps, level 2 after level 1, ...). Each names the root step it descends from, so a
+    /// mutation's merged fields are fetched before the next mutation field runs.
+    pub entity_steps: Vec<Vec<EntityStep>>,
 }
 
 /// One request to one subschema.
@@ -39,8 +52,6 @@ pub(crate) struct FetchStep {
     pub operation_name: Option<String>,
     /// The client's variables this document uses; only these are forwarded.
     pub variables: Vec<Name>,
-    /// Where the step's data goes in the response.
-    pub applies_at: ResponsePath,
     /// The root fields this step resolves: response key and client location, to place a
     /// transport failure on each of them.
     pub fields: Vec<StepField>,
@@ -53,23 +64,6 @@ pub(crate) struct StepField {
     pub key: String,
     /// Where the field is in the client's document.
     pub location: Option<Location>,
-}
-
-/// A place in the response: a sequence of keys, where `Each` walks every item of a list.
-///
-/// Root steps apply at the empty path; the dependent steps of merged types apply deeper
-/// (`topProducts.@.reviews.@.author`).
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub(crate) struct ResponsePath(pub Vec<PathElement>);
-
-/// One element of a [`ResponsePath`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-#[allow(dead_code)] // `Each` is produced by the merged-type steps, written next.
-pub(crate) enum PathElement {
-    /// A field's response key.
-    Key(String),
-    /// Every item of a list.
-    Each,
 }
 
 /// Why an operation could not be planned (after it validated: a stitching gap, not a
@@ -92,6 +86,19 @@ pub(crate) enum PlanError {
         /// The field.
         field: String,
     },
+    /// A merged field's entry point needs key fields that nothing can fetch.
+    #[error(
+        "no subschema can provide `{type_name}.{field}`, which subschema `{subschema}` needs \
+         to resolve merged fields of `{type_name}`"
+    )]
+    MissingKey {
+        /// The subschema whose entry point needs the key.
+        subschema: String,
+        /// The merged type.
+        type_name: String,
+        /// The key field.
+        field: String,
+    },
     /// A step's printed document did not parse again (a bug in the planner).
     #[error("the planner printed a document it cannot parse: {0}")]
     Print(String),
@@ -102,5 +109,8 @@ pub(crate) struct PlanInput<'a> {
     pub document: &'a ExecutableDocument,
     pub operation: &'a Operation,
     pub index: &'a StitchIndex,
+    pub entities: &'a EntityIndex,
+    pub schema: &'a Schema,
+    pub subschemas: &'a [Arc<Valid<Schema>>],
     pub subschema_names: &'a [String],
 }

@@ -1,35 +1,53 @@
-//! Building one step's document: the root fields a subschema owns, their subtrees checked
-//! against what the subschema can resolve, `__typename` added under abstract types, the
-//! fragments and variables it uses.
+//! Projecting a selection onto one subschema: what it can resolve stays in its step (with
+//! `__typename` added under abstract types and the fragments it uses); a field of a merged type
+//! that it cannot resolve is cut out and handed to an entity step of a subschema that can, and
+//! the key fields that step needs are selected in its place (aliased `_qk_<field>`).
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
-use apollo_compiler::ast::{self, Type};
+use apollo_compiler::ast::Type;
 use apollo_compiler::executable::{
-    ExecutableDocument, Field, Fragment, InlineFragment, Operation, Selection, SelectionSet,
+    DirectiveList, ExecutableDocument, Field, InlineFragment, Selection, SelectionSet,
 };
 use apollo_compiler::schema::FieldDefinition;
 use apollo_compiler::{Name, Node};
-use indexmap::IndexSet;
-use quilt_executor::{Document, Location};
+use indexmap::{IndexMap, IndexSet};
+use quilt_executor::Location;
 
-use super::build::RootEntry;
-use super::{FetchStep, PlanError, PlanInput, ResponsePath, StepField};
+use super::entity::{BuilderKey, EntityBuilder, KEY_ALIAS_PREFIX};
+use super::{PlanError, PlanInput};
+use crate::entities::Resolver;
 
-/// Builds the step of one subschema.
-pub(super) struct StepBuilder<'a, 'i> {
-    input: &'i PlanInput<'a>,
-    subschema: usize,
-    fragments: IndexSet<Name>,
-    typename: Node<FieldDefinition>,
+/// The step being projected.
+pub(super) struct StepCtx {
+    /// Its subschema.
+    pub subschema: usize,
+    /// The root step it descends from (always 0 for queries).
+    pub root: usize,
+    /// Its level: 0 for root steps.
+    pub level: usize,
+    /// The named fragments its document keeps (they need no cut).
+    pub fragments: IndexSet<Name>,
+    /// At the top of an entity step: the merged type whose computed fields this subschema
+    /// resolves there (their requirements are in the representation).
+    pub computed_type: Option<Name>,
 }
 
-impl<'a, 'i> StepBuilder<'a, 'i> {
-    pub fn new(input: &'i PlanInput<'a>, subschema: usize) -> Self {
+/// The planner's state across all steps of an operation.
+pub(super) struct Planner<'a, 'i> {
+    pub input: &'i PlanInput<'a>,
+    pub builders: IndexMap<BuilderKey, EntityBuilder<'a>>,
+    typename: Node<FieldDefinition>,
+    resolvable_fragments: HashSet<(usize, Name)>,
+    unresolvable_fragments: HashSet<(usize, Name)>,
+}
+
+impl<'a, 'i> Planner<'a, 'i> {
+    pub fn new(input: &'i PlanInput<'a>) -> Self {
         Self {
             input,
-            subschema,
-            fragments: IndexSet::new(),
+            builders: IndexMap::new(),
             typename: Node::new(FieldDefinition {
                 description: None,
                 name: Name::new_unchecked("__typename"),
@@ -37,94 +55,65 @@ impl<'a, 'i> StepBuilder<'a, 'i> {
                 ty: Type::NonNullNamed(Name::new_unchecked("String")),
                 directives: Default::default(),
             }),
+            resolvable_fragments: HashSet::new(),
+            unresolvable_fragments: HashSet::new(),
         }
     }
 
-    /// The step for `entries`, root fields all owned by this builder's subschema.
-    pub fn build(mut self, entries: &[RootEntry<'_>]) -> Result<FetchStep, PlanError> {
-        let operation = self.input.operation;
-        let mut root = SelectionSet::new(operation.selection_set.ty.clone());
-        let mut fields = Vec::new();
-        for entry in entries {
-            let field = self.project_field(entry.field)?;
-            let mut selection = Selection::Field(field);
-            for conditions in entry.conditions.iter().rev() {
-                if conditions.is_empty() {
-                    continue;
-                }
-                let mut fragment = InlineFragment::without_type_condition(root.ty.clone());
-                fragment.directives = conditions.clone();
-                fragment.selection_set.push(selection);
-                selection = Selection::InlineFragment(Node::new(fragment));
-            }
-            root.push(selection);
-            let key = entry.field.response_key().to_string();
-            if !fields.iter().any(|f: &StepField| f.key == key) {
-                fields.push(StepField {
-                    key,
-                    location: location(self.input.document, entry.field),
-                });
-            }
+    /// Whether `subschema` resolves `type_name.field` where it stands (not external, not
+    /// computed unless the representation carries the computed field's requirements).
+    fn resolves(&self, ctx: &StepCtx, type_name: &str, field: &str, provided: &[Name]) -> bool {
+        if field.starts_with("__") || provided.iter().any(|p| p == field) {
+            return true;
         }
-
-        let mut document = ExecutableDocument::new();
-        let mut done = 0;
-        while done < self.fragments.len() {
-            let name = self.fragments[done].clone();
-            done += 1;
-            let Some(fragment) = self.input.document.fragments.get(&name) else {
-                continue;
-            };
-            let selection_set = self.project_set(&fragment.selection_set)?;
-            document.fragments.insert(
-                name.clone(),
-                Node::new(Fragment {
-                    name,
-                    directives: fragment.directives.clone(),
-                    selection_set,
-                }),
-            );
+        let sub = ctx.subschema;
+        let entities = self.input.entities;
+        if !self.input.index.can_resolve(sub, type_name, field)
+            || entities.is_external(sub, type_name, field)
+        {
+            return false;
         }
-
-        let mut used = HashSet::new();
-        variables_in_set(&root, &mut used);
-        for fragment in document.fragments.values() {
-            variables_in_set(&fragment.selection_set, &mut used);
-            variables_in_directives(&fragment.directives, &mut used);
-        }
-        let variables: Vec<_> = operation
-            .variables
-            .iter()
-            .filter(|v| used.contains(v.name.as_str()))
-            .cloned()
-            .collect();
-        let variable_names = variables.iter().map(|v| v.name.clone()).collect();
-        document.operations.insert(Node::new(Operation {
-            operation_type: operation.operation_type,
-            name: operation.name.clone(),
-            variables,
-            directives: Default::default(),
-            selection_set: root,
-        }));
-        Ok(FetchStep {
-            subschema: self.subschema,
-            document: Document::parse(document.serialize().no_indent().to_string())
-                .map_err(|e| PlanError::Print(e.to_string()))?,
-            operation_name: operation.name.as_ref().map(|n| n.to_string()),
-            variables: variable_names,
-            applies_at: ResponsePath::default(),
-            fields,
-        })
+        entities.computed(sub, type_name, field).is_none()
+            || ctx.computed_type.as_ref().is_some_and(|t| t == type_name)
     }
 
-    fn project_field(&mut self, field: &Node<Field>) -> Result<Node<Field>, PlanError> {
+    /// Whether the subschema knows a type (fragments on other types are dropped).
+    fn knows_type(&self, sub: usize, type_name: &str) -> bool {
+        self.input.subschemas[sub].types.contains_key(type_name)
+    }
+
+    /// Projects a field the subschema resolves; `path` is the response path of the field's
+    /// parent object.
+    pub fn project_field(
+        &mut self,
+        ctx: &mut StepCtx,
+        parent_type: &Name,
+        field: &'a Node<Field>,
+        path: &[String],
+    ) -> Result<Node<Field>, PlanError> {
         if field.selection_set.selections.is_empty() {
             return Ok(field.clone());
         }
+        let mut child_path = path.to_vec();
+        child_path.push(field.response_key().to_string());
+        let child_type = field.ty().inner_named_type().clone();
+        let provided = self
+            .input
+            .entities
+            .provides(ctx.subschema, parent_type, &field.name)
+            .to_vec();
         let mut projected = (**field).clone();
-        projected.selection_set = self.project_set(&field.selection_set)?;
-        let inner = field.ty().inner_named_type();
-        if self.input.index.is_abstract(inner)
+        let saved = ctx.computed_type.take();
+        projected.selection_set = self.project_set(
+            ctx,
+            &field.selection_set,
+            &child_path,
+            &child_type,
+            &provided,
+            &mut Vec::new(),
+        )?;
+        ctx.computed_type = saved;
+        if self.input.index.is_abstract(&child_type)
             && !projected
                 .selection_set
                 .selections
@@ -140,37 +129,413 @@ impl<'a, 'i> StepBuilder<'a, 'i> {
         Ok(Node::new(projected))
     }
 
-    fn project_set(&mut self, set: &SelectionSet) -> Result<SelectionSet, PlanError> {
+    /// Projects a selection set at `path`, whose objects are statically of type `path_type`.
+    pub fn project_set(
+        &mut self,
+        ctx: &mut StepCtx,
+        set: &'a SelectionSet,
+        path: &[String],
+        path_type: &Name,
+        provided: &[Name],
+        conditions: &mut Vec<DirectiveList>,
+    ) -> Result<SelectionSet, PlanError> {
         let mut projected = SelectionSet::new(set.ty.clone());
         for selection in &set.selections {
             match selection {
                 Selection::Field(field) => {
-                    if !self
-                        .input
-                        .index
-                        .can_resolve(self.subschema, &set.ty, &field.name)
-                    {
-                        return Err(PlanError::Unresolvable {
-                            subschema: self.input.subschema_names[self.subschema].clone(),
-                            type_name: set.ty.to_string(),
-                            field: field.name.to_string(),
-                        });
+                    if self.resolves(ctx, &set.ty, &field.name, provided) {
+                        let field = self.project_field(ctx, &set.ty, field, path)?;
+                        projected.push(Selection::Field(field));
+                    } else {
+                        self.cut(
+                            ctx,
+                            &set.ty,
+                            field,
+                            path,
+                            path_type,
+                            conditions,
+                            &mut projected,
+                        )?;
                     }
-                    projected.push(Selection::Field(self.project_field(field)?));
                 }
                 Selection::InlineFragment(fragment) => {
+                    if let Some(condition) = &fragment.type_condition
+                        && !self.knows_type(ctx.subschema, condition)
+                    {
+                        continue;
+                    }
+                    conditions.push(only_conditions(&fragment.directives));
+                    let inner = self.project_set(
+                        ctx,
+                        &fragment.selection_set,
+                        path,
+                        path_type,
+                        provided,
+                        conditions,
+                    );
+                    conditions.pop();
                     let mut copy = (**fragment).clone();
-                    copy.selection_set = self.project_set(&fragment.selection_set)?;
+                    copy.selection_set = inner?;
                     projected.push(Selection::InlineFragment(Node::new(copy)));
                 }
                 Selection::FragmentSpread(spread) => {
-                    self.fragments.insert(spread.fragment_name.clone());
-                    projected.push(selection.clone());
+                    let Some(fragment) = self.input.document.fragments.get(&spread.fragment_name)
+                    else {
+                        continue;
+                    };
+                    if !self.knows_type(ctx.subschema, fragment.type_condition()) {
+                        continue;
+                    }
+                    if provided.is_empty()
+                        && ctx.computed_type.is_none()
+                        && self.fragment_resolvable(ctx, &spread.fragment_name)
+                    {
+                        ctx.fragments.insert(spread.fragment_name.clone());
+                        projected.push(selection.clone());
+                        continue;
+                    }
+                    // Inlined: the cut parts depend on where the fragment is spread.
+                    conditions.push(only_conditions(&spread.directives));
+                    let inner = self.project_set(
+                        ctx,
+                        &fragment.selection_set,
+                        path,
+                        path_type,
+                        provided,
+                        conditions,
+                    );
+                    conditions.pop();
+                    let mut inline =
+                        InlineFragment::with_type_condition(fragment.type_condition().clone());
+                    inline.directives = spread.directives.clone();
+                    inline.selection_set = inner?;
+                    projected.push(Selection::InlineFragment(Node::new(inline)));
                 }
             }
         }
         Ok(projected)
     }
+
+    /// Whether a named fragment needs no cut in this subschema (then it is sent as is).
+    fn fragment_resolvable(&mut self, ctx: &StepCtx, name: &Name) -> bool {
+        let key = (ctx.subschema, name.clone());
+        if self.resolvable_fragments.contains(&key) {
+            return true;
+        }
+        if self.unresolvable_fragments.contains(&key) {
+            return false;
+        }
+        // Assume resolvable while visiting (fragments cannot be cyclic once validated).
+        self.resolvable_fragments.insert(key.clone());
+        let ok = self
+            .input
+            .document
+            .fragments
+            .get(name)
+            .is_some_and(|f| self.set_resolvable(ctx, &f.selection_set));
+        if !ok {
+            self.resolvable_fragments.remove(&key);
+            self.unresolvable_fragments.insert(key);
+        }
+        ok
+    }
+
+    fn set_resolvable(&mut self, ctx: &StepCtx, set: &SelectionSet) -> bool {
+        set.selections.iter().all(|selection| match selection {
+            Selection::Field(field) => {
+                self.resolves(ctx, &set.ty, &field.name, &[])
+                    && self
+                        .input
+                        .entities
+                        .provides(ctx.subschema, &set.ty, &field.name)
+                        .is_empty()
+                    && self.set_resolvable(ctx, &field.selection_set)
+            }
+            Selection::InlineFragment(fragment) => {
+                fragment
+                    .type_condition
+                    .as_ref()
+                    .is_none_or(|t| self.knows_type(ctx.subschema, t))
+                    && self.set_resolvable(ctx, &fragment.selection_set)
+            }
+            Selection::FragmentSpread(spread) => {
+                self.fragment_resolvable(ctx, &spread.fragment_name)
+            }
+        })
+    }
+
+    /// Cuts `field` (on `parent_type`) out of this step: an entity step at `path` fetches it.
+    #[allow(clippy::too_many_arguments)]
+    fn cut(
+        &mut self,
+        ctx: &mut StepCtx,
+        parent_type: &Name,
+        field: &'a Node<Field>,
+        path: &[String],
+        path_type: &Name,
+        conditions: &[DirectiveList],
+        out: &mut SelectionSet,
+    ) -> Result<(), PlanError> {
+        if self.input.index.is_abstract(parent_type) {
+            // An interface field this subschema lacks: per possible object type it returns.
+            let objects: Vec<Name> = self
+                .input
+                .schema
+                .types
+                .iter()
+                .filter(|(n, t)| {
+                    t.is_object()
+                        && self.input.schema.is_subtype(parent_type, n)
+                        && self.knows_type(ctx.subschema, n)
+                })
+                .map(|(n, _)| n.clone())
+                .collect();
+            if objects.is_empty() {
+                return Err(self.unresolvable(ctx, parent_type, &field.name));
+            }
+            for object in objects {
+                let mut inline = InlineFragment::with_type_condition(object.clone());
+                if self.resolves(ctx, &object, &field.name, &[]) {
+                    let projected = self.project_field(ctx, &object, field, path)?;
+                    inline.selection_set.push(Selection::Field(projected));
+                } else {
+                    let mut inner = SelectionSet::new(object.clone());
+                    self.cut_on(ctx, &object, field, path, true, conditions, &mut inner)?;
+                    inline.selection_set = inner;
+                }
+                out.push(Selection::InlineFragment(Node::new(inline)));
+            }
+            return Ok(());
+        }
+        let typed = parent_type != path_type;
+        if typed {
+            let mut inner = SelectionSet::new(parent_type.clone());
+            self.cut_on(ctx, parent_type, field, path, true, conditions, &mut inner)?;
+            let mut inline = InlineFragment::with_type_condition(parent_type.clone());
+            inline.selection_set = inner;
+            out.push(Selection::InlineFragment(Node::new(inline)));
+            Ok(())
+        } else {
+            self.cut_on(ctx, parent_type, field, path, false, conditions, out)
+        }
+    }
+
+    fn unresolvable(&self, ctx: &StepCtx, type_name: &str, field: &str) -> PlanError {
+        PlanError::Unresolvable {
+            subschema: self.input.subschema_names[ctx.subschema].clone(),
+            type_name: type_name.to_owned(),
+            field: field.to_owned(),
+        }
+    }
+
+    /// The subschema and entry point that fetch `type_name.field` for objects this step
+    /// returns: a builder already planned at this place if one can, else the first subschema
+    /// (in stitching order) with an entry point whose key this step can select.
+    fn choose(
+        &self,
+        ctx: &StepCtx,
+        type_name: &Name,
+        field: &str,
+        path: &[String],
+    ) -> Option<Arc<Resolver>> {
+        let entities = self.input.entities;
+        let candidates: Vec<usize> = (0..self.input.subschemas.len())
+            .filter(|&s| {
+                !entities.resolvers(type_name, s).is_empty()
+                    && self.input.index.can_resolve(s, type_name, field)
+                    && !entities.is_external(s, type_name, field)
+                    && (s != ctx.subschema || entities.computed(s, type_name, field).is_some())
+            })
+            .collect();
+        let planned = candidates.iter().find_map(|&s| {
+            self.builders
+                .iter()
+                .find(|(k, b)| {
+                    k.subschema == s
+                        && k.root == ctx.root
+                        && k.path == path
+                        && k.type_name == *type_name
+                        && !b.done
+                })
+                .map(|(_, b)| b.resolver.clone())
+        });
+        if planned.is_some() {
+            return planned;
+        }
+        let keyed = |r: &&Arc<Resolver>| {
+            r.key
+                .iter()
+                .all(|k| self.resolves(ctx, type_name, &k.name, &[]))
+        };
+        candidates
+            .iter()
+            .find_map(|&s| entities.resolvers(type_name, s).iter().find(keyed))
+            .or_else(|| {
+                candidates
+                    .first()
+                    .and_then(|&s| entities.resolvers(type_name, s).first())
+            })
+            .cloned()
+    }
+
+    /// Registers `field` with the entity step for (`type_name`, chosen subschema) at `path` and
+    /// selects the key fields it needs into `out` (a selection set on `type_name`).
+    #[allow(clippy::too_many_arguments)]
+    fn cut_on(
+        &mut self,
+        ctx: &mut StepCtx,
+        type_name: &Name,
+        field: &'a Node<Field>,
+        path: &[String],
+        typed: bool,
+        conditions: &[DirectiveList],
+        out: &mut SelectionSet,
+    ) -> Result<(), PlanError> {
+        let resolver = self
+            .choose(ctx, type_name, &field.name, path)
+            .ok_or_else(|| self.unresolvable(ctx, type_name, &field.name))?;
+        let mut requirements = resolver.key.clone();
+        if let Some(computed) =
+            self.input
+                .entities
+                .computed(resolver.subschema, type_name, &field.name)
+        {
+            requirements.extend(computed.iter().cloned());
+        }
+        let key = self.builder(ctx, &resolver, path, typed);
+        self.builders[key.0]
+            .fields
+            .push((field, conditions.to_vec()));
+        let mut level = ctx.level + 1;
+        for requirement in requirements {
+            self.builders[key.0]
+                .requirements
+                .insert(requirement.name.clone());
+            if let Some(l) = self.require(ctx, type_name, &requirement, path, typed, out)? {
+                level = level.max(l + 1);
+            }
+        }
+        let builder = &mut self.builders[key.0];
+        builder.level = builder.level.max(level);
+        Ok(())
+    }
+
+    /// The builder for (resolver's subschema, path, type), created at the next level.
+    fn builder(
+        &mut self,
+        ctx: &StepCtx,
+        resolver: &Arc<Resolver>,
+        path: &[String],
+        typed: bool,
+    ) -> (usize, ()) {
+        let key = BuilderKey {
+            root: ctx.root,
+            subschema: resolver.subschema,
+            path: path.to_vec(),
+            type_name: resolver.type_name.clone(),
+        };
+        if let Some(index) = self.builders.get_index_of(&key) {
+            let builder = &mut self.builders[index];
+            builder.typed |= typed;
+            return (index, ());
+        }
+        let (index, _) = self.builders.insert_full(
+            key,
+            EntityBuilder::new(resolver.clone(), ctx.level + 1, typed),
+        );
+        (index, ())
+    }
+
+    /// Makes a requirement field available in the representation: selected by this step if it
+    /// can, else by another entity step at the same place (whose level is returned).
+    fn require(
+        &mut self,
+        ctx: &mut StepCtx,
+        type_name: &Name,
+        requirement: &Node<Field>,
+        path: &[String],
+        typed: bool,
+        out: &mut SelectionSet,
+    ) -> Result<Option<usize>, PlanError> {
+        let alias = key_alias(&requirement.name);
+        if self.resolves(ctx, type_name, &requirement.name, &[]) {
+            let present = out
+                .selections
+                .iter()
+                .any(|s| matches!(s, Selection::Field(f) if f.response_key() == &alias));
+            if !present {
+                let aliased = (**requirement).clone().with_alias(alias);
+                out.push(Selection::Field(Node::new(aliased)));
+            }
+            return Ok(None);
+        }
+        // Another subschema provides it, one level earlier.
+        let provider = self
+            .choose(ctx, type_name, &requirement.name, path)
+            .filter(|r| r.subschema != ctx.subschema)
+            .ok_or_else(|| PlanError::MissingKey {
+                subschema: self.input.subschema_names[ctx.subschema].clone(),
+                type_name: type_name.to_string(),
+                field: requirement.name.to_string(),
+            })?;
+        let key = self.builder(ctx, &provider, path, typed);
+        let builder = &mut self.builders[key.0];
+        if !builder.extra.iter().any(|f| f.response_key() == &alias) {
+            builder
+                .extra
+                .push(Node::new((**requirement).clone().with_alias(alias)));
+        }
+        let provider_key = provider.key.clone();
+        let level = self.builders[key.0].level;
+        for k in provider_key {
+            self.builders[key.0].requirements.insert(k.name.clone());
+            if self
+                .require(ctx, type_name, &k, path, typed, out)?
+                .is_some()
+            {
+                return Err(PlanError::MissingKey {
+                    subschema: self.input.subschema_names[provider.subschema].clone(),
+                    type_name: type_name.to_string(),
+                    field: k.name.to_string(),
+                });
+            }
+        }
+        Ok(Some(level))
+    }
+}
+
+/// The alias under which a key or requirement field is selected.
+pub(super) fn key_alias(field: &str) -> Name {
+    Name::new_unchecked(&format!("{KEY_ALIAS_PREFIX}{field}"))
+}
+
+/// The `@skip` and `@include` directives of a list (others do not apply to the fields).
+pub(super) fn only_conditions(directives: &DirectiveList) -> DirectiveList {
+    DirectiveList(
+        directives
+            .iter()
+            .filter(|d| d.name == "skip" || d.name == "include")
+            .cloned()
+            .collect(),
+    )
+}
+
+/// `selection` wrapped in inline fragments carrying each non-empty list of conditions.
+pub(super) fn with_conditions(
+    ty: &Name,
+    mut selection: Selection,
+    conditions: &[DirectiveList],
+) -> Selection {
+    for list in conditions.iter().rev() {
+        if list.is_empty() {
+            continue;
+        }
+        let mut fragment = InlineFragment::without_type_condition(ty.clone());
+        fragment.directives = list.clone();
+        fragment.selection_set.push(selection);
+        selection = Selection::InlineFragment(Node::new(fragment));
+    }
+    selection
 }
 
 /// A field's line and column in the client's document.
@@ -181,45 +546,4 @@ pub(crate) fn location(document: &ExecutableDocument, field: &Node<Field>) -> Op
         line: lc.line,
         column: lc.column,
     })
-}
-
-fn variables_in_set<'s>(set: &'s SelectionSet, out: &mut HashSet<&'s str>) {
-    for selection in &set.selections {
-        match selection {
-            Selection::Field(field) => {
-                for argument in &field.arguments {
-                    variables_in_value(&argument.value, out);
-                }
-                variables_in_directives(&field.directives, out);
-                variables_in_set(&field.selection_set, out);
-            }
-            Selection::InlineFragment(fragment) => {
-                variables_in_directives(&fragment.directives, out);
-                variables_in_set(&fragment.selection_set, out);
-            }
-            Selection::FragmentSpread(spread) => variables_in_directives(&spread.directives, out),
-        }
-    }
-}
-
-fn variables_in_directives<'s>(
-    directives: &'s apollo_compiler::executable::DirectiveList,
-    out: &mut HashSet<&'s str>,
-) {
-    for directive in directives.iter() {
-        for argument in &directive.arguments {
-            variables_in_value(&argument.value, out);
-        }
-    }
-}
-
-fn variables_in_value<'s>(value: &'s ast::Value, out: &mut HashSet<&'s str>) {
-    match value {
-        ast::Value::Variable(name) => {
-            out.insert(name.as_str());
-        }
-        ast::Value::List(items) => items.iter().for_each(|v| variables_in_value(v, out)),
-        ast::Value::Object(fields) => fields.iter().for_each(|(_, v)| variables_in_value(v, out)),
-        _ => {}
-    }
 }

@@ -8,6 +8,10 @@ use quilt_executor::{
 };
 use serde_json::Value;
 
+mod entities;
+
+pub(crate) use entities::run_entity_steps;
+
 use crate::gateway::Gateway;
 use crate::plan::{FetchStep, Plan};
 
@@ -31,9 +35,10 @@ pub(crate) async fn execute_plan(
 ) {
     match plan.operation_type {
         OperationType::Mutation => {
-            for step in &plan.steps {
+            for (i, step) in plan.steps.iter().enumerate() {
                 let result = run_step(gateway, step, variables, context).await;
                 merge_result(gateway, step, result, fetched);
+                run_entity_steps(gateway, plan, Some(i), variables, context, fetched).await;
             }
         }
         _ => {
@@ -46,6 +51,7 @@ pub(crate) async fn execute_plan(
             for (step, result) in plan.steps.iter().zip(results) {
                 merge_result(gateway, step, result, fetched);
             }
+            run_entity_steps(gateway, plan, None, variables, context, fetched).await;
         }
     }
 }
@@ -123,9 +129,7 @@ pub(crate) fn merge_result(
             _ => fetched.errors.push(error),
         }
     }
-    if let Some(Value::Object(data)) = result.data
-        && step.applies_at.0.is_empty()
-    {
+    if let Some(Value::Object(data)) = result.data {
         fetched.data.extend(data);
     }
 }

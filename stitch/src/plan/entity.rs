@@ -1,0 +1,207 @@
+//! Entity steps: the fetches of merged types' fields. Each gathers the objects at one place of
+//! the response, sends their representations to one entry point of one subschema (one call for
+//! all of them, or one aliased call each in one request) and merges the results back.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::sync::{Arc, RwLock};
+
+use apollo_compiler::executable::{DirectiveList, Field};
+use apollo_compiler::{Name, Node};
+use indexmap::IndexSet;
+use quilt_executor::Document;
+
+use super::StepField;
+use crate::entities::{Resolver, RuntimeArgs};
+
+/// The prefix of the aliases under which key and requirement fields are selected.
+pub(crate) const KEY_ALIAS_PREFIX: &str = "_qk_";
+/// The prefix of the variables an entity step adds.
+pub(crate) const VARIABLE_PREFIX: &str = "_qv";
+
+/// Identifies the entity step of one subschema for one type at one place.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub(super) struct BuilderKey {
+    pub root: usize,
+    pub subschema: usize,
+    pub path: Vec<String>,
+    pub type_name: Name,
+}
+
+/// An entity step while it is planned.
+pub(super) struct EntityBuilder<'a> {
+    pub level: usize,
+    pub resolver: Arc<Resolver>,
+    /// Whether other types can stand at this place (check `__typename`).
+    pub typed: bool,
+    /// The client's fields it resolves, with the `@skip`/`@include` of enclosing fragments.
+    pub fields: Vec<(&'a Node<Field>, Vec<DirectiveList>)>,
+    /// Requirement fields it selects for later steps at the same place (aliased).
+    pub extra: Vec<Node<Field>>,
+    /// The top-level fields of the representation it sends.
+    pub requirements: IndexSet<Name>,
+    /// Whether it has been turned into a step.
+    pub done: bool,
+}
+
+impl<'a> EntityBuilder<'a> {
+    pub fn new(resolver: Arc<Resolver>, level: usize, typed: bool) -> Self {
+        Self {
+            level,
+            resolver,
+            typed,
+            fields: Vec::new(),
+            extra: Vec::new(),
+            requirements: IndexSet::new(),
+            done: false,
+        }
+    }
+}
+
+/// A planned entity step.
+pub(crate) struct EntityStep {
+    /// The root step it descends from.
+    pub root: usize,
+    /// The entry point.
+    pub resolver: Arc<Resolver>,
+    /// The response keys from the root to the objects (lists are walked through).
+    pub path: Vec<String>,
+    /// Only objects with this `__typename` (when other types stand at the same place).
+    pub type_condition: Option<Name>,
+    /// The representation's fields (besides `__typename`), read from `_qk_<field>`.
+    pub requirements: Vec<Name>,
+    /// The client fields it resolves, to place an error on each when the fetch fails.
+    pub fields: Vec<StepField>,
+    /// The operation name it sends (the client's).
+    pub operation_name: Option<String>,
+    /// The selection on each object, printed.
+    pub selection: String,
+    /// The fragment definitions the selection uses, printed.
+    pub fragments: String,
+    /// The client's variables the selection uses: name and printed definition.
+    pub client_variables: Vec<(Name, String)>,
+    /// Documents already printed and parsed, by shape (argument names, object count).
+    documents: RwLock<HashMap<String, Document>>,
+}
+
+impl std::fmt::Debug for EntityStep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EntityStep")
+            .field("subschema", &self.resolver.subschema)
+            .field("type", &self.resolver.type_name)
+            .field("entry", &self.resolver.field_name)
+            .field("path", &self.path)
+            .field("selection", &self.selection)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The most documents one step keeps (distinct shapes are few: argument sets, and object
+/// counts for single-key entry points).
+const MAX_DOCUMENTS: usize = 64;
+
+impl EntityStep {
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn new(
+        root: usize,
+        resolver: Arc<Resolver>,
+        path: Vec<String>,
+        type_condition: Option<Name>,
+        requirements: Vec<Name>,
+        fields: Vec<StepField>,
+        operation_name: Option<String>,
+        selection: String,
+        fragments: String,
+        client_variables: Vec<(Name, String)>,
+    ) -> Self {
+        Self {
+            root,
+            resolver,
+            path,
+            type_condition,
+            requirements,
+            fields,
+            operation_name,
+            selection,
+            fragments,
+            client_variables,
+            documents: RwLock::new(HashMap::new()),
+        }
+    }
+
+    /// The document for a call shape: `calls` holds, per aliased call (one for list entry
+    /// points), the names of the arguments passed. Variables are `$_qv<call>_<arg>`.
+    pub fn document(&self, calls: &[Vec<String>]) -> Result<Document, String> {
+        let mut shape = String::new();
+        for call in calls {
+            shape.push_str(&call.join(","));
+            shape.push(';');
+        }
+        if let Ok(documents) = self.documents.read()
+            && let Some(document) = documents.get(&shape)
+        {
+            return Ok(document.clone());
+        }
+        let text = self.print(calls)?;
+        let document = Document::parse(text).map_err(|e| e.to_string())?;
+        if let Ok(mut documents) = self.documents.write()
+            && documents.len() < MAX_DOCUMENTS
+        {
+            documents.insert(shape, document.clone());
+        }
+        Ok(document)
+    }
+
+    fn print(&self, calls: &[Vec<String>]) -> Result<String, String> {
+        let resolver = &self.resolver;
+        let mut definitions = Vec::new();
+        let mut body = String::new();
+        let selection =
+            if resolver.abstract_result || matches!(resolver.args, RuntimeArgs::Entities) {
+                format!("{{ ... on {} {} }}", resolver.type_name, self.selection)
+            } else {
+                self.selection.clone()
+            };
+        for (i, call) in calls.iter().enumerate() {
+            let alias = if resolver.batched() {
+                "_e".to_owned()
+            } else {
+                format!("_{i}")
+            };
+            let mut arguments = Vec::new();
+            for name in call {
+                let ty = resolver
+                    .arg_types
+                    .iter()
+                    .find(|(n, _)| n.as_str() == name)
+                    .map(|(_, t)| t)
+                    .ok_or_else(|| {
+                        format!(
+                            "the merge field `{}` has no argument `{name}`",
+                            resolver.field_name
+                        )
+                    })?;
+                let variable = format!("{VARIABLE_PREFIX}{i}_{name}");
+                definitions.push(format!("${variable}: {ty}"));
+                arguments.push(format!("{name}: ${variable}"));
+            }
+            let _ = write!(
+                body,
+                "{alias}: {}({}) {selection} ",
+                resolver.field_name,
+                arguments.join(", ")
+            );
+        }
+        definitions.extend(self.client_variables.iter().map(|(_, d)| d.clone()));
+        let name = self.operation_name.as_deref().unwrap_or("");
+        let variables = if definitions.is_empty() {
+            String::new()
+        } else {
+            format!("({})", definitions.join(", "))
+        };
+        Ok(format!(
+            "query {name}{variables} {{ {body}}}{}",
+            self.fragments
+        ))
+    }
+}
