@@ -77,8 +77,8 @@ impl StitchedSchema {
                 }
             }
         }
-        let entities = EntityIndex::build(&subschemas)?;
         let merged = merge(&subschemas, stitcher.on_type_conflict.as_ref())?;
+        let entities = EntityIndex::build(&subschemas, &merged.schema)?;
         let index = StitchIndex::build(&merged.schema, &subschemas, merged.root_owners);
         Ok(Self {
             gateway: Arc::new(Gateway {

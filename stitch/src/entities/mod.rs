@@ -87,7 +87,12 @@ pub(crate) struct EntityIndex {
 impl EntityIndex {
     /// Reads the entry points of every subschema (code config, stitching directives,
     /// federation `@key`) and checks them against the subschemas' schemas.
-    pub fn build(subschemas: &[SubschemaConfig]) -> Result<Self, StitchError> {
+    /// Computed fields' requirements are read against the stitched schema `merged`: they name
+    /// fields of other subschemas.
+    pub fn build(
+        subschemas: &[SubschemaConfig],
+        merged: &Valid<Schema>,
+    ) -> Result<Self, StitchError> {
         let mut index = EntityIndex::default();
         for (i, sub) in subschemas.iter().enumerate() {
             let found = directives::read(sub)?;
@@ -105,7 +110,7 @@ impl EntityIndex {
             computed.extend(sub.computed.iter().cloned());
             for (coordinate, selection) in computed {
                 let (type_name, field) = split_coordinate(&sub.name, &coordinate)?;
-                let fields = field_set(sub, &type_name, &selection, &coordinate)?;
+                let fields = field_set(&sub.name, merged, &type_name, &selection, &coordinate)?;
                 index.computed.insert((i, type_name, field), fields);
             }
             for (type_name, field) in found.external {
@@ -170,14 +175,14 @@ fn split_coordinate(subschema: &str, coordinate: &str) -> Result<(Name, Name), S
 
 /// A selection set (`{ id }` or `id`) parsed and validated on `type_name` of the subschema.
 fn field_set(
-    sub: &SubschemaConfig,
+    subschema: &str,
+    schema: &Valid<Schema>,
     type_name: &Name,
     selection: &str,
     coordinate: &str,
 ) -> Result<Requirements, StitchError> {
-    let schema: &Valid<Schema> = &sub.schema;
     let error = |message: String| StitchError::InvalidMergeConfig {
-        subschema: sub.name.clone(),
+        subschema: subschema.to_owned(),
         coordinate: coordinate.to_owned(),
         message,
     };
@@ -190,7 +195,7 @@ fn field_set(
         schema,
         type_name.clone(),
         selection,
-        format!("{}:{coordinate}", sub.name),
+        format!("{subschema}:{coordinate}"),
     )
     .map_err(|e| error(format!("selection set `{selection}`: {}", e.errors)))?;
     let mut fields = Vec::new();
@@ -245,7 +250,13 @@ fn resolve(
             entry.field_name, field.ty
         )));
     }
-    let key = field_set(sub, &type_name, &entry.selection_set, &coordinate)?;
+    let key = field_set(
+        &sub.name,
+        &sub.schema,
+        &type_name,
+        &entry.selection_set,
+        &coordinate,
+    )?;
     let arg_types: Vec<(Name, ast::Type)> = field
         .arguments
         .iter()
