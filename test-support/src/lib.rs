@@ -2,6 +2,7 @@
 //! POST, GET, uploads, SSE, multipart, WebSocket in both subprotocols), counters a test waits
 //! on, a hard stop and restart on the same port, and launchers for the JavaScript reference peers.
 
+pub mod federation;
 pub mod js;
 pub mod local;
 pub mod server;
