@@ -46,17 +46,16 @@ impl SubschemaConfig {
     }
 
     /// A subschema whose schema is given as SDL; an invalid SDL is an
-    /// [`StitchError::InvalidSchema`] naming the subschema.
+    /// [`StitchError::InvalidSchema`] naming the subschema. The stitching directives (`@key`,
+    /// `@merge`, `@computed`, `@canonical`) may be applied without being defined.
     pub fn from_sdl(
         name: impl Into<String>,
         sdl: &str,
         executor: impl Executor,
     ) -> Result<Self, StitchError> {
         let name = name.into();
-        let schema = Schema::parse_and_validate(sdl, format!("{name}.graphql")).map_err(|e| {
-            StitchError::InvalidSchema {
-                message: format!("subschema `{name}`: {}", e.errors),
-            }
+        let schema = quilt_wrap::schema_from_sdl(sdl).map_err(|e| StitchError::InvalidSchema {
+            message: format!("subschema `{name}`: {e}"),
         })?;
         Ok(Self::new(name, schema, executor))
     }
