@@ -8,6 +8,7 @@ use anyhow::Context as _;
 use arc_swap::ArcSwap;
 use quilt_executor::{ExecuteFuture, Executor, Request};
 use quilt_stitch::{StitchedSchema, Stitcher, TypeChoice};
+use tokio::sync::watch;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::remote::Remote;
@@ -48,6 +49,8 @@ pub struct Gateway {
     schema: SwappableSchema,
     /// The SDL of each subschema as last stitched, to skip reloads that change nothing.
     sdls: Mutex<Vec<String>>,
+    /// How many times a new schema was swapped in.
+    swaps: watch::Sender<u64>,
 }
 
 impl Gateway {
@@ -63,6 +66,7 @@ impl Gateway {
             remotes,
             schema: SwappableSchema(Arc::new(ArcSwap::from_pointee(stitched))),
             sdls: Mutex::new(sdls),
+            swaps: watch::channel(0).0,
         })
     }
 
@@ -81,7 +85,14 @@ impl Gateway {
         let stitched = stitch(&self.remotes, schemas)?;
         self.schema.0.store(Arc::new(stitched));
         *self.lock_sdls() = sdls;
+        self.swaps.send_modify(|swaps| *swaps += 1);
         Ok(Reload::Swapped)
+    }
+
+    /// The number of schema swaps so far, as a watch (for logs, and for tests that wait for a
+    /// reload).
+    pub fn swaps(&self) -> watch::Receiver<u64> {
+        self.swaps.subscribe()
     }
 
     /// Reloads every `interval` until the handle is dropped; failures are logged and the
