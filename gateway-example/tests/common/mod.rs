@@ -84,3 +84,68 @@ pub async fn within<T>(future: impl std::future::Future<Output = T>) -> T {
 pub async fn wait_for<T>(mut watch: tokio::sync::watch::Receiver<T>, condition: impl Fn(&T) -> bool) {
     within(watch.wait_for(condition)).await.unwrap();
 }
+
+/// The `gateway-example` binary running as a process; killed on drop.
+pub struct GatewayProcess {
+    pub url: String,
+    _child: tokio::process::Child,
+}
+
+impl GatewayProcess {
+    /// Starts the binary with `args` (plus `--listen 127.0.0.1:0`) and waits, at most 60 s,
+    /// for the URL it prints.
+    pub async fn start(args: &[String]) -> Self {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gateway-example"))
+            .args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(rest) = line.strip_prefix("Quilt gateway listening on ") {
+                    return rest.split_whitespace().next().unwrap().to_owned();
+                }
+            }
+            panic!("gateway-example exited before printing its URL")
+        })
+        .await
+        .expect("gateway-example did not print its URL within 60 s");
+        // Keep reading so the process never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { url, _child: child }
+    }
+
+    /// The whole JSON result of a query over HTTP.
+    pub async fn query(&self, query: &str) -> Value {
+        let client = HttpExecutor::builder(self.url.as_str())
+            .timeout(WAIT)
+            .build()
+            .unwrap();
+        let request = Request::new(query).unwrap();
+        let result = within(async { client.execute(request).await?.into_single().await })
+            .await
+            .unwrap();
+        serde_json::to_value(result).unwrap()
+    }
+}
+
+/// The three JavaScript shop services (`test-support/js/shop-subgraph.mjs`) and the
+/// `--subschema` flags naming them.
+pub async fn js_shop() -> (Vec<quilt_test_support::JsPeer>, Vec<String>) {
+    let mut peers = Vec::new();
+    let mut flags = Vec::new();
+    for name in ["accounts", "products", "reviews"] {
+        let peer = quilt_test_support::JsPeer::start("shop-subgraph.mjs", &[name])
+            .await
+            .unwrap();
+        flags.push("--subschema".to_owned());
+        flags.push(format!("{name}={}", peer.http_url("/graphql")));
+        peers.push(peer);
+    }
+    (peers, flags)
+}
