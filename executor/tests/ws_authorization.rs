@@ -47,7 +47,10 @@ async fn seen_token(executor: &WsExecutor, authorization: Option<&str>) -> Value
 
 #[tokio::test]
 async fn authorization_becomes_the_connection_token_in_both_subprotocols() {
-    for protocol in [Subprotocol::GraphqlTransportWs, Subprotocol::LegacyGraphqlWs] {
+    for protocol in [
+        Subprotocol::GraphqlTransportWs,
+        Subprotocol::LegacyGraphqlWs,
+    ] {
         let server = TestServer::start().await.unwrap();
         let executor = WsExecutor::builder(server.ws_url())
             .subprotocol(protocol)
@@ -58,7 +61,11 @@ async fn authorization_becomes_the_connection_token_in_both_subprotocols() {
             json!("Bearer ada"),
             "{protocol:?}"
         );
-        assert_eq!(seen_token(&executor, None).await, Value::Null, "{protocol:?}");
+        assert_eq!(
+            seen_token(&executor, None).await,
+            Value::Null,
+            "{protocol:?}"
+        );
     }
 }
 
@@ -79,7 +86,10 @@ async fn different_credentials_never_share_a_socket() {
     let mut ada_again = open(&executor, request(ticks, Some("Bearer ada"))).await;
     first(&mut ada_again).await;
     assert_eq!(server.stats().snapshot().ws_connections, 2);
-    assert_eq!(seen_token(&executor, Some("Bearer grace")).await, json!("Bearer grace"));
+    assert_eq!(
+        seen_token(&executor, Some("Bearer grace")).await,
+        json!("Bearer grace")
+    );
 }
 
 #[tokio::test]
@@ -93,12 +103,21 @@ async fn the_token_is_merged_with_configured_params_and_request_params_win() {
     let both = r#"subscription { connectionParam(key: "client") }"#;
     let mut stream = open(&executor, request(both, Some("Bearer ada"))).await;
     assert_eq!(first(&mut stream).await["connectionParam"], json!("quilt"));
-    assert_eq!(seen_token(&executor, Some("Bearer ada")).await, json!("Bearer ada"));
+    assert_eq!(
+        seen_token(&executor, Some("Bearer ada")).await,
+        json!("Bearer ada")
+    );
 
-    let overriding = request(r#"subscription { connectionParam(key: "token") }"#, Some("Bearer x"))
-        .extension("connectionParams", json!({ "token": "from the request" }));
+    let overriding = request(
+        r#"subscription { connectionParam(key: "token") }"#,
+        Some("Bearer x"),
+    )
+    .extension("connectionParams", json!({ "token": "from the request" }));
     let mut stream = open(&executor, overriding).await;
-    assert_eq!(first(&mut stream).await["connectionParam"], json!("from the request"));
+    assert_eq!(
+        first(&mut stream).await["connectionParam"],
+        json!("from the request")
+    );
 }
 
 #[tokio::test]

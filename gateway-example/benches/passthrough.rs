@@ -118,7 +118,11 @@ async fn main() {
     let pid = gateway.id().unwrap().to_string();
     let mut lines = BufReader::new(gateway.stdout.take().unwrap()).lines();
     let gateway_url = loop {
-        let line = lines.next_line().await.unwrap().expect("the gateway exited");
+        let line = lines
+            .next_line()
+            .await
+            .unwrap()
+            .expect("the gateway exited");
         if let Some(rest) = line.strip_prefix("Quilt gateway listening on ") {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
@@ -134,14 +138,23 @@ async fn main() {
     let gateway_cpu = cpu_time(&pid) - cpu_before;
     let direct_again = load(&service.http_url(), connections, seconds).await;
 
-    println!("pass-through query, {connections} connections, {}s per phase", seconds.as_secs());
-    println!("  direct to the subgraph : {:>8.0} requests/s", rate(&direct));
+    println!(
+        "pass-through query, {connections} connections, {}s per phase",
+        seconds.as_secs()
+    );
+    println!(
+        "  direct to the subgraph : {:>8.0} requests/s",
+        rate(&direct)
+    );
     println!(
         "  via gateway-example    : {:>8.0} requests/s ({:.0} % of direct)",
         rate(&via),
         100.0 * rate(&via) / rate(&direct)
     );
-    println!("  direct again           : {:>8.0} requests/s", rate(&direct_again));
+    println!(
+        "  direct again           : {:>8.0} requests/s",
+        rate(&direct_again)
+    );
     println!(
         "  gateway CPU            : {:.1} µs per request ({:.2} s over {} requests; {:.0} requests/s per core)",
         gateway_cpu.as_secs_f64() * 1e6 / via.requests as f64,

@@ -200,7 +200,13 @@ mod tests {
         assert_eq!(settings.subschemas.len(), 2);
         assert_eq!(settings.listen.port(), 0);
         assert_eq!(settings.poll_interval, Some(Duration::from_secs(1)));
-        let twice = Cli::parse_from(["g", "--subschema", "a=http://x", "--subschema", "a=http://y"]);
+        let twice = Cli::parse_from([
+            "g",
+            "--subschema",
+            "a=http://x",
+            "--subschema",
+            "a=http://y",
+        ]);
         assert!(twice.settings().is_err());
         let zero = Cli::parse_from(["g", "--poll-interval", "0"]);
         assert!(zero.settings().is_err());

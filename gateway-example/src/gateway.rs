@@ -117,7 +117,9 @@ impl Gateway {
     }
 
     fn lock_sdls(&self) -> std::sync::MutexGuard<'_, Vec<String>> {
-        self.sdls.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.sdls
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }
 

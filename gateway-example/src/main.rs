@@ -18,7 +18,9 @@ async fn main() -> anyhow::Result<()> {
                 println!("demo service {:<9} {}", service.name(), service.http_url());
             }
         }
-        println!("Quilt gateway listening on http://{addr}/graphql (GraphiQL: open it in a browser)");
+        println!(
+            "Quilt gateway listening on http://{addr}/graphql (GraphiQL: open it in a browser)"
+        );
     })
     .await
 }

@@ -37,7 +37,9 @@ impl Remote {
         let headers = static_headers(&spec)?;
         let timeout = match spec.timeout {
             Some(secs) if secs.is_finite() && secs > 0.0 => Duration::from_secs_f64(secs),
-            Some(secs) => anyhow::bail!("subschema `{}`: timeout {secs} is not positive", spec.name),
+            Some(secs) => {
+                anyhow::bail!("subschema `{}`: timeout {secs} is not positive", spec.name)
+            }
             None => DEFAULT_TIMEOUT,
         };
         let mut http = HttpExecutor::builder(spec.url.as_str())
@@ -105,7 +107,10 @@ impl Remote {
 
     /// The subschema to stitch from a loaded schema: batched, and wrapped when transforms are
     /// configured.
-    pub fn subschema(&self, schema: Valid<Schema>) -> anyhow::Result<quilt_stitch::SubschemaConfig> {
+    pub fn subschema(
+        &self,
+        schema: Valid<Schema>,
+    ) -> anyhow::Result<quilt_stitch::SubschemaConfig> {
         let name = self.spec.name.clone();
         let transforms = &self.spec.transforms;
         if transforms.is_empty() {
@@ -168,8 +173,12 @@ fn static_headers(spec: &SubschemaSpec) -> anyhow::Result<HeaderMap> {
     for (name, value) in &spec.headers {
         let header = HeaderName::try_from(name.as_str())
             .with_context(|| format!("subschema `{}`: invalid header name `{name}`", spec.name))?;
-        let value = HeaderValue::try_from(value.as_str())
-            .with_context(|| format!("subschema `{}`: invalid value of header `{name}`", spec.name))?;
+        let value = HeaderValue::try_from(value.as_str()).with_context(|| {
+            format!(
+                "subschema `{}`: invalid value of header `{name}`",
+                spec.name
+            )
+        })?;
         headers.insert(header, value);
     }
     Ok(headers)

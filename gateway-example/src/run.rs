@@ -48,7 +48,10 @@ pub fn server(prepared: &Prepared, settings: &Settings) -> GraphQLServer {
 }
 
 /// Prepares and serves until Ctrl-C; `ready` is told the address once the port is bound.
-pub async fn serve(settings: Settings, ready: impl FnOnce(SocketAddr, &Prepared)) -> anyhow::Result<()> {
+pub async fn serve(
+    settings: Settings,
+    ready: impl FnOnce(SocketAddr, &Prepared),
+) -> anyhow::Result<()> {
     let prepared = prepare(&settings).await?;
     let listener = tokio::net::TcpListener::bind(settings.listen).await?;
     ready(listener.local_addr()?, &prepared);

@@ -150,10 +150,18 @@ mod tests {
         assert_eq!(spec.url, "https://h/graphql");
         assert_eq!(spec.ws_url(), "wss://h/ws");
         assert_eq!(
-            SubschemaSpec::parse_flag("x=https://h/graphql").unwrap().ws_url(),
+            SubschemaSpec::parse_flag("x=https://h/graphql")
+                .unwrap()
+                .ws_url(),
             "wss://h/graphql"
         );
-        for bad in ["accounts", "=http://h", "a=", "a=http://h,wss=x", "a=http://h,ws="] {
+        for bad in [
+            "accounts",
+            "=http://h",
+            "a=",
+            "a=http://h,wss=x",
+            "a=http://h,ws=",
+        ] {
             assert!(SubschemaSpec::parse_flag(bad).is_err(), "{bad}");
         }
     }

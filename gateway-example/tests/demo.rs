@@ -59,29 +59,62 @@ async fn the_stitched_schema_holds_the_merge_entry_points_and_seat_operations() 
             .map(|f| f["name"].as_str().unwrap().to_owned())
             .collect()
     };
-    for field in ["me", "users", "products", "_users", "_products", "seats", "latestReviews"] {
+    for field in [
+        "me",
+        "users",
+        "products",
+        "_users",
+        "_products",
+        "seats",
+        "latestReviews",
+    ] {
         assert!(names("queryType").contains(&field.to_owned()), "{field}");
     }
-    assert_eq!(names("mutationType"), ["reserveSeat", "buySeat", "releaseSeat"]);
-    assert_eq!(names("subscriptionType"), ["onSeatReserved", "onSeatSold", "onSeatReleased"]);
+    assert_eq!(
+        names("mutationType"),
+        ["reserveSeat", "buySeat", "releaseSeat"]
+    );
+    assert_eq!(
+        names("subscriptionType"),
+        ["onSeatReserved", "onSeatSold", "onSeatReleased"]
+    );
 }
 
 #[tokio::test]
 async fn seats_are_reserved_bought_and_released_by_the_rules() {
     let gateway = demo().await;
     let mutate = |query: &'static str| gateway.query(query);
-    let reserved = mutate(r#"mutation { reserveSeat(id: "A1", holder: "ada") { status holder } }"#).await;
-    assert_eq!(reserved["data"]["reserveSeat"], json!({"status": "RESERVED", "holder": "ada"}));
+    let reserved =
+        mutate(r#"mutation { reserveSeat(id: "A1", holder: "ada") { status holder } }"#).await;
+    assert_eq!(
+        reserved["data"]["reserveSeat"],
+        json!({"status": "RESERVED", "holder": "ada"})
+    );
     let taken = mutate(r#"mutation { reserveSeat(id: "A1", holder: "grace") { status } }"#).await;
-    assert_eq!(taken["errors"][0]["message"], json!("seat A1 is not available"));
+    assert_eq!(
+        taken["errors"][0]["message"],
+        json!("seat A1 is not available")
+    );
     let not_hers = mutate(r#"mutation { buySeat(id: "A1", holder: "grace") { status } }"#).await;
-    assert_eq!(not_hers["errors"][0]["message"], json!("seat A1 cannot be bought by grace"));
+    assert_eq!(
+        not_hers["errors"][0]["message"],
+        json!("seat A1 cannot be bought by grace")
+    );
     let released = mutate(r#"mutation { releaseSeat(id: "A1") { status holder } }"#).await;
-    assert_eq!(released["data"]["releaseSeat"], json!({"status": "AVAILABLE", "holder": null}));
+    assert_eq!(
+        released["data"]["releaseSeat"],
+        json!({"status": "AVAILABLE", "holder": null})
+    );
     let sold = mutate(r#"mutation { buySeat(id: "A1", holder: "grace") { status holder } }"#).await;
-    assert_eq!(sold["data"]["buySeat"], json!({"status": "SOLD", "holder": "grace"}));
+    assert_eq!(
+        sold["data"]["buySeat"],
+        json!({"status": "SOLD", "holder": "grace"})
+    );
     let final_ = mutate(r#"mutation { releaseSeat(id: "A1") { status } }"#).await;
-    assert_eq!(final_["errors"][0]["message"], json!("seat A1 is not reserved"));
+    assert_eq!(
+        final_["errors"][0]["message"],
+        json!("seat A1 is not reserved")
+    );
     let left = gateway.query("{ seats(status: SOLD) { id } }").await;
     assert_eq!(left["data"]["seats"], json!([{"id": "A1"}]));
 }
@@ -118,7 +151,10 @@ async fn seat_events_reach_clients_over_websocket_sse_and_multipart() {
             .unwrap()
     };
     let clients = [
-        ("graphql-transport-ws", Client::Ws(WsExecutor::new(gateway.ws_url()))),
+        (
+            "graphql-transport-ws",
+            Client::Ws(WsExecutor::new(gateway.ws_url())),
+        ),
         (
             "graphql-ws (legacy)",
             Client::Ws(
@@ -128,7 +164,10 @@ async fn seat_events_reach_clients_over_websocket_sse_and_multipart() {
             ),
         ),
         ("sse", Client::Http(http(SubscriptionProtocol::Sse))),
-        ("multipart", Client::Http(http(SubscriptionProtocol::ApolloMultipart))),
+        (
+            "multipart",
+            Client::Http(http(SubscriptionProtocol::ApolloMultipart)),
+        ),
     ];
     let mut streams = Vec::new();
     for (name, client) in &clients {

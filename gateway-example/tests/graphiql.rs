@@ -91,13 +91,21 @@ async fn graphiql_runs_a_query_through_the_gateway_in_headless_chromium() {
         }
     };
 
-    let (ok, output) = run(r#"{ me { username } seat(id: "C4") { status } }"#, "@ada", 30_000).await;
+    let (ok, output) = run(
+        r#"{ me { username } seat(id: "C4") { status } }"#,
+        "@ada",
+        30_000,
+    )
+    .await;
     assert!(ok, "GraphiQL did not show the result:\n{output}");
     assert!(output.contains("AVAILABLE"), "{output}");
 
     // The check fails when the expected text never shows.
     let (ok, output) = run("{ me { username } }", "not-in-the-result", 3_000).await;
-    assert!(!ok, "the check passed without the text on the page:\n{output}");
+    assert!(
+        !ok,
+        "the check passed without the text on the page:\n{output}"
+    );
 }
 
 #[tokio::test]
@@ -117,7 +125,10 @@ async fn the_graphiql_page_loads_its_assets_from_the_configured_base() {
             .unwrap()
     };
     let html = page(gateway.url.clone()).await;
-    assert!(html.contains(r#"src="https://mirror.example/npm/graphiql@3.8.3/graphiql.min.js""#), "{html}");
+    assert!(
+        html.contains(r#"src="https://mirror.example/npm/graphiql@3.8.3/graphiql.min.js""#),
+        "{html}"
+    );
     assert!(!html.contains("unpkg.com"));
 
     let default = start(settings(Vec::new())).await;

@@ -37,14 +37,18 @@ async fn the_binary_takes_subschemas_from_a_toml_file() {
     let mut toml = String::new();
     for flag in flags.iter().filter(|f| *f != "--subschema") {
         let (name, url) = flag.split_once('=').unwrap();
-        toml.push_str(&format!("[[subschemas]]\nname = \"{name}\"\nurl = \"{url}\"\n"));
+        toml.push_str(&format!(
+            "[[subschemas]]\nname = \"{name}\"\nurl = \"{url}\"\n"
+        ));
         if name == "products" {
             toml.push_str("[subschemas.transforms]\nroot_field_prefix = \"shop_\"\n");
         }
     }
     std::fs::write(&path, toml).unwrap();
     let gateway = GatewayProcess::start(&["--config".into(), path.display().to_string()]).await;
-    let result = gateway.query("{ me { name } shop_topProducts(first: 1) { name } }").await;
+    let result = gateway
+        .query("{ me { name } shop_topProducts(first: 1) { name } }")
+        .await;
     assert_eq!(
         result,
         json!({"data": {"me": {"name": "Ada"}, "shop_topProducts": [{"name": "Table"}]}})

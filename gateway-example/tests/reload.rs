@@ -96,10 +96,16 @@ async fn changing_service(gate: Gate) -> (Arc<AtomicU8>, SocketAddr, AbortOnDrop
     let version = Arc::new(AtomicU8::new(V1));
     let service = Service {
         version: version.clone(),
-        v1: with_sdl(|| Schema::build(QueryV1, EmptyMutation, EmptySubscription).data(gate.clone())),
-        v2: with_sdl(|| Schema::build(QueryV2, EmptyMutation, EmptySubscription).data(gate.clone())),
+        v1: with_sdl(|| {
+            Schema::build(QueryV1, EmptyMutation, EmptySubscription).data(gate.clone())
+        }),
+        v2: with_sdl(|| {
+            Schema::build(QueryV2, EmptyMutation, EmptySubscription).data(gate.clone())
+        }),
     };
-    let router = Router::new().route("/graphql", post(graphql)).with_state(service);
+    let router = Router::new()
+        .route("/graphql", post(graphql))
+        .with_state(service);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
@@ -123,7 +129,10 @@ async fn a_changed_subschema_is_swapped_in_while_a_request_is_in_flight() {
 
     assert_eq!(within(reloader.reload()).await.unwrap(), Reload::Unchanged);
     let goodbye = gateway.query("{ goodbye }").await;
-    assert_eq!(goodbye["errors"][0]["extensions"]["code"], json!("GRAPHQL_VALIDATION_FAILED"));
+    assert_eq!(
+        goodbye["errors"][0]["extensions"]["code"],
+        json!("GRAPHQL_VALIDATION_FAILED")
+    );
 
     // A request is in flight at the service when the schema changes under it.
     let in_flight = tokio::spawn({
@@ -133,7 +142,10 @@ async fn a_changed_subschema_is_swapped_in_while_a_request_is_in_flight() {
     wait_for(gate.waiting.subscribe(), |n| *n == 1).await;
     version.store(V2, Ordering::SeqCst);
     assert_eq!(within(reloader.reload()).await.unwrap(), Reload::Swapped);
-    assert_eq!(gateway.query("{ goodbye }").await, json!({"data": {"goodbye": "bye"}}));
+    assert_eq!(
+        gateway.query("{ goodbye }").await,
+        json!({"data": {"goodbye": "bye"}})
+    );
     gate.release.add_permits(1);
     let finished = within(in_flight).await.unwrap();
     assert_eq!(finished, json!({"data": {"slow": "done", "hello": "v1"}}));
@@ -148,7 +160,10 @@ async fn a_failed_reload_keeps_the_serving_schema() {
     let error = within(gateway.prepared.gateway.reload()).await.unwrap_err();
     assert!(format!("{error:#}").contains("changing"), "{error:#}");
     version.store(V1, Ordering::SeqCst);
-    assert_eq!(gateway.query("{ hello }").await, json!({"data": {"hello": "v1"}}));
+    assert_eq!(
+        gateway.query("{ hello }").await,
+        json!({"data": {"hello": "v1"}})
+    );
 }
 
 #[tokio::test]
@@ -164,5 +179,8 @@ async fn polling_swaps_in_a_changed_subschema_by_itself() {
     assert_eq!(*swaps.borrow(), 0);
     version.store(V2, Ordering::SeqCst);
     wait_for(swaps, |n| *n == 1).await;
-    assert_eq!(gateway.query("{ hello goodbye }").await, json!({"data": {"hello": "v2", "goodbye": "bye"}}));
+    assert_eq!(
+        gateway.query("{ hello goodbye }").await,
+        json!({"data": {"hello": "v2", "goodbye": "bye"}})
+    );
 }

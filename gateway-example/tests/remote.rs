@@ -31,8 +31,13 @@ async fn headers_authorization_and_timeouts_reach_a_service_without_sdl() {
     .unwrap();
     let gateway = start(settings(file.subschemas)).await;
 
-    let result = gateway.query(r#"{ hello header(name: "x-api-key") }"#).await;
-    assert_eq!(result, json!({"data": {"hello": "Hello, world!", "header": "secret"}}));
+    let result = gateway
+        .query(r#"{ hello header(name: "x-api-key") }"#)
+        .await;
+    assert_eq!(
+        result,
+        json!({"data": {"hello": "Hello, world!", "header": "secret"}})
+    );
 
     let client = HttpExecutor::builder(gateway.url.as_str())
         .header("authorization", "Bearer ada")
@@ -50,7 +55,11 @@ async fn headers_authorization_and_timeouts_reach_a_service_without_sdl() {
     assert_eq!(result.data, Some(json!({"header": "Bearer ada"})));
 
     let slow = gateway.query("{ slow(ms: 5000) }").await;
-    assert_eq!(slow["errors"][0]["extensions"]["code"], json!("TIMEOUT"), "{slow}");
+    assert_eq!(
+        slow["errors"][0]["extensions"]["code"],
+        json!("TIMEOUT"),
+        "{slow}"
+    );
     assert_eq!(slow["errors"][0]["path"], json!(["slow"]));
 }
 
@@ -101,7 +110,10 @@ async fn transforms_prefix_types_and_root_fields_and_filter_root_fields() {
     let demo = Demo::start().await.unwrap();
     let mut specs = demo.specs();
     specs.retain(|spec| spec.name == "products" || spec.name == "accounts");
-    let products = specs.iter_mut().find(|spec| spec.name == "products").unwrap();
+    let products = specs
+        .iter_mut()
+        .find(|spec| spec.name == "products")
+        .unwrap();
     products.transforms.keep_root_fields = Some(vec!["topProducts".into(), "product".into()]);
     products.transforms.type_prefix = Some("Shop".into());
     products.transforms.root_field_prefix = Some("shop_".into());
@@ -118,10 +130,16 @@ async fn transforms_prefix_types_and_root_fields_and_filter_root_fields() {
             "shop_product": {"name": "Couch"}
         }})
     );
-    for filtered in [r#"{ shop_products(upcs: ["1"]) { upc } }"#, "{ topProducts { upc } }"] {
+    for filtered in [
+        r#"{ shop_products(upcs: ["1"]) { upc } }"#,
+        "{ topProducts { upc } }",
+    ] {
         let result = gateway.query(filtered).await;
         assert!(result.get("data").is_none(), "{filtered}: {result}");
-        assert_eq!(result["errors"][0]["extensions"]["code"], json!("GRAPHQL_VALIDATION_FAILED"));
+        assert_eq!(
+            result["errors"][0]["extensions"]["code"],
+            json!("GRAPHQL_VALIDATION_FAILED")
+        );
     }
 }
 
@@ -131,6 +149,10 @@ async fn a_subschema_that_cannot_be_loaded_is_an_error_naming_it() {
     let url = format!("http://{}/nothing-here", service.addr());
     let settings = settings(vec![SubschemaSpec::new("ghost", url)]);
     let prepared = gateway_example::run::prepare(&settings);
-    let error = tokio::time::timeout(WAIT, prepared).await.unwrap().err().unwrap();
+    let error = tokio::time::timeout(WAIT, prepared)
+        .await
+        .unwrap()
+        .err()
+        .unwrap();
     assert!(format!("{error:#}").contains("ghost"), "{error:#}");
 }

@@ -39,7 +39,10 @@ impl User {
     }
     /// The reviews this user wrote.
     async fn reviews(&self) -> Vec<Review> {
-        all().into_iter().filter(|r| r.author.id == self.id).collect()
+        all()
+            .into_iter()
+            .filter(|r| r.author.id == self.id)
+            .collect()
     }
 }
 
@@ -57,7 +60,10 @@ impl Product {
     }
     /// The reviews of this product.
     async fn reviews(&self) -> Vec<Review> {
-        all().into_iter().filter(|r| r.product.upc == self.upc).collect()
+        all()
+            .into_iter()
+            .filter(|r| r.product.upc == self.upc)
+            .collect()
     }
 }
 

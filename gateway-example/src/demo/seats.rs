@@ -90,7 +90,9 @@ impl Venue {
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Seat>> {
-        self.seats.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+        self.seats
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Applies `change` to seat `id` and publishes the new seat to `topic`.
@@ -115,7 +117,10 @@ impl Venue {
         Ok(seat)
     }
 
-    async fn events(&self, topic: &str) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Seat>> + use<>> {
+    async fn events(
+        &self,
+        topic: &str,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Seat>> + use<>> {
         let events = self.pubsub.subscribe(&[topic]).await?;
         let guard = SubscriberGuard::new(self.subscribers.clone());
         Ok(events.map(move |event| {
@@ -150,7 +155,11 @@ pub struct Query;
 #[Object]
 impl Query {
     /// Every seat, or those with this status.
-    async fn seats(&self, ctx: &Context<'_>, status: Option<SeatStatus>) -> async_graphql::Result<Vec<Seat>> {
+    async fn seats(
+        &self,
+        ctx: &Context<'_>,
+        status: Option<SeatStatus>,
+    ) -> async_graphql::Result<Vec<Seat>> {
         let venue = ctx.data::<Venue>()?;
         Ok(venue
             .seats()
@@ -161,7 +170,11 @@ impl Query {
 
     /// One seat.
     async fn seat(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Seat>> {
-        Ok(ctx.data::<Venue>()?.seats().into_iter().find(|seat| seat.id == id))
+        Ok(ctx
+            .data::<Venue>()?
+            .seats()
+            .into_iter()
+            .find(|seat| seat.id == id))
     }
 
     /// The SDL.
@@ -177,7 +190,12 @@ pub struct Mutation;
 #[Object]
 impl Mutation {
     /// Reserves an available seat for `holder`.
-    async fn reserve_seat(&self, ctx: &Context<'_>, id: ID, holder: String) -> async_graphql::Result<Seat> {
+    async fn reserve_seat(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        holder: String,
+    ) -> async_graphql::Result<Seat> {
         ctx.data::<Venue>()?
             .change(&id, RESERVED, |seat| match seat.status {
                 SeatStatus::Available => {
@@ -191,17 +209,26 @@ impl Mutation {
     }
 
     /// Buys a seat that is available or reserved by `holder`.
-    async fn buy_seat(&self, ctx: &Context<'_>, id: ID, holder: String) -> async_graphql::Result<Seat> {
+    async fn buy_seat(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        holder: String,
+    ) -> async_graphql::Result<Seat> {
         ctx.data::<Venue>()?
             .change(&id, SOLD, |seat| {
                 let free = seat.status == SeatStatus::Available;
-                let held = seat.status == SeatStatus::Reserved && seat.holder.as_deref() == Some(&holder);
+                let held =
+                    seat.status == SeatStatus::Reserved && seat.holder.as_deref() == Some(&holder);
                 if free || held {
                     seat.status = SeatStatus::Sold;
                     seat.holder = Some(holder);
                     Ok(())
                 } else {
-                    Err(format!("seat {} cannot be bought by {holder}", seat.id.as_str()))
+                    Err(format!(
+                        "seat {} cannot be bought by {holder}",
+                        seat.id.as_str()
+                    ))
                 }
             })
             .await
@@ -228,17 +255,26 @@ pub struct Subscription;
 #[Subscription]
 impl Subscription {
     /// Every seat reserved from now on.
-    async fn on_seat_reserved(&self, ctx: &Context<'_>) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Seat>> + use<>> {
+    async fn on_seat_reserved(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Seat>> + use<>> {
         ctx.data::<Venue>()?.events(RESERVED).await
     }
 
     /// Every seat sold from now on.
-    async fn on_seat_sold(&self, ctx: &Context<'_>) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Seat>> + use<>> {
+    async fn on_seat_sold(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Seat>> + use<>> {
         ctx.data::<Venue>()?.events(SOLD).await
     }
 
     /// Every seat released from now on.
-    async fn on_seat_released(&self, ctx: &Context<'_>) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Seat>> + use<>> {
+    async fn on_seat_released(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<impl Stream<Item = async_graphql::Result<Seat>> + use<>> {
         ctx.data::<Venue>()?.events(RELEASED).await
     }
 }

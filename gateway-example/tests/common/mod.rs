@@ -37,7 +37,9 @@ pub async fn start(settings: Settings) -> TestGateway {
 pub async fn start_with(settings: Settings, extra: Router) -> TestGateway {
     let prepared = within(prepare(&settings)).await.unwrap();
     let router = server(&prepared, &settings).router().merge(extra);
-    let listener = tokio::net::TcpListener::bind(settings.listen).await.unwrap();
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .unwrap();
     let addr = listener.local_addr().unwrap();
     let task = tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
@@ -81,7 +83,10 @@ pub async fn within<T>(future: impl std::future::Future<Output = T>) -> T {
 }
 
 /// Waits until `condition` holds for the watched value.
-pub async fn wait_for<T>(mut watch: tokio::sync::watch::Receiver<T>, condition: impl Fn(&T) -> bool) {
+pub async fn wait_for<T>(
+    mut watch: tokio::sync::watch::Receiver<T>,
+    condition: impl Fn(&T) -> bool,
+) {
     within(watch.wait_for(condition)).await.unwrap();
 }
 
