@@ -56,6 +56,7 @@ impl GraphQLServer {
             limits: Limits::default(),
             streaming: Streaming::default(),
             graphiql: true,
+            graphiql_assets: crate::graphiql::DEFAULT_ASSETS.into(),
             hooks: Hooks::default(),
             cors: None,
         }
@@ -147,6 +148,7 @@ pub struct GraphQLServerBuilder {
     limits: Limits,
     streaming: Streaming,
     graphiql: bool,
+    graphiql_assets: String,
     hooks: Hooks,
     cors: Option<CorsLayer>,
 }
@@ -248,6 +250,15 @@ impl GraphQLServerBuilder {
         self
     }
 
+    /// The base URL GraphiQL's page loads its scripts and styles from, laid out as the npm
+    /// CDNs are (`{base}/graphiql@3.8.3/graphiql.min.js`, `{base}/react@18.3.1/umd/...`);
+    /// default `https://unpkg.com`. Point it at a mirror, or at a static route serving the npm
+    /// packages, where browsers cannot reach the CDN.
+    pub fn graphiql_assets(mut self, base_url: impl Into<String>) -> Self {
+        self.graphiql_assets = base_url.into();
+        self
+    }
+
     /// CORS for every route (default: none, so browsers only reach the server from its own
     /// origin). `CorsLayer::permissive()` allows every origin.
     pub fn cors(mut self, cors: CorsLayer) -> Self {
@@ -284,6 +295,7 @@ impl GraphQLServerBuilder {
             limits: self.limits,
             streaming: self.streaming,
             graphiql: self.graphiql,
+            graphiql_assets: self.graphiql_assets,
             hooks: self.hooks,
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),

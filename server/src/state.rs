@@ -17,6 +17,8 @@ pub(crate) struct ServerState {
     pub limits: Limits,
     pub streaming: Streaming,
     pub graphiql: bool,
+    /// The base URL GraphiQL's page loads its assets from.
+    pub graphiql_assets: String,
     pub hooks: Hooks,
     /// Cancelled when graceful shutdown starts: streams complete, sockets close.
     pub shutdown: CancellationToken,

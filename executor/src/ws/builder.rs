@@ -48,6 +48,11 @@ pub(crate) struct Config {
     pub(crate) operation_buffer: usize,
     pub(crate) slow_consumer_timeout: Duration,
     pub(crate) max_message_size: usize,
+    /// Whether a request's `Authorization` header picks the socket and becomes its
+    /// `connectionParams.token`.
+    pub(crate) forward_authorization: bool,
+    /// The `token` put into the connection params (set on the per-credential executors).
+    pub(crate) token: Option<String>,
 }
 
 /// Builds a [`WsExecutor`]; every option has a default, so `WsExecutor::new(url)` is
@@ -95,6 +100,8 @@ impl WsExecutorBuilder {
                 operation_buffer: 64,
                 slow_consumer_timeout: Duration::from_secs(30),
                 max_message_size: 16 << 20,
+                forward_authorization: false,
+                token: None,
             },
             invalid_header: None,
         }
@@ -232,6 +239,18 @@ impl WsExecutorBuilder {
     /// operations of the socket with [`ExecutorError::ResponseTooLarge`].
     pub fn max_message_size(mut self, bytes: usize) -> Self {
         self.config.max_message_size = bytes;
+        self
+    }
+
+    /// Sends the `Authorization` header of each request's [`Context`](crate::Context) (a
+    /// gateway puts the client's headers there) as `connectionParams.token`, as Apollo Router
+    /// does (default off). Operations with different credentials never share a socket: each
+    /// distinct value gets its own, opened and closed like the executor's (the most recent 256
+    /// credentials are remembered); operations without the header use the executor's own
+    /// socket. The token is merged over the configured params; a request's
+    /// `extensions.connectionParams` still wins over both.
+    pub fn forward_authorization(mut self, enabled: bool) -> Self {
+        self.config.forward_authorization = enabled;
         self
     }
 

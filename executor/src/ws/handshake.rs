@@ -253,7 +253,8 @@ pub(crate) async fn open(
     })
 }
 
-/// The configured params, computed if need be, with the request's params merged over them.
+/// The configured params, computed if need be, the forwarded `token` over them, and the
+/// request's params merged over those.
 async fn connection_params(
     config: &Config,
     request_params: Option<&JsonMap>,
@@ -270,6 +271,17 @@ async fn connection_params(
                 })??;
             Some(computed)
         }
+    };
+    let base = match &config.token {
+        Some(token) => {
+            let mut params = base.unwrap_or_default();
+            params.insert(
+                super::authorization::TOKEN.to_owned(),
+                serde_json::Value::String(token.clone()),
+            );
+            Some(params)
+        }
+        None => base,
     };
     Ok(match (base, request_params) {
         (base, None) => base,

@@ -10,7 +10,9 @@
 //! | `connection.rs` | the socket task: multiplexing, pings, keep-alive, lazy close, reconnection |
 //! | `operation.rs` | one operation: the socket task's record and the consumer's stream |
 //! | `reconnect.rs` | [`ReconnectPolicy`] and which closes are final |
+//! | `authorization.rs` | forwarding `Authorization` as `connectionParams.token`, one socket per credential |
 
+mod authorization;
 mod builder;
 mod connection;
 mod handshake;
@@ -70,6 +72,10 @@ const COMMAND_QUEUE: usize = 1024;
 /// `extensions.connectionParams` is never forwarded in the `subscribe` payload; the other
 /// extensions are.
 ///
+/// With [`forward_authorization`](WsExecutorBuilder::forward_authorization), the
+/// `Authorization` header of the request's [`Context`](crate::Context) becomes
+/// `connectionParams.token`, and each credential gets a socket of its own.
+///
 /// # Timeouts
 ///
 /// Every wait is bounded: opening the socket ([`connect_timeout`](WsExecutorBuilder::connect_timeout),
@@ -108,6 +114,8 @@ struct Inner {
     /// The socket task's end of the command queue, until the task is started.
     task_commands: Mutex<Option<mpsc::Receiver<Command>>>,
     next_id: AtomicU64,
+    /// The per-credential executors, with `forward_authorization`.
+    by_token: authorization::TokenSockets,
 }
 
 impl WsExecutor {
@@ -140,6 +148,7 @@ impl WsExecutor {
                 commands,
                 task_commands: Mutex::new(Some(task_commands)),
                 next_id: AtomicU64::new(1),
+                by_token: authorization::TokenSockets::default(),
             }),
         };
         if !executor.inner.config.lazy && tokio::runtime::Handle::try_current().is_ok() {
@@ -176,6 +185,15 @@ impl Inner {
 
 impl Executor for WsExecutor {
     fn execute(&self, request: Request) -> ExecuteFuture {
+        if self.inner.config.forward_authorization
+            && let Some(token) = authorization::authorization(&request)
+        {
+            let inner = &self.inner;
+            let executor = inner
+                .by_token
+                .executor_for(token, &inner.config, inner.invalid.clone());
+            return executor.execute(request);
+        }
         let inner = self.inner.clone();
         Box::pin(async move {
             if let Some(message) = &inner.invalid {

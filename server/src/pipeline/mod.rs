@@ -90,7 +90,10 @@ async fn handle(
                 url::form_urlencoded::parse(q.as_bytes()).any(|(k, _)| k == "query")
             });
             if accepted.html && state.graphiql && !has_query {
-                return Ok(crate::graphiql::page(parts.uri.path()));
+                return Ok(crate::graphiql::page(
+                    parts.uri.path(),
+                    &state.graphiql_assets,
+                ));
             }
             let params = GraphQLParams::from_query_string(query.unwrap_or(""))?;
             run(&state, parts.headers, params, Vec::new(), accepted, true).await

@@ -1,0 +1,217 @@
+//! The gateway's settings, from the command line and an optional TOML file.
+//!
+//! ```toml
+//! listen = "127.0.0.1:4000"
+//! poll_interval = 30          # seconds; re-read the subschemas and swap the schema
+//!
+//! [[subschemas]]
+//! name = "accounts"
+//! url = "http://127.0.0.1:4001/graphql"
+//! ws_url = "ws://127.0.0.1:4001/graphql"   # default: url with http -> ws
+//! ws_protocol = "graphql-ws"               # or "graphql-transport-ws" (default)
+//! timeout = 10                             # seconds
+//! headers = { "x-api-key" = "secret" }
+//!
+//! [subschemas.transforms]
+//! keep_root_fields = ["me", "users"]
+//! type_prefix = "Acc_"
+//! root_field_prefix = "acc_"
+//! ```
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::Context as _;
+use clap::Parser;
+use serde::Deserialize;
+
+use crate::spec::SubschemaSpec;
+
+/// The address the gateway listens on by default.
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
+
+/// The command line.
+#[derive(Debug, Parser)]
+#[command(
+    name = "gateway-example",
+    about = "A Quilt gateway: stitches GraphQL services and serves them over HTTP, WebSocket, SSE and multipart. With no subschema, runs embedded demo services.",
+    version
+)]
+pub struct Cli {
+    /// A service to stitch: NAME=URL or NAME=URL,ws=WS_URL (repeatable).
+    #[arg(long = "subschema", value_name = "NAME=URL[,ws=WS_URL]")]
+    pub subschemas: Vec<String>,
+    /// A TOML file with subschemas (headers, timeouts, WebSocket, transforms) and settings.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// The address to listen on [default: 127.0.0.1:4000].
+    #[arg(long, value_name = "ADDR")]
+    pub listen: Option<SocketAddr>,
+    /// Re-read the subschemas every SECS seconds and swap in the new stitched schema.
+    #[arg(long, value_name = "SECS")]
+    pub poll_interval: Option<f64>,
+    /// Where GraphiQL's scripts are loaded from (npm package layout, `{base}/graphiql@3.8.3/...`)
+    /// [default: https://unpkg.com].
+    #[arg(long, value_name = "URL")]
+    pub graphiql_assets: Option<String>,
+}
+
+/// The TOML file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    /// The address to listen on.
+    pub listen: Option<SocketAddr>,
+    /// Seconds between schema reloads.
+    pub poll_interval: Option<f64>,
+    /// GraphiQL's asset base URL.
+    pub graphiql_assets: Option<String>,
+    /// The subschemas.
+    #[serde(default)]
+    pub subschemas: Vec<SubschemaSpec>,
+}
+
+impl FileConfig {
+    /// Reads and parses a TOML file.
+    pub fn read(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("in {}", path.display()))
+    }
+
+    /// Parses TOML text.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        Ok(toml::from_str(text)?)
+    }
+}
+
+/// Everything the gateway runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// How often the subschemas are re-read; `None`: never.
+    pub poll_interval: Option<Duration>,
+    /// GraphiQL's asset base URL; `None`: quilt-server's default.
+    pub graphiql_assets: Option<String>,
+    /// The subschemas; empty: run the embedded demo.
+    pub subschemas: Vec<SubschemaSpec>,
+}
+
+impl Cli {
+    /// The settings: the file's, with the command line's on top (flag subschemas come after
+    /// the file's).
+    pub fn settings(self) -> anyhow::Result<Settings> {
+        let file = match &self.config {
+            Some(path) => FileConfig::read(path)?,
+            None => FileConfig::default(),
+        };
+        let mut subschemas = file.subschemas;
+        for flag in &self.subschemas {
+            subschemas.push(SubschemaSpec::parse_flag(flag)?);
+        }
+        let mut names = std::collections::HashSet::new();
+        for spec in &subschemas {
+            anyhow::ensure!(
+                names.insert(spec.name.as_str()),
+                "the subschema name `{}` is used twice",
+                spec.name
+            );
+        }
+        let poll = self.poll_interval.or(file.poll_interval);
+        let poll_interval = poll
+            .map(|secs| {
+                anyhow::ensure!(
+                    secs.is_finite() && secs > 0.0,
+                    "the poll interval must be a positive number of seconds, not {secs}"
+                );
+                Ok(Duration::from_secs_f64(secs))
+            })
+            .transpose()?;
+        let listen = match self.listen.or(file.listen) {
+            Some(addr) => addr,
+            None => DEFAULT_LISTEN.parse()?,
+        };
+        Ok(Settings {
+            listen,
+            poll_interval,
+            graphiql_assets: self.graphiql_assets.or(file.graphiql_assets),
+            subschemas,
+        })
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::spec::WsProtocol;
+
+    #[test]
+    fn a_toml_file_holds_every_subschema_option() {
+        let file = FileConfig::parse(
+            r#"
+            listen = "127.0.0.1:5000"
+            poll_interval = 2.5
+            [[subschemas]]
+            name = "accounts"
+            url = "http://a/graphql"
+            ws_url = "ws://a/ws"
+            ws_protocol = "graphql-ws"
+            timeout = 3
+            headers = { "x-api-key" = "k" }
+            [subschemas.transforms]
+            keep_root_fields = ["me"]
+            type_prefix = "Acc_"
+            root_field_prefix = "acc_"
+            [[subschemas]]
+            name = "products"
+            url = "http://p/graphql"
+            "#,
+        )
+        .unwrap();
+        assert_eq!(file.listen, Some("127.0.0.1:5000".parse().unwrap()));
+        let accounts = &file.subschemas[0];
+        assert_eq!(accounts.ws_protocol, WsProtocol::GraphqlWs);
+        assert_eq!(accounts.ws_url(), "ws://a/ws");
+        assert_eq!(accounts.timeout, Some(3.0));
+        assert_eq!(accounts.headers["x-api-key"], "k");
+        assert_eq!(accounts.transforms.type_prefix.as_deref(), Some("Acc_"));
+        assert!(accounts.forward_authorization);
+        assert!(file.subschemas[1].transforms.is_empty());
+        assert!(FileConfig::parse("[[subschemas]]\nname = \"a\"\nurl = \"u\"\nbogus = 1").is_err());
+    }
+
+    #[test]
+    fn flags_override_the_file_and_names_are_unique() {
+        let cli = Cli::parse_from([
+            "gateway-example",
+            "--subschema",
+            "a=http://a/graphql",
+            "--subschema",
+            "b=http://b/graphql,ws=ws://b/ws",
+            "--listen",
+            "127.0.0.1:0",
+            "--poll-interval",
+            "1",
+        ]);
+        let settings = cli.settings().unwrap();
+        assert_eq!(settings.subschemas.len(), 2);
+        assert_eq!(settings.listen.port(), 0);
+        assert_eq!(settings.poll_interval, Some(Duration::from_secs(1)));
+        let twice = Cli::parse_from([
+            "g",
+            "--subschema",
+            "a=http://x",
+            "--subschema",
+            "a=http://y",
+        ]);
+        assert!(twice.settings().is_err());
+        let zero = Cli::parse_from(["g", "--poll-interval", "0"]);
+        assert!(zero.settings().is_err());
+        let none = Cli::parse_from(["g"]).settings().unwrap();
+        assert!(none.subschemas.is_empty());
+        assert_eq!(none.listen.to_string(), DEFAULT_LISTEN);
+    }
+}

@@ -1,0 +1,59 @@
+//! The embedded demo: a small shop of three services whose types are merged by the gateway
+//! (accounts, products, reviews), and the Seat-Saver venue with its subscriptions. Each
+//! service runs in this process but on its own loopback port, so the gateway reaches it over
+//! HTTP and WebSocket exactly as it would reach a remote one.
+
+pub mod accounts;
+pub mod directives;
+pub mod products;
+pub mod reviews;
+pub mod seats;
+pub mod serve;
+
+use std::net::{Ipv4Addr, SocketAddr};
+
+use crate::spec::SubschemaSpec;
+pub use serve::ServiceHandle;
+
+/// The running demo services; dropping it stops them.
+pub struct Demo {
+    services: Vec<ServiceHandle>,
+    venue: seats::Venue,
+}
+
+impl Demo {
+    /// Starts the four services on `127.0.0.1:0`.
+    pub async fn start() -> std::io::Result<Self> {
+        let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        let venue = seats::Venue::default();
+        let services = vec![
+            serve::serve("accounts", accounts::schema(), any_port).await?,
+            serve::serve("products", products::schema(), any_port).await?,
+            serve::serve("reviews", reviews::schema(), any_port).await?,
+            serve::serve("seats", seats::schema(venue.clone()), any_port).await?,
+        ];
+        Ok(Self { services, venue })
+    }
+
+    /// The services.
+    pub fn services(&self) -> &[ServiceHandle] {
+        &self.services
+    }
+
+    /// The Seat-Saver venue (its state and subscriber count).
+    pub fn venue(&self) -> &seats::Venue {
+        &self.venue
+    }
+
+    /// The subschemas to stitch: each service by its URLs, with the defaults.
+    pub fn specs(&self) -> Vec<SubschemaSpec> {
+        self.services
+            .iter()
+            .map(|service| {
+                let mut spec = SubschemaSpec::new(service.name(), service.http_url());
+                spec.ws_url = Some(service.ws_url());
+                spec
+            })
+            .collect()
+    }
+}

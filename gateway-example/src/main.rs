@@ -1,0 +1,26 @@
+//! `gateway-example`: see the crate docs of the library and `--help`.
+
+use clap::Parser;
+use gateway_example::config::Cli;
+use gateway_example::run;
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
+        .init();
+    let settings = Cli::parse().settings()?;
+    run::serve(settings, |addr, prepared| {
+        if let Some(demo) = &prepared.demo {
+            for service in demo.services() {
+                println!("demo service {:<9} {}", service.name(), service.http_url());
+            }
+        }
+        println!(
+            "Quilt gateway listening on http://{addr}/graphql (GraphiQL: open it in a browser)"
+        );
+    })
+    .await
+}

@@ -1,0 +1,194 @@
+//! One remote subschema: the executor that reaches it (HTTP for queries and mutations, batched;
+//! WebSocket for subscriptions) and how its schema is loaded and reshaped.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use apollo_compiler::Schema;
+use apollo_compiler::validation::Valid;
+use http::{HeaderMap, HeaderName, HeaderValue, header::AUTHORIZATION};
+use quilt_batch::{BatchExt, BatchOptions};
+use quilt_executor::{ExecutorExt, HttpExecutor, Request, SharedExecutor, WsExecutor};
+use quilt_wrap::transforms::{FilterRootFields, RenameRootFields, RenameTypes};
+use quilt_wrap::{SchemaSource, WrapError, load_schema, wrap_schema};
+
+use crate::spec::{SubschemaSpec, TransformSpec};
+
+/// The default time a request to a subschema may take.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A subschema's executors, built once and kept across schema reloads (so connections and
+/// sockets are reused).
+#[derive(Clone)]
+pub struct Remote {
+    spec: Arc<SubschemaSpec>,
+    /// Plain HTTP, for loading the schema.
+    http: HttpExecutor,
+    /// HTTP (batched) for queries and mutations, WebSocket for subscriptions.
+    hybrid: SharedExecutor,
+    /// The same without batching, for wrapped subschemas (which batch inside the wrap).
+    hybrid_batched_inside: SharedExecutor,
+}
+
+impl Remote {
+    /// Builds the executors of `spec`.
+    pub fn new(spec: SubschemaSpec) -> anyhow::Result<Self> {
+        let headers = static_headers(&spec)?;
+        let timeout = match spec.timeout {
+            Some(secs) if secs.is_finite() && secs > 0.0 => Duration::from_secs_f64(secs),
+            Some(secs) => {
+                anyhow::bail!("subschema `{}`: timeout {secs} is not positive", spec.name)
+            }
+            None => DEFAULT_TIMEOUT,
+        };
+        let mut http = HttpExecutor::builder(spec.url.as_str())
+            .timeout(timeout)
+            .headers(headers.clone());
+        if spec.forward_authorization {
+            http = http.header_fn(forwarded_authorization);
+        }
+        let http = http
+            .build()
+            .with_context(|| format!("subschema `{}`: {}", spec.name, spec.url))?;
+        let ws = WsExecutor::builder(spec.ws_url())
+            .subprotocol(spec.ws_protocol.into())
+            .headers(headers)
+            .request_timeout(timeout)
+            .forward_authorization(spec.forward_authorization)
+            .build();
+        let hybrid = http.clone().route_subscriptions(ws.clone()).boxed();
+        let hybrid_batched_inside = http
+            .clone()
+            .batched(BatchOptions::default())
+            .route_subscriptions(ws)
+            .boxed();
+        Ok(Self {
+            spec: Arc::new(spec),
+            http,
+            hybrid,
+            hybrid_batched_inside,
+        })
+    }
+
+    /// The spec.
+    pub fn spec(&self) -> &SubschemaSpec {
+        &self.spec
+    }
+
+    /// Loads the schema: `{ _sdl }` (stitching directives) if the service has it, else
+    /// `{ _service { sdl } }` (Apollo Federation), else introspection. A transport or
+    /// authorization failure stops at once; "no such field" moves on to the next source.
+    pub async fn load(&self) -> anyhow::Result<Valid<Schema>> {
+        let name = &self.spec.name;
+        let sources = [
+            SchemaSource::sdl(),
+            SchemaSource::federation(),
+            SchemaSource::introspection(),
+        ];
+        let mut failures = Vec::new();
+        for source in sources {
+            let source = source.endpoint(self.spec.url.clone());
+            match load_schema(&self.http, source).await {
+                Ok(schema) => return Ok(schema),
+                Err(error @ (WrapError::ServiceErrors { .. } | WrapError::InvalidSdl { .. })) => {
+                    failures.push(error.to_string());
+                }
+                Err(error) => {
+                    return Err(error).with_context(|| format!("subschema `{name}`"));
+                }
+            }
+        }
+        anyhow::bail!(
+            "subschema `{name}`: no schema from _sdl, _service or introspection: {}",
+            failures.join("; ")
+        )
+    }
+
+    /// The subschema to stitch from a loaded schema: batched, and wrapped when transforms are
+    /// configured.
+    pub fn subschema(
+        &self,
+        schema: Valid<Schema>,
+    ) -> anyhow::Result<quilt_stitch::SubschemaConfig> {
+        let name = self.spec.name.clone();
+        let transforms = &self.spec.transforms;
+        if transforms.is_empty() {
+            return Ok(
+                quilt_stitch::SubschemaConfig::new(name, schema, self.hybrid.clone())
+                    .batch(BatchOptions::default()),
+            );
+        }
+        let roots: Vec<String> = schema
+            .schema_definition
+            .iter_root_operations()
+            .map(|(_, name)| name.name.to_string())
+            .collect();
+        let config = quilt_wrap::SubschemaConfig::new(
+            schema.into_inner(),
+            self.hybrid_batched_inside.clone(),
+        )
+        .name(name.clone());
+        let wrapped = wrap_schema(with_transforms(config, transforms, roots))
+            .with_context(|| format!("subschema `{name}`: transforms"))?;
+        Ok(quilt_stitch::SubschemaConfig::wrapped(name, wrapped))
+    }
+}
+
+/// Adds the configured transforms in their order: filter (by the service's names), then
+/// rename.
+fn with_transforms(
+    mut config: quilt_wrap::SubschemaConfig,
+    spec: &TransformSpec,
+    roots: Vec<String>,
+) -> quilt_wrap::SubschemaConfig {
+    if let Some(keep) = spec.keep_root_fields.clone() {
+        config = config.transform(FilterRootFields::new(move |_, field, _| {
+            keep.iter().any(|kept| kept == field)
+        }));
+    }
+    if !spec.remove_root_fields.is_empty() {
+        let remove = spec.remove_root_fields.clone();
+        config = config.transform(FilterRootFields::new(move |_, field, _| {
+            !remove.iter().any(|removed| removed == field)
+        }));
+    }
+    if let Some(prefix) = spec.type_prefix.clone() {
+        // Root types keep their names: they are merged with the other subschemas' roots.
+        config = config.transform(RenameTypes::new(move |name| {
+            (!roots.iter().any(|root| root == name)).then(|| format!("{prefix}{name}"))
+        }));
+    }
+    if let Some(prefix) = spec.root_field_prefix.clone() {
+        config = config.transform(RenameRootFields::new(move |_, field, _| {
+            Some(format!("{prefix}{field}"))
+        }));
+    }
+    config
+}
+
+/// The configured headers, checked once.
+fn static_headers(spec: &SubschemaSpec) -> anyhow::Result<HeaderMap> {
+    let mut headers = HeaderMap::new();
+    for (name, value) in &spec.headers {
+        let header = HeaderName::try_from(name.as_str())
+            .with_context(|| format!("subschema `{}`: invalid header name `{name}`", spec.name))?;
+        let value = HeaderValue::try_from(value.as_str()).with_context(|| {
+            format!(
+                "subschema `{}`: invalid value of header `{name}`",
+                spec.name
+            )
+        })?;
+        headers.insert(header, value);
+    }
+    Ok(headers)
+}
+
+/// The client's `Authorization` header (from the request's context), to send upstream.
+fn forwarded_authorization(request: &Request) -> HeaderMap {
+    let mut headers = HeaderMap::new();
+    if let Some(value) = request.context.headers().get(AUTHORIZATION) {
+        headers.insert(AUTHORIZATION, value.clone());
+    }
+    headers
+}

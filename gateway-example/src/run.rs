@@ -1,0 +1,60 @@
+//! Running the gateway: the demo services when no subschema is given, the stitched gateway,
+//! polling, and the server.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use quilt_server::GraphQLServer;
+use tokio_util::task::AbortOnDropHandle;
+
+use crate::config::Settings;
+use crate::demo::Demo;
+use crate::gateway::Gateway;
+
+/// A gateway ready to serve, with what it needs kept alive.
+pub struct Prepared {
+    /// The gateway.
+    pub gateway: Arc<Gateway>,
+    /// The demo services, when the gateway stitches them.
+    pub demo: Option<Demo>,
+    _poll: Option<AbortOnDropHandle<()>>,
+}
+
+/// Starts the demo services when `settings` names no subschema, connects to the subschemas,
+/// stitches them, and starts polling if asked.
+pub async fn prepare(settings: &Settings) -> anyhow::Result<Prepared> {
+    let (specs, demo) = if settings.subschemas.is_empty() {
+        let demo = Demo::start().await?;
+        (demo.specs(), Some(demo))
+    } else {
+        (settings.subschemas.clone(), None)
+    };
+    let gateway = Arc::new(Gateway::connect(specs).await?);
+    let poll = settings.poll_interval.map(|every| gateway.poll(every));
+    Ok(Prepared {
+        gateway,
+        demo,
+        _poll: poll,
+    })
+}
+
+/// The GraphQL server over the gateway, with the settings' GraphiQL assets.
+pub fn server(prepared: &Prepared, settings: &Settings) -> GraphQLServer {
+    let mut builder = GraphQLServer::builder(prepared.gateway.executor());
+    if let Some(assets) = &settings.graphiql_assets {
+        builder = builder.graphiql_assets(assets.clone());
+    }
+    builder.build()
+}
+
+/// Prepares and serves until Ctrl-C; `ready` is told the address once the port is bound.
+pub async fn serve(
+    settings: Settings,
+    ready: impl FnOnce(SocketAddr, &Prepared),
+) -> anyhow::Result<()> {
+    let prepared = prepare(&settings).await?;
+    let listener = tokio::net::TcpListener::bind(settings.listen).await?;
+    ready(listener.local_addr()?, &prepared);
+    server(&prepared, &settings).serve(listener).await?;
+    Ok(())
+}

@@ -1,0 +1,168 @@
+//! What the gateway is told about one subschema: where it is, how to reach it, how to reshape
+//! it. The same structure comes from a `--subschema NAME=URL[,ws=WS_URL]` flag or from a
+//! `[[subschemas]]` table of the TOML file.
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context as _, bail};
+use quilt_executor::Subprotocol;
+use serde::Deserialize;
+
+/// One subschema to stitch.
+#[derive(Debug, Clone, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct SubschemaSpec {
+    /// The subschema's name (in logs and errors).
+    pub name: String,
+    /// The GraphQL-over-HTTP endpoint: queries, mutations, and the schema itself.
+    pub url: String,
+    /// The WebSocket endpoint for subscriptions; default: `url` with `http` → `ws`.
+    #[serde(default)]
+    pub ws_url: Option<String>,
+    /// The WebSocket subprotocol (default `graphql-transport-ws`).
+    #[serde(default)]
+    pub ws_protocol: WsProtocol,
+    /// Headers sent with every request (and the WebSocket upgrade).
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    /// The per-request timeout in seconds (default 30).
+    #[serde(default)]
+    pub timeout: Option<f64>,
+    /// Whether a client's `Authorization` header is forwarded: as a header over HTTP, as
+    /// `connectionParams.token` over WebSocket (default true).
+    #[serde(default = "yes")]
+    pub forward_authorization: bool,
+    /// How the subschema is reshaped before stitching.
+    #[serde(default)]
+    pub transforms: TransformSpec,
+}
+
+fn yes() -> bool {
+    true
+}
+
+impl SubschemaSpec {
+    /// A subschema at `url` with the defaults.
+    pub fn new(name: impl Into<String>, url: impl Into<String>) -> Self {
+        Self {
+            name: name.into(),
+            url: url.into(),
+            ws_url: None,
+            ws_protocol: WsProtocol::default(),
+            headers: BTreeMap::new(),
+            timeout: None,
+            forward_authorization: true,
+            transforms: TransformSpec::default(),
+        }
+    }
+
+    /// Parses the `--subschema` flag: `NAME=URL` or `NAME=URL,ws=WS_URL`.
+    pub fn parse_flag(flag: &str) -> anyhow::Result<Self> {
+        let (name, rest) = flag
+            .split_once('=')
+            .with_context(|| format!("`{flag}` is not NAME=URL[,ws=WS_URL]"))?;
+        let mut parts = rest.split(',');
+        let url = parts.next().unwrap_or_default();
+        if name.is_empty() || url.is_empty() {
+            bail!("`{flag}` is not NAME=URL[,ws=WS_URL]");
+        }
+        let mut spec = Self::new(name, url);
+        for part in parts {
+            match part.split_once('=') {
+                Some(("ws", ws)) if !ws.is_empty() => spec.ws_url = Some(ws.to_owned()),
+                _ => bail!("`{part}` in `{flag}`: only `ws=WS_URL` may follow the URL"),
+            }
+        }
+        Ok(spec)
+    }
+
+    /// The WebSocket URL: the configured one, or the HTTP URL with its scheme changed.
+    pub fn ws_url(&self) -> String {
+        match &self.ws_url {
+            Some(url) => url.clone(),
+            None if self.url.starts_with("https://") => self.url.replacen("https://", "wss://", 1),
+            None => self.url.replacen("http://", "ws://", 1),
+        }
+    }
+}
+
+/// The WebSocket subprotocol of a subschema.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+pub enum WsProtocol {
+    /// `graphql-transport-ws` (the graphql-ws library).
+    #[default]
+    #[serde(rename = "graphql-transport-ws")]
+    GraphqlTransportWs,
+    /// The legacy `graphql-ws` (subscriptions-transport-ws).
+    #[serde(rename = "graphql-ws")]
+    GraphqlWs,
+}
+
+impl From<WsProtocol> for Subprotocol {
+    fn from(protocol: WsProtocol) -> Self {
+        match protocol {
+            WsProtocol::GraphqlTransportWs => Subprotocol::GraphqlTransportWs,
+            WsProtocol::GraphqlWs => Subprotocol::LegacyGraphqlWs,
+        }
+    }
+}
+
+/// The transforms of a subschema, applied in this order: root fields filtered (by the service's
+/// names), then types and root fields renamed.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct TransformSpec {
+    /// Keep only these root fields (of every operation type).
+    #[serde(default)]
+    pub keep_root_fields: Option<Vec<String>>,
+    /// Remove these root fields.
+    #[serde(default)]
+    pub remove_root_fields: Vec<String>,
+    /// Prefix every type name except the root types and built-in scalars (`Acc_User`).
+    #[serde(default)]
+    pub type_prefix: Option<String>,
+    /// Prefix every root field name (`acc_me`).
+    #[serde(default)]
+    pub root_field_prefix: Option<String>,
+}
+
+impl TransformSpec {
+    /// Whether no transform is asked for.
+    pub fn is_empty(&self) -> bool {
+        self.keep_root_fields.is_none()
+            && self.remove_root_fields.is_empty()
+            && self.type_prefix.is_none()
+            && self.root_field_prefix.is_none()
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn flags_parse_with_and_without_a_websocket_url() {
+        let spec = SubschemaSpec::parse_flag("accounts=http://127.0.0.1:4001/graphql").unwrap();
+        assert_eq!(spec.name, "accounts");
+        assert_eq!(spec.ws_url(), "ws://127.0.0.1:4001/graphql");
+        let spec = SubschemaSpec::parse_flag("seats=https://h/graphql,ws=wss://h/ws").unwrap();
+        assert_eq!(spec.url, "https://h/graphql");
+        assert_eq!(spec.ws_url(), "wss://h/ws");
+        assert_eq!(
+            SubschemaSpec::parse_flag("x=https://h/graphql")
+                .unwrap()
+                .ws_url(),
+            "wss://h/graphql"
+        );
+        for bad in [
+            "accounts",
+            "=http://h",
+            "a=",
+            "a=http://h,wss=x",
+            "a=http://h,ws=",
+        ] {
+            assert!(SubschemaSpec::parse_flag(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! An in-process gateway on `127.0.0.1:0` for the tests, and small clients.
+
+#![allow(dead_code)] // each test file uses a part
+
+use axum::Router;
+use gateway_example::config::Settings;
+use gateway_example::run::{Prepared, prepare, server};
+use gateway_example::spec::SubschemaSpec;
+use quilt_executor::{Executor, HttpExecutor, Request};
+use quilt_test_support::WAIT;
+use serde_json::Value;
+use tokio_util::task::AbortOnDropHandle;
+
+/// A running gateway; dropping it stops it (and the demo services it started).
+pub struct TestGateway {
+    pub url: String,
+    pub prepared: Prepared,
+    _task: AbortOnDropHandle<()>,
+}
+
+/// Settings for `subschemas` (none: the demo), listening on a free port.
+pub fn settings(subschemas: Vec<SubschemaSpec>) -> Settings {
+    Settings {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        poll_interval: None,
+        graphiql_assets: None,
+        subschemas,
+    }
+}
+
+/// Starts a gateway.
+pub async fn start(settings: Settings) -> TestGateway {
+    start_with(settings, Router::new()).await
+}
+
+/// Starts a gateway whose server also has the routes of `extra`.
+pub async fn start_with(settings: Settings, extra: Router) -> TestGateway {
+    let prepared = within(prepare(&settings)).await.unwrap();
+    let router = server(&prepared, &settings).router().merge(extra);
+    let listener = tokio::net::TcpListener::bind(settings.listen)
+        .await
+        .unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router).await.unwrap();
+    });
+    TestGateway {
+        url: format!("http://{addr}/graphql"),
+        prepared,
+        _task: AbortOnDropHandle::new(task),
+    }
+}
+
+impl TestGateway {
+    /// `ws://.../graphql`.
+    pub fn ws_url(&self) -> String {
+        self.url.replacen("http://", "ws://", 1)
+    }
+
+    /// The whole JSON result of a query over HTTP.
+    pub async fn query(&self, query: &str) -> Value {
+        self.request(Request::new(query).unwrap()).await
+    }
+
+    /// The whole JSON result of a request over HTTP.
+    pub async fn request(&self, request: Request) -> Value {
+        let client = HttpExecutor::builder(self.url.as_str())
+            .timeout(WAIT)
+            .build()
+            .unwrap();
+        let result = within(async { client.execute(request).await?.into_single().await })
+            .await
+            .unwrap();
+        serde_json::to_value(result).unwrap()
+    }
+}
+
+/// Awaits `future` for at most the test wait.
+pub async fn within<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(WAIT, future)
+        .await
+        .expect("the test did not finish in time")
+}
+
+/// Waits until `condition` holds for the watched value.
+pub async fn wait_for<T>(
+    mut watch: tokio::sync::watch::Receiver<T>,
+    condition: impl Fn(&T) -> bool,
+) {
+    within(watch.wait_for(condition)).await.unwrap();
+}
+
+/// The `gateway-example` binary running as a process; killed on drop.
+pub struct GatewayProcess {
+    pub url: String,
+    _child: tokio::process::Child,
+}
+
+impl GatewayProcess {
+    /// Starts the binary with `args` (plus `--listen 127.0.0.1:0`) and waits, at most 60 s,
+    /// for the URL it prints.
+    pub async fn start(args: &[String]) -> Self {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gateway-example"))
+            .args(args)
+            .args(["--listen", "127.0.0.1:0"])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap();
+        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+        let url = tokio::time::timeout(std::time::Duration::from_secs(60), async {
+            while let Some(line) = lines.next_line().await.unwrap() {
+                if let Some(rest) = line.strip_prefix("Quilt gateway listening on ") {
+                    return rest.split_whitespace().next().unwrap().to_owned();
+                }
+            }
+            panic!("gateway-example exited before printing its URL")
+        })
+        .await
+        .expect("gateway-example did not print its URL within 60 s");
+        // Keep reading so the process never blocks on a full pipe.
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        Self { url, _child: child }
+    }
+
+    /// The whole JSON result of a query over HTTP.
+    pub async fn query(&self, query: &str) -> Value {
+        let client = HttpExecutor::builder(self.url.as_str())
+            .timeout(WAIT)
+            .build()
+            .unwrap();
+        let request = Request::new(query).unwrap();
+        let result = within(async { client.execute(request).await?.into_single().await })
+            .await
+            .unwrap();
+        serde_json::to_value(result).unwrap()
+    }
+}
+
+/// The three JavaScript shop services (`test-support/js/shop-subgraph.mjs`) and the
+/// `--subschema` flags naming them.
+pub async fn js_shop() -> (Vec<quilt_test_support::JsPeer>, Vec<String>) {
+    let mut peers = Vec::new();
+    let mut flags = Vec::new();
+    for name in ["accounts", "products", "reviews"] {
+        let peer = quilt_test_support::JsPeer::start("shop-subgraph.mjs", &[name])
+            .await
+            .unwrap();
+        flags.push("--subschema".to_owned());
+        flags.push(format!("{name}={}", peer.http_url("/graphql")));
+        peers.push(peer);
+    }
+    (peers, flags)
+}
