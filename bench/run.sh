@@ -66,9 +66,18 @@ fi
 WORK=$(mktemp -d)
 RESULTS=$WORK/results.jsonl
 PIDS=()
+# stop PID: SIGTERM, then SIGKILL after 10 s (Hive Gateway drains before it exits).
+stop() {
+  kill "$1" 2>/dev/null || return 0
+  for _ in $(seq 100); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
 cleanup() {
-  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
+  for pid in "${PIDS[@]}"; do stop "$pid"; done
 }
 trap cleanup EXIT
 
@@ -107,14 +116,13 @@ gateway() {
   PIDS+=("$pid")
   if ! "$BENCH" wait --url "$GATEWAY_URL" --timeout 60s; then
     echo "$label did not start:" >&2; tail -20 "$WORK/$label.err" >&2
-    kill "$pid" 2>/dev/null || true
+    stop "$pid"
     return 0
   fi
   for scenario in $SCENARIOS; do
     load "$label" "$GATEWAY_URL" "$pid" "$scenario"
   done
-  kill "$pid" 2>/dev/null || true
-  wait "$pid" 2>/dev/null || true
+  stop "$pid"
 }
 
 for target in $TARGETS; do

@@ -2,7 +2,7 @@
 // and composes with The Guild's federation composition. Usage:
 //   node compose.mjs OUT.graphql accounts=URL inventory=URL products=URL reviews=URL
 import { writeFileSync } from 'node:fs';
-import { parse } from 'graphql';
+import { parse, specifiedDirectives } from 'graphql';
 import { composeServices } from '@theguild/federation-composition';
 
 const [out, ...subgraphs] = process.argv.slice(2);
@@ -25,7 +25,17 @@ for (const arg of subgraphs) {
     console.error(`${name} (${url}) gave no SDL: ${JSON.stringify(body)}`);
     process.exit(1);
   }
-  services.push({ name, url, typeDefs: parse(sdl) });
+  // async-graphql's SDL defines @include and @skip again; a supergraph that carries them makes
+  // graphql-tools stitching build a second `Boolean`. They are built in: drop them.
+  const builtIn = new Set(specifiedDirectives.map((d) => d.name));
+  const document = parse(sdl);
+  const typeDefs = {
+    ...document,
+    definitions: document.definitions.filter(
+      (d) => !(d.kind === 'DirectiveDefinition' && builtIn.has(d.name.value)),
+    ),
+  };
+  services.push({ name, url, typeDefs });
 }
 const result = composeServices(services);
 if (result.errors) {
