@@ -9,6 +9,7 @@ use quilt_executor::{Executor, SharedExecutor};
 
 use crate::entry_point::EntryPoint;
 use crate::error::StitchError;
+use crate::extension::FieldResolver;
 use crate::gateway::StitchedSchema;
 
 /// One service of a stitched schema: its name, its schema and the executor that reaches it.
@@ -217,6 +218,8 @@ pub struct Stitcher {
     pub(crate) subschemas: Vec<SubschemaConfig>,
     pub(crate) on_type_conflict: Option<OnTypeConflict>,
     pub(crate) limits: Limits,
+    pub(crate) type_defs: Vec<String>,
+    pub(crate) resolvers: Vec<(String, FieldResolver)>,
 }
 
 impl Stitcher {
@@ -243,6 +246,41 @@ impl Stitcher {
     /// Sets the limits on client documents and the plan cache size.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Adds the gateway's own type definitions to the stitched schema: new types, new fields of
+    /// existing types (`extend type User { chirps: [Chirp!]! }`) and new root fields. Each new
+    /// field needs a [`resolve`](Self::resolve).
+    pub fn type_defs(mut self, sdl: impl Into<String>) -> Self {
+        self.type_defs.push(sdl.into());
+        self
+    }
+
+    /// Resolves the gateway-defined field `"Type.field"` by delegation to a subschema or with a
+    /// local function ([`FieldResolver`]).
+    ///
+    /// ```
+    /// use quilt_executor::{from_fn, ExecutionResult, Request, Response};
+    /// use quilt_stitch::{FieldResolver, Stitcher, SubschemaConfig};
+    /// use serde_json::json;
+    ///
+    /// let accounts = from_fn(|_r: Request| async {
+    ///     Ok(Response::Single(ExecutionResult::from_data(json!({ "me": { "name": "Ada", "username": "ada" } }))))
+    /// });
+    /// let gateway = Stitcher::new()
+    ///     .subschema(SubschemaConfig::from_sdl(
+    ///         "accounts", "type Query { me: User } type User { name: String username: String }", accounts)?)
+    ///     .type_defs("extend type User { displayName: String }")
+    ///     .resolve("User.displayName", FieldResolver::local("{ name username }", |user, _args| {
+    ///         Ok(json!(format!("{} (@{})", user["name"].as_str().unwrap_or(""), user["username"].as_str().unwrap_or(""))))
+    ///     }))
+    ///     .build()?;
+    /// # let _ = gateway;
+    /// # Ok::<(), quilt_stitch::StitchError>(())
+    /// ```
+    pub fn resolve(mut self, coordinate: impl Into<String>, resolver: FieldResolver) -> Self {
+        self.resolvers.push((coordinate.into(), resolver));
         self
     }
 

@@ -63,4 +63,18 @@ pub enum StitchError {
         /// What is wrong.
         message: String,
     },
+    /// A gateway-defined field's resolver does not fit the stitched schema or its target.
+    #[error("gateway field `{coordinate}`: {message}")]
+    InvalidFieldResolver {
+        /// `Type.field`.
+        coordinate: String,
+        /// What is wrong.
+        message: String,
+    },
+    /// The gateway's type definitions do not parse.
+    #[error("the gateway's type definitions: {message}")]
+    InvalidTypeDefs {
+        /// The parse errors.
+        message: String,
+    },
 }

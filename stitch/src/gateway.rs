@@ -17,7 +17,7 @@ use quilt_executor::{
 };
 
 use crate::config::{Limits, Stitcher};
-use crate::entities::{EntityIndex, canonical_marks};
+use crate::entities::{EntityIndex, ExtensionIndex, canonical_marks};
 use crate::error::StitchError;
 use crate::execute::{Fetched, execute_plan, merge_result, run_entity_steps, step_request};
 use crate::index::StitchIndex;
@@ -45,6 +45,7 @@ pub(crate) struct Gateway {
     pub executors: Vec<SharedExecutor>,
     pub index: StitchIndex,
     pub entities: EntityIndex,
+    pub extensions: ExtensionIndex,
     pub subschemas: Vec<Arc<Valid<Schema>>>,
     pub cache: PlanCache,
     pub limits: Limits,
@@ -77,8 +78,13 @@ impl StitchedSchema {
                 }
             }
         }
-        let merged = merge(&subschemas, stitcher.on_type_conflict.as_ref())?;
+        let merged = merge(
+            &subschemas,
+            &stitcher.type_defs,
+            stitcher.on_type_conflict.as_ref(),
+        )?;
         let entities = EntityIndex::build(&subschemas, &merged.schema)?;
+        let extensions = ExtensionIndex::build(&stitcher.resolvers, &subschemas, &merged.schema)?;
         let index = StitchIndex::build(&merged.schema, &subschemas, merged.root_owners);
         Ok(Self {
             gateway: Arc::new(Gateway {
@@ -87,6 +93,7 @@ impl StitchedSchema {
                 names,
                 subschemas: subschemas.iter().map(|s| s.schema.clone()).collect(),
                 entities,
+                extensions,
                 executors: subschemas.iter().map(|s| s.executor.clone()).collect(),
                 index,
                 cache: PlanCache::new(stitcher.limits.plan_cache_capacity),

@@ -37,6 +37,7 @@ pub(crate) fn prepare(
         operation,
         index: &gateway.index,
         entities: &gateway.entities,
+        extensions: &gateway.extensions,
         schema: &gateway.schema,
         subschemas: &gateway.subschemas,
         subschema_names: &gateway.names,

@@ -5,6 +5,7 @@
 
 mod args;
 mod directives;
+mod extensions;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -22,6 +23,7 @@ use crate::error::StitchError;
 pub(crate) use directives::{
     GATEWAY_DIRECTIVES, HIDDEN_ROOT_FIELDS, canonical_marks, nested_selection,
 };
+pub(crate) use extensions::ExtensionIndex;
 
 /// How a resolver's arguments are built at run time.
 #[derive(Clone)]
@@ -35,6 +37,16 @@ pub(crate) enum RuntimeArgs {
     },
     /// `_entities(representations:)`.
     Entities,
+    /// A gateway-defined field delegated once per distinct parent (aliased calls).
+    Delegate(crate::extension::DelegateArgsFn),
+    /// A gateway-defined field delegated for all parents in one call.
+    BatchDelegate {
+        key: crate::extension::ParentKeyFn,
+        args_from_keys: crate::extension::KeysArgsFn,
+        matching: crate::extension::Matching,
+    },
+    /// A gateway-defined field resolved by a local function (no upstream call).
+    Local(crate::extension::LocalFn),
 }
 
 /// An entry point checked against its subschema: what to select, call and send.
@@ -68,7 +80,10 @@ impl std::fmt::Debug for Resolver {
 impl Resolver {
     /// Whether all keys go in one call.
     pub fn batched(&self) -> bool {
-        !matches!(self.args, RuntimeArgs::Single(_))
+        !matches!(
+            self.args,
+            RuntimeArgs::Single(_) | RuntimeArgs::Delegate(_) | RuntimeArgs::Local(_)
+        )
     }
 }
 
@@ -174,7 +189,7 @@ fn split_coordinate(subschema: &str, coordinate: &str) -> Result<(Name, Name), S
 }
 
 /// A selection set (`{ id }` or `id`) parsed and validated on `type_name` of the subschema.
-fn field_set(
+pub(crate) fn field_set(
     subschema: &str,
     schema: &Valid<Schema>,
     type_name: &Name,

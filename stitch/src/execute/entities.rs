@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::Fetched;
 use crate::entities::RuntimeArgs;
+use crate::extension::Matching;
 use crate::gateway::Gateway;
 use crate::plan::{EntityStep, KEY_ALIAS_PREFIX, Plan};
 
@@ -33,13 +34,34 @@ pub(crate) async fn run_entity_steps(
 ) {
     for level in &plan.entity_steps {
         let mut work = Vec::new();
+        let mut local = Vec::new();
         for step in level.iter().filter(|s| root.is_none_or(|r| s.root == r)) {
             let gathered = gather(step, &fetched.data);
             if gathered.objects.is_empty() {
                 continue;
             }
-            let request = request(step, &gathered, variables, context);
+            let field_args = field_args(step, variables);
+            if let RuntimeArgs::Local(resolve) = &step.resolver.args {
+                let calls = join_all(
+                    gathered
+                        .representations
+                        .iter()
+                        .map(|r| resolve(r.clone(), field_args.clone())),
+                );
+                local.push((step, gathered, calls));
+                continue;
+            }
+            let request = request(step, &gathered, &field_args, variables, context);
             work.push((step, gathered, request));
+        }
+        let locals = join_all(
+            local
+                .into_iter()
+                .map(|(step, gathered, calls)| async move { (step, gathered, calls.await) }),
+        )
+        .await;
+        for (step, gathered, values) in locals {
+            merge_local(step, gathered, values, fetched);
         }
         if work.is_empty() {
             continue;
@@ -76,6 +98,11 @@ fn gather(step: &EntityStep, data: &JsonMap) -> Gathered {
     let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let mut path = Vec::new();
     let Some((first, rest)) = step.path.split_first() else {
+        // A gateway-defined root field: the parent is the root object.
+        if let Some(representation) = representation(step, data) {
+            gathered.representations.push(representation);
+            gathered.objects.push((Vec::new(), 0));
+        }
         return gathered;
     };
     if let Some(value) = data.get(first) {
@@ -155,6 +182,7 @@ fn representation(step: &EntityStep, object: &JsonMap) -> Option<JsonMap> {
 fn request(
     step: &EntityStep,
     gathered: &Gathered,
+    field_args: &JsonMap,
     variables: &JsonMap,
     context: &Context,
 ) -> Option<Result<Request, String>> {
@@ -191,6 +219,20 @@ fn request(
                 add_call(i, args(representation), &mut calls);
             }
         }
+        RuntimeArgs::Delegate(args) => {
+            for (i, representation) in gathered.representations.iter().enumerate() {
+                add_call(i, args(representation, field_args), &mut calls);
+            }
+        }
+        RuntimeArgs::BatchDelegate {
+            key,
+            args_from_keys,
+            ..
+        } => {
+            let keys = gathered.representations.iter().map(|r| key(r)).collect();
+            add_call(0, args_from_keys(keys, field_args), &mut calls);
+        }
+        RuntimeArgs::Local(_) => return None,
     }
     let document = match step.document(&calls) {
         Ok(document) => document,
@@ -236,7 +278,37 @@ fn merge(
     let mut results: Vec<Option<Value>> = vec![None; count];
     let mut errors = result.errors;
     if let Some(Value::Object(mut data)) = result.data {
-        if step.resolver.batched() {
+        if let RuntimeArgs::BatchDelegate {
+            key,
+            matching: Matching::GroupBy(by) | Matching::FindBy(by),
+            ..
+        } = &step.resolver.args
+        {
+            let items = match data.remove("_e") {
+                Some(Value::Array(items)) => items,
+                _ => Vec::new(),
+            };
+            let alias = format!("{KEY_ALIAS_PREFIX}{by}");
+            let group = matches!(
+                &step.resolver.args,
+                RuntimeArgs::BatchDelegate {
+                    matching: Matching::GroupBy(_),
+                    ..
+                }
+            );
+            for (slot, representation) in results.iter_mut().zip(&gathered.representations) {
+                let wanted = key(representation);
+                let mut matched = items
+                    .iter()
+                    .filter(|item| item.get(&alias) == Some(&wanted))
+                    .cloned();
+                *slot = Some(if group {
+                    Value::Array(matched.collect())
+                } else {
+                    matched.next().unwrap_or(Value::Null)
+                });
+            }
+        } else if step.resolver.batched() {
             match data.remove("_e") {
                 Some(Value::Array(items)) if items.len() == count => {
                     for (slot, item) in results.iter_mut().zip(items) {
@@ -271,11 +343,14 @@ fn merge(
         match target {
             Some((index, rest)) => {
                 for (path, _) in gathered.objects.iter().filter(|(_, u)| *u == index) {
-                    if rest.is_empty() {
+                    if rest.is_empty() && step.placement.is_none() {
                         on_fields(step, path, &error, fetched);
                     } else {
                         let mut located = error.clone();
                         let mut full = path.clone();
+                        if let Some(key) = &step.placement {
+                            full.push(PathSegment::Key(key.clone()));
+                        }
                         full.extend(rest.iter().cloned());
                         located.path = Some(full);
                         fetched.errors.push(located);
@@ -300,12 +375,77 @@ fn merge(
         } else {
             results[*u].clone()
         };
-        let Some(Value::Object(source)) = value else {
-            continue;
-        };
-        if let Some(Value::Object(target)) = value_at_mut(&mut fetched.data, path) {
-            deep_merge(target, source);
+        place(step, path, value, fetched);
+    }
+}
+
+/// Puts one object's result in place: merged into the object, or as the value of the
+/// gateway-defined field.
+fn place(step: &EntityStep, path: &[PathSegment], value: Option<Value>, fetched: &mut Fetched) {
+    let target = if path.is_empty() {
+        Some(&mut fetched.data)
+    } else {
+        value_at_mut(&mut fetched.data, path).and_then(Value::as_object_mut)
+    };
+    let Some(target) = target else {
+        return;
+    };
+    match (&step.placement, value) {
+        (Some(key), value) => {
+            target.insert(key.clone(), value.unwrap_or(Value::Null));
         }
+        (None, Some(Value::Object(source))) => deep_merge(target, source),
+        (None, _) => {}
+    }
+}
+
+/// Puts a local resolver's values (one per distinct parent) in place; a failure is an error
+/// at the field of each of its parents.
+fn merge_local(
+    step: &EntityStep,
+    gathered: Gathered,
+    values: Vec<Result<Value, String>>,
+    fetched: &mut Fetched,
+) {
+    let mut values: Vec<Option<Result<Value, String>>> = values.into_iter().map(Some).collect();
+    for (path, u) in &gathered.objects {
+        match values.get(*u).cloned().flatten() {
+            Some(Ok(value)) => place(step, path, Some(value), fetched),
+            Some(Err(message)) => {
+                place(step, path, None, fetched);
+                on_fields(step, path, &GraphQLError::new(message), fetched);
+            }
+            None => {}
+        }
+    }
+    values.clear();
+}
+
+/// The client's arguments of a gateway-defined field, variables substituted.
+fn field_args(step: &EntityStep, variables: &JsonMap) -> JsonMap {
+    step.field_args
+        .iter()
+        .map(|(name, value)| (name.to_string(), json_value(value, variables)))
+        .collect()
+}
+
+fn json_value(value: &apollo_compiler::ast::Value, variables: &JsonMap) -> Value {
+    use apollo_compiler::ast::Value as Ast;
+    match value {
+        Ast::Null => Value::Null,
+        Ast::Boolean(b) => Value::Bool(*b),
+        Ast::Enum(e) => Value::String(e.to_string()),
+        Ast::String(s) => Value::String(s.clone()),
+        Ast::Int(i) => i.try_to_i32().map(Value::from).unwrap_or(Value::Null),
+        Ast::Float(f) => f.try_to_f64().map(Value::from).unwrap_or(Value::Null),
+        Ast::Variable(name) => variables.get(name.as_str()).cloned().unwrap_or(Value::Null),
+        Ast::List(items) => Value::Array(items.iter().map(|v| json_value(v, variables)).collect()),
+        Ast::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(n, v)| (n.to_string(), json_value(v, variables)))
+                .collect(),
+        ),
     }
 }
 

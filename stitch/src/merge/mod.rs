@@ -49,6 +49,7 @@ pub(crate) struct Candidate {
 /// Merges `subschemas` (see [`crate::Stitcher`] for the rules).
 pub(crate) fn merge(
     subschemas: &[SubschemaConfig],
+    type_defs: &[String],
     on_type_conflict: Option<&OnTypeConflict>,
 ) -> Result<Merged, StitchError> {
     check_canonical_marks(subschemas)?;
@@ -133,6 +134,10 @@ pub(crate) fn merge(
         }
     }
 
+    for text in type_defs {
+        add_type_defs(text, &mut types, &mut roots)?;
+    }
+
     let mut schema = Schema::new();
     let mut root_owners = HashMap::new();
     for (op, root_name) in ROOTS {
@@ -151,7 +156,9 @@ pub(crate) fn merge(
             object
                 .fields
                 .insert(field_name.clone(), Component::from(def.clone()));
-            root_owners.insert((op, field_name.clone()), *owner);
+            if *owner != GATEWAY {
+                root_owners.insert((op, field_name.clone()), *owner);
+            }
         }
         schema
             .types
@@ -265,4 +272,60 @@ fn canonical_fields(marks: &[String], type_name: &Name) -> Vec<Name> {
         .filter(|(t, _)| *t == type_name.as_str())
         .filter_map(|(_, f)| Name::new(f).ok())
         .collect()
+}
+
+/// The owner of root fields the gateway defines itself (`Stitcher::type_defs`).
+const GATEWAY: usize = usize::MAX;
+
+/// Adds the gateway's own type definitions: new types, and new fields of existing object and
+/// interface types (`extend type User { chirps: [Chirp!]! }`, root types included).
+fn add_type_defs(
+    text: &str,
+    types: &mut IndexMap<Name, Candidate>,
+    roots: &mut IndexMap<OperationType, IndexMap<Name, RootCandidate>>,
+) -> Result<(), StitchError> {
+    let error = |message: String| StitchError::InvalidTypeDefs { message };
+    let parsed = Schema::builder()
+        .adopt_orphan_extensions()
+        .parse(text, "type_defs.graphql")
+        .build()
+        .map_err(|e| error(e.errors.to_string()))?;
+    for (name, ty) in &parsed.types {
+        if ty.is_built_in() {
+            continue;
+        }
+        if let Some((op, _)) = ROOTS.iter().find(|(_, root)| *root == name.as_str()) {
+            let ExtendedType::Object(object) = ty else {
+                return Err(error(format!("`{name}` must be an object type")));
+            };
+            let fields = roots.entry(*op).or_default();
+            for (field_name, field) in &object.fields {
+                fields.insert(field_name.clone(), (GATEWAY, true, field.node.clone()));
+            }
+            continue;
+        }
+        let flat = flatten::flatten(ty);
+        let candidate = Candidate {
+            owner: 0,
+            canonical: false,
+            signature: compare::signature(&flat),
+            canonical_fields: Vec::new(),
+            ty: flat,
+        };
+        match types.get_mut(name) {
+            None => {
+                types.insert(name.clone(), candidate);
+            }
+            Some(existing) if union::mergeable(&existing.ty, &candidate.ty) => {
+                union::merge_into(existing, candidate, &[]);
+            }
+            Some(_) => {
+                return Err(error(format!(
+                    "`{name}` is already defined by a subschema; only object and interface types \
+                     can be extended"
+                )));
+            }
+        }
+    }
+    Ok(())
 }

@@ -11,9 +11,11 @@ use apollo_compiler::executable::{ExecutableDocument, Fragment, Operation, Varia
 use quilt_executor::Document;
 
 use super::entity::EntityStep;
-use super::project::{Planner, StepCtx, location, only_conditions, with_conditions};
+use super::project::{Planner, StepCtx, key_alias, location, only_conditions, with_conditions};
 use super::vars::{variables_in_directives, variables_in_set};
 use super::{FetchStep, Plan, PlanError, PlanInput, StepField};
+use crate::entities::RuntimeArgs;
+use crate::extension::Matching;
 
 /// A root field with the `@skip`/`@include` directives of the fragments it was found in.
 pub(super) struct RootEntry<'a> {
@@ -36,6 +38,8 @@ pub(crate) fn plan_operation(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     );
     let operation_type = input.operation.operation_type;
     let mut introspection = false;
+    let mut planner = Planner::new(input);
+    let root_type = input.operation.selection_set.ty.clone();
     let mut groups: Vec<(usize, Vec<RootEntry<'_>>)> = Vec::new();
     for entry in entries {
         let name = entry.field.name.as_str();
@@ -47,10 +51,31 @@ pub(crate) fn plan_operation(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             }
             _ => {}
         }
-        let owner = input
-            .index
-            .root_owner(operation_type, name)
-            .ok_or_else(|| PlanError::NoOwner(name.to_owned()))?;
+        let Some(owner) = input.index.root_owner(operation_type, name) else {
+            let Some(resolver) = input.extensions.get(&root_type, name) else {
+                return Err(PlanError::NoOwner(name.to_owned()));
+            };
+            // A gateway-defined root field: a step of its own after the root steps.
+            let resolver = resolver.clone();
+            let mut ctx = StepCtx {
+                subschema: resolver.subschema,
+                root: 0,
+                level: 0,
+                fragments: Default::default(),
+                computed_type: None,
+            };
+            let mut unused = SelectionSet::new(root_type.clone());
+            planner.gateway_field(
+                &mut ctx,
+                &resolver,
+                &root_type,
+                entry.field,
+                &[],
+                &root_type,
+                &mut unused,
+            )?;
+            continue;
+        };
         let group = match operation_type {
             OperationType::Mutation => groups.last_mut().filter(|(o, _)| *o == owner),
             _ => groups.iter_mut().find(|(o, _)| *o == owner),
@@ -60,7 +85,6 @@ pub(crate) fn plan_operation(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             None => groups.push((owner, vec![entry])),
         }
     }
-    let mut planner = Planner::new(input);
     let mut steps = Vec::new();
     for (i, (owner, entries)) in groups.into_iter().enumerate() {
         let root = if operation_type == OperationType::Mutation {
@@ -188,7 +212,15 @@ fn entity_steps(planner: &mut Planner<'_, '_>) -> Result<Vec<Vec<EntityStep>>, P
         let mut i = 0;
         while i < planner.builders.len() {
             if !planner.builders[i].done && planner.builders[i].level == level {
-                steps.push(entity_step(planner, i)?);
+                let is_field = planner
+                    .builders
+                    .get_index(i)
+                    .is_some_and(|(k, _)| k.field.is_some());
+                steps.push(if is_field {
+                    field_step(planner, i)?
+                } else {
+                    entity_step(planner, i)?
+                });
             }
             i += 1;
         }
@@ -315,4 +347,137 @@ fn flatten_root<'a>(
             }
         }
     }
+}
+
+/// The step of a gateway-defined field: for a delegation, the client's subselection projected
+/// onto the target subschema (deeper merged fields become later steps); for a local resolver,
+/// nothing to send.
+fn field_step(planner: &mut Planner<'_, '_>, index: usize) -> Result<EntityStep, PlanError> {
+    let input = planner.input;
+    let (key, builder) = planner
+        .builders
+        .get_index_mut(index)
+        .ok_or_else(|| PlanError::Print("a planned step vanished".into()))?;
+    builder.done = true;
+    let key = key.clone();
+    let resolver = builder.resolver.clone();
+    let typed = builder.typed;
+    let level = builder.level;
+    let fields_in = std::mem::take(&mut builder.fields);
+    let requirements: Vec<Name> = builder.requirements.iter().cloned().collect();
+    let Some(response_key) = key.field.clone() else {
+        return Err(PlanError::Print("a field step without a field".into()));
+    };
+    let Some((first, _)) = fields_in.first() else {
+        return Err(PlanError::Print("a field step without a field".into()));
+    };
+    let first = *first;
+    let mut child_path = key.path.clone();
+    child_path.push(response_key.clone());
+    let child_type = first.ty().inner_named_type().clone();
+    let mut ctx = StepCtx {
+        subschema: resolver.subschema,
+        root: key.root,
+        level,
+        fragments: Default::default(),
+        computed_type: None,
+    };
+    let mut set = SelectionSet::new(child_type.clone());
+    let local = matches!(resolver.args, RuntimeArgs::Local(_));
+    if !local {
+        for (field, _) in &fields_in {
+            let projected = planner.project_set(
+                &mut ctx,
+                &field.selection_set,
+                &child_path,
+                &child_type,
+                &[],
+                &mut Vec::new(),
+            )?;
+            set.selections.extend(projected.selections);
+        }
+        if input.index.is_abstract(&child_type)
+            && !set
+                .selections
+                .iter()
+                .any(|s| matches!(s, Selection::Field(f) if f.response_key() == "__typename"))
+        {
+            let typename = input
+                .schema
+                .type_field(&child_type, "__typename")
+                .ok()
+                .map(|d| Field::new(Name::new_unchecked("__typename"), d.node.clone()));
+            if let Some(typename) = typename {
+                set.selections
+                    .insert(0, Selection::Field(Node::new(typename)));
+            }
+        }
+        if let RuntimeArgs::BatchDelegate {
+            matching: Matching::GroupBy(by) | Matching::FindBy(by),
+            ..
+        } = &resolver.args
+        {
+            let definition = input
+                .subschemas
+                .get(resolver.subschema)
+                .and_then(|s| s.type_field(&child_type, by).ok())
+                .ok_or_else(|| PlanError::Unresolvable {
+                    subschema: input.subschema_names[resolver.subschema].clone(),
+                    type_name: child_type.to_string(),
+                    field: by.clone(),
+                })?;
+            let name = Name::new(by).map_err(|e| PlanError::Print(e.to_string()))?;
+            let matched = Field::new(name, definition.node.clone()).with_alias(key_alias(by));
+            set.push(Selection::Field(Node::new(matched)));
+        }
+    }
+    let (fragments, variables) = finish(planner, &mut ctx, &set)?;
+    let mut printed_fragments = String::new();
+    for fragment in fragments {
+        printed_fragments.push(' ');
+        printed_fragments.push_str(&fragment.serialize().no_indent().to_string());
+    }
+    let client_variables = variables
+        .iter()
+        .map(|v| {
+            let mut text = format!("${}: {}", v.name, v.ty);
+            if let Some(default) = &v.default_value {
+                text.push_str(&format!(" = {default}"));
+            }
+            (v.name.clone(), text)
+        })
+        .collect();
+    let mut field_args: Vec<(Name, Node<apollo_compiler::ast::Value>)> = first
+        .arguments
+        .iter()
+        .map(|a| (a.name.clone(), a.value.clone()))
+        .collect();
+    for argument in &first.definition.arguments {
+        if let Some(default) = &argument.default_value
+            && !field_args.iter().any(|(n, _)| *n == argument.name)
+        {
+            field_args.push((argument.name.clone(), default.clone()));
+        }
+    }
+    let fields = vec![StepField {
+        key: response_key.clone(),
+        location: location(input.document, first),
+    }];
+    Ok(EntityStep::new(
+        key.root,
+        resolver,
+        key.path,
+        typed.then_some(key.type_name),
+        requirements,
+        fields,
+        input.operation.name.as_ref().map(|n| n.to_string()),
+        if local {
+            String::new()
+        } else {
+            set.serialize().no_indent().to_string()
+        },
+        printed_fragments,
+        client_variables,
+    )
+    .for_field(response_key, field_args))
 }

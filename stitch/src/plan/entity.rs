@@ -26,6 +26,8 @@ pub(super) struct BuilderKey {
     pub subschema: usize,
     pub path: Vec<String>,
     pub type_name: Name,
+    /// For a gateway-defined field: its response key.
+    pub field: Option<String>,
 }
 
 /// An entity step while it is planned.
@@ -80,6 +82,11 @@ pub(crate) struct EntityStep {
     pub fragments: String,
     /// The client's variables the selection uses: name and printed definition.
     pub client_variables: Vec<(Name, String)>,
+    /// For a gateway-defined field: the response key its value goes to (else the results are
+    /// merged into the objects).
+    pub placement: Option<String>,
+    /// For a gateway-defined field: the client's arguments (defaults applied at run time).
+    pub field_args: Vec<(Name, Node<apollo_compiler::ast::Value>)>,
     /// Documents already printed and parsed, by shape (argument names, object count).
     documents: RwLock<HashMap<String, Document>>,
 }
@@ -125,8 +132,21 @@ impl EntityStep {
             selection,
             fragments,
             client_variables,
+            placement: None,
+            field_args: Vec::new(),
             documents: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Makes this the step of a gateway-defined field.
+    pub(super) fn for_field(
+        mut self,
+        key: String,
+        field_args: Vec<(Name, Node<apollo_compiler::ast::Value>)>,
+    ) -> Self {
+        self.placement = Some(key);
+        self.field_args = field_args;
+        self
     }
 
     /// The document for a call shape: `calls` holds, per aliased call (one for list entry

@@ -110,6 +110,7 @@ pub(crate) struct PlanInput<'a> {
     pub operation: &'a Operation,
     pub index: &'a StitchIndex,
     pub entities: &'a EntityIndex,
+    pub extensions: &'a crate::entities::ExtensionIndex,
     pub schema: &'a Schema,
     pub subschemas: &'a [Arc<Valid<Schema>>],
     pub subschema_names: &'a [String],

@@ -143,7 +143,18 @@ impl<'a, 'i> Planner<'a, 'i> {
         for selection in &set.selections {
             match selection {
                 Selection::Field(field) => {
-                    if self.resolves(ctx, &set.ty, &field.name, provided) {
+                    if let Some(resolver) = self.input.extensions.get(&set.ty, &field.name) {
+                        let resolver = resolver.clone();
+                        self.gateway_field(
+                            ctx,
+                            &resolver,
+                            &set.ty,
+                            field,
+                            path,
+                            path_type,
+                            &mut projected,
+                        )?;
+                    } else if self.resolves(ctx, &set.ty, &field.name, provided) {
                         let field = self.project_field(ctx, &set.ty, field, path)?;
                         projected.push(Selection::Field(field));
                     } else {
@@ -433,6 +444,7 @@ impl<'a, 'i> Planner<'a, 'i> {
             subschema: resolver.subschema,
             path: path.to_vec(),
             type_name: resolver.type_name.clone(),
+            field: None,
         };
         if let Some(index) = self.builders.get_index_of(&key) {
             let builder = &mut self.builders[index];
@@ -444,6 +456,58 @@ impl<'a, 'i> Planner<'a, 'i> {
             EntityBuilder::new(resolver.clone(), ctx.level + 1, typed),
         );
         (index, ())
+    }
+
+    /// A gateway-defined field: its requirements are selected here, and a step of its own at
+    /// the next level resolves it for every parent at this place.
+    #[allow(clippy::too_many_arguments)]
+    pub fn gateway_field(
+        &mut self,
+        ctx: &mut StepCtx,
+        resolver: &Arc<Resolver>,
+        parent_type: &Name,
+        field: &'a Node<Field>,
+        path: &[String],
+        path_type: &Name,
+        out: &mut SelectionSet,
+    ) -> Result<(), PlanError> {
+        let typed = parent_type != path_type;
+        let mut inner = SelectionSet::new(parent_type.clone());
+        let mut level = ctx.level + 1;
+        for requirement in &resolver.key {
+            let target = if typed { &mut inner } else { &mut *out };
+            if let Some(l) = self.require(ctx, parent_type, requirement, path, typed, target)? {
+                level = level.max(l + 1);
+            }
+        }
+        if typed && !inner.selections.is_empty() {
+            let mut inline = InlineFragment::with_type_condition(parent_type.clone());
+            inline.selection_set = inner;
+            out.push(Selection::InlineFragment(Node::new(inline)));
+        }
+        let key = BuilderKey {
+            root: ctx.root,
+            subschema: resolver.subschema,
+            path: path.to_vec(),
+            type_name: parent_type.clone(),
+            field: Some(field.response_key().to_string()),
+        };
+        let index = match self.builders.get_index_of(&key) {
+            Some(index) => index,
+            None => {
+                self.builders
+                    .insert_full(key, EntityBuilder::new(resolver.clone(), level, typed))
+                    .0
+            }
+        };
+        let builder = &mut self.builders[index];
+        builder.level = builder.level.max(level);
+        builder.typed |= typed;
+        builder.fields.push((field, Vec::new()));
+        for requirement in &resolver.key {
+            builder.requirements.insert(requirement.name.clone());
+        }
+        Ok(())
     }
 
     /// Makes a requirement field available in the representation: selected by this step if it
