@@ -241,3 +241,60 @@ async fn one_request_per_service_per_plan_level_whatever_the_list_length() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_delegated_list_field_returns_merged_types() {
+    let mut subgraphs = Vec::new();
+    for name in NAMES {
+        subgraphs.push(JsPeer::start("merge-subgraph.mjs", &[name]).await.unwrap());
+    }
+    let mut stitcher = Stitcher::new();
+    for (name, peer) in NAMES.iter().zip(&subgraphs) {
+        let executor = common::http(peer.http_url("/graphql"));
+        let schema = load_schema(&executor, SchemaSource::sdl()).await.unwrap();
+        stitcher = stitcher.subschema(SubschemaConfig::new(*name, schema, executor));
+    }
+    // `Review.similar`: the products with the next two upcs, from products' `products(upcs:)`;
+    // their `inStock` comes from inventory and `reviews` from reviews by type merging.
+    let gateway = stitcher
+        .type_defs("extend type Review { similar: [Product]! }")
+        .resolve(
+            "Review.similar",
+            quilt_stitch::FieldResolver::delegate_with(
+                "products",
+                "products",
+                "{ product { upc } }",
+                |review, _args| {
+                    let upc: u64 = review["product"]["upc"].as_str().unwrap().parse().unwrap();
+                    serde_json::Map::from_iter([(
+                        "upcs".to_owned(),
+                        json!([(upc + 1).to_string(), (upc + 2).to_string()]),
+                    )])
+                },
+            ),
+        )
+        .build()
+        .unwrap();
+    let result = run_op(
+        &gateway,
+        "{ reviews(first: 2) { id similar { upc name inStock reviews { id } } } }",
+        json!({}),
+        None,
+    )
+    .await;
+    let direct = run_op(
+        &gateway,
+        r#"{ a: products(upcs: ["2", "3"]) { upc name inStock reviews { id } } b: products(upcs: ["3", "4"]) { upc name inStock reviews { id } } }"#,
+        json!({}),
+        None,
+    )
+    .await;
+    assert!(result.get("errors").is_none(), "{result}");
+    assert_eq!(result["data"]["reviews"][0]["similar"], direct["data"]["a"]);
+    assert_eq!(result["data"]["reviews"][1]["similar"], direct["data"]["b"]);
+    assert!(
+        direct["data"]["a"][0]["reviews"]
+            .as_array()
+            .is_some_and(|r| !r.is_empty())
+    );
+}
