@@ -184,6 +184,40 @@ mod tests {
     }
 
     #[test]
+    fn the_readme_and_module_examples_parse() {
+        let readme = include_str!("../../README.md");
+        let readme = &readme[readme.find("## gateway-example").unwrap()..];
+        let start = readme.find("```toml\n").unwrap() + "```toml\n".len();
+        let block = &readme[start..];
+        let block = &block[..block.find("```").unwrap()];
+        let file = FileConfig::parse(block).unwrap();
+        assert_eq!(file.subschemas[0].ws_protocol, WsProtocol::GraphqlWs);
+        assert_eq!(
+            file.subschemas[0]
+                .transforms
+                .keep_root_fields
+                .as_ref()
+                .unwrap()
+                .len(),
+            2
+        );
+
+        let docs: String = include_str!("config.rs")
+            .lines()
+            .take_while(|line| line.starts_with("//!"))
+            .map(|line| line.trim_start_matches("//!").trim_start_matches(' '))
+            .collect::<Vec<_>>()
+            .join("\n");
+        let start = docs.find("```toml\n").unwrap() + "```toml\n".len();
+        let block = &docs[start..];
+        let file = FileConfig::parse(&block[..block.find("```").unwrap()]).unwrap();
+        assert_eq!(
+            file.subschemas[0].transforms.root_field_prefix.as_deref(),
+            Some("acc_")
+        );
+    }
+
+    #[test]
     fn flags_override_the_file_and_names_are_unique() {
         let cli = Cli::parse_from([
             "gateway-example",

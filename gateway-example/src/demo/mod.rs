@@ -57,3 +57,62 @@ impl Demo {
             .collect()
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    /// Each service publishes at `_sdl` an SDL that quilt-wrap reads with its stitching
+    /// directives applied.
+    #[tokio::test]
+    async fn every_demo_sdl_carries_its_stitching_directives() {
+        let query = || async_graphql::Request::new("{ _sdl }");
+        let sdls = [
+            accounts::schema().execute(query()).await,
+            products::schema().execute(query()).await,
+            reviews::schema().execute(query()).await,
+            seats::schema(seats::Venue::default())
+                .execute(query())
+                .await,
+        ]
+        .map(|response| {
+            let data = response.data.into_json().unwrap();
+            data["_sdl"].as_str().unwrap().to_owned()
+        });
+        let keyed = |sdl: &str, ty: &str, key: &str| {
+            let schema = quilt_wrap::schema_from_sdl(sdl).unwrap();
+            let object = schema.get_object(ty).unwrap();
+            let directive = object.directives.get("key").unwrap();
+            let selection = directive
+                .specified_argument_by_name("selectionSet")
+                .unwrap();
+            assert_eq!(selection.as_str(), Some(key), "{ty}");
+        };
+        keyed(&sdls[0], "User", "{ id }");
+        keyed(&sdls[1], "Product", "{ upc }");
+        keyed(&sdls[2], "User", "{ id }");
+        keyed(&sdls[2], "Product", "{ upc }");
+        for (sdl, merged) in [
+            (
+                &sdls[0],
+                "users(ids: [ID!]!): [User]! @merge(keyField: \"id\")",
+            ),
+            (
+                &sdls[1],
+                "products(upcs: [ID!]!): [Product]! @merge(keyField: \"upc\")",
+            ),
+            (
+                &sdls[2],
+                "_users(ids: [ID!]!): [User]! @merge(keyField: \"id\")",
+            ),
+            (
+                &sdls[2],
+                "_products(upcs: [ID!]!): [Product]! @merge(keyField: \"upc\")",
+            ),
+        ] {
+            assert!(sdl.contains(merged), "{merged} in\n{sdl}");
+        }
+        assert!(sdls[3].contains("onSeatReserved: Seat!"));
+    }
+}
