@@ -11,7 +11,8 @@
 # average above --max-load, default 1.0) unless --force.
 #
 # usage: bench/run.sh [--force] [--max-load 1.0] [--duration 10s] [--warmup 2s]
-#                     [--connections 50] [--scenarios "heavy simple large many-plans"]
+#                     [--connections 50] [--large-connections 4]
+#                     [--scenarios "heavy simple large many-plans"]
 #                     [--targets "direct quilt hive stitch"] [--hive-dedup] [--no-build]
 set -euo pipefail
 
@@ -26,6 +27,9 @@ GATEWAY_PORT=${GATEWAY_PORT:-4200}
 GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT/graphql
 
 FORCE=0 MAX_LOAD=1.0 DURATION=10s WARMUP=2s CONNECTIONS=50 BUILD=1 HIVE_FLAGS=
+# The large scenario (several MiB per answer) runs with few connections: 50 answers of 4 MiB
+# in flight exhaust a Node gateway's heap.
+LARGE_CONNECTIONS=4
 SCENARIOS="heavy simple large many-plans"
 TARGETS="direct quilt hive stitch"
 while [ $# -gt 0 ]; do
@@ -35,6 +39,7 @@ while [ $# -gt 0 ]; do
     --duration) DURATION=$2; shift ;;
     --warmup) WARMUP=$2; shift ;;
     --connections) CONNECTIONS=$2; shift ;;
+    --large-connections) LARGE_CONNECTIONS=$2; shift ;;
     --scenarios) SCENARIOS=$2; shift ;;
     --targets) TARGETS=$2; shift ;;
     --hive-dedup) HIVE_FLAGS=--dedup ;;
@@ -102,7 +107,9 @@ echo "subgraphs: ${SUBSCHEMAS[*]} (pid $SUBGRAPHS_PID)"
 
 # load LABEL URL PID SCENARIO
 load() {
-  "$BENCH" load --url "$2" --scenario "$4" --connections "$CONNECTIONS" \
+  local connections=$CONNECTIONS
+  [ "$4" = large ] && connections=$LARGE_CONNECTIONS
+  "$BENCH" load --url "$2" --scenario "$4" --connections "$connections" --timeout 120s \
     --duration "$DURATION" --warmup "$WARMUP" --pid "$3" --subgraph-pid "$SUBGRAPHS_PID" \
     --counters-url "$COUNTERS" --label "$1" --record "$RESULTS" \
     --dump-mismatch "$WORK/mismatch-$1-$4.json" | sed -n 2p

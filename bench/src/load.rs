@@ -18,9 +18,6 @@ use tokio::net::TcpStream;
 use crate::procstat;
 use crate::scenario::{Check, Requests};
 
-/// How long one request may take before it counts as an error.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
-
 /// What to run.
 pub struct Plan {
     /// The GraphQL endpoint.
@@ -31,6 +28,8 @@ pub struct Plan {
     pub duration: Duration,
     /// Load before the window, not measured (connections open, caches warm, JIT done).
     pub warmup: Duration,
+    /// How long one request may take before it counts as an error.
+    pub timeout: Duration,
     /// The requests.
     pub requests: Arc<Requests>,
     /// The gateway's process, whose CPU time and peak RSS are reported.
@@ -56,12 +55,12 @@ pub struct Report {
     pub requests: u64,
     /// Answers per second.
     pub rps: f64,
-    /// Latency percentiles in milliseconds.
-    pub p50_ms: f64,
+    /// Latency percentiles in milliseconds (none without answers).
+    pub p50_ms: Option<f64>,
     /// 95th percentile.
-    pub p95_ms: f64,
+    pub p95_ms: Option<f64>,
     /// 99th percentile.
-    pub p99_ms: f64,
+    pub p99_ms: Option<f64>,
     /// Failed requests: connection errors, timeouts, non-200 statuses.
     pub errors: u64,
     /// 200 answers whose body differed from the expected one.
@@ -108,12 +107,13 @@ pub async fn run(plan: Plan, mismatch_dump: Option<&str>) -> anyhow::Result<Repo
     let mut tasks = Vec::with_capacity(plan.connections);
     for _ in 0..plan.connections {
         let (url, requests, next) = (plan.url.clone(), plan.requests.clone(), next.clone());
+        let window = (window_start, window_end);
         tasks.push(tokio::spawn(connection(
             url,
             requests,
             next,
-            window_start,
-            window_end,
+            window,
+            plan.timeout,
         )));
     }
 
@@ -192,12 +192,12 @@ pub async fn run(plan: Plan, mismatch_dump: Option<&str>) -> anyhow::Result<Repo
 }
 
 /// The `q` quantile of sorted microseconds, in milliseconds.
-fn percentile(sorted_us: &[u32], q: f64) -> f64 {
+fn percentile(sorted_us: &[u32], q: f64) -> Option<f64> {
     if sorted_us.is_empty() {
-        return f64::NAN;
+        return None;
     }
     let rank = ((q * sorted_us.len() as f64).ceil() as usize).clamp(1, sorted_us.len());
-    f64::from(sorted_us[rank - 1]) / 1000.0
+    Some(f64::from(sorted_us[rank - 1]) / 1000.0)
 }
 
 /// One connection's loop: send, read the whole answer, check it, repeat until the window ends;
@@ -206,14 +206,14 @@ async fn connection(
     url: Uri,
     requests: Arc<Requests>,
     next: Arc<AtomicUsize>,
-    window_start: Instant,
-    window_end: Instant,
+    (window_start, window_end): (Instant, Instant),
+    timeout: Duration,
 ) -> Tally {
     let mut tally = Tally::default();
     let mut sender = None;
     while Instant::now() < window_end {
         let fail = |tally: &mut Tally, error: String| {
-            if Instant::now() >= window_start {
+            if (window_start..=window_end).contains(&Instant::now()) {
                 tally.errors += 1;
                 tally.first_error.get_or_insert(error);
             }
@@ -234,9 +234,11 @@ async fn connection(
         };
         let (body, expected) = requests.get(next.fetch_add(1, Ordering::Relaxed));
         let began = Instant::now();
-        let answer = tokio::time::timeout(REQUEST_TIMEOUT, exchange(send, &url, body)).await;
+        let answer = tokio::time::timeout(timeout, exchange(send, &url, body)).await;
         let finished = Instant::now();
-        let measured = began >= window_start && finished <= window_end;
+        // An answer counts when it arrives within the window, even if it was asked for before:
+        // a run of slow requests (the large scenario) still measures its steady rate.
+        let measured = finished >= window_start && finished <= window_end;
         match answer {
             Ok(Ok((status, body))) if status == http::StatusCode::OK => {
                 if !measured {
@@ -270,7 +272,7 @@ async fn connection(
             }
             Err(_) => {
                 sender = None;
-                fail(&mut tally, format!("no answer within {REQUEST_TIMEOUT:?}"));
+                fail(&mut tally, format!("no answer within {timeout:?}"));
             }
         }
     }
@@ -334,9 +336,9 @@ mod tests {
     #[test]
     fn percentiles_take_the_nearest_rank() {
         let sorted: Vec<u32> = (1..=100).map(|ms| ms * 1000).collect();
-        assert_eq!(percentile(&sorted, 0.5), 50.0);
-        assert_eq!(percentile(&sorted, 0.99), 99.0);
-        assert_eq!(percentile(&sorted[..1], 0.99), 1.0);
-        assert!(percentile(&[], 0.5).is_nan());
+        assert_eq!(percentile(&sorted, 0.5), Some(50.0));
+        assert_eq!(percentile(&sorted, 0.99), Some(99.0));
+        assert_eq!(percentile(&sorted[..1], 0.99), Some(1.0));
+        assert_eq!(percentile(&[], 0.5), None);
     }
 }

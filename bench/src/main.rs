@@ -6,7 +6,7 @@
 //! quilt-bench load --url URL [--scenario heavy|simple|large|many-plans | --query-file F
 //!     [--expect-file F]] [--connections 50] [--duration 10s] [--warmup 2s] [--pid GATEWAY]
 //!     [--subgraph-pid PID] [--counters-url URL] [--label NAME] [--record FILE]
-//!     [--products N] [--plans N] [--dump-mismatch FILE]
+//!     [--products N] [--plans N] [--timeout 30s] [--dump-mismatch FILE]
 //! quilt-bench expected SCENARIO                   the body every answer must equal
 //! quilt-bench query SCENARIO                      the scenario's query
 //! quilt-bench wait --url URL [--timeout 60s]      until URL answers a GraphQL request
@@ -81,6 +81,7 @@ async fn load(args: &Args) -> anyhow::Result<()> {
         connections: args.number("connections", 50)?,
         duration: args.duration("duration", Duration::from_secs(10))?,
         warmup: args.duration("warmup", Duration::from_secs(2))?,
+        timeout: args.duration("timeout", Duration::from_secs(30))?,
         requests: Arc::new(requests),
         gateway_pid: pid(args, "pid")?,
         subgraph_pid: pid(args, "subgraph-pid")?,
