@@ -146,7 +146,9 @@ for target in $TARGETS; do
         echo "SKIPPED quilt: $QUILT not found (build it: cargo build --release -p gateway-example)"
       fi ;;
     hive)
-      gateway hive "$NODE" "$JS/hive.mjs" "$WORK/supergraph.graphql" "$GATEWAY_PORT" $HIVE_FLAGS ;;
+      label=hive
+      [ -n "$HIVE_FLAGS" ] && label=hive-dedup
+      gateway "$label" "$NODE" "$JS/hive.mjs" "$WORK/supergraph.graphql" "$GATEWAY_PORT" $HIVE_FLAGS ;;
     stitch)
       gateway stitch "$NODE" "$JS/stitch.mjs" "$WORK/supergraph.graphql" "$GATEWAY_PORT" ;;
     *) echo "unknown target $target" >&2 ;;
