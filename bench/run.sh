@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Quilt's load harness: in one sitting, one after another, the same scenarios against
 #   direct  — the simple query straight to the products subgraph (the subgraph's own cost),
+#             and the heavy query's subgraph requests straight to the subgraphs (heavy-direct:
+#             7 requests in 4 levels, what a gateway costs if its own work were free),
 #   quilt   — target/release/gateway-example --subschema NAME=URL for the four subgraphs,
 #   hive    — Hive Gateway (npm @graphql-hive/gateway) over the composed supergraph,
 #   stitch  — a graphql-tools stitching gateway (stitchSchemas + @graphql-tools/federation,
@@ -105,14 +107,15 @@ echo "subgraphs: ${SUBSCHEMAS[*]} (pid $SUBGRAPHS_PID)"
 
 "$NODE" "$JS/compose.mjs" "$WORK/supergraph.graphql" "${SUBSCHEMAS[@]}"
 
-# load LABEL URL PID SCENARIO
+# load LABEL URL PID SCENARIO [EXTRA...]
 load() {
-  local connections=$CONNECTIONS
-  [ "$4" = large ] && connections=$LARGE_CONNECTIONS
-  "$BENCH" load --url "$2" --scenario "$4" --connections "$connections" --timeout 120s \
-    --duration "$DURATION" --warmup "$WARMUP" --pid "$3" --subgraph-pid "$SUBGRAPHS_PID" \
-    --counters-url "$COUNTERS" --label "$1" --record "$RESULTS" \
-    --dump-mismatch "$WORK/mismatch-$1-$4.json" | sed -n 2p
+  local label=$1 url=$2 pid=$3 scenario=$4 connections=$CONNECTIONS
+  shift 4
+  [ "$scenario" = large ] && connections=$LARGE_CONNECTIONS
+  "$BENCH" load --url "$url" --scenario "$scenario" --connections "$connections" --timeout 120s \
+    --duration "$DURATION" --warmup "$WARMUP" --pid "$pid" --subgraph-pid "$SUBGRAPHS_PID" \
+    --counters-url "$COUNTERS" --label "$label" --record "$RESULTS" \
+    --dump-mismatch "$WORK/mismatch-$label-$scenario.json" "$@" | sed -n 2p
 }
 
 # gateway LABEL COMMAND...: starts a gateway on $GATEWAY_PORT, runs every scenario, stops it.
@@ -135,8 +138,14 @@ gateway() {
 for target in $TARGETS; do
   case "$target" in
     direct)
-      # Only the simple query has a single-subgraph answer.
-      load direct "$(url_of products)" "$SUBGRAPHS_PID" simple ;;
+      # The simple query straight to products; the heavy query's subgraph requests (one per
+      # subgraph per plan level) straight to the subgraphs.
+      load direct "$(url_of products)" "$SUBGRAPHS_PID" simple
+      if [[ " $SCENARIOS " == *" heavy "* ]]; then
+        load direct "$(url_of products)" "$SUBGRAPHS_PID" heavy-direct \
+          --accounts "$(url_of accounts)" --inventory "$(url_of inventory)" \
+          --products "$(url_of products)" --reviews "$(url_of reviews)"
+      fi ;;
     quilt)
       if [ -x "$QUILT" ]; then
         args=()

@@ -15,6 +15,7 @@ use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use tokio::net::TcpStream;
 
+use crate::direct::DirectPlan;
 use crate::procstat;
 use crate::scenario::{Check, Requests};
 
@@ -200,8 +201,117 @@ fn percentile(sorted_us: &[u32], q: f64) -> Option<f64> {
     Some(f64::from(sorted_us[rank - 1]) / 1000.0)
 }
 
-/// One connection's loop: send, read the whole answer, check it, repeat until the window ends;
-/// reconnect after a failure.
+/// One virtual client's connections: one to the gateway, or one per subgraph for the direct
+/// plan.
+enum Session {
+    Gateway {
+        url: Uri,
+        sender: Option<Sender>,
+    },
+    Direct {
+        plan: Arc<DirectPlan>,
+        senders: [Option<Sender>; 4],
+    },
+}
+
+/// An answer: its status and body (for the direct plan, the last subgraph's), and the bytes
+/// received in all.
+struct Answer {
+    status: http::StatusCode,
+    body: Bytes,
+    bytes: usize,
+}
+
+impl Session {
+    fn new(url: &Uri, requests: &Requests) -> Self {
+        match requests {
+            Requests::Direct(plan) => Session::Direct {
+                plan: plan.clone(),
+                senders: Default::default(),
+            },
+            _ => Session::Gateway {
+                url: url.clone(),
+                sender: None,
+            },
+        }
+    }
+
+    /// Drops the connections (after a timeout: an answer may still be on its way).
+    fn reset(&mut self) {
+        match self {
+            Session::Gateway { sender, .. } => *sender = None,
+            Session::Direct { senders, .. } => *senders = Default::default(),
+        }
+    }
+
+    async fn send(&mut self, body: Bytes) -> anyhow::Result<Answer> {
+        match self {
+            Session::Gateway { url, sender } => {
+                let (status, body) = send_on(sender, url, body).await?;
+                Ok(Answer {
+                    status,
+                    bytes: body.len(),
+                    body,
+                })
+            }
+            Session::Direct { plan, senders } => {
+                let mut answer = Answer {
+                    status: http::StatusCode::OK,
+                    body: Bytes::new(),
+                    bytes: 0,
+                };
+                for level in &plan.levels {
+                    // A level sends at most one request per subgraph, so each takes its own
+                    // connection.
+                    let sends = senders.iter_mut().zip(&plan.urls).enumerate().filter_map(
+                        |(i, (sender, url))| {
+                            let (_, body) = level.iter().find(|(to, _)| *to == i)?;
+                            Some(send_on(sender, url, body.clone()))
+                        },
+                    );
+                    for sent in futures::future::join_all(sends).await {
+                        let (status, body) = sent?;
+                        answer.bytes += body.len();
+                        if status != http::StatusCode::OK || contains(&body, b"\"errors\"") {
+                            return Ok(Answer {
+                                status: http::StatusCode::BAD_GATEWAY,
+                                body,
+                                bytes: answer.bytes,
+                            });
+                        }
+                        answer.body = body;
+                    }
+                }
+                Ok(answer)
+            }
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Sends on `sender`, connecting first if it has no connection; drops the connection after a
+/// failure.
+async fn send_on(
+    sender: &mut Option<Sender>,
+    url: &Uri,
+    body: Bytes,
+) -> anyhow::Result<(http::StatusCode, Bytes)> {
+    let connection = match sender {
+        Some(connection) => connection,
+        None => sender.insert(connect(url).await.context("connect")?),
+    };
+    let answer = exchange(connection, url, body).await;
+    if answer.is_err() {
+        *sender = None;
+    }
+    answer
+}
+
+/// One virtual client's loop: send, read the whole answer, check it, repeat until the window
+/// ends; reconnect after a failure.
 async fn connection(
     url: Uri,
     requests: Arc<Requests>,
@@ -210,7 +320,7 @@ async fn connection(
     timeout: Duration,
 ) -> Tally {
     let mut tally = Tally::default();
-    let mut sender = None;
+    let mut session = Session::new(&url, &requests);
     while Instant::now() < window_end {
         let fail = |tally: &mut Tally, error: String| {
             if (window_start..=window_end).contains(&Instant::now()) {
@@ -218,60 +328,46 @@ async fn connection(
                 tally.first_error.get_or_insert(error);
             }
         };
-        if sender.is_none() {
-            match connect(&url).await {
-                Ok(s) => sender = Some(s),
-                Err(e) => {
-                    fail(&mut tally, format!("connect: {e:#}"));
-                    // Do not spin on a refused port.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            }
-        }
-        let Some(send) = sender.as_mut() else {
-            continue;
-        };
         let (body, expected) = requests.get(next.fetch_add(1, Ordering::Relaxed));
         let began = Instant::now();
-        let answer = tokio::time::timeout(timeout, exchange(send, &url, body)).await;
+        let answer = tokio::time::timeout(timeout, session.send(body)).await;
         let finished = Instant::now();
         // An answer counts when it arrives within the window, even if it was asked for before:
         // a run of slow requests (the large scenario) still measures its steady rate.
         let measured = finished >= window_start && finished <= window_end;
         match answer {
-            Ok(Ok((status, body))) if status == http::StatusCode::OK => {
+            Ok(Ok(answer)) if answer.status == http::StatusCode::OK => {
                 if !measured {
                     continue;
                 }
                 tally
                     .latencies_us
                     .push(u32::try_from((finished - began).as_micros()).unwrap_or(u32::MAX));
-                tally.bytes += body.len() as u64;
+                tally.bytes += answer.bytes as u64;
                 if let Some(expected) = expected {
                     tally.checked += 1;
-                    match expected.check(&body) {
+                    match expected.check(&answer.body) {
                         Check::Bytes => {}
                         Check::Json => tally.json_only += 1,
                         Check::Mismatch => {
                             tally.mismatches += 1;
-                            tally.first_mismatch.get_or_insert(body);
+                            tally.first_mismatch.get_or_insert(answer.body);
                         }
                     }
                 }
             }
-            Ok(Ok((status, body))) => {
-                if measured {
-                    let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-                    fail(&mut tally, format!("status {status}: {text}"));
-                }
+            Ok(Ok(answer)) => {
+                let body = &answer.body;
+                let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+                fail(&mut tally, format!("status {}: {text}", answer.status));
             }
             Ok(Err(e)) => {
-                sender = None;
-                fail(&mut tally, format!("request: {e:#}"));
+                fail(&mut tally, format!("{e:#}"));
+                // Do not spin on a refused port.
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
             Err(_) => {
-                sender = None;
+                session.reset();
                 fail(&mut tally, format!("no answer within {timeout:?}"));
             }
         }

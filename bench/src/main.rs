@@ -7,6 +7,8 @@
 //!     [--expect-file F]] [--connections 50] [--duration 10s] [--warmup 2s] [--pid GATEWAY]
 //!     [--subgraph-pid PID] [--counters-url URL] [--label NAME] [--record FILE]
 //!     [--products N] [--plans N] [--timeout 30s] [--dump-mismatch FILE]
+//! quilt-bench load --scenario heavy-direct --accounts URL --inventory URL --products URL
+//!     --reviews URL [...]                        the heavy query's subgraph work, direct
 //! quilt-bench expected SCENARIO                   the body every answer must equal
 //! quilt-bench query SCENARIO                      the scenario's query
 //! quilt-bench wait --url URL [--timeout 60s]      until URL answers a GraphQL request
@@ -14,6 +16,7 @@
 //! ```
 
 mod args;
+mod direct;
 mod load;
 mod procstat;
 mod report;
@@ -74,8 +77,19 @@ fn pid(args: &Args, name: &str) -> anyhow::Result<Option<u32>> {
 }
 
 async fn load(args: &Args) -> anyhow::Result<()> {
-    let url: hyper::Uri = args.get("url").context("--url is required")?.parse()?;
     let (name, requests) = scenario::from_args(args)?;
+    let url: hyper::Uri = match (&requests, args.get("url")) {
+        (_, Some(url)) => url.parse()?,
+        (scenario::Requests::Direct(plan), None) => plan.urls[0].clone(),
+        _ => anyhow::bail!("--url is required"),
+    };
+    if let scenario::Requests::Direct(plan) = &requests {
+        eprintln!(
+            "heavy-direct: {} subgraph requests in {} levels per answer",
+            plan.requests(),
+            plan.levels.len()
+        );
+    }
     let plan = load::Plan {
         url,
         connections: args.number("connections", 50)?,
