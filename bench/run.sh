@@ -65,6 +65,9 @@ fi
 
 if [ "$BUILD" = 1 ]; then
   (cd "$ROOT" && cargo build --release -p quilt-bench)
+  if [ -z "${QUILT_GATEWAY:-}" ] && [ -f "$ROOT/gateway-example/Cargo.toml" ]; then
+    (cd "$ROOT" && cargo build --release -p gateway-example)
+  fi
 fi
 if [ ! -x "$NODE" ]; then
   npm ci --prefix "$JS"
