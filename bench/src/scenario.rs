@@ -85,7 +85,7 @@ impl Requests {
             Requests::Fixed(all) => all[n % all.len()].clone(),
             Requests::Direct(_) => (Bytes::new(), None),
             Requests::ManyPlans { plans, rest } => {
-                let i = n % plans.max(&1);
+                let i = n % (*plans).max(1);
                 let query = federation::HEAVY_QUERY.replacen(
                     "query TestQuery {",
                     &format!("query TestQuery{i} {{ v{i}: __typename"),
