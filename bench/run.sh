@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Quilt's load harness: in one sitting, one after another, the same scenarios against
 #   direct  — the simple query straight to the products subgraph (the subgraph's own cost),
+#             and the heavy query's subgraph requests straight to the subgraphs (heavy-direct:
+#             7 requests in 4 levels, what a gateway costs if its own work were free),
 #   quilt   — target/release/gateway-example --subschema NAME=URL for the four subgraphs,
 #   hive    — Hive Gateway (npm @graphql-hive/gateway) over the composed supergraph,
 #   stitch  — a graphql-tools stitching gateway (stitchSchemas + @graphql-tools/federation,
@@ -11,7 +13,8 @@
 # average above --max-load, default 1.0) unless --force.
 #
 # usage: bench/run.sh [--force] [--max-load 1.0] [--duration 10s] [--warmup 2s]
-#                     [--connections 50] [--scenarios "heavy simple large many-plans"]
+#                     [--connections 50] [--large-connections 4]
+#                     [--scenarios "heavy simple large many-plans"]
 #                     [--targets "direct quilt hive stitch"] [--hive-dedup] [--no-build]
 set -euo pipefail
 
@@ -26,6 +29,9 @@ GATEWAY_PORT=${GATEWAY_PORT:-4200}
 GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT/graphql
 
 FORCE=0 MAX_LOAD=1.0 DURATION=10s WARMUP=2s CONNECTIONS=50 BUILD=1 HIVE_FLAGS=
+# The large scenario (several MiB per answer) runs with few connections: 50 answers of 4 MiB
+# in flight exhaust a Node gateway's heap.
+LARGE_CONNECTIONS=4
 SCENARIOS="heavy simple large many-plans"
 TARGETS="direct quilt hive stitch"
 while [ $# -gt 0 ]; do
@@ -35,6 +41,7 @@ while [ $# -gt 0 ]; do
     --duration) DURATION=$2; shift ;;
     --warmup) WARMUP=$2; shift ;;
     --connections) CONNECTIONS=$2; shift ;;
+    --large-connections) LARGE_CONNECTIONS=$2; shift ;;
     --scenarios) SCENARIOS=$2; shift ;;
     --targets) TARGETS=$2; shift ;;
     --hive-dedup) HIVE_FLAGS=--dedup ;;
@@ -58,6 +65,9 @@ fi
 
 if [ "$BUILD" = 1 ]; then
   (cd "$ROOT" && cargo build --release -p quilt-bench)
+  if [ -z "${QUILT_GATEWAY:-}" ] && [ -f "$ROOT/gateway-example/Cargo.toml" ]; then
+    (cd "$ROOT" && cargo build --release -p gateway-example)
+  fi
 fi
 if [ ! -x "$NODE" ]; then
   npm ci --prefix "$JS"
@@ -100,12 +110,15 @@ echo "subgraphs: ${SUBSCHEMAS[*]} (pid $SUBGRAPHS_PID)"
 
 "$NODE" "$JS/compose.mjs" "$WORK/supergraph.graphql" "${SUBSCHEMAS[@]}"
 
-# load LABEL URL PID SCENARIO
+# load LABEL URL PID SCENARIO [EXTRA...]
 load() {
-  "$BENCH" load --url "$2" --scenario "$4" --connections "$CONNECTIONS" \
-    --duration "$DURATION" --warmup "$WARMUP" --pid "$3" --subgraph-pid "$SUBGRAPHS_PID" \
-    --counters-url "$COUNTERS" --label "$1" --record "$RESULTS" \
-    --dump-mismatch "$WORK/mismatch-$1-$4.json" | sed -n 2p
+  local label=$1 url=$2 pid=$3 scenario=$4 connections=$CONNECTIONS
+  shift 4
+  [ "$scenario" = large ] && connections=$LARGE_CONNECTIONS
+  "$BENCH" load --url "$url" --scenario "$scenario" --connections "$connections" --timeout 120s \
+    --duration "$DURATION" --warmup "$WARMUP" --pid "$pid" --subgraph-pid "$SUBGRAPHS_PID" \
+    --counters-url "$COUNTERS" --label "$label" --record "$RESULTS" \
+    --dump-mismatch "$WORK/mismatch-$label-$scenario.json" "$@" | sed -n 2p
 }
 
 # gateway LABEL COMMAND...: starts a gateway on $GATEWAY_PORT, runs every scenario, stops it.
@@ -128,8 +141,14 @@ gateway() {
 for target in $TARGETS; do
   case "$target" in
     direct)
-      # Only the simple query has a single-subgraph answer.
-      load direct "$(url_of products)" "$SUBGRAPHS_PID" simple ;;
+      # The simple query straight to products; the heavy query's subgraph requests (one per
+      # subgraph per plan level) straight to the subgraphs.
+      load direct "$(url_of products)" "$SUBGRAPHS_PID" simple
+      if [[ " $SCENARIOS " == *" heavy "* ]]; then
+        load direct "$(url_of products)" "$SUBGRAPHS_PID" heavy-direct \
+          --accounts "$(url_of accounts)" --inventory "$(url_of inventory)" \
+          --products "$(url_of products)" --reviews "$(url_of reviews)"
+      fi ;;
     quilt)
       if [ -x "$QUILT" ]; then
         args=()
@@ -139,7 +158,9 @@ for target in $TARGETS; do
         echo "SKIPPED quilt: $QUILT not found (build it: cargo build --release -p gateway-example)"
       fi ;;
     hive)
-      gateway hive "$NODE" "$JS/hive.mjs" "$WORK/supergraph.graphql" "$GATEWAY_PORT" $HIVE_FLAGS ;;
+      label=hive
+      [ -n "$HIVE_FLAGS" ] && label=hive-dedup
+      gateway "$label" "$NODE" "$JS/hive.mjs" "$WORK/supergraph.graphql" "$GATEWAY_PORT" $HIVE_FLAGS ;;
     stitch)
       gateway stitch "$NODE" "$JS/stitch.mjs" "$WORK/supergraph.graphql" "$GATEWAY_PORT" ;;
     *) echo "unknown target $target" >&2 ;;

@@ -15,11 +15,9 @@ use hyper_util::rt::TokioIo;
 use serde::Serialize;
 use tokio::net::TcpStream;
 
+use crate::direct::DirectPlan;
 use crate::procstat;
 use crate::scenario::{Check, Requests};
-
-/// How long one request may take before it counts as an error.
-const REQUEST_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// What to run.
 pub struct Plan {
@@ -31,6 +29,8 @@ pub struct Plan {
     pub duration: Duration,
     /// Load before the window, not measured (connections open, caches warm, JIT done).
     pub warmup: Duration,
+    /// How long one request may take before it counts as an error.
+    pub timeout: Duration,
     /// The requests.
     pub requests: Arc<Requests>,
     /// The gateway's process, whose CPU time and peak RSS are reported.
@@ -56,12 +56,12 @@ pub struct Report {
     pub requests: u64,
     /// Answers per second.
     pub rps: f64,
-    /// Latency percentiles in milliseconds.
-    pub p50_ms: f64,
+    /// Latency percentiles in milliseconds (none without answers).
+    pub p50_ms: Option<f64>,
     /// 95th percentile.
-    pub p95_ms: f64,
+    pub p95_ms: Option<f64>,
     /// 99th percentile.
-    pub p99_ms: f64,
+    pub p99_ms: Option<f64>,
     /// Failed requests: connection errors, timeouts, non-200 statuses.
     pub errors: u64,
     /// 200 answers whose body differed from the expected one.
@@ -108,12 +108,13 @@ pub async fn run(plan: Plan, mismatch_dump: Option<&str>) -> anyhow::Result<Repo
     let mut tasks = Vec::with_capacity(plan.connections);
     for _ in 0..plan.connections {
         let (url, requests, next) = (plan.url.clone(), plan.requests.clone(), next.clone());
+        let window = (window_start, window_end);
         tasks.push(tokio::spawn(connection(
             url,
             requests,
             next,
-            window_start,
-            window_end,
+            window,
+            plan.timeout,
         )));
     }
 
@@ -192,85 +193,182 @@ pub async fn run(plan: Plan, mismatch_dump: Option<&str>) -> anyhow::Result<Repo
 }
 
 /// The `q` quantile of sorted microseconds, in milliseconds.
-fn percentile(sorted_us: &[u32], q: f64) -> f64 {
+fn percentile(sorted_us: &[u32], q: f64) -> Option<f64> {
     if sorted_us.is_empty() {
-        return f64::NAN;
+        return None;
     }
     let rank = ((q * sorted_us.len() as f64).ceil() as usize).clamp(1, sorted_us.len());
-    f64::from(sorted_us[rank - 1]) / 1000.0
+    Some(f64::from(sorted_us[rank - 1]) / 1000.0)
 }
 
-/// One connection's loop: send, read the whole answer, check it, repeat until the window ends;
-/// reconnect after a failure.
+/// One virtual client's connections: one to the gateway, or one per subgraph for the direct
+/// plan.
+enum Session {
+    Gateway {
+        url: Uri,
+        sender: Option<Sender>,
+    },
+    Direct {
+        plan: Arc<DirectPlan>,
+        senders: [Option<Sender>; 4],
+    },
+}
+
+/// An answer: its status and body (for the direct plan, the last subgraph's), and the bytes
+/// received in all.
+struct Answer {
+    status: http::StatusCode,
+    body: Bytes,
+    bytes: usize,
+}
+
+impl Session {
+    fn new(url: &Uri, requests: &Requests) -> Self {
+        match requests {
+            Requests::Direct(plan) => Session::Direct {
+                plan: plan.clone(),
+                senders: Default::default(),
+            },
+            _ => Session::Gateway {
+                url: url.clone(),
+                sender: None,
+            },
+        }
+    }
+
+    /// Drops the connections (after a timeout: an answer may still be on its way).
+    fn reset(&mut self) {
+        match self {
+            Session::Gateway { sender, .. } => *sender = None,
+            Session::Direct { senders, .. } => *senders = Default::default(),
+        }
+    }
+
+    async fn send(&mut self, body: Bytes) -> anyhow::Result<Answer> {
+        match self {
+            Session::Gateway { url, sender } => {
+                let (status, body) = send_on(sender, url, body).await?;
+                Ok(Answer {
+                    status,
+                    bytes: body.len(),
+                    body,
+                })
+            }
+            Session::Direct { plan, senders } => {
+                let mut answer = Answer {
+                    status: http::StatusCode::OK,
+                    body: Bytes::new(),
+                    bytes: 0,
+                };
+                for level in &plan.levels {
+                    // A level sends at most one request per subgraph, so each takes its own
+                    // connection.
+                    let sends = senders.iter_mut().zip(&plan.urls).enumerate().filter_map(
+                        |(i, (sender, url))| {
+                            let (_, body) = level.iter().find(|(to, _)| *to == i)?;
+                            Some(send_on(sender, url, body.clone()))
+                        },
+                    );
+                    for sent in futures::future::join_all(sends).await {
+                        let (status, body) = sent?;
+                        answer.bytes += body.len();
+                        if status != http::StatusCode::OK || contains(&body, b"\"errors\"") {
+                            return Ok(Answer {
+                                status: http::StatusCode::BAD_GATEWAY,
+                                body,
+                                bytes: answer.bytes,
+                            });
+                        }
+                        answer.body = body;
+                    }
+                }
+                Ok(answer)
+            }
+        }
+    }
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Sends on `sender`, connecting first if it has no connection; drops the connection after a
+/// failure.
+async fn send_on(
+    sender: &mut Option<Sender>,
+    url: &Uri,
+    body: Bytes,
+) -> anyhow::Result<(http::StatusCode, Bytes)> {
+    let connection = match sender {
+        Some(connection) => connection,
+        None => sender.insert(connect(url).await.context("connect")?),
+    };
+    let answer = exchange(connection, url, body).await;
+    if answer.is_err() {
+        *sender = None;
+    }
+    answer
+}
+
+/// One virtual client's loop: send, read the whole answer, check it, repeat until the window
+/// ends; reconnect after a failure.
 async fn connection(
     url: Uri,
     requests: Arc<Requests>,
     next: Arc<AtomicUsize>,
-    window_start: Instant,
-    window_end: Instant,
+    (window_start, window_end): (Instant, Instant),
+    timeout: Duration,
 ) -> Tally {
     let mut tally = Tally::default();
-    let mut sender = None;
+    let mut session = Session::new(&url, &requests);
     while Instant::now() < window_end {
         let fail = |tally: &mut Tally, error: String| {
-            if Instant::now() >= window_start {
+            if (window_start..=window_end).contains(&Instant::now()) {
                 tally.errors += 1;
                 tally.first_error.get_or_insert(error);
             }
         };
-        if sender.is_none() {
-            match connect(&url).await {
-                Ok(s) => sender = Some(s),
-                Err(e) => {
-                    fail(&mut tally, format!("connect: {e:#}"));
-                    // Do not spin on a refused port.
-                    tokio::time::sleep(Duration::from_millis(50)).await;
-                    continue;
-                }
-            }
-        }
-        let Some(send) = sender.as_mut() else {
-            continue;
-        };
         let (body, expected) = requests.get(next.fetch_add(1, Ordering::Relaxed));
         let began = Instant::now();
-        let answer = tokio::time::timeout(REQUEST_TIMEOUT, exchange(send, &url, body)).await;
+        let answer = tokio::time::timeout(timeout, session.send(body)).await;
         let finished = Instant::now();
-        let measured = began >= window_start && finished <= window_end;
+        // An answer counts when it arrives within the window, even if it was asked for before:
+        // a run of slow requests (the large scenario) still measures its steady rate.
+        let measured = finished >= window_start && finished <= window_end;
         match answer {
-            Ok(Ok((status, body))) if status == http::StatusCode::OK => {
+            Ok(Ok(answer)) if answer.status == http::StatusCode::OK => {
                 if !measured {
                     continue;
                 }
                 tally
                     .latencies_us
                     .push(u32::try_from((finished - began).as_micros()).unwrap_or(u32::MAX));
-                tally.bytes += body.len() as u64;
+                tally.bytes += answer.bytes as u64;
                 if let Some(expected) = expected {
                     tally.checked += 1;
-                    match expected.check(&body) {
+                    match expected.check(&answer.body) {
                         Check::Bytes => {}
                         Check::Json => tally.json_only += 1,
                         Check::Mismatch => {
                             tally.mismatches += 1;
-                            tally.first_mismatch.get_or_insert(body);
+                            tally.first_mismatch.get_or_insert(answer.body);
                         }
                     }
                 }
             }
-            Ok(Ok((status, body))) => {
-                if measured {
-                    let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
-                    fail(&mut tally, format!("status {status}: {text}"));
-                }
+            Ok(Ok(answer)) => {
+                let body = &answer.body;
+                let text = String::from_utf8_lossy(&body[..body.len().min(300)]).into_owned();
+                fail(&mut tally, format!("status {}: {text}", answer.status));
             }
             Ok(Err(e)) => {
-                sender = None;
-                fail(&mut tally, format!("request: {e:#}"));
+                fail(&mut tally, format!("{e:#}"));
+                // Do not spin on a refused port.
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
             Err(_) => {
-                sender = None;
-                fail(&mut tally, format!("no answer within {REQUEST_TIMEOUT:?}"));
+                session.reset();
+                fail(&mut tally, format!("no answer within {timeout:?}"));
             }
         }
     }
@@ -334,9 +432,9 @@ mod tests {
     #[test]
     fn percentiles_take_the_nearest_rank() {
         let sorted: Vec<u32> = (1..=100).map(|ms| ms * 1000).collect();
-        assert_eq!(percentile(&sorted, 0.5), 50.0);
-        assert_eq!(percentile(&sorted, 0.99), 99.0);
-        assert_eq!(percentile(&sorted[..1], 0.99), 1.0);
-        assert!(percentile(&[], 0.5).is_nan());
+        assert_eq!(percentile(&sorted, 0.5), Some(50.0));
+        assert_eq!(percentile(&sorted, 0.99), Some(99.0));
+        assert_eq!(percentile(&sorted[..1], 0.99), Some(1.0));
+        assert_eq!(percentile(&[], 0.5), None);
     }
 }

@@ -6,7 +6,9 @@
 //! quilt-bench load --url URL [--scenario heavy|simple|large|many-plans | --query-file F
 //!     [--expect-file F]] [--connections 50] [--duration 10s] [--warmup 2s] [--pid GATEWAY]
 //!     [--subgraph-pid PID] [--counters-url URL] [--label NAME] [--record FILE]
-//!     [--products N] [--plans N] [--dump-mismatch FILE]
+//!     [--products N] [--plans N] [--timeout 30s] [--dump-mismatch FILE]
+//! quilt-bench load --scenario heavy-direct --accounts URL --inventory URL --products URL
+//!     --reviews URL [...]                        the heavy query's subgraph work, direct
 //! quilt-bench expected SCENARIO                   the body every answer must equal
 //! quilt-bench query SCENARIO                      the scenario's query
 //! quilt-bench wait --url URL [--timeout 60s]      until URL answers a GraphQL request
@@ -14,6 +16,7 @@
 //! ```
 
 mod args;
+mod direct;
 mod load;
 mod procstat;
 mod report;
@@ -74,13 +77,25 @@ fn pid(args: &Args, name: &str) -> anyhow::Result<Option<u32>> {
 }
 
 async fn load(args: &Args) -> anyhow::Result<()> {
-    let url: hyper::Uri = args.get("url").context("--url is required")?.parse()?;
     let (name, requests) = scenario::from_args(args)?;
+    let url: hyper::Uri = match (&requests, args.get("url")) {
+        (_, Some(url)) => url.parse()?,
+        (scenario::Requests::Direct(plan), None) => plan.urls[0].clone(),
+        _ => anyhow::bail!("--url is required"),
+    };
+    if let scenario::Requests::Direct(plan) = &requests {
+        eprintln!(
+            "heavy-direct: {} subgraph requests in {} levels per answer",
+            plan.requests(),
+            plan.levels.len()
+        );
+    }
     let plan = load::Plan {
         url,
         connections: args.number("connections", 50)?,
         duration: args.duration("duration", Duration::from_secs(10))?,
         warmup: args.duration("warmup", Duration::from_secs(2))?,
+        timeout: args.duration("timeout", Duration::from_secs(30))?,
         requests: Arc::new(requests),
         gateway_pid: pid(args, "pid")?,
         subgraph_pid: pid(args, "subgraph-pid")?,

@@ -9,7 +9,7 @@ pub fn table(reports: &[Report]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<18} {:<10} {:>4} {:>9} {:>8} {:>8} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}",
+        "{:<14} {:<12} {:>4} {:>9} {:>8} {:>8} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}",
         "target",
         "scenario",
         "conn",
@@ -34,14 +34,14 @@ pub fn table(reports: &[Report]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<18} {:<10} {:>4} {:>9.1} {:>8.2} {:>8.2} {:>8.2} {:>6} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}",
+            "{:<14} {:<12} {:>4} {:>9.1} {:>8} {:>8} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}",
             r.label,
             r.scenario,
             r.connections,
             r.rps,
-            r.p50_ms,
-            r.p95_ms,
-            r.p99_ms,
+            opt(r.p50_ms, 2),
+            opt(r.p95_ms, 2),
+            opt(r.p99_ms, 2),
             r.errors,
             r.response_bytes,
             check,

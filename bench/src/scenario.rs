@@ -73,6 +73,9 @@ pub enum Requests {
         /// The heavy response after `{"data":{`.
         rest: Bytes,
     },
+    /// The heavy query's subgraph requests, sent straight to the subgraphs (unchecked beyond
+    /// "200 without errors").
+    Direct(std::sync::Arc<crate::direct::DirectPlan>),
 }
 
 impl Requests {
@@ -80,8 +83,9 @@ impl Requests {
     pub fn get(&self, n: usize) -> (Bytes, Option<Expected>) {
         match self {
             Requests::Fixed(all) => all[n % all.len()].clone(),
+            Requests::Direct(_) => (Bytes::new(), None),
             Requests::ManyPlans { plans, rest } => {
-                let i = n % plans.max(&1);
+                let i = n % (*plans).max(1);
                 let query = federation::HEAVY_QUERY.replacen(
                     "query TestQuery {",
                     &format!("query TestQuery{i} {{ v{i}: __typename"),
@@ -135,6 +139,23 @@ pub fn named(name: &str, args: &Args) -> anyhow::Result<Requests> {
                 expected::large_response(products),
             )
         }
+        "heavy-direct" => {
+            let url = |name: &str| -> anyhow::Result<hyper::Uri> {
+                let url = args
+                    .get(name)
+                    .ok_or_else(|| anyhow::anyhow!("heavy-direct needs --{name} URL"))?;
+                Ok(url.parse()?)
+            };
+            let urls = [
+                url("accounts")?,
+                url("inventory")?,
+                url("products")?,
+                url("reviews")?,
+            ];
+            return Ok(Requests::Direct(std::sync::Arc::new(crate::direct::heavy(
+                urls,
+            ))));
+        }
         "many-plans" => {
             let plans = args.number("plans", 100_000usize)?;
             let heavy = expected::heavy_response().to_string();
@@ -146,7 +167,9 @@ pub fn named(name: &str, args: &Args) -> anyhow::Result<Requests> {
                 rest: Bytes::from(rest.to_owned()),
             });
         }
-        other => anyhow::bail!("unknown scenario {other} (heavy, simple, large, many-plans)"),
+        other => anyhow::bail!(
+            "unknown scenario {other} (heavy, simple, large, many-plans, heavy-direct)"
+        ),
     };
     let body = Bytes::from(json!({ "query": query }).to_string());
     let expected = Expected::whole(Bytes::from(response.to_string()));

@@ -262,4 +262,15 @@ fn the_large_response_has_several_mib() {
         data::top_products(federation::LARGE_PRODUCTS as i32).len(),
         federation::LARGE_PRODUCTS
     );
+    // Its fields come in the order the query asks for them (answers are compared byte for byte).
+    let query = federation::large_query(2);
+    let selection = query.rsplit_once("{ ").unwrap().1.trim_end_matches(" } }");
+    let first = &expected::large_response(2)["data"]["topProducts"][0];
+    let keys: Vec<&str> = first
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(keys.join(" "), selection);
 }

@@ -58,7 +58,7 @@ pub const LARGE_PRODUCTS: usize = 40_000;
 /// stock and shipping (inventory, which needs each product's price and weight).
 pub fn large_query(first: usize) -> String {
     format!(
-        "query LargeQuery {{ topProducts(first: {first}) {{ upc name price weight inStock shippingEstimate }} }}"
+        "query LargeQuery {{ topProducts(first: {first}) {{ inStock name price shippingEstimate upc weight }} }}"
     )
 }
 
