@@ -1,0 +1,109 @@
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
+//! The JavaScript reference clients against the running gateway (the embedded demo): the
+//! graphql-http audit passes (every MUST, SHOULD and MAY), and the npm graphql-ws,
+//! subscriptions-transport-ws and graphql-sse clients subscribe to the Seat-Saver's
+//! `onSeatReserved` through the gateway and receive the event a mutation publishes.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::{settings, start, wait_for, within};
+use quilt_test_support::js::js_dir;
+use serde_json::{Value, json};
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+#[tokio::test]
+async fn graphql_http_audit_passes_against_the_gateway() {
+    let gateway = start(settings(Vec::new())).await;
+    let output = within(
+        tokio::process::Command::new("node")
+            .arg("audit.mjs")
+            .arg(&gateway.url)
+            .current_dir(js_dir())
+            .kill_on_drop(true)
+            .output(),
+    )
+    .await
+    .unwrap();
+    assert!(output.status.success(), "{output:?}");
+    let results: Vec<Value> = String::from_utf8_lossy(&output.stdout)
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert!(results.len() > 40, "the audit ran: {results:?}");
+    let failing: Vec<String> = results
+        .iter()
+        .filter(|r| r["status"] != "ok")
+        .map(|r| format!("{} {} ({})", r["id"], r["name"], r["reason"]))
+        .collect();
+    assert!(
+        failing.is_empty(),
+        "failing audits:\n{}",
+        failing.join("\n")
+    );
+}
+
+/// A reference client subscribed through the gateway; killed on drop.
+struct Subscriber {
+    name: &'static str,
+    child: tokio::process::Child,
+    lines: tokio::io::Lines<BufReader<tokio::process::ChildStdout>>,
+}
+
+fn subscriber(name: &'static str, script: &str, url: &str, query: &str) -> Subscriber {
+    let mut child = tokio::process::Command::new("node")
+        .arg(script)
+        .arg(url)
+        .arg(query)
+        .current_dir(js_dir())
+        .stdout(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    Subscriber {
+        name,
+        child,
+        lines: BufReader::new(stdout).lines(),
+    }
+}
+
+#[tokio::test]
+async fn npm_clients_receive_seat_events_through_the_gateway() {
+    let gateway = start(settings(Vec::new())).await;
+    let query = "subscription { onSeatReserved { id status holder } }";
+    let mut subscribers = vec![
+        subscriber("graphql-ws", "ws-subscribe.mjs", &gateway.ws_url(), query),
+        subscriber(
+            "subscriptions-transport-ws",
+            "legacy-subscribe.mjs",
+            &gateway.ws_url(),
+            query,
+        ),
+        subscriber("graphql-sse", "sse-subscribe.mjs", &gateway.url, query),
+    ];
+    // All three are listening at the Seat-Saver service before the seat changes.
+    let venue = gateway.prepared.demo.as_ref().unwrap().venue();
+    wait_for(venue.subscribers(), |n| *n == subscribers.len()).await;
+    let result = gateway
+        .query(r#"mutation { reserveSeat(id: "C3", holder: "grace") { id } }"#)
+        .await;
+    assert!(result.get("errors").is_none(), "{result}");
+    for subscriber in &mut subscribers {
+        let line = within(subscriber.lines.next_line()).await.unwrap().unwrap();
+        let event: Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(
+            event,
+            json!({"next": {"data": {"onSeatReserved": {"id": "C3", "status": "RESERVED", "holder": "grace"}}}}),
+            "{}",
+            subscriber.name
+        );
+    }
+    for subscriber in &mut subscribers {
+        subscriber.child.kill().await.unwrap();
+    }
+    // The gateway ends the upstream subscriptions when the clients go.
+    wait_for(venue.subscribers(), |n| *n == 0).await;
+}
