@@ -2,7 +2,8 @@
 //! The JavaScript reference clients against the running gateway (the embedded demo): the
 //! graphql-http audit passes (every MUST, SHOULD and MAY), and the npm graphql-ws,
 //! subscriptions-transport-ws and graphql-sse clients subscribe to the Seat-Saver's
-//! `onSeatReserved` through the gateway and receive the event a mutation publishes.
+//! `onSeatReserved` through the gateway and receive the event a mutation publishes; an Apollo
+//! multipart subscription through the gateway is read with multer (an independent parser).
 
 mod common;
 
@@ -106,4 +107,59 @@ async fn npm_clients_receive_seat_events_through_the_gateway() {
     }
     // The gateway ends the upstream subscriptions when the clients go.
     wait_for(venue.subscribers(), |n| *n == 0).await;
+}
+
+#[tokio::test]
+async fn apollo_multipart_subscription_through_the_gateway_parses_with_multer() {
+    let gateway = start(settings(Vec::new())).await;
+    let venue = gateway.prepared.demo.as_ref().unwrap().venue();
+    let response = reqwest::Client::new()
+        .post(&gateway.url)
+        .header(
+            "accept",
+            "multipart/mixed;subscriptionSpec=1.0, application/json",
+        )
+        .json(&json!({"query": "subscription { onSeatSold { id status holder } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let content_type = response.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        content_type.starts_with("multipart/mixed"),
+        "{content_type}"
+    );
+    let boundary = content_type
+        .split(';')
+        .filter_map(|p| p.trim().strip_prefix("boundary="))
+        .map(|b| b.trim_matches('"').to_owned())
+        .next()
+        .unwrap();
+    let mut multipart = multer::Multipart::new(response.bytes_stream(), boundary);
+    wait_for(venue.subscribers(), |n| *n == 1).await;
+    for mutation in [
+        r#"mutation { reserveSeat(id: "A2", holder: "edsger") { id } }"#,
+        r#"mutation { buySeat(id: "A2", holder: "edsger") { id } }"#,
+    ] {
+        let result = gateway.query(mutation).await;
+        assert!(result.get("errors").is_none(), "{result}");
+    }
+    // Heartbeats (`{}`) may come first; then the event as `{payload}`.
+    let event = within(async {
+        loop {
+            let field = multipart.next_field().await.unwrap().unwrap();
+            let part: Value = serde_json::from_slice(&field.bytes().await.unwrap()).unwrap();
+            if part != json!({}) {
+                return part;
+            }
+        }
+    })
+    .await;
+    assert_eq!(
+        event,
+        json!({"payload": {"data": {"onSeatSold": {"id": "A2", "status": "SOLD", "holder": "edsger"}}}})
+    );
 }
