@@ -1,6 +1,7 @@
 //! Running entity steps: gather the objects at the step's place, send their representations
 //! (each distinct one once), and merge the results and errors back at the objects' paths.
 
+use apollo_compiler::collections::HashMap;
 use futures::future::join_all;
 use quilt_executor::{
     Context, ExecutionResult, ExecutorError, GraphQLError, JsonMap, PathSegment, Request,
@@ -18,8 +19,9 @@ use crate::plan::{EntityStep, KEY_ALIAS_PREFIX, Plan};
 struct Gathered {
     /// The distinct representations, in first-seen order.
     representations: Vec<JsonMap>,
-    /// Every object: its response path and the index of its representation.
-    objects: Vec<(Vec<PathSegment>, usize)>,
+    /// Every object: the list indices on its way from the root (the keys are the step's path),
+    /// and the index of its representation.
+    objects: Vec<(Vec<u32>, usize)>,
 }
 
 /// Runs the entity steps of `plan` level by level (only those of root step `root` when
@@ -95,8 +97,9 @@ pub(crate) async fn run_entity_steps(
 /// Walks the step's path through `data` (lists included) and gathers the objects.
 fn gather(step: &EntityStep, data: &JsonMap) -> Gathered {
     let mut gathered = Gathered::default();
-    let mut seen: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    let mut path = Vec::new();
+    let mut seen: HashMap<Vec<u8>, usize> = HashMap::default();
+    let mut indices = Vec::new();
+    let mut key = Vec::new();
     let Some((first, rest)) = step.path.split_first() else {
         // A gateway-defined root field: the parent is the root object.
         if let Some(representation) = representation(step, data) {
@@ -106,49 +109,156 @@ fn gather(step: &EntityStep, data: &JsonMap) -> Gathered {
         return gathered;
     };
     if let Some(value) = data.get(first) {
-        path.push(PathSegment::Key(first.clone()));
-        walk(step, value, rest, &mut path, &mut gathered, &mut seen);
+        let mut walk = Walk {
+            step,
+            gathered: &mut gathered,
+            seen: &mut seen,
+            key: &mut key,
+        };
+        walk.value(value, rest, &mut indices);
     }
     gathered
 }
 
-fn walk(
-    step: &EntityStep,
-    value: &Value,
-    keys: &[String],
-    path: &mut Vec<PathSegment>,
-    gathered: &mut Gathered,
-    seen: &mut std::collections::HashMap<String, usize>,
-) {
-    match value {
-        Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                path.push(PathSegment::Index(i));
-                walk(step, item, keys, path, gathered, seen);
-                path.pop();
-            }
-        }
-        Value::Object(map) => match keys.split_first() {
-            Some((key, rest)) => {
-                if let Some(child) = map.get(key) {
-                    path.push(PathSegment::Key(key.clone()));
-                    walk(step, child, rest, path, gathered, seen);
-                    path.pop();
+struct Walk<'w> {
+    step: &'w EntityStep,
+    gathered: &'w mut Gathered,
+    seen: &'w mut HashMap<Vec<u8>, usize>,
+    /// A reused buffer for the deduplication key.
+    key: &'w mut Vec<u8>,
+}
+
+impl Walk<'_> {
+    fn value(&mut self, value: &Value, keys: &[String], indices: &mut Vec<u32>) {
+        match value {
+            Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    indices.push(i as u32);
+                    self.value(item, keys, indices);
+                    indices.pop();
                 }
             }
-            None => {
-                if let Some(representation) = representation(step, map) {
-                    let text = Value::Object(representation.clone()).to_string();
-                    let next = gathered.representations.len();
-                    let index = *seen.entry(text).or_insert(next);
-                    if index == next {
-                        gathered.representations.push(representation);
+            Value::Object(map) => match keys.split_first() {
+                Some((key, rest)) => {
+                    if let Some(child) = map.get(key) {
+                        self.value(child, rest, indices);
                     }
-                    gathered.objects.push((path.clone(), index));
+                }
+                None => self.object(map, indices),
+            },
+            _ => {}
+        }
+    }
+
+    fn object(&mut self, map: &JsonMap, indices: &[u32]) {
+        if !dedup_key(self.step, map, self.key) {
+            return;
+        }
+        let next = self.gathered.representations.len();
+        let index = match self.seen.get(self.key.as_slice()) {
+            Some(index) => *index,
+            None => {
+                let Some(representation) = representation(self.step, map) else {
+                    return;
+                };
+                self.seen.insert(self.key.clone(), next);
+                self.gathered.representations.push(representation);
+                next
+            }
+        };
+        self.gathered.objects.push((indices.to_vec(), index));
+    }
+}
+
+/// Writes the values of an object's requirement fields into `key`, or returns false when the
+/// object is of another type or lacks one (its key came back null).
+fn dedup_key(step: &EntityStep, object: &JsonMap, key: &mut Vec<u8>) -> bool {
+    if step.type_condition.is_some()
+        && object.get("__typename").and_then(Value::as_str) != Some(step.resolver.type_name.as_str())
+    {
+        return false;
+    }
+    key.clear();
+    let mut alias = String::with_capacity(KEY_ALIAS_PREFIX.len() + 16);
+    for requirement in &step.requirements {
+        alias.clear();
+        alias.push_str(KEY_ALIAS_PREFIX);
+        alias.push_str(requirement);
+        match object.get(&alias) {
+            Some(Value::String(s)) => {
+                key.push(b's');
+                key.extend_from_slice(s.as_bytes());
+            }
+            Some(value) => {
+                key.push(b'v');
+                if serde_json::to_writer(&mut *key, value).is_err() {
+                    return false;
                 }
             }
-        },
-        _ => {}
+            None => return false,
+        }
+        key.push(0);
+    }
+    true
+}
+
+/// The client path of the object reached by `indices` (the step's keys, list indices where
+/// the data has lists).
+fn client_path(step: &EntityStep, data: &JsonMap, indices: &[u32]) -> Vec<PathSegment> {
+    let mut path = Vec::with_capacity(step.path.len() + indices.len());
+    let Some((first, rest)) = step.path.split_first() else {
+        return path;
+    };
+    path.push(PathSegment::Key(first.clone()));
+    let mut value = data.get(first);
+    let (mut keys, mut indices) = (rest, indices);
+    while let Some(current) = value {
+        match current {
+            Value::Array(items) => {
+                let Some((i, more)) = indices.split_first() else { break };
+                path.push(PathSegment::Index(*i as usize));
+                value = items.get(*i as usize);
+                indices = more;
+            }
+            Value::Object(map) => {
+                let Some((key, more)) = keys.split_first() else { break };
+                path.push(PathSegment::Key(key.clone()));
+                value = map.get(key);
+                keys = more;
+            }
+            _ => break,
+        }
+    }
+    path
+}
+
+/// The object reached by `indices`, for writing.
+fn object_at_mut<'v>(
+    step: &EntityStep,
+    data: &'v mut JsonMap,
+    indices: &[u32],
+) -> Option<&'v mut JsonMap> {
+    let Some((first, rest)) = step.path.split_first() else {
+        return Some(data);
+    };
+    let mut value = data.get_mut(first)?;
+    let (mut keys, mut indices) = (rest, indices);
+    loop {
+        value = match value {
+            Value::Array(items) => {
+                let (i, more) = indices.split_first()?;
+                indices = more;
+                items.get_mut(*i as usize)?
+            }
+            Value::Object(map) => match keys.split_first() {
+                Some((key, more)) => {
+                    keys = more;
+                    map.get_mut(key)?
+                }
+                None => return Some(map),
+            },
+            _ => return None,
+        };
     }
 }
 
@@ -268,8 +378,9 @@ fn merge(
                 .extensions
                 .get_or_insert_with(JsonMap::new)
                 .insert("serviceName".into(), Value::String(service.clone()));
-            for (path, _) in &gathered.objects {
-                on_fields(step, path, &error, fetched);
+            for (indices, _) in &gathered.objects {
+                let path = client_path(step, &fetched.data, indices);
+                on_fields(step, &path, &error, fetched);
             }
             return;
         }
@@ -342,12 +453,13 @@ fn merge(
         });
         match target {
             Some((index, rest)) => {
-                for (path, _) in gathered.objects.iter().filter(|(_, u)| *u == index) {
+                for (indices, _) in gathered.objects.iter().filter(|(_, u)| *u == index) {
+                    let path = client_path(step, &fetched.data, indices);
                     if rest.is_empty() && step.placement.is_none() {
-                        on_fields(step, path, &error, fetched);
+                        on_fields(step, &path, &error, fetched);
                     } else {
                         let mut located = error.clone();
-                        let mut full = path.clone();
+                        let mut full = path;
                         if let Some(key) = &step.placement {
                             full.push(PathSegment::Key(key.clone()));
                         }
@@ -358,8 +470,9 @@ fn merge(
                 }
             }
             None => {
-                for (path, _) in &gathered.objects {
-                    on_fields(step, path, &error, fetched);
+                for (indices, _) in &gathered.objects {
+                    let path = client_path(step, &fetched.data, indices);
+                    on_fields(step, &path, &error, fetched);
                 }
             }
         }
@@ -369,24 +482,20 @@ fn merge(
     for (i, (_, u)) in gathered.objects.iter().enumerate() {
         last[*u] = i;
     }
-    for (i, (path, u)) in gathered.objects.iter().enumerate() {
+    for (i, (indices, u)) in gathered.objects.iter().enumerate() {
         let value = if last[*u] == i {
             results[*u].take()
         } else {
             results[*u].clone()
         };
-        place(step, path, value, fetched);
+        place(step, indices, value, fetched);
     }
 }
 
 /// Puts one object's result in place: merged into the object, or as the value of the
 /// gateway-defined field.
-fn place(step: &EntityStep, path: &[PathSegment], value: Option<Value>, fetched: &mut Fetched) {
-    let target = if path.is_empty() {
-        Some(&mut fetched.data)
-    } else {
-        value_at_mut(&mut fetched.data, path).and_then(Value::as_object_mut)
-    };
+fn place(step: &EntityStep, indices: &[u32], value: Option<Value>, fetched: &mut Fetched) {
+    let target = object_at_mut(step, &mut fetched.data, indices);
     let Some(target) = target else {
         return;
     };
@@ -408,12 +517,13 @@ fn merge_local(
     fetched: &mut Fetched,
 ) {
     let mut values: Vec<Option<Result<Value, String>>> = values.into_iter().map(Some).collect();
-    for (path, u) in &gathered.objects {
+    for (indices, u) in &gathered.objects {
         match values.get(*u).cloned().flatten() {
-            Some(Ok(value)) => place(step, path, Some(value), fetched),
+            Some(Ok(value)) => place(step, indices, Some(value), fetched),
             Some(Err(message)) => {
-                place(step, path, None, fetched);
-                on_fields(step, path, &GraphQLError::new(message), fetched);
+                place(step, indices, None, fetched);
+                let path = client_path(step, &fetched.data, indices);
+                on_fields(step, &path, &GraphQLError::new(message), fetched);
             }
             None => {}
         }
@@ -459,21 +569,6 @@ fn on_fields(step: &EntityStep, path: &[PathSegment], error: &GraphQLError, fetc
         located.locations = field.location.into_iter().collect();
         fetched.errors.push(located);
     }
-}
-
-fn value_at_mut<'v>(data: &'v mut JsonMap, path: &[PathSegment]) -> Option<&'v mut Value> {
-    let (first, rest) = path.split_first()?;
-    let PathSegment::Key(first) = first else {
-        return None;
-    };
-    let mut value = data.get_mut(first)?;
-    for segment in rest {
-        value = match segment {
-            PathSegment::Key(key) => value.as_object_mut()?.get_mut(key)?,
-            PathSegment::Index(i) => value.as_array_mut()?.get_mut(*i)?,
-        };
-    }
-    Some(value)
 }
 
 /// Merges `source` into `target`: objects key by key, lists of the same length item by item.

@@ -8,6 +8,7 @@
 mod collect;
 
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use apollo_compiler::ast::Type;
 use apollo_compiler::executable::{ExecutableDocument, Field, SelectionSet};
@@ -18,7 +19,7 @@ use serde_json::Value;
 
 use crate::execute::Fetched;
 use crate::plan::location;
-use collect::collect_fields;
+use collect::{Grouped, collect_fields};
 
 /// A null reached a non-null position; the parent must become null.
 struct NullPropagation;
@@ -55,6 +56,7 @@ pub(crate) fn shape(
         prefixes,
         errors: Vec::new(),
         path: Vec::new(),
+        grouped: HashMap::new(),
     };
     let data = match shaper.object(root_type, &[root_set], &fetched.data) {
         Ok(map) => Value::Object(map),
@@ -77,7 +79,18 @@ struct Shaper<'a> {
     by_path: HashMap<Vec<PathSegment>, Vec<usize>>,
     prefixes: HashSet<Vec<PathSegment>>,
     errors: Vec<GraphQLError>,
-    path: Vec<PathSegment>,
+    /// The current response path, borrowed (turned into `PathSegment`s only for errors).
+    path: Vec<Elem<'a>>,
+    /// CollectFields results by (selection sets, object type): every object of a list shares
+    /// its grouping.
+    grouped: HashMap<(Vec<usize>, String), Rc<Grouped<'a>>>,
+}
+
+/// One element of the current path.
+#[derive(Clone, Copy)]
+enum Elem<'a> {
+    Key(&'a str),
+    Index(usize),
 }
 
 impl<'a> Shaper<'a> {
@@ -87,18 +100,36 @@ impl<'a> Shaper<'a> {
         sets: &[&'a SelectionSet],
         source: &JsonMap,
     ) -> Result<JsonMap, NullPropagation> {
-        let grouped = collect_fields(self.schema, self.document, self.variables, type_name, sets);
+        let cache_key = (
+            sets.iter().map(|s| *s as *const SelectionSet as usize).collect::<Vec<_>>(),
+            type_name.to_owned(),
+        );
+        let grouped = match self.grouped.get(&cache_key) {
+            Some(grouped) => grouped.clone(),
+            None => {
+                let grouped = Rc::new(collect_fields(
+                    self.schema,
+                    self.document,
+                    self.variables,
+                    type_name,
+                    sets,
+                ));
+                self.grouped.insert(cache_key, grouped.clone());
+                grouped
+            }
+        };
         let mut out = JsonMap::with_capacity(grouped.len());
-        for (key, fields) in grouped {
+        for (key, fields) in grouped.iter() {
+            let key: &'a str = key;
             let first = fields[0];
             let value = match first.name.as_str() {
                 "__typename" => Value::String(type_name.to_owned()),
                 "__schema" | "__type" => source.get(key).cloned().unwrap_or(Value::Null),
                 _ => {
-                    self.path.push(PathSegment::Key(key.to_owned()));
+                    self.path.push(Elem::Key(key));
                     self.locate_upstream_errors(first);
                     let fetched = source.get(key).unwrap_or(&Value::Null);
-                    let completed = self.value(type_name, first.ty(), &fields, fetched);
+                    let completed = self.value(type_name, first.ty(), fields, fetched);
                     self.path.pop();
                     completed?
                 }
@@ -119,7 +150,7 @@ impl<'a> Shaper<'a> {
             Type::NonNullNamed(_) | Type::NonNullList(_) => {
                 let completed = self.value(parent, &ty.clone().nullable(), fields, value)?;
                 if completed.is_null() {
-                    if !self.prefixes.contains(&self.path) {
+                    if !self.prefixes.contains(&self.owned_path()) {
                         let message = format!(
                             "Cannot return null for non-nullable field {parent}.{}.",
                             fields[0].name
@@ -138,7 +169,7 @@ impl<'a> Shaper<'a> {
                 };
                 let mut out = Vec::with_capacity(items.len());
                 for (i, item) in items.iter().enumerate() {
-                    self.path.push(PathSegment::Index(i));
+                    self.path.push(Elem::Index(i));
                     self.locate_upstream_errors(fields[0]);
                     let completed = self.value(parent, item_type, fields, item);
                     self.path.pop();
@@ -196,15 +227,27 @@ impl<'a> Shaper<'a> {
         }
     }
 
+    /// The current path as the response's path segments.
+    fn owned_path(&self) -> Vec<PathSegment> {
+        self.path
+            .iter()
+            .map(|e| match e {
+                Elem::Key(k) => PathSegment::Key((*k).to_owned()),
+                Elem::Index(i) => PathSegment::Index(*i),
+            })
+            .collect()
+    }
+
     /// A gateway error at the current path, located at `field`.
     fn error(&mut self, field: &Node<Field>, message: String) {
-        for end in 0..=self.path.len() {
-            self.prefixes.insert(self.path[..end].to_vec());
+        let path = self.owned_path();
+        for end in 0..=path.len() {
+            self.prefixes.insert(path[..end].to_vec());
         }
         self.errors.push(GraphQLError {
             message,
             locations: location(self.document, field).into_iter().collect(),
-            path: Some(self.path.clone()),
+            path: Some(path),
             extensions: None,
         });
     }
@@ -214,7 +257,8 @@ impl<'a> Shaper<'a> {
         if self.by_path.is_empty() {
             return;
         }
-        if let Some(indices) = self.by_path.remove(&self.path) {
+        let path = self.owned_path();
+        if let Some(indices) = self.by_path.remove(&path) {
             let location: Vec<_> = location(self.document, field).into_iter().collect();
             for i in indices {
                 self.upstream[i].locations = location.clone();
