@@ -10,6 +10,8 @@ mod collect;
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 
+use apollo_compiler::collections::HashMap as FastMap;
+
 use apollo_compiler::ast::Type;
 use apollo_compiler::executable::{ExecutableDocument, Field, SelectionSet};
 use apollo_compiler::schema::ExtendedType;
@@ -56,9 +58,10 @@ pub(crate) fn shape(
         prefixes,
         errors: Vec::new(),
         path: Vec::new(),
-        grouped: HashMap::new(),
+        grouped: FastMap::default(),
     };
-    let data = match shaper.object(root_type, &[root_set], &fetched.data) {
+    let mut source = fetched.data;
+    let data = match shaper.object(root_type, &[root_set], &mut source) {
         Ok(map) => Value::Object(map),
         Err(NullPropagation) => Value::Null,
     };
@@ -83,7 +86,7 @@ struct Shaper<'a> {
     path: Vec<Elem<'a>>,
     /// CollectFields results by (selection sets, object type): every object of a list shares
     /// its grouping.
-    grouped: HashMap<(Vec<usize>, String), Rc<Grouped<'a>>>,
+    grouped: FastMap<(Vec<usize>, String), Rc<Grouped<'a>>>,
 }
 
 /// One element of the current path.
@@ -94,14 +97,17 @@ enum Elem<'a> {
 }
 
 impl<'a> Shaper<'a> {
+    /// Completes an object: the fetched values are moved out of `source` (no copies).
     fn object(
         &mut self,
         type_name: &str,
         sets: &[&'a SelectionSet],
-        source: &JsonMap,
+        source: &mut JsonMap,
     ) -> Result<JsonMap, NullPropagation> {
         let cache_key = (
-            sets.iter().map(|s| *s as *const SelectionSet as usize).collect::<Vec<_>>(),
+            sets.iter()
+                .map(|s| *s as *const SelectionSet as usize)
+                .collect::<Vec<_>>(),
             type_name.to_owned(),
         );
         let grouped = match self.grouped.get(&cache_key) {
@@ -124,11 +130,11 @@ impl<'a> Shaper<'a> {
             let first = fields[0];
             let value = match first.name.as_str() {
                 "__typename" => Value::String(type_name.to_owned()),
-                "__schema" | "__type" => source.get(key).cloned().unwrap_or(Value::Null),
+                "__schema" | "__type" => source.remove(key).unwrap_or(Value::Null),
                 _ => {
                     self.path.push(Elem::Key(key));
                     self.locate_upstream_errors(first);
-                    let fetched = source.get(key).unwrap_or(&Value::Null);
+                    let fetched = source.remove(key).unwrap_or(Value::Null);
                     let completed = self.value(type_name, first.ty(), fields, fetched);
                     self.path.pop();
                     completed?
@@ -144,86 +150,97 @@ impl<'a> Shaper<'a> {
         parent: &str,
         ty: &Type,
         fields: &[&'a Node<Field>],
-        value: &Value,
+        value: Value,
     ) -> Result<Value, NullPropagation> {
-        match ty {
-            Type::NonNullNamed(_) | Type::NonNullList(_) => {
-                let completed = self.value(parent, &ty.clone().nullable(), fields, value)?;
-                if completed.is_null() {
-                    if !self.prefixes.contains(&self.owned_path()) {
-                        let message = format!(
-                            "Cannot return null for non-nullable field {parent}.{}.",
-                            fields[0].name
+        let completed = match ty {
+            Type::NonNullNamed(name) | Type::Named(name) => self.named(name, fields, value),
+            Type::NonNullList(item) | Type::List(item) => self.list(parent, item, fields, value),
+        };
+        if ty.is_non_null() && completed.is_null() {
+            if !self.prefixes.contains(&self.owned_path()) {
+                let message = format!(
+                    "Cannot return null for non-nullable field {parent}.{}.",
+                    fields[0].name
+                );
+                self.error(fields[0], message);
+            }
+            return Err(NullPropagation);
+        }
+        Ok(completed)
+    }
+
+    fn list(
+        &mut self,
+        parent: &str,
+        item_type: &Type,
+        fields: &[&'a Node<Field>],
+        value: Value,
+    ) -> Value {
+        let items = match value {
+            Value::Null => return Value::Null,
+            Value::Array(items) => items,
+            _ => {
+                self.error(fields[0], "expected a list from the subschema".into());
+                return Value::Null;
+            }
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for (i, item) in items.into_iter().enumerate() {
+            self.path.push(Elem::Index(i));
+            self.locate_upstream_errors(fields[0]);
+            let completed = self.value(parent, item_type, fields, item);
+            self.path.pop();
+            match completed {
+                Ok(v) => out.push(v),
+                Err(NullPropagation) => return Value::Null,
+            }
+        }
+        Value::Array(out)
+    }
+
+    fn named(&mut self, name: &str, fields: &[&'a Node<Field>], value: Value) -> Value {
+        if value.is_null() {
+            return Value::Null;
+        }
+        match self.schema.types.get(name) {
+            Some(ExtendedType::Scalar(_) | ExtendedType::Enum(_)) | None => value,
+            Some(ExtendedType::Object(_)) => self.composite(name, fields, value),
+            Some(ExtendedType::Interface(_) | ExtendedType::Union(_)) => {
+                let runtime = value
+                    .get("__typename")
+                    .and_then(Value::as_str)
+                    .filter(|runtime| {
+                        self.schema.get_object(*runtime).is_some()
+                            && self.schema.is_subtype(name, runtime)
+                    })
+                    .map(str::to_owned);
+                match runtime {
+                    Some(runtime) => self.composite(&runtime, fields, value),
+                    None => {
+                        self.error(
+                            fields[0],
+                            format!(
+                                "the subschema returned no valid `__typename` for a value of \
+                                 abstract type {name}"
+                            ),
                         );
-                        self.error(fields[0], message);
+                        Value::Null
                     }
-                    return Err(NullPropagation);
                 }
-                Ok(completed)
             }
-            _ if value.is_null() => Ok(Value::Null),
-            Type::List(item_type) => {
-                let Value::Array(items) = value else {
-                    self.error(fields[0], "expected a list from the subschema".into());
-                    return Ok(Value::Null);
-                };
-                let mut out = Vec::with_capacity(items.len());
-                for (i, item) in items.iter().enumerate() {
-                    self.path.push(Elem::Index(i));
-                    self.locate_upstream_errors(fields[0]);
-                    let completed = self.value(parent, item_type, fields, item);
-                    self.path.pop();
-                    match completed {
-                        Ok(v) => out.push(v),
-                        Err(NullPropagation) => return Ok(Value::Null),
-                    }
-                }
-                Ok(Value::Array(out))
-            }
-            Type::Named(name) => match self.schema.types.get(name) {
-                Some(ExtendedType::Scalar(_) | ExtendedType::Enum(_)) | None => Ok(value.clone()),
-                Some(ExtendedType::Object(_)) => self.composite(name, fields, value),
-                Some(ExtendedType::Interface(_) | ExtendedType::Union(_)) => {
-                    let runtime = value.get("__typename").and_then(Value::as_str);
-                    match runtime {
-                        Some(runtime)
-                            if self.schema.get_object(runtime).is_some()
-                                && self.schema.is_subtype(name, runtime) =>
-                        {
-                            let runtime = runtime.to_owned();
-                            self.composite(&runtime, fields, value)
-                        }
-                        _ => {
-                            self.error(
-                                fields[0],
-                                format!(
-                                    "the subschema returned no valid `__typename` for a value of \
-                                     abstract type {name}"
-                                ),
-                            );
-                            Ok(Value::Null)
-                        }
-                    }
-                }
-                Some(ExtendedType::InputObject(_)) => Ok(Value::Null),
-            },
+            Some(ExtendedType::InputObject(_)) => Value::Null,
         }
     }
 
-    fn composite(
-        &mut self,
-        type_name: &str,
-        fields: &[&'a Node<Field>],
-        value: &Value,
-    ) -> Result<Value, NullPropagation> {
-        let Value::Object(map) = value else {
+    fn composite(&mut self, type_name: &str, fields: &[&'a Node<Field>], value: Value) -> Value {
+        let Value::Object(mut map) = value else {
             self.error(fields[0], "expected an object from the subschema".into());
-            return Ok(Value::Null);
+            return Value::Null;
         };
         let sets: Vec<&'a SelectionSet> = fields.iter().map(|f| &f.selection_set).collect();
-        match self.object(type_name, &sets, map) {
-            Ok(map) => Ok(Value::Object(map)),
-            Err(NullPropagation) => Ok(Value::Null),
+        match self.object(type_name, &sets, &mut map) {
+            Ok(map) => Value::Object(map),
+            Err(NullPropagation) => Value::Null,
         }
     }
 
