@@ -210,7 +210,7 @@ impl<'a> Shaper<'a> {
                     .get("__typename")
                     .and_then(Value::as_str)
                     .filter(|runtime| {
-                        self.schema.get_object(*runtime).is_some()
+                        self.schema.get_object(runtime).is_some()
                             && self.schema.is_subtype(name, runtime)
                     })
                     .map(str::to_owned);
