@@ -174,7 +174,8 @@ impl Walk<'_> {
 /// object is of another type or lacks one (its key came back null).
 fn dedup_key(step: &EntityStep, object: &JsonMap, key: &mut Vec<u8>) -> bool {
     if step.type_condition.is_some()
-        && object.get("__typename").and_then(Value::as_str) != Some(step.resolver.type_name.as_str())
+        && object.get("__typename").and_then(Value::as_str)
+            != Some(step.resolver.type_name.as_str())
     {
         return false;
     }
@@ -215,13 +216,17 @@ fn client_path(step: &EntityStep, data: &JsonMap, indices: &[u32]) -> Vec<PathSe
     while let Some(current) = value {
         match current {
             Value::Array(items) => {
-                let Some((i, more)) = indices.split_first() else { break };
+                let Some((i, more)) = indices.split_first() else {
+                    break;
+                };
                 path.push(PathSegment::Index(*i as usize));
                 value = items.get(*i as usize);
                 indices = more;
             }
             Value::Object(map) => {
-                let Some((key, more)) = keys.split_first() else { break };
+                let Some((key, more)) = keys.split_first() else {
+                    break;
+                };
                 path.push(PathSegment::Key(key.clone()));
                 value = map.get(key);
                 keys = more;
