@@ -110,7 +110,7 @@ pub(crate) fn merge(
                     }
                 }
                 Some(existing) if union::mergeable(&existing.ty, &candidate.ty) => {
-                    union::merge_into(existing, candidate, &sub.canonical);
+                    union::merge_into(existing, candidate);
                 }
                 Some(existing) => {
                     if choose(existing, &candidate, name, subschemas, on_type_conflict)?
@@ -317,7 +317,7 @@ fn add_type_defs(
                 types.insert(name.clone(), candidate);
             }
             Some(existing) if union::mergeable(&existing.ty, &candidate.ty) => {
-                union::merge_into(existing, candidate, &[]);
+                union::merge_into(existing, candidate);
             }
             Some(_) => {
                 return Err(error(format!(

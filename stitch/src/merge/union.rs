@@ -3,7 +3,6 @@
 //! define the same field differently, a canonical mark decides, else the last one wins (as in
 //! graphql-tools).
 
-use apollo_compiler::Node;
 use apollo_compiler::schema::{ComponentName, ExtendedType};
 
 use super::{Candidate, compare};
@@ -19,8 +18,7 @@ pub(super) fn mergeable(left: &ExtendedType, right: &ExtendedType) -> bool {
 }
 
 /// Merges `right` into `existing`.
-pub(super) fn merge_into(existing: &mut Candidate, right: Candidate, marks: &[String]) {
-    let _ = marks;
+pub(super) fn merge_into(existing: &mut Candidate, right: Candidate) {
     let keep_type_level = existing.canonical && !right.canonical;
     match (&mut existing.ty, &right.ty) {
         (ExtendedType::Object(left), ExtendedType::Object(r)) => {
@@ -83,5 +81,4 @@ pub(super) fn merge_into(existing: &mut Candidate, right: Candidate, marks: &[St
     existing.canonical_fields.extend(fields);
     existing.canonical |= right.canonical;
     existing.signature = compare::signature(&existing.ty);
-    let _ = Node::new(());
 }

@@ -414,19 +414,17 @@ impl<'a, 'i> Planner<'a, 'i> {
             requirements.extend(computed.iter().cloned());
         }
         let key = self.builder(ctx, &resolver, path, typed);
-        self.builders[key.0]
-            .fields
-            .push((field, conditions.to_vec()));
+        self.builders[key].fields.push((field, conditions.to_vec()));
         let mut level = ctx.level + 1;
         for requirement in requirements {
-            self.builders[key.0]
+            self.builders[key]
                 .requirements
                 .insert(requirement.name.clone());
             if let Some(l) = self.require(ctx, type_name, &requirement, path, typed, out)? {
                 level = level.max(l + 1);
             }
         }
-        let builder = &mut self.builders[key.0];
+        let builder = &mut self.builders[key];
         builder.level = builder.level.max(level);
         Ok(())
     }
@@ -438,7 +436,7 @@ impl<'a, 'i> Planner<'a, 'i> {
         resolver: &Arc<Resolver>,
         path: &[String],
         typed: bool,
-    ) -> (usize, ()) {
+    ) -> usize {
         let key = BuilderKey {
             root: ctx.root,
             subschema: resolver.subschema,
@@ -449,13 +447,13 @@ impl<'a, 'i> Planner<'a, 'i> {
         if let Some(index) = self.builders.get_index_of(&key) {
             let builder = &mut self.builders[index];
             builder.typed |= typed;
-            return (index, ());
+            return index;
         }
         let (index, _) = self.builders.insert_full(
             key,
             EntityBuilder::new(resolver.clone(), ctx.level + 1, typed),
         );
-        (index, ())
+        index
     }
 
     /// A gateway-defined field: its requirements are selected here, and a step of its own at
@@ -543,16 +541,16 @@ impl<'a, 'i> Planner<'a, 'i> {
                 field: requirement.name.to_string(),
             })?;
         let key = self.builder(ctx, &provider, path, typed);
-        let builder = &mut self.builders[key.0];
+        let builder = &mut self.builders[key];
         if !builder.extra.iter().any(|f| f.response_key() == &alias) {
             builder
                 .extra
                 .push(Node::new((**requirement).clone().with_alias(alias)));
         }
         let provider_key = provider.key.clone();
-        let level = self.builders[key.0].level;
+        let level = self.builders[key].level;
         for k in provider_key {
-            self.builders[key.0].requirements.insert(k.name.clone());
+            self.builders[key].requirements.insert(k.name.clone());
             if self
                 .require(ctx, type_name, &k, path, typed, out)?
                 .is_some()
