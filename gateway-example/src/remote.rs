@@ -44,7 +44,8 @@ impl Remote {
         };
         let mut http = HttpExecutor::builder(spec.url.as_str())
             .timeout(timeout)
-            .headers(headers.clone());
+            .headers(headers.clone())
+            .deduplicate_inflight(spec.dedup);
         if spec.forward_authorization {
             http = http.header_fn(forwarded_authorization);
         }
@@ -69,6 +70,11 @@ impl Remote {
             hybrid,
             hybrid_batched_inside,
         })
+    }
+
+    /// The upstream deduplication counters of this subschema's HTTP executor.
+    pub fn dedup_stats(&self) -> quilt_executor::DedupStats {
+        self.http.dedup_stats()
     }
 
     /// The spec.

@@ -110,6 +110,16 @@ impl HttpExecutor {
     pub fn deduplicated_requests(&self) -> u64 {
         self.shared.dedup.deduplicated()
     }
+
+    /// The in-flight deduplication counters: `executions` is how many deduplicable queries
+    /// were sent, `shared` how many were answered by one of those instead of being sent.
+    /// Clones of an executor share their counters.
+    pub fn dedup_stats(&self) -> crate::DedupStats {
+        crate::DedupStats {
+            executions: self.shared.dedup.sent(),
+            shared: self.shared.dedup.deduplicated(),
+        }
+    }
 }
 
 impl Executor for HttpExecutor {
