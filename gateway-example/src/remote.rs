@@ -61,7 +61,7 @@ impl Remote {
         let hybrid = http.clone().route_subscriptions(ws.clone()).boxed();
         let hybrid_batched_inside = http
             .clone()
-            .batched(BatchOptions::default())
+            .batched(BatchOptions::default().dedup(spec.dedup))
             .route_subscriptions(ws)
             .boxed();
         Ok(Self {
@@ -70,6 +70,12 @@ impl Remote {
             hybrid,
             hybrid_batched_inside,
         })
+    }
+
+    /// Batching as configured: identical queries in one batch share a field unless upstream
+    /// deduplication is off for this subschema.
+    fn batch_options(&self) -> BatchOptions {
+        BatchOptions::default().dedup(self.spec.dedup)
     }
 
     /// The upstream deduplication counters of this subschema's HTTP executor.
@@ -122,7 +128,7 @@ impl Remote {
         if transforms.is_empty() {
             return Ok(
                 quilt_stitch::SubschemaConfig::new(name, schema, self.hybrid.clone())
-                    .batch(BatchOptions::default()),
+                    .batch(self.batch_options()),
             );
         }
         let roots: Vec<String> = schema

@@ -125,13 +125,14 @@ impl Dedup {
             }
         };
         if let Some(rx) = waiting {
+            // Counted on joining, so that the count shows who is waiting; taken back if the
+            // leader goes away.
+            self.inner.deduplicated.fetch_add(1, Ordering::Relaxed);
             return match rx.await {
-                Ok(outcome) => {
-                    self.inner.deduplicated.fetch_add(1, Ordering::Relaxed);
-                    outcome
-                }
+                Ok(outcome) => outcome,
                 // The leader was dropped before it finished: send on our own.
                 Err(_) => {
+                    self.inner.deduplicated.fetch_sub(1, Ordering::Relaxed);
                     self.inner.sent.fetch_add(1, Ordering::Relaxed);
                     send().await
                 }

@@ -105,8 +105,8 @@ impl HttpExecutor {
         &self.shared.endpoint_str
     }
 
-    /// How many queries were answered by an identical in-flight query's result instead of
-    /// being sent (see [`HttpExecutorBuilder::deduplicate_inflight`]).
+    /// How many queries were answered (or are waiting to be answered) by an identical
+    /// in-flight query's result instead of being sent (see [`HttpExecutorBuilder::deduplicate_inflight`]).
     pub fn deduplicated_requests(&self) -> u64 {
         self.shared.dedup.deduplicated()
     }
