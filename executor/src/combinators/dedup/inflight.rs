@@ -148,18 +148,19 @@ where
     {
         let (sender, receiver) = oneshot::channel();
         let mut entries = self.table.lock();
-        if let Some(entry) = entries.get_mut(key.borrow()) {
-            if let Some(task) = entry.task.upgrade() {
-                entry.waiters.push(sender);
-                drop(entries);
-                self.table.shared.fetch_add(1, Ordering::Relaxed);
-                return Waiter {
-                    receiver,
-                    _task: task,
-                    shared: true,
-                };
-            }
-            // Its last waiter is gone and it is being cancelled: start afresh.
+        // An entry whose task is gone (its last waiter left, it is being cancelled) is
+        // replaced below.
+        if let Some(entry) = entries.get_mut(key.borrow())
+            && let Some(task) = entry.task.upgrade()
+        {
+            entry.waiters.push(sender);
+            drop(entries);
+            self.table.shared.fetch_add(1, Ordering::Relaxed);
+            return Waiter {
+                receiver,
+                _task: task,
+                shared: true,
+            };
         }
         let key: Arc<K> = key.into();
         let id = self.table.next_id.fetch_add(1, Ordering::Relaxed);
