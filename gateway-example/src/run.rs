@@ -4,13 +4,13 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use quilt_executor::{DedupInflight, DedupOptions, DedupStats, ExecutorExt, SharedExecutor};
-use quilt_server::GraphQLServer;
+use quilt_executor::{DedupOptions, DedupStats};
+use quilt_server::{GraphQLServer, InboundDedup};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::config::Settings;
 use crate::demo::Demo;
-use crate::gateway::{Gateway, SwappableSchema};
+use crate::gateway::Gateway;
 
 /// A gateway ready to serve, with what it needs kept alive.
 pub struct Prepared {
@@ -18,8 +18,8 @@ pub struct Prepared {
     pub gateway: Arc<Gateway>,
     /// The demo services, when the gateway stitches them.
     pub demo: Option<Demo>,
-    /// Inbound deduplication in front of the gateway, when it is on.
-    dedup: Option<Arc<DedupInflight<SwappableSchema>>>,
+    /// Inbound deduplication in the server, when it is on.
+    dedup: Option<InboundDedup>,
     _poll: Option<AbortOnDropHandle<()>>,
 }
 
@@ -35,10 +35,11 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Prepared> {
     let gateway = Arc::new(Gateway::connect(specs).await?);
     let poll = settings.poll_interval.map(|every| gateway.poll(every));
     // The gateway forwards `Authorization` upstream; `DedupOptions::default()` keys on it and
-    // on `Cookie`.
+    // on `Cookie`. The server's deduplication (rather than the executor combinator) also
+    // shares the serialized answer.
     let dedup = settings
         .dedup
-        .then(|| Arc::new(gateway.executor().dedup_inflight(DedupOptions::default())));
+        .then(|| InboundDedup::new(DedupOptions::default()));
     Ok(Prepared {
         gateway,
         demo,
@@ -48,14 +49,6 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Prepared> {
 }
 
 impl Prepared {
-    /// The executor to serve: the stitched gateway, behind inbound deduplication when it is on.
-    pub fn executor(&self) -> SharedExecutor {
-        match &self.dedup {
-            Some(dedup) => dedup.clone(),
-            None => self.gateway.executor().boxed(),
-        }
-    }
-
     /// Inbound deduplication's counters (executions, and requests that shared one), when it
     /// is on.
     pub fn dedup_stats(&self) -> Option<DedupStats> {
@@ -65,7 +58,10 @@ impl Prepared {
 
 /// The GraphQL server over the gateway, with the settings' GraphiQL assets.
 pub fn server(prepared: &Prepared, settings: &Settings) -> GraphQLServer {
-    let mut builder = GraphQLServer::builder(prepared.executor());
+    let mut builder = GraphQLServer::builder(prepared.gateway.executor());
+    if let Some(dedup) = &prepared.dedup {
+        builder = builder.dedup(dedup.clone());
+    }
     if let Some(assets) = &settings.graphiql_assets {
         builder = builder.graphiql_assets(assets.clone());
     }

@@ -174,3 +174,30 @@ async fn identical_subgraph_requests_of_a_stitched_schema_share_one_http_request
     assert_eq!(upstream, 1);
     assert_eq!(http.dedup_stats().shared, clients - 1);
 }
+
+#[tokio::test]
+async fn a_client_that_disconnects_does_not_cancel_the_answer_of_the_others() {
+    let service = GatedServer::start().await.unwrap();
+    let gateway = start(settings(vec![SubschemaSpec::new(
+        "gated",
+        service.http_url(),
+    )]))
+    .await;
+    let before = service.http_requests();
+    let ada = client(&gateway.url, "Bearer ada");
+    let first = tokio::spawn(ada.execute(Request::new("{ held }").unwrap()));
+    service.wait_for_arrivals(1).await.unwrap();
+    let second = tokio::spawn(ada.execute(Request::new("{ held }").unwrap()));
+    until(
+        || gateway.prepared.dedup_stats().unwrap(),
+        |stats| stats.shared == 1,
+    )
+    .await;
+    // The client that started the execution goes away: its connection closes.
+    first.abort();
+    assert!(first.await.unwrap_err().is_cancelled());
+    service.open();
+    let answer = data(Box::pin(async { second.await.unwrap() })).await;
+    assert_eq!(answer, held(), "the other client gets the whole answer");
+    assert_eq!(service.http_requests() - before, 1);
+}

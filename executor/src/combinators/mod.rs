@@ -13,7 +13,7 @@ use std::time::Duration;
 
 use http::HeaderMap;
 
-pub use self::dedup::{DedupInflight, DedupOptions, DedupStats, DedupStatsHandle};
+pub use self::dedup::{DedupInflight, DedupKey, DedupOptions, DedupStats, DedupTable, DedupWaiter};
 pub use self::headers::WithHeaders;
 pub use self::map::{MapRequest, MapResult};
 pub use self::route::{Route, route};

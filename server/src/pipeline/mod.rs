@@ -1,8 +1,10 @@
 //! The HTTP request pipeline, one stage per file in the order data flows:
 //! [`negotiate`] (Accept) → [`read_body`] / [`upload`] (body) → [`params`] (GraphQL parameters)
-//! → [`prepare`] ([`tokens`], parse, [`limits`], context) → [`execute`] → [`respond`] (or a
-//! streamed transport in [`crate::transport`]).
+//! → [`prepare`] ([`tokens`], parse, [`limits`], context) → [`dedup`] (optional: identical
+//! concurrent queries share one execution and one serialized answer) → [`execute`] →
+//! [`respond`] (or a streamed transport in [`crate::transport`]).
 
+pub mod dedup;
 pub mod execute;
 pub mod limits;
 pub mod negotiate;
@@ -161,6 +163,14 @@ async fn run(
     }
     if request.is_subscription() && accepted.stream.is_none() {
         return Err(RequestError::StreamNotAccepted);
+    }
+    if let (Some(dedup), Some(kind)) = (&state.dedup, accepted.json)
+        && dedup::applies(&request)
+    {
+        match dedup::answer(dedup, state, request, kind).await {
+            Ok(response) => return Ok(response),
+            Err(unshared) => request = unshared,
+        }
     }
     match execute(state, request, "http").await {
         Ok(ExecutorResponse::Single(result)) => Ok(single_result(state, accepted, result)),

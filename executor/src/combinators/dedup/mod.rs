@@ -13,6 +13,7 @@
 
 mod inflight;
 mod key;
+mod table;
 
 use std::sync::Arc;
 
@@ -25,8 +26,7 @@ use crate::request::Request;
 use crate::result::ExecutionResult;
 
 pub use self::inflight::DedupStats;
-use self::inflight::InFlight;
-use self::key::RequestKey;
+pub use self::table::{DedupKey, DedupTable, DedupWaiter};
 
 /// What a shared execution gives each of its waiters: one `Arc`, cloned out only when a waiter
 /// needs its own (the last one to read it takes it without a copy).
@@ -89,8 +89,7 @@ impl DedupOptions {
 /// [`DedupOptions`] that carries it, or do not deduplicate.
 pub struct DedupInflight<E> {
     inner: Arc<E>,
-    headers: Arc<[HeaderName]>,
-    table: InFlight<RequestKey, Outcome>,
+    table: DedupTable<Outcome>,
 }
 
 impl<E: Executor> DedupInflight<E> {
@@ -98,8 +97,7 @@ impl<E: Executor> DedupInflight<E> {
     pub fn new(inner: E, options: DedupOptions) -> Self {
         Self {
             inner: Arc::new(inner),
-            headers: options.headers.into(),
-            table: InFlight::default(),
+            table: DedupTable::new(options),
         }
     }
 
@@ -107,57 +105,14 @@ impl<E: Executor> DedupInflight<E> {
     pub fn stats(&self) -> DedupStats {
         self.table.stats()
     }
-
-    /// A handle that reads the same counters after the executor is boxed or moved into a
-    /// server.
-    pub fn stats_handle(&self) -> DedupStatsHandle {
-        DedupStatsHandle(Box::new(self.table.clone()))
-    }
-}
-
-/// Reads a [`DedupInflight`]'s counters from anywhere.
-pub struct DedupStatsHandle(Box<dyn StatsSource>);
-
-trait StatsSource: Send + Sync {
-    fn stats(&self) -> DedupStats;
-}
-
-impl StatsSource for InFlight<RequestKey, Outcome> {
-    fn stats(&self) -> DedupStats {
-        InFlight::stats(self)
-    }
-}
-
-impl DedupStatsHandle {
-    /// The counters now.
-    pub fn stats(&self) -> DedupStats {
-        self.0.stats()
-    }
-}
-
-impl std::fmt::Debug for DedupStatsHandle {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_tuple("DedupStatsHandle")
-            .field(&self.stats())
-            .finish()
-    }
-}
-
-/// Whether `request` may share an execution: a plain query, without uploads or incremental
-/// delivery, inside a tokio runtime (the shared execution needs a task).
-fn shareable(request: &Request) -> bool {
-    request.operation_type() == crate::OperationType::Query
-        && request.uploads.is_empty()
-        && !request.document.uses_incremental_delivery()
-        && tokio::runtime::Handle::try_current().is_ok()
 }
 
 impl<E: Executor> Executor for DedupInflight<E> {
     fn execute(&self, request: Request) -> ExecuteFuture {
-        if !shareable(&request) {
+        if !DedupTable::<Outcome>::is_shareable(&request) {
             return self.inner.execute(request);
         }
-        let key = RequestKey::new(&request, &self.headers);
+        let key = self.table.key(&request);
         let inner = Arc::clone(&self.inner);
         let waiter = self.table.join(key, move || async move {
             let outcome = match inner.execute(request).await {
@@ -185,7 +140,7 @@ impl<E: Executor> Executor for DedupInflight<E> {
 impl<E> std::fmt::Debug for DedupInflight<E> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("DedupInflight")
-            .field("headers", &self.headers)
+            .field("table", &self.table)
             .field("stats", &self.table.stats())
             .finish()
     }
