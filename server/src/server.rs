@@ -311,6 +311,7 @@ impl GraphQLServerBuilder {
             tasks: TaskTracker::new(),
             reservations: Default::default(),
             dedup: self.dedup,
+            documents: Default::default(),
         };
         GraphQLServer {
             state: Arc::new(state),

@@ -5,6 +5,7 @@
 //! [`respond`] (or a streamed transport in [`crate::transport`]).
 
 pub mod dedup;
+pub mod documents;
 pub mod execute;
 pub mod limits;
 pub mod negotiate;
@@ -125,7 +126,8 @@ async fn handle(
                     .and_then(|v| v.as_str())
                     .map(str::to_owned);
                 let context = Context::from_headers(parts.headers);
-                let prepared = prepare::prepare(params, &state.limits, context);
+                let prepared =
+                    prepare::prepare_with(params, &state.limits, context, Some(&state.documents));
                 return sse_single::start_operation(state.clone(), &token, operation_id, prepared);
             }
             run(&state, parts.headers, params, files, accepted, false).await
@@ -151,10 +153,11 @@ async fn run(
         return Err(RequestError::NotAcceptable);
     }
     let context = Context::from_headers(headers);
-    let mut request = match prepare::prepare(params, &state.limits, context) {
-        Ok(request) => request,
-        Err(result) => return Ok(single_result(state, accepted, *result)),
-    };
+    let mut request =
+        match prepare::prepare_with(params, &state.limits, context, Some(&state.documents)) {
+            Ok(request) => request,
+            Err(result) => return Ok(single_result(state, accepted, *result)),
+        };
     for (path, file) in files {
         request = request.upload(path, file);
     }
