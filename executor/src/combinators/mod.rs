@@ -101,7 +101,7 @@ pub trait ExecutorExt: Executor + Sized {
     /// let gateway = from_fn(|_r: Request| async {
     ///     Ok(Response::Single(ExecutionResult::from_data(serde_json::json!({ "a": 1 }))))
     /// })
-    /// .dedup_inflight(DedupOptions::default().header("x-api-key"));
+    /// .dedup_inflight(DedupOptions::default().header(http::HeaderName::from_static("x-api-key")));
     /// assert_eq!(gateway.stats().shared, 0);
     /// ```
     fn dedup_inflight(self, options: DedupOptions) -> DedupInflight<Self> {

@@ -33,7 +33,7 @@ use crate::state::ServerState;
 /// ```
 /// use quilt_executor::DedupOptions;
 /// use quilt_server::InboundDedup;
-/// let dedup = InboundDedup::new(DedupOptions::default().header("x-tenant"));
+/// let dedup = InboundDedup::new(DedupOptions::default().header(http::HeaderName::from_static("x-tenant")));
 /// assert_eq!(dedup.stats().shared, 0);
 /// ```
 #[derive(Debug, Clone)]

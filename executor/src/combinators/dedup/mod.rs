@@ -36,7 +36,7 @@ type Outcome = Arc<Result<ExecutionResult, ExecutorError>>;
 ///
 /// ```
 /// use quilt_executor::DedupOptions;
-/// let options = DedupOptions::default().header("x-tenant");
+/// let options = DedupOptions::default().header(http::HeaderName::from_static("x-tenant"));
 /// assert_eq!(options.headers().len(), 3); // authorization, cookie, x-tenant
 /// ```
 #[derive(Debug, Clone)]
