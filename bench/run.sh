@@ -3,8 +3,12 @@
 #   direct  — the simple query straight to the products subgraph (the subgraph's own cost),
 #             and the heavy query's subgraph requests straight to the subgraphs (heavy-direct:
 #             7 requests in 4 levels, what a gateway costs if its own work were free),
-#   quilt   — target/release/gateway-example --subschema NAME=URL for the four subgraphs,
+#   quilt   — target/release/gateway-example --subschema NAME=URL for the four subgraphs
+#             (its defaults: inbound and upstream deduplication on; extra flags from
+#             QUILT_FLAGS or --quilt-flags),
+#   quilt-nodedup — the same with every deduplication off (--no-dedup --no-upstream-dedup),
 #   hive    — Hive Gateway (npm @graphql-hive/gateway) over the composed supergraph,
+#   hive-dedup — the same with its inbound deduplication on (also: hive with --hive-dedup),
 #   stitch  — a graphql-tools stitching gateway (stitchSchemas + @graphql-tools/federation,
 #             served by graphql-yoga),
 # and prints one table: RPS, p50/p95/p99, errors, response bytes, whether every answer equals
@@ -15,7 +19,8 @@
 # usage: bench/run.sh [--force] [--max-load 1.0] [--duration 10s] [--warmup 2s]
 #                     [--connections 50] [--large-connections 4]
 #                     [--scenarios "heavy simple large many-plans"]
-#                     [--targets "direct quilt hive stitch"] [--hive-dedup] [--no-build]
+#                     [--targets "direct quilt quilt-nodedup hive hive-dedup stitch"]
+#                     [--hive-dedup] [--quilt-flags "--no-dedup ..."] [--no-build]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -29,6 +34,7 @@ GATEWAY_PORT=${GATEWAY_PORT:-4200}
 GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT/graphql
 
 FORCE=0 MAX_LOAD=1.0 DURATION=10s WARMUP=2s CONNECTIONS=50 BUILD=1 HIVE_FLAGS=
+QUILT_FLAGS=${QUILT_FLAGS:-}
 # The large scenario (several MiB per answer) runs with few connections: 50 answers of 4 MiB
 # in flight exhaust a Node gateway's heap.
 LARGE_CONNECTIONS=4
@@ -45,6 +51,7 @@ while [ $# -gt 0 ]; do
     --scenarios) SCENARIOS=$2; shift ;;
     --targets) TARGETS=$2; shift ;;
     --hive-dedup) HIVE_FLAGS=--dedup ;;
+    --quilt-flags) QUILT_FLAGS=$2; shift ;;
     --no-build) BUILD=0 ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
@@ -149,11 +156,20 @@ for target in $TARGETS; do
           --accounts "$(url_of accounts)" --inventory "$(url_of inventory)" \
           --products "$(url_of products)" --reviews "$(url_of reviews)"
       fi ;;
-    quilt)
+    quilt|quilt-nodedup)
       if [ -x "$QUILT" ]; then
         args=()
         for s in "${SUBSCHEMAS[@]}"; do args+=(--subschema "$s"); done
-        gateway quilt "$QUILT" "${args[@]}" --listen "127.0.0.1:$GATEWAY_PORT"
+        label=quilt
+        # shellcheck disable=SC2206 # QUILT_FLAGS is a list of flags
+        extra=($QUILT_FLAGS)
+        if [ "$target" = quilt-nodedup ]; then
+          label=quilt-nodedup
+          extra+=(--no-dedup --no-upstream-dedup)
+        elif [ -n "$QUILT_FLAGS" ]; then
+          label=quilt-flags; echo "quilt-flags: gateway-example $QUILT_FLAGS"
+        fi
+        gateway "$label" "$QUILT" "${args[@]}" "${extra[@]}" --listen "127.0.0.1:$GATEWAY_PORT"
       else
         echo "SKIPPED quilt: $QUILT not found (build it: cargo build --release -p gateway-example)"
       fi ;;
@@ -161,6 +177,8 @@ for target in $TARGETS; do
       label=hive
       [ -n "$HIVE_FLAGS" ] && label=hive-dedup
       gateway "$label" "$NODE" "$JS/hive.mjs" "$WORK/supergraph.graphql" "$GATEWAY_PORT" $HIVE_FLAGS ;;
+    hive-dedup)
+      gateway hive-dedup "$NODE" "$JS/hive.mjs" "$WORK/supergraph.graphql" "$GATEWAY_PORT" --dedup ;;
     stitch)
       gateway stitch "$NODE" "$JS/stitch.mjs" "$WORK/supergraph.graphql" "$GATEWAY_PORT" ;;
     *) echo "unknown target $target" >&2 ;;

@@ -32,8 +32,8 @@ mod retry;
 pub mod ws;
 
 pub use combinators::{
-    ExecutorExt, ExecutorService, MapRequest, MapResult, Route, ServiceExecutor, Timeout,
-    WithHeaders, route,
+    DedupInflight, DedupKey, DedupOptions, DedupStats, DedupTable, DedupWaiter, ExecutorExt,
+    ExecutorService, MapRequest, MapResult, Route, ServiceExecutor, Timeout, WithHeaders, route,
 };
 pub use document::{Document, OperationType, ParseError};
 pub use error::{BoxError, CloseCode, ErrorKind, ExecutorError};

@@ -3,6 +3,8 @@
 //! ```toml
 //! listen = "127.0.0.1:4000"
 //! poll_interval = 30          # seconds; re-read the subschemas and swap the schema
+//! dedup = true                # identical concurrent queries share one execution (default)
+//! upstream_dedup = true       # identical in-flight subgraph requests share one (default)
 //!
 //! [[subschemas]]
 //! name = "accounts"
@@ -55,6 +57,14 @@ pub struct Cli {
     /// [default: https://unpkg.com].
     #[arg(long, value_name = "URL")]
     pub graphiql_assets: Option<String>,
+    /// Do not let identical concurrent queries share one execution (inbound deduplication,
+    /// on by default).
+    #[arg(long)]
+    pub no_dedup: bool,
+    /// Do not let identical in-flight subgraph requests share one HTTP request (upstream
+    /// deduplication, on by default).
+    #[arg(long)]
+    pub no_upstream_dedup: bool,
 }
 
 /// The TOML file.
@@ -67,6 +77,11 @@ pub struct FileConfig {
     pub poll_interval: Option<f64>,
     /// GraphiQL's asset base URL.
     pub graphiql_assets: Option<String>,
+    /// Inbound in-flight deduplication (default true).
+    pub dedup: Option<bool>,
+    /// Upstream in-flight deduplication for every subschema (default true; a subschema's own
+    /// `dedup` key can turn it off for that one).
+    pub upstream_dedup: Option<bool>,
     /// The subschemas.
     #[serde(default)]
     pub subschemas: Vec<SubschemaSpec>,
@@ -97,6 +112,9 @@ pub struct Settings {
     pub graphiql_assets: Option<String>,
     /// The subschemas; empty: run the embedded demo.
     pub subschemas: Vec<SubschemaSpec>,
+    /// Whether identical concurrent queries (same document, operation name, variables,
+    /// `Authorization` and `Cookie`) share one execution.
+    pub dedup: bool,
 }
 
 impl Cli {
@@ -110,6 +128,11 @@ impl Cli {
         let mut subschemas = file.subschemas;
         for flag in &self.subschemas {
             subschemas.push(SubschemaSpec::parse_flag(flag)?);
+        }
+        if self.no_upstream_dedup || file.upstream_dedup == Some(false) {
+            for spec in &mut subschemas {
+                spec.dedup = false;
+            }
         }
         let mut names = std::collections::HashSet::new();
         for spec in &subschemas {
@@ -138,6 +161,7 @@ impl Cli {
             poll_interval,
             graphiql_assets: self.graphiql_assets.or(file.graphiql_assets),
             subschemas,
+            dedup: !self.no_dedup && file.dedup.unwrap_or(true),
         })
     }
 }
@@ -218,6 +242,32 @@ mod tests {
     }
 
     #[test]
+    fn dedup_is_on_by_default_and_switched_off_by_flag_or_file() {
+        let on = Cli::parse_from(["g", "--subschema", "a=http://a"])
+            .settings()
+            .unwrap();
+        assert!(on.dedup && on.subschemas[0].dedup);
+        let off = Cli::parse_from([
+            "g",
+            "--subschema",
+            "a=http://a",
+            "--no-dedup",
+            "--no-upstream-dedup",
+        ])
+        .settings()
+        .unwrap();
+        assert!(!off.dedup && !off.subschemas[0].dedup);
+        let file = FileConfig::parse(
+            "dedup = false\nupstream_dedup = false\n[[subschemas]]\nname = \"a\"\nurl = \"u\"\n[[subschemas]]\nname = \"b\"\nurl = \"v\"\ndedup = true",
+        )
+        .unwrap();
+        assert_eq!(file.dedup, Some(false));
+        let one =
+            FileConfig::parse("[[subschemas]]\nname = \"a\"\nurl = \"u\"\ndedup = false").unwrap();
+        assert!(!one.subschemas[0].dedup);
+    }
+
+    #[test]
     fn flags_override_the_file_and_names_are_unique() {
         let cli = Cli::parse_from([
             "gateway-example",
@@ -246,6 +296,7 @@ mod tests {
         assert!(zero.settings().is_err());
         let none = Cli::parse_from(["g"]).settings().unwrap();
         assert!(none.subschemas.is_empty());
+        assert!(none.dedup, "inbound deduplication is on by default");
         assert_eq!(none.listen.to_string(), DEFAULT_LISTEN);
     }
 }

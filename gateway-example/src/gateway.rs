@@ -75,6 +75,18 @@ impl Gateway {
         self.schema.clone()
     }
 
+    /// Upstream deduplication, summed over the subschemas' HTTP executors: queries sent, and
+    /// queries answered by an identical one in flight instead of being sent.
+    pub fn upstream_dedup_stats(&self) -> quilt_executor::DedupStats {
+        self.remotes.iter().map(Remote::dedup_stats).fold(
+            quilt_executor::DedupStats::default(),
+            |sum, one| quilt_executor::DedupStats {
+                executions: sum.executions + one.executions,
+                shared: sum.shared + one.shared,
+            },
+        )
+    }
+
     /// Loads every subschema again and, if one changed, stitches and swaps in the new schema.
     /// On any failure the current schema stays.
     pub async fn reload(&self) -> anyhow::Result<Reload> {

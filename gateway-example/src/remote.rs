@@ -44,7 +44,8 @@ impl Remote {
         };
         let mut http = HttpExecutor::builder(spec.url.as_str())
             .timeout(timeout)
-            .headers(headers.clone());
+            .headers(headers.clone())
+            .deduplicate_inflight(spec.dedup);
         if spec.forward_authorization {
             http = http.header_fn(forwarded_authorization);
         }
@@ -60,7 +61,7 @@ impl Remote {
         let hybrid = http.clone().route_subscriptions(ws.clone()).boxed();
         let hybrid_batched_inside = http
             .clone()
-            .batched(BatchOptions::default())
+            .batched(BatchOptions::default().dedup(spec.dedup))
             .route_subscriptions(ws)
             .boxed();
         Ok(Self {
@@ -69,6 +70,17 @@ impl Remote {
             hybrid,
             hybrid_batched_inside,
         })
+    }
+
+    /// Batching as configured: identical queries in one batch share a field unless upstream
+    /// deduplication is off for this subschema.
+    fn batch_options(&self) -> BatchOptions {
+        BatchOptions::default().dedup(self.spec.dedup)
+    }
+
+    /// The upstream deduplication counters of this subschema's HTTP executor.
+    pub fn dedup_stats(&self) -> quilt_executor::DedupStats {
+        self.http.dedup_stats()
     }
 
     /// The spec.
@@ -116,7 +128,7 @@ impl Remote {
         if transforms.is_empty() {
             return Ok(
                 quilt_stitch::SubschemaConfig::new(name, schema, self.hybrid.clone())
-                    .batch(BatchOptions::default()),
+                    .batch(self.batch_options()),
             );
         }
         let roots: Vec<String> = schema

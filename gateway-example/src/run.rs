@@ -4,7 +4,8 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use quilt_server::GraphQLServer;
+use quilt_executor::{DedupOptions, DedupStats};
+use quilt_server::{GraphQLServer, InboundDedup};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::config::Settings;
@@ -17,6 +18,8 @@ pub struct Prepared {
     pub gateway: Arc<Gateway>,
     /// The demo services, when the gateway stitches them.
     pub demo: Option<Demo>,
+    /// Inbound deduplication in the server, when it is on.
+    dedup: Option<InboundDedup>,
     _poll: Option<AbortOnDropHandle<()>>,
 }
 
@@ -31,16 +34,34 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Prepared> {
     };
     let gateway = Arc::new(Gateway::connect(specs).await?);
     let poll = settings.poll_interval.map(|every| gateway.poll(every));
+    // The gateway forwards `Authorization` upstream; `DedupOptions::default()` keys on it and
+    // on `Cookie`. The server's deduplication (rather than the executor combinator) also
+    // shares the serialized answer.
+    let dedup = settings
+        .dedup
+        .then(|| InboundDedup::new(DedupOptions::default()));
     Ok(Prepared {
         gateway,
         demo,
+        dedup,
         _poll: poll,
     })
+}
+
+impl Prepared {
+    /// Inbound deduplication's counters (executions, and requests that shared one), when it
+    /// is on.
+    pub fn dedup_stats(&self) -> Option<DedupStats> {
+        self.dedup.as_ref().map(|dedup| dedup.stats())
+    }
 }
 
 /// The GraphQL server over the gateway, with the settings' GraphiQL assets.
 pub fn server(prepared: &Prepared, settings: &Settings) -> GraphQLServer {
     let mut builder = GraphQLServer::builder(prepared.gateway.executor());
+    if let Some(dedup) = &prepared.dedup {
+        builder = builder.dedup(dedup.clone());
+    }
     if let Some(assets) = &settings.graphiql_assets {
         builder = builder.graphiql_assets(assets.clone());
     }

@@ -32,6 +32,10 @@ pub struct SubschemaSpec {
     /// `connectionParams.token` over WebSocket (default true).
     #[serde(default = "yes")]
     pub forward_authorization: bool,
+    /// Whether identical queries in flight to this subschema share one HTTP request (default
+    /// true; `--no-upstream-dedup` turns it off for every subschema).
+    #[serde(default = "yes")]
+    pub dedup: bool,
     /// How the subschema is reshaped before stitching.
     #[serde(default)]
     pub transforms: TransformSpec,
@@ -52,6 +56,7 @@ impl SubschemaSpec {
             headers: BTreeMap::new(),
             timeout: None,
             forward_authorization: true,
+            dedup: true,
             transforms: TransformSpec::default(),
         }
     }

@@ -59,6 +59,7 @@ impl GraphQLServer {
             graphiql_assets: crate::graphiql::DEFAULT_ASSETS.into(),
             hooks: Hooks::default(),
             cors: None,
+            dedup: None,
         }
     }
 
@@ -151,6 +152,7 @@ pub struct GraphQLServerBuilder {
     graphiql_assets: String,
     hooks: Hooks,
     cors: Option<CorsLayer>,
+    dedup: Option<crate::InboundDedup>,
 }
 
 impl GraphQLServerBuilder {
@@ -277,6 +279,14 @@ impl GraphQLServerBuilder {
         self
     }
 
+    /// Inbound in-flight deduplication (default: off): concurrent identical queries over HTTP
+    /// that take a JSON answer share one execution and one serialized body (see
+    /// [`InboundDedup`](crate::InboundDedup)). Keep a clone of `dedup` to read its counters.
+    pub fn dedup(mut self, dedup: crate::InboundDedup) -> Self {
+        self.dedup = Some(dedup);
+        self
+    }
+
     /// Called when a WebSocket connection ends.
     pub fn on_disconnect<F>(mut self, hook: F) -> Self
     where
@@ -300,6 +310,8 @@ impl GraphQLServerBuilder {
             shutdown: CancellationToken::new(),
             tasks: TaskTracker::new(),
             reservations: Default::default(),
+            dedup: self.dedup,
+            documents: Default::default(),
         };
         GraphQLServer {
             state: Arc::new(state),

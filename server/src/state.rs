@@ -30,6 +30,10 @@ pub(crate) struct ServerState {
     pub subscriptions: Arc<Semaphore>,
     /// SSE single-connection-mode reservations.
     pub reservations: Reservations,
+    /// Parsed documents by their text.
+    pub documents: crate::pipeline::documents::DocumentCache,
+    /// Inbound in-flight deduplication of JSON answers, when on.
+    pub dedup: Option<crate::pipeline::dedup::InboundDedup>,
 }
 
 pub(crate) type SharedState = Arc<ServerState>;

@@ -3,6 +3,7 @@
 //! on, a hard stop and restart on the same port, and launchers for the JavaScript reference peers.
 
 pub mod federation;
+pub mod gated;
 pub mod js;
 pub mod local;
 pub mod server;

@@ -1,6 +1,7 @@
 //! Combinators: small executors that wrap another, each in its own file, all reachable through
 //! [`ExecutorExt`].
 
+mod dedup;
 mod headers;
 mod map;
 mod route;
@@ -12,6 +13,7 @@ use std::time::Duration;
 
 use http::HeaderMap;
 
+pub use self::dedup::{DedupInflight, DedupKey, DedupOptions, DedupStats, DedupTable, DedupWaiter};
 pub use self::headers::WithHeaders;
 pub use self::map::{MapRequest, MapResult};
 pub use self::route::{Route, route};
@@ -87,6 +89,23 @@ pub trait ExecutorExt: Executor + Sized {
     /// Retries by `policy` (see [`Retry`]).
     fn retry(self, policy: RetryPolicy) -> Retry<Self> {
         Retry::new(self, policy)
+    }
+
+    /// Lets concurrent identical queries share one execution (see [`DedupInflight`]): the
+    /// same document, operation name, variables, extensions and values of the headers in
+    /// `options` (by default `authorization` and `cookie`). Mutations, subscriptions,
+    /// `@defer`/`@stream` queries and uploads are never shared.
+    ///
+    /// ```
+    /// use quilt_executor::{from_fn, DedupOptions, ExecutionResult, ExecutorExt, Request, Response};
+    /// let gateway = from_fn(|_r: Request| async {
+    ///     Ok(Response::Single(ExecutionResult::from_data(serde_json::json!({ "a": 1 }))))
+    /// })
+    /// .dedup_inflight(DedupOptions::default().header(http::HeaderName::from_static("x-api-key")));
+    /// assert_eq!(gateway.stats().shared, 0);
+    /// ```
+    fn dedup_inflight(self, options: DedupOptions) -> DedupInflight<Self> {
+        DedupInflight::new(self, options)
     }
 
     /// Erases the type: `Arc<dyn Executor>`.

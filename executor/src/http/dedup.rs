@@ -57,6 +57,8 @@ struct Inner {
     /// For each request on the wire, the waiters for its outcome.
     in_flight: Mutex<HashMap<DedupKey, Vec<oneshot::Sender<Outcome>>>>,
     deduplicated: AtomicU64,
+    /// Requests that went on the wire as leaders (or after their leader was dropped).
+    sent: AtomicU64,
 }
 
 impl Inner {
@@ -97,6 +99,11 @@ impl Dedup {
         self.inner.deduplicated.load(Ordering::Relaxed)
     }
 
+    /// How many deduplicable requests were sent.
+    pub(super) fn sent(&self) -> u64 {
+        self.inner.sent.load(Ordering::Relaxed)
+    }
+
     /// Runs `send` unless an identical request is in flight, in which case its outcome is
     /// awaited instead.
     pub(super) async fn run<F>(&self, key: DedupKey, send: impl FnOnce() -> F) -> Outcome
@@ -118,19 +125,24 @@ impl Dedup {
             }
         };
         if let Some(rx) = waiting {
+            // Counted on joining, so that the count shows who is waiting; taken back if the
+            // leader goes away.
+            self.inner.deduplicated.fetch_add(1, Ordering::Relaxed);
             return match rx.await {
-                Ok(outcome) => {
-                    self.inner.deduplicated.fetch_add(1, Ordering::Relaxed);
-                    outcome
-                }
+                Ok(outcome) => outcome,
                 // The leader was dropped before it finished: send on our own.
-                Err(_) => send().await,
+                Err(_) => {
+                    self.inner.deduplicated.fetch_sub(1, Ordering::Relaxed);
+                    self.inner.sent.fetch_add(1, Ordering::Relaxed);
+                    send().await
+                }
             };
         }
         let guard = LeaderGuard {
             inner: &self.inner,
             key: Some(key),
         };
+        self.inner.sent.fetch_add(1, Ordering::Relaxed);
         let outcome = send().await;
         for waiter in guard.finish() {
             let _ = waiter.send(outcome.clone());
@@ -180,6 +192,7 @@ mod tests {
         assert_eq!(a.unwrap(), b.unwrap());
         assert!(c.is_ok());
         assert_eq!(sends.load(Ordering::SeqCst), 2);
+        assert_eq!((dedup.sent(), dedup.deduplicated()), (2, 1));
         assert_eq!(dedup.deduplicated(), 1);
         assert!(dedup.inner.in_flight.lock().unwrap().is_empty());
     }

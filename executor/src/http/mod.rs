@@ -105,10 +105,20 @@ impl HttpExecutor {
         &self.shared.endpoint_str
     }
 
-    /// How many queries were answered by an identical in-flight query's result instead of
-    /// being sent (see [`HttpExecutorBuilder::deduplicate_inflight`]).
+    /// How many queries were answered (or are waiting to be answered) by an identical
+    /// in-flight query's result instead of being sent (see [`HttpExecutorBuilder::deduplicate_inflight`]).
     pub fn deduplicated_requests(&self) -> u64 {
         self.shared.dedup.deduplicated()
+    }
+
+    /// The in-flight deduplication counters: `executions` is how many deduplicable queries
+    /// were sent, `shared` how many were answered by one of those instead of being sent.
+    /// Clones of an executor share their counters.
+    pub fn dedup_stats(&self) -> crate::DedupStats {
+        crate::DedupStats {
+            executions: self.shared.dedup.sent(),
+            shared: self.shared.dedup.deduplicated(),
+        }
     }
 }
 

@@ -25,6 +25,7 @@ pub fn settings(subschemas: Vec<SubschemaSpec>) -> Settings {
         poll_interval: None,
         graphiql_assets: None,
         subschemas,
+        dedup: true,
     }
 }
 

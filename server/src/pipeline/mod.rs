@@ -1,8 +1,11 @@
 //! The HTTP request pipeline, one stage per file in the order data flows:
 //! [`negotiate`] (Accept) → [`read_body`] / [`upload`] (body) → [`params`] (GraphQL parameters)
-//! → [`prepare`] ([`tokens`], parse, [`limits`], context) → [`execute`] → [`respond`] (or a
-//! streamed transport in [`crate::transport`]).
+//! → [`prepare`] ([`tokens`], parse, [`limits`], context) → [`dedup`] (optional: identical
+//! concurrent queries share one execution and one serialized answer) → [`execute`] →
+//! [`respond`] (or a streamed transport in [`crate::transport`]).
 
+pub mod dedup;
+pub mod documents;
 pub mod execute;
 pub mod limits;
 pub mod negotiate;
@@ -123,7 +126,8 @@ async fn handle(
                     .and_then(|v| v.as_str())
                     .map(str::to_owned);
                 let context = Context::from_headers(parts.headers);
-                let prepared = prepare::prepare(params, &state.limits, context);
+                let prepared =
+                    prepare::prepare_with(params, &state.limits, context, Some(&state.documents));
                 return sse_single::start_operation(state.clone(), &token, operation_id, prepared);
             }
             run(&state, parts.headers, params, files, accepted, false).await
@@ -149,10 +153,11 @@ async fn run(
         return Err(RequestError::NotAcceptable);
     }
     let context = Context::from_headers(headers);
-    let mut request = match prepare::prepare(params, &state.limits, context) {
-        Ok(request) => request,
-        Err(result) => return Ok(single_result(state, accepted, *result)),
-    };
+    let mut request =
+        match prepare::prepare_with(params, &state.limits, context, Some(&state.documents)) {
+            Ok(request) => request,
+            Err(result) => return Ok(single_result(state, accepted, *result)),
+        };
     for (path, file) in files {
         request = request.upload(path, file);
     }
@@ -161,6 +166,14 @@ async fn run(
     }
     if request.is_subscription() && accepted.stream.is_none() {
         return Err(RequestError::StreamNotAccepted);
+    }
+    if let (Some(dedup), Some(kind)) = (&state.dedup, accepted.json)
+        && dedup::applies(&request)
+    {
+        match dedup::answer(dedup, state, request, kind).await {
+            Ok(response) => return Ok(response),
+            Err(unshared) => request = unshared,
+        }
     }
     match execute(state, request, "http").await {
         Ok(ExecutorResponse::Single(result)) => Ok(single_result(state, accepted, result)),

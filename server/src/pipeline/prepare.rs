@@ -4,6 +4,7 @@
 use quilt_executor::{Context, Document, ExecutionResult, GraphQLError, Request};
 
 use crate::config::Limits;
+use crate::pipeline::documents::DocumentCache;
 use crate::pipeline::limits::check_limits;
 use crate::pipeline::params::GraphQLParams;
 use crate::pipeline::tokens::count_tokens;
@@ -13,6 +14,16 @@ pub fn prepare(
     params: GraphQLParams,
     limits: &Limits,
     context: Context,
+) -> Result<Request, Box<ExecutionResult>> {
+    prepare_with(params, limits, context, None)
+}
+
+/// [`prepare`], taking the document from `documents` when it was parsed before.
+pub fn prepare_with(
+    params: GraphQLParams,
+    limits: &Limits,
+    context: Context,
+    documents: Option<&DocumentCache>,
 ) -> Result<Request, Box<ExecutionResult>> {
     if let Some(max) = limits.max_tokens {
         let tokens = count_tokens(&params.query, max);
@@ -25,7 +36,11 @@ pub fn prepare(
             )));
         }
     }
-    let document = Document::parse(params.query).map_err(|error| {
+    let parsed = match documents {
+        Some(cache) => cache.get_or_parse(params.query),
+        None => Document::parse(params.query),
+    };
+    let document = parsed.map_err(|error| {
         Box::new(ExecutionResult {
             errors: error
                 .errors

@@ -16,7 +16,7 @@ use tokio_util::task::AbortOnDropHandle;
 
 use crate::pipeline::execute::{ExecuteFailure, execute};
 use crate::pipeline::params::GraphQLParams;
-use crate::pipeline::prepare::prepare;
+use crate::pipeline::prepare::prepare_with;
 use crate::state::SharedState;
 use crate::transport::pump::{Pumped, pump};
 use crate::ws::hooks::{ConnectionInit, Disconnect};
@@ -339,7 +339,12 @@ impl Connection {
             self.legacy_complete(&id).await;
             return true;
         }
-        let prepared = prepare(params, &self.state.limits, self.context.clone());
+        let prepared = prepare_with(
+            params,
+            &self.state.limits,
+            self.context.clone(),
+            Some(&self.state.documents),
+        );
         let task = tokio::spawn(run_operation(
             self.state.clone(),
             self.protocol,

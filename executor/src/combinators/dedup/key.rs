@@ -1,0 +1,209 @@
+//! What makes two requests the same execution: the document (its hash, then its text), the
+//! operation name, the variables, the extensions, the WebSocket connection params, and the
+//! values of the headers that reach upstream services or decide authorization.
+//!
+//! Anything left out of the key is assumed not to change the result; so the header list must
+//! name every header a subschema forwards or an authorizer reads (see
+//! [`DedupOptions`](super::DedupOptions)).
+
+use std::hash::{Hash, Hasher};
+
+use http::{HeaderName, HeaderValue};
+use serde_json::Value;
+
+use crate::document::Document;
+use crate::request::Request;
+use crate::result::JsonMap;
+
+/// The identity of a request for in-flight deduplication.
+#[derive(Debug)]
+pub(crate) struct RequestKey {
+    /// Every part below, hashed once.
+    hash: u64,
+    document: Document,
+    operation_name: Option<String>,
+    variables: JsonMap,
+    extensions: JsonMap,
+    connection_params: Option<JsonMap>,
+    /// `(index in the configured list, value)`, every value of every listed header present.
+    headers: Vec<(usize, HeaderValue)>,
+}
+
+impl RequestKey {
+    /// The key of `request`, reading the headers named in `headers`.
+    pub(crate) fn new(request: &Request, headers: &[HeaderName]) -> Self {
+        let incoming = request.context.headers();
+        let mut values = Vec::new();
+        if !incoming.is_empty() {
+            for (index, name) in headers.iter().enumerate() {
+                for value in incoming.get_all(name) {
+                    values.push((index, value.clone()));
+                }
+            }
+        }
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        request.document.hash64().hash(&mut hasher);
+        request.operation_name.hash(&mut hasher);
+        hash_map(&request.variables, &mut hasher);
+        hash_map(&request.extensions, &mut hasher);
+        let connection_params = request.context.connection_params().cloned();
+        if let Some(params) = &connection_params {
+            hash_map(params, &mut hasher);
+        }
+        values.hash(&mut hasher);
+        Self {
+            hash: hasher.finish(),
+            document: request.document.clone(),
+            operation_name: request.operation_name.clone(),
+            variables: request.variables.clone(),
+            extensions: request.extensions.clone(),
+            connection_params,
+            headers: values,
+        }
+    }
+}
+
+impl Hash for RequestKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
+}
+
+impl PartialEq for RequestKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.hash == other.hash
+            && self.headers == other.headers
+            && self.operation_name == other.operation_name
+            && self.document == other.document
+            && self.variables == other.variables
+            && self.extensions == other.extensions
+            && self.connection_params == other.connection_params
+    }
+}
+
+impl Eq for RequestKey {}
+
+/// Hashes a JSON object without regard to key order, as its equality does.
+fn hash_map<H: Hasher>(map: &JsonMap, state: &mut H) {
+    state.write_usize(map.len());
+    let mut sum = 0u64;
+    for (key, value) in map {
+        let mut entry = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut entry);
+        hash_value(value, &mut entry);
+        sum = sum.wrapping_add(entry.finish());
+    }
+    state.write_u64(sum);
+}
+
+fn hash_value<H: Hasher>(value: &Value, state: &mut H) {
+    match value {
+        Value::Null => state.write_u8(0),
+        Value::Bool(b) => {
+            state.write_u8(1);
+            b.hash(state);
+        }
+        Value::Number(n) => {
+            state.write_u8(2);
+            n.hash(state);
+        }
+        Value::String(s) => {
+            state.write_u8(3);
+            s.hash(state);
+        }
+        Value::Array(items) => {
+            state.write_u8(4);
+            state.write_usize(items.len());
+            for item in items {
+                hash_value(item, state);
+            }
+        }
+        Value::Object(map) => {
+            state.write_u8(5);
+            hash_map(map, state);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::request::Context;
+    use http::HeaderMap;
+    use http::header::{AUTHORIZATION, COOKIE};
+    use serde_json::json;
+
+    fn names() -> Vec<HeaderName> {
+        vec![AUTHORIZATION, COOKIE]
+    }
+
+    fn with_headers(pairs: &[(HeaderName, &'static str)]) -> Request {
+        let mut headers = HeaderMap::new();
+        for (name, value) in pairs {
+            headers.append(name.clone(), HeaderValue::from_static(value));
+        }
+        Request::new("query Q($id: ID) { user(id: $id) { name } }")
+            .unwrap()
+            .context(Context::from_headers(headers))
+    }
+
+    fn key(request: &Request) -> RequestKey {
+        RequestKey::new(request, &names())
+    }
+
+    #[test]
+    // The document's lazily printed text is the interior mutability; the key's hash is computed
+    // once, before it goes into a set.
+    #[allow(clippy::mutable_key_type)]
+    fn the_same_request_parsed_twice_is_the_same_key() {
+        let a = with_headers(&[(AUTHORIZATION, "Bearer a")])
+            .variable("id", json!({"x": 1, "y": [1, "2"]}));
+        let b = with_headers(&[(AUTHORIZATION, "Bearer a")])
+            .variable("id", json!({"y": [1, "2"], "x": 1}));
+        assert_eq!(key(&a), key(&b));
+        let mut set = std::collections::HashSet::new();
+        set.insert(key(&a));
+        assert!(
+            set.contains(&key(&b)),
+            "hash agrees with equality whatever the key order"
+        );
+    }
+
+    #[test]
+    fn every_part_of_the_identity_tells_requests_apart() {
+        let base = with_headers(&[(AUTHORIZATION, "Bearer a")]);
+        let differing = [
+            with_headers(&[(AUTHORIZATION, "Bearer b")]),
+            with_headers(&[(AUTHORIZATION, "Bearer a"), (COOKIE, "s=1")]),
+            with_headers(&[]),
+            base.clone().variable("id", json!("1")),
+            base.clone().operation_name("Q"),
+            base.clone()
+                .extension("persistedQuery", json!({"version": 1})),
+            base.clone().context(
+                base.context
+                    .clone()
+                    .with_connection_params(JsonMap::from_iter([("token".to_owned(), json!("t"))])),
+            ),
+            Request::new("query Q($id: ID) { user(id: $id) { id } }")
+                .unwrap()
+                .context(base.context.clone()),
+        ];
+        for other in &differing {
+            assert_ne!(key(&base), key(other), "{other:?}");
+        }
+    }
+
+    #[test]
+    fn headers_outside_the_list_do_not_matter() {
+        let a = with_headers(&[
+            (AUTHORIZATION, "x"),
+            (HeaderName::from_static("user-agent"), "a"),
+        ]);
+        let b = with_headers(&[
+            (AUTHORIZATION, "x"),
+            (HeaderName::from_static("user-agent"), "b"),
+        ]);
+        assert_eq!(key(&a), key(&b));
+    }
+}
