@@ -64,7 +64,8 @@ async fn a_subscription_event_gets_the_merged_fields_of_two_other_services() {
 async fn a_thousand_identical_subscriptions_share_one_upstream_and_one_resolution_per_event() {
     let shop = Shop::start().await;
     let gateway = shop.stitch(SubscriptionOptions::default(), ReconnectPolicy::default());
-    let mut clients = futures::future::join_all((0..1000).map(|_| subscribe(&gateway, review_added()))).await;
+    let mut clients =
+        futures::future::join_all((0..1000).map(|_| subscribe(&gateway, review_added()))).await;
     assert_eq!(shop.reviews_stats.snapshot().subscriptions_started, 1);
     assert_eq!(gateway.subscription_stats().clients, 1000);
     assert_eq!(gateway.subscription_stats().upstreams, 1);
@@ -90,7 +91,9 @@ async fn a_thousand_identical_subscriptions_share_one_upstream_and_one_resolutio
 
     drop(clients);
     shop.reviews_stats
-        .wait_for(WAIT, |c| c.subscriptions_cancelled == 1 && c.active_subscriptions() == 0)
+        .wait_for(WAIT, |c| {
+            c.subscriptions_cancelled == 1 && c.active_subscriptions() == 0
+        })
         .await
         .unwrap();
     assert_eq!(gateway.subscription_stats().clients, 0);
@@ -128,7 +131,9 @@ async fn a_late_joiner_gets_events_from_then_on_and_the_last_one_out_unsubscribe
     // The next subscription starts a new upstream one.
     let mut again = subscribe(&gateway, review_added()).await;
     shop.reviews_stats
-        .wait_for(WAIT, |c| c.subscriptions_started == 2 && c.active_subscriptions() == 1)
+        .wait_for(WAIT, |c| {
+            c.subscriptions_started == 2 && c.active_subscriptions() == 1
+        })
         .await
         .unwrap();
     shop.publisher.publish(4);
@@ -140,10 +145,21 @@ async fn subscriptions_differing_in_variables_or_authorization_are_not_shared() 
     let shop = Shop::start().await;
     let gateway = shop.stitch(SubscriptionOptions::default(), ReconnectPolicy::default());
     let by_product = "subscription ($p: ID) { reviewAdded(product: $p) { id } }";
-    let _one = subscribe(&gateway, Request::new(by_product).unwrap().variable("p", json!("1"))).await;
-    let _one_again =
-        subscribe(&gateway, Request::new(by_product).unwrap().variable("p", json!("1"))).await;
-    let _two = subscribe(&gateway, Request::new(by_product).unwrap().variable("p", json!("2"))).await;
+    let _one = subscribe(
+        &gateway,
+        Request::new(by_product).unwrap().variable("p", json!("1")),
+    )
+    .await;
+    let _one_again = subscribe(
+        &gateway,
+        Request::new(by_product).unwrap().variable("p", json!("1")),
+    )
+    .await;
+    let _two = subscribe(
+        &gateway,
+        Request::new(by_product).unwrap().variable("p", json!("2")),
+    )
+    .await;
     let _ada = subscribe(&gateway, with_authorization("Bearer ada")).await;
     let _ada_again = subscribe(&gateway, with_authorization("Bearer ada")).await;
     let _grace = subscribe(&gateway, with_authorization("Bearer grace")).await;
@@ -229,7 +245,9 @@ async fn past_max_opened_subscriptions_a_new_one_gets_a_clear_error() {
     drop(first);
     let mut third = subscribe(&gateway, review_added()).await;
     shop.reviews_stats
-        .wait_for(WAIT, |c| c.active_subscriptions() == 2 && c.subscriptions_started == 3)
+        .wait_for(WAIT, |c| {
+            c.active_subscriptions() == 2 && c.subscriptions_started == 3
+        })
         .await
         .unwrap();
     shop.publisher.publish(1);

@@ -107,7 +107,9 @@ pub(crate) struct Hub {
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
-    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
 fn error_response(errors: Vec<GraphQLError>) -> Response {
@@ -153,18 +155,15 @@ impl Hub {
         }
     }
 
-    /// Takes a place among the open subscriptions, or refuses past the limit.
-    fn admit(self: &Arc<Self>) -> Result<Permit, GraphQLError> {
+    /// Takes a place among the open subscriptions, or refuses past the limit (the limit).
+    fn admit(self: &Arc<Self>) -> Result<Permit, usize> {
         let open = self.clients.fetch_add(1, Ordering::AcqRel);
         if let Some(max) = self.options.max_opened_subscriptions
             && open >= max as u64
         {
             self.clients.fetch_sub(1, Ordering::AcqRel);
             self.refused.fetch_add(1, Ordering::Relaxed);
-            return Err(GraphQLError::new(format!(
-                "too many open subscriptions: the gateway allows {max}"
-            ))
-            .with_code(SUBSCRIPTION_LIMIT));
+            return Err(max);
         }
         Ok(Permit(self.clone()))
     }
@@ -230,7 +229,14 @@ pub(crate) async fn subscribe(
     }
     let permit = match hub.admit() {
         Ok(permit) => permit,
-        Err(error) => return error_response(vec![error]),
+        Err(max) => {
+            return error_response(vec![
+                GraphQLError::new(format!(
+                    "too many open subscriptions: the gateway allows {max}"
+                ))
+                .with_code(SUBSCRIPTION_LIMIT),
+            ]);
+        }
     };
     let key = if hub.options.deduplicate {
         Key::shared(&hub.options, &prepared, &variables, &request.context)
@@ -239,11 +245,11 @@ pub(crate) async fn subscribe(
     };
     let (member, events, mut phase) = {
         let mut groups = lock(&hub.groups);
-        let group = match groups.get(&key) {
-            Some(group) => group.clone(),
+        let (group, events) = match groups.get(&key) {
+            Some(group) => (group.clone(), group.events.subscribe()),
             None => {
                 let capacity = hub.options.queue_capacity.max(1);
-                let (events, _) = broadcast::channel(capacity);
+                let (events, receiver) = broadcast::channel(capacity);
                 let (phase_tx, phase) = watch::channel(Phase::Starting);
                 let group = Arc::new(Group {
                     id: hub.next_id.fetch_add(1, Ordering::Relaxed),
@@ -253,6 +259,7 @@ pub(crate) async fn subscribe(
                     clients: AtomicUsize::new(0),
                     task: Mutex::new(None),
                 });
+                // The first client's receiver exists before the upstream task can send.
                 let task = tokio::spawn(upstream::run(upstream::Upstream {
                     gateway: gateway.clone(),
                     group: group.clone(),
@@ -263,11 +270,10 @@ pub(crate) async fn subscribe(
                 }));
                 *lock(&group.task) = Some(task.abort_handle());
                 groups.insert(key, group.clone());
-                group
+                (group, receiver)
             }
         };
         group.clients.fetch_add(1, Ordering::AcqRel);
-        let events = group.events.subscribe();
         let phase = group.phase.clone();
         let member = Member {
             hub: hub.clone(),
@@ -281,7 +287,12 @@ pub(crate) async fn subscribe(
         .map(|phase| phase.clone());
     match started {
         Ok(Phase::Failed(errors)) => error_response(errors.as_ref().clone()),
-        Ok(_) => Response::Stream(client::stream(events, hub.closed.subscribe(), member, permit)),
+        Ok(_) => Response::Stream(client::stream(
+            events,
+            hub.closed.subscribe(),
+            member,
+            permit,
+        )),
         // The upstream task was aborted before it started: the hub was closed.
         Err(_) => error_response(vec![hub.closed.borrow().clone().unwrap_or_else(|| {
             GraphQLError::new("the subscription ended before it started")

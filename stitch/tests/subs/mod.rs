@@ -267,7 +267,11 @@ impl Shop {
 
     /// The stitched gateway over the three, reviews' subscriptions over WebSocket with
     /// `reconnect`.
-    pub fn stitch(&self, options: SubscriptionOptions, reconnect: ReconnectPolicy) -> StitchedSchema {
+    pub fn stitch(
+        &self,
+        options: SubscriptionOptions,
+        reconnect: ReconnectPolicy,
+    ) -> StitchedSchema {
         let http = |url: String| {
             HttpExecutor::builder(url)
                 .timeout(Duration::from_secs(5))
