@@ -216,7 +216,6 @@ pub struct Shop {
     pub accounts: TestServer,
     pub products: TestServer,
     pub publisher: Publisher,
-    sdl: [String; 3],
 }
 
 impl Shop {
@@ -228,7 +227,6 @@ impl Shop {
         let reviews = reviews_schema(reviews_stats.clone(), publisher.clone());
         let accounts = Schema::build(AccountsQuery, EmptyMutation, EmptySubscription).finish();
         let products = Schema::build(ProductsQuery, EmptyMutation, EmptySubscription).finish();
-        let sdl = [reviews.sdl(), accounts.sdl(), products.sdl()];
         let reviews = TestServer::serve(
             localhost,
             graphql_router(reviews, reviews_stats.clone()),
@@ -256,7 +254,6 @@ impl Shop {
             .await
             .unwrap(),
             publisher,
-            sdl,
         }
     }
 
@@ -272,31 +269,22 @@ impl Shop {
         options: SubscriptionOptions,
         reconnect: ReconnectPolicy,
     ) -> StitchedSchema {
-        let http = |url: String| {
-            HttpExecutor::builder(url)
-                .timeout(Duration::from_secs(5))
-                .build()
-                .unwrap()
-        };
-        let ws = WsExecutor::builder(self.reviews_ws_url())
-            .reconnect(reconnect)
-            .build();
-        let reviews = http(format!("http://{}/graphql", self.reviews_addr)).route_subscriptions(ws);
-        Stitcher::new()
-            .subscriptions(options)
-            .subschema(SubschemaConfig::from_sdl("reviews", &self.sdl[0], reviews).unwrap())
-            .subschema(
-                SubschemaConfig::from_sdl("accounts", &self.sdl[1], http(self.accounts.http_url()))
-                    .unwrap()
-                    .merge("User", EntryPoint::key_field("users", "id")),
-            )
-            .subschema(
-                SubschemaConfig::from_sdl("products", &self.sdl[2], http(self.products.http_url()))
-                    .unwrap()
-                    .merge("Product", EntryPoint::key_field("products", "upc")),
-            )
-            .build()
-            .unwrap()
+        stitch_at(
+            self.reviews_addr,
+            &self.accounts.http_url(),
+            &self.products.http_url(),
+            options,
+            reconnect,
+        )
+    }
+
+    /// The addresses of the three: reviews, accounts, products.
+    pub fn addrs(&self) -> [SocketAddr; 3] {
+        [
+            self.reviews_addr,
+            self.accounts.addr(),
+            self.products.addr(),
+        ]
     }
 
     /// Restarts the reviews service on the same port: every connection to it drops, as in a
@@ -321,4 +309,49 @@ impl Shop {
             server.stop().await;
         }
     }
+}
+
+/// The stitched gateway over the three services at these addresses (reviews' subscriptions over
+/// WebSocket with `reconnect`); the SDLs are those of the schemas above.
+pub fn stitch_at(
+    reviews: SocketAddr,
+    accounts_url: &str,
+    products_url: &str,
+    options: SubscriptionOptions,
+    reconnect: ReconnectPolicy,
+) -> StitchedSchema {
+    let sdl = [
+        reviews_schema(Stats::default(), Publisher::new()).sdl(),
+        Schema::build(AccountsQuery, EmptyMutation, EmptySubscription)
+            .finish()
+            .sdl(),
+        Schema::build(ProductsQuery, EmptyMutation, EmptySubscription)
+            .finish()
+            .sdl(),
+    ];
+    let http = |url: &str| {
+        HttpExecutor::builder(url)
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap()
+    };
+    let ws = WsExecutor::builder(format!("ws://{reviews}/graphql"))
+        .reconnect(reconnect)
+        .build();
+    let reviews = http(&format!("http://{reviews}/graphql")).route_subscriptions(ws);
+    Stitcher::new()
+        .subscriptions(options)
+        .subschema(SubschemaConfig::from_sdl("reviews", &sdl[0], reviews).unwrap())
+        .subschema(
+            SubschemaConfig::from_sdl("accounts", &sdl[1], http(accounts_url))
+                .unwrap()
+                .merge("User", EntryPoint::key_field("users", "id")),
+        )
+        .subschema(
+            SubschemaConfig::from_sdl("products", &sdl[2], http(products_url))
+                .unwrap()
+                .merge("Product", EntryPoint::key_field("products", "upc")),
+        )
+        .build()
+        .unwrap()
 }
