@@ -278,6 +278,21 @@ impl Shop {
         )
     }
 
+    /// The accounts service as a subschema (`User` merged by `users(ids:)`), for gateways over
+    /// other services.
+    pub fn accounts_subschema(&self) -> SubschemaConfig {
+        let sdl = Schema::build(AccountsQuery, EmptyMutation, EmptySubscription)
+            .finish()
+            .sdl();
+        let http = HttpExecutor::builder(self.accounts.http_url())
+            .timeout(Duration::from_secs(5))
+            .build()
+            .unwrap();
+        SubschemaConfig::from_sdl("accounts", &sdl, http)
+            .unwrap()
+            .merge("User", EntryPoint::key_field("users", "id"))
+    }
+
     /// The addresses of the three: reviews, accounts, products.
     pub fn addrs(&self) -> [SocketAddr; 3] {
         [
