@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use arc_swap::ArcSwap;
 use quilt_executor::{ExecuteFuture, Executor, Request};
-use quilt_stitch::{StitchedSchema, Stitcher, TypeChoice};
+use quilt_stitch::{CloseReason, StitchedSchema, Stitcher, TypeChoice};
 use tokio::sync::watch;
 use tokio_util::task::AbortOnDropHandle;
 
@@ -89,13 +89,19 @@ impl Gateway {
 
     /// Loads every subschema again and, if one changed, stitches and swaps in the new schema.
     /// On any failure the current schema stays.
+    ///
+    /// A swap ends every subscription of the old schema with the error `subscription has been
+    /// closed due to a schema reload` (code `SUBSCRIPTION_SCHEMA_RELOAD`) and drops its upstream
+    /// subscriptions: they were planned against the old schema, and a client that subscribes
+    /// again gets the new one. Queries and mutations in flight finish on the old schema.
     pub async fn reload(&self) -> anyhow::Result<Reload> {
         let (schemas, sdls) = load_all(&self.remotes).await?;
         if *self.lock_sdls() == sdls {
             return Ok(Reload::Unchanged);
         }
         let stitched = stitch(&self.remotes, schemas)?;
-        self.schema.0.store(Arc::new(stitched));
+        let old = self.schema.0.swap(Arc::new(stitched));
+        old.close_subscriptions(CloseReason::SchemaReload);
         *self.lock_sdls() = sdls;
         self.swaps.send_modify(|swaps| *swaps += 1);
         Ok(Reload::Swapped)

@@ -11,6 +11,7 @@ use crate::entry_point::EntryPoint;
 use crate::error::StitchError;
 use crate::extension::FieldResolver;
 use crate::gateway::StitchedSchema;
+use crate::subscription::SubscriptionOptions;
 
 /// One service of a stitched schema: its name, its schema and the executor that reaches it.
 ///
@@ -220,6 +221,7 @@ pub struct Stitcher {
     pub(crate) limits: Limits,
     pub(crate) type_defs: Vec<String>,
     pub(crate) resolvers: Vec<(String, FieldResolver)>,
+    pub(crate) subscriptions: SubscriptionOptions,
 }
 
 impl Stitcher {
@@ -246,6 +248,13 @@ impl Stitcher {
     /// Sets the limits on client documents and the plan cache size.
     pub fn limits(mut self, limits: Limits) -> Self {
         self.limits = limits;
+        self
+    }
+
+    /// Sets how subscriptions run: deduplication (on by default), each client's queue, the
+    /// most open at once, re-subscription after an upstream failure ([`SubscriptionOptions`]).
+    pub fn subscriptions(mut self, options: SubscriptionOptions) -> Self {
+        self.subscriptions = options;
         self
     }
 

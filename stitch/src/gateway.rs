@@ -11,7 +11,6 @@ use apollo_compiler::collections::HashMap;
 use apollo_compiler::schema::Implementers;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Schema};
-use futures::StreamExt;
 use quilt_executor::{
     ExecuteFuture, ExecutionResult, Executor, GraphQLError, Request, Response, SharedExecutor,
 };
@@ -19,13 +18,14 @@ use quilt_executor::{
 use crate::config::{Limits, Stitcher};
 use crate::entities::{EntityIndex, ExtensionIndex, canonical_marks};
 use crate::error::StitchError;
-use crate::execute::{Fetched, execute_plan, merge_result, run_entity_steps, step_request};
+use crate::execute::{Fetched, execute_plan};
 use crate::index::StitchIndex;
 use crate::introspection::introspect;
 use crate::merge::{ROOTS, merge};
 use crate::plan_cache::{PlanCache, PlanCacheStats, Prepared};
 use crate::request::{coerce_variables, prepare};
 use crate::shape::shape;
+use crate::subscription::{self, CloseReason, Hub, SubscriptionStats};
 
 /// Many subschemas as one schema: validates, plans (once per document, cached), sends the
 /// prepared documents to the subschemas' executors and shapes the merged result.
@@ -49,6 +49,7 @@ pub(crate) struct Gateway {
     pub subschemas: Vec<Arc<Valid<Schema>>>,
     pub cache: PlanCache,
     pub limits: Limits,
+    pub subscriptions: Arc<Hub>,
 }
 
 impl StitchedSchema {
@@ -98,6 +99,7 @@ impl StitchedSchema {
                 index,
                 cache: PlanCache::new(stitcher.limits.plan_cache_capacity),
                 limits: stitcher.limits,
+                subscriptions: Hub::new(stitcher.subscriptions),
             }),
         })
     }
@@ -115,6 +117,20 @@ impl StitchedSchema {
     /// The plan cache's counters: hits, misses, validations and plans done.
     pub fn plan_cache_stats(&self) -> PlanCacheStats {
         self.gateway.cache.stats()
+    }
+
+    /// The subscriptions' counters: open clients, upstream subscriptions, events dropped for
+    /// slow clients, re-subscriptions, refusals.
+    pub fn subscription_stats(&self) -> SubscriptionStats {
+        self.gateway.subscriptions.stats()
+    }
+
+    /// Ends every active subscription of this schema: each client gets `reason`'s error as its
+    /// last event, every upstream subscription is dropped, and later subscriptions to this
+    /// schema are refused with the same error. A gateway that swaps in a new schema calls it on
+    /// the old one with [`CloseReason::SchemaReload`].
+    pub fn close_subscriptions(&self, reason: CloseReason) {
+        self.gateway.subscriptions.close(reason);
     }
 }
 
@@ -195,69 +211,19 @@ impl Gateway {
         ))
     }
 
-    /// A subscription: its one root step yields a stream; every event is shaped on its own.
+    /// A subscription: joins (or starts) the upstream subscription shared by identical ones;
+    /// see [`crate::subscription`].
     async fn subscribe(
         self: Arc<Self>,
         prepared: Arc<Prepared>,
         variables: quilt_executor::JsonMap,
         request: Request,
     ) -> Response {
-        let Some(step) = prepared.plan.steps.first() else {
-            return request_error(vec![GraphQLError::new(
-                "a subscription must select one field of a subschema",
-            )]);
-        };
-        let upstream = step_request(step, &variables, &request.context);
-        let stream = match self.executors[step.subschema].execute(upstream).await {
-            Ok(response) => response.into_stream(),
-            Err(error) => {
-                let mut fetched = Fetched::default();
-                merge_result(&self, step, Err(error), &mut fetched);
-                return request_error(fetched.errors);
-            }
-        };
-        let gateway = self.clone();
-        let context = request.context.clone();
-        let events = stream.then(move |event| {
-            let gateway = gateway.clone();
-            let prepared = prepared.clone();
-            let variables = variables.clone();
-            let context = context.clone();
-            async move {
-                let step = &prepared.plan.steps[0];
-                let mut fetched = Fetched::default();
-                merge_result(&gateway, step, event, &mut fetched);
-                run_entity_steps(
-                    &gateway,
-                    &prepared.plan,
-                    None,
-                    &variables,
-                    &context,
-                    &mut fetched,
-                )
-                .await;
-                let Ok(operation) = prepared
-                    .document
-                    .operations
-                    .get(prepared.operation_name.as_deref())
-                else {
-                    return Ok(ExecutionResult::default());
-                };
-                Ok(shape(
-                    &gateway.schema,
-                    &prepared.document,
-                    &variables,
-                    root_type_name(OperationType::Subscription),
-                    &operation.selection_set,
-                    fetched,
-                ))
-            }
-        });
-        Response::Stream(events.boxed())
+        subscription::subscribe(self, prepared, variables, request).await
     }
 }
 
-fn root_type_name(operation_type: OperationType) -> &'static str {
+pub(crate) fn root_type_name(operation_type: OperationType) -> &'static str {
     ROOTS
         .iter()
         .find(|(op, _)| *op == operation_type)

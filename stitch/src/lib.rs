@@ -48,6 +48,7 @@ mod plan;
 mod plan_cache;
 mod request;
 mod shape;
+mod subscription;
 mod validate;
 
 pub use config::{Limits, OnTypeConflict, Stitcher, SubschemaConfig, TypeChoice, TypeConflict};
@@ -56,3 +57,7 @@ pub use error::StitchError;
 pub use extension::{DelegateArgsFn, FieldResolver, KeysArgsFn, LocalFn, ParentKeyFn};
 pub use gateway::StitchedSchema;
 pub use plan_cache::PlanCacheStats;
+pub use subscription::{
+    CloseReason, SUBSCRIPTION_LIMIT, SUBSCRIPTION_SCHEMA_RELOAD, SubscriptionOptions,
+    SubscriptionStats,
+};

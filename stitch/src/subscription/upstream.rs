@@ -1,0 +1,164 @@
+//! A group's upstream task: subscribes at the root step's subschema, re-subscribes after a
+//! transient failure (bounded by the options' policy), and resolves each event once for every
+//! client of the group: the dependent steps (merged fields from other services) run and the
+//! result is shaped, then broadcast.
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use apollo_compiler::ast::OperationType;
+use futures::StreamExt;
+use quilt_executor::{
+    Context, ExecutionResult, ExecutorError, GraphQLError, JsonMap, ResultStream,
+};
+use tokio::sync::watch;
+
+use super::{Group, Phase};
+use crate::execute::{Fetched, merge_result, run_entity_steps, step_request};
+use crate::gateway::{Gateway, root_type_name};
+use crate::plan_cache::Prepared;
+use crate::shape::shape;
+
+/// What the upstream task of one group owns.
+pub(super) struct Upstream {
+    pub gateway: Arc<Gateway>,
+    pub group: Arc<Group>,
+    pub prepared: Arc<Prepared>,
+    pub variables: JsonMap,
+    /// The context of the client that started the group (identical, for what the upstream
+    /// sees, to every other member's: see `Key`).
+    pub context: Context,
+    pub phase: watch::Sender<Phase>,
+}
+
+/// Runs the group's upstream subscription until it ends or fails for good, or the task is
+/// aborted (the last client left).
+pub(super) async fn run(upstream: Upstream) {
+    let mut stream = match upstream.open().await {
+        Ok(stream) => stream,
+        Err(error) => {
+            let errors = upstream.step_errors(error);
+            upstream.gateway.subscriptions.forget(&upstream.group);
+            upstream.phase.send_replace(Phase::Failed(Arc::new(errors)));
+            return;
+        }
+    };
+    upstream.phase.send_replace(Phase::Running);
+    // The failed attempts in a row, counting the subscription that just failed.
+    let mut attempt = 1;
+    loop {
+        let event = match stream.next().await {
+            Some(Ok(result)) => {
+                attempt = 1;
+                Ok(result)
+            }
+            Some(Err(error)) => match upstream.resubscribe(&mut attempt, error).await {
+                Ok(again) => {
+                    stream = again;
+                    continue;
+                }
+                Err(error) => Err(error),
+            },
+            None => break,
+        };
+        let last = event.is_err();
+        let shaped = upstream.resolve(event).await;
+        // No receiver: every client left and the task is being aborted.
+        let _ = upstream.group.events.send(Some(Arc::new(shaped)));
+        if last {
+            break;
+        }
+    }
+    // Out of the table first, so that an identical subscription arriving now starts afresh
+    // instead of joining a group that is ending.
+    upstream.gateway.subscriptions.forget(&upstream.group);
+    let _ = upstream.group.events.send(None);
+}
+
+impl Upstream {
+    /// Sends the root step's subscription.
+    async fn open(&self) -> Result<ResultStream, ExecutorError> {
+        let step = &self.prepared.plan.steps[0];
+        let request = step_request(step, &self.variables, &self.context);
+        let response = self.gateway.executors[step.subschema]
+            .execute(request)
+            .await?;
+        Ok(response.into_stream())
+    }
+
+    /// Subscribes again after `error` while the policy allows; the error that ends the
+    /// subscription otherwise.
+    async fn resubscribe(
+        &self,
+        attempt: &mut u32,
+        mut error: ExecutorError,
+    ) -> Result<ResultStream, ExecutorError> {
+        let hub = &self.gateway.subscriptions;
+        let policy = &hub.options.resubscribe;
+        let subschema = &self.gateway.names[self.prepared.plan.steps[0].subschema];
+        while policy.should_retry(*attempt, &error) {
+            let wait = policy.backoff(*attempt);
+            tracing::warn!(
+                %subschema, %error, attempt = *attempt, ?wait,
+                "upstream subscription failed; subscribing again"
+            );
+            tokio::time::sleep(wait).await;
+            *attempt += 1;
+            hub.resubscribes.fetch_add(1, Ordering::Relaxed);
+            match self.open().await {
+                Ok(stream) => return Ok(stream),
+                Err(next) => error = next,
+            }
+        }
+        tracing::warn!(%subschema, %error, "upstream subscription ended with an error");
+        Err(error)
+    }
+
+    /// One event for the clients: the upstream's data (or its failure on the root fields), the
+    /// merged fields of the other services, shaped as the client asked.
+    async fn resolve(&self, event: Result<ExecutionResult, ExecutorError>) -> ExecutionResult {
+        let gateway = &self.gateway;
+        let plan = &self.prepared.plan;
+        let mut fetched = Fetched::default();
+        merge_result(gateway, &plan.steps[0], event, &mut fetched);
+        run_entity_steps(
+            gateway,
+            plan,
+            None,
+            &self.variables,
+            &self.context,
+            &mut fetched,
+        )
+        .await;
+        let Ok(operation) = self
+            .prepared
+            .document
+            .operations
+            .get(self.prepared.operation_name.as_deref())
+        else {
+            return ExecutionResult::from_error(GraphQLError::new(
+                "the prepared operation is missing",
+            ));
+        };
+        shape(
+            &gateway.schema,
+            &self.prepared.document,
+            &self.variables,
+            root_type_name(OperationType::Subscription),
+            &operation.selection_set,
+            fetched,
+        )
+    }
+
+    /// A failure to subscribe as errors on the root step's fields.
+    fn step_errors(&self, error: ExecutorError) -> Vec<GraphQLError> {
+        let mut fetched = Fetched::default();
+        merge_result(
+            &self.gateway,
+            &self.prepared.plan.steps[0],
+            Err(error),
+            &mut fetched,
+        );
+        fetched.errors
+    }
+}
