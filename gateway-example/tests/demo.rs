@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{TestGateway, settings, start, wait_for, within};
+use common::{TestGateway, settings, start, wait_for, wait_for_subscribers, within};
 use futures::StreamExt;
 use quilt_executor::http::SubscriptionProtocol;
 use quilt_executor::{Executor, HttpExecutor, Request, ResultStream, Subprotocol, WsExecutor};
@@ -176,9 +176,22 @@ async fn seat_events_reach_clients_over_websocket_sse_and_multipart() {
             streams.push((*name, field, client.subscribe(&query).await));
         }
     }
-    // Every subscription is listening at the Seat-Saver service before a seat changes.
+    // Every subscription is attached before a seat changes; identical ones (the same field
+    // over different transports) share one subscription at the Seat-Saver service.
     let venue = gateway.prepared.demo.as_ref().unwrap().venue();
-    wait_for(venue.subscribers(), |n| *n == streams.len()).await;
+    wait_for_subscribers(&gateway.prepared, streams.len() as u64).await;
+    let upstreams = gateway
+        .prepared
+        .gateway
+        .executor()
+        .current()
+        .subscription_stats()
+        .upstreams;
+    assert!(
+        upstreams < streams.len() as u64,
+        "identical subscriptions share"
+    );
+    wait_for(venue.subscribers(), |n| *n as u64 == upstreams).await;
 
     for mutation in [
         r#"mutation { reserveSeat(id: "B1", holder: "ada") { id } }"#,

@@ -9,7 +9,7 @@ mod common;
 
 use std::process::Stdio;
 
-use common::{settings, start, wait_for, within};
+use common::{settings, start, wait_for, wait_for_subscribers, within};
 use quilt_test_support::js::js_dir;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};
@@ -85,9 +85,18 @@ async fn npm_clients_receive_seat_events_through_the_gateway() {
         ),
         subscriber("graphql-sse", "sse-subscribe.mjs", &gateway.url, query),
     ];
-    // All three are listening at the Seat-Saver service before the seat changes.
+    // All three are attached before the seat changes; identical ones share a subscription
+    // at the Seat-Saver service.
     let venue = gateway.prepared.demo.as_ref().unwrap().venue();
-    wait_for(venue.subscribers(), |n| *n == subscribers.len()).await;
+    wait_for_subscribers(&gateway.prepared, 3).await;
+    let upstreams = gateway
+        .prepared
+        .gateway
+        .executor()
+        .current()
+        .subscription_stats()
+        .upstreams;
+    wait_for(venue.subscribers(), |n| *n as u64 == upstreams).await;
     let result = gateway
         .query(r#"mutation { reserveSeat(id: "C3", holder: "grace") { id } }"#)
         .await;

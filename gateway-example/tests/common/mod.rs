@@ -155,3 +155,15 @@ pub async fn js_shop() -> (Vec<quilt_test_support::JsPeer>, Vec<String>) {
     }
     (peers, flags)
 }
+
+/// Waits until the gateway's stitched schema has `clients` client subscriptions attached
+/// (identical ones share one upstream subscription, so the upstream's count says less).
+pub async fn wait_for_subscribers(prepared: &Prepared, clients: u64) {
+    let schema = prepared.gateway.executor().current();
+    within(async {
+        while schema.subscription_stats().clients < clients {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
