@@ -41,8 +41,9 @@ struct Subscription;
 impl Subscription {
     /// Every number the test sends.
     async fn numbers(&self, ctx: &Context<'_>) -> impl Stream<Item = i32> + use<> {
-        let guard = ctx.data_unchecked::<Stats>().subscription_started();
+        // Subscribed before counted: the test publishes as soon as it sees the count.
         let numbers = ctx.data_unchecked::<broadcast::Sender<i32>>().subscribe();
+        let guard = ctx.data_unchecked::<Stats>().subscription_started();
         futures::stream::unfold((numbers, guard), |(mut numbers, guard)| async move {
             let n = numbers.recv().await.ok()?;
             Some((n, (numbers, guard)))

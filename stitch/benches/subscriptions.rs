@@ -15,7 +15,9 @@
 //! ```
 //!
 //! Each client is its own WebSocket connection (graphql-transport-ws, Quilt's `WsExecutor`), so
-//! the process needs one file descriptor per client (`ulimit -n`).
+//! the process needs one file descriptor per client (`ulimit -n`); `SUBS_PER_CONNECTION=100`
+//! multiplexes that many subscriptions on each connection instead, which separates the cost of
+//! a connection from the cost of a subscription.
 
 #![allow(clippy::unwrap_used, missing_docs)]
 
@@ -79,8 +81,12 @@ async fn gateway(addrs: &str) {
         }
     });
     let server = quilt_server::GraphQLServer::builder(stitched)
-        .max_ws_connections(1_000_000)
-        .max_subscriptions(1_000_000)
+        .limits(quilt_server::Limits {
+            max_ws_connections: 1_000_000,
+            max_subscriptions: 1_000_000,
+            max_operations_per_connection: 1_000_000,
+            ..quilt_server::Limits::default()
+        })
         .build();
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     println!("LISTENING {}", listener.local_addr().unwrap().port());
@@ -113,6 +119,7 @@ struct Tally {
 async fn bench() {
     let clients = env_usize("CLIENTS", 10_000);
     let events = env_usize("EVENTS", 100);
+    let per_connection = env_usize("SUBS_PER_CONNECTION", 1).max(1);
     let shop = subs::Shop::start().await;
     let addrs = shop.addrs().map(|a| a.to_string()).join(",");
     let mut child = tokio::process::Command::new(std::env::current_exe().unwrap())
@@ -153,13 +160,21 @@ async fn bench() {
             .await
             .unwrap();
         shop.publisher.publish(0);
-        stream.next().await.unwrap().unwrap();
+        tokio::time::timeout(Duration::from_secs(10), stream.next())
+            .await
+            .expect("the warm-up event did not arrive")
+            .unwrap()
+            .unwrap();
     }
     shop.reviews_stats
         .wait_for(Duration::from_secs(10), |c| c.active_subscriptions() == 0)
         .await
         .unwrap();
     let baseline = rss(pid);
+    eprintln!(
+        "gateway up (pid {pid}, RSS {} MiB); opening {clients} subscriptions",
+        baseline >> 20
+    );
 
     let tally = Arc::new(Tally {
         clients: clients as u32,
@@ -173,11 +188,14 @@ async fn bench() {
     let subscribed_all = Arc::new(Notify::new());
     let opened = Instant::now();
     let mut tasks = Vec::with_capacity(clients);
-    for _ in 0..clients {
-        let (url, tally) = (url.clone(), tally.clone());
+    let mut executor = WsExecutor::new(url.clone());
+    for i in 0..clients {
+        if i % per_connection == 0 {
+            executor = WsExecutor::new(url.clone());
+        }
+        let (executor, tally) = (executor.clone(), tally.clone());
         let (subscribed, subscribed_all) = (subscribed.clone(), subscribed_all.clone());
         tasks.push(tokio::spawn(async move {
-            let executor = WsExecutor::new(url);
             let mut stream = executor
                 .execute(Request::new(QUERY).unwrap())
                 .await
@@ -210,6 +228,10 @@ async fn bench() {
     tokio::time::timeout(Duration::from_secs(300), subscribed_all.notified())
         .await
         .expect("clients did not subscribe in time");
+    eprintln!(
+        "clients subscribed after {:?}; waiting for the gateway",
+        opened.elapsed()
+    );
     // Every client is in its group at the gateway.
     tokio::time::timeout(
         Duration::from_secs(300),
@@ -222,6 +244,7 @@ async fn bench() {
     let subscribe_time = opened.elapsed();
     let loaded = rss(pid);
 
+    eprintln!("gateway has every subscription after {subscribe_time:?}; publishing");
     let mut delays = Vec::with_capacity(events);
     for n in 1..=events {
         let published = tally.start.elapsed().as_nanos() as u64;
@@ -248,7 +271,8 @@ async fn bench() {
         .map(|c| u64::from(c.load(Ordering::Relaxed)))
         .sum();
     println!(
-        "stitched subscriptions: {clients} WebSocket clients (one connection each), {events} events"
+        "stitched subscriptions: {clients} WebSocket client subscriptions, {per_connection} per connection ({} connections), {events} events",
+        clients.div_ceil(per_connection)
     );
     println!(
         "  upstream subscriptions started at the reviews service: {}",

@@ -3,16 +3,20 @@
 //! ends with the upstream's errors), the upstream service restarts mid-subscription (the
 //! WebSocket executor or the gateway subscribes again; the client keeps its subscription), the
 //! service stays down (a clear terminal error after bounded retries), and the schema closes its
-//! subscriptions (a reload).
+//! subscriptions (a reload), and an upstream that sends garbage (a clear error, nothing left
+//! open).
 
 mod subs;
 
 use std::time::Duration;
 
 use futures::StreamExt;
-use quilt_executor::{Executor, ReconnectPolicy, Request, ResultStream, RetryPolicy};
-use quilt_stitch::{CloseReason, StitchedSchema, SubscriptionOptions};
-use quilt_test_support::WAIT;
+use quilt_executor::{
+    Executor, ExecutorExt, HttpExecutor, ReconnectPolicy, Request, ResultStream, RetryPolicy,
+    WsExecutor,
+};
+use quilt_stitch::{CloseReason, StitchedSchema, Stitcher, SubschemaConfig, SubscriptionOptions};
+use quilt_test_support::{JsPeer, WAIT};
 use serde_json::{Value, json};
 use subs::{REVIEW_ADDED, Shop, expected};
 
@@ -197,4 +201,43 @@ async fn closing_the_schemas_subscriptions_ends_each_with_the_reload_error_and_u
     let refused = serde_json::to_value(refused.into_single().await.unwrap()).unwrap();
     assert_eq!(refused, reload);
     assert_eq!(gateway.subscription_stats().clients, 0);
+}
+
+#[tokio::test]
+async fn an_upstream_that_sends_garbage_ends_the_subscription_with_a_protocol_error() {
+    let shop = Shop::start().await;
+    let garbage = JsPeer::start("garbage-ws.mjs", &[]).await.unwrap();
+    let sdl = "type Query { ok: Boolean } type Subscription { reviewAdded: Review! } \
+        type Review { id: ID! body: String! author: User! } type User { id: ID! }";
+    let executor = HttpExecutor::new(garbage.http_url("/graphql"))
+        .unwrap()
+        .route_subscriptions(WsExecutor::new(garbage.ws_url("/graphql")));
+    let gateway = Stitcher::new()
+        .subschema(SubschemaConfig::from_sdl("reviews", sdl, executor).unwrap())
+        .subschema(shop.accounts_subschema())
+        .build()
+        .unwrap();
+    let mut stream = subscribe(&gateway, "subscription { reviewAdded { id body } }").await;
+    assert_eq!(
+        next(&mut stream).await,
+        Some(json!({"data": {"reviewAdded": {"id": "1", "body": "Review 1"}}}))
+    );
+    let failed = next(&mut stream).await.unwrap();
+    assert_eq!(failed["data"], json!(null), "{failed}");
+    assert_eq!(
+        failed["errors"][0]["extensions"]["code"],
+        json!("PROTOCOL_ERROR"),
+        "{failed}"
+    );
+    assert_eq!(
+        failed["errors"][0]["path"],
+        json!(["reviewAdded"]),
+        "{failed}"
+    );
+    assert_eq!(next(&mut stream).await, None);
+    let stats = gateway.subscription_stats();
+    assert_eq!(
+        (stats.clients, stats.upstreams, stats.resubscribes),
+        (0, 0, 0)
+    );
 }

@@ -107,8 +107,9 @@ impl ReviewsSubscription {
         ctx: &Context<'_>,
         product: Option<ID>,
     ) -> impl Stream<Item = Review> + use<> {
-        let guard = ctx.data_unchecked::<Stats>().subscription_started();
+        // Subscribed before counted: a test that sees the count may publish at once.
         let events = ctx.data_unchecked::<Publisher>().0.subscribe();
+        let guard = ctx.data_unchecked::<Stats>().subscription_started();
         futures::stream::unfold(
             (events, guard, product),
             |(mut events, guard, product)| async move {
