@@ -182,10 +182,7 @@ fn dedup_key(step: &EntityStep, object: &JsonMap, key: &mut Vec<u8>) -> bool {
     key.clear();
     let mut alias = String::with_capacity(KEY_ALIAS_PREFIX.len() + 16);
     for requirement in &step.requirements {
-        alias.clear();
-        alias.push_str(KEY_ALIAS_PREFIX);
-        alias.push_str(requirement);
-        match object.get(&alias) {
+        match requirement_value(object, requirement, &mut alias) {
             Some(Value::String(s)) => {
                 key.push(b's');
                 key.extend_from_slice(s.as_bytes());
@@ -201,6 +198,19 @@ fn dedup_key(step: &EntityStep, object: &JsonMap, key: &mut Vec<u8>) -> bool {
         key.push(0);
     }
     true
+}
+
+/// An object's value of a requirement field, selected under its `_qk_` alias (`alias` is a
+/// reused buffer).
+fn requirement_value<'o>(
+    object: &'o JsonMap,
+    requirement: &str,
+    alias: &mut String,
+) -> Option<&'o Value> {
+    alias.clear();
+    alias.push_str(KEY_ALIAS_PREFIX);
+    alias.push_str(requirement);
+    object.get(alias.as_str())
 }
 
 /// The client path of the object reached by `indices` (the step's keys, list indices where
@@ -280,10 +290,7 @@ fn representation(step: &EntityStep, object: &JsonMap) -> Option<JsonMap> {
     representation.insert("__typename".into(), Value::String(type_name.to_owned()));
     let mut alias = String::with_capacity(KEY_ALIAS_PREFIX.len() + 16);
     for requirement in &step.requirements {
-        alias.clear();
-        alias.push_str(KEY_ALIAS_PREFIX);
-        alias.push_str(requirement);
-        match object.get(&alias) {
+        match requirement_value(object, requirement, &mut alias) {
             Some(value) => {
                 representation.insert(requirement.to_string(), value.clone());
             }

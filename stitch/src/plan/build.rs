@@ -202,6 +202,33 @@ fn finish<'a>(
     Ok((fragments, variables))
 }
 
+/// [`finish`] for a dependent step, whose document is assembled per call shape: the kept
+/// fragments printed, and each client variable it uses with its printed definition.
+#[allow(clippy::type_complexity)]
+fn finish_printed(
+    planner: &mut Planner<'_, '_>,
+    ctx: &mut StepCtx,
+    set: &SelectionSet,
+) -> Result<(String, Vec<(Name, String)>), PlanError> {
+    let (fragments, variables) = finish(planner, ctx, set)?;
+    let mut printed = String::new();
+    for fragment in fragments {
+        printed.push(' ');
+        printed.push_str(&fragment.serialize().no_indent().to_string());
+    }
+    let variables = variables
+        .iter()
+        .map(|v| {
+            let mut text = format!("${}: {}", v.name, v.ty);
+            if let Some(default) = &v.default_value {
+                text.push_str(&format!(" = {default}"));
+            }
+            (v.name.clone(), text)
+        })
+        .collect();
+    Ok((printed, variables))
+}
+
 /// Turns the planned entity builders into steps, level by level (planning a level's steps
 /// plans the next level's).
 fn entity_steps(planner: &mut Planner<'_, '_>) -> Result<Vec<Vec<EntityStep>>, PlanError> {
@@ -283,22 +310,7 @@ fn entity_step(planner: &mut Planner<'_, '_>, index: usize) -> Result<EntityStep
     for field in extra {
         set.push(Selection::Field(field));
     }
-    let (fragments, variables) = finish(planner, &mut ctx, &set)?;
-    let mut printed_fragments = String::new();
-    for fragment in fragments {
-        printed_fragments.push(' ');
-        printed_fragments.push_str(&fragment.serialize().no_indent().to_string());
-    }
-    let client_variables = variables
-        .iter()
-        .map(|v| {
-            let mut text = format!("${}: {}", v.name, v.ty);
-            if let Some(default) = &v.default_value {
-                text.push_str(&format!(" = {default}"));
-            }
-            (v.name.clone(), text)
-        })
-        .collect();
+    let (printed_fragments, client_variables) = finish_printed(planner, &mut ctx, &set)?;
     Ok(EntityStep::new(
         key.root,
         resolver,
@@ -431,22 +443,7 @@ fn field_step(planner: &mut Planner<'_, '_>, index: usize) -> Result<EntityStep,
             set.push(Selection::Field(Node::new(matched)));
         }
     }
-    let (fragments, variables) = finish(planner, &mut ctx, &set)?;
-    let mut printed_fragments = String::new();
-    for fragment in fragments {
-        printed_fragments.push(' ');
-        printed_fragments.push_str(&fragment.serialize().no_indent().to_string());
-    }
-    let client_variables = variables
-        .iter()
-        .map(|v| {
-            let mut text = format!("${}: {}", v.name, v.ty);
-            if let Some(default) = &v.default_value {
-                text.push_str(&format!(" = {default}"));
-            }
-            (v.name.clone(), text)
-        })
-        .collect();
+    let (printed_fragments, client_variables) = finish_printed(planner, &mut ctx, &set)?;
     let mut field_args: Vec<(Name, Node<apollo_compiler::ast::Value>)> = first
         .arguments
         .iter()

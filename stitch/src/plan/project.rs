@@ -175,18 +175,15 @@ impl<'a, 'i> Planner<'a, 'i> {
                     {
                         continue;
                     }
-                    conditions.push(only_conditions(&fragment.directives));
-                    let inner = self.project_set(
+                    let inner = self.project_fragment(
                         ctx,
+                        &fragment.directives,
                         &fragment.selection_set,
-                        path,
-                        path_type,
-                        provided,
+                        (path, path_type, provided),
                         conditions,
-                    );
-                    conditions.pop();
+                    )?;
                     let mut copy = (**fragment).clone();
-                    copy.selection_set = inner?;
+                    copy.selection_set = inner;
                     projected.push(Selection::InlineFragment(Node::new(copy)));
                 }
                 Selection::FragmentSpread(spread) => {
@@ -206,25 +203,38 @@ impl<'a, 'i> Planner<'a, 'i> {
                         continue;
                     }
                     // Inlined: the cut parts depend on where the fragment is spread.
-                    conditions.push(only_conditions(&spread.directives));
-                    let inner = self.project_set(
+                    let inner = self.project_fragment(
                         ctx,
+                        &spread.directives,
                         &fragment.selection_set,
-                        path,
-                        path_type,
-                        provided,
+                        (path, path_type, provided),
                         conditions,
-                    );
-                    conditions.pop();
+                    )?;
                     let mut inline =
                         InlineFragment::with_type_condition(fragment.type_condition().clone());
                     inline.directives = spread.directives.clone();
-                    inline.selection_set = inner?;
+                    inline.selection_set = inner;
                     projected.push(Selection::InlineFragment(Node::new(inline)));
                 }
             }
         }
         Ok(projected)
+    }
+
+    /// Projects a fragment's selection at the place it is spread, its `@skip`/`@include`
+    /// carried to the fields cut out of it.
+    fn project_fragment(
+        &mut self,
+        ctx: &mut StepCtx,
+        directives: &DirectiveList,
+        set: &'a SelectionSet,
+        (path, path_type, provided): (&[String], &Name, &[Name]),
+        conditions: &mut Vec<DirectiveList>,
+    ) -> Result<SelectionSet, PlanError> {
+        conditions.push(only_conditions(directives));
+        let inner = self.project_set(ctx, set, path, path_type, provided, conditions);
+        conditions.pop();
+        inner
     }
 
     /// Whether a named fragment needs no cut in this subschema (then it is sent as is).
