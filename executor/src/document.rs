@@ -29,6 +29,8 @@ struct Inner {
     ast: ast::Document,
     printed: OnceLock<Arc<str>>,
     hash: OnceLock<u64>,
+    /// Whether any definition uses `@defer` or `@stream`, found once.
+    incremental: OnceLock<bool>,
 }
 
 impl Document {
@@ -64,6 +66,7 @@ impl Document {
             ast,
             printed,
             hash: OnceLock::new(),
+            incremental: OnceLock::new(),
         })))
     }
 
@@ -73,6 +76,7 @@ impl Document {
             ast,
             printed: OnceLock::new(),
             hash: OnceLock::new(),
+            incremental: OnceLock::new(),
         }))
     }
 
@@ -133,8 +137,16 @@ impl Document {
             .unwrap_or(OperationType::Query)
     }
 
-    /// Whether the selected operation uses the `@defer` or `@stream` directive anywhere.
+    /// Whether the document uses the `@defer` or `@stream` directive anywhere (found on first
+    /// use, then cached).
     pub fn uses_incremental_delivery(&self) -> bool {
+        *self
+            .0
+            .incremental
+            .get_or_init(|| self.find_incremental_delivery())
+    }
+
+    fn find_incremental_delivery(&self) -> bool {
         fn in_selections(selections: &[ast::Selection]) -> bool {
             selections.iter().any(|s| match s {
                 ast::Selection::Field(f) => {

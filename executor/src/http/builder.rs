@@ -232,7 +232,7 @@ impl HttpExecutorBuilder {
         };
         Ok(HttpExecutor {
             shared: Arc::new(Shared {
-                endpoint_str: self.endpoint.clone(),
+                endpoint_str: Arc::from(self.endpoint.as_str()),
                 endpoint: url,
                 options: self.options,
                 client,

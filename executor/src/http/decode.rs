@@ -32,30 +32,22 @@ pub(super) async fn decode(
         .as_ref()
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
-    let mime = content_type
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let mime = content_type.split(';').next().unwrap_or("").trim();
 
     if status.is_server_error() {
         return Err(status_error(response, endpoint).await);
     }
     if status.is_success() {
-        match mime.as_str() {
-            "text/event-stream" => {
-                return Ok(Response::Stream(sse::result_stream(
-                    response, endpoint, limit,
-                )));
-            }
-            "multipart/mixed" => {
-                let boundary = multipart::boundary(content_type);
-                return Ok(Response::Stream(multipart::result_stream(
-                    response, boundary, endpoint, limit,
-                )));
-            }
-            _ => {}
+        if mime.eq_ignore_ascii_case("text/event-stream") {
+            return Ok(Response::Stream(sse::result_stream(
+                response, endpoint, limit,
+            )));
+        }
+        if mime.eq_ignore_ascii_case("multipart/mixed") {
+            let boundary = multipart::boundary(content_type);
+            return Ok(Response::Stream(multipart::result_stream(
+                response, boundary, endpoint, limit,
+            )));
         }
     }
 

@@ -7,7 +7,9 @@
 //! it finishes, its waiters send their own requests.
 
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::future::Future;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -20,13 +22,20 @@ use crate::result::ExecutionResult;
 
 type Outcome = Result<ExecutionResult, ExecutorError>;
 
-/// What makes two requests identical.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+/// What makes two requests identical, with its hash computed once (the map hashes only that).
+#[derive(Debug, PartialEq, Eq)]
 pub(super) struct DedupKey {
+    hash: u64,
     method: Method,
     url: String,
     body: Bytes,
     headers: Vec<(HeaderName, HeaderValue)>,
+}
+
+impl std::hash::Hash for DedupKey {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        state.write_u64(self.hash);
+    }
 }
 
 impl DedupKey {
@@ -37,7 +46,13 @@ impl DedupKey {
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect();
         headers.sort_by(|a, b| (a.0.as_str(), a.1.as_bytes()).cmp(&(b.0.as_str(), b.1.as_bytes())));
+        let mut hasher = std::collections::hash_map::DefaultHasher::new();
+        method.hash(&mut hasher);
+        url.hash(&mut hasher);
+        body.hash(&mut hasher);
+        headers.hash(&mut hasher);
         Self {
+            hash: hasher.finish(),
             method,
             url: url.to_owned(),
             body,
@@ -45,6 +60,30 @@ impl DedupKey {
         }
     }
 }
+
+/// A hasher that passes on the one `u64` a [`DedupKey`] writes.
+#[derive(Default)]
+struct PrehashedHasher(u64);
+
+impl Hasher for PrehashedHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        // Only `write_u64` is called by `DedupKey`; anything else is folded in anyway.
+        for byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
+        }
+    }
+
+    fn write_u64(&mut self, value: u64) {
+        self.0 = value;
+    }
+}
+
+type InFlight =
+    HashMap<Arc<DedupKey>, Vec<oneshot::Sender<Outcome>>, BuildHasherDefault<PrehashedHasher>>;
 
 /// The in-flight requests of one executor.
 #[derive(Debug, Default)]
@@ -55,14 +94,14 @@ pub(super) struct Dedup {
 #[derive(Debug, Default)]
 struct Inner {
     /// For each request on the wire, the waiters for its outcome.
-    in_flight: Mutex<HashMap<DedupKey, Vec<oneshot::Sender<Outcome>>>>,
+    in_flight: Mutex<InFlight>,
     deduplicated: AtomicU64,
     /// Requests that went on the wire as leaders (or after their leader was dropped).
     sent: AtomicU64,
 }
 
 impl Inner {
-    fn lock(&self) -> MutexGuard<'_, HashMap<DedupKey, Vec<oneshot::Sender<Outcome>>>> {
+    fn lock(&self) -> MutexGuard<'_, InFlight> {
         match self.in_flight.lock() {
             Ok(map) => map,
             Err(poisoned) => poisoned.into_inner(),
@@ -74,7 +113,7 @@ impl Inner {
 /// waiters to send on their own).
 struct LeaderGuard<'a> {
     inner: &'a Inner,
-    key: Option<DedupKey>,
+    key: Option<Arc<DedupKey>>,
 }
 
 impl LeaderGuard<'_> {
@@ -110,18 +149,16 @@ impl Dedup {
     where
         F: Future<Output = Outcome>,
     {
-        let waiting = {
-            let mut map = self.inner.lock();
-            match map.get_mut(&key) {
-                Some(waiters) => {
-                    let (tx, rx) = oneshot::channel();
-                    waiters.push(tx);
-                    Some(rx)
-                }
-                None => {
-                    map.insert(key.clone(), Vec::new());
-                    None
-                }
+        let key = Arc::new(key);
+        let waiting = match self.inner.lock().entry(key.clone()) {
+            Entry::Occupied(mut waiters) => {
+                let (tx, rx) = oneshot::channel();
+                waiters.get_mut().push(tx);
+                Some(rx)
+            }
+            Entry::Vacant(vacant) => {
+                vacant.insert(Vec::new());
+                None
             }
         };
         if let Some(rx) = waiting {

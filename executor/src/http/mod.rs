@@ -83,7 +83,7 @@ pub(crate) struct Options {
 /// What every clone of an executor shares.
 struct Shared {
     endpoint: Url,
-    endpoint_str: String,
+    endpoint_str: Arc<str>,
     options: Options,
     client: reqwest::Client,
     dedup: Dedup,

@@ -33,7 +33,7 @@ const JSON: &str = "application/json";
 /// A request ready to send.
 struct Outgoing {
     /// The endpoint, for errors.
-    endpoint: String,
+    endpoint: Arc<str>,
     method: Method,
     headers: HeaderMap,
     /// The first way of sending (with APQ: the hash alone).
@@ -93,11 +93,11 @@ fn prepare(shared: &Shared, mut request: Request) -> Result<Outgoing, ExecutorEr
     }
     let url = endpoint_url.as_ref().unwrap_or(&shared.endpoint);
     let endpoint = match &endpoint_url {
-        Some(url) => url.to_string(),
+        Some(url) => Arc::from(url.as_str()),
         None => shared.endpoint_str.clone(),
     };
     let invalid = |message: String| ExecutorError::InvalidRequest {
-        endpoint: endpoint.clone(),
+        endpoint: endpoint.to_string(),
         message,
     };
 
@@ -260,7 +260,7 @@ async fn send_once(shared: &Shared, outgoing: &Outgoing) -> Result<Response, Exe
     match tokio::time::timeout(outgoing.timeout, attempt).await {
         Ok(outcome) => outcome,
         Err(_) => Err(ExecutorError::Timeout {
-            endpoint: outgoing.endpoint.clone(),
+            endpoint: outgoing.endpoint.to_string(),
             after: outgoing.timeout,
         }),
     }

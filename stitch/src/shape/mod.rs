@@ -61,7 +61,8 @@ pub(crate) fn shape(
         grouped: FastMap::default(),
     };
     let mut source = fetched.data;
-    let data = match shaper.object(root_type, &[root_set], &mut source) {
+    let root_key = (root_set as *const SelectionSet as usize, 0, 0);
+    let data = match shaper.object(root_type, root_key, &[root_set], &mut source) {
         Ok(map) => Value::Object(map),
         Err(NullPropagation) => Value::Null,
     };
@@ -84,10 +85,14 @@ struct Shaper<'a> {
     errors: Vec<GraphQLError>,
     /// The current response path, borrowed (turned into `PathSegment`s only for errors).
     path: Vec<Elem<'a>>,
-    /// CollectFields results by (selection sets, object type): every object of a list shares
-    /// its grouping.
-    grouped: FastMap<(Vec<usize>, String), Rc<Grouped<'a>>>,
+    /// CollectFields results by [`GroupKey`]: every object of a list shares its grouping.
+    grouped: FastMap<GroupKey, Rc<Grouped<'a>>>,
 }
+
+/// What identifies the grouping of an object's fields without allocating: the address and
+/// length of the field list whose selection sets apply (a slice inside a cached grouping, or
+/// the root selection set), and the address of the object type's name in the schema.
+type GroupKey = (usize, usize, usize);
 
 /// One element of the current path.
 #[derive(Clone, Copy)]
@@ -98,18 +103,15 @@ enum Elem<'a> {
 
 impl<'a> Shaper<'a> {
     /// Completes an object: the fetched values are moved out of `source` (no copies).
+    /// `sets` are the selection sets that apply, `group_key` identifies them with the type.
     fn object(
         &mut self,
         type_name: &str,
+        group_key: GroupKey,
         sets: &[&'a SelectionSet],
         source: &mut JsonMap,
     ) -> Result<JsonMap, NullPropagation> {
-        let cache_key = (
-            sets.iter()
-                .map(|s| *s as *const SelectionSet as usize)
-                .collect::<Vec<_>>(),
-            type_name.to_owned(),
-        );
+        let cache_key = (group_key.0, group_key.1, self.type_address(type_name));
         let grouped = match self.grouped.get(&cache_key) {
             Some(grouped) => grouped.clone(),
             None => {
@@ -237,11 +239,28 @@ impl<'a> Shaper<'a> {
             self.error(fields[0], "expected an object from the subschema".into());
             return Value::Null;
         };
-        let sets: Vec<&'a SelectionSet> = fields.iter().map(|f| &f.selection_set).collect();
-        match self.object(type_name, &sets, &mut map) {
+        let group_key = (fields.as_ptr() as usize, fields.len(), 0);
+        let cache_key = (group_key.0, group_key.1, self.type_address(type_name));
+        let sets: Vec<&'a SelectionSet> = if self.grouped.contains_key(&cache_key) {
+            Vec::new()
+        } else {
+            fields.iter().map(|f| &f.selection_set).collect()
+        };
+        match self.object(type_name, group_key, &sets, &mut map) {
             Ok(map) => Value::Object(map),
             Err(NullPropagation) => Value::Null,
         }
+    }
+
+    /// The address of the schema's name of `type_name` (stable while the schema lives), or of
+    /// `type_name` itself for a name the schema lacks.
+    fn type_address(&self, type_name: &str) -> usize {
+        self.schema
+            .types
+            .get_key_value(type_name)
+            .map_or(type_name.as_ptr() as usize, |(name, _)| {
+                name.as_str().as_ptr() as usize
+            })
     }
 
     /// The current path as the response's path segments.
