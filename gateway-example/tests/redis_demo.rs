@@ -205,3 +205,53 @@ async fn the_binary_takes_redis_url_from_the_environment_and_two_processes_share
     assert_eq!(seen, json!({"data": {"seats": [{"id": "C2"}]}}));
     delete_venue(&url, &prefix).await;
 }
+
+#[tokio::test]
+async fn two_instances_racing_for_each_seat_let_exactly_one_reservation_win() {
+    use gateway_example::demo::seats::{Venue, schema};
+    let Some(url) = redis_or_skip().await else {
+        return;
+    };
+    let prefix = unique_redis_prefix("seats-race");
+    let one = schema(Venue::redis(&url, &prefix).await.unwrap());
+    let two = schema(Venue::redis(&url, &prefix).await.unwrap());
+    let reserve = |seat: String, holder: &'static str| {
+        async_graphql::Request::new(format!(
+            r#"mutation {{ reserveSeat(id: "{seat}", holder: "{holder}") {{ holder }} }}"#
+        ))
+    };
+    let mut winners = Vec::new();
+    for row in ["A", "B", "C"] {
+        for number in 1..=4 {
+            let seat = format!("{row}{number}");
+            let (a, b) = tokio::join!(
+                one.execute(reserve(seat.clone(), "ada")),
+                two.execute(reserve(seat.clone(), "grace"))
+            );
+            let outcomes = [a, b].map(|response| response.errors.is_empty());
+            assert_eq!(
+                outcomes.iter().filter(|ok| **ok).count(),
+                1,
+                "seat {seat}: {outcomes:?}"
+            );
+            winners.push(if outcomes[0] { "ada" } else { "grace" });
+        }
+    }
+    // Both instances read the winners back.
+    for instance in [&one, &two] {
+        let seats = instance
+            .execute("{ seats { holder } }")
+            .await
+            .data
+            .into_json()
+            .unwrap();
+        let holders: Vec<&str> = seats["seats"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|seat| seat["holder"].as_str().unwrap())
+            .collect();
+        assert_eq!(holders, winners);
+    }
+    delete_venue(&url, &prefix).await;
+}
