@@ -4,6 +4,11 @@
 //! A seat moves AVAILABLE → RESERVED (by a holder) → SOLD, or back to AVAILABLE when released;
 //! a sold seat stays sold. Each successful mutation publishes the seat to its topic, and the
 //! subscriptions `onSeatReserved`, `onSeatSold` and `onSeatReleased` stream those events.
+//!
+//! The venue lives in memory ([`Venue::in_memory`]) or in Redis ([`Venue::redis`]): then the
+//! seats are a Redis hash changed by compare-and-set and the events go through Redis pub/sub,
+//! so every instance started with the same Redis and prefix serves the same venue and every
+//! subscriber of every instance gets every event.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
