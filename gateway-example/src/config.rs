@@ -5,6 +5,8 @@
 //! poll_interval = 30          # seconds; re-read the subschemas and swap the schema
 //! dedup = true                # identical concurrent queries share one execution (default)
 //! upstream_dedup = true       # identical in-flight subgraph requests share one (default)
+//! redis_url = "redis://127.0.0.1:6379"   # demo only: the Seat-Saver venue shared through Redis
+//! redis_prefix = "quilt-demo:"           # its key and channel prefix (default)
 //!
 //! [[subschemas]]
 //! name = "accounts"
@@ -65,6 +67,26 @@ pub struct Cli {
     /// deduplication, on by default).
     #[arg(long)]
     pub no_upstream_dedup: bool,
+    /// Demo only: keep the Seat-Saver venue's seats and events in this Redis, so every demo
+    /// instance started with it shares one venue [default: the REDIS_URL environment variable;
+    /// unset: in memory].
+    #[arg(long, value_name = "URL")]
+    pub redis_url: Option<String>,
+    /// Demo only: the prefix of the venue's Redis key and channels [default: quilt-demo:].
+    #[arg(long, value_name = "PREFIX")]
+    pub redis_prefix: Option<String>,
+}
+
+/// The prefix of the demo venue's Redis key and channels unless one is given.
+pub const DEFAULT_REDIS_PREFIX: &str = "quilt-demo:";
+
+/// Where the demo's Seat-Saver venue keeps its seats and events when it is shared.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DemoRedis {
+    /// The Redis URL, e.g. `redis://127.0.0.1:6379`.
+    pub url: String,
+    /// The prefix of the hash (`{prefix}seats`) and of the channels (`{prefix}SEAT_SOLD`, ...).
+    pub prefix: String,
 }
 
 /// The TOML file.
@@ -82,6 +104,10 @@ pub struct FileConfig {
     /// Upstream in-flight deduplication for every subschema (default true; a subschema's own
     /// `dedup` key can turn it off for that one).
     pub upstream_dedup: Option<bool>,
+    /// Demo only: the Redis the Seat-Saver venue is shared through.
+    pub redis_url: Option<String>,
+    /// Demo only: the prefix of the venue's Redis key and channels.
+    pub redis_prefix: Option<String>,
     /// The subschemas.
     #[serde(default)]
     pub subschemas: Vec<SubschemaSpec>,
@@ -115,12 +141,23 @@ pub struct Settings {
     /// Whether identical concurrent queries (same document, operation name, variables,
     /// `Authorization` and `Cookie`) share one execution.
     pub dedup: bool,
+    /// The Redis the demo's Seat-Saver venue is shared through; `None`: in memory. Used only
+    /// when the demo runs (no subschemas).
+    pub demo_redis: Option<DemoRedis>,
 }
 
 impl Cli {
     /// The settings: the file's, with the command line's on top (flag subschemas come after
-    /// the file's).
+    /// the file's); `REDIS_URL` from the environment when neither names a Redis.
     pub fn settings(self) -> anyhow::Result<Settings> {
+        self.settings_with_env(|name| std::env::var(name).ok())
+    }
+
+    /// [`Cli::settings`] with the environment read through `env`.
+    pub fn settings_with_env(
+        self,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Settings> {
         let file = match &self.config {
             Some(path) => FileConfig::read(path)?,
             None => FileConfig::default(),
@@ -156,12 +193,24 @@ impl Cli {
             Some(addr) => addr,
             None => DEFAULT_LISTEN.parse()?,
         };
+        let demo_redis = self
+            .redis_url
+            .or(file.redis_url)
+            .or_else(|| env("REDIS_URL").filter(|url| !url.is_empty()))
+            .map(|url| DemoRedis {
+                url,
+                prefix: self
+                    .redis_prefix
+                    .or(file.redis_prefix)
+                    .unwrap_or_else(|| DEFAULT_REDIS_PREFIX.to_owned()),
+            });
         Ok(Settings {
             listen,
             poll_interval,
             graphiql_assets: self.graphiql_assets.or(file.graphiql_assets),
             subschemas,
             dedup: !self.no_dedup && file.dedup.unwrap_or(true),
+            demo_redis,
         })
     }
 }
@@ -265,6 +314,45 @@ mod tests {
         let one =
             FileConfig::parse("[[subschemas]]\nname = \"a\"\nurl = \"u\"\ndedup = false").unwrap();
         assert!(!one.subschemas[0].dedup);
+    }
+
+    #[test]
+    fn the_demo_venue_uses_redis_from_the_flag_the_file_or_redis_url() {
+        let no_env = |_: &str| None;
+        let env = |name: &str| (name == "REDIS_URL").then(|| "redis://env:6379".to_owned());
+        let none = Cli::parse_from(["g"]).settings_with_env(no_env).unwrap();
+        assert_eq!(none.demo_redis, None);
+        let from_env = Cli::parse_from(["g"]).settings_with_env(env).unwrap();
+        assert_eq!(
+            from_env.demo_redis,
+            Some(DemoRedis {
+                url: "redis://env:6379".into(),
+                prefix: DEFAULT_REDIS_PREFIX.into()
+            })
+        );
+        let flag = Cli::parse_from([
+            "g",
+            "--redis-url",
+            "redis://flag:6379",
+            "--redis-prefix",
+            "run-7:",
+        ])
+        .settings_with_env(env)
+        .unwrap();
+        assert_eq!(
+            flag.demo_redis,
+            Some(DemoRedis {
+                url: "redis://flag:6379".into(),
+                prefix: "run-7:".into()
+            })
+        );
+        let file =
+            FileConfig::parse("redis_url = \"redis://file:6379\"\nredis_prefix = \"f:\"").unwrap();
+        assert_eq!(file.redis_url.as_deref(), Some("redis://file:6379"));
+        assert_eq!(file.redis_prefix.as_deref(), Some("f:"));
+        let empty = |_: &str| Some(String::new());
+        let unset = Cli::parse_from(["g"]).settings_with_env(empty).unwrap();
+        assert_eq!(unset.demo_redis, None, "an empty REDIS_URL is unset");
     }
 
     #[test]

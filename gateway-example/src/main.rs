@@ -18,10 +18,17 @@ async fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let settings = Cli::parse().settings()?;
+    let settings_redis = settings.demo_redis.clone();
     run::serve(settings, |addr, prepared| {
         if let Some(demo) = &prepared.demo {
             for service in demo.services() {
                 println!("demo service {:<9} {}", service.name(), service.http_url());
+            }
+            if let Some(redis) = &settings_redis {
+                println!(
+                    "demo venue shared through {} (prefix {})",
+                    redis.url, redis.prefix
+                );
             }
         }
         println!(

@@ -4,12 +4,15 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use anyhow::Context as _;
+
 use quilt_executor::{DedupOptions, DedupStats};
 use quilt_server::{GraphQLServer, InboundDedup};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::config::Settings;
 use crate::demo::Demo;
+use crate::demo::seats::Venue;
 use crate::gateway::Gateway;
 
 /// A gateway ready to serve, with what it needs kept alive.
@@ -27,7 +30,15 @@ pub struct Prepared {
 /// stitches them, and starts polling if asked.
 pub async fn prepare(settings: &Settings) -> anyhow::Result<Prepared> {
     let (specs, demo) = if settings.subschemas.is_empty() {
-        let demo = Demo::start().await?;
+        let venue = match &settings.demo_redis {
+            Some(redis) => Venue::redis(&redis.url, &redis.prefix)
+                .await
+                .with_context(|| {
+                    format!("the Seat-Saver venue cannot use Redis at {}", redis.url)
+                })?,
+            None => Venue::in_memory(),
+        };
+        let demo = Demo::start_with(venue).await?;
         (demo.specs(), Some(demo))
     } else {
         (settings.subschemas.clone(), None)

@@ -55,16 +55,25 @@ pub struct Streaming {
     /// How long a WebSocket client may take to send `connection_init` (close 4408 after).
     /// Default 3 s, as graphql-ws.
     pub connection_init_timeout: Duration,
-    /// The legacy `graphql-ws` protocol's `ka` interval; also the interval of the server's
-    /// `ping` on `graphql-transport-ws` when [`Streaming::ws_ping`] is set. Default 12 s.
+    /// The WebSocket heartbeat interval: the legacy `graphql-ws` protocol's `ka` message, and
+    /// the server's `ping` message on `graphql-transport-ws` (when [`Streaming::ws_ping`] is
+    /// set), so that an idle connection always carries traffic. Default 12 s.
     pub keep_alive_interval: Duration,
-    /// Whether the server pings `graphql-transport-ws` clients every keep-alive interval.
-    /// Default false (clients ping).
+    /// Whether the server sends `graphql-transport-ws` clients a `ping` message every
+    /// keep-alive interval (they answer `pong`; graphql-ws clients do so by themselves).
+    /// Default true: proxies close WebSocket connections that stay silent (nginx after 60 s),
+    /// and graphql-ws clients do not ping unless told to.
     pub ws_ping: bool,
     /// The interval of `{}` heartbeat parts in Apollo multipart subscriptions. Default 5 s.
     pub multipart_heartbeat: Duration,
-    /// The interval of SSE comment lines (`:`) that keep proxies from closing idle streams.
-    /// Default 12 s.
+    /// The interval of `{}` heartbeat parts in incremental-delivery `multipart/mixed` responses
+    /// (@defer/@stream, and subscriptions asked for without `subscriptionSpec`). Default `None`:
+    /// the incremental-delivery RFC defines no heartbeat, and a client that merges every part
+    /// (graphql-tools' executor-http) would see an empty part as one more result. Quilt's
+    /// `HttpExecutor` and Apollo Client skip `{}` parts.
+    pub incremental_heartbeat: Option<Duration>,
+    /// The interval of SSE comment lines (`:`) that keep proxies from closing idle streams,
+    /// in both GraphQL over SSE modes. Default 12 s.
     pub sse_keep_alive: Duration,
     /// The capacity of each connection's outgoing queue, in messages. A client that reads
     /// slower than its operations produce holds back the producers (the upstream waits), so
@@ -84,8 +93,9 @@ impl Default for Streaming {
         Self {
             connection_init_timeout: Duration::from_secs(3),
             keep_alive_interval: Duration::from_secs(12),
-            ws_ping: false,
+            ws_ping: true,
             multipart_heartbeat: Duration::from_secs(5),
+            incremental_heartbeat: None,
             sse_keep_alive: Duration::from_secs(12),
             queue_capacity: 32,
             sse_reservation_timeout: Duration::from_secs(30),

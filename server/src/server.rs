@@ -77,6 +77,25 @@ impl GraphQLServer {
         }
     }
 
+    /// What the server holds open now: WebSocket connections and their tasks, subscriptions
+    /// over every transport, SSE single-connection reservations. All return to zero once every
+    /// client has left.
+    pub fn stats(&self) -> ServerStats {
+        let state = &self.state;
+        ServerStats {
+            websocket_connections: state
+                .limits
+                .max_ws_connections
+                .saturating_sub(state.ws_connections.available_permits()),
+            websocket_tasks: state.tasks.len(),
+            subscriptions: state
+                .limits
+                .max_subscriptions
+                .saturating_sub(state.subscriptions.available_permits()),
+            sse_reservations: state.reservations.len(),
+        }
+    }
+
     /// A token that starts graceful shutdown when cancelled (the same as the signal given to
     /// [`GraphQLServer::serve_with_shutdown`]); useful when the router is embedded.
     pub fn shutdown_token(&self) -> CancellationToken {
@@ -139,6 +158,21 @@ impl GraphQLServer {
         }
         Ok(())
     }
+}
+
+/// What a [`GraphQLServer`] holds open at one moment ([`GraphQLServer::stats`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ServerStats {
+    /// WebSocket connections open (each holds one permit of
+    /// [`Limits::max_ws_connections`]).
+    pub websocket_connections: usize,
+    /// WebSocket connection tasks still running (graceful shutdown awaits them).
+    pub websocket_tasks: usize,
+    /// Subscriptions open over every transport (each holds one permit of
+    /// [`Limits::max_subscriptions`] until its stream is dropped).
+    pub subscriptions: usize,
+    /// SSE single-connection reservations held.
+    pub sse_reservations: usize,
 }
 
 /// Tunes a [`GraphQLServer`]; every setting has a default.
@@ -243,6 +277,24 @@ impl GraphQLServerBuilder {
     /// See [`Streaming::multipart_heartbeat`].
     pub fn multipart_heartbeat(mut self, interval: Duration) -> Self {
         self.streaming.multipart_heartbeat = interval;
+        self
+    }
+
+    /// See [`Streaming::ws_ping`].
+    pub fn ws_ping(mut self, enabled: bool) -> Self {
+        self.streaming.ws_ping = enabled;
+        self
+    }
+
+    /// See [`Streaming::sse_keep_alive`].
+    pub fn sse_keep_alive(mut self, interval: Duration) -> Self {
+        self.streaming.sse_keep_alive = interval;
+        self
+    }
+
+    /// See [`Streaming::incremental_heartbeat`].
+    pub fn incremental_heartbeat(mut self, interval: Option<Duration>) -> Self {
+        self.streaming.incremental_heartbeat = interval;
         self
     }
 

@@ -22,10 +22,15 @@ pub struct Demo {
 }
 
 impl Demo {
-    /// Starts the four services on `127.0.0.1:0`.
+    /// Starts the four services on `127.0.0.1:0`, the venue in memory.
     pub async fn start() -> std::io::Result<Self> {
+        Self::start_with(seats::Venue::in_memory()).await
+    }
+
+    /// Starts the four services on `127.0.0.1:0` with `venue` (in memory, or shared through
+    /// Redis with other instances: [`seats::Venue::redis`]).
+    pub async fn start_with(venue: seats::Venue) -> std::io::Result<Self> {
         let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
-        let venue = seats::Venue::default();
         let services = vec![
             serve::serve("accounts", accounts::schema(), any_port).await?,
             serve::serve("products", products::schema(), any_port).await?,

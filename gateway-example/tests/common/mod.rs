@@ -15,6 +15,8 @@ use tokio_util::task::AbortOnDropHandle;
 pub struct TestGateway {
     pub url: String,
     pub prepared: Prepared,
+    /// The server (its router runs in the task); for its counters.
+    pub server: quilt_server::GraphQLServer,
     _task: AbortOnDropHandle<()>,
 }
 
@@ -26,6 +28,7 @@ pub fn settings(subschemas: Vec<SubschemaSpec>) -> Settings {
         graphiql_assets: None,
         subschemas,
         dedup: true,
+        demo_redis: None,
     }
 }
 
@@ -37,7 +40,8 @@ pub async fn start(settings: Settings) -> TestGateway {
 /// Starts a gateway whose server also has the routes of `extra`.
 pub async fn start_with(settings: Settings, extra: Router) -> TestGateway {
     let prepared = within(prepare(&settings)).await.unwrap();
-    let router = server(&prepared, &settings).router().merge(extra);
+    let server = server(&prepared, &settings);
+    let router = server.router().merge(extra);
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .unwrap();
@@ -48,6 +52,7 @@ pub async fn start_with(settings: Settings, extra: Router) -> TestGateway {
     TestGateway {
         url: format!("http://{addr}/graphql"),
         prepared,
+        server,
         _task: AbortOnDropHandle::new(task),
     }
 }
@@ -101,8 +106,18 @@ impl GatewayProcess {
     /// Starts the binary with `args` (plus `--listen 127.0.0.1:0`) and waits, at most 60 s,
     /// for the URL it prints.
     pub async fn start(args: &[String]) -> Self {
+        Self::start_with_env(args, &[]).await
+    }
+
+    /// [`GatewayProcess::start`] with `env` added to the environment. `REDIS_URL` is removed
+    /// unless `env` sets it: the environment running the tests must not make the demo venues
+    /// of unrelated tests share one Redis hash.
+    pub async fn start_with_env(args: &[String], env: &[(&str, &str)]) -> Self {
         use tokio::io::{AsyncBufReadExt, BufReader};
-        let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gateway-example"))
+        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gateway-example"));
+        command.env_remove("REDIS_URL");
+        command.envs(env.iter().copied());
+        let mut child = command
             .args(args)
             .args(["--listen", "127.0.0.1:0"])
             .stdout(std::process::Stdio::piped())
@@ -156,6 +171,18 @@ pub async fn js_shop() -> (Vec<quilt_test_support::JsPeer>, Vec<String>) {
     (peers, flags)
 }
 
+/// Waits until `condition` holds, polling every 10 ms; fails the test after the test wait,
+/// naming `what`.
+pub async fn wait_until(what: &str, condition: impl Fn() -> bool) {
+    let waited = tokio::time::timeout(WAIT, async {
+        while !condition() {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(waited.is_ok(), "not in time: {what}");
+}
+
 /// Waits until the gateway's stitched schema has `clients` client subscriptions attached
 /// (identical ones share one upstream subscription, so the upstream's count says less).
 pub async fn wait_for_subscribers(prepared: &Prepared, clients: u64) {
@@ -166,4 +193,38 @@ pub async fn wait_for_subscribers(prepared: &Prepared, clients: u64) {
         }
     })
     .await;
+}
+
+/// The machine's Redis (`redis://127.0.0.1:6379`) if it answers `PING`; else `None` and the
+/// test skips itself, except under `CI=true`, where a missing Redis fails the test.
+pub async fn redis_or_skip() -> Option<String> {
+    let url = "redis://127.0.0.1:6379";
+    let ping = async {
+        let client = redis::Client::open(url)?;
+        let mut connection = client.get_multiplexed_async_connection().await?;
+        redis::cmd("PING")
+            .query_async::<String>(&mut connection)
+            .await
+    };
+    let answer = tokio::time::timeout(std::time::Duration::from_secs(2), ping).await;
+    match answer {
+        Ok(Ok(pong)) if pong == "PONG" => Some(url.to_owned()),
+        other => {
+            assert_ne!(
+                std::env::var("CI").as_deref(),
+                Ok("true"),
+                "Redis must run at {url} under CI: {other:?}"
+            );
+            eprintln!("skipped: no Redis at {url} ({other:?})");
+            None
+        }
+    }
+}
+
+/// A key and channel prefix no other test run uses.
+pub fn unique_redis_prefix(test: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos());
+    format!("quilt-test:{test}:{}:{nanos}:", std::process::id())
 }

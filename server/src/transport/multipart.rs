@@ -1,6 +1,7 @@
-//! `multipart/mixed` responses: incremental delivery (@defer/@stream payloads as they are) and
-//! Apollo multipart subscriptions (`{"payload": ..}` parts, `{}` heartbeats, a transport error
-//! part `{"payload": null, "errors": [..]}`). The delimiter is written right after each part, so
+//! `multipart/mixed` responses: incremental delivery (@defer/@stream payloads as they are; `{}`
+//! heartbeats when [`Streaming::incremental_heartbeat`] is set) and Apollo multipart
+//! subscriptions (`{"payload": ..}` parts, `{}` heartbeats, a transport error part
+//! `{"payload": null, "errors": [..]}`). The delimiter is written right after each part, so
 //! a client can process a part as soon as it arrives.
 
 use std::convert::Infallible;
@@ -27,7 +28,11 @@ pub fn respond(
     settings: &Streaming,
     apollo_subscription: bool,
 ) -> Response {
-    let heartbeat = apollo_subscription.then_some(settings.multipart_heartbeat);
+    let heartbeat = if apollo_subscription {
+        Some(settings.multipart_heartbeat)
+    } else {
+        settings.incremental_heartbeat
+    };
     let parts = pump(results, shutdown, heartbeat).filter_map(move |pumped| async move {
         let value = match (pumped, apollo_subscription) {
             (Pumped::Result(result), true) => json!({ "payload": result }),

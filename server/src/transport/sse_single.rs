@@ -48,6 +48,11 @@ impl Reservations {
         // A poisoned lock only means a panic elsewhere; the map itself stays consistent.
         self.inner.lock().unwrap_or_else(|e| e.into_inner())
     }
+
+    /// The reservations held now.
+    pub(crate) fn len(&self) -> usize {
+        self.lock().len()
+    }
 }
 
 /// The token of a request: the header, else the `token` query parameter.
