@@ -14,6 +14,8 @@ pub(crate) struct Message {
 }
 
 /// What the emitter says.
+// An event is the common message; boxing it would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug)]
 pub(crate) enum Action {
     /// The subscription is alive (sent before the emitter answers the subscription request,

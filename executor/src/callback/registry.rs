@@ -52,6 +52,8 @@ struct Entry {
 }
 
 /// What reaches a subscription's consumer.
+// Events are the common item; boxing them would cost an allocation per event.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Delivery {
     Next(ExecutionResult),
     Complete(Vec<GraphQLError>),
