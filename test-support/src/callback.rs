@@ -6,9 +6,8 @@
 //! The emitter stops at the first 404 (or other refusal) from the gateway, as Apollo Server's
 //! plugin does. What crosses the wire is counted in the server's [`Stats`].
 //!
-//! For tests, two request headers change the emitter's behaviour:
-//! - `x-callback-heartbeat: off`: no heartbeat `check`s (to let a gateway time out);
-//! - `x-callback-skip-check: on`: no `check` before answering.
+//! For tests, the request header `x-callback-heartbeat: off` turns the heartbeat `check`s off
+//! (to let a gateway time out).
 //!
 //! A request the schema rejects before any event (a validation error, an unknown field) is
 //! answered with its errors, without any callback.
@@ -107,7 +106,6 @@ where
     } else {
         callback.heartbeat
     };
-    let skip_check = header_is("x-callback-skip-check", "on");
 
     let mut events = schema.execute_stream(request).fuse().boxed();
     // A request rejected before execution (parse, validation, unknown operation) yields its
@@ -125,19 +123,16 @@ where
         client,
         stats: stats.clone(),
     };
-    if !skip_check {
-        match emitter
-            .post("check", emitter.callback.message("check"))
-            .await
-        {
-            Sent::Ok => {}
-            Sent::Stop(status) => {
-                return errors_response(
-                    http::StatusCode::INTERNAL_SERVER_ERROR,
-                    &format!("the `check` request was answered {status}"),
-                );
-            }
-        }
+    // The check comes before the answer, as in Apollo Server's plugin; a refusal is answered
+    // with a 500 and the reason.
+    if let Sent::Stop(status) = emitter
+        .post("check", emitter.callback.message("check"))
+        .await
+    {
+        return errors_response(
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            &format!("the `check` request was answered {status}"),
+        );
     }
     stats.record_callback_subscription();
     tokio::spawn(async move {
