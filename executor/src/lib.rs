@@ -21,6 +21,7 @@
 //! # });
 //! ```
 
+pub mod callback;
 mod combinators;
 mod document;
 mod error;
@@ -31,6 +32,7 @@ mod result;
 mod retry;
 pub mod ws;
 
+pub use callback::{CallbackExecutor, CallbackRegistry};
 pub use combinators::{
     DedupInflight, DedupKey, DedupOptions, DedupStats, DedupTable, DedupWaiter, ExecutorExt,
     ExecutorService, MapRequest, MapResult, Route, ServiceExecutor, Timeout, WithHeaders, route,

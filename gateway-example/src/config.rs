@@ -7,6 +7,8 @@
 //! upstream_dedup = true       # identical in-flight subgraph requests share one (default)
 //! redis_url = "redis://127.0.0.1:6379"   # demo only: the Seat-Saver venue shared through Redis
 //! redis_prefix = "quilt-demo:"           # its key and channel prefix (default)
+//! callback_url = "http://gateway.internal:4000/callback"  # callback subscriptions; default
+//!                                                         # http://LISTEN/callback
 //!
 //! [[subschemas]]
 //! name = "accounts"
@@ -20,6 +22,11 @@
 //! keep_root_fields = ["me", "users"]
 //! type_prefix = "Acc_"
 //! root_field_prefix = "acc_"
+//!
+//! [[subschemas]]
+//! name = "reviews"
+//! url = "http://127.0.0.1:4002/graphql"
+//! subscriptions = "callback"               # HTTP callback protocol; default "ws"
 //! ```
 
 use std::net::SocketAddr;
@@ -43,8 +50,14 @@ pub const DEFAULT_LISTEN: &str = "127.0.0.1:4000";
     version
 )]
 pub struct Cli {
-    /// A service to stitch: NAME=URL or NAME=URL,ws=WS_URL (repeatable).
-    #[arg(long = "subschema", value_name = "NAME=URL[,ws=WS_URL]")]
+    /// A service to stitch (repeatable): NAME=URL, optionally followed by ,ws=WS_URL (the
+    /// WebSocket endpoint of its subscriptions) and ,subscriptions=callback (subscriptions with
+    /// the HTTP callback protocol instead: the service POSTs events to the gateway's callback
+    /// URL).
+    #[arg(
+        long = "subschema",
+        value_name = "NAME=URL[,ws=WS_URL][,subscriptions=ws|callback]"
+    )]
     pub subschemas: Vec<String>,
     /// A TOML file with subschemas (headers, timeouts, WebSocket, transforms) and settings.
     #[arg(long, value_name = "FILE")]
@@ -52,6 +65,10 @@ pub struct Cli {
     /// The address to listen on [default: 127.0.0.1:4000].
     #[arg(long, value_name = "ADDR")]
     pub listen: Option<SocketAddr>,
+    /// The URL services reach the gateway's callback route at, for callback subscriptions
+    /// (behind a proxy or in a container) [default: http://LISTEN/callback].
+    #[arg(long, value_name = "URL")]
+    pub callback_url: Option<String>,
     /// Re-read the subschemas every SECS seconds and swap in the new stitched schema.
     #[arg(long, value_name = "SECS")]
     pub poll_interval: Option<f64>,
@@ -108,6 +125,8 @@ pub struct FileConfig {
     pub redis_url: Option<String>,
     /// Demo only: the prefix of the venue's Redis key and channels.
     pub redis_prefix: Option<String>,
+    /// The public URL of the callback route (callback subscriptions).
+    pub callback_url: Option<String>,
     /// The subschemas.
     #[serde(default)]
     pub subschemas: Vec<SubschemaSpec>,
@@ -144,6 +163,31 @@ pub struct Settings {
     /// The Redis the demo's Seat-Saver venue is shared through; `None`: in memory. Used only
     /// when the demo runs (no subschemas).
     pub demo_redis: Option<DemoRedis>,
+    /// The public URL of the callback route; `None`: `http://{listen}/callback` (see
+    /// [`Settings::callback_url`]).
+    pub callback_url: Option<String>,
+}
+
+/// The path of the callback route of callback subscriptions.
+pub const CALLBACK_PATH: &str = "/callback";
+
+impl Settings {
+    /// The URL services POST callback messages to: the configured one, or the callback path on
+    /// the listen address (an unspecified address, `0.0.0.0` or `[::]`, as loopback: set the
+    /// URL when the services run elsewhere).
+    pub fn callback_url(&self) -> String {
+        if let Some(url) = &self.callback_url {
+            return url.clone();
+        }
+        let mut addr = self.listen;
+        if addr.ip().is_unspecified() {
+            addr.set_ip(match addr {
+                SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
+                SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
+            });
+        }
+        format!("http://{addr}{CALLBACK_PATH}")
+    }
 }
 
 impl Cli {
@@ -211,6 +255,7 @@ impl Cli {
             subschemas,
             dedup: !self.no_dedup && file.dedup.unwrap_or(true),
             demo_redis,
+            callback_url: self.callback_url.or(file.callback_url),
         })
     }
 }
@@ -353,6 +398,37 @@ mod tests {
         let empty = |_: &str| Some(String::new());
         let unset = Cli::parse_from(["g"]).settings_with_env(empty).unwrap();
         assert_eq!(unset.demo_redis, None, "an empty REDIS_URL is unset");
+    }
+
+    #[test]
+    fn the_callback_url_is_configured_or_derived_from_the_listen_address() {
+        let derived = Cli::parse_from([
+            "g",
+            "--subschema",
+            "r=http://r/graphql,subscriptions=callback",
+            "--listen",
+            "0.0.0.0:4100",
+        ])
+        .settings()
+        .unwrap();
+        assert_eq!(
+            derived.subschemas[0].subscriptions,
+            crate::spec::SubscriptionTransport::Callback
+        );
+        assert_eq!(derived.callback_url(), "http://127.0.0.1:4100/callback");
+        let given = Cli::parse_from(["g", "--callback-url", "https://gw.example/cb"])
+            .settings()
+            .unwrap();
+        assert_eq!(given.callback_url(), "https://gw.example/cb");
+        let file = FileConfig::parse(
+            "callback_url = \"http://gw/cb\"\n[[subschemas]]\nname = \"r\"\nurl = \"u\"\nsubscriptions = \"callback\"",
+        )
+        .unwrap();
+        assert_eq!(file.callback_url.as_deref(), Some("http://gw/cb"));
+        assert_eq!(
+            file.subschemas[0].subscriptions,
+            crate::spec::SubscriptionTransport::Callback
+        );
     }
 
     #[test]

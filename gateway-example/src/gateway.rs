@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use arc_swap::ArcSwap;
-use quilt_executor::{ExecuteFuture, Executor, Request};
+use quilt_executor::{CallbackRegistry, ExecuteFuture, Executor, Request};
 use quilt_stitch::{CloseReason, StitchedSchema, Stitcher, TypeChoice};
 use tokio::sync::watch;
 use tokio_util::task::AbortOnDropHandle;
@@ -56,10 +56,19 @@ pub struct Gateway {
 impl Gateway {
     /// Builds the executors of every subschema, loads their schemas and stitches them.
     pub async fn connect(specs: Vec<SubschemaSpec>) -> anyhow::Result<Self> {
+        Self::connect_with(specs, None).await
+    }
+
+    /// [`Gateway::connect`], with the callback registry that subschemas whose subscriptions
+    /// use the HTTP callback protocol register them in.
+    pub async fn connect_with(
+        specs: Vec<SubschemaSpec>,
+        callback: Option<CallbackRegistry>,
+    ) -> anyhow::Result<Self> {
         anyhow::ensure!(!specs.is_empty(), "no subschema to stitch");
         let remotes = specs
             .into_iter()
-            .map(Remote::new)
+            .map(|spec| Remote::new(spec, callback.as_ref()))
             .collect::<anyhow::Result<Vec<_>>>()?;
         let (stitched, sdls) = load_and_stitch(&remotes).await?;
         Ok(Self {

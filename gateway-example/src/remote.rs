@@ -1,5 +1,5 @@
 //! One remote subschema: the executor that reaches it (HTTP for queries and mutations, batched;
-//! WebSocket for subscriptions) and how its schema is loaded and reshaped.
+//! WebSocket or HTTP callbacks for subscriptions) and how its schema is loaded and reshaped.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,11 +9,14 @@ use apollo_compiler::Schema;
 use apollo_compiler::validation::Valid;
 use http::{HeaderMap, HeaderName, HeaderValue, header::AUTHORIZATION};
 use quilt_batch::{BatchExt, BatchOptions};
-use quilt_executor::{ExecutorExt, HttpExecutor, Request, SharedExecutor, WsExecutor};
+use quilt_executor::{
+    CallbackExecutor, CallbackRegistry, ExecutorExt, HttpExecutor, Request, SharedExecutor,
+    WsExecutor,
+};
 use quilt_wrap::transforms::{FilterRootFields, RenameRootFields, RenameTypes};
 use quilt_wrap::{SchemaSource, WrapError, load_schema, wrap_schema};
 
-use crate::spec::{SubschemaSpec, TransformSpec};
+use crate::spec::{SubschemaSpec, SubscriptionTransport, TransformSpec};
 
 /// The default time a request to a subschema may take.
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -25,15 +28,17 @@ pub struct Remote {
     spec: Arc<SubschemaSpec>,
     /// Plain HTTP, for loading the schema.
     http: HttpExecutor,
-    /// HTTP (batched) for queries and mutations, WebSocket for subscriptions.
+    /// HTTP (batched) for queries and mutations, WebSocket or HTTP callbacks for
+    /// subscriptions.
     hybrid: SharedExecutor,
     /// The same without batching, for wrapped subschemas (which batch inside the wrap).
     hybrid_batched_inside: SharedExecutor,
 }
 
 impl Remote {
-    /// Builds the executors of `spec`.
-    pub fn new(spec: SubschemaSpec) -> anyhow::Result<Self> {
+    /// Builds the executors of `spec`; `callback` is the gateway's callback registry, needed
+    /// when the subschema's subscriptions use the HTTP callback protocol.
+    pub fn new(spec: SubschemaSpec, callback: Option<&CallbackRegistry>) -> anyhow::Result<Self> {
         let headers = static_headers(&spec)?;
         let timeout = match spec.timeout {
             Some(secs) if secs.is_finite() && secs > 0.0 => Duration::from_secs_f64(secs),
@@ -52,17 +57,35 @@ impl Remote {
         let http = http
             .build()
             .with_context(|| format!("subschema `{}`: {}", spec.name, spec.url))?;
-        let ws = WsExecutor::builder(spec.ws_url())
-            .subprotocol(spec.ws_protocol.into())
-            .headers(headers)
-            .request_timeout(timeout)
-            .forward_authorization(spec.forward_authorization)
-            .build();
-        let hybrid = http.clone().route_subscriptions(ws.clone()).boxed();
+        let subscriptions: SharedExecutor = match spec.subscriptions {
+            SubscriptionTransport::Ws => Arc::new(
+                WsExecutor::builder(spec.ws_url())
+                    .subprotocol(spec.ws_protocol.into())
+                    .headers(headers)
+                    .request_timeout(timeout)
+                    .forward_authorization(spec.forward_authorization)
+                    .build(),
+            ),
+            SubscriptionTransport::Callback => {
+                let registry = callback.with_context(|| {
+                    format!(
+                        "subschema `{}`: callback subscriptions need the gateway's callback URL",
+                        spec.name
+                    )
+                })?;
+                // The same HTTP executor: its headers (and the client's `Authorization`),
+                // timeout and connection pool.
+                Arc::new(CallbackExecutor::new(http.clone(), registry.clone()))
+            }
+        };
+        let hybrid = http
+            .clone()
+            .route_subscriptions(subscriptions.clone())
+            .boxed();
         let hybrid_batched_inside = http
             .clone()
             .batched(BatchOptions::default().dedup(spec.dedup))
-            .route_subscriptions(ws)
+            .route_subscriptions(subscriptions)
             .boxed();
         Ok(Self {
             spec: Arc::new(spec),

@@ -1,5 +1,6 @@
 //! What the gateway is told about one subschema: where it is, how to reach it, how to reshape
-//! it. The same structure comes from a `--subschema NAME=URL[,ws=WS_URL]` flag or from a
+//! it. The same structure comes from a
+//! `--subschema NAME=URL[,ws=WS_URL][,subscriptions=ws|callback]` flag or from a
 //! `[[subschemas]]` table of the TOML file.
 
 use std::collections::BTreeMap;
@@ -22,6 +23,10 @@ pub struct SubschemaSpec {
     /// The WebSocket subprotocol (default `graphql-transport-ws`).
     #[serde(default)]
     pub ws_protocol: WsProtocol,
+    /// How subscriptions reach the service: over WebSocket (default) or with the HTTP callback
+    /// protocol (the service POSTs events to the gateway's callback URL).
+    #[serde(default)]
+    pub subscriptions: SubscriptionTransport,
     /// Headers sent with every request (and the WebSocket upgrade).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -53,6 +58,7 @@ impl SubschemaSpec {
             url: url.into(),
             ws_url: None,
             ws_protocol: WsProtocol::default(),
+            subscriptions: SubscriptionTransport::default(),
             headers: BTreeMap::new(),
             timeout: None,
             forward_authorization: true,
@@ -61,21 +67,32 @@ impl SubschemaSpec {
         }
     }
 
-    /// Parses the `--subschema` flag: `NAME=URL` or `NAME=URL,ws=WS_URL`.
+    /// Parses the `--subschema` flag: `NAME=URL`, then optionally `,ws=WS_URL` and
+    /// `,subscriptions=ws|callback`.
     pub fn parse_flag(flag: &str) -> anyhow::Result<Self> {
+        const FORM: &str = "NAME=URL[,ws=WS_URL][,subscriptions=ws|callback]";
         let (name, rest) = flag
             .split_once('=')
-            .with_context(|| format!("`{flag}` is not NAME=URL[,ws=WS_URL]"))?;
+            .with_context(|| format!("`{flag}` is not {FORM}"))?;
         let mut parts = rest.split(',');
         let url = parts.next().unwrap_or_default();
         if name.is_empty() || url.is_empty() {
-            bail!("`{flag}` is not NAME=URL[,ws=WS_URL]");
+            bail!("`{flag}` is not {FORM}");
         }
         let mut spec = Self::new(name, url);
         for part in parts {
             match part.split_once('=') {
                 Some(("ws", ws)) if !ws.is_empty() => spec.ws_url = Some(ws.to_owned()),
-                _ => bail!("`{part}` in `{flag}`: only `ws=WS_URL` may follow the URL"),
+                Some(("subscriptions", "ws")) => {
+                    spec.subscriptions = SubscriptionTransport::Ws;
+                }
+                Some(("subscriptions", "callback")) => {
+                    spec.subscriptions = SubscriptionTransport::Callback;
+                }
+                _ => bail!(
+                    "`{part}` in `{flag}`: only `ws=WS_URL` and `subscriptions=ws|callback` may \
+                     follow the URL"
+                ),
             }
         }
         Ok(spec)
@@ -89,6 +106,19 @@ impl SubschemaSpec {
             None => self.url.replacen("http://", "ws://", 1),
         }
     }
+}
+
+/// How a subschema's subscriptions travel.
+#[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
+pub enum SubscriptionTransport {
+    /// Over WebSocket (`ws_url`, `ws_protocol`).
+    #[default]
+    #[serde(rename = "ws")]
+    Ws,
+    /// The HTTP callback protocol (Apollo's `callbackSpec=1.0`): the subscription is POSTed to
+    /// `url` and the service POSTs its events to the gateway's callback route.
+    #[serde(rename = "callback")]
+    Callback,
 }
 
 /// The WebSocket subprotocol of a subschema.
@@ -160,7 +190,13 @@ mod tests {
                 .ws_url(),
             "wss://h/graphql"
         );
+        let spec = SubschemaSpec::parse_flag("r=http://h/graphql,subscriptions=callback").unwrap();
+        assert_eq!(spec.subscriptions, SubscriptionTransport::Callback);
+        let spec =
+            SubschemaSpec::parse_flag("r=http://h/graphql,ws=ws://h/ws,subscriptions=ws").unwrap();
+        assert_eq!(spec.subscriptions, SubscriptionTransport::Ws);
         for bad in [
+            "a=http://h,subscriptions=sse",
             "accounts",
             "=http://h",
             "a=",

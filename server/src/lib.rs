@@ -9,7 +9,9 @@
 //! - GraphQL over SSE, distinct connections and single connection mode;
 //! - `multipart/mixed`: incremental delivery (@defer/@stream) and Apollo multipart
 //!   subscriptions;
-//! - GraphiQL (GET with `Accept: text/html`) and `/health`.
+//! - GraphiQL (GET with `Accept: text/html`) and `/health`;
+//! - optionally, the callback route of HTTP callback subscriptions to the services
+//!   ([`GraphQLServerBuilder::callback`]).
 //!
 //! Incoming headers (HTTP) and connection params (WebSocket) reach the executor in the
 //! request's [`quilt_executor::Context`]. Limits (body size, tokens, depth, aliases, root
@@ -37,6 +39,7 @@
 //!
 //! The HTTP pipeline lives in [`pipeline`], one stage per file in the order data flows.
 
+mod callback;
 mod config;
 mod error;
 mod graphiql;

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::routing::{any, get};
-use quilt_executor::{Context, Executor, SharedExecutor};
+use quilt_executor::{CallbackRegistry, Context, Executor, SharedExecutor};
 use tokio::net::TcpListener;
 use tokio::sync::{Semaphore, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -39,6 +39,7 @@ pub struct GraphQLServer {
     path: String,
     health_path: Option<String>,
     cors: Option<CorsLayer>,
+    callback: Option<(String, CallbackRegistry)>,
 }
 
 impl GraphQLServer {
@@ -60,17 +61,26 @@ impl GraphQLServer {
             hooks: Hooks::default(),
             cors: None,
             dedup: None,
+            callback: None,
         }
     }
 
-    /// The axum router: the GraphQL path (every protocol) and the health path. Embed it in a
-    /// larger application with [`Router::merge`] or [`Router::nest`].
+    /// The axum router: the GraphQL path (every protocol), the health path, and the callback
+    /// route when there is one. Embed it in a larger application with [`Router::merge`] or
+    /// [`Router::nest`].
     pub fn router(&self) -> Router {
         let mut router = Router::new().route(&self.path, any(crate::pipeline::graphql_endpoint));
         if let Some(health) = &self.health_path {
             router = router.route(health, get(crate::health::health));
         }
-        let router = router.with_state(self.state.clone());
+        let mut router = router.with_state(self.state.clone());
+        if let Some((path, registry)) = &self.callback {
+            router = router.merge(crate::callback::routes(
+                path,
+                registry.clone(),
+                self.state.limits.max_body_bytes,
+            ));
+        }
         match &self.cors {
             Some(cors) => router.layer(cors.clone()),
             None => router,
@@ -187,6 +197,7 @@ pub struct GraphQLServerBuilder {
     hooks: Hooks,
     cors: Option<CorsLayer>,
     dedup: Option<crate::InboundDedup>,
+    callback: Option<(String, CallbackRegistry)>,
 }
 
 impl GraphQLServerBuilder {
@@ -339,6 +350,28 @@ impl GraphQLServerBuilder {
         self
     }
 
+    /// Receives the messages of HTTP callback subscriptions at `path` (POST `{path}/{id}`, and
+    /// `{path}` with the id in the body only) and hands them to `registry` (see
+    /// [`quilt_executor::callback`]): the gateway's [`CallbackExecutor`](quilt_executor::CallbackExecutor)s
+    /// register their subscriptions in the same registry, whose public URL must lead here.
+    /// Bodies are limited by [`Limits::max_body_bytes`] (413 above it).
+    ///
+    /// ```
+    /// use quilt_executor::{from_fn, CallbackRegistry, ExecutionResult, Request, Response};
+    /// use quilt_server::GraphQLServer;
+    /// let registry = CallbackRegistry::new("http://127.0.0.1:4000/callback")?;
+    /// let executor = from_fn(|_request: Request| async {
+    ///     Ok(Response::Single(ExecutionResult::default()))
+    /// });
+    /// let server = GraphQLServer::builder(executor).callback("/callback", registry).build();
+    /// # drop(server);
+    /// # Ok::<(), quilt_executor::ExecutorError>(())
+    /// ```
+    pub fn callback(mut self, path: impl Into<String>, registry: CallbackRegistry) -> Self {
+        self.callback = Some((path.into(), registry));
+        self
+    }
+
     /// Called when a WebSocket connection ends.
     pub fn on_disconnect<F>(mut self, hook: F) -> Self
     where
@@ -370,6 +403,7 @@ impl GraphQLServerBuilder {
             path: self.path,
             health_path: self.health_path,
             cors: self.cors,
+            callback: self.callback,
         }
     }
 }

@@ -1,7 +1,10 @@
 //! Test support for Quilt: real GraphQL services on `127.0.0.1:0` (async-graphql over axum:
 //! POST, GET, uploads, SSE, multipart, WebSocket in both subprotocols), counters a test waits
-//! on, a hard stop and restart on the same port, and launchers for the JavaScript reference peers.
+//! on, a hard stop and restart on the same port, the emitter side of HTTP callback subscriptions
+//! (every served schema is an emitter, see `callback.rs`), and launchers for the JavaScript
+//! reference peers.
 
+mod callback;
 pub mod federation;
 pub mod gated;
 pub mod js;

@@ -135,6 +135,8 @@ async fn accept_loop(listener: TcpListener, router: Router, stop: watch::Receive
 struct AppState<Q, M, S> {
     schema: Schema<Q, M, S>,
     stats: Stats,
+    /// The emitter's client for callback subscriptions.
+    client: reqwest::Client,
 }
 
 impl<Q, M, S> Clone for AppState<Q, M, S> {
@@ -142,12 +144,14 @@ impl<Q, M, S> Clone for AppState<Q, M, S> {
         Self {
             schema: self.schema.clone(),
             stats: self.stats.clone(),
+            client: self.client.clone(),
         }
     }
 }
 
-/// The router for a schema: `/graphql` for every protocol; `stats` counts HTTP requests and
-/// WebSocket connections.
+/// The router for a schema: `/graphql` for every protocol (and the emitter side of HTTP
+/// callback subscriptions); `stats` counts HTTP requests, WebSocket connections and callback
+/// messages.
 pub fn graphql_router<Q, M, S>(schema: Schema<Q, M, S>, stats: Stats) -> Router
 where
     Q: ObjectType + 'static,
@@ -156,7 +160,14 @@ where
 {
     Router::new()
         .route("/graphql", any(graphql_handler::<Q, M, S>))
-        .with_state(AppState { schema, stats })
+        .with_state(AppState {
+            schema,
+            stats,
+            client: reqwest::Client::builder()
+                .timeout(crate::WAIT)
+                .build()
+                .unwrap_or_default(),
+        })
 }
 
 /// The router of the standard test subgraph.
@@ -248,6 +259,18 @@ where
         }
     };
     let heartbeat = heartbeat_interval(&headers);
+    if crate::callback::is_callback_request(&accept, &single) {
+        let single = single.data(RequestHeaders(headers.clone()));
+        return crate::callback::subscribe(
+            state.schema.clone(),
+            single,
+            &headers,
+            state.stats.clone(),
+            state.client.clone(),
+            stop.map(|s| s.0),
+        )
+        .await;
+    }
     let single = single.data(RequestHeaders(headers));
 
     if accept.contains("text/event-stream") {

@@ -20,12 +20,33 @@ pub struct Counters {
     pub subscriptions_cancelled: u64,
     /// The value of the mutation counter.
     pub counter: i64,
+    /// Callback subscriptions accepted (the `check` answered, `{"data": null}` sent).
+    pub callback_subscriptions: u64,
+    /// Callback subscriptions whose emitter stopped (completed, refused or the server stopped).
+    pub callback_stopped: u64,
+    /// `check` messages POSTed (the first one and the heartbeats).
+    pub callback_checks: u64,
+    /// `next` messages POSTed.
+    pub callback_nexts: u64,
+    /// `complete` messages POSTed.
+    pub callback_completes: u64,
+    /// Callback messages answered 2xx.
+    pub callback_accepted: u64,
+    /// Callback messages answered 404 (the gateway does not know the subscription: stop).
+    pub callback_not_found: u64,
+    /// Callback messages answered with another status (4xx or 5xx).
+    pub callback_refused: u64,
 }
 
 impl Counters {
     /// Subscriptions running now.
     pub fn active_subscriptions(&self) -> u64 {
         self.subscriptions_started - self.subscriptions_finished - self.subscriptions_cancelled
+    }
+
+    /// Callback subscriptions whose emitter runs now.
+    pub fn active_callbacks(&self) -> u64 {
+        self.callback_subscriptions - self.callback_stopped
     }
 }
 
@@ -68,6 +89,30 @@ impl Stats {
 
     pub(crate) fn record_ws_connection(&self) {
         self.0.send_modify(|c| c.ws_connections += 1);
+    }
+
+    pub(crate) fn record_callback_subscription(&self) {
+        self.0.send_modify(|c| c.callback_subscriptions += 1);
+    }
+
+    pub(crate) fn record_callback_stopped(&self) {
+        self.0.send_modify(|c| c.callback_stopped += 1);
+    }
+
+    pub(crate) fn record_callback_sent(&self, action: &str) {
+        self.0.send_modify(|c| match action {
+            "check" => c.callback_checks += 1,
+            "next" => c.callback_nexts += 1,
+            _ => c.callback_completes += 1,
+        });
+    }
+
+    pub(crate) fn record_callback_answer(&self, status: u16) {
+        self.0.send_modify(|c| match status {
+            200..=299 => c.callback_accepted += 1,
+            404 => c.callback_not_found += 1,
+            _ => c.callback_refused += 1,
+        });
     }
 
     pub(crate) fn add_counter(&self, by: i64) -> i64 {

@@ -125,7 +125,18 @@ impl HttpExecutor {
 impl Executor for HttpExecutor {
     fn execute(&self, request: Request) -> ExecuteFuture {
         let shared = self.shared.clone();
-        Box::pin(send::execute(shared, request))
+        Box::pin(send::execute(shared, request, send::Mode::Configured))
+    }
+}
+
+impl HttpExecutor {
+    /// Sends a subscription of the HTTP callback protocol (for
+    /// [`CallbackExecutor`](crate::callback::CallbackExecutor)): over POST whatever the
+    /// method option, with `Accept: application/json;callbackSpec=1.0`, and every other option
+    /// (headers, timeout, size limit) as configured. The answer is one JSON result.
+    pub(crate) fn execute_callback(&self, request: Request) -> ExecuteFuture {
+        let shared = self.shared.clone();
+        Box::pin(send::execute(shared, request, send::Mode::Callback))
     }
 }
 

@@ -47,12 +47,26 @@ struct Outgoing {
     dedup: bool,
 }
 
+/// How a request is sent, where the executor's options are overridden.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// As the options say.
+    Configured,
+    /// A subscription of the HTTP callback protocol: always POST, answered with one JSON
+    /// result (`Accept: application/json;callbackSpec=1.0`).
+    Callback,
+}
+
+/// For subscriptions of the HTTP callback protocol.
+const ACCEPT_CALLBACK: &str = "application/json;callbackSpec=1.0";
+
 /// Executes one request.
 pub(super) async fn execute(
     shared: Arc<Shared>,
     request: Request,
+    mode: Mode,
 ) -> Result<Response, ExecutorError> {
-    let outgoing = prepare(&shared, request)?;
+    let outgoing = prepare(&shared, request, mode)?;
     if !outgoing.dedup {
         return send_with_retry(&shared, &outgoing).await;
     }
@@ -79,7 +93,7 @@ pub(super) async fn execute(
 }
 
 /// Turns the request into what goes on the wire.
-fn prepare(shared: &Shared, mut request: Request) -> Result<Outgoing, ExecutorError> {
+fn prepare(shared: &Shared, mut request: Request, mode: Mode) -> Result<Outgoing, ExecutorError> {
     let options = &shared.options;
     let operation = request.operation_type();
 
@@ -105,6 +119,7 @@ fn prepare(shared: &Shared, mut request: Request) -> Result<Outgoing, ExecutorEr
     let incremental =
         operation != OperationType::Subscription && request.document.uses_incremental_delivery();
     let get = !uploads
+        && mode == Mode::Configured
         && match operation {
             OperationType::Mutation => false,
             OperationType::Query => {
@@ -116,6 +131,7 @@ fn prepare(shared: &Shared, mut request: Request) -> Result<Outgoing, ExecutorEr
 
     let mut headers = HeaderMap::with_capacity(4 + options.headers.len());
     let accept = match operation {
+        _ if mode == Mode::Callback => ACCEPT_CALLBACK,
         OperationType::Subscription => match options.subscription_protocol {
             SubscriptionProtocol::Sse => ACCEPT_SSE,
             SubscriptionProtocol::ApolloMultipart => ACCEPT_APOLLO,

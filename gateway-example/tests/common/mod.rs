@@ -29,6 +29,7 @@ pub fn settings(subschemas: Vec<SubschemaSpec>) -> Settings {
         subschemas,
         dedup: true,
         demo_redis: None,
+        callback_url: None,
     }
 }
 
@@ -37,15 +38,17 @@ pub async fn start(settings: Settings) -> TestGateway {
     start_with(settings, Router::new()).await
 }
 
-/// Starts a gateway whose server also has the routes of `extra`.
-pub async fn start_with(settings: Settings, extra: Router) -> TestGateway {
-    let prepared = within(prepare(&settings)).await.unwrap();
-    let server = server(&prepared, &settings);
-    let router = server.router().merge(extra);
+/// Starts a gateway whose server also has the routes of `extra`. The port is bound first, so
+/// the callback URL of callback subscriptions derives from it.
+pub async fn start_with(mut settings: Settings, extra: Router) -> TestGateway {
     let listener = tokio::net::TcpListener::bind(settings.listen)
         .await
         .unwrap();
     let addr = listener.local_addr().unwrap();
+    settings.listen = addr;
+    let prepared = within(prepare(&settings)).await.unwrap();
+    let server = server(&prepared, &settings);
+    let router = server.router().merge(extra);
     let task = tokio::spawn(async move {
         axum::serve(listener, router).await.unwrap();
     });

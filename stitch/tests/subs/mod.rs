@@ -258,6 +258,11 @@ impl Shop {
         }
     }
 
+    /// `http://…/graphql` of the reviews service.
+    pub fn reviews_http_url(&self) -> String {
+        format!("http://{}/graphql", self.reviews_addr)
+    }
+
     /// `ws://…/graphql` of the reviews service.
     pub fn reviews_ws_url(&self) -> String {
         format!("ws://{}/graphql", self.reviews_addr)
@@ -336,6 +341,27 @@ pub fn stitch_at(
     options: SubscriptionOptions,
     reconnect: ReconnectPolicy,
 ) -> StitchedSchema {
+    let ws = WsExecutor::builder(format!("ws://{reviews}/graphql"))
+        .reconnect(reconnect)
+        .build();
+    let reviews = http(&format!("http://{reviews}/graphql")).route_subscriptions(ws);
+    stitch_with_reviews(reviews, accounts_url, products_url, options)
+}
+
+fn http(url: &str) -> HttpExecutor {
+    HttpExecutor::builder(url)
+        .timeout(Duration::from_secs(5))
+        .build()
+        .unwrap()
+}
+
+/// The stitched gateway over the three services, reaching reviews through `reviews`.
+pub fn stitch_with_reviews(
+    reviews: impl quilt_executor::Executor,
+    accounts_url: &str,
+    products_url: &str,
+    options: SubscriptionOptions,
+) -> StitchedSchema {
     let sdl = [
         reviews_schema(Stats::default(), Publisher::new()).sdl(),
         Schema::build(AccountsQuery, EmptyMutation, EmptySubscription)
@@ -345,16 +371,6 @@ pub fn stitch_at(
             .finish()
             .sdl(),
     ];
-    let http = |url: &str| {
-        HttpExecutor::builder(url)
-            .timeout(Duration::from_secs(5))
-            .build()
-            .unwrap()
-    };
-    let ws = WsExecutor::builder(format!("ws://{reviews}/graphql"))
-        .reconnect(reconnect)
-        .build();
-    let reviews = http(&format!("http://{reviews}/graphql")).route_subscriptions(ws);
     Stitcher::new()
         .subscriptions(options)
         .subschema(SubschemaConfig::from_sdl("reviews", &sdl[0], reviews).unwrap())
