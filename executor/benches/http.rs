@@ -2,10 +2,13 @@
 //!
 //! Run with `cargo bench -p quilt-executor --bench http`. The server is a minimal axum handler
 //! answering a fixed small GraphQL JSON body, on its own runtime thread; the clients run on
-//! another. The executor's overhead is the ratio of the two medians.
+//! another. The executor's overhead is the ratio of the two medians; the bench also prints
+//! medians of paired samples (raw and executor requests alternating), which machine load
+//! drifting during the run does not skew.
 
 use std::hint::black_box;
 use std::net::SocketAddr;
+use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::routing::post;
@@ -114,6 +117,55 @@ fn round_trip(c: &mut Criterion) {
         b.to_async(&runtime).iter(raw_json)
     });
     group.finish();
+
+    // The groups above run one after another, so drift in the machine's load between them
+    // shows up as overhead (or as a gain). Paired samples cancel it: each round sends one raw
+    // request (bytes only), one raw request read as JSON, and one through each executor, in a
+    // rotating order, and the medians of the four series are compared.
+    const ROUNDS: usize = 20_000;
+    let mut samples: [Vec<Duration>; 4] = std::array::from_fn(|_| Vec::with_capacity(ROUNDS));
+    runtime.block_on(async {
+        for round in 0..ROUNDS + 500 {
+            for k in 0..4 {
+                let which = (round + k) % 4;
+                let start = Instant::now();
+                match which {
+                    0 => {
+                        black_box(raw_json().await);
+                    }
+                    3 => {
+                        black_box(raw().await);
+                    }
+                    1 => {
+                        let response = no_dedup.execute(request.clone()).await.expect("execute");
+                        black_box(response.into_single().await.expect("result"));
+                    }
+                    2 => {
+                        let response = executor.execute(request.clone()).await.expect("execute");
+                        black_box(response.into_single().await.expect("result"));
+                    }
+                    _ => unreachable!("four series"),
+                }
+                // The first 500 rounds warm up.
+                if round >= 500 {
+                    samples[which].push(start.elapsed());
+                }
+            }
+        }
+    });
+    let [raw, no_dedup, dedup, bytes] = samples.map(|mut series| {
+        series.sort_unstable();
+        series[series.len() / 2].as_secs_f64() * 1e6
+    });
+    println!(
+        "paired medians over {ROUNDS} rounds: raw POST {bytes:.1} µs, raw POST + JSON {raw:.1} \
+         µs, HttpExecutor {no_dedup:.1} µs without dedup ({:+.1} % over raw + JSON, {:+.1} % \
+         over raw), {dedup:.1} µs with dedup ({:+.1} %, {:+.1} %)",
+        (no_dedup / raw - 1.0) * 100.0,
+        (no_dedup / bytes - 1.0) * 100.0,
+        (dedup / raw - 1.0) * 100.0,
+        (dedup / bytes - 1.0) * 100.0,
+    );
 }
 
 criterion_group!(benches, round_trip);
