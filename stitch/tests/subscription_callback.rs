@@ -7,16 +7,19 @@
 
 mod subs;
 
-use futures::StreamExt;
 use quilt_executor::callback::{CallbackExecutor, CallbackRegistry};
 use quilt_executor::{
-    ExecutionResult, Executor, ExecutorExt, HttpExecutor, Request, Response, ResultStream, from_fn,
+    ExecutionResult, ExecutorExt, HttpExecutor, Request, Response, ResultStream, from_fn,
 };
 use quilt_server::GraphQLServer;
 use quilt_stitch::{StitchedSchema, SubscriptionOptions};
 use quilt_test_support::WAIT;
-use serde_json::Value;
+use subs::next_event as next;
 use subs::{REVIEW_ADDED, Shop, expected, stitch_with_reviews};
+
+async fn subscribe(gateway: &StitchedSchema) -> ResultStream {
+    subs::subscribe(gateway, Request::new(REVIEW_ADDED).unwrap()).await
+}
 use tokio_util::task::AbortOnDropHandle;
 
 /// The gateway: the stitched schema, with reviews' subscriptions called back at a callback
@@ -62,24 +65,6 @@ async fn gateway(shop: &Shop) -> Gateway {
         registry,
         _callback_route: AbortOnDropHandle::new(task),
     }
-}
-
-async fn subscribe(gateway: &StitchedSchema) -> ResultStream {
-    let response = tokio::time::timeout(WAIT, gateway.execute(Request::new(REVIEW_ADDED).unwrap()))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(response.is_stream(), "not a stream");
-    response.into_stream()
-}
-
-async fn next(stream: &mut ResultStream) -> Value {
-    let event = tokio::time::timeout(WAIT, stream.next())
-        .await
-        .expect("no event in time")
-        .expect("the stream ended")
-        .unwrap();
-    serde_json::to_value(event).unwrap()
 }
 
 #[tokio::test]

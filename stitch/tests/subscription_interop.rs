@@ -10,15 +10,13 @@ mod subs;
 use std::process::Stdio;
 use std::time::Duration;
 
-use futures::StreamExt;
-use quilt_executor::{
-    Executor, ExecutorExt, HttpExecutor, ReconnectPolicy, Request, ResultStream, WsExecutor,
-};
+use quilt_executor::{Executor, ExecutorExt, HttpExecutor, ReconnectPolicy, Request, WsExecutor};
 use quilt_stitch::{StitchedSchema, Stitcher, SubschemaConfig, SubscriptionOptions};
 use quilt_test_support::js::js_dir;
 use quilt_test_support::{JsPeer, WAIT};
 use serde_json::{Value, json};
 use subs::Shop;
+use subs::next_event as next;
 use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio_util::task::AbortOnDropHandle;
 
@@ -126,14 +124,6 @@ async fn run(gateway: &StitchedSchema, query: &str) -> Value {
         .unwrap()
         .unwrap();
     serde_json::to_value(response.into_single().await.unwrap()).unwrap()
-}
-
-async fn next(stream: &mut ResultStream) -> Value {
-    let event = tokio::time::timeout(WAIT, stream.next())
-        .await
-        .unwrap()
-        .unwrap();
-    serde_json::to_value(event.unwrap()).unwrap()
 }
 
 #[tokio::test]

@@ -7,30 +7,12 @@
 
 mod subs;
 
-use futures::StreamExt;
-use quilt_executor::{Context, Executor, ReconnectPolicy, Request, ResultStream};
-use quilt_stitch::{StitchedSchema, SubscriptionOptions};
+use quilt_executor::{Context, Executor, ReconnectPolicy, Request};
+use quilt_stitch::SubscriptionOptions;
 use quilt_test_support::WAIT;
 use serde_json::{Value, json};
-use subs::{REVIEW_ADDED, Shop, expected};
-
-async fn subscribe(gateway: &StitchedSchema, request: Request) -> ResultStream {
-    let response = tokio::time::timeout(WAIT, gateway.execute(request))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(response.is_stream(), "not a stream");
-    response.into_stream()
-}
-
-async fn next(stream: &mut ResultStream) -> Value {
-    let event = tokio::time::timeout(WAIT, stream.next())
-        .await
-        .expect("no event in time")
-        .expect("the stream ended")
-        .unwrap();
-    serde_json::to_value(event).unwrap()
-}
+use subs::next_event as next;
+use subs::{REVIEW_ADDED, Shop, expected, subscribe};
 
 fn review_added() -> Request {
     Request::new(REVIEW_ADDED).unwrap()

@@ -387,3 +387,28 @@ pub fn stitch_with_reviews(
         .build()
         .unwrap()
 }
+
+/// Starts a subscription on the stitched schema and returns its event stream.
+pub async fn subscribe(
+    gateway: &StitchedSchema,
+    request: quilt_executor::Request,
+) -> quilt_executor::ResultStream {
+    use quilt_executor::Executor;
+    let response = tokio::time::timeout(quilt_test_support::WAIT, gateway.execute(request))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(response.is_stream(), "not a stream");
+    response.into_stream()
+}
+
+/// The stream's next event as JSON; panics when none comes in time or the stream ended.
+pub async fn next_event(stream: &mut quilt_executor::ResultStream) -> Value {
+    use futures::StreamExt;
+    let event = tokio::time::timeout(quilt_test_support::WAIT, stream.next())
+        .await
+        .expect("no event in time")
+        .expect("the stream ended")
+        .unwrap();
+    serde_json::to_value(event).unwrap()
+}
