@@ -7,9 +7,9 @@
 //! it finishes, its waiters send their own requests.
 
 use std::collections::HashMap;
-use std::collections::hash_map::Entry;
+use std::collections::hash_map::{Entry, RandomState};
 use std::future::Future;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -22,7 +22,8 @@ use crate::result::ExecutionResult;
 
 type Outcome = Result<ExecutionResult, ExecutorError>;
 
-/// What makes two requests identical, with its hash computed once (the map hashes only that).
+/// What makes two requests identical, with its hash computed once (the map hashes only that),
+/// with the executor's randomly keyed hasher so that peers cannot aim requests at one bucket.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) struct DedupKey {
     hash: u64,
@@ -46,13 +47,9 @@ impl DedupKey {
             .map(|(name, value)| (name.clone(), value.clone()))
             .collect();
         headers.sort_by(|a, b| (a.0.as_str(), a.1.as_bytes()).cmp(&(b.0.as_str(), b.1.as_bytes())));
-        let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        method.hash(&mut hasher);
-        url.hash(&mut hasher);
-        body.hash(&mut hasher);
-        headers.hash(&mut hasher);
         Self {
-            hash: hasher.finish(),
+            // Set by `Dedup::run` with the executor's random hash keys.
+            hash: 0,
             method,
             url: url.to_owned(),
             body,
@@ -95,6 +92,8 @@ pub(super) struct Dedup {
 struct Inner {
     /// For each request on the wire, the waiters for its outcome.
     in_flight: Mutex<InFlight>,
+    /// The random keys every [`DedupKey`]'s hash is computed with.
+    hash_keys: RandomState,
     deduplicated: AtomicU64,
     /// Requests that went on the wire as leaders (or after their leader was dropped).
     sent: AtomicU64,
@@ -145,10 +144,14 @@ impl Dedup {
 
     /// Runs `send` unless an identical request is in flight, in which case its outcome is
     /// awaited instead.
-    pub(super) async fn run<F>(&self, key: DedupKey, send: impl FnOnce() -> F) -> Outcome
+    pub(super) async fn run<F>(&self, mut key: DedupKey, send: impl FnOnce() -> F) -> Outcome
     where
         F: Future<Output = Outcome>,
     {
+        key.hash = self
+            .inner
+            .hash_keys
+            .hash_one((&key.method, &key.url, &key.body, &key.headers));
         let key = Arc::new(key);
         let waiting = match self.inner.lock().entry(key.clone()) {
             Entry::Occupied(mut waiters) => {
