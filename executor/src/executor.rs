@@ -103,6 +103,18 @@ pub type ExecuteFuture = BoxFuture<'static, Result<Response, ExecutorError>>;
 pub trait Executor: Send + Sync + 'static {
     /// Executes one request.
     fn execute(&self, request: Request) -> ExecuteFuture;
+
+    /// Executes one request for a caller that only serializes the result (Quilt's server
+    /// answering JSON over HTTP): a single result may carry its data as JSON bytes in
+    /// [`ExecutionResult::data_json`] instead of as a tree in `data`, which saves an executor
+    /// that writes its response while completing it (the stitched schema) building the tree.
+    /// Write such results with [`ExecutionResult::to_json`].
+    ///
+    /// The default calls [`execute`](Self::execute). Wrappers that pass results through
+    /// untouched may forward it; wrappers that read or change `data` must not.
+    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
+        self.execute(request)
+    }
 }
 
 /// A shared, type-erased executor.
@@ -112,11 +124,19 @@ impl<E: Executor + ?Sized> Executor for Arc<E> {
     fn execute(&self, request: Request) -> ExecuteFuture {
         (**self).execute(request)
     }
+
+    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
+        (**self).execute_serialized(request)
+    }
 }
 
 impl<E: Executor + ?Sized> Executor for Box<E> {
     fn execute(&self, request: Request) -> ExecuteFuture {
         (**self).execute(request)
+    }
+
+    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
+        (**self).execute_serialized(request)
     }
 }
 

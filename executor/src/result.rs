@@ -1,7 +1,10 @@
 //! The result of a GraphQL execution, as it travels between services.
 
-use serde::{Deserialize, Deserializer, Serialize};
+use bytes::Bytes;
+use serde::ser::{Error as _, SerializeMap};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 /// A JSON object with its keys in insertion order (GraphQL responses keep field order).
 pub type JsonMap = serde_json::Map<String, Value>;
@@ -23,7 +26,7 @@ pub type JsonMap = serde_json::Map<String, Value>;
 /// assert_eq!(serde_json::to_string(&result).unwrap(),
 ///            r#"{"data":null,"errors":[{"message":"boom","path":["a",0]}]}"#);
 /// ```
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionResult {
     /// The data: `None` when absent, `Some(Null)` when null.
@@ -33,6 +36,13 @@ pub struct ExecutionResult {
         skip_serializing_if = "Option::is_none"
     )]
     pub data: Option<Value>,
+    /// The data already serialized as JSON, set *instead of* `data` by an executor answering
+    /// [`Executor::execute_serialized`](crate::Executor::execute_serialized) (the stitched
+    /// schema writes its response while completing it, so the tree is never built). Serializing
+    /// the result writes these bytes as `data`; [`ExecutionResult::to_json`] copies them
+    /// verbatim. Never read from the wire.
+    #[serde(skip)]
+    pub data_json: Option<Bytes>,
     /// Errors raised while executing (field errors) or before (request errors).
     #[serde(
         default,
@@ -57,7 +67,101 @@ pub struct ExecutionResult {
     pub completed: Option<Value>,
 }
 
+impl Serialize for ExecutionResult {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        if let Some(json) = &self.data_json {
+            // Checked once more here; the fast path is `to_json`, which copies the bytes.
+            let text = std::str::from_utf8(json).map_err(S::Error::custom)?;
+            let raw: &RawValue = serde_json::from_str(text).map_err(S::Error::custom)?;
+            map.serialize_entry("data", raw)?;
+        } else if let Some(data) = &self.data {
+            map.serialize_entry("data", data)?;
+        }
+        if !self.errors.is_empty() {
+            map.serialize_entry("errors", &self.errors)?;
+        }
+        if let Some(extensions) = &self.extensions {
+            map.serialize_entry("extensions", extensions)?;
+        }
+        if let Some(has_next) = &self.has_next {
+            map.serialize_entry("hasNext", has_next)?;
+        }
+        if let Some(incremental) = &self.incremental {
+            map.serialize_entry("incremental", incremental)?;
+        }
+        if let Some(pending) = &self.pending {
+            map.serialize_entry("pending", pending)?;
+        }
+        if let Some(completed) = &self.completed {
+            map.serialize_entry("completed", completed)?;
+        }
+        map.end()
+    }
+}
+
 impl ExecutionResult {
+    /// The result as JSON bytes, as `serde_json::to_vec` writes it, except that
+    /// [`data_json`](Self::data_json) is copied verbatim instead of being checked.
+    ///
+    /// ```
+    /// use quilt_executor::ExecutionResult;
+    /// let result = ExecutionResult {
+    ///     data_json: Some(bytes::Bytes::from_static(br#"{"a":1}"#)),
+    ///     ..ExecutionResult::default()
+    /// };
+    /// assert_eq!(result.to_json().unwrap(), br#"{"data":{"a":1}}"#);
+    /// assert_eq!(serde_json::to_vec(&result).unwrap(), result.to_json().unwrap());
+    /// ```
+    pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
+        let Some(json) = &self.data_json else {
+            return serde_json::to_vec(self);
+        };
+        let mut out = Vec::with_capacity(json.len() + 64);
+        out.extend_from_slice(b"{\"data\":");
+        out.extend_from_slice(json);
+        fn member(out: &mut Vec<u8>, key: &str, value: &impl Serialize) -> serde_json::Result<()> {
+            out.extend_from_slice(b",\"");
+            out.extend_from_slice(key.as_bytes());
+            out.extend_from_slice(b"\":");
+            serde_json::to_writer(&mut *out, value)
+        }
+        if !self.errors.is_empty() {
+            member(&mut out, "errors", &self.errors)?;
+        }
+        if let Some(extensions) = &self.extensions {
+            member(&mut out, "extensions", extensions)?;
+        }
+        if let Some(has_next) = &self.has_next {
+            member(&mut out, "hasNext", has_next)?;
+        }
+        if let Some(incremental) = &self.incremental {
+            member(&mut out, "incremental", incremental)?;
+        }
+        if let Some(pending) = &self.pending {
+            member(&mut out, "pending", pending)?;
+        }
+        if let Some(completed) = &self.completed {
+            member(&mut out, "completed", completed)?;
+        }
+        out.push(b'}');
+        Ok(out)
+    }
+
+    /// Whether the result has data (`null` included), as a value or as JSON bytes.
+    pub fn has_data(&self) -> bool {
+        self.data.is_some() || self.data_json.is_some()
+    }
+
+    /// The data as a value: `data`, or [`data_json`](Self::data_json) parsed.
+    pub fn data_value(&self) -> Option<Value> {
+        match (&self.data, &self.data_json) {
+            (Some(data), _) => Some(data.clone()),
+            (None, Some(json)) => serde_json::from_slice(json).ok(),
+            (None, None) => None,
+        }
+    }
+
     /// A result with `data` and nothing else.
     pub fn from_data(data: Value) -> Self {
         Self {
@@ -77,7 +181,7 @@ impl ExecutionResult {
     /// Whether this looks like a GraphQL response at all: it has `data`, `errors`, or is an
     /// incremental payload.
     pub fn is_graphql_response(&self) -> bool {
-        self.data.is_some()
+        self.has_data()
             || !self.errors.is_empty()
             || self.has_next.is_some()
             || self.incremental.is_some()

@@ -145,7 +145,15 @@ impl std::fmt::Debug for StitchedSchema {
 impl Executor for StitchedSchema {
     fn execute(&self, request: Request) -> ExecuteFuture {
         let gateway = self.gateway.clone();
-        Box::pin(async move { Ok(gateway.run(request).await) })
+        Box::pin(async move { Ok(gateway.run(request, false).await) })
+    }
+
+    /// The response's data is written as JSON while it is completed and handed over as bytes
+    /// ([`ExecutionResult::data_json`]): no result tree is built for a caller that only
+    /// serializes it.
+    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
+        let gateway = self.gateway.clone();
+        Box::pin(async move { Ok(gateway.run(request, true).await) })
     }
 }
 
@@ -157,7 +165,8 @@ fn request_error(errors: Vec<GraphQLError>) -> Response {
 }
 
 impl Gateway {
-    async fn run(self: Arc<Self>, request: Request) -> Response {
+    /// Runs a request; with `serialized` a single result carries its data as JSON bytes.
+    async fn run(self: Arc<Self>, request: Request, serialized: bool) -> Response {
         let prepared = match prepare(&self, &request) {
             Ok(prepared) => prepared,
             Err(errors) => return request_error(errors),
@@ -201,14 +210,16 @@ impl Gateway {
             &mut fetched,
         )
         .await;
-        Response::Single(shape(
+        let result = shape(
             &self.schema,
-            &prepared.document,
+            &prepared,
             &variables,
             root_type,
             &operation.selection_set,
             fetched,
-        ))
+            serialized,
+        );
+        Response::Single(result)
     }
 
     /// A subscription: joins (or starts) the upstream subscription shared by identical ones;

@@ -23,6 +23,8 @@ pub(crate) struct Prepared {
     pub operation_name: Option<String>,
     /// The plan.
     pub plan: Plan,
+    /// The size of the last response's data in bytes: the next one's first buffer capacity.
+    pub data_size: std::sync::atomic::AtomicUsize,
 }
 
 /// Counters of the plan cache and of the work it saves.

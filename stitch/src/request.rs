@@ -48,6 +48,7 @@ pub(crate) fn prepare(
         document: valid,
         operation_name: name.map(str::to_owned),
         plan,
+        data_size: Default::default(),
     });
     gateway.cache.insert(document.hash64(), prepared.clone());
     Ok(prepared)

@@ -73,3 +73,63 @@ async fn a_missing_non_null_root_value_nulls_data_with_one_error() {
     assert_eq!(result["errors"].as_array().unwrap().len(), 1);
     assert_eq!(result["errors"][0]["path"], json!(["d"]));
 }
+
+/// The two ways out of the gateway agree byte for byte: the data written as JSON while it is
+/// completed (`execute_serialized`, what the server sends) and the tree (`execute`, what a
+/// wrapping executor reads) serialized by serde_json — escapes, numbers, nulls propagated
+/// through lists and objects, abstract types, aliases and `__typename` included.
+#[tokio::test]
+async fn serialized_data_equals_the_serialized_tree() {
+    let sdl = "type Query { a: T b: [T] c: [I!] d: T! e: [[Int]] s: String j: JSON }
+               scalar JSON
+               type T implements I { x: Int! y: Float s: String }
+               type U implements I { y: Float }
+               interface I { y: Float }";
+    let data = json!({
+        "a": {"x": 1, "y": 2.5, "s": "quote \" backslash \\ tab \t nl \n ctl \u{1} é 😀 </script>"},
+        "b": [{"x": 1, "y": -0.0, "s": "x"}, {"x": null, "y": 1e300, "s": null}, null],
+        "c": [{"__typename": "U", "y": 3}, {"__typename": "T", "x": 2, "y": null}],
+        "d": {"x": 9007199254740993u64, "y": null, "s": ""},
+        "e": [[1, null], null, []],
+        "s": "a string that is long enough to be checked in more than one chunk of sixteen",
+        "j": {"nested": ["any", {"json": true}], "k\"ey": null}
+    });
+    let gateway = Stitcher::new()
+        .subschema(SubschemaConfig::from_sdl("fixed", sdl, fixed(data)).unwrap())
+        .build()
+        .unwrap();
+    let queries = [
+        "{ a { x y s } b { x y s } c { __typename y ... on T { x } } d { x y s } e s j }",
+        "{ first: a { s x } again: a { x } b { s } }",
+        "{ d { kind: __typename x } e }",
+        // A null in a non-null list item propagates to the list.
+        "{ c { ... on T { x } } b { x } }",
+    ];
+    for query in queries {
+        let tree = gateway
+            .execute(Request::new(query).unwrap())
+            .await
+            .unwrap()
+            .into_single()
+            .await
+            .unwrap();
+        let bytes = gateway
+            .execute_serialized(Request::new(query).unwrap())
+            .await
+            .unwrap()
+            .into_single()
+            .await
+            .unwrap();
+        assert!(bytes.data.is_none() && bytes.data_json.is_some(), "{query}");
+        assert_eq!(
+            String::from_utf8(bytes.to_json().unwrap()).unwrap(),
+            serde_json::to_string(&tree).unwrap(),
+            "{query}"
+        );
+        // The generic serde path writes the same.
+        assert_eq!(
+            serde_json::to_string(&bytes).unwrap(),
+            serde_json::to_string(&tree).unwrap()
+        );
+    }
+}

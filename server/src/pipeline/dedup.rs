@@ -21,7 +21,7 @@ use quilt_executor::{
     DedupOptions, DedupStats, DedupTable, ErrorKind, ExecutionResult, Request, Response as Answer,
 };
 
-use crate::pipeline::execute::{ExecuteFailure, execute};
+use crate::pipeline::execute::{ExecuteFailure, execute_serialized};
 use crate::pipeline::negotiate::JsonKind;
 use crate::state::ServerState;
 
@@ -94,24 +94,26 @@ pub(crate) async fn answer(
     let fallback = request.clone();
     let shared_state = std::sync::Arc::clone(state);
     let waiter = dedup.table.join(key, move || async move {
-        std::sync::Arc::new(match execute(&shared_state, request, "http").await {
-            Ok(Answer::Single(result)) => serialize(&result)
-                .map(|body| Serialized::Result {
-                    body,
-                    has_data: result.data.is_some(),
-                })
-                .unwrap_or(Serialized::Unshareable),
-            Ok(Answer::Stream(_)) => Serialized::Unshareable,
-            Err(ExecuteFailure::Executor(error)) => {
-                serialize(&ExecutionResult::from_error(error.to_graphql_error()))
-                    .map(|body| Serialized::Failed {
+        std::sync::Arc::new(
+            match execute_serialized(&shared_state, request, "http").await {
+                Ok(Answer::Single(result)) => serialize(&result)
+                    .map(|body| Serialized::Result {
                         body,
-                        kind: error.kind(),
+                        has_data: result.has_data(),
                     })
-                    .unwrap_or(Serialized::Unshareable)
-            }
-            Err(_) => Serialized::Unshareable,
-        })
+                    .unwrap_or(Serialized::Unshareable),
+                Ok(Answer::Stream(_)) => Serialized::Unshareable,
+                Err(ExecuteFailure::Executor(error)) => {
+                    serialize(&ExecutionResult::from_error(error.to_graphql_error()))
+                        .map(|body| Serialized::Failed {
+                            body,
+                            kind: error.kind(),
+                        })
+                        .unwrap_or(Serialized::Unshareable)
+                }
+                Err(_) => Serialized::Unshareable,
+            },
+        )
     });
     let Some(answer) = waiter.value().await else {
         return Err(fallback);
@@ -145,7 +147,7 @@ pub(crate) async fn answer(
 }
 
 fn serialize(result: &ExecutionResult) -> Option<Bytes> {
-    match serde_json::to_vec(result) {
+    match result.to_json() {
         Ok(bytes) => Some(Bytes::from(bytes)),
         Err(error) => {
             tracing::error!(%error, "could not serialize a GraphQL response");

@@ -28,6 +28,25 @@ pub(crate) async fn execute(
     request: Request,
     transport: &'static str,
 ) -> Result<Response, ExecuteFailure> {
+    run(state, request, transport, false).await
+}
+
+/// [`execute`] for an answer that is only serialized as JSON: the executor may give its data as
+/// bytes ([`quilt_executor::Executor::execute_serialized`]).
+pub(crate) async fn execute_serialized(
+    state: &ServerState,
+    request: Request,
+    transport: &'static str,
+) -> Result<Response, ExecuteFailure> {
+    run(state, request, transport, true).await
+}
+
+async fn run(
+    state: &ServerState,
+    request: Request,
+    transport: &'static str,
+    serialized: bool,
+) -> Result<Response, ExecuteFailure> {
     if state.shutdown.is_cancelled() {
         return Err(ExecuteFailure::ShuttingDown);
     }
@@ -49,7 +68,12 @@ pub(crate) async fn execute(
         operation.name = request.operation_name.as_deref().unwrap_or(""),
         operation.kind = ?request.operation_type(),
     );
-    let future = state.executor.execute(request).instrument(span);
+    let future = if serialized {
+        state.executor.execute_serialized(request)
+    } else {
+        state.executor.execute(request)
+    }
+    .instrument(span);
     let response = match state.limits.request_timeout {
         Some(after) => match tokio::time::timeout(after, future).await {
             Ok(result) => result,

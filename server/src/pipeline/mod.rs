@@ -28,7 +28,7 @@ use tracing::Instrument;
 use crate::error::RequestError;
 use crate::state::{ServerState, SharedState};
 use crate::transport::{multipart, sse, sse_single};
-use execute::{ExecuteFailure, execute};
+use execute::{ExecuteFailure, execute, execute_serialized};
 use negotiate::{Accepted, StreamKind};
 use params::GraphQLParams;
 use read_body::{BodyKind, body_kind, read_limited};
@@ -175,7 +175,13 @@ async fn run(
             Err(unshared) => request = unshared,
         }
     }
-    match execute(state, request, "http").await {
+    // A client that takes JSON gets the executor's serialized answer as it is.
+    let answer = if accepted.json.is_some() {
+        execute_serialized(state, request, "http").await
+    } else {
+        execute(state, request, "http").await
+    };
+    match answer {
         Ok(ExecutorResponse::Single(result)) => Ok(single_result(state, accepted, result)),
         Ok(ExecutorResponse::Stream(results)) => {
             let shutdown = state.shutdown.clone();

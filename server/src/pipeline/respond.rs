@@ -10,7 +10,7 @@ use crate::pipeline::negotiate::JsonKind;
 
 /// A JSON response with `status`.
 pub fn json_body(status: StatusCode, kind: JsonKind, result: &ExecutionResult) -> Response {
-    match serde_json::to_vec(result) {
+    match result.to_json() {
         Ok(bytes) => {
             let mut response = Response::new(Body::from(bytes));
             *response.status_mut() = status;
@@ -33,7 +33,7 @@ pub fn json_body(status: StatusCode, kind: JsonKind, result: &ExecutionResult) -
 /// request error (it never started executing: parse, validation, coercion, limits) and answers
 /// 400; everything else, and every result with `application/json`, answers 200.
 pub fn single(kind: JsonKind, result: &ExecutionResult) -> Response {
-    let status = if kind == JsonKind::GraphQLResponse && result.data.is_none() {
+    let status = if kind == JsonKind::GraphQLResponse && !result.has_data() {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK

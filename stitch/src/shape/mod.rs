@@ -9,6 +9,7 @@ mod collect;
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
+use std::sync::atomic::Ordering;
 
 use apollo_compiler::collections::HashMap as FastMap;
 
@@ -16,26 +17,39 @@ use apollo_compiler::ast::Type;
 use apollo_compiler::executable::{ExecutableDocument, Field, SelectionSet};
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{Node, Schema};
+use bytes::Bytes;
 use quilt_executor::{ExecutionResult, GraphQLError, JsonMap, PathSegment};
 use serde_json::Value;
 
 use crate::execute::Fetched;
 use crate::plan::location;
+use crate::plan_cache::Prepared;
 use collect::{Grouped, collect_fields};
 
 /// A null reached a non-null position; the parent must become null.
 struct NullPropagation;
 
 /// Shapes the response of the operation whose root selection is `root_set` on `root_type`.
+///
+/// The data is written as JSON while it is completed, never built as a tree: with `serialized`
+/// the result carries those bytes ([`ExecutionResult::data_json`]), otherwise they are parsed
+/// into `data`. The prepared operation keeps the size of the last data written for it: the
+/// buffer's first capacity.
 pub(crate) fn shape(
     schema: &Schema,
-    document: &ExecutableDocument,
+    prepared: &Prepared,
     variables: &JsonMap,
     root_type: &str,
     root_set: &SelectionSet,
     fetched: Fetched,
+    serialized: bool,
 ) -> ExecutionResult {
-    let mut upstream = fetched.errors;
+    let document = &prepared.document;
+    let size_hint = &prepared.data_size;
+    let Fetched {
+        data: source,
+        errors: mut upstream,
+    } = fetched;
     let mut by_path: HashMap<Vec<PathSegment>, Vec<usize>> = HashMap::new();
     let mut prefixes = HashSet::new();
     for (i, error) in upstream.iter_mut().enumerate() {
@@ -59,20 +73,40 @@ pub(crate) fn shape(
         errors: Vec::new(),
         path: Vec::new(),
         grouped: FastMap::default(),
+        out: Vec::with_capacity(size_hint.load(Ordering::Relaxed)),
     };
-    let mut source = fetched.data;
     let root_key = (root_set as *const SelectionSet as usize, 0, 0);
-    let data = match shaper.object(root_type, root_key, &[root_set], &mut source) {
-        Ok(map) => Value::Object(map),
-        Err(NullPropagation) => Value::Null,
-    };
+    if shaper
+        .object(root_type, root_key, &[root_set], &source)
+        .is_err()
+    {
+        shaper.out.clear();
+        shaper.out.extend_from_slice(b"null");
+    }
+    drop(source);
+    let json = std::mem::take(&mut shaper.out);
+    size_hint.store(json.len(), Ordering::Relaxed);
     let mut errors = shaper.upstream;
     errors.extend(shaper.errors);
-    ExecutionResult {
-        data: Some(data),
+    let mut result = ExecutionResult {
         errors,
         ..ExecutionResult::default()
+    };
+    if serialized {
+        result.data_json = Some(Bytes::from(json));
+    } else {
+        match serde_json::from_slice(&json) {
+            Ok(data) => result.data = Some(data),
+            Err(error) => {
+                // Unreachable while the writer is right; answered as an error, not a panic.
+                result.data = Some(Value::Null);
+                result.errors.push(GraphQLError::new(format!(
+                    "the gateway wrote invalid JSON: {error}"
+                )));
+            }
+        }
     }
+    result
 }
 
 struct Shaper<'a> {
@@ -87,6 +121,9 @@ struct Shaper<'a> {
     path: Vec<Elem<'a>>,
     /// CollectFields results by [`GroupKey`]: every object of a list shares its grouping.
     grouped: FastMap<GroupKey, Rc<Grouped<'a>>>,
+    /// The response data as JSON, written as the walk goes; a null propagated to an object or
+    /// list truncates it back to where that value began.
+    out: Vec<u8>,
 }
 
 /// What identifies the grouping of an object's fields without allocating: the address and
@@ -101,16 +138,19 @@ enum Elem<'a> {
     Index(usize),
 }
 
+/// Whether a completed value was written as `null`.
+type WroteNull = bool;
+
 impl<'a> Shaper<'a> {
-    /// Completes an object: the fetched values are moved out of `source` (no copies).
-    /// `sets` are the selection sets that apply, `group_key` identifies them with the type.
+    /// Completes and writes an object from the fetched `source`. `sets` are the selection sets
+    /// that apply, `group_key` identifies them with the type.
     fn object(
         &mut self,
         type_name: &str,
         group_key: GroupKey,
         sets: &[&'a SelectionSet],
-        source: &mut JsonMap,
-    ) -> Result<JsonMap, NullPropagation> {
+        source: &JsonMap,
+    ) -> Result<(), NullPropagation> {
         let cache_key = (group_key.0, group_key.1, self.type_address(type_name));
         let grouped = match self.grouped.get(&cache_key) {
             Some(grouped) => grouped.clone(),
@@ -126,39 +166,46 @@ impl<'a> Shaper<'a> {
                 grouped
             }
         };
-        let mut out = JsonMap::with_capacity(grouped.len());
-        for (key, fields) in grouped.iter() {
+        self.out.push(b'{');
+        for (i, (key, fields)) in grouped.iter().enumerate() {
             let key: &'a str = key;
+            if i > 0 {
+                self.out.push(b',');
+            }
+            write_str(&mut self.out, key);
+            self.out.push(b':');
             let first = fields[0];
-            let value = match first.name.as_str() {
-                "__typename" => Value::String(type_name.to_owned()),
-                "__schema" | "__type" => source.remove(key).unwrap_or(Value::Null),
+            match first.name.as_str() {
+                "__typename" => write_str(&mut self.out, type_name),
+                "__schema" | "__type" => write_value(&mut self.out, source.get(key)),
                 _ => {
                     self.path.push(Elem::Key(key));
                     self.locate_upstream_errors(first);
-                    let fetched = source.remove(key).unwrap_or(Value::Null);
+                    let fetched = source.get(key).unwrap_or(&Value::Null);
                     let completed = self.value(type_name, first.ty(), fields, fetched);
                     self.path.pop();
-                    completed?
+                    completed?;
                 }
-            };
-            out.insert(key.to_owned(), value);
+            }
         }
-        Ok(out)
+        self.out.push(b'}');
+        Ok(())
     }
 
+    /// Completes and writes a field's value; a null in a non-null position is an error (unless
+    /// an upstream error already covers the path) and propagates to the parent.
     fn value(
         &mut self,
         parent: &str,
         ty: &Type,
         fields: &[&'a Node<Field>],
-        value: Value,
-    ) -> Result<Value, NullPropagation> {
-        let completed = match ty {
+        value: &Value,
+    ) -> Result<(), NullPropagation> {
+        let null = match ty {
             Type::NonNullNamed(name) | Type::Named(name) => self.named(name, fields, value),
             Type::NonNullList(item) | Type::List(item) => self.list(parent, item, fields, value),
         };
-        if ty.is_non_null() && completed.is_null() {
+        if ty.is_non_null() && null {
             if !self.prefixes.contains(&self.owned_path()) {
                 let message = format!(
                     "Cannot return null for non-nullable field {parent}.{}.",
@@ -168,7 +215,7 @@ impl<'a> Shaper<'a> {
             }
             return Err(NullPropagation);
         }
-        Ok(completed)
+        Ok(())
     }
 
     fn list(
@@ -176,36 +223,44 @@ impl<'a> Shaper<'a> {
         parent: &str,
         item_type: &Type,
         fields: &[&'a Node<Field>],
-        value: Value,
-    ) -> Value {
+        value: &Value,
+    ) -> WroteNull {
         let items = match value {
-            Value::Null => return Value::Null,
+            Value::Null => return write_null(&mut self.out),
             Value::Array(items) => items,
             _ => {
                 self.error(fields[0], "expected a list from the subschema".into());
-                return Value::Null;
+                return write_null(&mut self.out);
             }
         };
-        let mut out = Vec::with_capacity(items.len());
-        for (i, item) in items.into_iter().enumerate() {
+        let start = self.out.len();
+        self.out.push(b'[');
+        for (i, item) in items.iter().enumerate() {
+            if i > 0 {
+                self.out.push(b',');
+            }
             self.path.push(Elem::Index(i));
             self.locate_upstream_errors(fields[0]);
             let completed = self.value(parent, item_type, fields, item);
             self.path.pop();
-            match completed {
-                Ok(v) => out.push(v),
-                Err(NullPropagation) => return Value::Null,
+            if completed.is_err() {
+                self.out.truncate(start);
+                return write_null(&mut self.out);
             }
         }
-        Value::Array(out)
+        self.out.push(b']');
+        false
     }
 
-    fn named(&mut self, name: &str, fields: &[&'a Node<Field>], value: Value) -> Value {
+    fn named(&mut self, name: &str, fields: &[&'a Node<Field>], value: &Value) -> WroteNull {
         if value.is_null() {
-            return Value::Null;
+            return write_null(&mut self.out);
         }
         match self.schema.types.get(name) {
-            Some(ExtendedType::Scalar(_) | ExtendedType::Enum(_)) | None => value,
+            Some(ExtendedType::Scalar(_) | ExtendedType::Enum(_)) | None => {
+                write_value(&mut self.out, Some(value));
+                false
+            }
             Some(ExtendedType::Object(_)) => self.composite(name, fields, value),
             Some(ExtendedType::Interface(_) | ExtendedType::Union(_)) => {
                 let runtime = value
@@ -214,10 +269,9 @@ impl<'a> Shaper<'a> {
                     .filter(|runtime| {
                         self.schema.get_object(runtime).is_some()
                             && self.schema.is_subtype(name, runtime)
-                    })
-                    .map(str::to_owned);
+                    });
                 match runtime {
-                    Some(runtime) => self.composite(&runtime, fields, value),
+                    Some(runtime) => self.composite(runtime, fields, value),
                     None => {
                         self.error(
                             fields[0],
@@ -226,18 +280,23 @@ impl<'a> Shaper<'a> {
                                  abstract type {name}"
                             ),
                         );
-                        Value::Null
+                        write_null(&mut self.out)
                     }
                 }
             }
-            Some(ExtendedType::InputObject(_)) => Value::Null,
+            Some(ExtendedType::InputObject(_)) => write_null(&mut self.out),
         }
     }
 
-    fn composite(&mut self, type_name: &str, fields: &[&'a Node<Field>], value: Value) -> Value {
-        let Value::Object(mut map) = value else {
+    fn composite(
+        &mut self,
+        type_name: &str,
+        fields: &[&'a Node<Field>],
+        value: &Value,
+    ) -> WroteNull {
+        let Value::Object(map) = value else {
             self.error(fields[0], "expected an object from the subschema".into());
-            return Value::Null;
+            return write_null(&mut self.out);
         };
         let group_key = (fields.as_ptr() as usize, fields.len(), 0);
         let cache_key = (group_key.0, group_key.1, self.type_address(type_name));
@@ -246,9 +305,13 @@ impl<'a> Shaper<'a> {
         } else {
             fields.iter().map(|f| &f.selection_set).collect()
         };
-        match self.object(type_name, group_key, &sets, &mut map) {
-            Ok(map) => Value::Object(map),
-            Err(NullPropagation) => Value::Null,
+        let start = self.out.len();
+        match self.object(type_name, group_key, &sets, map) {
+            Ok(()) => false,
+            Err(NullPropagation) => {
+                self.out.truncate(start);
+                write_null(&mut self.out)
+            }
         }
     }
 
@@ -301,4 +364,76 @@ impl<'a> Shaper<'a> {
             }
         }
     }
+}
+
+/// Writes `null`; returns true (the value written is null).
+fn write_null(out: &mut Vec<u8>) -> WroteNull {
+    out.extend_from_slice(b"null");
+    true
+}
+
+/// Writes a JSON value as it is (`null` when absent).
+fn write_value(out: &mut Vec<u8>, value: Option<&Value>) {
+    match value {
+        None | Some(Value::Null) => out.extend_from_slice(b"null"),
+        Some(Value::Bool(true)) => out.extend_from_slice(b"true"),
+        Some(Value::Bool(false)) => out.extend_from_slice(b"false"),
+        Some(Value::String(s)) => write_str(out, s),
+        Some(Value::Array(items)) => {
+            out.push(b'[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_value(out, Some(item));
+            }
+            out.push(b']');
+        }
+        Some(Value::Object(map)) => {
+            out.push(b'{');
+            for (i, (key, item)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                write_str(out, key);
+                out.push(b':');
+                write_value(out, Some(item));
+            }
+            out.push(b'}');
+        }
+        Some(Value::Number(number)) => {
+            // Writing a number into a `Vec` cannot fail.
+            let _ = serde_json::to_writer(&mut *out, number);
+        }
+    }
+}
+
+/// Writes a JSON string. Most strings need no escaping: they are checked 16 bytes at a time
+/// and copied whole; the rest go through serde_json's escaper.
+fn write_str(out: &mut Vec<u8>, s: &str) {
+    if needs_escape(s.as_bytes()) {
+        // Writing a string into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
+}
+
+/// Whether a JSON string needs escapes: a quote, a backslash or a control character.
+fn needs_escape(bytes: &[u8]) -> bool {
+    #[inline(always)]
+    fn special(b: u8) -> bool {
+        b < 0x20 || b == b'"' || b == b'\\'
+    }
+    let mut chunks = bytes.chunks_exact(16);
+    for chunk in &mut chunks {
+        // No early exit inside a chunk, so the compiler can check it in one vector step.
+        if chunk.iter().fold(false, |hit, &b| hit | special(b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| special(b))
 }

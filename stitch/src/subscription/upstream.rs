@@ -142,11 +142,12 @@ impl Upstream {
         };
         shape(
             &gateway.schema,
-            &self.prepared.document,
+            &self.prepared,
             &self.variables,
             root_type_name(OperationType::Subscription),
             &operation.selection_set,
             fetched,
+            false,
         )
     }
 

@@ -147,10 +147,14 @@ pub async fn run_op(
         request.variables = map;
     }
     request.operation_name = operation_name.map(str::to_owned);
-    let response = tokio::time::timeout(Duration::from_secs(10), executor.execute(request))
-        .await
-        .expect("the gateway answered within 10 s")
-        .unwrap();
+    // The server's path: the data as JSON bytes, written while it is completed.
+    let response = tokio::time::timeout(
+        Duration::from_secs(10),
+        executor.execute_serialized(request),
+    )
+    .await
+    .expect("the gateway answered within 10 s")
+    .unwrap();
     let result = response.into_single().await.unwrap();
-    serde_json::to_value(result).unwrap()
+    serde_json::from_slice(&result.to_json().unwrap()).unwrap()
 }
