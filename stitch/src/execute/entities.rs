@@ -247,36 +247,6 @@ fn client_path(step: &EntityStep, data: &JsonMap, indices: &[u32]) -> Vec<PathSe
     path
 }
 
-/// The object reached by `indices`, for writing.
-fn object_at_mut<'v>(
-    step: &EntityStep,
-    data: &'v mut JsonMap,
-    indices: &[u32],
-) -> Option<&'v mut JsonMap> {
-    let Some((first, rest)) = step.path.split_first() else {
-        return Some(data);
-    };
-    let mut value = data.get_mut(first)?;
-    let (mut keys, mut indices) = (rest, indices);
-    loop {
-        value = match value {
-            Value::Array(items) => {
-                let (i, more) = indices.split_first()?;
-                indices = more;
-                items.get_mut(*i as usize)?
-            }
-            Value::Object(map) => match keys.split_first() {
-                Some((key, more)) => {
-                    keys = more;
-                    map.get_mut(key)?
-                }
-                None => return Some(map),
-            },
-            _ => return None,
-        };
-    }
-}
-
 /// `__typename` and the requirement fields of an object, or `None` when the object is of
 /// another type or lacks a key field (its key came back null).
 fn representation(step: &EntityStep, object: &JsonMap) -> Option<JsonMap> {
@@ -494,23 +464,98 @@ fn merge(
     for (i, (_, u)) in gathered.objects.iter().enumerate() {
         last[*u] = i;
     }
-    for (i, (indices, u)) in gathered.objects.iter().enumerate() {
-        let value = if last[*u] == i {
-            results[*u].take()
+    place_all(step, &gathered.objects, &mut fetched.data, |i, u| {
+        if last[u] == i {
+            results[u].take()
         } else {
-            results[*u].clone()
+            results[u].clone()
+        }
+    });
+}
+
+/// Puts each gathered object's result in place, in one walk down the step's path (the walk
+/// `gather` took, so the objects come in the same order): `result(i, u)` gives the value for
+/// object `i` of representation `u`. An object no longer at its place (a value merged since
+/// replaced it) is skipped.
+fn place_all(
+    step: &EntityStep,
+    objects: &[(Vec<u32>, usize)],
+    data: &mut JsonMap,
+    result: impl FnMut(usize, usize) -> Option<Value>,
+) {
+    let mut placer = Placer {
+        step,
+        objects,
+        next: 0,
+        result,
+    };
+    let Some((first, rest)) = step.path.split_first() else {
+        // A gateway-defined root field: the parent is the root object.
+        placer.object(data, &[]);
+        return;
+    };
+    if let Some(value) = data.get_mut(first) {
+        placer.value(value, rest, &mut Vec::new());
+    }
+}
+
+struct Placer<'p, F> {
+    step: &'p EntityStep,
+    objects: &'p [(Vec<u32>, usize)],
+    /// The next object to place.
+    next: usize,
+    result: F,
+}
+
+impl<F: FnMut(usize, usize) -> Option<Value>> Placer<'_, F> {
+    fn value(&mut self, value: &mut Value, keys: &[String], indices: &mut Vec<u32>) {
+        if self.next >= self.objects.len() {
+            return;
+        }
+        match value {
+            Value::Array(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    indices.push(i as u32);
+                    self.value(item, keys, indices);
+                    indices.pop();
+                }
+            }
+            Value::Object(map) => match keys.split_first() {
+                Some((key, rest)) => {
+                    if let Some(child) = map.get_mut(key) {
+                        self.value(child, rest, indices);
+                    }
+                }
+                None => self.object(map, indices),
+            },
+            _ => {}
+        }
+    }
+
+    fn object(&mut self, map: &mut JsonMap, indices: &[u32]) {
+        // Objects the walk went past without reaching are gone: skip them.
+        while self
+            .objects
+            .get(self.next)
+            .is_some_and(|(at, _)| at.as_slice() < indices)
+        {
+            self.next += 1;
+        }
+        let Some((at, u)) = self.objects.get(self.next) else {
+            return;
         };
-        place(step, indices, value, fetched);
+        if at.as_slice() != indices {
+            return;
+        }
+        let value = (self.result)(self.next, *u);
+        self.next += 1;
+        put(self.step, map, value);
     }
 }
 
 /// Puts one object's result in place: merged into the object, or as the value of the
 /// gateway-defined field.
-fn place(step: &EntityStep, indices: &[u32], value: Option<Value>, fetched: &mut Fetched) {
-    let target = object_at_mut(step, &mut fetched.data, indices);
-    let Some(target) = target else {
-        return;
-    };
+fn put(step: &EntityStep, target: &mut JsonMap, value: Option<Value>) {
     match (&step.placement, value) {
         (Some(key), value) => {
             target.insert(key.clone(), value.unwrap_or(Value::Null));
@@ -528,19 +573,24 @@ fn merge_local(
     values: Vec<Result<Value, String>>,
     fetched: &mut Fetched,
 ) {
-    let mut values: Vec<Option<Result<Value, String>>> = values.into_iter().map(Some).collect();
-    for (indices, u) in &gathered.objects {
-        match values.get(*u).cloned().flatten() {
-            Some(Ok(value)) => place(step, indices, Some(value), fetched),
+    let mut failed = Vec::new();
+    place_all(
+        step,
+        &gathered.objects,
+        &mut fetched.data,
+        |i, u| match values.get(u) {
+            Some(Ok(value)) => Some(value.clone()),
             Some(Err(message)) => {
-                place(step, indices, None, fetched);
-                let path = client_path(step, &fetched.data, indices);
-                on_fields(step, &path, &GraphQLError::new(message), fetched);
+                failed.push((i, message.clone()));
+                None
             }
-            None => {}
-        }
+            None => None,
+        },
+    );
+    for (i, message) in failed {
+        let path = client_path(step, &fetched.data, &gathered.objects[i].0);
+        on_fields(step, &path, &GraphQLError::new(message), fetched);
     }
-    values.clear();
 }
 
 /// The client's arguments of a gateway-defined field, variables substituted.
@@ -585,10 +635,19 @@ fn on_fields(step: &EntityStep, path: &[PathSegment], error: &GraphQLError, fetc
 
 /// Merges `source` into `target`: objects key by key, lists of the same length item by item.
 fn deep_merge(target: &mut JsonMap, source: JsonMap) {
+    use serde_json::map::Entry;
     for (key, value) in source {
-        match (target.get_mut(&key), value) {
-            (Some(Value::Object(t)), Value::Object(s)) => deep_merge(t, s),
-            (Some(Value::Array(t)), Value::Array(s)) if t.len() == s.len() => {
+        // One lookup per key: the entry either takes the value or merges into what is there.
+        let existing = match target.entry(key) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(value);
+                continue;
+            }
+            Entry::Occupied(occupied) => occupied.into_mut(),
+        };
+        match (existing, value) {
+            (Value::Object(t), Value::Object(s)) => deep_merge(t, s),
+            (Value::Array(t), Value::Array(s)) if t.len() == s.len() => {
                 for (t, s) in t.iter_mut().zip(s) {
                     match (t, s) {
                         (Value::Object(t), Value::Object(s)) => deep_merge(t, s),
@@ -596,9 +655,7 @@ fn deep_merge(target: &mut JsonMap, source: JsonMap) {
                     }
                 }
             }
-            (_, value) => {
-                target.insert(key, value);
-            }
+            (existing, value) => *existing = value,
         }
     }
 }
