@@ -37,6 +37,14 @@ impl DocumentCache {
         }
     }
 
+    /// The document for `query` if it was parsed before.
+    pub fn get(&self, query: &str) -> Option<Document> {
+        if self.capacity == 0 {
+            return None;
+        }
+        self.lock().get(query).cloned()
+    }
+
     /// The document for `query`, parsed now or earlier. The lock is held for the lookup and
     /// the insertion only, never while parsing.
     pub fn get_or_parse(&self, query: String) -> Result<Document, ParseError> {

@@ -25,20 +25,27 @@ pub fn prepare_with(
     context: Context,
     documents: Option<&DocumentCache>,
 ) -> Result<Request, Box<ExecutionResult>> {
-    if let Some(max) = limits.max_tokens {
-        let tokens = count_tokens(&params.query, max);
-        if tokens > max {
-            return Err(Box::new(ExecutionResult::from_error(
-                GraphQLError::new(format!(
-                    "the document has more than {max} tokens; the limit is {max}"
-                ))
-                .with_code("MAX_TOKENS_EXCEEDED"),
-            )));
+    // A document in the cache passed the token limit when it was parsed: only new texts are
+    // counted.
+    let parsed = match documents.and_then(|cache| cache.get(&params.query)) {
+        Some(document) => Ok(document),
+        None => {
+            if let Some(max) = limits.max_tokens {
+                let tokens = count_tokens(&params.query, max);
+                if tokens > max {
+                    return Err(Box::new(ExecutionResult::from_error(
+                        GraphQLError::new(format!(
+                            "the document has more than {max} tokens; the limit is {max}"
+                        ))
+                        .with_code("MAX_TOKENS_EXCEEDED"),
+                    )));
+                }
+            }
+            match documents {
+                Some(cache) => cache.get_or_parse(params.query),
+                None => Document::parse(params.query),
+            }
         }
-    }
-    let parsed = match documents {
-        Some(cache) => cache.get_or_parse(params.query),
-        None => Document::parse(params.query),
     };
     let document = parsed.map_err(|error| {
         Box::new(ExecutionResult {
