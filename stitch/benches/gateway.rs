@@ -70,6 +70,20 @@ fn bench(c: &mut Criterion) {
             response.into_single().await.unwrap()
         })
     });
+    // What a server answering JSON does with each: the tree serialized, or the data written
+    // as JSON while it is completed.
+    group.bench_function("two_services_in_process_to_bytes_via_tree", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let response = in_process.execute(request()).await.unwrap();
+            serde_json::to_vec(&response.into_single().await.unwrap()).unwrap()
+        })
+    });
+    group.bench_function("two_services_in_process_to_bytes_serialized", |b| {
+        b.to_async(&runtime).iter(|| async {
+            let response = in_process.execute_serialized(request()).await.unwrap();
+            response.into_single().await.unwrap().to_json().unwrap()
+        })
+    });
     group.finish();
 
     // Over loopback HTTP.
