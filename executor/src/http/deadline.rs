@@ -9,7 +9,8 @@
 //!
 //! A spare timer keeps the waker of the last task that waited on it; when its old deadline
 //! comes while it lies unused, that task may be woken once for nothing (futures tolerate
-//! spurious wake-ups).
+//! spurious wake-ups). A spare of a runtime that has shut down is never used: it is dropped
+//! (with the timer driver it keeps allocated) when the thread next needs a timer.
 
 use std::cell::Cell;
 use std::future::Future;

@@ -323,27 +323,34 @@ async fn send_target(
     target: &Target,
 ) -> Result<Response, ExecutorError> {
     let send_error = |error| send_error(&outgoing.endpoint, outgoing.timeout, error);
+    // Credentials in the URL become basic auth through a `RequestBuilder` only.
+    let userinfo = !target.url.username().is_empty() || target.url.password().is_some();
     let request = match &target.payload {
-        Payload::Multipart {
-            operations,
-            map,
-            files,
-        } => shared
-            .client
-            .request(outgoing.method.clone(), target.url.clone())
-            .headers(outgoing.headers.clone())
-            .multipart(encode::form(&outgoing.endpoint, operations, map, files)?)
-            .build()
-            .map_err(send_error)?,
         // Built directly rather than through a `RequestBuilder`, which would copy the headers
         // once more.
-        payload => {
+        Payload::None | Payload::Json(_) if !userinfo => {
             let mut request = reqwest::Request::new(outgoing.method.clone(), target.url.clone());
             *request.headers_mut() = outgoing.headers.clone();
-            if let Payload::Json(body) = payload {
+            if let Payload::Json(body) = &target.payload {
                 *request.body_mut() = Some(body.clone().into());
             }
             request
+        }
+        payload => {
+            let builder = shared
+                .client
+                .request(outgoing.method.clone(), target.url.clone())
+                .headers(outgoing.headers.clone());
+            let builder = match payload {
+                Payload::None => builder,
+                Payload::Json(body) => builder.body(body.clone()),
+                Payload::Multipart {
+                    operations,
+                    map,
+                    files,
+                } => builder.multipart(encode::form(&outgoing.endpoint, operations, map, files)?),
+            };
+            builder.build().map_err(send_error)?
         }
     };
     let response = shared.client.execute(request).await.map_err(send_error)?;
