@@ -31,6 +31,8 @@ struct Inner {
     hash: OnceLock<u64>,
     /// Whether any definition uses `@defer` or `@stream`, found once.
     incremental: OnceLock<bool>,
+    /// The printed text as a JSON string, escaped once for every request that sends it.
+    json: OnceLock<Box<serde_json::value::RawValue>>,
 }
 
 impl Document {
@@ -67,6 +69,7 @@ impl Document {
             printed,
             hash: OnceLock::new(),
             incremental: OnceLock::new(),
+            json: OnceLock::new(),
         })))
     }
 
@@ -77,6 +80,7 @@ impl Document {
             printed: OnceLock::new(),
             hash: OnceLock::new(),
             incremental: OnceLock::new(),
+            json: OnceLock::new(),
         }))
     }
 
@@ -95,6 +99,14 @@ impl Document {
         self.0
             .printed
             .get_or_init(|| Arc::from(self.0.ast.serialize().no_indent().to_string()))
+    }
+
+    /// The printed text as a JSON string (quoted and escaped), computed once.
+    pub(crate) fn as_json(&self) -> &serde_json::value::RawValue {
+        self.0.json.get_or_init(|| {
+            serde_json::value::to_raw_value(self.as_str())
+                .expect("a string always serializes to JSON")
+        })
     }
 
     /// A 64-bit hash of the printed text, computed once; used as a cache and deduplication key.

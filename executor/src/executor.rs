@@ -27,20 +27,29 @@ pub enum Response {
     Stream(ResultStream),
 }
 
+/// The first result of a stream (the rest is dropped). A separate future from
+/// [`Response::into_single`]'s, so that waiting on a stream does not keep room for a whole
+/// result besides.
+pub(crate) async fn first_result(
+    mut stream: ResultStream,
+) -> Result<ExecutionResult, ExecutorError> {
+    match stream.next().await {
+        Some(item) => item,
+        None => Err(ExecutorError::Closed {
+            endpoint: "stream".into(),
+            code: None,
+            reason: "the stream ended without a result".into(),
+        }),
+    }
+}
+
 impl Response {
     /// The single result; for a stream, its first item (the rest is dropped, which cancels the
     /// operation upstream). A stream that ends at once is a [`ExecutorError::Closed`].
     pub async fn into_single(self) -> Result<ExecutionResult, ExecutorError> {
         match self {
             Response::Single(result) => Ok(result),
-            Response::Stream(mut stream) => match stream.next().await {
-                Some(item) => item,
-                None => Err(ExecutorError::Closed {
-                    endpoint: "stream".into(),
-                    code: None,
-                    reason: "the stream ended without a result".into(),
-                }),
-            },
+            Response::Stream(stream) => first_result(stream).await,
         }
     }
 

@@ -223,6 +223,20 @@ async fn static_function_and_extension_headers_reach_the_service() {
 }
 
 #[tokio::test]
+async fn credentials_in_the_endpoint_url_are_sent_as_basic_auth() {
+    let (recording, mut seen) = recorder(200, "application/json", OK_BODY).await;
+    let url = recording
+        .http_url()
+        .replacen("http://", "http://ada:secret@", 1);
+    let executor = HttpExecutor::new(url).unwrap();
+    let result = single(&executor, Request::new("{ a }").unwrap()).await;
+    assert_eq!(result.data, Some(json!({"ok": true})));
+    let seen = next(&mut seen).await;
+    // base64("ada:secret")
+    assert_eq!(seen.header("authorization"), Some("Basic YWRhOnNlY3JldA=="));
+}
+
+#[tokio::test]
 async fn extension_overrides_are_applied_and_not_forwarded() {
     let (recording, mut seen) = recorder(200, "application/json", OK_BODY).await;
     // The configured endpoint does not answer; the request's `extensions.endpoint` does.

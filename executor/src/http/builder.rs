@@ -233,6 +233,7 @@ impl HttpExecutorBuilder {
         Ok(HttpExecutor {
             shared: Arc::new(Shared {
                 endpoint_str: Arc::from(self.endpoint.as_str()),
+                endpoint_url: Arc::from(url.as_str()),
                 endpoint: url,
                 options: self.options,
                 client,

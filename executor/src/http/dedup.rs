@@ -28,9 +28,13 @@ type Outcome = Result<ExecutionResult, ExecutorError>;
 pub(super) struct DedupKey {
     hash: u64,
     method: Method,
-    url: String,
+    url: Arc<str>,
     body: Bytes,
-    headers: Vec<(HeaderName, HeaderValue)>,
+    /// The headers in a canonical order, or `None` for the executor's own headers (its static
+    /// headers and the defaults), which every request of one method carries when neither a
+    /// header function nor `extensions.headers` adds any: keys of one executor only meet keys
+    /// of the same executor.
+    headers: Option<Box<[(HeaderName, HeaderValue)]>>,
 }
 
 impl std::hash::Hash for DedupKey {
@@ -40,21 +44,52 @@ impl std::hash::Hash for DedupKey {
 }
 
 impl DedupKey {
-    /// The key of a request as it will be sent (headers in a canonical order).
-    pub(super) fn new(method: Method, url: &str, body: Bytes, headers: &HeaderMap) -> Self {
-        let mut headers: Vec<(HeaderName, HeaderValue)> = headers
-            .iter()
-            .map(|(name, value)| (name.clone(), value.clone()))
-            .collect();
-        headers.sort_by(|a, b| (a.0.as_str(), a.1.as_bytes()).cmp(&(b.0.as_str(), b.1.as_bytes())));
+    /// The key of a request as it will be sent; `headers` is `None` when they are the
+    /// executor's own (see [`DedupKey::headers`]).
+    pub(super) fn new(
+        method: Method,
+        url: Arc<str>,
+        body: Bytes,
+        headers: Option<&HeaderMap>,
+    ) -> Self {
+        let headers = headers.map(|headers| {
+            let mut headers: Box<[(HeaderName, HeaderValue)]> = headers
+                .iter()
+                .map(|(name, value)| (name.clone(), value.clone()))
+                .collect();
+            headers.sort_unstable_by(|a, b| {
+                (a.0.as_str(), a.1.as_bytes()).cmp(&(b.0.as_str(), b.1.as_bytes()))
+            });
+            headers
+        });
         Self {
             // Set by `Dedup::run` with the executor's random hash keys.
             hash: 0,
             method,
-            url: url.to_owned(),
+            url,
             body,
             headers,
         }
+    }
+
+    /// The key's hash under `keys`: every part, each behind its length so that parts cannot
+    /// slide into each other.
+    fn hash_with(&self, keys: &RandomState) -> u64 {
+        let mut hasher = keys.build_hasher();
+        let mut part = |bytes: &[u8]| {
+            hasher.write_usize(bytes.len());
+            hasher.write(bytes);
+        };
+        part(self.method.as_str().as_bytes());
+        part(self.url.as_bytes());
+        part(&self.body);
+        if let Some(headers) = &self.headers {
+            for (name, value) in headers.iter() {
+                part(name.as_str().as_bytes());
+                part(value.as_bytes());
+            }
+        }
+        hasher.finish()
     }
 }
 
@@ -144,50 +179,58 @@ impl Dedup {
 
     /// Runs `send` unless an identical request is in flight, in which case its outcome is
     /// awaited instead.
-    pub(super) async fn run<F>(&self, mut key: DedupKey, send: impl FnOnce() -> F) -> Outcome
+    pub(super) async fn run<F>(&self, key: DedupKey, send: impl FnOnce() -> F) -> Outcome
     where
         F: Future<Output = Outcome>,
     {
-        key.hash = self
-            .inner
-            .hash_keys
-            .hash_one((&key.method, &key.url, &key.body, &key.headers));
-        let key = Arc::new(key);
-        let waiting = match self.inner.lock().entry(key.clone()) {
-            Entry::Occupied(mut waiters) => {
-                let (tx, rx) = oneshot::channel();
-                waiters.get_mut().push(tx);
-                Some(rx)
-            }
-            Entry::Vacant(vacant) => {
-                vacant.insert(Vec::new());
-                None
-            }
-        };
+        let (leader, waiting) = self.join(key);
         if let Some(rx) = waiting {
             // Counted on joining, so that the count shows who is waiting; taken back if the
             // leader goes away.
             self.inner.deduplicated.fetch_add(1, Ordering::Relaxed);
-            return match rx.await {
-                Ok(outcome) => outcome,
+            match rx.await {
+                Ok(outcome) => return outcome,
                 // The leader was dropped before it finished: send on our own.
                 Err(_) => {
                     self.inner.deduplicated.fetch_sub(1, Ordering::Relaxed);
-                    self.inner.sent.fetch_add(1, Ordering::Relaxed);
-                    send().await
                 }
-            };
+            }
         }
-        let guard = LeaderGuard {
+        self.inner.sent.fetch_add(1, Ordering::Relaxed);
+        // One call of `send` for the leader and an orphaned waiter alike, so that the future
+        // holds one `F`.
+        let outcome = send().await;
+        if let Some(leader) = leader {
+            for waiter in leader.finish() {
+                let _ = waiter.send(outcome.clone());
+            }
+        }
+        outcome
+    }
+
+    /// Enters `key` in the table: as the leader (who sends, and whose guard removes the entry)
+    /// or as a waiter for the leader's outcome.
+    fn join(
+        &self,
+        mut key: DedupKey,
+    ) -> (Option<LeaderGuard<'_>>, Option<oneshot::Receiver<Outcome>>) {
+        key.hash = key.hash_with(&self.inner.hash_keys);
+        let key = Arc::new(key);
+        match self.inner.lock().entry(key.clone()) {
+            Entry::Occupied(mut waiters) => {
+                let (tx, rx) = oneshot::channel();
+                waiters.get_mut().push(tx);
+                return (None, Some(rx));
+            }
+            Entry::Vacant(vacant) => {
+                vacant.insert(Vec::new());
+            }
+        }
+        let leader = LeaderGuard {
             inner: &self.inner,
             key: Some(key),
         };
-        self.inner.sent.fetch_add(1, Ordering::Relaxed);
-        let outcome = send().await;
-        for waiter in guard.finish() {
-            let _ = waiter.send(outcome.clone());
-        }
-        outcome
+        (Some(leader), None)
     }
 }
 
@@ -199,12 +242,7 @@ mod tests {
     use std::sync::atomic::AtomicU32;
 
     fn key(body: &'static str) -> DedupKey {
-        DedupKey::new(
-            Method::POST,
-            "http://x",
-            Bytes::from(body),
-            &HeaderMap::new(),
-        )
+        DedupKey::new(Method::POST, Arc::from("http://x"), Bytes::from(body), None)
     }
 
     #[tokio::test]

@@ -42,6 +42,8 @@ pub(super) struct PersistedQuery {
 /// The GraphQL-over-HTTP parameters, borrowed from the request.
 struct Params<'a> {
     query: Option<&'a str>,
+    /// `query` as a JSON string, escaped once per document.
+    query_json: Option<&'a serde_json::value::RawValue>,
     operation_name: Option<&'a str>,
     variables: &'a JsonMap,
     extensions: &'a JsonMap,
@@ -82,7 +84,7 @@ impl Serialize for Extensions<'_> {
 impl Serialize for Params<'_> {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
-        if let Some(query) = self.query {
+        if let Some(query) = self.query_json {
             map.serialize_entry("query", query)?;
         }
         if let Some(name) = self.operation_name {
@@ -117,6 +119,7 @@ fn params<'a>(
 ) -> Params<'a> {
     Params {
         query: with_query.then(|| request.query()),
+        query_json: with_query.then(|| request.document.as_json()),
         operation_name: request.operation_name.as_deref(),
         variables: &request.variables,
         extensions,

@@ -30,6 +30,7 @@
 //!   request's [`Context`](crate::Context).
 
 mod builder;
+mod deadline;
 mod decode;
 mod dedup;
 mod encode;
@@ -83,7 +84,10 @@ pub(crate) struct Options {
 /// What every clone of an executor shares.
 struct Shared {
     endpoint: Url,
+    /// The endpoint as given.
     endpoint_str: Arc<str>,
+    /// The endpoint as parsed (normalized) and sent.
+    endpoint_url: Arc<str>,
     options: Options,
     client: reqwest::Client,
     dedup: Dedup,

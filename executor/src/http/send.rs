@@ -9,13 +9,14 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::Value;
 use url::Url;
 
+use super::deadline;
 use super::decode::{decode, error_chain};
 use super::dedup::DedupKey;
 use super::encode::{self, Payload, Target};
 use super::{HttpMethod, RequestTimeout, Shared, SubscriptionProtocol};
 use crate::document::OperationType;
 use crate::error::ExecutorError;
-use crate::executor::Response;
+use crate::executor::{Response, first_result};
 use crate::request::Request;
 use crate::result::ExecutionResult;
 
@@ -38,13 +39,22 @@ struct Outgoing {
     headers: HeaderMap,
     /// The first way of sending (with APQ: the hash alone).
     first: Target,
-    /// With APQ: the full query, sent when the service does not know the hash.
-    fallback: Option<Target>,
+    /// With APQ: the full query, sent when the service does not know the hash (boxed: rarely
+    /// there, and the request's future holds an `Outgoing`).
+    fallback: Option<Box<Target>>,
     timeout: Duration,
     /// Whether the retry policy applies to this operation.
     retry: bool,
     /// Whether identical in-flight requests may share this one's result.
     dedup: bool,
+    /// The URL `first` and `fallback` are sent to, before any GET parameters.
+    url: Arc<str>,
+    /// Whether `headers` are the executor's own (neither a header function nor
+    /// `extensions.headers` added any): then they follow from the method alone, and the
+    /// deduplication key leaves them out. (A request whose added headers only repeat the
+    /// executor's own is not shared with one that added none; requests whose headers differ
+    /// are never shared.)
+    own_headers: bool,
 }
 
 /// How a request is sent, where the executor's options are overridden.
@@ -74,19 +84,25 @@ pub(super) async fn execute(
         Payload::Json(body) => body.clone(),
         _ => bytes::Bytes::new(),
     };
+    let url = match outgoing.first.payload {
+        // The GET parameters are in the URL.
+        Payload::None => Arc::from(outgoing.first.url.as_str()),
+        _ => outgoing.url.clone(),
+    };
     let key = DedupKey::new(
         outgoing.method.clone(),
-        outgoing.first.url.as_str(),
+        url,
         body,
-        &outgoing.headers,
+        (!outgoing.own_headers).then_some(&outgoing.headers),
     );
     let result = shared
         .dedup
         .run(key, || async {
-            send_with_retry(&shared, &outgoing)
-                .await?
-                .into_single()
-                .await
+            match send_with_retry(&shared, &outgoing).await? {
+                Response::Single(result) => Ok(result),
+                // Only the stream is kept while waiting for its first result.
+                Response::Stream(stream) => first_result(stream).await,
+            }
         })
         .await?;
     Ok(Response::Single(result))
@@ -106,9 +122,12 @@ fn prepare(shared: &Shared, mut request: Request, mode: Mode) -> Result<Outgoing
         extension_headers = request.extensions.shift_remove("headers");
     }
     let url = endpoint_url.as_ref().unwrap_or(&shared.endpoint);
-    let endpoint = match &endpoint_url {
-        Some(url) => Arc::from(url.as_str()),
-        None => shared.endpoint_str.clone(),
+    let (endpoint, url_text) = match &endpoint_url {
+        Some(url) => {
+            let text: Arc<str> = Arc::from(url.as_str());
+            (text.clone(), text)
+        }
+        None => (shared.endpoint_str.clone(), shared.endpoint_url.clone()),
     };
     let invalid = |message: String| ExecutorError::InvalidRequest {
         endpoint: endpoint.to_string(),
@@ -144,13 +163,19 @@ fn prepare(shared: &Shared, mut request: Request, mode: Mode) -> Result<Outgoing
         headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON));
     }
     replace_all(&mut headers, &options.headers);
+    // Up to here the headers follow from the executor and `accept` and `content-type`, which
+    // for a deduplicated query sent as configured follow from the method (see `DedupKey`).
+    let mut own_headers = mode == Mode::Configured;
     if let Some(header_fn) = &options.header_fn {
-        replace_all(&mut headers, &header_fn(&request));
+        let added = header_fn(&request);
+        own_headers &= added.is_empty();
+        replace_all(&mut headers, &added);
     }
     if let Some(value) = extension_headers {
-        replace_all(&mut headers, &headers_from_json(value).map_err(invalid)?);
+        let added = headers_from_json(value).map_err(invalid)?;
+        own_headers &= added.is_empty();
+        replace_all(&mut headers, &added);
     }
-
     let persisted = (options.apq && !uploads).then(|| encode::persisted_query(request.query()));
     let target = |with_query: bool| -> Result<Target, ExecutorError> {
         let pq = persisted.as_ref();
@@ -178,7 +203,7 @@ fn prepare(shared: &Shared, mut request: Request, mode: Mode) -> Result<Outgoing
         })
     };
     let (first, fallback) = if persisted.is_some() {
-        (target(false)?, Some(target(true)?))
+        (target(false)?, Some(Box::new(target(true)?)))
     } else {
         (target(true)?, None)
     };
@@ -195,6 +220,8 @@ fn prepare(shared: &Shared, mut request: Request, mode: Mode) -> Result<Outgoing
         headers,
         first,
         fallback,
+        url: url_text,
+        own_headers,
     })
 }
 
@@ -254,7 +281,8 @@ async fn send_with_retry(shared: &Shared, outgoing: &Outgoing) -> Result<Respons
         match send_once(shared, outgoing).await {
             Err(error) if outgoing.retry && policy.should_retry(attempt, &error) => {
                 tracing::debug!(attempt, %error, "retrying a request after a transient failure");
-                tokio::time::sleep(policy.backoff(attempt)).await;
+                // Boxed: only a retry pays for the room of a timer.
+                Box::pin(tokio::time::sleep(policy.backoff(attempt))).await;
                 attempt += 1;
             }
             other => return other,
@@ -266,14 +294,21 @@ async fn send_with_retry(shared: &Shared, outgoing: &Outgoing) -> Result<Respons
 async fn send_once(shared: &Shared, outgoing: &Outgoing) -> Result<Response, ExecutorError> {
     let attempt = async {
         let response = send_target(shared, outgoing, &outgoing.first).await?;
-        match (&outgoing.fallback, &response) {
-            (Some(fallback), Response::Single(result)) if persisted_query_not_found(result) => {
+        match &outgoing.fallback {
+            Some(fallback)
+                if matches!(&response, Response::Single(result)
+                    if persisted_query_not_found(result)) =>
+            {
+                // Not kept while the fallback is on the wire.
+                drop(response);
                 send_target(shared, outgoing, fallback).await
             }
             _ => Ok(response),
         }
     };
-    match tokio::time::timeout(outgoing.timeout, attempt).await {
+    // Boxed: the futures of the layers above stay small, and the compiler's moves of them
+    // (one per layer) cheap.
+    match deadline::within(outgoing.timeout, Box::pin(attempt)).await {
         Ok(outcome) => outcome,
         Err(_) => Err(ExecutorError::Timeout {
             endpoint: outgoing.endpoint.to_string(),
@@ -287,23 +322,38 @@ async fn send_target(
     outgoing: &Outgoing,
     target: &Target,
 ) -> Result<Response, ExecutorError> {
-    let builder = shared
-        .client
-        .request(outgoing.method.clone(), target.url.clone())
-        .headers(outgoing.headers.clone());
-    let builder = match &target.payload {
-        Payload::None => builder,
-        Payload::Json(body) => builder.body(body.clone()),
-        Payload::Multipart {
-            operations,
-            map,
-            files,
-        } => builder.multipart(encode::form(&outgoing.endpoint, operations, map, files)?),
+    let send_error = |error| send_error(&outgoing.endpoint, outgoing.timeout, error);
+    // Credentials in the URL become basic auth through a `RequestBuilder` only.
+    let userinfo = !target.url.username().is_empty() || target.url.password().is_some();
+    let request = match &target.payload {
+        // Built directly rather than through a `RequestBuilder`, which would copy the headers
+        // once more.
+        Payload::None | Payload::Json(_) if !userinfo => {
+            let mut request = reqwest::Request::new(outgoing.method.clone(), target.url.clone());
+            *request.headers_mut() = outgoing.headers.clone();
+            if let Payload::Json(body) = &target.payload {
+                *request.body_mut() = Some(body.clone().into());
+            }
+            request
+        }
+        payload => {
+            let builder = shared
+                .client
+                .request(outgoing.method.clone(), target.url.clone())
+                .headers(outgoing.headers.clone());
+            let builder = match payload {
+                Payload::None => builder,
+                Payload::Json(body) => builder.body(body.clone()),
+                Payload::Multipart {
+                    operations,
+                    map,
+                    files,
+                } => builder.multipart(encode::form(&outgoing.endpoint, operations, map, files)?),
+            };
+            builder.build().map_err(send_error)?
+        }
     };
-    let response = builder
-        .send()
-        .await
-        .map_err(|error| send_error(&outgoing.endpoint, outgoing.timeout, error))?;
+    let response = shared.client.execute(request).await.map_err(send_error)?;
     decode(
         response,
         &outgoing.endpoint,
