@@ -120,7 +120,7 @@ struct Shaper<'a> {
     /// The current response path, borrowed (turned into `PathSegment`s only for errors).
     path: Vec<Elem<'a>>,
     /// CollectFields results by [`GroupKey`]: every object of a list shares its grouping.
-    grouped: FastMap<GroupKey, Rc<Grouped<'a>>>,
+    grouped: FastMap<GroupKey, Rc<Fields<'a>>>,
     /// The response data as JSON, written as the walk goes; a null propagated to an object or
     /// list truncates it back to where that value began.
     out: Vec<u8>,
@@ -130,6 +130,35 @@ struct Shaper<'a> {
 /// length of the field list whose selection sets apply (a slice inside a cached grouping, or
 /// the root selection set), and the address of the object type's name in the schema.
 type GroupKey = (usize, usize, usize);
+
+/// The fields of one grouping, with the kind of each response key's named type (looked up in
+/// the schema once per grouping, not once per value).
+struct Fields<'a> {
+    grouped: Grouped<'a>,
+    kinds: Vec<Kind>,
+}
+
+/// What completing a value of a named type takes.
+#[derive(Clone, Copy)]
+enum Kind {
+    /// A scalar or enum (or a type the schema lacks): the value as it is.
+    Leaf,
+    /// An object type.
+    Object,
+    /// An interface or union: the object type comes from `__typename`.
+    Abstract,
+    /// An input object, which no output value can be.
+    Input,
+}
+
+fn kind(schema: &Schema, name: &str) -> Kind {
+    match schema.types.get(name) {
+        Some(ExtendedType::Scalar(_) | ExtendedType::Enum(_)) | None => Kind::Leaf,
+        Some(ExtendedType::Object(_)) => Kind::Object,
+        Some(ExtendedType::Interface(_) | ExtendedType::Union(_)) => Kind::Abstract,
+        Some(ExtendedType::InputObject(_)) => Kind::Input,
+    }
+}
 
 /// One element of the current path.
 #[derive(Clone, Copy)]
@@ -155,20 +184,20 @@ impl<'a> Shaper<'a> {
         let grouped = match self.grouped.get(&cache_key) {
             Some(grouped) => grouped.clone(),
             None => {
-                let grouped = Rc::new(collect_fields(
-                    self.schema,
-                    self.document,
-                    self.variables,
-                    type_name,
-                    sets,
-                ));
+                let grouped =
+                    collect_fields(self.schema, self.document, self.variables, type_name, sets);
+                let kinds = grouped
+                    .values()
+                    .map(|fields| kind(self.schema, fields[0].ty().inner_named_type()))
+                    .collect();
+                let grouped = Rc::new(Fields { grouped, kinds });
                 self.grouped.insert(cache_key, grouped.clone());
                 grouped
             }
         };
         self.out.push(b'{');
         let mut cursor = source.iter();
-        for (i, (key, fields)) in grouped.iter().enumerate() {
+        for (i, ((key, fields), kind)) in grouped.grouped.iter().zip(&grouped.kinds).enumerate() {
             let key: &'a str = key;
             if i > 0 {
                 self.out.push(b',');
@@ -183,7 +212,7 @@ impl<'a> Shaper<'a> {
                     self.path.push(Elem::Key(key));
                     self.locate_upstream_errors(first);
                     let fetched = take(&mut cursor, source, key).unwrap_or(&Value::Null);
-                    let completed = self.value(type_name, first.ty(), fields, fetched);
+                    let completed = self.value(type_name, first.ty(), *kind, fields, fetched);
                     self.path.pop();
                     completed?;
                 }
@@ -199,12 +228,15 @@ impl<'a> Shaper<'a> {
         &mut self,
         parent: &str,
         ty: &Type,
+        kind: Kind,
         fields: &[&'a Node<Field>],
         value: &Value,
     ) -> Result<(), NullPropagation> {
         let null = match ty {
-            Type::NonNullNamed(name) | Type::Named(name) => self.named(name, fields, value),
-            Type::NonNullList(item) | Type::List(item) => self.list(parent, item, fields, value),
+            Type::NonNullNamed(name) | Type::Named(name) => self.named(name, kind, fields, value),
+            Type::NonNullList(item) | Type::List(item) => {
+                self.list(parent, item, kind, fields, value)
+            }
         };
         if ty.is_non_null() && null {
             if !self.prefixes.contains(&self.owned_path()) {
@@ -223,6 +255,7 @@ impl<'a> Shaper<'a> {
         &mut self,
         parent: &str,
         item_type: &Type,
+        kind: Kind,
         fields: &[&'a Node<Field>],
         value: &Value,
     ) -> WroteNull {
@@ -242,7 +275,7 @@ impl<'a> Shaper<'a> {
             }
             self.path.push(Elem::Index(i));
             self.locate_upstream_errors(fields[0]);
-            let completed = self.value(parent, item_type, fields, item);
+            let completed = self.value(parent, item_type, kind, fields, item);
             self.path.pop();
             if completed.is_err() {
                 self.out.truncate(start);
@@ -253,17 +286,23 @@ impl<'a> Shaper<'a> {
         false
     }
 
-    fn named(&mut self, name: &str, fields: &[&'a Node<Field>], value: &Value) -> WroteNull {
+    fn named(
+        &mut self,
+        name: &str,
+        kind: Kind,
+        fields: &[&'a Node<Field>],
+        value: &Value,
+    ) -> WroteNull {
         if value.is_null() {
             return write_null(&mut self.out);
         }
-        match self.schema.types.get(name) {
-            Some(ExtendedType::Scalar(_) | ExtendedType::Enum(_)) | None => {
+        match kind {
+            Kind::Leaf => {
                 write_value(&mut self.out, Some(value));
                 false
             }
-            Some(ExtendedType::Object(_)) => self.composite(name, fields, value),
-            Some(ExtendedType::Interface(_) | ExtendedType::Union(_)) => {
+            Kind::Object => self.composite(name, fields, value),
+            Kind::Abstract => {
                 let runtime = value
                     .get("__typename")
                     .and_then(Value::as_str)
@@ -285,7 +324,7 @@ impl<'a> Shaper<'a> {
                     }
                 }
             }
-            Some(ExtendedType::InputObject(_)) => write_null(&mut self.out),
+            Kind::Input => write_null(&mut self.out),
         }
     }
 
