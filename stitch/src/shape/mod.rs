@@ -26,6 +26,10 @@ use crate::plan::location;
 use crate::plan_cache::Prepared;
 use collect::{Grouped, collect_fields};
 
+/// The largest first capacity of the response buffer: an operation that once answered many
+/// megabytes does not reserve them for every later answer.
+const MAX_SIZE_HINT: usize = 1 << 20;
+
 /// A null reached a non-null position; the parent must become null.
 struct NullPropagation;
 
@@ -73,7 +77,7 @@ pub(crate) fn shape(
         errors: Vec::new(),
         path: Vec::new(),
         grouped: FastMap::default(),
-        out: Vec::with_capacity(size_hint.load(Ordering::Relaxed)),
+        out: Vec::with_capacity(size_hint.load(Ordering::Relaxed).min(MAX_SIZE_HINT)),
     };
     let root_key = (root_set as *const SelectionSet as usize, 0, 0);
     if shaper
