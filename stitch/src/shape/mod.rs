@@ -140,6 +140,9 @@ type GroupKey = (usize, usize, usize);
 struct Fields<'a> {
     grouped: Grouped<'a>,
     kinds: Vec<Kind>,
+    /// Each response key as written before its value: `"key":` (response keys are GraphQL
+    /// names, which never need escaping).
+    keys: Vec<Box<[u8]>>,
 }
 
 /// What completing a value of a named type takes.
@@ -194,20 +197,37 @@ impl<'a> Shaper<'a> {
                     .values()
                     .map(|fields| kind(self.schema, fields[0].ty().inner_named_type()))
                     .collect();
-                let grouped = Rc::new(Fields { grouped, kinds });
+                let keys = grouped
+                    .keys()
+                    .map(|key| {
+                        let mut written = Vec::with_capacity(key.len() + 3);
+                        write_str(&mut written, key);
+                        written.push(b':');
+                        written.into_boxed_slice()
+                    })
+                    .collect();
+                let grouped = Rc::new(Fields {
+                    grouped,
+                    kinds,
+                    keys,
+                });
                 self.grouped.insert(cache_key, grouped.clone());
                 grouped
             }
         };
         self.out.push(b'{');
         let mut cursor = source.iter();
-        for (i, ((key, fields), kind)) in grouped.grouped.iter().zip(&grouped.kinds).enumerate() {
+        let entries = grouped
+            .grouped
+            .iter()
+            .zip(&grouped.kinds)
+            .zip(&grouped.keys);
+        for (i, (((key, fields), kind), written)) in entries.enumerate() {
             let key: &'a str = key;
             if i > 0 {
                 self.out.push(b',');
             }
-            write_str(&mut self.out, key);
-            self.out.push(b':');
+            self.out.extend_from_slice(written);
             let first = fields[0];
             match first.name.as_str() {
                 "__typename" => write_str(&mut self.out, type_name),
@@ -489,18 +509,72 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// Whether a JSON string needs escapes: a quote, a backslash or a control character.
+/// Whether a JSON string needs escapes: a quote, a backslash or a control character. Eight
+/// bytes are checked at a time with word arithmetic (each byte's high bit in `hits` is set
+/// where a byte is below 0x20, a quote or a backslash; bytes of 0x80 and above are never hits).
 fn needs_escape(bytes: &[u8]) -> bool {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    /// High bit set in each byte of `word` that is zero (exact for the lowest zero byte and
+    /// every byte below it; a borrow can only mark bytes above a real zero, which is a hit
+    /// anyway).
     #[inline(always)]
-    fn special(b: u8) -> bool {
-        b < 0x20 || b == b'"' || b == b'\\'
+    fn zero_bytes(word: u64) -> u64 {
+        word.wrapping_sub(ONES) & !word & HIGHS
     }
-    let mut chunks = bytes.chunks_exact(16);
+    let mut chunks = bytes.chunks_exact(8);
     for chunk in &mut chunks {
-        // No early exit inside a chunk, so the compiler can check it in one vector step.
-        if chunk.iter().fold(false, |hit, &b| hit | special(b)) {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(word);
+        // Below 0x20: the byte minus 0x20 borrows and its high bit was clear.
+        let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+        let quote = zero_bytes(word ^ (ONES * u64::from(b'"')));
+        let backslash = zero_bytes(word ^ (ONES * u64::from(b'\\')));
+        if control | quote | backslash != 0 {
             return true;
         }
     }
-    chunks.remainder().iter().any(|&b| special(b))
+    chunks
+        .remainder()
+        .iter()
+        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needs_escape_finds_every_special_byte_at_every_position() {
+        let plain = "aé😀\u{7f}~ Z".repeat(4);
+        assert!(!needs_escape(plain.as_bytes()));
+        for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+            for at in 0..plain.len().min(23) {
+                let mut bytes = b"abcdefghijklmnopqrstuvw".to_vec();
+                bytes[at] = special;
+                assert!(needs_escape(&bytes), "{special:#x} at {at}");
+            }
+        }
+        for harmless in [0x20u8, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xff] {
+            assert!(!needs_escape(&[harmless; 17]), "{harmless:#x}");
+        }
+    }
+
+    #[test]
+    fn written_strings_are_what_serde_json_writes() {
+        for text in [
+            "",
+            "plain",
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "\u{1}\u{1f}",
+            "é😀</",
+        ] {
+            let mut out = Vec::new();
+            write_str(&mut out, text);
+            assert_eq!(out, serde_json::to_vec(text).unwrap(), "{text:?}");
+        }
+    }
 }
