@@ -509,36 +509,20 @@ fn write_str(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// Whether a JSON string needs escapes: a quote, a backslash or a control character. Eight
-/// bytes are checked at a time with word arithmetic (each byte's high bit in `hits` is set
-/// where a byte is below 0x20, a quote or a backslash; bytes of 0x80 and above are never hits).
+/// Whether a JSON string needs escapes: a quote, a backslash or a control character.
 fn needs_escape(bytes: &[u8]) -> bool {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    /// High bit set in each byte of `word` that is zero (exact for the lowest zero byte and
-    /// every byte below it; a borrow can only mark bytes above a real zero, which is a hit
-    /// anyway).
     #[inline(always)]
-    fn zero_bytes(word: u64) -> u64 {
-        word.wrapping_sub(ONES) & !word & HIGHS
+    fn special(b: u8) -> bool {
+        b < 0x20 || b == b'"' || b == b'\\'
     }
-    let mut chunks = bytes.chunks_exact(8);
+    let mut chunks = bytes.chunks_exact(16);
     for chunk in &mut chunks {
-        let mut word = [0u8; 8];
-        word.copy_from_slice(chunk);
-        let word = u64::from_le_bytes(word);
-        // Below 0x20: the byte minus 0x20 borrows and its high bit was clear.
-        let control = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
-        let quote = zero_bytes(word ^ (ONES * u64::from(b'"')));
-        let backslash = zero_bytes(word ^ (ONES * u64::from(b'\\')));
-        if control | quote | backslash != 0 {
+        // No early exit inside a chunk, so the compiler can check it in one vector step.
+        if chunk.iter().fold(false, |hit, &b| hit | special(b)) {
             return true;
         }
     }
-    chunks
-        .remainder()
-        .iter()
-        .any(|&b| b < 0x20 || b == b'"' || b == b'\\')
+    chunks.remainder().iter().any(|&b| special(b))
 }
 
 #[cfg(test)]
