@@ -16,6 +16,9 @@ use crate::error::ExecutorError;
 use crate::executor::Response;
 use crate::result::ExecutionResult;
 
+/// The most a body buffer is sized for in advance from a `content-length` header.
+const PRESIZE_MAX: usize = 8 << 20;
+
 /// The longest body excerpt kept in [`ExecutorError::HttpStatus`].
 const EXCERPT_LEN: usize = 512;
 
@@ -88,10 +91,8 @@ pub(super) async fn read_limited(
         endpoint: endpoint.to_owned(),
         limit,
     };
-    if response
-        .content_length()
-        .is_some_and(|length| length > limit as u64)
-    {
+    let announced = response.content_length();
+    if announced.is_some_and(|length| length > limit as u64) {
         return Err(too_large());
     }
     let Some(first) = next_chunk(response, endpoint).await? else {
@@ -103,7 +104,10 @@ pub(super) async fn read_limited(
     let Some(second) = next_chunk(response, endpoint).await? else {
         return Ok(first);
     };
-    let mut body = BytesMut::with_capacity(first.len() + second.len());
+    // Sized for the announced length (so the buffer is not regrown and copied chunk after
+    // chunk), but never more than `PRESIZE_MAX` on a peer's word.
+    let announced = announced.map_or(0, |length| length.min(PRESIZE_MAX as u64) as usize);
+    let mut body = BytesMut::with_capacity(announced.max(first.len() + second.len()));
     body.extend_from_slice(&first);
     body.extend_from_slice(&second);
     loop {
