@@ -26,15 +26,12 @@ pub type JsonMap = serde_json::Map<String, Value>;
 /// assert_eq!(serde_json::to_string(&result).unwrap(),
 ///            r#"{"data":null,"errors":[{"message":"boom","path":["a",0]}]}"#);
 /// ```
+/// (`Serialize` is written by hand, in the same key order, to write `data_json` as `data`.)
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ExecutionResult {
     /// The data: `None` when absent, `Some(Null)` when null.
-    #[serde(
-        default,
-        deserialize_with = "present",
-        skip_serializing_if = "Option::is_none"
-    )]
+    #[serde(default, deserialize_with = "present")]
     pub data: Option<Value>,
     /// The data already serialized as JSON, set *instead of* `data` by an executor answering
     /// [`Executor::execute_serialized`](crate::Executor::execute_serialized) (the stitched
@@ -44,26 +41,22 @@ pub struct ExecutionResult {
     #[serde(skip)]
     pub data_json: Option<Bytes>,
     /// Errors raised while executing (field errors) or before (request errors).
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
+    #[serde(default, deserialize_with = "null_as_default")]
     pub errors: Vec<GraphQLError>,
     /// Response extensions.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub extensions: Option<JsonMap>,
     /// Incremental delivery: whether more payloads follow.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub has_next: Option<bool>,
     /// Incremental delivery: the deferred or streamed parts this payload carries.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub incremental: Option<Vec<IncrementalPayload>>,
     /// Incremental delivery (2023+ format): announced pending parts, kept verbatim.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub pending: Option<Value>,
     /// Incremental delivery (2023+ format): completed parts, kept verbatim.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default)]
     pub completed: Option<Value>,
 }
 
