@@ -135,14 +135,37 @@ struct Shaper<'a> {
 /// the root selection set), and the address of the object type's name in the schema.
 type GroupKey = (usize, usize, usize);
 
-/// The fields of one grouping, with the kind of each response key's named type (looked up in
-/// the schema once per grouping, not once per value).
-struct Fields<'a> {
-    grouped: Grouped<'a>,
-    kinds: Vec<Kind>,
-    /// Each response key as written before its value: `"key":` (response keys are GraphQL
-    /// names, which never need escaping).
-    keys: Vec<Box<[u8]>>,
+/// The response keys of one grouping, in order, with what writing each one's value takes
+/// (prepared once per grouping, not once per object).
+type Fields<'a> = Vec<Entry<'a>>;
+
+/// One response key of a grouping.
+struct Entry<'a> {
+    key: &'a str,
+    /// The key as written before its value: `"key":`.
+    written: Box<[u8]>,
+    /// The fields the key stands for.
+    fields: Vec<&'a Node<Field>>,
+    /// The kind of the fields' named type.
+    kind: Kind,
+}
+
+/// The entries of the fields CollectFields grouped.
+fn entries<'a>(schema: &Schema, grouped: Grouped<'a>) -> Fields<'a> {
+    grouped
+        .into_iter()
+        .map(|(key, fields)| {
+            let mut written = Vec::with_capacity(key.len() + 3);
+            write_str(&mut written, key);
+            written.push(b':');
+            Entry {
+                key,
+                written: written.into_boxed_slice(),
+                kind: kind(schema, fields[0].ty().inner_named_type()),
+                fields,
+            }
+        })
+        .collect()
 }
 
 /// What completing a value of a named type takes.
@@ -193,41 +216,19 @@ impl<'a> Shaper<'a> {
             None => {
                 let grouped =
                     collect_fields(self.schema, self.document, self.variables, type_name, sets);
-                let kinds = grouped
-                    .values()
-                    .map(|fields| kind(self.schema, fields[0].ty().inner_named_type()))
-                    .collect();
-                let keys = grouped
-                    .keys()
-                    .map(|key| {
-                        let mut written = Vec::with_capacity(key.len() + 3);
-                        write_str(&mut written, key);
-                        written.push(b':');
-                        written.into_boxed_slice()
-                    })
-                    .collect();
-                let grouped = Rc::new(Fields {
-                    grouped,
-                    kinds,
-                    keys,
-                });
+                let grouped = Rc::new(entries(self.schema, grouped));
                 self.grouped.insert(cache_key, grouped.clone());
                 grouped
             }
         };
         self.out.push(b'{');
         let mut cursor = source.iter();
-        let entries = grouped
-            .grouped
-            .iter()
-            .zip(&grouped.kinds)
-            .zip(&grouped.keys);
-        for (i, (((key, fields), kind), written)) in entries.enumerate() {
-            let key: &'a str = key;
+        for (i, entry) in grouped.iter().enumerate() {
+            let (key, fields) = (entry.key, entry.fields.as_slice());
             if i > 0 {
                 self.out.push(b',');
             }
-            self.out.extend_from_slice(written);
+            self.out.extend_from_slice(&entry.written);
             let first = fields[0];
             match first.name.as_str() {
                 "__typename" => write_str(&mut self.out, type_name),
@@ -236,7 +237,7 @@ impl<'a> Shaper<'a> {
                     self.path.push(Elem::Key(key));
                     self.locate_upstream_errors(first);
                     let fetched = take(&mut cursor, source, key).unwrap_or(&Value::Null);
-                    let completed = self.value(type_name, first.ty(), *kind, fields, fetched);
+                    let completed = self.value(type_name, first.ty(), entry.kind, fields, fetched);
                     self.path.pop();
                     completed?;
                 }
