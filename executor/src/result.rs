@@ -71,24 +71,18 @@ impl Serialize for ExecutionResult {
         } else if let Some(data) = &self.data {
             map.serialize_entry("data", data)?;
         }
-        if !self.errors.is_empty() {
-            map.serialize_entry("errors", &self.errors)?;
-        }
-        if let Some(extensions) = &self.extensions {
-            map.serialize_entry("extensions", extensions)?;
-        }
-        if let Some(has_next) = &self.has_next {
-            map.serialize_entry("hasNext", has_next)?;
-        }
-        if let Some(incremental) = &self.incremental {
-            map.serialize_entry("incremental", incremental)?;
-        }
-        if let Some(pending) = &self.pending {
-            map.serialize_entry("pending", pending)?;
-        }
-        if let Some(completed) = &self.completed {
-            map.serialize_entry("completed", completed)?;
-        }
+        self.serialize_members(&mut map)?;
+        map.end()
+    }
+}
+
+/// The members of a result after `data`, as an object of their own.
+struct Members<'r>(&'r ExecutionResult);
+
+impl Serialize for Members<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(None)?;
+        self.0.serialize_members(&mut map)?;
         map.end()
     }
 }
@@ -110,35 +104,41 @@ impl ExecutionResult {
         let Some(json) = &self.data_json else {
             return serde_json::to_vec(self);
         };
-        let mut out = Vec::with_capacity(json.len() + 64);
+        let members = serde_json::to_vec(&Members(self))?;
+        let mut out = Vec::with_capacity(json.len() + members.len() + 8);
         out.extend_from_slice(b"{\"data\":");
         out.extend_from_slice(json);
-        fn member(out: &mut Vec<u8>, key: &str, value: &impl Serialize) -> serde_json::Result<()> {
-            out.extend_from_slice(b",\"");
-            out.extend_from_slice(key.as_bytes());
-            out.extend_from_slice(b"\":");
-            serde_json::to_writer(&mut *out, value)
+        // `members` is `{}` or `{"key":...}`: its members follow `data`.
+        if members.len() > 2 {
+            out.push(b',');
+            out.extend_from_slice(&members[1..]);
+        } else {
+            out.push(b'}');
         }
+        Ok(out)
+    }
+
+    /// Every member but `data`, in the order the GraphQL response keeps them.
+    fn serialize_members<M: SerializeMap>(&self, map: &mut M) -> Result<(), M::Error> {
         if !self.errors.is_empty() {
-            member(&mut out, "errors", &self.errors)?;
+            map.serialize_entry("errors", &self.errors)?;
         }
         if let Some(extensions) = &self.extensions {
-            member(&mut out, "extensions", extensions)?;
+            map.serialize_entry("extensions", extensions)?;
         }
         if let Some(has_next) = &self.has_next {
-            member(&mut out, "hasNext", has_next)?;
+            map.serialize_entry("hasNext", has_next)?;
         }
         if let Some(incremental) = &self.incremental {
-            member(&mut out, "incremental", incremental)?;
+            map.serialize_entry("incremental", incremental)?;
         }
         if let Some(pending) = &self.pending {
-            member(&mut out, "pending", pending)?;
+            map.serialize_entry("pending", pending)?;
         }
         if let Some(completed) = &self.completed {
-            member(&mut out, "completed", completed)?;
+            map.serialize_entry("completed", completed)?;
         }
-        out.push(b'}');
-        Ok(out)
+        Ok(())
     }
 
     /// Whether the result has data (`null` included), as a value or as JSON bytes.
@@ -334,6 +334,25 @@ mod tests {
         let e: GraphQLError =
             serde_json::from_value(json!({"message":"m","locations":null,"foo":1})).unwrap();
         assert!(e.locations.is_empty());
+    }
+
+    #[test]
+    fn to_json_writes_data_json_with_every_other_member_as_serde_does() {
+        let mut result: ExecutionResult = serde_json::from_value(json!({
+            "errors": [{"message": "m", "path": ["a", 0]}],
+            "extensions": {"cost": 3},
+            "hasNext": false
+        }))
+        .unwrap();
+        result.data_json = Some(Bytes::from_static(br#"{"a":[null],"b":"\"q\""}"#));
+        let written = result.to_json().unwrap();
+        assert_eq!(written, serde_json::to_vec(&result).unwrap());
+        assert_eq!(
+            String::from_utf8(written).unwrap(),
+            r#"{"data":{"a":[null],"b":"\"q\""},"errors":[{"message":"m","path":["a",0]}],"extensions":{"cost":3},"hasNext":false}"#
+        );
+        result.data_json = Some(Bytes::from_static(b"not json"));
+        assert!(serde_json::to_vec(&result).is_err());
     }
 
     #[test]
