@@ -106,20 +106,16 @@ async fn serialized_data_equals_the_serialized_tree() {
         "{ c { ... on T { x } } b { x } }",
     ];
     for query in queries {
-        let tree = gateway
-            .execute(Request::new(query).unwrap())
-            .await
-            .unwrap()
-            .into_single()
-            .await
-            .unwrap();
-        let bytes = gateway
-            .execute_serialized(Request::new(query).unwrap())
-            .await
-            .unwrap()
-            .into_single()
-            .await
-            .unwrap();
+        let single = |response: Result<Response, _>| async move {
+            response.unwrap().into_single().await.unwrap()
+        };
+        let tree = single(gateway.execute(Request::new(query).unwrap()).await).await;
+        let bytes = single(
+            gateway
+                .execute_serialized(Request::new(query).unwrap())
+                .await,
+        )
+        .await;
         assert!(bytes.data.is_none() && bytes.data_json.is_some(), "{query}");
         assert_eq!(
             String::from_utf8(bytes.to_json().unwrap()).unwrap(),
