@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::future::join_all;
 use quilt_executor::{
-    ExecuteFuture, ExecutionResult, Executor, ExecutorError, OperationType, Request, Response,
+    Data, ExecuteFuture, ExecutionResult, Executor, ExecutorError, OperationType, Request, Response,
 };
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -128,35 +128,63 @@ impl<E: Executor> BatchingExecutor<E> {
 
 impl<E: Executor> Executor for BatchingExecutor<E> {
     fn execute(&self, request: Request) -> ExecuteFuture {
-        let shared = self.shared.clone();
-        Box::pin(async move {
-            let kind = match request.operation_type() {
-                OperationType::Query => Kind::Query,
-                OperationType::Mutation => Kind::Mutation,
-                OperationType::Subscription => return shared.inner.execute(request).await,
-            };
-            if request.document.uses_incremental_delivery() || !request.uploads.is_empty() {
-                return shared.inner.execute(request).await;
-            }
-            let Some(scope) = (shared.options.scope)(&request) else {
-                return shared.inner.execute(request).await;
-            };
-            let (reply, answer) = oneshot::channel();
-            if let Some(window) =
-                Shared::enqueue(&shared, (kind, scope), Pending { request, reply })
-            {
-                // This request opened the batch: its own task waits for the window, so the
-                // requests its siblings issue in the same poll (a `join_all`) join first.
-                shared.wait_window(&window).await;
-                window.flush();
-            }
-            answer.await.unwrap_or_else(|_| {
-                Err(ExecutorError::other(
-                    "the batch this request belonged to ended without an answer \
-                     (its task was cancelled or panicked)",
-                ))
-            })
+        Box::pin(self.shared.clone().submit(request, false))
+    }
+
+    /// Merged results are split as [`Data`](quilt_executor::Data) trees when the inner
+    /// executor answers in that form (the HTTP executor does); a request's answer keeps the
+    /// form the inner executor gave it.
+    fn execute_tree(&self, request: Request) -> ExecuteFuture {
+        Box::pin(self.shared.clone().submit(request, true))
+    }
+}
+
+impl<E: Executor> Shared<E> {
+    /// Queues a request (or passes it through) and waits for its answer; `tree` says whether
+    /// the caller takes the data as a tree.
+    async fn submit(
+        self: Arc<Self>,
+        request: Request,
+        tree: bool,
+    ) -> Result<Response, ExecutorError> {
+        let shared = self;
+        let kind = match request.operation_type() {
+            OperationType::Query => Kind::Query,
+            OperationType::Mutation => Kind::Mutation,
+            OperationType::Subscription => return shared.call(request, tree).await,
+        };
+        if request.document.uses_incremental_delivery() || !request.uploads.is_empty() {
+            return shared.call(request, tree).await;
+        }
+        let Some(scope) = (shared.options.scope)(&request) else {
+            return shared.call(request, tree).await;
+        };
+        let (reply, answer) = oneshot::channel();
+        let reply = Reply {
+            sender: reply,
+            tree,
+        };
+        if let Some(window) = Shared::enqueue(&shared, (kind, scope), Pending { request, reply }) {
+            // This request opened the batch: its own task waits for the window, so the
+            // requests its siblings issue in the same poll (a `join_all`) join first.
+            shared.wait_window(&window).await;
+            window.flush();
+        }
+        answer.await.unwrap_or_else(|_| {
+            Err(ExecutorError::other(
+                "the batch this request belonged to ended without an answer \
+                 (its task was cancelled or panicked)",
+            ))
         })
+    }
+
+    /// The inner executor, in the form the caller takes.
+    fn call(&self, request: Request, tree: bool) -> ExecuteFuture {
+        if tree {
+            self.inner.execute_tree(request)
+        } else {
+            self.inner.execute(request)
+        }
     }
 }
 
@@ -167,7 +195,31 @@ enum Kind {
 }
 
 type QueueKey = (Kind, ScopeKey);
-type Reply = oneshot::Sender<Result<Response, ExecutorError>>;
+
+/// Where a request's answer goes, and the form its caller takes the data in.
+struct Reply {
+    sender: oneshot::Sender<Result<Response, ExecutorError>>,
+    /// Whether the caller came through `execute_tree`.
+    tree: bool,
+}
+
+impl Reply {
+    /// Sends the answer; a tree goes to a caller of `execute` as a `serde_json` value.
+    fn send(self, outcome: Result<Response, ExecutorError>) {
+        let outcome = match outcome {
+            Ok(Response::Single(result)) if !self.tree => {
+                Ok(Response::Single(result.into_value_form()))
+            }
+            other => other,
+        };
+        let _ = self.sender.send(outcome);
+    }
+
+    /// Resolves when the caller has gone away.
+    async fn closed(&mut self) {
+        self.sender.closed().await;
+    }
+}
 
 struct Pending {
     request: Request,
@@ -222,9 +274,9 @@ impl Group {
         let mut waiters = self.waiters;
         let Some(last) = waiters.pop() else { return };
         for waiter in waiters {
-            let _ = waiter.send(outcome.clone().map(Response::Single));
+            waiter.send(outcome.clone().map(Response::Single));
         }
-        let _ = last.send(outcome.map(Response::Single));
+        last.send(outcome.map(Response::Single));
     }
 }
 
@@ -341,16 +393,17 @@ impl<E: Executor> Shared<E> {
     /// Executes one entry on its own. With a single waiter the response is passed through as
     /// it is (a stream stays a stream).
     async fn run_solo(&self, mut group: Group) {
-        if group.waiters.len() == 1 {
-            let execute = self.inner.execute(group.request);
+        if let [only] = group.waiters.as_slice() {
+            let execute = self.call(group.request, only.tree);
             if let Some(outcome) = until_abandoned(&mut group.waiters, execute).await
                 && let Some(waiter) = group.waiters.pop()
             {
-                let _ = waiter.send(outcome);
+                waiter.send(outcome);
             }
             return;
         }
-        let execute = single(self.inner.execute(group.request.clone()));
+        let tree = group.waiters.iter().any(|w| w.tree);
+        let execute = single(self.call(group.request.clone(), tree));
         if let Some(outcome) = until_abandoned(&mut group.waiters, execute).await {
             group.answer(outcome);
         }
@@ -368,7 +421,7 @@ impl<E: Executor> Shared<E> {
             groups.iter().map(|g| &g.request),
             &self.options.extensions_reducer,
         );
-        let execute = single(self.inner.execute(merged.request));
+        let execute = single(self.inner.execute_tree(merged.request));
         let sizes: Vec<usize> = groups.iter().map(|g| g.waiters.len()).collect();
         let mut waiters: Vec<Reply> = Vec::new();
         // Watch every waiter through one list while the merged request runs.
@@ -390,26 +443,26 @@ impl<E: Executor> Shared<E> {
                 return;
             }
         };
-        match (&result.data, kind) {
-            (None, Kind::Query) | (Some(Value::Null), Kind::Query) => {
+        match (data_shape(&result), kind) {
+            (Shape::Absent | Shape::Null, Kind::Query) => {
                 join_all(groups.into_iter().map(|g| self.run_solo(g))).await;
             }
-            (None, Kind::Mutation) => {
+            (Shape::Absent, Kind::Mutation) => {
                 for group in groups {
                     self.run_solo(group).await;
                 }
             }
-            (Some(Value::Null), Kind::Mutation) => {
+            (Shape::Null, Kind::Mutation) => {
                 let results = split_nulled_mutation(result, &merged.plan);
                 for (group, result) in groups.into_iter().zip(results) {
                     group.answer(Ok(result));
                 }
             }
-            (Some(_), _) => {
+            (Shape::EmptyObject | Shape::Other, _) => {
                 let results = split_result(result, &merged.plan);
                 let mut again = Vec::new();
                 for (group, result) in groups.into_iter().zip(results) {
-                    if kind == Kind::Query && is_empty_object(result.data.as_ref()) {
+                    if kind == Kind::Query && data_shape(&result) == Shape::EmptyObject {
                         again.push(group);
                     } else {
                         group.answer(Ok(result));
@@ -421,8 +474,28 @@ impl<E: Executor> Shared<E> {
     }
 }
 
-fn is_empty_object(data: Option<&Value>) -> bool {
-    matches!(data, Some(Value::Object(map)) if map.is_empty())
+/// What a result's data is, in whichever form it came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Absent,
+    Null,
+    EmptyObject,
+    Other,
+}
+
+fn data_shape(result: &ExecutionResult) -> Shape {
+    match (&result.data_tree, &result.data, &result.data_json) {
+        (Some(Data::Null), _, _) | (None, Some(Value::Null), _) => Shape::Null,
+        (Some(Data::Object(object)), _, _) if object.is_empty() => Shape::EmptyObject,
+        (None, Some(Value::Object(map)), _) if map.is_empty() => Shape::EmptyObject,
+        (Some(_), _, _) | (None, Some(_), _) => Shape::Other,
+        (None, None, Some(json)) => match json.as_ref() {
+            b"null" => Shape::Null,
+            b"{}" => Shape::EmptyObject,
+            _ => Shape::Other,
+        },
+        (None, None, None) => Shape::Absent,
+    }
 }
 
 /// The single result of an execution (the first item of a stream).

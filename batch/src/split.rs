@@ -19,7 +19,8 @@
 //! split panic or hand one request's data to another: the affected entries get errors with a
 //! `BATCH_*` code instead, described on [`codes`](crate::codes).
 
-use quilt_executor::{ExecutionResult, GraphQLError, JsonMap, PathSegment};
+use quilt_executor::data::{Object, Str};
+use quilt_executor::{Data, ExecutionResult, GraphQLError, JsonMap, PathSegment};
 use serde_json::Value;
 
 use crate::codes;
@@ -93,7 +94,7 @@ pub fn parse_key(prefixed: &str) -> Option<(usize, &str)> {
 /// `data: null` gives every entry `data: null` (the executor decides beforehand whether that
 /// is exact, see [`BatchingExecutor`](crate::BatchingExecutor)); absent `data` gives every
 /// entry absent data.
-pub fn split_result(result: ExecutionResult, plan: &SplitPlan) -> Vec<ExecutionResult> {
+pub fn split_result(mut result: ExecutionResult, plan: &SplitPlan) -> Vec<ExecutionResult> {
     let n = plan.len();
     let mut results: Vec<ExecutionResult> = (0..n)
         .map(|_| ExecutionResult {
@@ -103,7 +104,7 @@ pub fn split_result(result: ExecutionResult, plan: &SplitPlan) -> Vec<ExecutionR
         .collect();
     let mut batch_errors = Vec::new();
 
-    for mut error in result.errors {
+    for mut error in std::mem::take(&mut result.errors) {
         error.locations.clear();
         let owner = match error.path.as_deref() {
             None | Some([]) => None,
@@ -133,78 +134,179 @@ pub fn split_result(result: ExecutionResult, plan: &SplitPlan) -> Vec<ExecutionR
             }
         }
     }
-    match result.data {
-        None => {}
-        Some(Value::Null) => results.iter_mut().for_each(|r| r.data = Some(Value::Null)),
-        Some(Value::Object(data)) => {
-            let mut maps: Vec<JsonMap> = (0..n).map(|_| JsonMap::new()).collect();
-            let mut unknown = Vec::new();
-            for (key, value) in data {
-                match parse_key(&key).filter(|(i, _)| *i < n) {
-                    Some((i, original)) => {
-                        maps[i].insert(original.to_owned(), value);
-                    }
-                    None => unknown.push(key),
-                }
-            }
-            for ((map, entry), result) in maps.iter_mut().zip(&plan.entries).zip(&mut results) {
-                for key in &entry.required {
-                    let reported = result.errors.iter().any(|e| {
-                        matches!(e.path.as_deref(), Some([PathSegment::Key(first), ..]) if first == key)
-                    });
-                    if !map.contains_key(key) && !reported {
-                        map.insert(key.clone(), Value::Null);
-                        result.errors.push(
-                            GraphQLError::new(format!(
-                                "the batched response lacks the field `{key}` of this \
-                                 operation (expected as a response key with a `_vN_` prefix); \
-                                 the service answered the merged operation incompletely"
-                            ))
-                            .with_code(codes::MISSING_FIELD)
-                            .with_path(vec![PathSegment::Key(key.clone())]),
-                        );
-                    }
-                }
-            }
-            for (map, result) in maps.into_iter().zip(&mut results) {
-                result.data = Some(Value::Object(map));
-            }
-            if !unknown.is_empty() {
-                batch_errors.push(
-                    GraphQLError::new(format!(
-                        "the batched response carries fields that belong to no operation of \
-                         the batch ({}); they were dropped",
-                        unknown.join(", ")
-                    ))
-                    .with_code(codes::UNEXPECTED_FIELD),
-                );
-            }
+    match take_data(&mut result) {
+        Taken::Absent => {}
+        Taken::Value(Value::Null) => results.iter_mut().for_each(|r| r.data = Some(Value::Null)),
+        Taken::Tree(Data::Null) => results
+            .iter_mut()
+            .for_each(|r| r.data_tree = Some(Data::Null)),
+        Taken::Value(Value::Object(data)) => {
+            split_object(data, plan, &mut results, &mut batch_errors);
         }
-        Some(other) => {
+        Taken::Tree(Data::Object(data)) => {
+            split_object(data, plan, &mut results, &mut batch_errors);
+        }
+        Taken::Value(other) => {
             let kind = match other {
                 Value::Array(_) => "an array",
                 Value::String(_) => "a string",
                 Value::Number(_) => "a number",
                 _ => "a boolean",
             };
-            for result in &mut results {
-                result.data = Some(Value::Null);
-            }
-            batch_errors.push(
-                GraphQLError::new(format!(
-                    "the batched response's `data` is {kind}, not an object"
-                ))
-                .with_code(codes::INVALID_DATA),
-            );
+            invalid_data(kind, &mut results, &mut batch_errors);
+        }
+        Taken::Unreadable => invalid_data("unreadable JSON", &mut results, &mut batch_errors),
+        Taken::Tree(other) => {
+            let kind = match other {
+                Data::List(_) => "an array",
+                Data::String(_) => "a string",
+                Data::Number(_) => "a number",
+                _ => "a boolean",
+            };
+            invalid_data(kind, &mut results, &mut batch_errors);
         }
     }
-
     for error in batch_errors {
         for result in &mut results {
             result.errors.push(error.clone());
         }
     }
     results
+}
+
+/// The merged data, in the form the inner executor answered it.
+enum Taken {
+    Absent,
+    Value(Value),
+    Tree(Data),
+    /// `data_json` that does not parse.
+    Unreadable,
+}
+
+fn take_data(result: &mut ExecutionResult) -> Taken {
+    if let Some(tree) = result.data_tree.take() {
+        return Taken::Tree(tree);
+    }
+    if let Some(value) = result.data.take() {
+        return Taken::Value(value);
+    }
+    match result.data_json.take() {
+        Some(json) => match Data::from_slice(&json) {
+            Ok(tree) => Taken::Tree(tree),
+            Err(_) => Taken::Unreadable,
+        },
+        None => Taken::Absent,
+    }
+}
+
+/// A data object of either form, as the split fills one per entry.
+trait SplitMap: Default + IntoIterator<Item = (Self::Key, Self::Value)> {
+    type Key: AsRef<str>;
+    type Value;
+    fn put(&mut self, key: &str, value: Self::Value);
+    fn has(&self, key: &str) -> bool;
+    fn null() -> Self::Value;
+    /// Sets the entry's data to this object.
+    fn set(self, result: &mut ExecutionResult);
+}
+
+impl SplitMap for JsonMap {
+    type Key = String;
+    type Value = Value;
+    fn put(&mut self, key: &str, value: Value) {
+        self.insert(key.to_owned(), value);
+    }
+    fn has(&self, key: &str) -> bool {
+        self.contains_key(key)
+    }
+    fn null() -> Value {
+        Value::Null
+    }
+    fn set(self, result: &mut ExecutionResult) {
+        result.data = Some(Value::Object(self));
+    }
+}
+
+impl SplitMap for Object {
+    type Key = Str;
+    type Value = Data;
+    fn put(&mut self, key: &str, value: Data) {
+        self.insert(key, value);
+    }
+    fn has(&self, key: &str) -> bool {
+        self.contains_key(key)
+    }
+    fn null() -> Data {
+        Data::Null
+    }
+    fn set(self, result: &mut ExecutionResult) {
+        result.data_tree = Some(Data::Object(self));
+    }
+}
+
+/// Splits a data object: `_v{i}_{key}` to entry `i` as `key`; a required key that is missing
+/// without an error becomes null with an error; keys of no entry are reported.
+fn split_object<M: SplitMap>(
+    data: M,
+    plan: &SplitPlan,
+    results: &mut [ExecutionResult],
+    batch_errors: &mut Vec<GraphQLError>,
+) {
+    let n = plan.len();
+    let mut maps: Vec<M> = (0..n).map(|_| M::default()).collect();
+    let mut unknown = Vec::new();
+    for (key, value) in data {
+        let key = key.as_ref();
+        match parse_key(key).filter(|(i, _)| *i < n) {
+            Some((i, original)) => maps[i].put(original, value),
+            None => unknown.push(key.to_owned()),
+        }
+    }
+    for ((map, entry), result) in maps.iter_mut().zip(&plan.entries).zip(results.iter_mut()) {
+        for key in &entry.required {
+            let reported = result.errors.iter().any(|e| {
+                matches!(e.path.as_deref(), Some([PathSegment::Key(first), ..]) if first == key)
+            });
+            if !map.has(key) && !reported {
+                map.put(key, M::null());
+                result.errors.push(
+                    GraphQLError::new(format!(
+                        "the batched response lacks the field `{key}` of this \
+                         operation (expected as a response key with a `_vN_` prefix); \
+                         the service answered the merged operation incompletely"
+                    ))
+                    .with_code(codes::MISSING_FIELD)
+                    .with_path(vec![PathSegment::Key(key.clone())]),
+                );
+            }
+        }
+    }
+    for (map, result) in maps.into_iter().zip(results.iter_mut()) {
+        map.set(result);
+    }
+    if !unknown.is_empty() {
+        batch_errors.push(
+            GraphQLError::new(format!(
+                "the batched response carries fields that belong to no operation of \
+                 the batch ({}); they were dropped",
+                unknown.join(", ")
+            ))
+            .with_code(codes::UNEXPECTED_FIELD),
+        );
+    }
+}
+
+/// Merged data that is not an object: every entry gets `data: null` and an error.
+fn invalid_data(kind: &str, results: &mut [ExecutionResult], batch_errors: &mut Vec<GraphQLError>) {
+    for result in results.iter_mut() {
+        result.data = Some(Value::Null);
+    }
+    batch_errors.push(
+        GraphQLError::new(format!(
+            "the batched response's `data` is {kind}, not an object"
+        ))
+        .with_code(codes::INVALID_DATA),
+    );
 }
 
 /// An error whose path names no entry of the batch: it cannot be placed on any request's data,
@@ -238,6 +340,7 @@ pub fn split_nulled_mutation(result: ExecutionResult, plan: &SplitPlan) -> Vec<E
     let mut results = split_result(result, plan);
     for result in &mut results {
         result.data = Some(Value::Null);
+        result.data_tree = None;
         if result.errors.iter().all(|e| e.path.is_none()) {
             result.errors.push(
                 GraphQLError::new(

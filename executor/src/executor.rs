@@ -124,6 +124,19 @@ pub trait Executor: Send + Sync + 'static {
     fn execute_serialized(&self, request: Request) -> ExecuteFuture {
         self.execute(request)
     }
+
+    /// Executes one request for a caller that takes the data apart (Quilt's stitched schema,
+    /// for its upstream requests): a single result may carry its data as a compact
+    /// [`Data`](crate::data::Data) tree in [`ExecutionResult::data_tree`] instead of in `data`,
+    /// which saves an executor that parses a response (the HTTP executor) building a
+    /// `serde_json` tree the caller would only convert. Read such results with
+    /// [`ExecutionResult::take_data_tree`], which takes the data in any form.
+    ///
+    /// The default calls [`execute`](Self::execute). Wrappers that pass results through
+    /// untouched may forward it; wrappers that read or change `data` must not.
+    fn execute_tree(&self, request: Request) -> ExecuteFuture {
+        self.execute(request)
+    }
 }
 
 /// A shared, type-erased executor.
@@ -137,6 +150,10 @@ impl<E: Executor + ?Sized> Executor for Arc<E> {
     fn execute_serialized(&self, request: Request) -> ExecuteFuture {
         (**self).execute_serialized(request)
     }
+
+    fn execute_tree(&self, request: Request) -> ExecuteFuture {
+        (**self).execute_tree(request)
+    }
 }
 
 impl<E: Executor + ?Sized> Executor for Box<E> {
@@ -146,6 +163,10 @@ impl<E: Executor + ?Sized> Executor for Box<E> {
 
     fn execute_serialized(&self, request: Request) -> ExecuteFuture {
         (**self).execute_serialized(request)
+    }
+
+    fn execute_tree(&self, request: Request) -> ExecuteFuture {
+        (**self).execute_tree(request)
     }
 }
 

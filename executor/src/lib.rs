@@ -23,6 +23,7 @@
 
 pub mod callback;
 mod combinators;
+pub mod data;
 mod document;
 mod error;
 mod executor;
@@ -37,6 +38,7 @@ pub use combinators::{
     DedupInflight, DedupKey, DedupOptions, DedupStats, DedupTable, DedupWaiter, ExecutorExt,
     ExecutorService, MapRequest, MapResult, Route, ServiceExecutor, Timeout, WithHeaders, route,
 };
+pub use data::Data;
 pub use document::{Document, OperationType, ParseError};
 pub use error::{BoxError, CloseCode, ErrorKind, ExecutorError};
 pub use executor::{

@@ -6,6 +6,8 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use crate::data::Data;
+
 /// A JSON object with its keys in insertion order (GraphQL responses keep field order).
 pub type JsonMap = serde_json::Map<String, Value>;
 
@@ -26,38 +28,85 @@ pub type JsonMap = serde_json::Map<String, Value>;
 /// assert_eq!(serde_json::to_string(&result).unwrap(),
 ///            r#"{"data":null,"errors":[{"message":"boom","path":["a",0]}]}"#);
 /// ```
-/// (`Serialize` is written by hand, in the same key order, to write `data_json` as `data`.)
+/// (`Serialize` is written by hand, in the same key order, to write `data_json` or `data_tree`
+/// as `data`.)
+///
+/// The data has three forms, at most one of them set: `data` (a `serde_json` tree, what every
+/// executor answers by default), [`data_json`](Self::data_json) (bytes, for a caller that only
+/// serializes: [`Executor::execute_serialized`](crate::Executor::execute_serialized)) and
+/// [`data_tree`](Self::data_tree) (a compact [`Data`] tree, for a caller that takes the data
+/// apart: [`Executor::execute_tree`](crate::Executor::execute_tree)).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(rename_all = "camelCase")]
+#[serde(from = "Wire<Value>")]
 pub struct ExecutionResult {
     /// The data: `None` when absent, `Some(Null)` when null.
-    #[serde(default, deserialize_with = "present")]
     pub data: Option<Value>,
     /// The data already serialized as JSON, set *instead of* `data` by an executor answering
     /// [`Executor::execute_serialized`](crate::Executor::execute_serialized) (the stitched
     /// schema writes its response while completing it, so the tree is never built). Serializing
     /// the result writes these bytes as `data`; [`ExecutionResult::to_json`] copies them
     /// verbatim. Never read from the wire.
-    #[serde(skip)]
     pub data_json: Option<Bytes>,
+    /// The data as a compact [`Data`] tree, set *instead of* `data` by an executor answering
+    /// [`Executor::execute_tree`](crate::Executor::execute_tree) (the HTTP executor parses the
+    /// body straight into it, the batching executor splits it). Read from the wire only by
+    /// [`ExecutionResult::from_slice_tree`].
+    pub data_tree: Option<Data>,
     /// Errors raised while executing (field errors) or before (request errors).
-    #[serde(default, deserialize_with = "null_as_default")]
     pub errors: Vec<GraphQLError>,
     /// Response extensions.
-    #[serde(default)]
     pub extensions: Option<JsonMap>,
     /// Incremental delivery: whether more payloads follow.
-    #[serde(default)]
     pub has_next: Option<bool>,
     /// Incremental delivery: the deferred or streamed parts this payload carries.
-    #[serde(default)]
     pub incremental: Option<Vec<IncrementalPayload>>,
     /// Incremental delivery (2023+ format): announced pending parts, kept verbatim.
-    #[serde(default)]
     pub pending: Option<Value>,
     /// Incremental delivery (2023+ format): completed parts, kept verbatim.
-    #[serde(default)]
     pub completed: Option<Value>,
+}
+
+/// A result as it is read from the wire, its data of type `D` (`Value` or [`Data`]).
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", bound(deserialize = "D: Deserialize<'de>"))]
+struct Wire<D> {
+    #[serde(default = "Option::default", deserialize_with = "present")]
+    data: Option<D>,
+    #[serde(default, deserialize_with = "null_as_default")]
+    errors: Vec<GraphQLError>,
+    #[serde(default)]
+    extensions: Option<JsonMap>,
+    #[serde(default)]
+    has_next: Option<bool>,
+    #[serde(default)]
+    incremental: Option<Vec<IncrementalPayload>>,
+    #[serde(default)]
+    pending: Option<Value>,
+    #[serde(default)]
+    completed: Option<Value>,
+}
+
+impl<D> Wire<D> {
+    /// The result, its data put where `place` says.
+    fn into_result(self, place: impl FnOnce(&mut ExecutionResult, Option<D>)) -> ExecutionResult {
+        let mut result = ExecutionResult {
+            errors: self.errors,
+            extensions: self.extensions,
+            has_next: self.has_next,
+            incremental: self.incremental,
+            pending: self.pending,
+            completed: self.completed,
+            ..ExecutionResult::default()
+        };
+        place(&mut result, self.data);
+        result
+    }
+}
+
+impl From<Wire<Value>> for ExecutionResult {
+    fn from(wire: Wire<Value>) -> Self {
+        wire.into_result(|result, data| result.data = data)
+    }
 }
 
 impl Serialize for ExecutionResult {
@@ -68,6 +117,8 @@ impl Serialize for ExecutionResult {
             let text = std::str::from_utf8(json).map_err(S::Error::custom)?;
             let raw: &RawValue = serde_json::from_str(text).map_err(S::Error::custom)?;
             map.serialize_entry("data", raw)?;
+        } else if let Some(data) = &self.data_tree {
+            map.serialize_entry("data", data)?;
         } else if let Some(data) = &self.data {
             map.serialize_entry("data", data)?;
         }
@@ -101,8 +152,14 @@ impl ExecutionResult {
     /// assert_eq!(serde_json::to_vec(&result).unwrap(), result.to_json().unwrap());
     /// ```
     pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
-        let Some(json) = &self.data_json else {
-            return serde_json::to_vec(self);
+        let tree;
+        let json: &[u8] = match (&self.data_json, &self.data_tree) {
+            (Some(json), _) => json,
+            (None, Some(data)) => {
+                tree = data.to_json();
+                &tree
+            }
+            (None, None) => return serde_json::to_vec(self),
         };
         let members = serde_json::to_vec(&Members(self))?;
         let mut out = Vec::with_capacity(json.len() + members.len() + 8);
@@ -141,18 +198,59 @@ impl ExecutionResult {
         Ok(())
     }
 
-    /// Whether the result has data (`null` included), as a value or as JSON bytes.
+    /// Whether the result has data (`null` included), in any of its forms.
     pub fn has_data(&self) -> bool {
-        self.data.is_some() || self.data_json.is_some()
+        self.data.is_some() || self.data_json.is_some() || self.data_tree.is_some()
     }
 
-    /// The data as a value: `data`, or [`data_json`](Self::data_json) parsed.
+    /// The data as a value: `data`, [`data_tree`](Self::data_tree) converted, or
+    /// [`data_json`](Self::data_json) parsed.
     pub fn data_value(&self) -> Option<Value> {
-        match (&self.data, &self.data_json) {
-            (Some(data), _) => Some(data.clone()),
-            (None, Some(json)) => serde_json::from_slice(json).ok(),
-            (None, None) => None,
+        match (&self.data, &self.data_tree, &self.data_json) {
+            (Some(data), _, _) => Some(data.clone()),
+            (None, Some(tree), _) => Some(Value::from(tree)),
+            (None, None, Some(json)) => serde_json::from_slice(json).ok(),
+            (None, None, None) => None,
         }
+    }
+
+    /// Takes the data out as a [`Data`] tree, whatever its form (`None` when absent; bytes
+    /// that do not parse count as absent).
+    pub fn take_data_tree(&mut self) -> Option<Data> {
+        if let Some(tree) = self.data_tree.take() {
+            return Some(tree);
+        }
+        if let Some(data) = self.data.take() {
+            return Some(Data::from(data));
+        }
+        self.data_json
+            .take()
+            .and_then(|json| Data::from_slice(&json).ok())
+    }
+
+    /// The result with its data in `data`, the form every executor answers by default (a
+    /// [`data_tree`](Self::data_tree) is converted; `data_json` is left as it is).
+    pub fn into_value_form(mut self) -> Self {
+        if let Some(tree) = self.data_tree.take() {
+            self.data = Some(Value::from(tree));
+        }
+        self
+    }
+
+    /// Parses a JSON response with its data as a [`Data`] tree (in
+    /// [`data_tree`](Self::data_tree)); everything else as `serde_json::from_slice` reads an
+    /// `ExecutionResult`.
+    ///
+    /// ```
+    /// use quilt_executor::ExecutionResult;
+    /// let result = ExecutionResult::from_slice_tree(br#"{"data":{"a":[1]},"errors":null}"#)?;
+    /// assert_eq!(result.data, None);
+    /// assert_eq!(result.data_tree.unwrap().to_json(), br#"{"a":[1]}"#);
+    /// # Ok::<(), serde_json::Error>(())
+    /// ```
+    pub fn from_slice_tree(json: &[u8]) -> serde_json::Result<Self> {
+        let wire: Wire<Data> = serde_json::from_slice(json)?;
+        Ok(wire.into_result(|result, data| result.data_tree = data))
     }
 
     /// A result with `data` and nothing else.
@@ -293,9 +391,11 @@ impl From<usize> for PathSegment {
     }
 }
 
-/// Keeps `"key": null` as `Some(Value::Null)`; only an absent key is `None`.
-fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
-    Value::deserialize(deserializer).map(Some)
+/// Keeps `"key": null` as `Some(null)`; only an absent key is `None`.
+fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
+    deserializer: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(deserializer).map(Some)
 }
 
 /// Reads `null` as the default value (servers send `"errors": null`, `"locations": null`).

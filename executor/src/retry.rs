@@ -139,15 +139,30 @@ impl<E: Executor> Retry<E> {
 
 impl<E: Executor> Executor for Retry<E> {
     fn execute(&self, request: Request) -> ExecuteFuture {
+        self.run(request, |inner, request| inner.execute(request))
+    }
+
+    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
+        self.run(request, |inner, request| inner.execute_serialized(request))
+    }
+
+    fn execute_tree(&self, request: Request) -> ExecuteFuture {
+        self.run(request, |inner, request| inner.execute_tree(request))
+    }
+}
+
+impl<E: Executor> Retry<E> {
+    /// Runs `request` through `call` of the inner executor, again after transient failures.
+    fn run(&self, request: Request, call: fn(&E, Request) -> ExecuteFuture) -> ExecuteFuture {
         if !self.policy.applies_to(request.operation_type()) {
-            return self.inner.execute(request);
+            return call(&self.inner, request);
         }
         let inner = self.inner.clone();
         let policy = self.policy.clone();
         Box::pin(async move {
             let mut attempt = 1;
             loop {
-                match inner.execute(request.clone()).await {
+                match call(&inner, request.clone()).await {
                     Err(error) if policy.should_retry(attempt, &error) => {
                         tracing::debug!(attempt, %error, "retrying after a transient failure");
                         tokio::time::sleep(policy.backoff(attempt)).await;

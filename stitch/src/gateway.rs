@@ -196,7 +196,9 @@ impl Gateway {
                 &coerced,
             ) {
                 Ok((data, errors)) => {
-                    fetched.data.extend(data);
+                    fetched
+                        .data
+                        .extend(quilt_executor::data::Object::from(data));
                     fetched.errors.extend(errors);
                 }
                 Err(errors) => return request_error(errors),

@@ -41,7 +41,25 @@ where
     E: Executor,
     F: Fn(&Request) -> HeaderMap + Send + Sync + 'static,
 {
-    fn execute(&self, mut request: Request) -> ExecuteFuture {
+    fn execute(&self, request: Request) -> ExecuteFuture {
+        self.inner.execute(self.add(request))
+    }
+
+    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
+        self.inner.execute_serialized(self.add(request))
+    }
+
+    fn execute_tree(&self, request: Request) -> ExecuteFuture {
+        self.inner.execute_tree(self.add(request))
+    }
+}
+
+impl<E, F> WithHeaders<E, F>
+where
+    F: Fn(&Request) -> HeaderMap,
+{
+    /// The request with the headers added.
+    fn add(&self, mut request: Request) -> Request {
         let added = (self.headers)(&request);
         if !added.is_empty() {
             let entry = request
@@ -59,7 +77,7 @@ where
                 }
             }
         }
-        self.inner.execute(request)
+        request
     }
 }
 

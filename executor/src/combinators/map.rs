@@ -37,6 +37,14 @@ where
     fn execute(&self, request: Request) -> ExecuteFuture {
         self.inner.execute((self.map)(request))
     }
+
+    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
+        self.inner.execute_serialized((self.map)(request))
+    }
+
+    fn execute_tree(&self, request: Request) -> ExecuteFuture {
+        self.inner.execute_tree((self.map)(request))
+    }
 }
 
 /// Applies a function to every result: the single result, or each item of a stream; see

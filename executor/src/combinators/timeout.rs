@@ -32,7 +32,21 @@ impl<E: Executor> Timeout<E> {
 
 impl<E: Executor> Executor for Timeout<E> {
     fn execute(&self, request: Request) -> ExecuteFuture {
-        let future = self.inner.execute(request);
+        self.within(self.inner.execute(request))
+    }
+
+    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
+        self.within(self.inner.execute_serialized(request))
+    }
+
+    fn execute_tree(&self, request: Request) -> ExecuteFuture {
+        self.within(self.inner.execute_tree(request))
+    }
+}
+
+impl<E> Timeout<E> {
+    /// `future` failing with a timeout error after the duration.
+    fn within(&self, future: ExecuteFuture) -> ExecuteFuture {
         let (after, label) = (self.after, self.label.clone());
         Box::pin(async move {
             match tokio::time::timeout(after, future).await {

@@ -23,11 +23,13 @@ const PRESIZE_MAX: usize = 8 << 20;
 const EXCERPT_LEN: usize = 512;
 
 /// Turns a response into a [`Response`]: a whole result read within the caller's deadline, or a
-/// stream that reads on as the consumer polls.
+/// stream that reads on as the consumer polls. With `tree`, a whole result's data is parsed
+/// into [`ExecutionResult::data_tree`] (streams keep `data`).
 pub(super) async fn decode(
     mut response: reqwest::Response,
     endpoint: &str,
     limit: usize,
+    tree: bool,
 ) -> Result<Response, ExecutorError> {
     let status = response.status();
     let content_type_value = response.headers().get(CONTENT_TYPE).cloned();
@@ -55,7 +57,12 @@ pub(super) async fn decode(
     }
 
     let body = read_limited(&mut response, endpoint, limit).await?;
-    match serde_json::from_slice::<ExecutionResult>(&body) {
+    let parsed = if tree {
+        ExecutionResult::from_slice_tree(&body)
+    } else {
+        serde_json::from_slice::<ExecutionResult>(&body)
+    };
+    match parsed {
         Ok(result) if result.is_graphql_response() => Ok(Response::Single(result)),
         _ if !status.is_success() => Err(ExecutorError::HttpStatus {
             endpoint: endpoint.to_owned(),

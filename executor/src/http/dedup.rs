@@ -35,6 +35,8 @@ pub(super) struct DedupKey {
     /// header function nor `extensions.headers` adds any: keys of one executor only meet keys
     /// of the same executor.
     headers: Option<Box<[(HeaderName, HeaderValue)]>>,
+    /// Whether the result's data is wanted as a tree: the two forms are not shared.
+    tree: bool,
 }
 
 impl std::hash::Hash for DedupKey {
@@ -51,6 +53,7 @@ impl DedupKey {
         url: Arc<str>,
         body: Bytes,
         headers: Option<&HeaderMap>,
+        tree: bool,
     ) -> Self {
         let headers = headers.map(|headers| {
             let mut headers: Box<[(HeaderName, HeaderValue)]> = headers
@@ -69,6 +72,7 @@ impl DedupKey {
             url,
             body,
             headers,
+            tree,
         }
     }
 
@@ -80,6 +84,7 @@ impl DedupKey {
             hasher.write_usize(bytes.len());
             hasher.write(bytes);
         };
+        part(&[u8::from(self.tree)]);
         part(self.method.as_str().as_bytes());
         part(self.url.as_bytes());
         part(&self.body);
@@ -242,7 +247,13 @@ mod tests {
     use std::sync::atomic::AtomicU32;
 
     fn key(body: &'static str) -> DedupKey {
-        DedupKey::new(Method::POST, Arc::from("http://x"), Bytes::from(body), None)
+        DedupKey::new(
+            Method::POST,
+            Arc::from("http://x"),
+            Bytes::from(body),
+            None,
+            false,
+        )
     }
 
     #[tokio::test]

@@ -129,7 +129,20 @@ impl HttpExecutor {
 impl Executor for HttpExecutor {
     fn execute(&self, request: Request) -> ExecuteFuture {
         let shared = self.shared.clone();
-        Box::pin(send::execute(shared, request, send::Mode::Configured))
+        Box::pin(send::execute(
+            shared,
+            request,
+            send::Mode::Configured,
+            false,
+        ))
+    }
+
+    /// A JSON answer's data is parsed straight into a [`Data`](crate::data::Data) tree
+    /// ([`ExecutionResult::data_tree`](crate::ExecutionResult::data_tree)); streamed answers
+    /// (SSE, multipart) keep `data`.
+    fn execute_tree(&self, request: Request) -> ExecuteFuture {
+        let shared = self.shared.clone();
+        Box::pin(send::execute(shared, request, send::Mode::Configured, true))
     }
 }
 
@@ -140,7 +153,7 @@ impl HttpExecutor {
     /// (headers, timeout, size limit) as configured. The answer is one JSON result.
     pub(crate) fn execute_callback(&self, request: Request) -> ExecuteFuture {
         let shared = self.shared.clone();
-        Box::pin(send::execute(shared, request, send::Mode::Callback))
+        Box::pin(send::execute(shared, request, send::Mode::Callback, false))
     }
 }
 

@@ -55,6 +55,9 @@ struct Outgoing {
     /// executor's own is not shared with one that added none; requests whose headers differ
     /// are never shared.)
     own_headers: bool,
+    /// Whether the caller takes the data as a [`Data`](crate::data::Data) tree
+    /// ([`Executor::execute_tree`](crate::Executor::execute_tree)).
+    tree: bool,
 }
 
 /// How a request is sent, where the executor's options are overridden.
@@ -75,8 +78,9 @@ pub(super) async fn execute(
     shared: Arc<Shared>,
     request: Request,
     mode: Mode,
+    tree: bool,
 ) -> Result<Response, ExecutorError> {
-    let outgoing = prepare(&shared, request, mode)?;
+    let outgoing = prepare(&shared, request, mode, tree)?;
     if !outgoing.dedup {
         return send_with_retry(&shared, &outgoing).await;
     }
@@ -94,6 +98,7 @@ pub(super) async fn execute(
         url,
         body,
         (!outgoing.own_headers).then_some(&outgoing.headers),
+        outgoing.tree,
     );
     let result = shared
         .dedup
@@ -109,7 +114,12 @@ pub(super) async fn execute(
 }
 
 /// Turns the request into what goes on the wire.
-fn prepare(shared: &Shared, mut request: Request, mode: Mode) -> Result<Outgoing, ExecutorError> {
+fn prepare(
+    shared: &Shared,
+    mut request: Request,
+    mode: Mode,
+    tree: bool,
+) -> Result<Outgoing, ExecutorError> {
     let options = &shared.options;
     let operation = request.operation_type();
 
@@ -222,6 +232,7 @@ fn prepare(shared: &Shared, mut request: Request, mode: Mode) -> Result<Outgoing
         fallback,
         url: url_text,
         own_headers,
+        tree,
     })
 }
 
@@ -358,6 +369,7 @@ async fn send_target(
         response,
         &outgoing.endpoint,
         shared.options.max_response_size,
+        outgoing.tree,
     )
     .await
 }

@@ -3,8 +3,9 @@
 
 use apollo_compiler::collections::HashMap;
 use futures::future::join_all;
+use quilt_executor::data::Object;
 use quilt_executor::{
-    Context, ExecutionResult, ExecutorError, GraphQLError, JsonMap, PathSegment, Request,
+    Context, Data, ExecutionResult, ExecutorError, GraphQLError, JsonMap, PathSegment, Request,
 };
 use serde_json::Value;
 
@@ -74,7 +75,7 @@ pub(crate) async fn run_entity_steps(
                 match request {
                     Some(Ok(request)) => {
                         let executor = &gateway.executors[step.resolver.subschema];
-                        match executor.execute(request).await {
+                        match executor.execute_tree(request).await {
                             Ok(response) => response.into_single().await,
                             Err(error) => Err(error),
                         }
@@ -95,7 +96,7 @@ pub(crate) async fn run_entity_steps(
 }
 
 /// Walks the step's path through `data` (lists included) and gathers the objects.
-fn gather(step: &EntityStep, data: &JsonMap) -> Gathered {
+fn gather(step: &EntityStep, data: &Object) -> Gathered {
     let mut gathered = Gathered::default();
     let mut seen: HashMap<Vec<u8>, usize> = HashMap::default();
     let mut indices = Vec::new();
@@ -129,16 +130,16 @@ struct Walk<'w> {
 }
 
 impl Walk<'_> {
-    fn value(&mut self, value: &Value, keys: &[String], indices: &mut Vec<u32>) {
+    fn value(&mut self, value: &Data, keys: &[String], indices: &mut Vec<u32>) {
         match value {
-            Value::Array(items) => {
+            Data::List(items) => {
                 for (i, item) in items.iter().enumerate() {
                     indices.push(i as u32);
                     self.value(item, keys, indices);
                     indices.pop();
                 }
             }
-            Value::Object(map) => match keys.split_first() {
+            Data::Object(map) => match keys.split_first() {
                 Some((key, rest)) => {
                     if let Some(child) = map.get(key) {
                         self.value(child, rest, indices);
@@ -150,7 +151,7 @@ impl Walk<'_> {
         }
     }
 
-    fn object(&mut self, map: &JsonMap, indices: &[u32]) {
+    fn object(&mut self, map: &Object, indices: &[u32]) {
         if !dedup_key(self.step, map, self.key) {
             return;
         }
@@ -172,10 +173,9 @@ impl Walk<'_> {
 
 /// Writes the values of an object's requirement fields into `key`, or returns false when the
 /// object is of another type or lacks one (its key came back null).
-fn dedup_key(step: &EntityStep, object: &JsonMap, key: &mut Vec<u8>) -> bool {
+fn dedup_key(step: &EntityStep, object: &Object, key: &mut Vec<u8>) -> bool {
     if step.type_condition.is_some()
-        && object.get("__typename").and_then(Value::as_str)
-            != Some(step.resolver.type_name.as_str())
+        && object.get("__typename").and_then(Data::as_str) != Some(step.resolver.type_name.as_str())
     {
         return false;
     }
@@ -183,15 +183,13 @@ fn dedup_key(step: &EntityStep, object: &JsonMap, key: &mut Vec<u8>) -> bool {
     let mut alias = String::with_capacity(KEY_ALIAS_PREFIX.len() + 16);
     for requirement in &step.requirements {
         match requirement_value(object, requirement, &mut alias) {
-            Some(Value::String(s)) => {
+            Some(Data::String(s)) => {
                 key.push(b's');
                 key.extend_from_slice(s.as_bytes());
             }
             Some(value) => {
                 key.push(b'v');
-                if serde_json::to_writer(&mut *key, value).is_err() {
-                    return false;
-                }
+                value.write_json(key);
             }
             None => return false,
         }
@@ -203,10 +201,10 @@ fn dedup_key(step: &EntityStep, object: &JsonMap, key: &mut Vec<u8>) -> bool {
 /// An object's value of a requirement field, selected under its `_qk_` alias (`alias` is a
 /// reused buffer).
 fn requirement_value<'o>(
-    object: &'o JsonMap,
+    object: &'o Object,
     requirement: &str,
     alias: &mut String,
-) -> Option<&'o Value> {
+) -> Option<&'o Data> {
     alias.clear();
     alias.push_str(KEY_ALIAS_PREFIX);
     alias.push_str(requirement);
@@ -215,7 +213,7 @@ fn requirement_value<'o>(
 
 /// The client path of the object reached by `indices` (the step's keys, list indices where
 /// the data has lists).
-fn client_path(step: &EntityStep, data: &JsonMap, indices: &[u32]) -> Vec<PathSegment> {
+fn client_path(step: &EntityStep, data: &Object, indices: &[u32]) -> Vec<PathSegment> {
     let mut path = Vec::with_capacity(step.path.len() + indices.len());
     let Some((first, rest)) = step.path.split_first() else {
         return path;
@@ -225,7 +223,7 @@ fn client_path(step: &EntityStep, data: &JsonMap, indices: &[u32]) -> Vec<PathSe
     let (mut keys, mut indices) = (rest, indices);
     while let Some(current) = value {
         match current {
-            Value::Array(items) => {
+            Data::List(items) => {
                 let Some((i, more)) = indices.split_first() else {
                     break;
                 };
@@ -233,7 +231,7 @@ fn client_path(step: &EntityStep, data: &JsonMap, indices: &[u32]) -> Vec<PathSe
                 value = items.get(*i as usize);
                 indices = more;
             }
-            Value::Object(map) => {
+            Data::Object(map) => {
                 let Some((key, more)) = keys.split_first() else {
                     break;
                 };
@@ -249,10 +247,10 @@ fn client_path(step: &EntityStep, data: &JsonMap, indices: &[u32]) -> Vec<PathSe
 
 /// `__typename` and the requirement fields of an object, or `None` when the object is of
 /// another type or lacks a key field (its key came back null).
-fn representation(step: &EntityStep, object: &JsonMap) -> Option<JsonMap> {
+fn representation(step: &EntityStep, object: &Object) -> Option<JsonMap> {
     let type_name = step.resolver.type_name.as_str();
     if step.type_condition.is_some()
-        && object.get("__typename").and_then(Value::as_str) != Some(type_name)
+        && object.get("__typename").and_then(Data::as_str) != Some(type_name)
     {
         return None;
     }
@@ -262,7 +260,7 @@ fn representation(step: &EntityStep, object: &JsonMap) -> Option<JsonMap> {
     for requirement in &step.requirements {
         match requirement_value(object, requirement, &mut alias) {
             Some(value) => {
-                representation.insert(requirement.to_string(), value.clone());
+                representation.insert(requirement.to_string(), Value::from(value));
             }
             None => return None,
         }
@@ -351,7 +349,7 @@ fn merge(
     fetched: &mut Fetched,
 ) {
     let service = &gateway.names[step.resolver.subschema];
-    let result = match result {
+    let mut result = match result {
         Ok(result) => result,
         Err(error) => {
             tracing::debug!(subschema = %service, %error, "entity step failed");
@@ -368,9 +366,10 @@ fn merge(
         }
     };
     let count = gathered.representations.len();
-    let mut results: Vec<Option<Value>> = vec![None; count];
+    let mut results: Vec<Option<Data>> = vec![None; count];
+    let data = result.take_data_tree();
     let mut errors = result.errors;
-    if let Some(Value::Object(mut data)) = result.data {
+    if let Some(Data::Object(mut data)) = data {
         if let RuntimeArgs::BatchDelegate {
             key,
             matching: Matching::GroupBy(by) | Matching::FindBy(by),
@@ -378,7 +377,7 @@ fn merge(
         } = &step.resolver.args
         {
             let items = match data.remove("_e") {
-                Some(Value::Array(items)) => items,
+                Some(Data::List(items)) => items,
                 _ => Vec::new(),
             };
             let alias = format!("{KEY_ALIAS_PREFIX}{by}");
@@ -393,22 +392,22 @@ fn merge(
                 let wanted = key(representation);
                 let mut matched = items
                     .iter()
-                    .filter(|item| item.get(&alias) == Some(&wanted))
+                    .filter(|item| item.get(&alias).is_some_and(|found| *found == wanted))
                     .cloned();
                 *slot = Some(if group {
-                    Value::Array(matched.collect())
+                    Data::List(matched.collect())
                 } else {
-                    matched.next().unwrap_or(Value::Null)
+                    matched.next().unwrap_or(Data::Null)
                 });
             }
         } else if step.resolver.batched() {
             match data.remove("_e") {
-                Some(Value::Array(items)) if items.len() == count => {
+                Some(Data::List(items)) if items.len() == count => {
                     for (slot, item) in results.iter_mut().zip(items) {
                         *slot = Some(item);
                     }
                 }
-                Some(Value::Array(items)) => errors.push(GraphQLError::new(format!(
+                Some(Data::List(items)) => errors.push(GraphQLError::new(format!(
                     "`{}` of subschema `{service}` returned {} results for {count} keys",
                     step.resolver.field_name,
                     items.len()
@@ -480,8 +479,8 @@ fn merge(
 fn place_all(
     step: &EntityStep,
     objects: &[(Vec<u32>, usize)],
-    data: &mut JsonMap,
-    result: impl FnMut(usize, usize) -> Option<Value>,
+    data: &mut Object,
+    result: impl FnMut(usize, usize) -> Option<Data>,
 ) {
     let mut placer = Placer {
         step,
@@ -507,20 +506,20 @@ struct Placer<'p, F> {
     result: F,
 }
 
-impl<F: FnMut(usize, usize) -> Option<Value>> Placer<'_, F> {
-    fn value(&mut self, value: &mut Value, keys: &[String], indices: &mut Vec<u32>) {
+impl<F: FnMut(usize, usize) -> Option<Data>> Placer<'_, F> {
+    fn value(&mut self, value: &mut Data, keys: &[String], indices: &mut Vec<u32>) {
         if self.next >= self.objects.len() {
             return;
         }
         match value {
-            Value::Array(items) => {
+            Data::List(items) => {
                 for (i, item) in items.iter_mut().enumerate() {
                     indices.push(i as u32);
                     self.value(item, keys, indices);
                     indices.pop();
                 }
             }
-            Value::Object(map) => match keys.split_first() {
+            Data::Object(map) => match keys.split_first() {
                 Some((key, rest)) => {
                     if let Some(child) = map.get_mut(key) {
                         self.value(child, rest, indices);
@@ -532,7 +531,7 @@ impl<F: FnMut(usize, usize) -> Option<Value>> Placer<'_, F> {
         }
     }
 
-    fn object(&mut self, map: &mut JsonMap, indices: &[u32]) {
+    fn object(&mut self, map: &mut Object, indices: &[u32]) {
         // Objects the walk went past without reaching are gone: skip them.
         while self
             .objects
@@ -555,12 +554,12 @@ impl<F: FnMut(usize, usize) -> Option<Value>> Placer<'_, F> {
 
 /// Puts one object's result in place: merged into the object, or as the value of the
 /// gateway-defined field.
-fn put(step: &EntityStep, target: &mut JsonMap, value: Option<Value>) {
+fn put(step: &EntityStep, target: &mut Object, value: Option<Data>) {
     match (&step.placement, value) {
         (Some(key), value) => {
-            target.insert(key.clone(), value.unwrap_or(Value::Null));
+            target.insert(key.as_str(), value.unwrap_or(Data::Null));
         }
-        (None, Some(Value::Object(source))) => deep_merge(target, source),
+        (None, Some(Data::Object(source))) => deep_merge(target, source),
         (None, _) => {}
     }
 }
@@ -579,7 +578,7 @@ fn merge_local(
         &gathered.objects,
         &mut fetched.data,
         |i, u| match values.get(u) {
-            Some(Ok(value)) => Some(value.clone()),
+            Some(Ok(value)) => Some(Data::from(value)),
             Some(Err(message)) => {
                 failed.push((i, message.clone()));
                 None
@@ -634,28 +633,24 @@ fn on_fields(step: &EntityStep, path: &[PathSegment], error: &GraphQLError, fetc
 }
 
 /// Merges `source` into `target`: objects key by key, lists of the same length item by item.
-fn deep_merge(target: &mut JsonMap, source: JsonMap) {
-    use serde_json::map::Entry;
+fn deep_merge(target: &mut Object, source: Object) {
     for (key, value) in source {
-        // One lookup per key: the entry either takes the value or merges into what is there.
-        let existing = match target.entry(key) {
-            Entry::Vacant(vacant) => {
-                vacant.insert(value);
-                continue;
-            }
-            Entry::Occupied(occupied) => occupied.into_mut(),
-        };
-        match (existing, value) {
-            (Value::Object(t), Value::Object(s)) => deep_merge(t, s),
-            (Value::Array(t), Value::Array(s)) if t.len() == s.len() => {
-                for (t, s) in t.iter_mut().zip(s) {
-                    match (t, s) {
-                        (Value::Object(t), Value::Object(s)) => deep_merge(t, s),
-                        (t, s) => *t = s,
-                    }
+        target.merge_member(key, value, merge_value);
+    }
+}
+
+/// Merges `value` into `existing` (see [`deep_merge`]).
+fn merge_value(existing: &mut Data, value: Data) {
+    match (existing, value) {
+        (Data::Object(t), Data::Object(s)) => deep_merge(t, s),
+        (Data::List(t), Data::List(s)) if t.len() == s.len() => {
+            for (t, s) in t.iter_mut().zip(s) {
+                match (t, s) {
+                    (Data::Object(t), Data::Object(s)) => deep_merge(t, s),
+                    (t, s) => *t = s,
                 }
             }
-            (existing, value) => *existing = value,
         }
+        (existing, value) => *existing = value,
     }
 }

@@ -3,8 +3,9 @@
 
 use apollo_compiler::ast::OperationType;
 use futures::future::join_all;
+use quilt_executor::data::Object;
 use quilt_executor::{
-    Context, ExecutionResult, ExecutorError, GraphQLError, JsonMap, PathSegment, Request,
+    Context, Data, ExecutionResult, ExecutorError, GraphQLError, JsonMap, PathSegment, Request,
 };
 use serde_json::Value;
 
@@ -20,7 +21,7 @@ use crate::plan::{FetchStep, Plan};
 #[derive(Debug, Default)]
 pub(crate) struct Fetched {
     /// The merged data.
-    pub data: JsonMap,
+    pub data: Object,
     /// The errors.
     pub errors: Vec<GraphQLError>,
 }
@@ -81,7 +82,7 @@ async fn run_step(
 ) -> Result<ExecutionResult, ExecutorError> {
     let request = step_request(step, variables, context);
     let executor = &gateway.executors[step.subschema];
-    executor.execute(request).await?.into_single().await
+    executor.execute_tree(request).await?.into_single().await
 }
 
 /// Puts a step's data in place and its errors on client paths.
@@ -91,7 +92,7 @@ pub(crate) fn merge_result(
     result: Result<ExecutionResult, ExecutorError>,
     fetched: &mut Fetched,
 ) {
-    let result = match result {
+    let mut result = match result {
         Ok(result) => result,
         Err(error) => {
             tracing::debug!(subschema = %gateway.names[step.subschema], %error, "step failed");
@@ -109,7 +110,8 @@ pub(crate) fn merge_result(
             return;
         }
     };
-    let has_data = matches!(result.data, Some(Value::Object(_)));
+    let data = result.take_data_tree();
+    let has_data = matches!(data, Some(Data::Object(_)));
     for mut error in result.errors {
         match error.path.take() {
             Some(path) if !path.is_empty() => {
@@ -129,7 +131,7 @@ pub(crate) fn merge_result(
             _ => fetched.errors.push(error),
         }
     }
-    if let Some(Value::Object(data)) = result.data {
+    if let Some(Data::Object(data)) = data {
         fetched.data.extend(data);
     }
 }

@@ -18,6 +18,7 @@ use apollo_compiler::executable::{ExecutableDocument, Field, SelectionSet};
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{Node, Schema};
 use bytes::Bytes;
+use quilt_executor::data::{Data, Object, write_str};
 use quilt_executor::{ExecutionResult, GraphQLError, JsonMap, PathSegment};
 use serde_json::Value;
 
@@ -208,7 +209,7 @@ impl<'a> Shaper<'a> {
         type_name: &str,
         group_key: GroupKey,
         sets: &[&'a SelectionSet],
-        source: &JsonMap,
+        source: &Object,
     ) -> Result<(), NullPropagation> {
         let cache_key = (group_key.0, group_key.1, self.type_address(type_name));
         let grouped = match self.grouped.get(&cache_key) {
@@ -222,7 +223,7 @@ impl<'a> Shaper<'a> {
             }
         };
         self.out.push(b'{');
-        let mut cursor = source.iter();
+        let mut cursor = 0;
         for (i, entry) in grouped.iter().enumerate() {
             let (key, fields) = (entry.key, entry.fields.as_slice());
             if i > 0 {
@@ -236,7 +237,7 @@ impl<'a> Shaper<'a> {
                 _ => {
                     self.path.push(Elem::Key(key));
                     self.locate_upstream_errors(first);
-                    let fetched = take(&mut cursor, source, key).unwrap_or(&Value::Null);
+                    let fetched = take(&mut cursor, source, key).unwrap_or(&Data::Null);
                     let completed = self.value(type_name, first.ty(), entry.kind, fields, fetched);
                     self.path.pop();
                     completed?;
@@ -255,7 +256,7 @@ impl<'a> Shaper<'a> {
         ty: &Type,
         kind: Kind,
         fields: &[&'a Node<Field>],
-        value: &Value,
+        value: &Data,
     ) -> Result<(), NullPropagation> {
         let null = match ty {
             Type::NonNullNamed(name) | Type::Named(name) => self.named(name, kind, fields, value),
@@ -282,11 +283,11 @@ impl<'a> Shaper<'a> {
         item_type: &Type,
         kind: Kind,
         fields: &[&'a Node<Field>],
-        value: &Value,
+        value: &Data,
     ) -> WroteNull {
         let items = match value {
-            Value::Null => return write_null(&mut self.out),
-            Value::Array(items) => items,
+            Data::Null => return write_null(&mut self.out),
+            Data::List(items) => items,
             _ => {
                 self.error(fields[0], "expected a list from the subschema".into());
                 return write_null(&mut self.out);
@@ -316,21 +317,21 @@ impl<'a> Shaper<'a> {
         name: &str,
         kind: Kind,
         fields: &[&'a Node<Field>],
-        value: &Value,
+        value: &Data,
     ) -> WroteNull {
         if value.is_null() {
             return write_null(&mut self.out);
         }
         match kind {
             Kind::Leaf => {
-                write_value(&mut self.out, Some(value));
+                value.write_json(&mut self.out);
                 false
             }
             Kind::Object => self.composite(name, fields, value),
             Kind::Abstract => {
                 let runtime = value
                     .get("__typename")
-                    .and_then(Value::as_str)
+                    .and_then(Data::as_str)
                     .filter(|runtime| {
                         self.schema.get_object(runtime).is_some()
                             && self.schema.is_subtype(name, runtime)
@@ -357,9 +358,9 @@ impl<'a> Shaper<'a> {
         &mut self,
         type_name: &str,
         fields: &[&'a Node<Field>],
-        value: &Value,
+        value: &Data,
     ) -> WroteNull {
-        let Value::Object(map) = value else {
+        let Data::Object(map) = value else {
             self.error(fields[0], "expected an object from the subschema".into());
             return write_null(&mut self.out);
         };
@@ -433,22 +434,15 @@ impl<'a> Shaper<'a> {
 
 /// The value of `key` in `source`. The fetched objects mostly hold the requested fields in the
 /// requested order (the upstream documents were printed from the client's), so the next few
-/// entries after the last one taken are compared first, which is cheaper than hashing the key;
-/// the map lookup is the fallback.
-fn take<'s>(
-    cursor: &mut serde_json::map::Iter<'s>,
-    source: &'s JsonMap,
-    key: &str,
-) -> Option<&'s Value> {
-    let mut ahead = cursor.clone();
-    for _ in 0..3 {
-        match ahead.next() {
-            Some((name, value)) if name == key => {
-                *cursor = ahead;
-                return Some(value);
-            }
-            Some(_) => {}
-            None => break,
+/// members after the last one taken (at `cursor`) are compared first; a scan of every member is
+/// the fallback.
+fn take<'s>(cursor: &mut usize, source: &'s Object, key: &str) -> Option<&'s Data> {
+    let entries = source.entries();
+    let ahead = entries.get(*cursor..).unwrap_or_default();
+    for (i, (name, value)) in ahead.iter().take(3).enumerate() {
+        if name.as_str() == key {
+            *cursor += i + 1;
+            return Some(value);
         }
     }
     source.get(key)
@@ -460,106 +454,10 @@ fn write_null(out: &mut Vec<u8>) -> WroteNull {
     true
 }
 
-/// Writes a JSON value as it is (`null` when absent).
-fn write_value(out: &mut Vec<u8>, value: Option<&Value>) {
+/// Writes a value as it is (`null` when absent).
+fn write_value(out: &mut Vec<u8>, value: Option<&Data>) {
     match value {
-        None | Some(Value::Null) => out.extend_from_slice(b"null"),
-        Some(Value::Bool(true)) => out.extend_from_slice(b"true"),
-        Some(Value::Bool(false)) => out.extend_from_slice(b"false"),
-        Some(Value::String(s)) => write_str(out, s),
-        Some(Value::Array(items)) => {
-            out.push(b'[');
-            for (i, item) in items.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_value(out, Some(item));
-            }
-            out.push(b']');
-        }
-        Some(Value::Object(map)) => {
-            out.push(b'{');
-            for (i, (key, item)) in map.iter().enumerate() {
-                if i > 0 {
-                    out.push(b',');
-                }
-                write_str(out, key);
-                out.push(b':');
-                write_value(out, Some(item));
-            }
-            out.push(b'}');
-        }
-        Some(Value::Number(number)) => {
-            // Writing a number into a `Vec` cannot fail.
-            let _ = serde_json::to_writer(&mut *out, number);
-        }
-    }
-}
-
-/// Writes a JSON string. Most strings need no escaping: they are checked 16 bytes at a time
-/// and copied whole; the rest go through serde_json's escaper.
-fn write_str(out: &mut Vec<u8>, s: &str) {
-    if needs_escape(s.as_bytes()) {
-        // Writing a string into a `Vec` cannot fail.
-        let _ = serde_json::to_writer(&mut *out, s);
-    } else {
-        out.reserve(s.len() + 2);
-        out.push(b'"');
-        out.extend_from_slice(s.as_bytes());
-        out.push(b'"');
-    }
-}
-
-/// Whether a JSON string needs escapes: a quote, a backslash or a control character.
-fn needs_escape(bytes: &[u8]) -> bool {
-    #[inline(always)]
-    fn special(b: u8) -> bool {
-        b < 0x20 || b == b'"' || b == b'\\'
-    }
-    let mut chunks = bytes.chunks_exact(16);
-    for chunk in &mut chunks {
-        // No early exit inside a chunk, so the compiler can check it in one vector step.
-        if chunk.iter().fold(false, |hit, &b| hit | special(b)) {
-            return true;
-        }
-    }
-    chunks.remainder().iter().any(|&b| special(b))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn needs_escape_finds_every_special_byte_at_every_position() {
-        let plain = "aé😀\u{7f}~ Z".repeat(4);
-        assert!(!needs_escape(plain.as_bytes()));
-        for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
-            for at in 0..plain.len().min(23) {
-                let mut bytes = b"abcdefghijklmnopqrstuvw".to_vec();
-                bytes[at] = special;
-                assert!(needs_escape(&bytes), "{special:#x} at {at}");
-            }
-        }
-        for harmless in [0x20u8, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xff] {
-            assert!(!needs_escape(&[harmless; 17]), "{harmless:#x}");
-        }
-    }
-
-    #[test]
-    fn written_strings_are_what_serde_json_writes() {
-        for text in [
-            "",
-            "plain",
-            "a\"b",
-            "back\\slash",
-            "tab\there",
-            "\u{1}\u{1f}",
-            "é😀</",
-        ] {
-            let mut out = Vec::new();
-            write_str(&mut out, text);
-            assert_eq!(out, serde_json::to_vec(text).unwrap(), "{text:?}");
-        }
+        Some(value) => value.write_json(out),
+        None => out.extend_from_slice(b"null"),
     }
 }

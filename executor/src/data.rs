@@ -1,0 +1,807 @@
+//! [`Data`]: a compact JSON tree for response data that a gateway takes apart and puts back
+//! together (Quilt's stitched schema), and the JSON writer it shares with the stitched schema's
+//! shaper.
+//!
+//! `serde_json::Value` keeps object members in an `IndexMap` (with `preserve_order`): every
+//! member costs a SipHash of its key, a hash-table slot and a heap-allocated key. Response data
+//! objects are small and are read in order, so [`Object`] is a vector of members instead, keys
+//! and short strings live inline ([`Str`], up to 24 bytes without an allocation), and parsing
+//! one collects each object's members on a reused stack before allocating it once at its final
+//! size.
+//!
+//! The tree holds the same values as `serde_json::Value`, keeps member order, and converts both
+//! ways; [`Data::write_json`] writes the bytes `serde_json::to_vec` writes for the same value.
+//!
+//! ```
+//! use quilt_executor::data::Data;
+//!
+//! let data = Data::from_slice(br#"{"user":{"id":"1","tags":["a","b"],"age":42}}"#)?;
+//! assert_eq!(data.get("user").and_then(|u| u.get("id")).and_then(Data::as_str), Some("1"));
+//! assert_eq!(data.to_json(), br#"{"user":{"id":"1","tags":["a","b"],"age":42}}"#);
+//! let value: serde_json::Value = data.clone().into();
+//! assert_eq!(Data::from(value), data);
+//! # Ok::<(), serde_json::Error>(())
+//! ```
+
+use std::cell::RefCell;
+use std::fmt;
+
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::{Number, Value};
+
+/// A string of a [`Data`] tree: inline up to 24 bytes, on the heap beyond.
+pub type Str = compact_str::CompactString;
+
+/// A JSON value, as the gateway keeps response data; see the [module documentation](self).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub enum Data {
+    /// `null`.
+    #[default]
+    Null,
+    /// `true` or `false`.
+    Bool(bool),
+    /// A number (as `serde_json` keeps it: `u64`, `i64` or a finite `f64`).
+    Number(Number),
+    /// A string.
+    String(Str),
+    /// A list.
+    List(Vec<Data>),
+    /// An object, members in order.
+    Object(Object),
+}
+
+/// A JSON object: its members in order, each key once.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Object {
+    entries: Vec<(Str, Data)>,
+}
+
+impl Object {
+    /// An empty object.
+    pub const fn new() -> Self {
+        Self {
+            entries: Vec::new(),
+        }
+    }
+
+    /// An empty object with room for `capacity` members.
+    pub fn with_capacity(capacity: usize) -> Self {
+        Self {
+            entries: Vec::with_capacity(capacity),
+        }
+    }
+
+    /// The number of members.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there are no members.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// The position of `key`.
+    pub fn position(&self, key: &str) -> Option<usize> {
+        self.entries.iter().position(|(k, _)| k.as_str() == key)
+    }
+
+    /// The value of `key`.
+    pub fn get(&self, key: &str) -> Option<&Data> {
+        self.entries
+            .iter()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
+    }
+
+    /// The value of `key`, to change.
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Data> {
+        self.entries
+            .iter_mut()
+            .find(|(k, _)| k.as_str() == key)
+            .map(|(_, v)| v)
+    }
+
+    /// Whether `key` is a member.
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.position(key).is_some()
+    }
+
+    /// Sets `key` to `value`: an existing member keeps its place and gets the new value (which
+    /// is what `serde_json::Map::insert` does), a new one goes last. Returns the old value.
+    pub fn insert(&mut self, key: impl Into<Str>, value: Data) -> Option<Data> {
+        let key = key.into();
+        match self.position(&key) {
+            Some(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
+            None => {
+                self.entries.push((key, value));
+                None
+            }
+        }
+    }
+
+    /// Removes `key`, keeping the order of the others; returns its value.
+    pub fn remove(&mut self, key: &str) -> Option<Data> {
+        let i = self.position(key)?;
+        Some(self.entries.remove(i).1)
+    }
+
+    /// The member at position `i`.
+    pub fn get_index(&self, i: usize) -> Option<(&str, &Data)> {
+        self.entries.get(i).map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The members, in order.
+    pub fn iter(&self) -> impl ExactSizeIterator<Item = (&str, &Data)> + Clone {
+        self.entries.iter().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The members, values to change.
+    pub fn iter_mut(&mut self) -> impl ExactSizeIterator<Item = (&str, &mut Data)> {
+        self.entries.iter_mut().map(|(k, v)| (k.as_str(), v))
+    }
+
+    /// The members as a slice (keys and values).
+    pub fn entries(&self) -> &[(Str, Data)] {
+        &self.entries
+    }
+
+    /// The keys, in order.
+    pub fn keys(&self) -> impl ExactSizeIterator<Item = &str> {
+        self.entries.iter().map(|(k, _)| k.as_str())
+    }
+
+    /// The values, in order.
+    pub fn values(&self) -> impl ExactSizeIterator<Item = &Data> {
+        self.entries.iter().map(|(_, v)| v)
+    }
+
+    /// Puts `value` at `key`: `merge(existing, value)` when the key is a member, else the
+    /// member is added last. One scan of the keys either way.
+    ///
+    /// ```
+    /// use quilt_executor::data::{Data, Object};
+    /// let mut object: Object = [("n", Data::from("a"))].into_iter().collect();
+    /// let append = |existing: &mut Data, new: Data| *existing = Data::List(vec![existing.clone(), new]);
+    /// object.merge_member("n".into(), Data::from("b"), append);
+    /// object.merge_member("m".into(), Data::Null, append);
+    /// assert_eq!(Data::Object(object).to_json(), br#"{"n":["a","b"],"m":null}"#);
+    /// ```
+    pub fn merge_member(&mut self, key: Str, value: Data, merge: impl FnOnce(&mut Data, Data)) {
+        match self.position(&key) {
+            Some(i) => merge(&mut self.entries[i].1, value),
+            None => self.entries.push((key, value)),
+        }
+    }
+
+    /// Merges `other` in: each of its members is [`insert`](Self::insert)ed in order.
+    pub fn extend(&mut self, other: impl IntoIterator<Item = (Str, Data)>) {
+        for (key, value) in other {
+            self.insert(key, value);
+        }
+    }
+
+    /// Objects from members that are known to have distinct keys (no check).
+    fn from_distinct(entries: Vec<(Str, Data)>) -> Self {
+        Self { entries }
+    }
+}
+
+impl IntoIterator for Object {
+    type Item = (Str, Data);
+    type IntoIter = std::vec::IntoIter<(Str, Data)>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        self.entries.into_iter()
+    }
+}
+
+impl<K: Into<Str>> FromIterator<(K, Data)> for Object {
+    fn from_iter<I: IntoIterator<Item = (K, Data)>>(iter: I) -> Self {
+        let mut object = Object::new();
+        for (key, value) in iter {
+            object.insert(key, value);
+        }
+        object
+    }
+}
+
+impl Data {
+    /// Parses JSON text, as `serde_json::from_slice` does (the same values, the same errors
+    /// and nesting limit).
+    pub fn from_slice(json: &[u8]) -> serde_json::Result<Data> {
+        serde_json::from_slice(json)
+    }
+
+    /// Whether this is `null`.
+    pub fn is_null(&self) -> bool {
+        matches!(self, Data::Null)
+    }
+
+    /// The string, if this is one.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Data::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// The boolean, if this is one.
+    pub fn as_bool(&self) -> Option<bool> {
+        match self {
+            Data::Bool(b) => Some(*b),
+            _ => None,
+        }
+    }
+
+    /// The object, if this is one.
+    pub fn as_object(&self) -> Option<&Object> {
+        match self {
+            Data::Object(object) => Some(object),
+            _ => None,
+        }
+    }
+
+    /// The object, if this is one, to change.
+    pub fn as_object_mut(&mut self) -> Option<&mut Object> {
+        match self {
+            Data::Object(object) => Some(object),
+            _ => None,
+        }
+    }
+
+    /// The list, if this is one.
+    pub fn as_list(&self) -> Option<&[Data]> {
+        match self {
+            Data::List(items) => Some(items),
+            _ => None,
+        }
+    }
+
+    /// A member of an object (`None` for anything else).
+    pub fn get(&self, key: &str) -> Option<&Data> {
+        self.as_object()?.get(key)
+    }
+
+    /// The value as JSON bytes, as `serde_json::to_vec` writes the same value.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends the value as JSON, as `serde_json::to_writer` writes the same value.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Data::Null => out.extend_from_slice(b"null"),
+            Data::Bool(true) => out.extend_from_slice(b"true"),
+            Data::Bool(false) => out.extend_from_slice(b"false"),
+            Data::Number(number) => write_number(out, number),
+            Data::String(s) => write_str(out, s),
+            Data::List(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write_json(out);
+                }
+                out.push(b']');
+            }
+            Data::Object(object) => {
+                out.push(b'{');
+                for (i, (key, value)) in object.entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_str(out, key);
+                    out.push(b':');
+                    value.write_json(out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+}
+
+/// Writes a number as `serde_json` does.
+pub fn write_number(out: &mut Vec<u8>, number: &Number) {
+    if let Some(n) = number.as_u64() {
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    } else if let Some(n) = number.as_i64() {
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    } else {
+        // A float: serde_json's own formatting. Writing into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut *out, number);
+    }
+}
+
+/// Writes a JSON string, as `serde_json` does. Most strings need no escaping: they are checked
+/// 16 bytes at a time and copied whole; the rest go through serde_json's escaper.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    if needs_escape(s.as_bytes()) {
+        // Writing a string into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
+}
+
+/// Whether a JSON string needs escapes: a quote, a backslash or a control character.
+pub fn needs_escape(bytes: &[u8]) -> bool {
+    #[inline(always)]
+    fn special(b: u8) -> bool {
+        b < 0x20 || b == b'"' || b == b'\\'
+    }
+    let mut chunks = bytes.chunks_exact(16);
+    for chunk in &mut chunks {
+        // No early exit inside a chunk, so the compiler can check it in one vector step.
+        if chunk.iter().fold(false, |hit, &b| hit | special(b)) {
+            return true;
+        }
+    }
+    chunks.remainder().iter().any(|&b| special(b))
+}
+
+impl From<Value> for Data {
+    fn from(value: Value) -> Self {
+        match value {
+            Value::Null => Data::Null,
+            Value::Bool(b) => Data::Bool(b),
+            Value::Number(n) => Data::Number(n),
+            Value::String(s) => Data::String(Str::from(s)),
+            Value::Array(items) => Data::List(items.into_iter().map(Data::from).collect()),
+            Value::Object(map) => Data::Object(Object::from(map)),
+        }
+    }
+}
+
+impl From<&Value> for Data {
+    fn from(value: &Value) -> Self {
+        match value {
+            Value::Null => Data::Null,
+            Value::Bool(b) => Data::Bool(*b),
+            Value::Number(n) => Data::Number(n.clone()),
+            Value::String(s) => Data::String(Str::new(s)),
+            Value::Array(items) => Data::List(items.iter().map(Data::from).collect()),
+            Value::Object(map) => Data::Object(Object::from_distinct(
+                map.iter()
+                    .map(|(k, v)| (Str::new(k), Data::from(v)))
+                    .collect(),
+            )),
+        }
+    }
+}
+
+impl From<serde_json::Map<String, Value>> for Object {
+    fn from(map: serde_json::Map<String, Value>) -> Self {
+        // A map's keys are distinct.
+        Object::from_distinct(
+            map.into_iter()
+                .map(|(k, v)| (Str::from(k), Data::from(v)))
+                .collect(),
+        )
+    }
+}
+
+impl From<Data> for Value {
+    fn from(data: Data) -> Self {
+        match data {
+            Data::Null => Value::Null,
+            Data::Bool(b) => Value::Bool(b),
+            Data::Number(n) => Value::Number(n),
+            Data::String(s) => Value::String(s.into_string()),
+            Data::List(items) => Value::Array(items.into_iter().map(Value::from).collect()),
+            Data::Object(object) => Value::Object(object.into()),
+        }
+    }
+}
+
+impl From<&Data> for Value {
+    fn from(data: &Data) -> Self {
+        match data {
+            Data::Null => Value::Null,
+            Data::Bool(b) => Value::Bool(*b),
+            Data::Number(n) => Value::Number(n.clone()),
+            Data::String(s) => Value::String(s.to_string()),
+            Data::List(items) => Value::Array(items.iter().map(Value::from).collect()),
+            Data::Object(object) => Value::Object(
+                object
+                    .entries
+                    .iter()
+                    .map(|(k, v)| (k.to_string(), Value::from(v)))
+                    .collect(),
+            ),
+        }
+    }
+}
+
+impl From<Object> for serde_json::Map<String, Value> {
+    fn from(object: Object) -> Self {
+        object
+            .entries
+            .into_iter()
+            .map(|(k, v)| (k.into_string(), Value::from(v)))
+            .collect()
+    }
+}
+
+impl From<Object> for Data {
+    fn from(object: Object) -> Self {
+        Data::Object(object)
+    }
+}
+
+impl From<&str> for Data {
+    fn from(s: &str) -> Self {
+        Data::String(Str::new(s))
+    }
+}
+
+impl PartialEq<Value> for Data {
+    fn eq(&self, other: &Value) -> bool {
+        match (self, other) {
+            (Data::Null, Value::Null) => true,
+            (Data::Bool(a), Value::Bool(b)) => a == b,
+            (Data::Number(a), Value::Number(b)) => a == b,
+            (Data::String(a), Value::String(b)) => a.as_str() == b.as_str(),
+            (Data::List(a), Value::Array(b)) => {
+                a.len() == b.len() && a.iter().zip(b).all(|(a, b)| a == b)
+            }
+            (Data::Object(a), Value::Object(b)) => {
+                a.len() == b.len()
+                    && a.iter()
+                        .zip(b.iter())
+                        .all(|((ka, va), (kb, vb))| ka == kb && va == vb)
+            }
+            _ => false,
+        }
+    }
+}
+
+impl Serialize for Data {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Data::Null => serializer.serialize_unit(),
+            Data::Bool(b) => serializer.serialize_bool(*b),
+            Data::Number(n) => n.serialize(serializer),
+            Data::String(s) => serializer.serialize_str(s),
+            Data::List(items) => {
+                let mut seq = serializer.serialize_seq(Some(items.len()))?;
+                for item in items {
+                    seq.serialize_element(item)?;
+                }
+                seq.end()
+            }
+            Data::Object(object) => object.serialize(serializer),
+        }
+    }
+}
+
+impl Serialize for Object {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.len()))?;
+        for (key, value) in &self.entries {
+            map.serialize_entry(key.as_str(), value)?;
+        }
+        map.end()
+    }
+}
+
+/// Objects of more members than this have their keys checked for duplicates with a hash set
+/// once they are complete; smaller ones compare each new key with the ones before.
+const LINEAR_DUPLICATE_CHECK: usize = 32;
+
+thread_local! {
+    /// The members of the objects being parsed, innermost last: each object takes its own off
+    /// the top when it is complete, so it is allocated once, at its size.
+    static MEMBERS: RefCell<Vec<(Str, Data)>> = const { RefCell::new(Vec::new()) };
+    /// The same for list items.
+    static ITEMS: RefCell<Vec<Data>> = const { RefCell::new(Vec::new()) };
+}
+
+/// The most members (items) the parse stacks keep between parses.
+const STACK_KEEP: usize = 4096;
+
+struct DataVisitor;
+
+impl<'de> Visitor<'de> for DataVisitor {
+    type Value = Data;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("any JSON value")
+    }
+
+    fn visit_bool<E>(self, v: bool) -> Result<Data, E> {
+        Ok(Data::Bool(v))
+    }
+
+    fn visit_i64<E>(self, v: i64) -> Result<Data, E> {
+        Ok(Data::Number(v.into()))
+    }
+
+    fn visit_u64<E>(self, v: u64) -> Result<Data, E> {
+        Ok(Data::Number(v.into()))
+    }
+
+    fn visit_f64<E>(self, v: f64) -> Result<Data, E> {
+        Ok(Number::from_f64(v).map_or(Data::Null, Data::Number))
+    }
+
+    fn visit_str<E>(self, v: &str) -> Result<Data, E> {
+        Ok(Data::String(Str::new(v)))
+    }
+
+    fn visit_string<E>(self, v: String) -> Result<Data, E> {
+        Ok(Data::String(Str::from(v)))
+    }
+
+    fn visit_none<E>(self) -> Result<Data, E> {
+        Ok(Data::Null)
+    }
+
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Data, D::Error> {
+        Deserialize::deserialize(deserializer)
+    }
+
+    fn visit_unit<E>(self) -> Result<Data, E> {
+        Ok(Data::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Data, A::Error> {
+        let base = ITEMS.with_borrow(Vec::len);
+        let outcome = (|| {
+            while let Some(item) = seq.next_element::<Data>()? {
+                ITEMS.with_borrow_mut(|items| items.push(item));
+            }
+            Ok(())
+        })();
+        let items = ITEMS.with_borrow_mut(|items| take_from(items, base));
+        outcome.map(|()| Data::List(items))
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
+        let base = MEMBERS.with_borrow(Vec::len);
+        let outcome = (|| {
+            while let Some(key) = map.next_key::<KeySeed>()? {
+                let value = map.next_value::<Data>()?;
+                MEMBERS.with_borrow_mut(|members| {
+                    let mine = &mut members[base..];
+                    if mine.len() < LINEAR_DUPLICATE_CHECK
+                        && let Some(slot) = mine.iter_mut().find(|(k, _)| *k == key.0)
+                    {
+                        // A repeated key keeps its first place and takes the last value, as
+                        // serde_json's map does.
+                        slot.1 = value;
+                    } else {
+                        members.push((key.0, value));
+                    }
+                });
+            }
+            Ok(())
+        })();
+        let mut members = MEMBERS.with_borrow_mut(|members| take_from(members, base));
+        outcome?;
+        if members.len() >= LINEAR_DUPLICATE_CHECK {
+            members = without_duplicates(members);
+        }
+        Ok(Data::Object(Object::from_distinct(members)))
+    }
+}
+
+/// Moves the entries of `stack` from `base` on into a vector of exactly their number; trims the
+/// stack when it grew large (one huge answer does not keep its memory).
+fn take_from<T>(stack: &mut Vec<T>, base: usize) -> Vec<T> {
+    let base = base.min(stack.len());
+    let mut taken = Vec::with_capacity(stack.len() - base);
+    taken.extend(stack.drain(base..));
+    if stack.is_empty() && stack.capacity() > STACK_KEEP {
+        stack.shrink_to(STACK_KEEP);
+    }
+    taken
+}
+
+/// Members of a large object with repeated keys merged as serde_json does (the first place,
+/// the last value).
+fn without_duplicates(members: Vec<(Str, Data)>) -> Vec<(Str, Data)> {
+    let mut first: std::collections::HashMap<Str, usize> =
+        std::collections::HashMap::with_capacity(members.len());
+    let mut out: Vec<(Str, Data)> = Vec::with_capacity(members.len());
+    for (key, value) in members {
+        match first.get(&key) {
+            Some(&i) => out[i].1 = value,
+            None => {
+                first.insert(key.clone(), out.len());
+                out.push((key, value));
+            }
+        }
+    }
+    out
+}
+
+/// A key, read without an intermediate `String`.
+struct KeySeed(Str);
+
+impl<'de> Deserialize<'de> for KeySeed {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl Visitor<'_> for KeyVisitor {
+            type Value = KeySeed;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string key")
+            }
+            fn visit_str<E>(self, v: &str) -> Result<KeySeed, E> {
+                Ok(KeySeed(Str::new(v)))
+            }
+            fn visit_string<E>(self, v: String) -> Result<KeySeed, E> {
+                Ok(KeySeed(Str::from(v)))
+            }
+        }
+        deserializer.deserialize_str(KeyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Data {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Data, D::Error> {
+        deserializer.deserialize_any(DataVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Object {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Object, D::Error> {
+        match Data::deserialize(deserializer)? {
+            Data::Object(object) => Ok(object),
+            _ => Err(de::Error::custom("expected a JSON object")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const SAMPLES: &[&str] = &[
+        "null",
+        "true",
+        "[]",
+        "{}",
+        r#"{"a":1,"b":-2,"c":1.5,"d":1e300,"e":-0.0,"f":18446744073709551615,"g":-9223372036854775808}"#,
+        r#"{"s":"plain","t":"quote \" and \\ back","u":"\u0001\u001f\n\t","v":"é😀</","w":"\ud83d\ude00"}"#,
+        r#"{"nested":{"list":[{"x":null},[],[[1,2],[3]],{"y":{"z":[true,false]}}]}}"#,
+        r#"{"long":"a string that is longer than twenty-four bytes, on the heap"}"#,
+        r#"[1,"two",{"three":3},[4],null]"#,
+    ];
+
+    #[test]
+    fn parses_and_writes_what_serde_json_does() {
+        for text in SAMPLES {
+            let value: Value = serde_json::from_str(text).unwrap();
+            let data = Data::from_slice(text.as_bytes()).unwrap();
+            assert_eq!(data, value, "{text}");
+            assert_eq!(
+                data.to_json(),
+                serde_json::to_vec(&value).unwrap(),
+                "{text}"
+            );
+            assert_eq!(serde_json::to_vec(&data).unwrap(), data.to_json(), "{text}");
+            assert_eq!(Value::from(data.clone()), value, "{text}");
+            assert_eq!(Value::from(&data), value, "{text}");
+            assert_eq!(Data::from(value.clone()), data, "{text}");
+            assert_eq!(Data::from(&value), data, "{text}");
+        }
+    }
+
+    #[test]
+    fn repeated_keys_keep_the_first_place_and_the_last_value() {
+        let text = r#"{"a":1,"b":2,"a":3}"#;
+        let value: Value = serde_json::from_str(text).unwrap();
+        let data = Data::from_slice(text.as_bytes()).unwrap();
+        assert_eq!(data, value);
+        assert_eq!(data.to_json(), br#"{"a":3,"b":2}"#);
+        // Past the linear check too.
+        let mut many: Vec<String> = (0..40).map(|i| format!(r#""k{i}":{i}"#)).collect();
+        many.push(r#""k3":"again""#.into());
+        many.push(r#""k39":"last""#.into());
+        let text = format!("{{{}}}", many.join(","));
+        let value: Value = serde_json::from_str(&text).unwrap();
+        let data = Data::from_slice(text.as_bytes()).unwrap();
+        assert_eq!(data, value);
+        assert_eq!(data.to_json(), serde_json::to_vec(&value).unwrap());
+    }
+
+    #[test]
+    fn invalid_json_is_an_error_and_the_parse_stacks_recover() {
+        for bad in [
+            "{",
+            r#"{"a":}"#,
+            "[1,2",
+            r#"{"a":[1,{"b":"#,
+            "\"\\x\"",
+            "01",
+            "{\"a\":1}x",
+        ] {
+            assert!(Data::from_slice(bad.as_bytes()).is_err(), "{bad}");
+        }
+        assert_eq!(MEMBERS.with_borrow(Vec::len), 0);
+        assert_eq!(ITEMS.with_borrow(Vec::len), 0);
+        let deep = "[".repeat(200) + &"]".repeat(200);
+        assert!(Data::from_slice(deep.as_bytes()).is_err(), "nesting limit");
+        assert_eq!(ITEMS.with_borrow(Vec::len), 0);
+        assert_eq!(
+            Data::from_slice(br#"{"ok":[1]}"#).unwrap(),
+            json!({"ok": [1]})
+        );
+    }
+
+    #[test]
+    fn objects_insert_remove_and_keep_order() {
+        let mut object = Object::new();
+        assert_eq!(object.insert("b", Data::Null), None);
+        object.insert("a", Data::Bool(true));
+        assert_eq!(object.insert("b", Data::from("x")), Some(Data::Null));
+        assert_eq!(object.keys().collect::<Vec<_>>(), ["b", "a"]);
+        assert_eq!(object.remove("b"), Some(Data::from("x")));
+        assert_eq!(object.remove("b"), None);
+        assert!(object.contains_key("a"));
+        assert_eq!(object.len(), 1);
+        let collected: Object = [("x", Data::Null), ("y", Data::Null), ("x", Data::from("z"))]
+            .into_iter()
+            .collect();
+        assert_eq!(Data::Object(collected).to_json(), br#"{"x":"z","y":null}"#);
+    }
+
+    #[test]
+    fn needs_escape_finds_every_special_byte_at_every_position() {
+        let plain = "aé😀\u{7f}~ Z".repeat(4);
+        assert!(!needs_escape(plain.as_bytes()));
+        for special in [b'"', b'\\', 0x00, 0x1f, b'\n'] {
+            for at in 0..23 {
+                let mut bytes = b"abcdefghijklmnopqrstuvw".to_vec();
+                bytes[at] = special;
+                assert!(needs_escape(&bytes), "{special:#x} at {at}");
+            }
+        }
+        for harmless in [0x20u8, 0x21, 0x23, 0x5b, 0x5d, 0x7f, 0x80, 0xff] {
+            assert!(!needs_escape(&[harmless; 17]), "{harmless:#x}");
+        }
+    }
+
+    #[test]
+    fn written_strings_and_numbers_are_what_serde_json_writes() {
+        for text in [
+            "",
+            "plain",
+            "a\"b",
+            "back\\slash",
+            "tab\there",
+            "\u{1}\u{1f}",
+            "é😀</",
+        ] {
+            let mut out = Vec::new();
+            write_str(&mut out, text);
+            assert_eq!(out, serde_json::to_vec(text).unwrap(), "{text:?}");
+        }
+        for number in [
+            json!(0),
+            json!(u64::MAX),
+            json!(i64::MIN),
+            json!(-1),
+            json!(0.1),
+            json!(-0.0),
+            json!(1e-7),
+            json!(123456789.0),
+        ] {
+            let Value::Number(n) = &number else {
+                unreachable!()
+            };
+            let mut out = Vec::new();
+            write_number(&mut out, n);
+            assert_eq!(out, serde_json::to_vec(&number).unwrap(), "{number}");
+        }
+    }
+}
