@@ -15,7 +15,7 @@ use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::key::ScopeKey;
-use crate::merge::{Prefixed, combine, prefix_request};
+use crate::merge::{PrefixCache, Prefixed, combine};
 use crate::options::{BatchOptions, BatchWindow};
 use crate::split::{split_nulled_mutation, split_result};
 
@@ -111,6 +111,7 @@ impl<E: Executor> BatchingExecutor<E> {
                 options,
                 queues: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(0),
+                prefixes: PrefixCache::default(),
             }),
         }
     }
@@ -285,6 +286,8 @@ struct Shared<E> {
     options: BatchOptions,
     queues: Mutex<HashMap<QueueKey, Queue>>,
     next_id: AtomicU64,
+    /// Documents renamed for their positions in merged operations.
+    prefixes: PrefixCache,
 }
 
 impl<E: Executor> Shared<E> {
@@ -375,7 +378,7 @@ impl<E: Executor> Shared<E> {
         let mut merged = Vec::with_capacity(groups.len());
         let mut solos = Vec::new();
         for group in groups {
-            match prefix_request(prefixed.len(), &group.request) {
+            match self.prefixes.prefix_request(prefixed.len(), &group.request) {
                 Ok(p) => {
                     prefixed.push(p);
                     merged.push(group);

@@ -13,7 +13,9 @@
 //!
 //! [`prefix_request`] does steps 1–4 for one request, [`combine`] builds the merged request.
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use apollo_compiler::ast::{
     self, Argument, Definition, DirectiveList, FragmentDefinition, OperationType, Selection,
@@ -46,13 +48,33 @@ pub enum Unmergeable {
 /// One request, renamed with its prefix and ready to be combined with others.
 #[derive(Debug, Clone)]
 pub struct Prefixed {
+    renamed: Arc<Renamed>,
+    variables: JsonMap,
+    plan: EntryPlan,
+}
+
+/// What renaming a document's operation for one position gives, whatever the variables' values
+/// (the part a [`PrefixCache`] keeps): the renamed definitions and their printed text.
+#[derive(Debug)]
+struct Renamed {
     operation_type: OperationType,
     operation_name: Option<Name>,
     variable_definitions: Vec<Node<VariableDefinition>>,
     selections: Vec<Selection>,
     fragments: Vec<Node<FragmentDefinition>>,
-    variables: JsonMap,
-    plan: EntryPlan,
+    /// Each variable definition's name and its prefixed name.
+    variable_names: Vec<(Name, String)>,
+    /// The response keys the service must answer (unconditional top-level fields).
+    required: Vec<String>,
+    /// Whether `required` depends on the variables' values (`@skip`/`@include` with a variable
+    /// argument at the top level): such a renaming is not cached.
+    depends_on_variables: bool,
+    /// The variable definitions printed, joined by `, `.
+    variables_text: String,
+    /// The selections printed, joined by spaces.
+    selections_text: String,
+    /// The fragment definitions printed, joined by spaces.
+    fragments_text: String,
 }
 
 /// The prefix of the request at `index` in a merged operation: `_v{index}_`.
@@ -62,6 +84,12 @@ pub fn prefix(index: usize) -> String {
 
 /// Renames one request for position `index` of a merged operation.
 pub fn prefix_request(index: usize, request: &Request) -> Result<Prefixed, Unmergeable> {
+    let renamed = rename(index, request)?;
+    Ok(with_variables(Arc::new(renamed), request))
+}
+
+/// Renames the request's operation for position `index`.
+fn rename(index: usize, request: &Request) -> Result<Renamed, Unmergeable> {
     let document = request.document.ast();
     let operation = request
         .document
@@ -91,6 +119,7 @@ pub fn prefix_request(index: usize, request: &Request) -> Result<Prefixed, Unmer
         conditions: Conditions {
             variables: &request.variables,
             definitions: &operation.variables,
+            read_variables: Cell::new(false),
         },
         root_type,
         required: Vec::new(),
@@ -99,7 +128,7 @@ pub fn prefix_request(index: usize, request: &Request) -> Result<Prefixed, Unmer
     let selections = renamer.root(&operation.selection_set, true, &mut stack)?;
     let fragment_definitions = renamer.fragment_definitions()?;
     let prefix = &renamer.prefix;
-    let variable_definitions = operation
+    let variable_definitions: Vec<Node<VariableDefinition>> = operation
         .variables
         .iter()
         .map(|definition| {
@@ -113,27 +142,110 @@ pub fn prefix_request(index: usize, request: &Request) -> Result<Prefixed, Unmer
             definition
         })
         .collect();
-    let mut variables = JsonMap::new();
-    for definition in &operation.variables {
-        if let Some(value) = request.variables.get(definition.name.as_str()) {
-            variables.insert(format!("{prefix}{}", definition.name), value.clone());
-        }
-    }
+    let variable_names = operation
+        .variables
+        .iter()
+        .map(|definition| {
+            (
+                definition.name.clone(),
+                format!("{prefix}{}", definition.name),
+            )
+        })
+        .collect();
     let mut required = Vec::new();
     for key in renamer.required {
         if !required.contains(&key) {
             required.push(key);
         }
     }
-    Ok(Prefixed {
+    let depends_on_variables = renamer.conditions.read_variables.get();
+    Ok(Renamed {
         operation_type: operation.operation_type,
         operation_name: operation.name.clone(),
+        variables_text: joined(&variable_definitions, ", ", |d| {
+            d.serialize().no_indent().to_string()
+        }),
+        selections_text: joined(&selections, " ", |s| s.serialize().no_indent().to_string()),
+        fragments_text: joined(&fragment_definitions, " ", |f| {
+            f.serialize().no_indent().to_string()
+        }),
         variable_definitions,
         selections,
         fragments: fragment_definitions,
-        variables,
-        plan: EntryPlan::new(required),
+        variable_names,
+        required,
+        depends_on_variables,
     })
+}
+
+/// Each item printed, joined by `separator`.
+fn joined<T>(items: &[T], separator: &str, print: impl Fn(&T) -> String) -> String {
+    items.iter().map(print).collect::<Vec<_>>().join(separator)
+}
+
+/// The request's variables under their prefixed names, and what the service must answer.
+fn with_variables(renamed: Arc<Renamed>, request: &Request) -> Prefixed {
+    let mut variables = JsonMap::new();
+    for (name, prefixed) in &renamed.variable_names {
+        if let Some(value) = request.variables.get(name.as_str()) {
+            variables.insert(prefixed.clone(), value.clone());
+        }
+    }
+    let plan = EntryPlan::new(renamed.required.clone());
+    Prefixed {
+        renamed,
+        variables,
+        plan,
+    }
+}
+
+/// Renamed operations kept per (document, operation name, position), so that a document
+/// batched again and again (a gateway's planned step documents are) is renamed and printed
+/// once per position, not once per batch. Bounded: it is emptied when full.
+#[derive(Debug, Default)]
+pub struct PrefixCache {
+    entries: Mutex<HashMap<PrefixKey, (Document, Arc<Renamed>)>>,
+}
+
+/// A document's hash, its operation name and a position.
+type PrefixKey = (u64, Option<String>, usize);
+
+/// The most renamed operations a [`PrefixCache`] keeps.
+const PREFIX_CACHE_CAPACITY: usize = 4096;
+
+impl PrefixCache {
+    /// [`prefix_request`], from the cache when the document was renamed for this position
+    /// before.
+    pub fn prefix_request(&self, index: usize, request: &Request) -> Result<Prefixed, Unmergeable> {
+        let key = (
+            request.document.hash64(),
+            request.operation_name.clone(),
+            index,
+        );
+        let cached = {
+            let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+            entries
+                .get(&key)
+                .filter(|(document, _)| *document == request.document)
+                .map(|(_, renamed)| renamed.clone())
+        };
+        let renamed = match cached {
+            Some(renamed) => renamed,
+            None => {
+                let renamed = Arc::new(rename(index, request)?);
+                // Only what does not depend on the variables' values is kept.
+                if !renamed.depends_on_variables {
+                    let mut entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
+                    if entries.len() >= PREFIX_CACHE_CAPACITY {
+                        entries.clear();
+                    }
+                    entries.insert(key, (request.document.clone(), renamed.clone()));
+                }
+                renamed
+            }
+        };
+        Ok(with_variables(renamed, request))
+    }
 }
 
 /// The merged request and what [`split`](crate::split) needs to take its result apart.
@@ -147,6 +259,9 @@ pub struct Merged {
 
 /// Builds the merged request from renamed requests (in prefix order) and the originals they
 /// came from (for extensions and context). The operation takes the first operation name found.
+///
+/// The document's text is put together from the renamed parts' text, printed when they were
+/// renamed, so a merged document is never printed as a whole.
 pub fn combine<'a>(
     prefixed: Vec<Prefixed>,
     originals: impl IntoIterator<Item = &'a Request>,
@@ -154,8 +269,10 @@ pub fn combine<'a>(
 ) -> Merged {
     let operation_type = prefixed
         .first()
-        .map_or(OperationType::Query, |p| p.operation_type);
-    let name = prefixed.iter().find_map(|p| p.operation_name.clone());
+        .map_or(OperationType::Query, |p| p.renamed.operation_type);
+    let name = prefixed
+        .iter()
+        .find_map(|p| p.renamed.operation_name.clone());
     let mut operation = ast::OperationDefinition {
         operation_type,
         name: name.clone(),
@@ -166,13 +283,21 @@ pub fn combine<'a>(
     let mut fragments = Vec::new();
     let mut variables = JsonMap::new();
     let mut entries = Vec::with_capacity(prefixed.len());
+    let mut texts = Texts::default();
     for p in prefixed {
-        operation.variables.extend(p.variable_definitions);
-        operation.selection_set.extend(p.selections);
-        fragments.extend(p.fragments);
+        let renamed = &p.renamed;
+        operation
+            .variables
+            .extend(renamed.variable_definitions.iter().cloned());
+        operation
+            .selection_set
+            .extend(renamed.selections.iter().cloned());
+        fragments.extend(renamed.fragments.iter().cloned());
+        texts.add(renamed);
         variables.extend(p.variables);
         entries.push(p.plan);
     }
+    let text = texts.document(operation_type, name.as_deref());
     let mut document = ast::Document::new();
     document
         .definitions
@@ -187,7 +312,8 @@ pub fn combine<'a>(
         extensions = reducer(extensions, original);
         context.get_or_insert_with(|| original.context.clone());
     }
-    let mut request = Request::from_document(Document::from_ast(document)).variables(variables);
+    let document = Document::from_ast_with_text(document, text);
+    let mut request = Request::from_document(document).variables(variables);
     request.operation_name = name.map(|n| n.to_string());
     request.extensions = extensions;
     request.context = context.unwrap_or_default();
@@ -197,10 +323,74 @@ pub fn combine<'a>(
     }
 }
 
+/// The merged document's text in parts, as apollo-compiler prints a document on one line.
+#[derive(Default)]
+struct Texts {
+    variables: String,
+    selections: String,
+    fragments: String,
+}
+
+impl Texts {
+    fn add(&mut self, renamed: &Renamed) {
+        append(&mut self.variables, ", ", &renamed.variables_text);
+        append(&mut self.selections, " ", &renamed.selections_text);
+        append(&mut self.fragments, " ", &renamed.fragments_text);
+    }
+
+    /// `query Name($a: T, ...) { sel ... } fragment ...`, or `{ sel ... }` for an anonymous
+    /// query without variables.
+    fn document(&self, operation_type: OperationType, name: Option<&str>) -> String {
+        let mut out = String::with_capacity(
+            self.variables.len() + self.selections.len() + self.fragments.len() + 32,
+        );
+        let shorthand =
+            operation_type == OperationType::Query && name.is_none() && self.variables.is_empty();
+        if !shorthand {
+            out.push_str(operation_type.name());
+            if let Some(name) = name {
+                out.push(' ');
+                out.push_str(name);
+            }
+            if !self.variables.is_empty() {
+                out.push('(');
+                out.push_str(&self.variables);
+                out.push(')');
+            }
+            out.push(' ');
+        }
+        if self.selections.is_empty() {
+            out.push_str("{}");
+        } else {
+            out.push_str("{ ");
+            out.push_str(&self.selections);
+            out.push_str(" }");
+        }
+        if !self.fragments.is_empty() {
+            out.push(' ');
+            out.push_str(&self.fragments);
+        }
+        out
+    }
+}
+
+/// Appends `text` to `into`, after `separator` when `into` is not empty.
+fn append(into: &mut String, separator: &str, text: &str) {
+    if text.is_empty() {
+        return;
+    }
+    if !into.is_empty() {
+        into.push_str(separator);
+    }
+    into.push_str(text);
+}
+
 /// Whether the fields under some directives are certainly executed.
 struct Conditions<'a> {
     variables: &'a JsonMap,
     definitions: &'a [Node<VariableDefinition>],
+    /// Whether an answer depended on a variable's value.
+    read_variables: Cell<bool>,
 }
 
 impl Conditions<'_> {
@@ -213,10 +403,16 @@ impl Conditions<'_> {
             && !matches!(include, Some(Some(false)) | Some(None))
     }
 
+    /// A variable's value, noting that the answer depends on it.
+    fn variable(&self, name: &str) -> Option<&Value> {
+        self.read_variables.set(true);
+        self.variables.get(name)
+    }
+
     fn argument(&self, directive: &ast::Directive, name: &str) -> Option<bool> {
         match directive.specified_argument_by_name(name)?.as_ref() {
             ast::Value::Boolean(b) => Some(*b),
-            ast::Value::Variable(var) => match self.variables.get(var.as_str()) {
+            ast::Value::Variable(var) => match self.variable(var) {
                 Some(Value::Bool(b)) => Some(*b),
                 Some(_) => None,
                 None => self

@@ -84,6 +84,30 @@ impl Document {
         }))
     }
 
+    /// Wraps an AST built in code together with its printed text, for a caller that put the
+    /// text together from parts it printed before (the batching executor: a merged document's
+    /// text is its renamed parts' text, joined). `text` must be what the AST prints; it is
+    /// what [`as_str`](Self::as_str) returns and what executors send.
+    ///
+    /// ```
+    /// use apollo_compiler::ast;
+    /// use quilt_executor::Document;
+    /// let ast = ast::Document::parse("{ a }", "x").unwrap();
+    /// let doc = Document::from_ast_with_text(ast, "{ a }".into());
+    /// assert_eq!(doc.as_str(), "{ a }");
+    /// ```
+    pub fn from_ast_with_text(ast: ast::Document, text: String) -> Self {
+        let printed = OnceLock::new();
+        let _ = printed.set(Arc::from(text));
+        Self(Arc::new(Inner {
+            ast,
+            printed,
+            hash: OnceLock::new(),
+            incremental: OnceLock::new(),
+            json: OnceLock::new(),
+        }))
+    }
+
     /// The syntax tree.
     pub fn ast(&self) -> &ast::Document {
         &self.0.ast

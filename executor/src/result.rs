@@ -37,7 +37,7 @@ pub type JsonMap = serde_json::Map<String, Value>;
 /// [`data_tree`](Self::data_tree) (a compact [`Data`] tree, for a caller that takes the data
 /// apart: [`Executor::execute_tree`](crate::Executor::execute_tree)).
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(from = "Wire<Value>")]
+#[serde(from = "Wire")]
 pub struct ExecutionResult {
     /// The data: `None` when absent, `Some(Null)` when null.
     pub data: Option<Value>,
@@ -66,12 +66,12 @@ pub struct ExecutionResult {
     pub completed: Option<Value>,
 }
 
-/// A result as it is read from the wire, its data of type `D` (`Value` or [`Data`]).
+/// A result as it is read from the wire.
 #[derive(Deserialize)]
-#[serde(rename_all = "camelCase", bound(deserialize = "D: Deserialize<'de>"))]
-struct Wire<D> {
-    #[serde(default = "Option::default", deserialize_with = "present")]
-    data: Option<D>,
+#[serde(rename_all = "camelCase")]
+struct Wire {
+    #[serde(default, deserialize_with = "present")]
+    data: Option<Value>,
     #[serde(default, deserialize_with = "null_as_default")]
     errors: Vec<GraphQLError>,
     #[serde(default)]
@@ -86,26 +86,18 @@ struct Wire<D> {
     completed: Option<Value>,
 }
 
-impl<D> Wire<D> {
-    /// The result, its data put where `place` says.
-    fn into_result(self, place: impl FnOnce(&mut ExecutionResult, Option<D>)) -> ExecutionResult {
-        let mut result = ExecutionResult {
-            errors: self.errors,
-            extensions: self.extensions,
-            has_next: self.has_next,
-            incremental: self.incremental,
-            pending: self.pending,
-            completed: self.completed,
+impl From<Wire> for ExecutionResult {
+    fn from(wire: Wire) -> Self {
+        ExecutionResult {
+            data: wire.data,
+            errors: wire.errors,
+            extensions: wire.extensions,
+            has_next: wire.has_next,
+            incremental: wire.incremental,
+            pending: wire.pending,
+            completed: wire.completed,
             ..ExecutionResult::default()
-        };
-        place(&mut result, self.data);
-        result
-    }
-}
-
-impl From<Wire<Value>> for ExecutionResult {
-    fn from(wire: Wire<Value>) -> Self {
-        wire.into_result(|result, data| result.data = data)
+        }
     }
 }
 
@@ -249,8 +241,28 @@ impl ExecutionResult {
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn from_slice_tree(json: &[u8]) -> serde_json::Result<Self> {
-        let wire: Wire<Data> = serde_json::from_slice(json)?;
-        Ok(wire.into_result(|result, data| result.data_tree = data))
+        let Data::Object(members) = Data::from_slice(json)? else {
+            return Err(<serde_json::Error as serde::de::Error>::custom(
+                "invalid type: expected a GraphQL response (a JSON object)",
+            ));
+        };
+        let mut result = ExecutionResult::default();
+        // Everything but `data` is small: read through `serde_json` as `Deserialize` reads it.
+        let read = |value: Data| Value::from(value);
+        for (key, value) in members {
+            match key.as_str() {
+                "data" => result.data_tree = Some(value),
+                "errors" if value.is_null() => {}
+                "errors" => result.errors = serde_json::from_value(read(value))?,
+                "extensions" => result.extensions = serde_json::from_value(read(value))?,
+                "hasNext" => result.has_next = serde_json::from_value(read(value))?,
+                "incremental" => result.incremental = serde_json::from_value(read(value))?,
+                "pending" => result.pending = serde_json::from_value(read(value))?,
+                "completed" => result.completed = serde_json::from_value(read(value))?,
+                _ => {}
+            }
+        }
+        Ok(result)
     }
 
     /// A result with `data` and nothing else.
@@ -391,11 +403,9 @@ impl From<usize> for PathSegment {
     }
 }
 
-/// Keeps `"key": null` as `Some(null)`; only an absent key is `None`.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    deserializer: D,
-) -> Result<Option<T>, D::Error> {
-    T::deserialize(deserializer).map(Some)
+/// Keeps `"key": null` as `Some(Value::Null)`; only an absent key is `None`.
+fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
+    Value::deserialize(deserializer).map(Some)
 }
 
 /// Reads `null` as the default value (servers send `"errors": null`, `"locations": null`).

@@ -24,6 +24,9 @@ fn merge(requests: &[Request]) -> (String, Value, SplitPlan) {
         .collect();
     let reducer: ExtensionsReducer = Arc::new(later_keys_win);
     let merged = combine(prefixed, requests, &reducer);
+    // The text put together from the parts is what the merged AST prints.
+    let reprinted = Document::from_ast(merged.request.document.ast().clone());
+    assert_eq!(merged.request.query(), reprinted.as_str());
     (
         merged.request.query().to_owned(),
         Value::Object(merged.request.variables),
@@ -288,4 +291,48 @@ fn extensions_are_reduced_in_order_and_context_comes_from_the_first() {
         Value::Object(merged.request.extensions),
         json!({"x": 1, "y": 2})
     );
+}
+
+#[test]
+fn the_prefix_cache_renames_a_document_once_per_position() {
+    let cache = PrefixCache::default();
+    let a = request(
+        "query Q($id: ID!) { user(id: $id) { name } }",
+        json!({"id": "1"}),
+    );
+    let b = Request::from_document(a.document.clone())
+        .variables([("id".to_owned(), json!("2"))].into_iter().collect());
+    let first = cache.prefix_request(3, &a).unwrap();
+    let again = cache.prefix_request(3, &b).unwrap();
+    assert!(Arc::ptr_eq(&first.renamed, &again.renamed), "renamed once");
+    assert_eq!(
+        Value::Object(again.variables.clone()),
+        json!({"_v3_id": "2"})
+    );
+    let other_position = cache.prefix_request(4, &b).unwrap();
+    assert!(!Arc::ptr_eq(&first.renamed, &other_position.renamed));
+    let reducer: ExtensionsReducer = Arc::new(later_keys_win);
+    let merged = combine(vec![first, other_position], [&a, &b], &reducer);
+    assert_eq!(
+        merged.request.query(),
+        "query Q($_v3_id: ID!, $_v4_id: ID!) { _v3_user: user(id: $_v3_id) { name } _v4_user: user(id: $_v4_id) { name } }"
+    );
+    assert_eq!(
+        Value::Object(merged.request.variables),
+        json!({"_v3_id": "1", "_v4_id": "2"})
+    );
+}
+
+#[test]
+fn the_prefix_cache_does_not_keep_what_depends_on_variable_values() {
+    let cache = PrefixCache::default();
+    let query = "query Q($s: Boolean!) { a @skip(if: $s) b }";
+    let skipped = request(query, json!({"s": true}));
+    let kept = Request::from_document(skipped.document.clone())
+        .variables([("s".to_owned(), json!(false))].into_iter().collect());
+    let first = cache.prefix_request(0, &skipped).unwrap();
+    assert_eq!(first.plan.required_keys(), ["b"]);
+    let second = cache.prefix_request(0, &kept).unwrap();
+    assert_eq!(second.plan.required_keys(), ["a", "b"]);
+    assert!(!Arc::ptr_eq(&first.renamed, &second.renamed));
 }

@@ -18,11 +18,49 @@ use crate::plan::{EntityStep, KEY_ALIAS_PREFIX, Plan};
 /// The objects an entity step applies to.
 #[derive(Default)]
 struct Gathered {
-    /// The distinct representations, in first-seen order.
+    /// The distinct representations, in first-seen order (moved into the request where it
+    /// sends them as they are: `count` keeps their number).
     representations: Vec<JsonMap>,
+    /// The number of distinct representations.
+    count: usize,
     /// Every object: the list indices on its way from the root (the keys are the step's path),
     /// and the index of its representation.
-    objects: Vec<(Vec<u32>, usize)>,
+    objects: Objects,
+}
+
+/// The gathered objects: each one's list indices (kept in one buffer) and representation.
+#[derive(Default)]
+struct Objects {
+    /// Every object's list indices, one after another.
+    indices: Vec<u32>,
+    /// Per object: where its indices end in `indices`, and its representation.
+    entries: Vec<(usize, usize)>,
+}
+
+impl Objects {
+    fn push(&mut self, indices: &[u32], representation: usize) {
+        self.indices.extend_from_slice(indices);
+        self.entries.push((self.indices.len(), representation));
+    }
+
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Object `i`: its list indices and its representation.
+    fn get(&self, i: usize) -> Option<(&[u32], usize)> {
+        let (end, representation) = *self.entries.get(i)?;
+        let start = i.checked_sub(1).map_or(0, |before| self.entries[before].0);
+        Some((&self.indices[start..end], representation))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&[u32], usize)> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
 }
 
 /// Runs the entity steps of `plan` level by level (only those of root step `root` when
@@ -39,7 +77,7 @@ pub(crate) async fn run_entity_steps(
         let mut work = Vec::new();
         let mut local = Vec::new();
         for step in level.iter().filter(|s| root.is_none_or(|r| s.root == r)) {
-            let gathered = gather(step, &fetched.data);
+            let mut gathered = gather(step, &fetched.data);
             if gathered.objects.is_empty() {
                 continue;
             }
@@ -54,7 +92,7 @@ pub(crate) async fn run_entity_steps(
                 local.push((step, gathered, calls));
                 continue;
             }
-            let request = request(step, &gathered, &field_args, variables, context);
+            let request = request(step, &mut gathered, &field_args, variables, context);
             work.push((step, gathered, request));
         }
         let locals = join_all(
@@ -105,8 +143,9 @@ fn gather(step: &EntityStep, data: &Object) -> Gathered {
         // A gateway-defined root field: the parent is the root object.
         if let Some(representation) = representation(step, data) {
             gathered.representations.push(representation);
-            gathered.objects.push((Vec::new(), 0));
+            gathered.objects.push(&[], 0);
         }
+        gathered.count = gathered.representations.len();
         return gathered;
     };
     if let Some(value) = data.get(first) {
@@ -115,9 +154,11 @@ fn gather(step: &EntityStep, data: &Object) -> Gathered {
             gathered: &mut gathered,
             seen: &mut seen,
             key: &mut key,
+            hints: vec![0; rest.len()],
         };
         walk.value(value, rest, &mut indices);
     }
+    gathered.count = gathered.representations.len();
     gathered
 }
 
@@ -127,6 +168,9 @@ struct Walk<'w> {
     seen: &'w mut HashMap<Vec<u8>, usize>,
     /// A reused buffer for the deduplication key.
     key: &'w mut Vec<u8>,
+    /// For each key of the path, where it was found last: the objects of one list mostly hold
+    /// their members in one order.
+    hints: Vec<usize>,
 }
 
 impl Walk<'_> {
@@ -141,8 +185,12 @@ impl Walk<'_> {
             }
             Data::Object(map) => match keys.split_first() {
                 Some((key, rest)) => {
-                    if let Some(child) = map.get(key) {
-                        self.value(child, rest, indices);
+                    let depth = self.hints.len() - keys.len();
+                    if let Some(i) = map.position_from(key, self.hints[depth]) {
+                        self.hints[depth] = i;
+                        if let Some((_, child)) = map.get_index(i) {
+                            self.value(child, rest, indices);
+                        }
                     }
                 }
                 None => self.object(map, indices),
@@ -167,7 +215,7 @@ impl Walk<'_> {
                 next
             }
         };
-        self.gathered.objects.push((indices.to_vec(), index));
+        self.gathered.objects.push(indices, index);
     }
 }
 
@@ -271,7 +319,7 @@ fn representation(step: &EntityStep, object: &Object) -> Option<JsonMap> {
 /// The upstream request for the gathered objects.
 fn request(
     step: &EntityStep,
-    gathered: &Gathered,
+    gathered: &mut Gathered,
     field_args: &JsonMap,
     variables: &JsonMap,
     context: &Context,
@@ -295,10 +343,9 @@ fn request(
             add_call(0, args_from_keys(keys), &mut calls);
         }
         RuntimeArgs::Entities => {
-            let representations = gathered
-                .representations
-                .iter()
-                .map(|r| Value::Object(r.clone()))
+            let representations = std::mem::take(&mut gathered.representations)
+                .into_iter()
+                .map(Value::Object)
                 .collect();
             let args =
                 JsonMap::from_iter([("representations".to_owned(), Value::Array(representations))]);
@@ -358,14 +405,14 @@ fn merge(
                 .extensions
                 .get_or_insert_with(JsonMap::new)
                 .insert("serviceName".into(), Value::String(service.clone()));
-            for (indices, _) in &gathered.objects {
+            for (indices, _) in gathered.objects.iter() {
                 let path = client_path(step, &fetched.data, indices);
                 on_fields(step, &path, &error, fetched);
             }
             return;
         }
     };
-    let count = gathered.representations.len();
+    let count = gathered.count;
     let mut results: Vec<Option<Data>> = vec![None; count];
     let data = result.take_data_tree();
     let mut errors = result.errors;
@@ -451,7 +498,7 @@ fn merge(
                 }
             }
             None => {
-                for (indices, _) in &gathered.objects {
+                for (indices, _) in gathered.objects.iter() {
                     let path = client_path(step, &fetched.data, indices);
                     on_fields(step, &path, &error, fetched);
                 }
@@ -461,7 +508,7 @@ fn merge(
     // The last object of each representation takes the result; the others get copies.
     let mut last = vec![usize::MAX; count];
     for (i, (_, u)) in gathered.objects.iter().enumerate() {
-        last[*u] = i;
+        last[u] = i;
     }
     place_all(step, &gathered.objects, &mut fetched.data, |i, u| {
         if last[u] == i {
@@ -478,7 +525,7 @@ fn merge(
 /// replaced it) is skipped.
 fn place_all(
     step: &EntityStep,
-    objects: &[(Vec<u32>, usize)],
+    objects: &Objects,
     data: &mut Object,
     result: impl FnMut(usize, usize) -> Option<Data>,
 ) {
@@ -487,6 +534,7 @@ fn place_all(
         objects,
         next: 0,
         result,
+        hints: vec![0; step.path.len().saturating_sub(1)],
     };
     let Some((first, rest)) = step.path.split_first() else {
         // A gateway-defined root field: the parent is the root object.
@@ -500,10 +548,12 @@ fn place_all(
 
 struct Placer<'p, F> {
     step: &'p EntityStep,
-    objects: &'p [(Vec<u32>, usize)],
+    objects: &'p Objects,
     /// The next object to place.
     next: usize,
     result: F,
+    /// For each key of the path after the first, where it was found last (see `Walk`).
+    hints: Vec<usize>,
 }
 
 impl<F: FnMut(usize, usize) -> Option<Data>> Placer<'_, F> {
@@ -521,8 +571,12 @@ impl<F: FnMut(usize, usize) -> Option<Data>> Placer<'_, F> {
             }
             Data::Object(map) => match keys.split_first() {
                 Some((key, rest)) => {
-                    if let Some(child) = map.get_mut(key) {
-                        self.value(child, rest, indices);
+                    let depth = self.hints.len() - keys.len();
+                    if let Some(i) = map.position_from(key, self.hints[depth]) {
+                        self.hints[depth] = i;
+                        if let Some(child) = map.get_index_mut(i) {
+                            self.value(child, rest, indices);
+                        }
                     }
                 }
                 None => self.object(map, indices),
@@ -536,17 +590,17 @@ impl<F: FnMut(usize, usize) -> Option<Data>> Placer<'_, F> {
         while self
             .objects
             .get(self.next)
-            .is_some_and(|(at, _)| at.as_slice() < indices)
+            .is_some_and(|(at, _)| at < indices)
         {
             self.next += 1;
         }
         let Some((at, u)) = self.objects.get(self.next) else {
             return;
         };
-        if at.as_slice() != indices {
+        if at != indices {
             return;
         }
-        let value = (self.result)(self.next, *u);
+        let value = (self.result)(self.next, u);
         self.next += 1;
         put(self.step, map, value);
     }
@@ -587,7 +641,10 @@ fn merge_local(
         },
     );
     for (i, message) in failed {
-        let path = client_path(step, &fetched.data, &gathered.objects[i].0);
+        let Some((indices, _)) = gathered.objects.get(i) else {
+            continue;
+        };
+        let path = client_path(step, &fetched.data, indices);
         on_fields(step, &path, &GraphQLError::new(message), fetched);
     }
 }
@@ -634,6 +691,7 @@ fn on_fields(step: &EntityStep, path: &[PathSegment], error: &GraphQLError, fetc
 
 /// Merges `source` into `target`: objects key by key, lists of the same length item by item.
 fn deep_merge(target: &mut Object, source: Object) {
+    target.reserve(source.len());
     for (key, value) in source {
         target.merge_member(key, value, merge_value);
     }

@@ -7,11 +7,11 @@
 
 mod collect;
 
+use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
+use std::hash::BuildHasherDefault;
 use std::rc::Rc;
 use std::sync::atomic::Ordering;
-
-use apollo_compiler::collections::HashMap as FastMap;
 
 use apollo_compiler::ast::Type;
 use apollo_compiler::executable::{ExecutableDocument, Field, SelectionSet};
@@ -77,12 +77,16 @@ pub(crate) fn shape(
         prefixes,
         errors: Vec::new(),
         path: Vec::new(),
-        grouped: FastMap::default(),
+        grouped: HashMap::default(),
         out: Vec::with_capacity(size_hint.load(Ordering::Relaxed).min(MAX_SIZE_HINT)),
     };
-    let root_key = (root_set as *const SelectionSet as usize, 0, 0);
+    let root_key = (
+        root_set as *const SelectionSet as usize,
+        0,
+        shaper.type_address(root_type),
+    );
     if shaper
-        .object(root_type, root_key, &[root_set], &source)
+        .object(root_type, root_key, Sets::Root(root_set), &source)
         .is_err()
     {
         shaper.out.clear();
@@ -125,7 +129,7 @@ struct Shaper<'a> {
     /// The current response path, borrowed (turned into `PathSegment`s only for errors).
     path: Vec<Elem<'a>>,
     /// CollectFields results by [`GroupKey`]: every object of a list shares its grouping.
-    grouped: FastMap<GroupKey, Rc<Fields<'a>>>,
+    grouped: HashMap<GroupKey, Rc<Fields<'a>>, BuildHasherDefault<rustc_hash::FxHasher>>,
     /// The response data as JSON, written as the walk goes; a null propagated to an object or
     /// list truncates it back to where that value began.
     out: Vec<u8>,
@@ -133,16 +137,28 @@ struct Shaper<'a> {
 
 /// What identifies the grouping of an object's fields without allocating: the address and
 /// length of the field list whose selection sets apply (a slice inside a cached grouping, or
-/// the root selection set), and the address of the object type's name in the schema.
+/// the root selection set), and the address of a name of the object type that lives as long
+/// as the schema (the schema's own name, or the name in a field definition's type).
 type GroupKey = (usize, usize, usize);
 
 /// The response keys of one grouping, in order, with what writing each one's value takes
 /// (prepared once per grouping, not once per object).
 type Fields<'a> = Vec<Entry<'a>>;
 
+/// Where the selection sets of an object come from: the operation's root, or the subselections
+/// of the fields of one response key.
+#[derive(Clone, Copy)]
+enum Sets<'a, 'f> {
+    Root(&'a SelectionSet),
+    Fields(&'f [&'a Node<Field>]),
+}
+
 /// One response key of a grouping.
 struct Entry<'a> {
     key: &'a str,
+    /// Where the key was found in the last object of this grouping: the objects of one list
+    /// mostly hold their members in one order, so it is looked at first.
+    found_at: Cell<usize>,
     /// The key as written before its value: `"key":`.
     written: Box<[u8]>,
     /// The fields the key stands for.
@@ -161,6 +177,7 @@ fn entries<'a>(schema: &Schema, grouped: Grouped<'a>) -> Fields<'a> {
             written.push(b':');
             Entry {
                 key,
+                found_at: Cell::new(0),
                 written: written.into_boxed_slice(),
                 kind: kind(schema, fields[0].ty().inner_named_type()),
                 fields,
@@ -208,22 +225,24 @@ impl<'a> Shaper<'a> {
         &mut self,
         type_name: &str,
         group_key: GroupKey,
-        sets: &[&'a SelectionSet],
+        sets: Sets<'a, '_>,
         source: &Object,
     ) -> Result<(), NullPropagation> {
-        let cache_key = (group_key.0, group_key.1, self.type_address(type_name));
-        let grouped = match self.grouped.get(&cache_key) {
+        let grouped = match self.grouped.get(&group_key) {
             Some(grouped) => grouped.clone(),
             None => {
+                let sets: Vec<&'a SelectionSet> = match sets {
+                    Sets::Root(set) => vec![set],
+                    Sets::Fields(fields) => fields.iter().map(|f| &f.selection_set).collect(),
+                };
                 let grouped =
-                    collect_fields(self.schema, self.document, self.variables, type_name, sets);
+                    collect_fields(self.schema, self.document, self.variables, type_name, &sets);
                 let grouped = Rc::new(entries(self.schema, grouped));
-                self.grouped.insert(cache_key, grouped.clone());
+                self.grouped.insert(group_key, grouped.clone());
                 grouped
             }
         };
         self.out.push(b'{');
-        let mut cursor = 0;
         for (i, entry) in grouped.iter().enumerate() {
             let (key, fields) = (entry.key, entry.fields.as_slice());
             if i > 0 {
@@ -237,7 +256,7 @@ impl<'a> Shaper<'a> {
                 _ => {
                     self.path.push(Elem::Key(key));
                     self.locate_upstream_errors(first);
-                    let fetched = take(&mut cursor, source, key).unwrap_or(&Data::Null);
+                    let fetched = take(&entry.found_at, source, key).unwrap_or(&Data::Null);
                     let completed = self.value(type_name, first.ty(), entry.kind, fields, fetched);
                     self.path.pop();
                     completed?;
@@ -327,7 +346,8 @@ impl<'a> Shaper<'a> {
                 value.write_json(&mut self.out);
                 false
             }
-            Kind::Object => self.composite(name, fields, value),
+            // The field's type name lives in the schema: its address identifies the type.
+            Kind::Object => self.composite(name, name.as_ptr() as usize, fields, value),
             Kind::Abstract => {
                 let runtime = value
                     .get("__typename")
@@ -337,7 +357,10 @@ impl<'a> Shaper<'a> {
                             && self.schema.is_subtype(name, runtime)
                     });
                 match runtime {
-                    Some(runtime) => self.composite(runtime, fields, value),
+                    Some(runtime) => {
+                        let address = self.type_address(runtime);
+                        self.composite(runtime, address, fields, value)
+                    }
                     None => {
                         self.error(
                             fields[0],
@@ -354,9 +377,12 @@ impl<'a> Shaper<'a> {
         }
     }
 
+    /// An object value of type `type_name`, whose address (stable while the schema lives) is
+    /// `type_address`.
     fn composite(
         &mut self,
         type_name: &str,
+        type_address: usize,
         fields: &[&'a Node<Field>],
         value: &Data,
     ) -> WroteNull {
@@ -364,15 +390,9 @@ impl<'a> Shaper<'a> {
             self.error(fields[0], "expected an object from the subschema".into());
             return write_null(&mut self.out);
         };
-        let group_key = (fields.as_ptr() as usize, fields.len(), 0);
-        let cache_key = (group_key.0, group_key.1, self.type_address(type_name));
-        let sets: Vec<&'a SelectionSet> = if self.grouped.contains_key(&cache_key) {
-            Vec::new()
-        } else {
-            fields.iter().map(|f| &f.selection_set).collect()
-        };
+        let group_key = (fields.as_ptr() as usize, fields.len(), type_address);
         let start = self.out.len();
-        match self.object(type_name, group_key, &sets, map) {
+        match self.object(type_name, group_key, Sets::Fields(fields), map) {
             Ok(()) => false,
             Err(NullPropagation) => {
                 self.out.truncate(start);
@@ -432,20 +452,12 @@ impl<'a> Shaper<'a> {
     }
 }
 
-/// The value of `key` in `source`. The fetched objects mostly hold the requested fields in the
-/// requested order (the upstream documents were printed from the client's), so the next few
-/// members after the last one taken (at `cursor`) are compared first; a scan of every member is
-/// the fallback.
-fn take<'s>(cursor: &mut usize, source: &'s Object, key: &str) -> Option<&'s Data> {
-    let entries = source.entries();
-    let ahead = entries.get(*cursor..).unwrap_or_default();
-    for (i, (name, value)) in ahead.iter().take(3).enumerate() {
-        if name.as_str() == key {
-            *cursor += i + 1;
-            return Some(value);
-        }
-    }
-    source.get(key)
+/// The value of `key` in `source`, looked for first where it was in the last object of the
+/// grouping (`found_at`), then from there on, then from the first member.
+fn take<'s>(found_at: &Cell<usize>, source: &'s Object, key: &str) -> Option<&'s Data> {
+    let i = source.position_from(key, found_at.get())?;
+    found_at.set(i);
+    source.get_index(i).map(|(_, value)| value)
 }
 
 /// Writes `null`; returns true (the value written is null).

@@ -23,6 +23,8 @@
 //! # Ok::<(), serde_json::Error>(())
 //! ```
 
+mod parse;
+
 use std::cell::RefCell;
 use std::fmt;
 
@@ -84,14 +86,40 @@ impl Object {
 
     /// The position of `key`.
     pub fn position(&self, key: &str) -> Option<usize> {
-        self.entries.iter().position(|(k, _)| k.as_str() == key)
+        self.entries.iter().position(|(k, _)| key_eq(k, key))
+    }
+
+    /// The position of `key`, looked for from position `start` on and then from the first:
+    /// where objects of one shape are read one after another, the position the key had in the
+    /// last one finds it at the first comparison.
+    ///
+    /// ```
+    /// use quilt_executor::data::{Data, Object};
+    /// let object: Object = [("a", Data::Null), ("b", Data::Null), ("c", Data::Null)].into_iter().collect();
+    /// assert_eq!(object.position_from("c", 1), Some(2));
+    /// assert_eq!(object.position_from("a", 1), Some(0));
+    /// assert_eq!(object.position_from("z", 7), None);
+    /// ```
+    pub fn position_from(&self, key: &str, start: usize) -> Option<usize> {
+        let start = start.min(self.entries.len());
+        let (before, after) = self.entries.split_at(start);
+        after
+            .iter()
+            .position(|(k, _)| key_eq(k, key))
+            .map(|i| start + i)
+            .or_else(|| before.iter().position(|(k, _)| key_eq(k, key)))
+    }
+
+    /// The value at position `i`, to change.
+    pub fn get_index_mut(&mut self, i: usize) -> Option<&mut Data> {
+        self.entries.get_mut(i).map(|(_, v)| v)
     }
 
     /// The value of `key`.
     pub fn get(&self, key: &str) -> Option<&Data> {
         self.entries
             .iter()
-            .find(|(k, _)| k.as_str() == key)
+            .find(|(k, _)| key_eq(k, key))
             .map(|(_, v)| v)
     }
 
@@ -99,7 +127,7 @@ impl Object {
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Data> {
         self.entries
             .iter_mut()
-            .find(|(k, _)| k.as_str() == key)
+            .find(|(k, _)| key_eq(k, key))
             .map(|(_, v)| v)
     }
 
@@ -175,6 +203,11 @@ impl Object {
         }
     }
 
+    /// Reserves room for `additional` more members.
+    pub fn reserve(&mut self, additional: usize) {
+        self.entries.reserve(additional);
+    }
+
     /// Merges `other` in: each of its members is [`insert`](Self::insert)ed in order.
     pub fn extend(&mut self, other: impl IntoIterator<Item = (Str, Data)>) {
         for (key, value) in other {
@@ -183,8 +216,28 @@ impl Object {
     }
 
     /// Objects from members that are known to have distinct keys (no check).
-    fn from_distinct(entries: Vec<(Str, Data)>) -> Self {
+    pub(crate) fn from_distinct(entries: Vec<(Str, Data)>) -> Self {
         Self { entries }
+    }
+}
+
+/// Whether two keys are equal: lengths first, then short keys word by word instead of through a
+/// `memcmp` call (member keys are mostly short).
+#[inline(always)]
+pub(crate) fn key_eq(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let n = a.len();
+    if n != b.len() {
+        return false;
+    }
+    let word8 = |s: &[u8], at: usize| s.get(at..at + 8).and_then(|w| <[u8; 8]>::try_from(w).ok());
+    let word4 = |s: &[u8], at: usize| s.get(at..at + 4).and_then(|w| <[u8; 4]>::try_from(w).ok());
+    match n {
+        // Two words that overlap when `n` is not their sum.
+        8..=16 => word8(a, 0) == word8(b, 0) && word8(a, n - 8) == word8(b, n - 8),
+        4..=7 => word4(a, 0) == word4(b, 0) && word4(a, n - 4) == word4(b, n - 4),
+        0..=3 => a.iter().zip(b).all(|(x, y)| x == y),
+        _ => a == b,
     }
 }
 
@@ -208,10 +261,10 @@ impl<K: Into<Str>> FromIterator<(K, Data)> for Object {
 }
 
 impl Data {
-    /// Parses JSON text, as `serde_json::from_slice` does (the same values, the same errors
-    /// and nesting limit).
+    /// Parses JSON text: the values `serde_json::from_slice` reads, and an error where it
+    /// fails (the messages differ), nesting limit included.
     pub fn from_slice(json: &[u8]) -> serde_json::Result<Data> {
-        serde_json::from_slice(json)
+        parse::parse(json)
     }
 
     /// Whether this is `null`.
@@ -331,20 +384,62 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     }
 }
 
-/// Whether a JSON string needs escapes: a quote, a backslash or a control character.
+/// Whether a byte must be escaped in a JSON string: a quote, a backslash or a control
+/// character.
+#[inline(always)]
+fn special(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Whether a JSON string needs escapes: a quote, a backslash or a control character. Up to 16
+/// bytes are checked as two (overlapping) words, longer strings 16 bytes at a step (a form the
+/// compiler checks with vector instructions) and their last 16 bytes as two words.
 pub fn needs_escape(bytes: &[u8]) -> bool {
-    #[inline(always)]
-    fn special(b: u8) -> bool {
-        b < 0x20 || b == b'"' || b == b'\\'
-    }
-    let mut chunks = bytes.chunks_exact(16);
-    for chunk in &mut chunks {
-        // No early exit inside a chunk, so the compiler can check it in one vector step.
-        if chunk.iter().fold(false, |hit, &b| hit | special(b)) {
-            return true;
+    let n = bytes.len();
+    let last_two = |bytes: &[u8]| {
+        let at = |i| word(bytes, i).map_or(0, special_bytes);
+        at(n - 16) | at(n - 8) != 0
+    };
+    match n {
+        0..=7 => bytes.iter().any(|&b| special(b)),
+        8..=16 => {
+            let at = |i| word(bytes, i).map_or(0, special_bytes);
+            at(0) | at(n - 8) != 0
+        }
+        _ => {
+            let mut chunks = bytes.chunks_exact(16);
+            for chunk in &mut chunks {
+                // No early exit inside a chunk, so the compiler can check it in one vector
+                // step.
+                if chunk.iter().fold(false, |hit, &b| hit | special(b)) {
+                    return true;
+                }
+            }
+            !chunks.remainder().is_empty() && last_two(bytes)
         }
     }
-    chunks.remainder().iter().any(|&b| special(b))
+}
+
+/// The eight bytes at `at` as a little-endian word.
+#[inline(always)]
+pub(crate) fn word(bytes: &[u8], at: usize) -> Option<u64> {
+    let bytes = bytes.get(at..at + 8)?;
+    <[u8; 8]>::try_from(bytes).ok().map(u64::from_le_bytes)
+}
+
+/// The high bit of every byte of `x` that is a quote, a backslash or below 0x20, except that
+/// bytes after the first such byte may be marked wrongly (the borrow of the subtraction runs
+/// on): only the lowest mark is exact, and only it is read.
+#[inline(always)]
+pub(crate) fn special_bytes(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let quote = x ^ (ONES * u64::from(b'"'));
+    let backslash = x ^ (ONES * u64::from(b'\\'));
+    let below_space = x.wrapping_sub(ONES * 0x20) & !x;
+    let is_quote = quote.wrapping_sub(ONES) & !quote;
+    let is_backslash = backslash.wrapping_sub(ONES) & !backslash;
+    (below_space | is_quote | is_backslash) & HIGH
 }
 
 impl From<Value> for Data {
@@ -753,6 +848,40 @@ mod tests {
             .into_iter()
             .collect();
         assert_eq!(Data::Object(collected).to_json(), br#"{"x":"z","y":null}"#);
+    }
+
+    #[test]
+    fn keys_are_equal_exactly_when_their_bytes_are() {
+        let keys: Vec<String> = (0..40)
+            .map(|n| "abcdefghijklmnopqrstuvwxyz0123456789ABCD"[..n].to_owned())
+            .collect();
+        for a in &keys {
+            for b in &keys {
+                assert_eq!(key_eq(a, b), a == b, "{a:?} {b:?}");
+            }
+            // One byte changed at every position.
+            for at in 0..a.len() {
+                let mut changed = a.clone().into_bytes();
+                changed[at] = b'_';
+                let changed = String::from_utf8(changed).unwrap();
+                assert!(!key_eq(a, &changed), "{a:?} {changed:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn needs_escape_sees_a_special_byte_at_every_position_of_every_length() {
+        for len in 0..70 {
+            let plain: Vec<u8> = (0..len).map(|i| b"a\x7f\xc3\xa9 ~]"[i % 7]).collect();
+            assert!(!needs_escape(&plain), "{len}");
+            for at in 0..len {
+                for special in [b'"', b'\\', 0x00, 0x1f] {
+                    let mut bytes = plain.clone();
+                    bytes[at] = special;
+                    assert!(needs_escape(&bytes), "{special:#x} at {at} of {len}");
+                }
+            }
+        }
     }
 
     #[test]
