@@ -7,6 +7,8 @@
 #             (its defaults: inbound and upstream deduplication on; extra flags from
 #             QUILT_FLAGS or --quilt-flags),
 #   quilt-nodedup — the same with every deduplication off (--no-dedup --no-upstream-dedup),
+#   quilt-noinbound — inbound deduplication off, upstream on (--no-dedup): what the Node
+#             gateways do by default,
 #   hive    — Hive Gateway (npm @graphql-hive/gateway) over the composed supergraph,
 #   hive-dedup — the same with its inbound deduplication on (also: hive with --hive-dedup),
 #   stitch  — a graphql-tools stitching gateway (stitchSchemas + @graphql-tools/federation,
@@ -19,7 +21,7 @@
 # usage: bench/run.sh [--force] [--max-load 1.0] [--duration 10s] [--warmup 2s]
 #                     [--connections 50] [--large-connections 4]
 #                     [--scenarios "heavy simple large many-plans"]
-#                     [--targets "direct quilt quilt-nodedup hive hive-dedup stitch"]
+#                     [--targets "direct quilt quilt-nodedup quilt-noinbound hive hive-dedup stitch"]
 #                     [--hive-dedup] [--quilt-flags "--no-dedup ..."] [--no-build]
 set -euo pipefail
 
@@ -156,7 +158,7 @@ for target in $TARGETS; do
           --accounts "$(url_of accounts)" --inventory "$(url_of inventory)" \
           --products "$(url_of products)" --reviews "$(url_of reviews)"
       fi ;;
-    quilt|quilt-nodedup)
+    quilt|quilt-nodedup|quilt-noinbound)
       if [ -x "$QUILT" ]; then
         args=()
         for s in "${SUBSCHEMAS[@]}"; do args+=(--subschema "$s"); done
@@ -166,6 +168,9 @@ for target in $TARGETS; do
         if [ "$target" = quilt-nodedup ]; then
           label=quilt-nodedup
           extra+=(--no-dedup --no-upstream-dedup)
+        elif [ "$target" = quilt-noinbound ]; then
+          label=quilt-noinbound
+          extra+=(--no-dedup)
         elif [ -n "$QUILT_FLAGS" ]; then
           label=quilt-flags; echo "quilt-flags: gateway-example $QUILT_FLAGS"
         fi
@@ -187,7 +192,7 @@ done
 
 echo
 echo "connections $CONNECTIONS, $DURATION measured after $WARMUP warm-up; load average at start $LOAD_AT_START"
-echo "gw cpu ms / sg cpu ms: CPU time of the gateway / of the subgraphs' process per answer; up/req: subgraph requests per answer"
+echo "gw cpu ms / sg cpu ms / lg cpu ms: CPU time of the gateway / of the subgraphs' process / of the load generator per answer; up/req: subgraph requests per answer"
 "$BENCH" report "$RESULTS"
 for f in "$WORK"/mismatch-*.json; do
   [ -e "$f" ] && echo "a mismatching body was kept in $f"

@@ -79,6 +79,10 @@ pub struct Report {
     pub subgraph_cpu_ms: Option<f64>,
     /// Requests the subgraphs received per answer in the window.
     pub upstream_per_request: Option<f64>,
+    /// The load generator's own CPU time per answer in the window (it shares the machine with
+    /// the gateway: what it takes is not there for the gateway).
+    #[serde(default)]
+    pub load_cpu_ms: Option<f64>,
     /// The machine's 1-minute load average before the run.
     pub load_average: f64,
     /// The first failure seen, for diagnosis.
@@ -119,6 +123,7 @@ pub async fn run(plan: Plan, mismatch_dump: Option<&str>) -> anyhow::Result<Repo
     }
 
     tokio::time::sleep_until(window_start.into()).await;
+    let load_cpu_before = procstat::cpu_ms(std::process::id()).ok();
     let gateway_cpu_before = plan.gateway_pid.map(procstat::cpu_ms).transpose()?;
     let subgraph_cpu_before = plan.subgraph_pid.map(procstat::cpu_ms).transpose()?;
     let counters_before = match &plan.counters_url {
@@ -126,6 +131,7 @@ pub async fn run(plan: Plan, mismatch_dump: Option<&str>) -> anyhow::Result<Repo
         None => None,
     };
     tokio::time::sleep_until(window_end.into()).await;
+    let load_cpu_after = procstat::cpu_ms(std::process::id()).ok();
     let gateway_cpu_after = plan.gateway_pid.map(procstat::cpu_ms).transpose()?;
     let subgraph_cpu_after = plan.subgraph_pid.map(procstat::cpu_ms).transpose()?;
     let counters_after = match &plan.counters_url {
@@ -187,6 +193,7 @@ pub async fn run(plan: Plan, mismatch_dump: Option<&str>) -> anyhow::Result<Repo
             counters_before.map(|c| c as f64),
             counters_after.map(|c| c as f64),
         ),
+        load_cpu_ms: per_request(load_cpu_before, load_cpu_after),
         load_average,
         first_error: tally.first_error,
     })

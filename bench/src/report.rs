@@ -9,7 +9,7 @@ pub fn table(reports: &[Report]) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "{:<14} {:<12} {:>4} {:>9} {:>8} {:>8} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}",
+        "{:<14} {:<12} {:>4} {:>9} {:>8} {:>8} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7} {:>9}",
         "target",
         "scenario",
         "conn",
@@ -24,6 +24,7 @@ pub fn table(reports: &[Report]) -> String {
         "gw rss MiB",
         "sg cpu ms",
         "up/req",
+        "lg cpu ms",
     );
     let opt = |v: Option<f64>, digits: usize| v.map_or("-".to_owned(), |v| format!("{v:.digits$}"));
     for r in reports {
@@ -34,7 +35,7 @@ pub fn table(reports: &[Report]) -> String {
         };
         let _ = writeln!(
             out,
-            "{:<14} {:<12} {:>4} {:>9.1} {:>8} {:>8} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7}",
+            "{:<14} {:<12} {:>4} {:>9.1} {:>8} {:>8} {:>8} {:>6} {:>9} {:>9} {:>9} {:>9} {:>8} {:>7} {:>9}",
             r.label,
             r.scenario,
             r.connections,
@@ -49,6 +50,7 @@ pub fn table(reports: &[Report]) -> String {
             opt(r.gateway_peak_rss_mib, 1),
             opt(r.subgraph_cpu_ms, 3),
             opt(r.upstream_per_request, 2),
+            opt(r.load_cpu_ms, 3),
         );
     }
     let loads: Vec<String> = reports

@@ -9,6 +9,7 @@
 //! redis_prefix = "quilt-demo:"           # its key and channel prefix (default)
 //! callback_url = "http://gateway.internal:4000/callback"  # callback subscriptions; default
 //!                                                         # http://LISTEN/callback
+//! threads = 2                 # serving threads (default: one per core)
 //!
 //! [[subschemas]]
 //! name = "accounts"
@@ -92,6 +93,11 @@ pub struct Cli {
     /// Demo only: the prefix of the venue's Redis key and channels [default: quilt-demo:].
     #[arg(long, value_name = "PREFIX")]
     pub redis_prefix: Option<String>,
+    /// Serving threads: each runs its own single-threaded event loop with its own upstream
+    /// connections and stitched schema, and the kernel spreads connections over them
+    /// (SO_REUSEPORT) [default: one per core].
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
 }
 
 /// The prefix of the demo venue's Redis key and channels unless one is given.
@@ -127,6 +133,8 @@ pub struct FileConfig {
     pub redis_prefix: Option<String>,
     /// The public URL of the callback route (callback subscriptions).
     pub callback_url: Option<String>,
+    /// Serving threads (default: one per core).
+    pub threads: Option<usize>,
     /// The subschemas.
     #[serde(default)]
     pub subschemas: Vec<SubschemaSpec>,
@@ -166,6 +174,8 @@ pub struct Settings {
     /// The public URL of the callback route; `None`: `http://{listen}/callback` (see
     /// [`Settings::callback_url`]).
     pub callback_url: Option<String>,
+    /// Serving threads (at least 1): see [`run::serve`](crate::run::serve).
+    pub threads: usize,
 }
 
 /// The path of the callback route of callback subscriptions.
@@ -248,7 +258,13 @@ impl Cli {
                     .or(file.redis_prefix)
                     .unwrap_or_else(|| DEFAULT_REDIS_PREFIX.to_owned()),
             });
+        let threads = match self.threads.or(file.threads) {
+            Some(0) => anyhow::bail!("--threads must be at least 1"),
+            Some(n) => n,
+            None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        };
         Ok(Settings {
+            threads,
             listen,
             poll_interval,
             graphiql_assets: self.graphiql_assets.or(file.graphiql_assets),
@@ -462,5 +478,16 @@ mod tests {
         assert!(none.subschemas.is_empty());
         assert!(none.dedup, "inbound deduplication is on by default");
         assert_eq!(none.listen.to_string(), DEFAULT_LISTEN);
+    }
+
+    #[test]
+    fn serving_threads_default_to_one_per_core_and_are_at_least_one() {
+        let cores = std::thread::available_parallelism().unwrap().get();
+        assert_eq!(Cli::parse_from(["g"]).settings().unwrap().threads, cores);
+        let flag = Cli::parse_from(["g", "--threads", "3"]).settings().unwrap();
+        assert_eq!(flag.threads, 3);
+        assert!(Cli::parse_from(["g", "--threads", "0"]).settings().is_err());
+        let file = FileConfig::parse("threads = 5").unwrap();
+        assert_eq!(file.threads, Some(5));
     }
 }

@@ -10,8 +10,7 @@ use gateway_example::run;
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-#[tokio::main]
-async fn main() -> anyhow::Result<()> {
+fn main() -> anyhow::Result<()> {
     tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)
         .with_writer(std::io::stderr)
@@ -19,8 +18,8 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let settings = Cli::parse().settings()?;
     let settings_redis = settings.demo_redis.clone();
-    run::serve(settings, |addr, prepared| {
-        if let Some(demo) = &prepared.demo {
+    run::serve(settings, |addr, demo| {
+        if let Some(demo) = demo {
             for service in demo.services() {
                 println!("demo service {:<9} {}", service.name(), service.http_url());
             }
@@ -35,5 +34,4 @@ async fn main() -> anyhow::Result<()> {
             "Quilt gateway listening on http://{addr}/graphql (GraphiQL: open it in a browser)"
         );
     })
-    .await
 }

@@ -14,7 +14,7 @@ use crate::config::{CALLBACK_PATH, Settings};
 use crate::demo::Demo;
 use crate::demo::seats::Venue;
 use crate::gateway::Gateway;
-use crate::spec::SubscriptionTransport;
+use crate::spec::{SubschemaSpec, SubscriptionTransport};
 
 /// A gateway ready to serve, with what it needs kept alive.
 pub struct Prepared {
@@ -34,44 +34,72 @@ pub struct Prepared {
 /// [`Settings::callback_url`]: bind the listener first and put its address in
 /// `settings.listen` (as [`serve`] does) when listening on port 0.
 pub async fn prepare(settings: &Settings) -> anyhow::Result<Prepared> {
-    let (specs, demo) = if settings.subschemas.is_empty() {
-        let venue = match &settings.demo_redis {
-            Some(redis) => Venue::redis(&redis.url, &redis.prefix)
-                .await
-                .with_context(|| {
-                    format!("the Seat-Saver venue cannot use Redis at {}", redis.url)
-                })?,
-            None => Venue::in_memory(),
-        };
-        let demo = Demo::start_with(venue).await?;
-        (demo.specs(), Some(demo))
-    } else {
-        (settings.subschemas.clone(), None)
-    };
-    let callback = specs
-        .iter()
-        .any(|spec| spec.subscriptions == SubscriptionTransport::Callback)
-        .then(|| CallbackRegistry::new(settings.callback_url()))
-        .transpose()?;
-    if let Some(registry) = &callback {
-        tracing::info!(
-            url = registry.public_url(),
-            "callback subscriptions are called back at"
-        );
+    let (specs, demo) = demo_or_specs(settings).await?;
+    let shared = Shared::new(settings, &specs)?;
+    connect(settings, specs, &shared, demo).await
+}
+
+/// The subschemas to stitch: the settings', or the demo's, started here.
+async fn demo_or_specs(settings: &Settings) -> anyhow::Result<(Vec<SubschemaSpec>, Option<Demo>)> {
+    if !settings.subschemas.is_empty() {
+        return Ok((settings.subschemas.clone(), None));
     }
-    let gateway = Arc::new(Gateway::connect_with(specs, callback.clone()).await?);
+    let venue = match &settings.demo_redis {
+        Some(redis) => Venue::redis(&redis.url, &redis.prefix)
+            .await
+            .with_context(|| format!("the Seat-Saver venue cannot use Redis at {}", redis.url))?,
+        None => Venue::in_memory(),
+    };
+    let demo = Demo::start_with(venue).await?;
+    Ok((demo.specs(), Some(demo)))
+}
+
+/// What every serving thread shares: the callback registry (the services call back whichever
+/// thread takes the connection) and the inbound deduplication (identical queries share one
+/// execution whichever threads they arrive on).
+#[derive(Clone)]
+struct Shared {
+    callback: Option<CallbackRegistry>,
+    dedup: Option<InboundDedup>,
+}
+
+impl Shared {
+    fn new(settings: &Settings, specs: &[SubschemaSpec]) -> anyhow::Result<Self> {
+        let callback = specs
+            .iter()
+            .any(|spec| spec.subscriptions == SubscriptionTransport::Callback)
+            .then(|| CallbackRegistry::new(settings.callback_url()))
+            .transpose()?;
+        if let Some(registry) = &callback {
+            tracing::info!(
+                url = registry.public_url(),
+                "callback subscriptions are called back at"
+            );
+        }
+        // The gateway forwards `Authorization` upstream; `DedupOptions::default()` keys on it
+        // and on `Cookie`. The server's deduplication (rather than the executor combinator)
+        // also shares the serialized answer.
+        let dedup = settings
+            .dedup
+            .then(|| InboundDedup::new(DedupOptions::default()));
+        Ok(Self { callback, dedup })
+    }
+}
+
+/// Connects to the subschemas and stitches them (executors of this thread's event loop).
+async fn connect(
+    settings: &Settings,
+    specs: Vec<SubschemaSpec>,
+    shared: &Shared,
+    demo: Option<Demo>,
+) -> anyhow::Result<Prepared> {
+    let gateway = Arc::new(Gateway::connect_with(specs, shared.callback.clone()).await?);
     let poll = settings.poll_interval.map(|every| gateway.poll(every));
-    // The gateway forwards `Authorization` upstream; `DedupOptions::default()` keys on it and
-    // on `Cookie`. The server's deduplication (rather than the executor combinator) also
-    // shares the serialized answer.
-    let dedup = settings
-        .dedup
-        .then(|| InboundDedup::new(DedupOptions::default()));
     Ok(Prepared {
         gateway,
         demo,
-        dedup,
-        callback,
+        dedup: shared.dedup.clone(),
+        callback: shared.callback.clone(),
         _poll: poll,
     })
 }
@@ -100,16 +128,133 @@ pub fn server(prepared: &Prepared, settings: &Settings) -> GraphQLServer {
     builder.build()
 }
 
-/// Binds the listen address, prepares (the callback URL derives from the bound address) and
-/// serves until Ctrl-C; `ready` is told the address once the gateway is ready.
-pub async fn serve(
+/// Serves until Ctrl-C on `settings.threads` serving threads; `ready` is told the address
+/// (and the demo, when it runs) once every thread serves.
+///
+/// Each serving thread runs a single-threaded event loop with its own executors (upstream
+/// connections, batching) and stitched schema, and listens on the same address with
+/// `SO_REUSEPORT`, so the kernel spreads connections over the threads. The threads share the
+/// inbound deduplication and the callback registry. (One multi-threaded runtime for all of it
+/// costs more: tasks move between threads, every hand-over wakes a thread, and concurrent
+/// requests batch less. On the load harness's heavy query, two single-threaded loops needed
+/// about a quarter less CPU per answer than one two-thread runtime, and answered more; see
+/// bench/README.md.) The demo services, when they run, share the first thread.
+///
+/// The first thread binds first, so the callback URL of callback subscriptions derives from
+/// the bound address; the others bind once they are connected. With more than one thread a
+/// second gateway started on the same port by the same user would share it (`SO_REUSEPORT`):
+/// give each its own.
+pub fn serve(
     mut settings: Settings,
-    ready: impl FnOnce(SocketAddr, &Prepared),
+    ready: impl FnOnce(SocketAddr, Option<&Demo>),
 ) -> anyhow::Result<()> {
-    let listener = tokio::net::TcpListener::bind(settings.listen).await?;
-    settings.listen = listener.local_addr()?;
-    let prepared = prepare(&settings).await?;
-    ready(settings.listen, &prepared);
-    server(&prepared, &settings).serve(listener).await?;
-    Ok(())
+    if !cfg!(unix) {
+        // `SO_REUSEPORT` is what spreads connections over the threads.
+        settings.threads = 1;
+    }
+    let runtime = event_loop()?;
+    runtime.block_on(async move {
+        let shares_port = settings.threads > 1;
+        let first = bind(settings.listen, shares_port)?;
+        settings.listen = first.local_addr()?;
+        let (specs, demo) = demo_or_specs(&settings).await?;
+        let shared = Shared::new(&settings, &specs)?;
+        let (report, mut reports) = tokio::sync::mpsc::unbounded_channel();
+        let mut threads = Vec::with_capacity(settings.threads.saturating_sub(1));
+        for i in 1..settings.threads {
+            let (settings, specs, shared) = (settings.clone(), specs.clone(), shared.clone());
+            let report = report.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("quilt-serve-{i}"))
+                .spawn(move || serve_thread(settings, specs, shared, report))
+                .context("starting a serving thread")?;
+            threads.push(thread);
+        }
+        drop(report);
+        let prepared = connect(&settings, specs, &shared, demo).await?;
+        for _ in 1..settings.threads {
+            match reports.recv().await {
+                Some(Ok(())) => {}
+                Some(Err(error)) => return Err(error),
+                None => anyhow::bail!("a serving thread ended before it served"),
+            }
+        }
+        ready(settings.listen, prepared.demo.as_ref());
+        server(&prepared, &settings).serve(first).await?;
+        for thread in threads {
+            match thread.join() {
+                Ok(outcome) => outcome?,
+                Err(_) => anyhow::bail!("a serving thread panicked"),
+            }
+        }
+        Ok(())
+    })
+}
+
+/// One serving thread after the first: connects, binds the shared port, says so, serves.
+fn serve_thread(
+    settings: Settings,
+    specs: Vec<SubschemaSpec>,
+    shared: Shared,
+    report: tokio::sync::mpsc::UnboundedSender<anyhow::Result<()>>,
+) -> anyhow::Result<()> {
+    let runtime = match event_loop() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            let message = format!("{error:#}");
+            let _ = report.send(Err(error));
+            anyhow::bail!(message);
+        }
+    };
+    runtime.block_on(async move {
+        let started = async {
+            let prepared = connect(&settings, specs, &shared, None).await?;
+            let listener = bind(settings.listen, true)?;
+            anyhow::Ok((prepared, listener))
+        };
+        let (prepared, listener) = match started.await {
+            Ok(started) => started,
+            Err(error) => {
+                let message = format!("{error:#}");
+                let _ = report.send(Err(error));
+                anyhow::bail!(message);
+            }
+        };
+        let _ = report.send(Ok(()));
+        server(&prepared, &settings).serve(listener).await?;
+        Ok(())
+    })
+}
+
+/// A single-threaded event loop with I/O and timers.
+fn event_loop() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .context("starting an event loop")
+}
+
+/// A listener on `addr`; with `shared`, one of several on the same port (`SO_REUSEPORT`).
+fn bind(addr: SocketAddr, shared: bool) -> anyhow::Result<tokio::net::TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }
+    .with_context(|| format!("cannot listen on {addr}"))?;
+    // What `std::net::TcpListener::bind` does on Unix: a restarted gateway can bind the port
+    // while connections of the last one linger.
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    if shared {
+        socket.set_reuseport(true)?;
+    }
+    #[cfg(not(unix))]
+    let _ = shared;
+    socket
+        .bind(addr)
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    socket
+        .listen(1024)
+        .with_context(|| format!("cannot listen on {addr}"))
 }

@@ -30,6 +30,7 @@ pub fn settings(subschemas: Vec<SubschemaSpec>) -> Settings {
         dedup: true,
         demo_redis: None,
         callback_url: None,
+        threads: 1,
     }
 }
 
@@ -142,6 +143,11 @@ impl GatewayProcess {
         // Keep reading so the process never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Self { url, _child: child }
+    }
+
+    /// The process id.
+    pub fn pid(&self) -> u32 {
+        self._child.id().unwrap()
     }
 
     /// The whole JSON result of a query over HTTP.

@@ -135,46 +135,46 @@ pub(crate) async fn run_entity_steps(
 
 /// Walks the step's path through `data` (lists included) and gathers the objects.
 fn gather(step: &EntityStep, data: &Object) -> Gathered {
-    let mut gathered = Gathered::default();
-    let mut seen: HashMap<Vec<u8>, usize> = HashMap::default();
-    let mut indices = Vec::new();
-    let mut key = Vec::new();
-    let Some((first, rest)) = step.path.split_first() else {
-        // A gateway-defined root field: the parent is the root object.
-        if let Some(representation) = representation(step, data) {
-            gathered.representations.push(representation);
-            gathered.objects.push(&[], 0);
-        }
-        gathered.count = gathered.representations.len();
-        return gathered;
+    let mut walk = Walk {
+        step,
+        gathered: Gathered::default(),
+        seen: HashMap::default(),
+        key: Vec::new(),
+        hints: vec![0; step.path.len().saturating_sub(1)],
+        found: Vec::with_capacity(step.requirements.len()),
+        requirement_hints: vec![0; step.requirements.len() + 1],
     };
-    if let Some(value) = data.get(first) {
-        let mut walk = Walk {
-            step,
-            gathered: &mut gathered,
-            seen: &mut seen,
-            key: &mut key,
-            hints: vec![0; rest.len()],
-        };
-        walk.value(value, rest, &mut indices);
+    match step.path.split_first() {
+        // A gateway-defined root field: the parent is the root object.
+        None => walk.object(data, &[]),
+        Some((first, rest)) => {
+            if let Some(value) = data.get(first) {
+                walk.value(value, rest, &mut Vec::new());
+            }
+        }
     }
+    let mut gathered = walk.gathered;
     gathered.count = gathered.representations.len();
     gathered
 }
 
 struct Walk<'w> {
     step: &'w EntityStep,
-    gathered: &'w mut Gathered,
-    seen: &'w mut HashMap<Vec<u8>, usize>,
+    gathered: Gathered,
+    seen: HashMap<Vec<u8>, usize>,
     /// A reused buffer for the deduplication key.
-    key: &'w mut Vec<u8>,
-    /// For each key of the path, where it was found last: the objects of one list mostly hold
-    /// their members in one order.
+    key: Vec<u8>,
+    /// For each key of the path after the first, where it was found last: the objects of one
+    /// list mostly hold their members in one order.
     hints: Vec<usize>,
+    /// A reused buffer for an object's requirement values.
+    found: Vec<&'w Data>,
+    /// Where `__typename` and each requirement were found last.
+    requirement_hints: Vec<usize>,
 }
 
-impl Walk<'_> {
-    fn value(&mut self, value: &Data, keys: &[String], indices: &mut Vec<u32>) {
+impl<'w> Walk<'w> {
+    fn value(&mut self, value: &'w Data, keys: &[String], indices: &mut Vec<u32>) {
         match value {
             Data::List(items) => {
                 for (i, item) in items.iter().enumerate() {
@@ -199,18 +199,37 @@ impl Walk<'_> {
         }
     }
 
-    fn object(&mut self, map: &Object, indices: &[u32]) {
-        if !dedup_key(self.step, map, self.key) {
+    /// The member `key` of `object`, looked for where hint `slot` says first.
+    fn find(&mut self, object: &'w Object, slot: usize, key: &str) -> Option<&'w Data> {
+        let i = object.position_from(key, self.requirement_hints[slot])?;
+        self.requirement_hints[slot] = i;
+        object.get_index(i).map(|(_, value)| value)
+    }
+
+    /// An object at the step's place: skipped when it is of another type or lacks a key field
+    /// (its key came back null); else its representation is found or added.
+    fn object(&mut self, map: &'w Object, indices: &[u32]) {
+        let step = self.step;
+        if step.type_condition.is_some()
+            && self.find(map, 0, "__typename").and_then(Data::as_str)
+                != Some(step.resolver.type_name.as_str())
+        {
             return;
         }
+        self.found.clear();
+        for (i, alias) in step.aliases.iter().enumerate() {
+            match self.find(map, i + 1, alias) {
+                Some(value) => self.found.push(value),
+                None => return,
+            }
+        }
+        dedup_key(&self.found, &mut self.key);
         let next = self.gathered.representations.len();
         let index = match self.seen.get(self.key.as_slice()) {
             Some(index) => *index,
             None => {
-                let Some(representation) = representation(self.step, map) else {
-                    return;
-                };
                 self.seen.insert(self.key.clone(), next);
+                let representation = representation(step, &self.found);
                 self.gathered.representations.push(representation);
                 next
             }
@@ -219,44 +238,23 @@ impl Walk<'_> {
     }
 }
 
-/// Writes the values of an object's requirement fields into `key`, or returns false when the
-/// object is of another type or lacks one (its key came back null).
-fn dedup_key(step: &EntityStep, object: &Object, key: &mut Vec<u8>) -> bool {
-    if step.type_condition.is_some()
-        && object.get("__typename").and_then(Data::as_str) != Some(step.resolver.type_name.as_str())
-    {
-        return false;
-    }
+/// Writes requirement values into `key`: strings as they are, anything else as JSON, each
+/// behind a tag and followed by a separator.
+fn dedup_key(values: &[&Data], key: &mut Vec<u8>) {
     key.clear();
-    let mut alias = String::with_capacity(KEY_ALIAS_PREFIX.len() + 16);
-    for requirement in &step.requirements {
-        match requirement_value(object, requirement, &mut alias) {
-            Some(Data::String(s)) => {
+    for value in values {
+        match value {
+            Data::String(s) => {
                 key.push(b's');
                 key.extend_from_slice(s.as_bytes());
             }
-            Some(value) => {
+            value => {
                 key.push(b'v');
                 value.write_json(key);
             }
-            None => return false,
         }
         key.push(0);
     }
-    true
-}
-
-/// An object's value of a requirement field, selected under its `_qk_` alias (`alias` is a
-/// reused buffer).
-fn requirement_value<'o>(
-    object: &'o Object,
-    requirement: &str,
-    alias: &mut String,
-) -> Option<&'o Data> {
-    alias.clear();
-    alias.push_str(KEY_ALIAS_PREFIX);
-    alias.push_str(requirement);
-    object.get(alias.as_str())
 }
 
 /// The client path of the object reached by `indices` (the step's keys, list indices where
@@ -293,27 +291,17 @@ fn client_path(step: &EntityStep, data: &Object, indices: &[u32]) -> Vec<PathSeg
     path
 }
 
-/// `__typename` and the requirement fields of an object, or `None` when the object is of
-/// another type or lacks a key field (its key came back null).
-fn representation(step: &EntityStep, object: &Object) -> Option<JsonMap> {
-    let type_name = step.resolver.type_name.as_str();
-    if step.type_condition.is_some()
-        && object.get("__typename").and_then(Data::as_str) != Some(type_name)
-    {
-        return None;
-    }
+/// `__typename` and the requirement fields of an object, from its requirement values.
+fn representation(step: &EntityStep, values: &[&Data]) -> JsonMap {
     let mut representation = JsonMap::with_capacity(step.requirements.len() + 1);
-    representation.insert("__typename".into(), Value::String(type_name.to_owned()));
-    let mut alias = String::with_capacity(KEY_ALIAS_PREFIX.len() + 16);
-    for requirement in &step.requirements {
-        match requirement_value(object, requirement, &mut alias) {
-            Some(value) => {
-                representation.insert(requirement.to_string(), Value::from(value));
-            }
-            None => return None,
-        }
+    representation.insert(
+        "__typename".into(),
+        Value::String(step.resolver.type_name.as_str().to_owned()),
+    );
+    for (requirement, value) in step.requirements.iter().zip(values) {
+        representation.insert(requirement.as_str().to_owned(), Value::from(*value));
     }
-    Some(representation)
+    representation
 }
 
 /// The upstream request for the gathered objects.

@@ -72,6 +72,8 @@ pub(crate) struct EntityStep {
     pub type_condition: Option<Name>,
     /// The representation's fields (besides `__typename`), read from `_qk_<field>`.
     pub requirements: Vec<Name>,
+    /// The aliases the requirements are read from: `_qk_<field>`, in their order.
+    pub aliases: Vec<String>,
     /// The client fields it resolves, to place an error on each when the fetch fails.
     pub fields: Vec<StepField>,
     /// The operation name it sends (the client's).
@@ -126,6 +128,10 @@ impl EntityStep {
             resolver,
             path,
             type_condition,
+            aliases: requirements
+                .iter()
+                .map(|r| format!("{KEY_ALIAS_PREFIX}{r}"))
+                .collect(),
             requirements,
             fields,
             operation_name,

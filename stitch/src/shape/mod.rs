@@ -255,7 +255,9 @@ impl<'a> Shaper<'a> {
                 "__schema" | "__type" => write_value(&mut self.out, source.get(key)),
                 _ => {
                     self.path.push(Elem::Key(key));
-                    self.locate_upstream_errors(first);
+                    if !self.by_path.is_empty() {
+                        self.locate_upstream_errors(first);
+                    }
                     let fetched = take(&entry.found_at, source, key).unwrap_or(&Data::Null);
                     let completed = self.value(type_name, first.ty(), entry.kind, fields, fetched);
                     self.path.pop();
@@ -319,7 +321,9 @@ impl<'a> Shaper<'a> {
                 self.out.push(b',');
             }
             self.path.push(Elem::Index(i));
-            self.locate_upstream_errors(fields[0]);
+            if !self.by_path.is_empty() {
+                self.locate_upstream_errors(fields[0]);
+            }
             let completed = self.value(parent, item_type, kind, fields, item);
             self.path.pop();
             if completed.is_err() {
@@ -438,10 +442,8 @@ impl<'a> Shaper<'a> {
     }
 
     /// Gives upstream errors at the current path the location of the client's field.
+    #[cold]
     fn locate_upstream_errors(&mut self, field: &Node<Field>) {
-        if self.by_path.is_empty() {
-            return;
-        }
         let path = self.owned_path();
         if let Some(indices) = self.by_path.remove(&path) {
             let location: Vec<_> = location(self.document, field).into_iter().collect();
