@@ -19,20 +19,38 @@ const MAX_DEPTH: usize = 127;
 pub(super) fn parse(json: &[u8]) -> serde_json::Result<Data> {
     let text = std::str::from_utf8(json)
         .map_err(|e| serde_json::Error::custom(format!("invalid UTF-8 in JSON: {e}")))?;
+    let (members, items) = STACKS.take();
     let mut parser = Parser {
         text,
         bytes: text.as_bytes(),
         pos: 0,
         depth: 0,
-        members: Vec::new(),
-        items: Vec::new(),
+        members,
+        items,
     };
-    let value = parser.value()?;
+    let mut outcome = parser.value();
     parser.skip_whitespace();
-    if parser.pos != parser.bytes.len() {
-        return Err(parser.error("trailing characters"));
+    if outcome.is_ok() && parser.pos != parser.bytes.len() {
+        outcome = Err(parser.error("trailing characters"));
     }
-    Ok(value)
+    let (mut members, mut items) = (parser.members, parser.items);
+    members.clear();
+    items.clear();
+    if members.capacity() <= STACK_KEEP && items.capacity() <= STACK_KEEP {
+        STACKS.set((members, items));
+    }
+    outcome
+}
+
+/// The most members (items) the kept stacks may hold: one huge answer does not keep its
+/// memory.
+const STACK_KEEP: usize = 4096;
+
+thread_local! {
+    /// The member and item stacks of this thread's last parse, kept for the next one (taken
+    /// and put back once per parse, so they are not grown again for every answer).
+    static STACKS: std::cell::Cell<(Vec<(Str, Data)>, Vec<Data>)> =
+        const { std::cell::Cell::new((Vec::new(), Vec::new())) };
 }
 
 struct Parser<'t> {
