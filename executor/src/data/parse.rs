@@ -46,11 +46,13 @@ pub(super) fn parse(json: &[u8]) -> serde_json::Result<Data> {
 /// memory.
 const STACK_KEEP: usize = 4096;
 
+/// The member stack and the item stack of a parse.
+type Stacks = (Vec<(Str, Data)>, Vec<Data>);
+
 thread_local! {
-    /// The member and item stacks of this thread's last parse, kept for the next one (taken
-    /// and put back once per parse, so they are not grown again for every answer).
-    static STACKS: std::cell::Cell<(Vec<(Str, Data)>, Vec<Data>)> =
-        const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+    /// The stacks of this thread's last parse, kept for the next one (taken and put back once
+    /// per parse, so they are not grown again for every answer).
+    static STACKS: std::cell::Cell<Stacks> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
 }
 
 struct Parser<'t> {
