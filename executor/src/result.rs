@@ -119,6 +119,9 @@ impl Serialize for ExecutionResult {
     }
 }
 
+/// What a response with data starts with.
+const DATA_HEAD: &[u8] = b"{\"data\":";
+
 /// The members of a result after `data`, as an object of their own.
 struct Members<'r>(&'r ExecutionResult);
 
@@ -153,18 +156,50 @@ impl ExecutionResult {
             }
             (None, None) => return serde_json::to_vec(self),
         };
-        let members = serde_json::to_vec(&Members(self))?;
-        let mut out = Vec::with_capacity(json.len() + members.len() + 8);
-        out.extend_from_slice(b"{\"data\":");
+        let tail = self.tail_after_data()?;
+        let mut out = Vec::with_capacity(DATA_HEAD.len() + json.len() + tail.len());
+        out.extend_from_slice(DATA_HEAD);
         out.extend_from_slice(json);
+        out.extend_from_slice(&tail);
+        Ok(out)
+    }
+
+    /// [`to_json`](Self::to_json)'s bytes in parts that, joined, are those bytes. With
+    /// [`data_json`](Self::data_json) set, that buffer is one of the parts, shared rather than
+    /// copied: a server writes the parts one after another (one vectored write) instead of
+    /// copying a large answer once more.
+    ///
+    /// ```
+    /// use quilt_executor::ExecutionResult;
+    /// let result = ExecutionResult {
+    ///     data_json: Some(bytes::Bytes::from_static(br#"{"a":1}"#)),
+    ///     ..ExecutionResult::default()
+    /// };
+    /// let parts = result.to_json_parts().unwrap();
+    /// assert_eq!(parts.len(), 3);
+    /// assert_eq!(parts.concat(), result.to_json().unwrap());
+    /// ```
+    pub fn to_json_parts(&self) -> serde_json::Result<Vec<Bytes>> {
+        match &self.data_json {
+            Some(json) => Ok(vec![
+                Bytes::from_static(DATA_HEAD),
+                json.clone(),
+                Bytes::from(self.tail_after_data()?),
+            ]),
+            None => Ok(vec![Bytes::from(self.to_json()?)]),
+        }
+    }
+
+    /// What follows `data` in the response: `,"errors":...}` with the other members, or `}`.
+    fn tail_after_data(&self) -> serde_json::Result<Vec<u8>> {
+        let mut members = serde_json::to_vec(&Members(self))?;
         // `members` is `{}` or `{"key":...}`: its members follow `data`.
         if members.len() > 2 {
-            out.push(b',');
-            out.extend_from_slice(&members[1..]);
+            members[0] = b',';
+            Ok(members)
         } else {
-            out.push(b'}');
+            Ok(b"}".to_vec())
         }
-        Ok(out)
     }
 
     /// Every member but `data`, in the order the GraphQL response keeps them.
@@ -461,8 +496,33 @@ mod tests {
             String::from_utf8(written).unwrap(),
             r#"{"data":{"a":[null],"b":"\"q\""},"errors":[{"message":"m","path":["a",0]}],"extensions":{"cost":3},"hasNext":false}"#
         );
+        assert_eq!(
+            result.to_json_parts().unwrap().concat(),
+            written_again(&result)
+        );
+        // The data buffer is shared, not copied.
+        let parts = result.to_json_parts().unwrap();
+        assert_eq!(
+            parts[1].as_ptr(),
+            result.data_json.as_ref().unwrap().as_ptr()
+        );
+        // The same from a tree, and without any other member.
+        let tree = ExecutionResult {
+            data_tree: Some(crate::Data::from_slice(br#"{"t":true}"#).unwrap()),
+            ..ExecutionResult::default()
+        };
+        assert_eq!(tree.to_json().unwrap(), br#"{"data":{"t":true}}"#);
+        assert_eq!(
+            tree.to_json_parts().unwrap().concat(),
+            tree.to_json().unwrap()
+        );
+        assert_eq!(serde_json::to_vec(&tree).unwrap(), tree.to_json().unwrap());
         result.data_json = Some(Bytes::from_static(b"not json"));
         assert!(serde_json::to_vec(&result).is_err());
+    }
+
+    fn written_again(result: &ExecutionResult) -> Vec<u8> {
+        serde_json::to_vec(result).unwrap()
     }
 
     #[test]

@@ -370,3 +370,60 @@ async fn graphiql_and_health() {
     .unwrap();
     assert_eq!(health, json!({"status": "pass"}));
 }
+
+/// Answers `execute_serialized` with its data as JSON bytes, as the stitched schema does.
+struct AlreadySerialized;
+
+const BIG: usize = 300_000;
+
+impl quilt_executor::Executor for AlreadySerialized {
+    fn execute(&self, _request: Request) -> quilt_executor::ExecuteFuture {
+        Box::pin(async {
+            let data = json!({"big": "x".repeat(BIG)});
+            Ok(Response::Single(ExecutionResult::from_data(data)))
+        })
+    }
+
+    fn execute_serialized(&self, _request: Request) -> quilt_executor::ExecuteFuture {
+        Box::pin(async {
+            let data = serde_json::to_vec(&json!({"big": "x".repeat(BIG)})).unwrap();
+            Ok(Response::Single(ExecutionResult {
+                data_json: Some(data.into()),
+                errors: vec![quilt_executor::GraphQLError::new("late")],
+                ..ExecutionResult::default()
+            }))
+        })
+    }
+}
+
+#[tokio::test]
+async fn data_already_serialized_is_sent_in_parts_with_its_length() {
+    for dedup in [false, true] {
+        let server = serve(AlreadySerialized, Stats::default(), |builder| {
+            if dedup {
+                builder.dedup(quilt_server::InboundDedup::default())
+            } else {
+                builder
+            }
+        })
+        .await;
+        let response = client()
+            .post(server.url())
+            .header("accept", "application/graphql-response+json")
+            .json(&json!({"query": "{ big }"}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), 200);
+        let length: usize = response.headers()["content-length"]
+            .to_str()
+            .unwrap()
+            .parse()
+            .unwrap();
+        let body = response.bytes().await.unwrap();
+        assert_eq!(body.len(), length, "dedup {dedup}");
+        let expected = json!({"data": {"big": "x".repeat(BIG)}, "errors": [{"message": "late"}]});
+        assert_eq!(serde_json::from_slice::<Value>(&body).unwrap(), expected);
+        assert!(body.starts_with(b"{\"data\":{\"big\":\"xxx"), "data first");
+    }
+}

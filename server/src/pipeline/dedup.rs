@@ -13,7 +13,6 @@
 //! mutations, subscriptions, `@defer`/`@stream` or uploads. The execution runs on its own task,
 //! so a client that disconnects leaves it running for the others.
 
-use axum::body::Body;
 use axum::response::Response;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
@@ -23,6 +22,7 @@ use quilt_executor::{
 
 use crate::pipeline::execute::{ExecuteFailure, execute_serialized};
 use crate::pipeline::negotiate::JsonKind;
+use crate::pipeline::respond::parts_body;
 use crate::state::ServerState;
 
 /// Inbound deduplication for a [`GraphQLServer`](crate::GraphQLServer); see
@@ -69,9 +69,9 @@ type SharedAnswer = std::sync::Arc<Serialized>;
 #[derive(Debug)]
 enum Serialized {
     /// A result; `has_data` decides 200 or 400 under `application/graphql-response+json`.
-    Result { body: Bytes, has_data: bool },
+    Result { body: Vec<Bytes>, has_data: bool },
     /// The executor failed; `kind` decides 502 or 504 under `application/graphql-response+json`.
-    Failed { body: Bytes, kind: ErrorKind },
+    Failed { body: Vec<Bytes>, kind: ErrorKind },
     /// Not a single result after all (a stream, a refused execution): the waiter executes on
     /// its own.
     Unshareable,
@@ -137,7 +137,7 @@ pub(crate) async fn answer(
         }
         Serialized::Unshareable => return Err(fallback),
     };
-    let mut response = Response::new(Body::from(body));
+    let mut response = Response::new(parts_body(body));
     *response.status_mut() = status;
     response.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -146,9 +146,9 @@ pub(crate) async fn answer(
     Ok(response)
 }
 
-fn serialize(result: &ExecutionResult) -> Option<Bytes> {
-    match result.to_json() {
-        Ok(bytes) => Some(Bytes::from(bytes)),
+fn serialize(result: &ExecutionResult) -> Option<Vec<Bytes>> {
+    match result.to_json_parts() {
+        Ok(parts) => Some(parts),
         Err(error) => {
             tracing::error!(%error, "could not serialize a GraphQL response");
             None

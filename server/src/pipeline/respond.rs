@@ -3,16 +3,18 @@
 
 use axum::body::Body;
 use axum::response::Response;
+use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use quilt_executor::{ErrorKind, ExecutionResult, ExecutorError};
 
 use crate::pipeline::negotiate::JsonKind;
 
-/// A JSON response with `status`.
+/// A JSON response with `status`. A result whose data is already JSON
+/// ([`ExecutionResult::data_json`]) is sent in parts around those bytes, without copying them.
 pub fn json_body(status: StatusCode, kind: JsonKind, result: &ExecutionResult) -> Response {
-    match result.to_json() {
-        Ok(bytes) => {
-            let mut response = Response::new(Body::from(bytes));
+    match result.to_json_parts() {
+        Ok(parts) => {
+            let mut response = Response::new(parts_body(parts));
             *response.status_mut() = status;
             response.headers_mut().insert(
                 header::CONTENT_TYPE,
@@ -26,6 +28,54 @@ pub fn json_body(status: StatusCode, kind: JsonKind, result: &ExecutionResult) -
             *response.status_mut() = StatusCode::INTERNAL_SERVER_ERROR;
             response
         }
+    }
+}
+
+/// A body of buffers sent one after another, its length known (hyper writes them with one
+/// vectored write).
+pub(crate) fn parts_body(parts: Vec<Bytes>) -> Body {
+    match <[Bytes; 1]>::try_from(parts) {
+        Ok([one]) => Body::from(one),
+        Err(parts) => Body::new(Parts::new(parts)),
+    }
+}
+
+/// See [`parts_body`].
+struct Parts {
+    parts: std::collections::VecDeque<Bytes>,
+    remaining: u64,
+}
+
+impl Parts {
+    fn new(parts: Vec<Bytes>) -> Self {
+        Self {
+            remaining: parts.iter().map(|p| p.len() as u64).sum(),
+            parts: parts.into(),
+        }
+    }
+}
+
+impl http_body::Body for Parts {
+    type Data = Bytes;
+    type Error = std::convert::Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        _cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<http_body::Frame<Bytes>, Self::Error>>> {
+        let next = self.parts.pop_front();
+        if let Some(part) = &next {
+            self.remaining -= part.len() as u64;
+        }
+        std::task::Poll::Ready(next.map(|part| Ok(http_body::Frame::data(part))))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.parts.is_empty()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        http_body::SizeHint::with_exact(self.remaining)
     }
 }
 
