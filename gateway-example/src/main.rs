@@ -6,7 +6,8 @@ use gateway_example::run;
 
 /// mimalloc instead of the system allocator: the gateway's hot path allocates many small
 /// JSON values per request, and glibc's malloc/free were about a quarter of its instructions
-/// (callgrind, heavy query; see bench/README.md).
+/// (callgrind, heavy query; see bench/README.md). Its 2.x line (the `v2` feature): the same
+/// CPU as 3.x, and a quarter less peak memory under load.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
