@@ -268,6 +268,10 @@ impl<E: Executor> Drop for Window<E> {
 struct Group {
     request: Request,
     waiters: Vec<Reply>,
+    /// The request's variables as JSON, kept when they were moved into a merged request: the
+    /// request runs on its own again only after a failed merged answer (rare), so keeping them
+    /// as text costs less than copying every value.
+    moved_variables: Option<Vec<u8>>,
 }
 
 impl Group {
@@ -377,9 +381,16 @@ impl<E: Executor> Shared<E> {
         let mut prefixed = Vec::with_capacity(groups.len());
         let mut merged = Vec::with_capacity(groups.len());
         let mut solos = Vec::new();
-        for group in groups {
-            match self.prefixes.prefix_request(prefixed.len(), &group.request) {
+        for mut group in groups {
+            let kept = (!group.request.variables.is_empty())
+                .then(|| serde_json::to_vec(&group.request.variables).ok())
+                .flatten();
+            match self
+                .prefixes
+                .prefix_taking(prefixed.len(), &mut group.request)
+            {
                 Ok(p) => {
+                    group.moved_variables = kept;
                     prefixed.push(p);
                     merged.push(group);
                 }
@@ -396,6 +407,18 @@ impl<E: Executor> Shared<E> {
     /// Executes one entry on its own. With a single waiter the response is passed through as
     /// it is (a stream stays a stream).
     async fn run_solo(&self, mut group: Group) {
+        if let Some(json) = group.moved_variables.take() {
+            match serde_json::from_slice(&json) {
+                Ok(variables) => group.request.variables = variables,
+                // Unreachable: the text was written from these variables.
+                Err(error) => {
+                    group.answer(Err(ExecutorError::other(format!(
+                        "the batched request's variables could not be restored: {error}"
+                    ))));
+                    return;
+                }
+            }
+        }
         if let [only] = group.waiters.as_slice() {
             let execute = self.call(group.request, only.tree);
             if let Some(outcome) = until_abandoned(&mut group.waiters, execute).await
@@ -544,6 +567,7 @@ fn group(pending: Vec<Pending>, dedup: bool) -> Vec<Group> {
         }
         groups.push(Group {
             request,
+            moved_variables: None,
             waiters: vec![reply],
         });
     }

@@ -183,6 +183,27 @@ fn joined<T>(items: &[T], separator: &str, print: impl Fn(&T) -> String) -> Stri
     items.iter().map(print).collect::<Vec<_>>().join(separator)
 }
 
+/// [`with_variables`] taking the values out of `variables` instead of copying them (the
+/// operation's own variables; the others are dropped).
+fn with_variables_taken(renamed: Arc<Renamed>, variables: &mut JsonMap) -> Prefixed {
+    let mut prefixed_variables = JsonMap::new();
+    for (name, value) in std::mem::take(variables) {
+        if let Some((_, prefixed)) = renamed
+            .variable_names
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+        {
+            prefixed_variables.insert(prefixed.clone(), value);
+        }
+    }
+    let plan = EntryPlan::new(renamed.required.clone());
+    Prefixed {
+        renamed,
+        variables: prefixed_variables,
+        plan,
+    }
+}
+
 /// The request's variables under their prefixed names, and what the service must answer.
 fn with_variables(renamed: Arc<Renamed>, request: &Request) -> Prefixed {
     let mut variables = JsonMap::new();
@@ -214,9 +235,26 @@ type PrefixKey = (u64, Option<String>, usize);
 const PREFIX_CACHE_CAPACITY: usize = 4096;
 
 impl PrefixCache {
+    /// [`PrefixCache::prefix_request`] that takes the variables' values out of `request`
+    /// instead of copying them; on success `request` is left without variables.
+    pub(crate) fn prefix_taking(
+        &self,
+        index: usize,
+        request: &mut Request,
+    ) -> Result<Prefixed, Unmergeable> {
+        let renamed = self.renamed(index, request)?;
+        Ok(with_variables_taken(renamed, &mut request.variables))
+    }
+
     /// [`prefix_request`], from the cache when the document was renamed for this position
     /// before.
     pub fn prefix_request(&self, index: usize, request: &Request) -> Result<Prefixed, Unmergeable> {
+        let renamed = self.renamed(index, request)?;
+        Ok(with_variables(renamed, request))
+    }
+
+    /// The renaming of `request`'s operation for position `index`, cached.
+    fn renamed(&self, index: usize, request: &Request) -> Result<Arc<Renamed>, Unmergeable> {
         let key = (
             request.document.hash64(),
             request.operation_name.clone(),
@@ -244,7 +282,7 @@ impl PrefixCache {
                 renamed
             }
         };
-        Ok(with_variables(renamed, request))
+        Ok(renamed)
     }
 }
 

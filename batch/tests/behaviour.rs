@@ -135,6 +135,41 @@ async fn a_request_error_of_the_merged_query_runs_each_request_alone() {
 }
 
 #[tokio::test]
+async fn requests_run_alone_after_a_failed_merged_answer_keep_their_variables() {
+    // The merged request takes the variables' values; a request run on its own afterwards gets
+    // them back exactly (lists of objects, as entity representations are, included).
+    let (inner, seen) = recording(|request| {
+        if request.query().contains("_v0_") {
+            single(json!({"errors": [{"message": "the merged request failed"}]}))
+        } else {
+            single(json!({"data": {"echo": request.variables.get("reps").cloned()}}))
+        }
+    });
+    let batched = inner.batched(BatchOptions::default());
+    let query = "query E($reps: [Rep!]!, $n: Int) { echo(reps: $reps, n: $n) }";
+    let reps = |tag: &str| json!([{"__typename": "Product", "upc": tag}, {"__typename": "Product", "upc": "2", "nested": [1, {"a": null}]}]);
+    let a = q(query).variable("reps", reps("a")).variable("n", json!(1));
+    let b = q(query).variable("reps", reps("b"));
+    let (a, b) = tokio::join!(run(&batched, a), run(&batched, b));
+    assert_eq!(a.data, Some(json!({"echo": reps("a")})));
+    assert_eq!(b.data, Some(json!({"echo": reps("b")})));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 3, "merged once, then each alone");
+    assert_eq!(
+        seen[0].variables.keys().collect::<Vec<_>>(),
+        ["_v0_reps", "_v0_n", "_v1_reps"]
+    );
+    assert_eq!(
+        Value::Object(seen[1].variables.clone()),
+        json!({"reps": reps("a"), "n": 1})
+    );
+    assert_eq!(
+        Value::Object(seen[2].variables.clone()),
+        json!({"reps": reps("b")})
+    );
+}
+
+#[tokio::test]
 async fn a_nulled_mutation_is_never_run_again() {
     let (inner, seen) = recording(|_| {
         single(json!({"data": null, "errors": [{"message": "non-null", "path": ["_v1_b"]}]}))
