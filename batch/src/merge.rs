@@ -232,7 +232,7 @@ pub struct PrefixCache {
 type PrefixKey = (u64, Option<String>, usize);
 
 /// The most renamed operations a [`PrefixCache`] keeps.
-const PREFIX_CACHE_CAPACITY: usize = 4096;
+const PREFIX_CACHE_CAPACITY: usize = 512;
 
 impl PrefixCache {
     /// [`PrefixCache::prefix_request`] that takes the variables' values out of `request`
