@@ -146,25 +146,12 @@ pub fn split_result(mut result: ExecutionResult, plan: &SplitPlan) -> Vec<Execut
         Taken::Tree(Data::Object(data)) => {
             split_object(data, plan, &mut results, &mut batch_errors);
         }
-        Taken::Value(other) => {
-            let kind = match other {
-                Value::Array(_) => "an array",
-                Value::String(_) => "a string",
-                Value::Number(_) => "a number",
-                _ => "a boolean",
-            };
-            invalid_data(kind, &mut results, &mut batch_errors);
+        Taken::Value(other) => invalid_data(kind(&other), &mut results, &mut batch_errors),
+        // Not an object: a value of no size to speak of, read as the other form.
+        Taken::Tree(other) => {
+            invalid_data(kind(&Value::from(other)), &mut results, &mut batch_errors);
         }
         Taken::Unreadable => invalid_data("unreadable JSON", &mut results, &mut batch_errors),
-        Taken::Tree(other) => {
-            let kind = match other {
-                Data::List(_) => "an array",
-                Data::String(_) => "a string",
-                Data::Number(_) => "a number",
-                _ => "a boolean",
-            };
-            invalid_data(kind, &mut results, &mut batch_errors);
-        }
     }
     for error in batch_errors {
         for result in &mut results {
@@ -293,6 +280,16 @@ fn split_object<M: SplitMap>(
             ))
             .with_code(codes::UNEXPECTED_FIELD),
         );
+    }
+}
+
+/// What a value that is not an object is, for the error.
+fn kind(value: &Value) -> &'static str {
+    match value {
+        Value::Array(_) => "an array",
+        Value::String(_) => "a string",
+        Value::Number(_) => "a number",
+        _ => "a boolean",
     }
 }
 
