@@ -455,6 +455,40 @@ mod tests {
     }
 
     #[test]
+    fn data_trees_split_as_values_do() {
+        let merged = result(json!({
+            "errors": [{"message": "a failed", "path": ["_v0_a"]}],
+            "extensions": {"cost": 3}
+        }));
+        let tree = |text: &str| ExecutionResult {
+            data_tree: Some(Data::from_slice(text.as_bytes()).unwrap()),
+            ..merged.clone()
+        };
+        let plan = plan(&[&["b", "a"], &["x", "y"]]);
+        let out = split_result(tree(r#"{"_v0_b":1,"_v1_x":{"n":[2]},"_v0_a":null}"#), &plan);
+        for r in &out {
+            assert_eq!(r.data, None, "the tree form is kept");
+        }
+        assert_eq!(
+            serde_json::to_value(&out[0]).unwrap(),
+            json!({"data": {"b": 1, "a": null}, "errors": [{"message": "a failed", "path": ["a"]}],
+                   "extensions": {"cost": 3}})
+        );
+        assert_eq!(
+            out[1].data_tree.as_ref().unwrap().to_json(),
+            br#"{"x":{"n":[2]},"y":null}"#
+        );
+        assert_eq!(out[1].errors[0].code(), Some(codes::MISSING_FIELD));
+        for r in split_result(tree("[1]"), &plan) {
+            assert_eq!(r.data, Some(Value::Null));
+            assert_eq!(r.errors.last().unwrap().code(), Some(codes::INVALID_DATA));
+        }
+        for r in split_result(tree("null"), &plan) {
+            assert_eq!(r.data_tree, Some(Data::Null));
+        }
+    }
+
+    #[test]
     fn nulled_mutation_explains_itself() {
         let out = split_nulled_mutation(
             result(json!({"data": null, "errors": [{"message": "nn", "path": ["_v1_f"]}]})),

@@ -50,6 +50,27 @@ async fn query_with_variables_returns_data() {
 }
 
 #[tokio::test]
+async fn execute_tree_answers_the_same_result_with_its_data_as_a_tree() {
+    let server = TestServer::start().await.unwrap();
+    let executor = HttpExecutor::new(server.http_url()).unwrap();
+    let request = Request::new("query U($id: ID!) { user(id: $id) { id name role } nope: fail }")
+        .unwrap()
+        .operation_name("U")
+        .variable("id", json!("2"));
+    let as_value = single(&executor, request.clone()).await;
+    let response = within(executor.execute_tree(request)).await.unwrap();
+    let mut as_tree = response.into_single().await.unwrap();
+    assert_eq!(as_tree.data, None, "the data comes as a tree");
+    let tree = as_tree.data_tree.take().unwrap();
+    assert_eq!(Some(Value::from(tree)), as_value.data);
+    assert_eq!(as_tree.errors, as_value.errors);
+    assert!(
+        !as_value.errors.is_empty(),
+        "an error travels beside the data"
+    );
+}
+
+#[tokio::test]
 async fn posts_the_query_text_as_json_with_the_graphql_accept_header() {
     let (server, mut seen) = recorder(200, "application/json", OK_BODY).await;
     let executor = HttpExecutor::new(server.http_url()).unwrap();
