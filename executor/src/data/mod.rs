@@ -36,6 +36,9 @@ use serde_json::{Number, Value};
 pub type Str = compact_str::CompactString;
 
 /// A JSON value, as the gateway keeps response data; see the [module documentation](self).
+///
+/// 24 bytes: lists and objects are boxed slices (a pointer and a length), which leaves room for
+/// the variant's tag in a spare value of the inline string's last byte.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub enum Data {
     /// `null`.
@@ -47,31 +50,27 @@ pub enum Data {
     Number(Number),
     /// A string.
     String(Str),
-    /// A list.
-    List(Vec<Data>),
+    /// A list (build one from a vector with `.into()` or by collecting).
+    List(Box<[Data]>),
     /// An object, members in order.
     Object(Object),
 }
 
 /// A JSON object: its members in order, each key once.
+///
+/// The members are a boxed slice of exactly their number: objects of response data are built
+/// once at their size and rarely grow, and a member added later costs one reallocation (which
+/// the allocator mostly does in place). [`merge_members`](Self::merge_members) and
+/// [`extend`](Self::extend) add many members with one.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Object {
-    entries: Vec<(Str, Data)>,
+    entries: Box<[(Str, Data)]>,
 }
 
 impl Object {
     /// An empty object.
-    pub const fn new() -> Self {
-        Self {
-            entries: Vec::new(),
-        }
-    }
-
-    /// An empty object with room for `capacity` members.
-    pub fn with_capacity(capacity: usize) -> Self {
-        Self {
-            entries: Vec::with_capacity(capacity),
-        }
+    pub fn new() -> Self {
+        Self::default()
     }
 
     /// The number of members.
@@ -143,16 +142,27 @@ impl Object {
         match self.position(&key) {
             Some(i) => Some(std::mem::replace(&mut self.entries[i].1, value)),
             None => {
-                self.entries.push((key, value));
+                self.push(key, value);
                 None
             }
         }
     }
 
+    /// Adds a member last (no check that the key is new).
+    fn push(&mut self, key: Str, value: Data) {
+        let mut entries = std::mem::take(&mut self.entries).into_vec();
+        entries.reserve_exact(1);
+        entries.push((key, value));
+        self.entries = entries.into_boxed_slice();
+    }
+
     /// Removes `key`, keeping the order of the others; returns its value.
     pub fn remove(&mut self, key: &str) -> Option<Data> {
         let i = self.position(key)?;
-        Some(self.entries.remove(i).1)
+        let mut entries = std::mem::take(&mut self.entries).into_vec();
+        let (_, value) = entries.remove(i);
+        self.entries = entries.into_boxed_slice();
+        Some(value)
     }
 
     /// The member at position `i`.
@@ -191,7 +201,9 @@ impl Object {
     /// ```
     /// use quilt_executor::data::{Data, Object};
     /// let mut object: Object = [("n", Data::from("a"))].into_iter().collect();
-    /// let append = |existing: &mut Data, new: Data| *existing = Data::List(vec![existing.clone(), new]);
+    /// let append = |existing: &mut Data, new: Data| {
+    ///     *existing = Data::List(vec![existing.clone(), new].into())
+    /// };
     /// object.merge_member("n".into(), Data::from("b"), append);
     /// object.merge_member("m".into(), Data::Null, append);
     /// assert_eq!(Data::Object(object).to_json(), br#"{"n":["a","b"],"m":null}"#);
@@ -199,25 +211,61 @@ impl Object {
     pub fn merge_member(&mut self, key: Str, value: Data, merge: impl FnOnce(&mut Data, Data)) {
         match self.position(&key) {
             Some(i) => merge(&mut self.entries[i].1, value),
-            None => self.entries.push((key, value)),
+            None => self.push(key, value),
         }
     }
 
-    /// Reserves room for `additional` more members.
-    pub fn reserve(&mut self, additional: usize) {
-        self.entries.reserve(additional);
+    /// Puts every member of `source` in, as [`merge_member`](Self::merge_member) does one,
+    /// with one reallocation at most.
+    ///
+    /// ```
+    /// use quilt_executor::data::{Data, Object};
+    /// let mut object: Object = [("a", Data::from("1")), ("b", Data::Null)].into_iter().collect();
+    /// let source: Object = [("b", Data::from("2")), ("c", Data::from("3"))].into_iter().collect();
+    /// object.merge_members(source, |existing, new| *existing = new);
+    /// assert_eq!(Data::Object(object).to_json(), br#"{"a":"1","b":"2","c":"3"}"#);
+    /// ```
+    pub fn merge_members(&mut self, source: Object, mut merge: impl FnMut(&mut Data, Data)) {
+        if self.entries.is_empty() {
+            *self = source;
+            return;
+        }
+        let mut entries = std::mem::take(&mut self.entries).into_vec();
+        let existing = entries.len();
+        entries.reserve_exact(source.len());
+        // `source`'s keys are distinct: only the members that were here can match.
+        for (key, value) in source {
+            match entries[..existing]
+                .iter()
+                .position(|(k, _)| key_eq(k, &key))
+            {
+                Some(i) => merge(&mut entries[i].1, value),
+                None => entries.push((key, value)),
+            }
+        }
+        self.entries = entries.into_boxed_slice();
     }
 
-    /// Merges `other` in: each of its members is [`insert`](Self::insert)ed in order.
+    /// Merges `other` in: each of its members is [`insert`](Self::insert)ed in order, with one
+    /// reallocation at most.
     pub fn extend(&mut self, other: impl IntoIterator<Item = (Str, Data)>) {
+        let other = other.into_iter();
+        let mut entries = std::mem::take(&mut self.entries).into_vec();
+        entries.reserve_exact(other.size_hint().0);
         for (key, value) in other {
-            self.insert(key, value);
+            match entries.iter().position(|(k, _)| key_eq(k, &key)) {
+                Some(i) => entries[i].1 = value,
+                None => entries.push((key, value)),
+            }
         }
+        self.entries = entries.into_boxed_slice();
     }
 
     /// Objects from members that are known to have distinct keys (no check).
     pub(crate) fn from_distinct(entries: Vec<(Str, Data)>) -> Self {
-        Self { entries }
+        Self {
+            entries: entries.into_boxed_slice(),
+        }
     }
 }
 
@@ -246,17 +294,29 @@ impl IntoIterator for Object {
     type IntoIter = std::vec::IntoIter<(Str, Data)>;
 
     fn into_iter(self) -> Self::IntoIter {
-        self.entries.into_iter()
+        self.entries.into_vec().into_iter()
     }
 }
 
+/// Collects members as [`Object::insert`] puts them: a repeated key keeps its first place and
+/// takes the last value.
 impl<K: Into<Str>> FromIterator<(K, Data)> for Object {
     fn from_iter<I: IntoIterator<Item = (K, Data)>>(iter: I) -> Self {
-        let mut object = Object::new();
+        let mut members: Vec<(Str, Data)> = Vec::new();
         for (key, value) in iter {
-            object.insert(key, value);
+            let key = key.into();
+            if members.len() < LINEAR_DUPLICATE_CHECK
+                && let Some(slot) = members.iter_mut().find(|(k, _)| *k == key)
+            {
+                slot.1 = value;
+            } else {
+                members.push((key, value));
+            }
         }
-        object
+        if members.len() >= LINEAR_DUPLICATE_CHECK {
+            members = without_duplicates(members);
+        }
+        Object::from_distinct(members)
     }
 }
 
@@ -656,7 +716,7 @@ impl<'de> Visitor<'de> for DataVisitor {
             Ok(())
         })();
         let items = ITEMS.with_borrow_mut(|items| take_from(items, base));
-        outcome.map(|()| Data::List(items))
+        outcome.map(|()| Data::List(items.into_boxed_slice()))
     }
 
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Data, A::Error> {
@@ -848,6 +908,58 @@ mod tests {
             .into_iter()
             .collect();
         assert_eq!(Data::Object(collected).to_json(), br#"{"x":"z","y":null}"#);
+    }
+
+    #[test]
+    fn a_value_is_three_words_and_a_member_six() {
+        assert_eq!(size_of::<Data>(), 24);
+        assert_eq!(size_of::<(Str, Data)>(), 48);
+        assert_eq!(size_of::<Object>(), 16);
+    }
+
+    #[test]
+    fn members_merge_extend_and_collect_as_inserts_do() {
+        // Many members: the collected object checks duplicates with a hash set.
+        let many: Object = (0..40)
+            .map(|i| (format!("k{}", i % 35), Data::from(i.to_string().as_str())))
+            .collect();
+        let mut by_insert = Object::new();
+        for i in 0..40 {
+            by_insert.insert(format!("k{}", i % 35), Data::from(i.to_string().as_str()));
+        }
+        assert_eq!(many, by_insert);
+        assert_eq!(many.len(), 35);
+        assert_eq!(many.get("k0").and_then(Data::as_str), Some("35"));
+
+        let mut merged: Object = [("a", Data::from("1")), ("b", Data::from("2"))]
+            .into_iter()
+            .collect();
+        let source: Object = [("c", Data::from("3")), ("a", Data::from("4"))]
+            .into_iter()
+            .collect();
+        merged.merge_members(source, |existing, new| {
+            *existing = Data::List(vec![existing.clone(), new].into())
+        });
+        assert_eq!(
+            Data::Object(merged.clone()).to_json(),
+            br#"{"a":["1","4"],"b":"2","c":"3"}"#
+        );
+        let mut empty = Object::new();
+        empty.merge_members(merged.clone(), |_, _| {
+            unreachable!("no member to merge with")
+        });
+        assert_eq!(empty, merged);
+
+        let mut extended = merged;
+        extended.extend([
+            (Str::new("d"), Data::Null),
+            (Str::new("b"), Data::Bool(true)),
+            (Str::new("d"), Data::from("x")),
+        ]);
+        assert_eq!(
+            Data::Object(extended).to_json(),
+            br#"{"a":["1","4"],"b":true,"c":"3","d":"x"}"#
+        );
     }
 
     #[test]

@@ -121,7 +121,7 @@ impl Parser<'_> {
         let outcome = self.list_items();
         let items = self.items.split_off(base);
         self.depth -= 1;
-        outcome.map(|()| Data::List(items))
+        outcome.map(|()| Data::List(items.into_boxed_slice()))
     }
 
     fn list_items(&mut self) -> serde_json::Result<()> {

@@ -413,7 +413,7 @@ fn merge(
         {
             let items = match data.remove("_e") {
                 Some(Data::List(items)) => items,
-                _ => Vec::new(),
+                _ => Box::default(),
             };
             let alias = format!("{KEY_ALIAS_PREFIX}{by}");
             let group = matches!(
@@ -450,8 +450,18 @@ fn merge(
                 _ => {}
             }
         } else {
-            for (i, slot) in results.iter_mut().enumerate() {
-                *slot = data.remove(&format!("_{i}"));
+            // One call per object, aliased `_{i}`.
+            for (key, value) in data {
+                let slot = key
+                    .strip_prefix('_')
+                    // Exactly the aliases written: no sign, no leading zero.
+                    .filter(|i| i.bytes().all(|b| b.is_ascii_digit()))
+                    .filter(|i| *i == "0" || !i.starts_with('0'))
+                    .and_then(|i| i.parse::<usize>().ok())
+                    .and_then(|i| results.get_mut(i));
+                if let Some(slot) = slot {
+                    *slot = Some(value);
+                }
             }
         }
     }
@@ -679,10 +689,7 @@ fn on_fields(step: &EntityStep, path: &[PathSegment], error: &GraphQLError, fetc
 
 /// Merges `source` into `target`: objects key by key, lists of the same length item by item.
 fn deep_merge(target: &mut Object, source: Object) {
-    target.reserve(source.len());
-    for (key, value) in source {
-        target.merge_member(key, value, merge_value);
-    }
+    target.merge_members(source, merge_value);
 }
 
 /// Merges `value` into `existing` (see [`deep_merge`]).
