@@ -346,11 +346,15 @@ pub fn combine<'a>(
 
     let mut extensions = JsonMap::new();
     let mut context = None;
+    // Each part's document answers from its cache; the merged one is not searched again.
+    let mut incremental = false;
     for original in originals {
         extensions = reducer(extensions, original);
         context.get_or_insert_with(|| original.context.clone());
+        incremental |= original.document.uses_incremental_delivery();
     }
-    let document = Document::from_ast_with_text(document, text);
+    let document =
+        Document::from_ast_with_text(document, text).with_incremental_delivery(incremental);
     let mut request = Request::from_document(document).variables(variables);
     request.operation_name = name.map(|n| n.to_string());
     request.extensions = extensions;

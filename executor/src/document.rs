@@ -108,6 +108,21 @@ impl Document {
         }))
     }
 
+    /// Records whether the document uses `@defer` or `@stream`, for a caller that knows
+    /// without a search (the batching executor: a merged document uses them where one of its
+    /// parts does); [`uses_incremental_delivery`](Self::uses_incremental_delivery) answers it.
+    /// A document that already answered keeps its answer.
+    ///
+    /// ```
+    /// use quilt_executor::Document;
+    /// let doc = Document::parse("{ a }").unwrap().with_incremental_delivery(false);
+    /// assert!(!doc.uses_incremental_delivery());
+    /// ```
+    pub fn with_incremental_delivery(self, uses: bool) -> Self {
+        let _ = self.0.incremental.set(uses);
+        self
+    }
+
     /// The syntax tree.
     pub fn ast(&self) -> &ast::Document {
         &self.0.ast

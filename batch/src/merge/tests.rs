@@ -336,3 +336,30 @@ fn the_prefix_cache_does_not_keep_what_depends_on_variable_values() {
     assert_eq!(second.plan.required_keys(), ["a", "b"]);
     assert!(!Arc::ptr_eq(&first.renamed, &second.renamed));
 }
+
+#[test]
+fn the_merged_document_knows_whether_a_part_uses_incremental_delivery() {
+    let merged_flag = |requests: &[Request]| {
+        let prefixed = requests
+            .iter()
+            .enumerate()
+            .map(|(i, r)| prefix_request(i, r).unwrap())
+            .collect();
+        let reducer: ExtensionsReducer = Arc::new(later_keys_win);
+        let merged = combine(prefixed, requests, &reducer);
+        let searched = Document::from_ast(merged.request.document.ast().clone());
+        let known = merged.request.document.uses_incremental_delivery();
+        assert_eq!(known, searched.uses_incremental_delivery());
+        known
+    };
+    let plain = [
+        request("{ a }", json!({})),
+        request("{ b { c } }", json!({})),
+    ];
+    assert!(!merged_flag(&plain));
+    let deferred = [
+        request("{ a }", json!({})),
+        request("{ b { ... @defer { c } } }", json!({})),
+    ];
+    assert!(merged_flag(&deferred));
+}

@@ -291,15 +291,20 @@ fn client_path(step: &EntityStep, data: &Object, indices: &[u32]) -> Vec<PathSeg
     path
 }
 
-/// `__typename` and the requirement fields of an object, from its requirement values.
+/// `__typename` and the requirement fields of an object, from its requirement values: a copy
+/// of the step's template (its keys' hashes copied, not computed) with the values put in.
 fn representation(step: &EntityStep, values: &[&Data]) -> JsonMap {
-    let mut representation = JsonMap::with_capacity(step.requirements.len() + 1);
-    representation.insert(
-        "__typename".into(),
-        Value::String(step.resolver.type_name.as_str().to_owned()),
-    );
-    for (requirement, value) in step.requirements.iter().zip(values) {
-        representation.insert(requirement.as_str().to_owned(), Value::from(*value));
+    let mut representation = step.representation.clone();
+    if representation.len() == step.requirements.len() + 1 {
+        // `__typename` first, then the requirements in their order.
+        for (slot, value) in representation.values_mut().skip(1).zip(values) {
+            *slot = Value::from(*value);
+        }
+    } else {
+        // A requirement named like another key (`__typename`): insert one by one.
+        for (requirement, value) in step.requirements.iter().zip(values) {
+            representation.insert(requirement.as_str().to_owned(), Value::from(*value));
+        }
     }
     representation
 }

@@ -74,6 +74,9 @@ pub(crate) struct EntityStep {
     pub requirements: Vec<Name>,
     /// The aliases the requirements are read from: `_qk_<field>`, in their order.
     pub aliases: Vec<String>,
+    /// A representation with every value null (`__typename` set): each object's is a copy
+    /// with its values put in, so its keys are not hashed again.
+    pub representation: quilt_executor::JsonMap,
     /// The client fields it resolves, to place an error on each when the fetch fails.
     pub fields: Vec<StepField>,
     /// The operation name it sends (the client's).
@@ -123,6 +126,16 @@ impl EntityStep {
         fragments: String,
         client_variables: Vec<(Name, String)>,
     ) -> Self {
+        let representation = std::iter::once((
+            "__typename".to_owned(),
+            serde_json::Value::String(resolver.type_name.to_string()),
+        ))
+        .chain(
+            requirements
+                .iter()
+                .map(|r| (r.to_string(), serde_json::Value::Null)),
+        )
+        .collect();
         Self {
             root,
             resolver,
@@ -132,6 +145,7 @@ impl EntityStep {
                 .iter()
                 .map(|r| format!("{KEY_ALIAS_PREFIX}{r}"))
                 .collect(),
+            representation,
             requirements,
             fields,
             operation_name,
