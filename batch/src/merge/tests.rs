@@ -15,15 +15,20 @@ fn request(query: &str, variables: Value) -> Request {
     Request::new(query).unwrap().variables(variables)
 }
 
-/// Merges the requests and returns the printed document and the merged variables.
-fn merge(requests: &[Request]) -> (String, Value, SplitPlan) {
+/// Merges the requests as the batcher does.
+fn combined(requests: &[Request]) -> Merged {
     let prefixed = requests
         .iter()
         .enumerate()
         .map(|(i, r)| prefix_request(i, r).unwrap())
         .collect();
     let reducer: ExtensionsReducer = Arc::new(later_keys_win);
-    let merged = combine(prefixed, requests, &reducer);
+    combine(prefixed, requests, &reducer)
+}
+
+/// Merges the requests and returns the printed document and the merged variables.
+fn merge(requests: &[Request]) -> (String, Value, SplitPlan) {
+    let merged = combined(requests);
     // The text put together from the parts is what the merged AST prints.
     let reprinted = Document::from_ast(merged.request.document.ast().clone());
     assert_eq!(merged.request.query(), reprinted.as_str());
@@ -340,13 +345,7 @@ fn the_prefix_cache_does_not_keep_what_depends_on_variable_values() {
 #[test]
 fn the_merged_document_knows_whether_a_part_uses_incremental_delivery() {
     let merged_flag = |requests: &[Request]| {
-        let prefixed = requests
-            .iter()
-            .enumerate()
-            .map(|(i, r)| prefix_request(i, r).unwrap())
-            .collect();
-        let reducer: ExtensionsReducer = Arc::new(later_keys_win);
-        let merged = combine(prefixed, requests, &reducer);
+        let merged = combined(requests);
         let searched = Document::from_ast(merged.request.document.ast().clone());
         let known = merged.request.document.uses_incremental_delivery();
         assert_eq!(known, searched.uses_incremental_delivery());
