@@ -61,7 +61,7 @@ pub enum Data {
 /// The members are a boxed slice of exactly their number: objects of response data are built
 /// once at their size and rarely grow, and a member added later costs one reallocation (which
 /// the allocator mostly does in place). [`merge_members`](Self::merge_members) and
-/// [`extend`](Self::extend) add many members with one.
+/// [`extend`](Self::extend) grow once for many members.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Object {
     entries: Box<[(Str, Data)]>,
@@ -215,8 +215,10 @@ impl Object {
         }
     }
 
-    /// Puts every member of `source` in, as [`merge_member`](Self::merge_member) does one,
-    /// with one reallocation at most.
+    /// Puts every member of `source` in, as [`merge_member`](Self::merge_member) does one.
+    /// The members grow once, at the first new key, by as many as `source` has left (and
+    /// shrink back when some of those were already here); merging into members that are all
+    /// there already allocates nothing.
     ///
     /// ```
     /// use quilt_executor::data::{Data, Object};
@@ -230,24 +232,34 @@ impl Object {
             *self = source;
             return;
         }
-        let mut entries = std::mem::take(&mut self.entries).into_vec();
-        let existing = entries.len();
-        entries.reserve_exact(source.len());
-        // `source`'s keys are distinct: only the members that were here can match.
-        for (key, value) in source {
-            match entries[..existing]
-                .iter()
-                .position(|(k, _)| key_eq(k, &key))
-            {
-                Some(i) => merge(&mut entries[i].1, value),
-                None => entries.push((key, value)),
+        let existing = self.entries.len();
+        let mut grown: Option<Vec<(Str, Data)>> = None;
+        let mut members = source.into_iter();
+        while let Some((key, value)) = members.next() {
+            let here = match &mut grown {
+                Some(entries) => &mut entries[..existing],
+                None => &mut self.entries[..],
+            };
+            // `source`'s keys are distinct: only the members that were here can match.
+            match here.iter().position(|(k, _)| key_eq(k, &key)) {
+                Some(i) => merge(&mut here[i].1, value),
+                None => {
+                    let entries = grown.get_or_insert_with(|| {
+                        let mut entries = std::mem::take(&mut self.entries).into_vec();
+                        entries.reserve_exact(members.len() + 1);
+                        entries
+                    });
+                    entries.push((key, value));
+                }
             }
         }
-        self.entries = entries.into_boxed_slice();
+        if let Some(entries) = grown {
+            self.entries = entries.into_boxed_slice();
+        }
     }
 
-    /// Merges `other` in: each of its members is [`insert`](Self::insert)ed in order, with one
-    /// reallocation at most.
+    /// Merges `other` in: each of its members is [`insert`](Self::insert)ed in order. The
+    /// members grow once, by `other`'s length.
     pub fn extend(&mut self, other: impl IntoIterator<Item = (Str, Data)>) {
         let other = other.into_iter();
         let mut entries = std::mem::take(&mut self.entries).into_vec();
@@ -943,6 +955,15 @@ mod tests {
         assert_eq!(
             Data::Object(merged.clone()).to_json(),
             br#"{"a":["1","4"],"b":"2","c":"3"}"#
+        );
+        let mut same = merged.clone();
+        let updates: Object = [("c", Data::Null), ("b", Data::Bool(false))]
+            .into_iter()
+            .collect();
+        same.merge_members(updates, |existing, new| *existing = new);
+        assert_eq!(
+            Data::Object(same).to_json(),
+            br#"{"a":["1","4"],"b":false,"c":null}"#
         );
         let mut empty = Object::new();
         empty.merge_members(merged.clone(), |_, _| {
