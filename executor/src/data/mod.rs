@@ -279,6 +279,30 @@ impl Object {
             entries: entries.into_boxed_slice(),
         }
     }
+
+    /// The object of members collected with [`put_member`]: small ones are distinct already,
+    /// large ones have their repeated keys merged now.
+    pub(crate) fn from_members(members: Vec<(Str, Data)>) -> Self {
+        if members.len() >= LINEAR_DUPLICATE_CHECK {
+            Self::from_distinct(without_duplicates(members))
+        } else {
+            Self::from_distinct(members)
+        }
+    }
+}
+
+/// Collects a member of the object whose members start at `base`: while the object is small, a
+/// repeated key keeps its first place and takes the last value (as serde_json's map does);
+/// beyond that, [`Object::from_members`] merges repeats once the object is complete.
+pub(crate) fn put_member(members: &mut Vec<(Str, Data)>, base: usize, key: Str, value: Data) {
+    let mine = &mut members[base..];
+    if mine.len() < LINEAR_DUPLICATE_CHECK
+        && let Some(slot) = mine.iter_mut().find(|(k, _)| key_eq(k, &key))
+    {
+        slot.1 = value;
+    } else {
+        members.push((key, value));
+    }
 }
 
 /// Whether two keys are equal: lengths first, then short keys word by word instead of through a
@@ -314,21 +338,11 @@ impl IntoIterator for Object {
 /// takes the last value.
 impl<K: Into<Str>> FromIterator<(K, Data)> for Object {
     fn from_iter<I: IntoIterator<Item = (K, Data)>>(iter: I) -> Self {
-        let mut members: Vec<(Str, Data)> = Vec::new();
+        let mut members = Vec::new();
         for (key, value) in iter {
-            let key = key.into();
-            if members.len() < LINEAR_DUPLICATE_CHECK
-                && let Some(slot) = members.iter_mut().find(|(k, _)| *k == key)
-            {
-                slot.1 = value;
-            } else {
-                members.push((key, value));
-            }
+            put_member(&mut members, 0, key.into(), value);
         }
-        if members.len() >= LINEAR_DUPLICATE_CHECK {
-            members = without_duplicates(members);
-        }
-        Object::from_distinct(members)
+        Object::from_members(members)
     }
 }
 
@@ -736,27 +750,13 @@ impl<'de> Visitor<'de> for DataVisitor {
         let outcome = (|| {
             while let Some(key) = map.next_key::<KeySeed>()? {
                 let value = map.next_value::<Data>()?;
-                MEMBERS.with_borrow_mut(|members| {
-                    let mine = &mut members[base..];
-                    if mine.len() < LINEAR_DUPLICATE_CHECK
-                        && let Some(slot) = mine.iter_mut().find(|(k, _)| *k == key.0)
-                    {
-                        // A repeated key keeps its first place and takes the last value, as
-                        // serde_json's map does.
-                        slot.1 = value;
-                    } else {
-                        members.push((key.0, value));
-                    }
-                });
+                MEMBERS.with_borrow_mut(|members| put_member(members, base, key.0, value));
             }
             Ok(())
         })();
-        let mut members = MEMBERS.with_borrow_mut(|members| take_from(members, base));
+        let members = MEMBERS.with_borrow_mut(|members| take_from(members, base));
         outcome?;
-        if members.len() >= LINEAR_DUPLICATE_CHECK {
-            members = without_duplicates(members);
-        }
-        Ok(Data::Object(Object::from_distinct(members)))
+        Ok(Data::Object(Object::from_members(members)))
     }
 }
 

@@ -10,7 +10,7 @@
 
 use serde::de::Error as _;
 
-use super::{Data, LINEAR_DUPLICATE_CHECK, Object, Str, special_bytes, without_duplicates, word};
+use super::{Data, LINEAR_DUPLICATE_CHECK, Object, Str, special_bytes, word};
 
 /// serde_json's nesting limit: 128 containers in a row fail.
 const MAX_DEPTH: usize = 127;
@@ -148,13 +148,10 @@ impl Parser<'_> {
         self.enter()?;
         let base = self.members.len();
         let outcome = self.object_members(base);
-        let mut members = self.members.split_off(base);
+        let members = self.members.split_off(base);
         self.depth -= 1;
         outcome?;
-        if members.len() >= LINEAR_DUPLICATE_CHECK {
-            members = without_duplicates(members);
-        }
-        Ok(Data::Object(Object::from_distinct(members)))
+        Ok(Data::Object(Object::from_members(members)))
     }
 
     fn object_members(&mut self, base: usize) -> serde_json::Result<()> {
