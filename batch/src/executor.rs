@@ -9,7 +9,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::future::join_all;
 use quilt_executor::{
-    Data, ExecuteFuture, ExecutionResult, Executor, ExecutorError, OperationType, Request, Response,
+    Data, ExecuteFuture, ExecutionResult, Executor, ExecutorError, JsonMap, OperationType,
+    RawVariables, Request, Response,
 };
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -137,6 +138,12 @@ impl<E: Executor> Executor for BatchingExecutor<E> {
     /// form the inner executor gave it.
     fn execute_tree(&self, request: Request) -> ExecuteFuture {
         Box::pin(self.shared.clone().submit(request, true))
+    }
+
+    /// What the inner executor says: merging prefixes the names of variables given as JSON
+    /// text and copies their text into the merged request.
+    fn accepts_raw_variables(&self) -> bool {
+        self.shared.inner.accepts_raw_variables()
     }
 }
 
@@ -270,8 +277,9 @@ struct Group {
     waiters: Vec<Reply>,
     /// The request's variables as JSON, kept when they were moved into a merged request: the
     /// request runs on its own again only after a failed merged answer (rare), so keeping them
-    /// as text costs less than copying every value.
-    moved_variables: Option<Vec<u8>>,
+    /// as text costs less than copying every value. Variables given as JSON text are kept as
+    /// they are.
+    moved_variables: Option<(Vec<u8>, RawVariables)>,
 }
 
 impl Group {
@@ -382,8 +390,15 @@ impl<E: Executor> Shared<E> {
         let mut merged = Vec::with_capacity(groups.len());
         let mut solos = Vec::new();
         for mut group in groups {
-            let kept = (!group.request.variables.is_empty())
-                .then(|| serde_json::to_vec(&group.request.variables).ok())
+            let kept = (!group.request.has_no_variables())
+                .then(|| {
+                    let values = if group.request.variables.is_empty() {
+                        Vec::new()
+                    } else {
+                        serde_json::to_vec(&group.request.variables).ok()?
+                    };
+                    Some((values, group.request.raw_variables.clone()))
+                })
                 .flatten();
             match self
                 .prefixes
@@ -407,8 +422,14 @@ impl<E: Executor> Shared<E> {
     /// Executes one entry on its own. With a single waiter the response is passed through as
     /// it is (a stream stays a stream).
     async fn run_solo(&self, mut group: Group) {
-        if let Some(json) = group.moved_variables.take() {
-            match serde_json::from_slice(&json) {
+        if let Some((json, raw)) = group.moved_variables.take() {
+            group.request.raw_variables = raw;
+            let restored = if json.is_empty() {
+                Ok(JsonMap::new())
+            } else {
+                serde_json::from_slice(&json)
+            };
+            match restored {
                 Ok(variables) => group.request.variables = variables,
                 // Unreachable: the text was written from these variables.
                 Err(error) => {
@@ -546,7 +567,7 @@ fn group(pending: Vec<Pending>, dedup: bool) -> Vec<Group> {
     let mut index: HashMap<(u64, Option<String>, String), usize> = HashMap::new();
     for Pending { request, reply } in pending {
         if dedup {
-            let variables = serde_json::to_string(&request.variables).unwrap_or_default();
+            let variables = serde_json::to_string(&request.variables_json()).unwrap_or_default();
             let key = (
                 request.document.hash64(),
                 request.operation_name.clone(),

@@ -22,8 +22,7 @@ use apollo_compiler::ast::{
     VariableDefinition,
 };
 use apollo_compiler::{Name, Node};
-use quilt_executor::{Document, JsonMap, Request};
-use serde_json::Value;
+use quilt_executor::{Document, JsonMap, RawVariables, Request};
 
 use crate::options::ExtensionsReducer;
 use crate::split::{EntryPlan, SplitPlan};
@@ -50,6 +49,8 @@ pub enum Unmergeable {
 pub struct Prefixed {
     renamed: Arc<Renamed>,
     variables: JsonMap,
+    /// The variables given as JSON text, under their prefixed names.
+    raw_variables: RawVariables,
     plan: EntryPlan,
 }
 
@@ -118,6 +119,7 @@ fn rename(index: usize, request: &Request) -> Result<Renamed, Unmergeable> {
         seen_fragments: HashSet::new(),
         conditions: Conditions {
             variables: &request.variables,
+            raw_variables: &request.raw_variables,
             definitions: &operation.variables,
             read_variables: Cell::new(false),
         },
@@ -183,23 +185,33 @@ fn joined<T>(items: &[T], separator: &str, print: impl Fn(&T) -> String) -> Stri
     items.iter().map(print).collect::<Vec<_>>().join(separator)
 }
 
-/// [`with_variables`] taking the values out of `variables` instead of copying them (the
+/// [`with_variables`] taking the values out of `request` instead of copying them (the
 /// operation's own variables; the others are dropped).
-fn with_variables_taken(renamed: Arc<Renamed>, variables: &mut JsonMap) -> Prefixed {
-    let mut prefixed_variables = JsonMap::new();
-    for (name, value) in std::mem::take(variables) {
-        if let Some((_, prefixed)) = renamed
+fn with_variables_taken(renamed: Arc<Renamed>, request: &mut Request) -> Prefixed {
+    let prefixed_name = |name: &str| {
+        renamed
             .variable_names
             .iter()
             .find(|(n, _)| n.as_str() == name)
-        {
-            prefixed_variables.insert(prefixed.clone(), value);
+            .map(|(_, prefixed)| prefixed.clone())
+    };
+    // A name given both ways is sent from `variables` (as the request would send it).
+    let raw_variables = std::mem::take(&mut request.raw_variables)
+        .into_iter()
+        .filter(|(name, _)| !request.variables.contains_key(name.as_str()))
+        .filter_map(|(name, raw)| Some((prefixed_name(&name)?, raw)))
+        .collect();
+    let mut variables = JsonMap::new();
+    for (name, value) in std::mem::take(&mut request.variables) {
+        if let Some(prefixed) = prefixed_name(&name) {
+            variables.insert(prefixed, value);
         }
     }
     let plan = EntryPlan::new(renamed.required.clone());
     Prefixed {
         renamed,
-        variables: prefixed_variables,
+        variables,
+        raw_variables,
         plan,
     }
 }
@@ -207,15 +219,23 @@ fn with_variables_taken(renamed: Arc<Renamed>, variables: &mut JsonMap) -> Prefi
 /// The request's variables under their prefixed names, and what the service must answer.
 fn with_variables(renamed: Arc<Renamed>, request: &Request) -> Prefixed {
     let mut variables = JsonMap::new();
+    let mut raw_variables = Vec::new();
     for (name, prefixed) in &renamed.variable_names {
         if let Some(value) = request.variables.get(name.as_str()) {
             variables.insert(prefixed.clone(), value.clone());
+        } else if let Some((_, raw)) = request
+            .raw_variables
+            .iter()
+            .find(|(n, _)| n.as_str() == name.as_str())
+        {
+            raw_variables.push((prefixed.clone(), raw.clone()));
         }
     }
     let plan = EntryPlan::new(renamed.required.clone());
     Prefixed {
         renamed,
         variables,
+        raw_variables,
         plan,
     }
 }
@@ -236,14 +256,15 @@ const PREFIX_CACHE_CAPACITY: usize = 512;
 
 impl PrefixCache {
     /// [`PrefixCache::prefix_request`] that takes the variables' values out of `request`
-    /// instead of copying them; on success `request` is left without variables.
+    /// instead of copying them; on success `request` is left without variables (by value or
+    /// as JSON text).
     pub(crate) fn prefix_taking(
         &self,
         index: usize,
         request: &mut Request,
     ) -> Result<Prefixed, Unmergeable> {
         let renamed = self.renamed(index, request)?;
-        Ok(with_variables_taken(renamed, &mut request.variables))
+        Ok(with_variables_taken(renamed, request))
     }
 
     /// [`prefix_request`], from the cache when the document was renamed for this position
@@ -320,6 +341,7 @@ pub fn combine<'a>(
     };
     let mut fragments = Vec::new();
     let mut variables = JsonMap::new();
+    let mut raw_variables = Vec::new();
     let mut entries = Vec::with_capacity(prefixed.len());
     let mut texts = Texts::default();
     for p in prefixed {
@@ -333,6 +355,7 @@ pub fn combine<'a>(
         fragments.extend(renamed.fragments.iter().cloned());
         texts.add(renamed);
         variables.extend(p.variables);
+        raw_variables.extend(p.raw_variables);
         entries.push(p.plan);
     }
     let text = texts.document(operation_type, name.as_deref());
@@ -356,6 +379,7 @@ pub fn combine<'a>(
     let document =
         Document::from_ast_with_text(document, text).with_incremental_delivery(incremental);
     let mut request = Request::from_document(document).variables(variables);
+    request.raw_variables = raw_variables;
     request.operation_name = name.map(|n| n.to_string());
     request.extensions = extensions;
     request.context = context.unwrap_or_default();
@@ -430,6 +454,7 @@ fn append(into: &mut String, separator: &str, text: &str) {
 /// Whether the fields under some directives are certainly executed.
 struct Conditions<'a> {
     variables: &'a JsonMap,
+    raw_variables: &'a RawVariables,
     definitions: &'a [Node<VariableDefinition>],
     /// Whether an answer depended on a variable's value.
     read_variables: Cell<bool>,
@@ -445,18 +470,22 @@ impl Conditions<'_> {
             && !matches!(include, Some(Some(false)) | Some(None))
     }
 
-    /// A variable's value, noting that the answer depends on it.
-    fn variable(&self, name: &str) -> Option<&Value> {
+    /// A variable's value (`Some(None)` when it is not a boolean), noting that the answer
+    /// depends on it.
+    fn variable(&self, name: &str) -> Option<Option<bool>> {
         self.read_variables.set(true);
-        self.variables.get(name)
+        if let Some(value) = self.variables.get(name) {
+            return Some(value.as_bool());
+        }
+        let (_, raw) = self.raw_variables.iter().find(|(n, _)| n == name)?;
+        Some(serde_json::from_str::<bool>(raw.get()).ok())
     }
 
     fn argument(&self, directive: &ast::Directive, name: &str) -> Option<bool> {
         match directive.specified_argument_by_name(name)?.as_ref() {
             ast::Value::Boolean(b) => Some(*b),
             ast::Value::Variable(var) => match self.variable(var) {
-                Some(Value::Bool(b)) => Some(*b),
-                Some(_) => None,
+                Some(value) => value,
                 None => self
                     .definitions
                     .iter()

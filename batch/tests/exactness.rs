@@ -14,7 +14,7 @@ use futures::future::join_all;
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use quilt_batch::{BatchExt, BatchOptions};
-use quilt_executor::{JsonMap, Request};
+use quilt_executor::{Executor, JsonMap, Request};
 use quilt_test_support::TestServer;
 use serde_json::{Value, json};
 use support::{http_executor, normalized, run};
@@ -291,6 +291,34 @@ async fn a_query_whose_every_field_fails_gets_what_it_gets_alone() {
     assert!(paths.contains(&json!(["p", "title"])) && paths.contains(&json!(["f"])));
     // One merged request, then `{ failNonNull }` alone.
     assert_eq!(server.stats().snapshot().http_requests, 2);
+}
+
+/// Requests run on their own again after a merged answer without data send their variables
+/// again, those given as JSON text included: one request's variable of the wrong type fails
+/// the merged request as a whole, and the other's answer needs its own variable.
+#[tokio::test]
+async fn requests_run_alone_again_keep_their_variables_given_as_json_text() {
+    let server = TestServer::start().await.unwrap();
+    let batched = http_executor(server.http_url()).batched(BatchOptions::default());
+    assert!(batched.accepts_raw_variables());
+    let raw = |json: &str| serde_json::value::RawValue::from_string(json.to_owned()).unwrap();
+    let greeting = Request::new("query($name: String!) { hello(name: $name) }")
+        .unwrap()
+        .raw_variable("name", raw(r#""raw""#));
+    let wrong = Request::new("query($value: String!) { echo(value: $value) }")
+        .unwrap()
+        .raw_variable("value", raw("[1]"));
+    let (a, b) = tokio::join!(run(&batched, greeting), run(&batched, wrong));
+    assert_eq!(
+        a.data,
+        Some(json!({"hello": "Hello, raw!"})),
+        "{:?}",
+        a.errors
+    );
+    assert!(a.errors.is_empty(), "{:?}", a.errors);
+    assert!(!b.errors.is_empty(), "{:?}", b.data);
+    // The merged request, then each one alone.
+    assert_eq!(server.stats().snapshot().http_requests, 3);
 }
 
 #[test]

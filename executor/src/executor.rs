@@ -137,6 +137,19 @@ pub trait Executor: Send + Sync + 'static {
     fn execute_tree(&self, request: Request) -> ExecuteFuture {
         self.execute(request)
     }
+
+    /// Whether this executor sends a request's
+    /// [`raw_variables`](crate::Request::raw_variables) upstream with its variables. Callers
+    /// that can write variables as JSON text (the stitched schema's entity representations)
+    /// do so only when this says `true`, and give other executors values.
+    ///
+    /// The default is `false`. The HTTP and WebSocket executors send them; wrappers that pass
+    /// requests through unread forward the answer of what they wrap; wrappers that read or
+    /// change variables must not (or must call
+    /// [`materialize_raw_variables`](crate::Request::materialize_raw_variables) first).
+    fn accepts_raw_variables(&self) -> bool {
+        false
+    }
 }
 
 /// A shared, type-erased executor.
@@ -154,6 +167,10 @@ impl<E: Executor + ?Sized> Executor for Arc<E> {
     fn execute_tree(&self, request: Request) -> ExecuteFuture {
         (**self).execute_tree(request)
     }
+
+    fn accepts_raw_variables(&self) -> bool {
+        (**self).accepts_raw_variables()
+    }
 }
 
 impl<E: Executor + ?Sized> Executor for Box<E> {
@@ -167,6 +184,10 @@ impl<E: Executor + ?Sized> Executor for Box<E> {
 
     fn execute_tree(&self, request: Request) -> ExecuteFuture {
         (**self).execute_tree(request)
+    }
+
+    fn accepts_raw_variables(&self) -> bool {
+        (**self).accepts_raw_variables()
     }
 }
 

@@ -4,7 +4,10 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use http::HeaderMap;
+use serde::Serialize;
+use serde::ser::SerializeMap;
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::document::{Document, OperationType, ParseError};
 use crate::result::JsonMap;
@@ -31,6 +34,15 @@ pub struct Request {
     pub document: Document,
     /// The variables' values (JSON).
     pub variables: JsonMap,
+    /// Variables whose values are JSON text already, sent as they are after
+    /// [`variables`](Self::variables) (a name in both is sent from `variables` only).
+    ///
+    /// The stitched schema writes its entity representations this way, straight from the
+    /// response data, instead of building a `serde_json::Value` for each one; it does so only
+    /// for executors whose [`Executor::accepts_raw_variables`](crate::Executor::accepts_raw_variables)
+    /// says they send them. An executor that reads variables by value calls
+    /// [`materialize_raw_variables`](Self::materialize_raw_variables) first.
+    pub raw_variables: RawVariables,
     /// Which operation of the document to run; required when it holds several.
     pub operation_name: Option<String>,
     /// Request extensions. Executors read some keys as per-request overrides, as graphql-tools
@@ -55,6 +67,7 @@ impl Request {
         Self {
             document,
             variables: JsonMap::new(),
+            raw_variables: Vec::new(),
             operation_name: None,
             extensions: JsonMap::new(),
             context: Context::default(),
@@ -83,6 +96,52 @@ impl Request {
     pub fn variables(mut self, variables: JsonMap) -> Self {
         self.variables = variables;
         self
+    }
+
+    /// Sets one variable to JSON text (see [`raw_variables`](Self::raw_variables)).
+    ///
+    /// ```
+    /// use quilt_executor::Request;
+    /// use serde_json::{json, value::RawValue};
+    ///
+    /// let mut request = Request::new("query($ids: [ID!]!) { users(ids: $ids) { name } }")?
+    ///     .raw_variable("ids", RawValue::from_string(r#"["1","2"]"#.into())?);
+    /// assert_eq!(serde_json::to_string(&request.variables_json())?, r#"{"ids":["1","2"]}"#);
+    /// request.materialize_raw_variables()?;
+    /// assert_eq!(request.variables["ids"], json!(["1", "2"]));
+    /// assert!(request.raw_variables.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn raw_variable(mut self, name: impl Into<String>, value: Box<RawValue>) -> Self {
+        self.raw_variables.push((name.into(), value));
+        self
+    }
+
+    /// Moves the [`raw_variables`](Self::raw_variables) into
+    /// [`variables`](Self::variables) as values (a name already in `variables` keeps its
+    /// value there), for an executor that reads or changes variables by value.
+    pub fn materialize_raw_variables(&mut self) -> Result<(), serde_json::Error> {
+        for (name, raw) in std::mem::take(&mut self.raw_variables) {
+            if !self.variables.contains_key(&name) {
+                let value = serde_json::from_str(raw.get())?;
+                self.variables.insert(name, value);
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether the request has no variables, by value or as JSON text.
+    pub fn has_no_variables(&self) -> bool {
+        self.variables.is_empty() && self.raw_variables.is_empty()
+    }
+
+    /// The variables as one JSON object when serialized: [`variables`](Self::variables), then
+    /// the [`raw_variables`](Self::raw_variables) not among them, copied as they are.
+    pub fn variables_json(&self) -> VariablesJson<'_> {
+        VariablesJson {
+            variables: &self.variables,
+            raw: &self.raw_variables,
+        }
     }
 
     /// Selects the operation by name.
@@ -121,6 +180,41 @@ impl Request {
     /// Whether this is a mutation.
     pub fn is_mutation(&self) -> bool {
         self.operation_type() == OperationType::Mutation
+    }
+}
+
+/// Variables given as JSON text: names and values (see [`Request::raw_variables`]).
+pub type RawVariables = Vec<(String, Box<RawValue>)>;
+
+/// A request's variables, serialized as one JSON object (see [`Request::variables_json`]).
+#[derive(Debug, Clone, Copy)]
+pub struct VariablesJson<'a> {
+    variables: &'a JsonMap,
+    raw: &'a [(String, Box<RawValue>)],
+}
+
+impl VariablesJson<'_> {
+    /// Whether there are none.
+    pub fn is_empty(&self) -> bool {
+        self.variables.is_empty() && self.raw.is_empty()
+    }
+}
+
+impl Serialize for VariablesJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        if self.raw.is_empty() {
+            return self.variables.serialize(serializer);
+        }
+        let mut map = serializer.serialize_map(None)?;
+        for (name, value) in self.variables {
+            map.serialize_entry(name, value)?;
+        }
+        for (name, raw) in self.raw {
+            if !self.variables.contains_key(name) {
+                map.serialize_entry(name, raw)?;
+            }
+        }
+        map.end()
     }
 }
 

@@ -8,7 +8,10 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
+
 use common::run_op;
+use quilt_executor::{ExecuteFuture, Executor, JsonMap, Request};
 use quilt_stitch::{Stitcher, SubschemaConfig};
 use quilt_test_support::federation::{self, HEAVY_QUERY, NAMES, SIMPLE_QUERY, expected};
 use quilt_wrap::{SchemaSource, load_schema};
@@ -103,5 +106,136 @@ async fn requires_and_provides_decide_who_resolves_a_field() {
     assert!(
         estimates.iter().all(|p| p["shippingEstimate"].is_i64()),
         "{result}"
+    );
+}
+
+/// Passes requests on to Quilt's HTTP executor, saying (`raw`) whether it takes variables as
+/// JSON text, and records each request's variables by value (the JSON text ones parsed) and
+/// whether any came as JSON text.
+struct Observed {
+    inner: quilt_executor::HttpExecutor,
+    raw: bool,
+    seen: Arc<Mutex<Vec<(String, JsonMap, bool)>>>,
+}
+
+impl Observed {
+    fn record(&self, request: &Request) {
+        let mut copy = request.clone();
+        let had_raw = !copy.raw_variables.is_empty();
+        copy.materialize_raw_variables().unwrap();
+        let entry = (copy.query().to_owned(), copy.variables, had_raw);
+        self.seen.lock().unwrap().push(entry);
+    }
+}
+
+impl Executor for Observed {
+    fn execute(&self, request: Request) -> ExecuteFuture {
+        self.record(&request);
+        self.inner.execute(request)
+    }
+
+    fn execute_tree(&self, request: Request) -> ExecuteFuture {
+        self.record(&request);
+        self.inner.execute_tree(request)
+    }
+
+    fn accepts_raw_variables(&self) -> bool {
+        self.raw
+    }
+}
+
+type Seen = Arc<Mutex<Vec<(String, JsonMap, bool)>>>;
+
+async fn observed(
+    subgraphs: &federation::Subgraphs,
+    raw: bool,
+    batch: bool,
+) -> (quilt_stitch::StitchedSchema, Seen) {
+    let seen = Seen::default();
+    let mut stitcher = Stitcher::new();
+    for (name, server) in subgraphs.all() {
+        let inner = common::http(server.http_url());
+        let schema = load_schema(&inner, SchemaSource::federation())
+            .await
+            .unwrap();
+        let executor = Observed {
+            inner,
+            raw,
+            seen: seen.clone(),
+        };
+        let mut config = SubschemaConfig::new(name, schema, executor);
+        if batch {
+            config = config.batch(quilt_batch::BatchOptions::default());
+        }
+        stitcher = stitcher.subschema(config);
+    }
+    (stitcher.build().unwrap(), seen)
+}
+
+#[tokio::test]
+async fn representations_written_as_json_text_are_the_values_the_by_value_path_sends() {
+    let subgraphs = federation::start_all().await.unwrap();
+    let expected = serde_json::to_string(&expected::heavy_response()).unwrap();
+    let mut sent = Vec::new();
+    for raw in [false, true] {
+        let (gateway, seen) = observed(&subgraphs, raw, false).await;
+        let result = run_op(&gateway, HEAVY_QUERY, json!({}), None).await;
+        assert_eq!(
+            serde_json::to_string(&result).unwrap(),
+            expected,
+            "raw: {raw}"
+        );
+        let mut requests = std::mem::take(&mut *seen.lock().unwrap());
+        // Only the entity requests carry representations, and only they go as JSON text.
+        for (query, variables, had_raw) in &requests {
+            let entities = query.contains("_entities");
+            assert_eq!(*had_raw, raw && entities, "{query}");
+            assert_eq!(
+                entities,
+                variables.contains_key("_qv0_representations"),
+                "{query}"
+            );
+        }
+        requests.sort_by(|a, b| a.0.cmp(&b.0));
+        let by_value: Vec<(String, JsonMap)> =
+            requests.into_iter().map(|(q, v, _)| (q, v)).collect();
+        sent.push(by_value);
+    }
+    assert!(sent[0].iter().any(|(query, _)| query.contains("_entities")));
+    assert_eq!(
+        sent[0], sent[1],
+        "the same requests, by value and as JSON text"
+    );
+}
+
+#[tokio::test]
+async fn batched_entity_requests_with_representations_as_json_text_split_back_exactly() {
+    let subgraphs = federation::start_all().await.unwrap();
+    let (gateway, seen) = observed(&subgraphs, true, true).await;
+    let expected = expected::heavy_response();
+    let answers =
+        futures::future::join_all((0..4).map(|_| run_op(&gateway, HEAVY_QUERY, json!({}), None)))
+            .await;
+    for answer in answers {
+        assert_eq!(answer, expected);
+    }
+    // The four clients' entity requests were merged: representations under prefixed names,
+    // still as JSON text.
+    let seen = seen.lock().unwrap();
+    let merged: Vec<_> = seen
+        .iter()
+        .filter(|(query, _, _)| query.contains("_entities"))
+        .collect();
+    assert!(!merged.is_empty());
+    assert!(merged.iter().all(|(_, _, had_raw)| *had_raw));
+    assert!(
+        merged
+            .iter()
+            .any(|(_, variables, _)| variables.keys().any(|k| k.starts_with("_v1_"))),
+        "some entity requests were merged: {:?}",
+        merged
+            .iter()
+            .map(|(_, v, _)| v.keys().collect::<Vec<_>>())
+            .collect::<Vec<_>>()
     );
 }

@@ -362,3 +362,65 @@ fn the_merged_document_knows_whether_a_part_uses_incremental_delivery() {
     ];
     assert!(merged_flag(&deferred));
 }
+
+fn raw(json: &str) -> Box<serde_json::value::RawValue> {
+    serde_json::value::RawValue::from_string(json.to_owned()).unwrap()
+}
+
+#[test]
+fn variables_given_as_json_text_are_prefixed_and_kept_as_text() {
+    let first = request(
+        "query($a: Int, $r: [Int]) { x(a: $a, r: $r) }",
+        json!({"a": 1}),
+    )
+    .raw_variable("r", raw("[1,2]"));
+    // A name given both ways goes by value; an unused one is dropped.
+    let second = request("query($r: [Int]) { x(r: $r) }", json!({"r": [3]}))
+        .raw_variable("r", raw("[9]"))
+        .raw_variable("unused", raw("true"));
+    for taking in [false, true] {
+        let merged = if taking {
+            let mut requests = [first.clone(), second.clone()];
+            let cache = PrefixCache::default();
+            let prefixed = requests
+                .iter_mut()
+                .enumerate()
+                .map(|(i, r)| cache.prefix_taking(i, r).unwrap())
+                .collect();
+            assert!(requests.iter().all(Request::has_no_variables));
+            let reducer: ExtensionsReducer = Arc::new(later_keys_win);
+            combine(prefixed, &[first.clone(), second.clone()], &reducer)
+        } else {
+            combined(&[first.clone(), second.clone()])
+        };
+        let request = merged.request;
+        assert_eq!(
+            Value::Object(request.variables.clone()),
+            json!({"_v0_a": 1, "_v1_r": [3]})
+        );
+        let raw: Vec<(&str, &str)> = request
+            .raw_variables
+            .iter()
+            .map(|(name, value)| (name.as_str(), value.get()))
+            .collect();
+        assert_eq!(raw, vec![("_v0_r", "[1,2]")], "taking: {taking}");
+        assert_eq!(
+            serde_json::to_string(&request.variables_json()).unwrap(),
+            r#"{"_v0_a":1,"_v1_r":[3],"_v0_r":[1,2]}"#
+        );
+    }
+}
+
+#[test]
+fn conditions_read_variables_given_as_json_text() {
+    let r = Request::new(
+        "query($yes: Boolean!, $no: Boolean!, $n: Int) { a: hello b: hello @include(if: $yes) \
+         c: hello @include(if: $no) d: hello @include(if: $n) }",
+    )
+    .unwrap()
+    .raw_variable("yes", raw("true"))
+    .raw_variable("no", raw("false"))
+    .raw_variable("n", raw("1"));
+    let (_, _, plan) = merge(&[r]);
+    assert_eq!(plan_keys(&plan), vec![vec!["a", "b"]]);
+}

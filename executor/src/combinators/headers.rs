@@ -52,6 +52,10 @@ where
     fn execute_tree(&self, request: Request) -> ExecuteFuture {
         self.inner.execute_tree(self.add(request))
     }
+
+    fn accepts_raw_variables(&self) -> bool {
+        self.inner.accepts_raw_variables()
+    }
 }
 
 impl<E, F> WithHeaders<E, F>

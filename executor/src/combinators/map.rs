@@ -85,6 +85,10 @@ where
             })
         })
     }
+
+    fn accepts_raw_variables(&self) -> bool {
+        self.inner.accepts_raw_variables()
+    }
 }
 
 impl<E, F> std::fmt::Debug for MapRequest<E, F> {

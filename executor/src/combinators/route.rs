@@ -74,6 +74,10 @@ where
             self.other.execute_tree(request)
         }
     }
+
+    fn accepts_raw_variables(&self) -> bool {
+        self.matched.accepts_raw_variables() && self.other.accepts_raw_variables()
+    }
 }
 
 impl<P, A, B> std::fmt::Debug for Route<P, A, B> {

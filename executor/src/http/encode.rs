@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::error::ExecutorError;
-use crate::request::{FileUpload, Request};
+use crate::request::{FileUpload, Request, VariablesJson};
 use crate::result::JsonMap;
 
 /// What one HTTP request carries besides its headers.
@@ -45,7 +45,7 @@ struct Params<'a> {
     /// `query` as a JSON string, escaped once per document.
     query_json: Option<&'a serde_json::value::RawValue>,
     operation_name: Option<&'a str>,
-    variables: &'a JsonMap,
+    variables: VariablesJson<'a>,
     extensions: &'a JsonMap,
     persisted: Option<&'a PersistedQuery>,
 }
@@ -91,7 +91,7 @@ impl Serialize for Params<'_> {
             map.serialize_entry("operationName", name)?;
         }
         if !self.variables.is_empty() {
-            map.serialize_entry("variables", self.variables)?;
+            map.serialize_entry("variables", &self.variables)?;
         }
         let extensions = Extensions {
             extensions: self.extensions,
@@ -121,7 +121,7 @@ fn params<'a>(
         query: with_query.then(|| request.query()),
         query_json: with_query.then(|| request.document.as_json()),
         operation_name: request.operation_name.as_deref(),
-        variables: &request.variables,
+        variables: request.variables_json(),
         extensions,
         persisted,
     }
@@ -173,7 +173,7 @@ pub(super) fn get_url(
             pairs.append_pair("operationName", name);
         }
         if !p.variables.is_empty() {
-            let json = serde_json::to_string(p.variables)
+            let json = serde_json::to_string(&p.variables)
                 .map_err(|e| encode_error(endpoint.as_str(), e))?;
             pairs.append_pair("variables", &json);
         }
@@ -259,6 +259,44 @@ mod tests {
     use super::*;
     use crate::request::Upload;
     use serde_json::{Value, json};
+
+    #[test]
+    fn body_and_url_carry_variables_given_as_json_text_after_the_others() {
+        let raw = |json: &str| serde_json::value::RawValue::from_string(json.into()).unwrap();
+        let r = Request::new("query($a: Int, $r: [R]) { a(a: $a, r: $r) }")
+            .unwrap()
+            .variable("a", json!(1))
+            .raw_variable("r", raw(r#"[{"__typename":"R","id":"1"}]"#))
+            // A name given both ways is sent by value.
+            .raw_variable("a", raw("2"));
+        let body = json_body("e", &r, &JsonMap::new(), None, false).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            r#"{"variables":{"a":1,"r":[{"__typename":"R","id":"1"}]}}"#
+        );
+        let url = get_url(
+            &Url::parse("http://h/graphql").unwrap(),
+            &r,
+            &JsonMap::new(),
+            None,
+            false,
+        )
+        .unwrap();
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        assert_eq!(
+            pairs,
+            vec![(
+                "variables".into(),
+                r#"{"a":1,"r":[{"__typename":"R","id":"1"}]}"#.into()
+            )]
+        );
+        // Only raw variables: the object is written all the same.
+        let only = Request::new("query($r: Int) { a(r: $r) }")
+            .unwrap()
+            .raw_variable("r", raw("3"));
+        let body = json_body("e", &only, &JsonMap::new(), None, false).unwrap();
+        assert_eq!(&body[..], br#"{"variables":{"r":3}}"#);
+    }
 
     #[test]
     fn body_leaves_out_empty_members() {

@@ -144,6 +144,11 @@ impl Executor for HttpExecutor {
         let shared = self.shared.clone();
         Box::pin(send::execute(shared, request, send::Mode::Configured, true))
     }
+
+    /// `true`: the JSON body, the GET URL and the multipart `operations` carry them.
+    fn accepts_raw_variables(&self) -> bool {
+        true
+    }
 }
 
 impl HttpExecutor {

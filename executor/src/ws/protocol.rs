@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::request::Request;
+use crate::request::{Request, VariablesJson};
 use crate::result::{ExecutionResult, GraphQLError, JsonMap};
 
 /// The WebSocket subprotocol a [`WsExecutor`](super::WsExecutor) speaks.
@@ -97,8 +97,8 @@ struct SubscribePayload<'a> {
     query: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
     operation_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "JsonMap::is_empty")]
-    variables: &'a JsonMap,
+    #[serde(skip_serializing_if = "VariablesJson::is_empty")]
+    variables: VariablesJson<'a>,
     #[serde(skip_serializing_if = "JsonMap::is_empty")]
     extensions: &'a JsonMap,
 }
@@ -118,7 +118,7 @@ pub(crate) fn encode_payload(request: &Request) -> Result<String, serde_json::Er
     serde_json::to_string(&SubscribePayload {
         query: request.query(),
         operation_name: request.operation_name.as_deref(),
-        variables: &request.variables,
+        variables: request.variables_json(),
         extensions,
     })
 }
@@ -315,6 +315,17 @@ mod tests {
             json!({"query":"query Q($a: Int) { a(a: $a) }","operationName":"Q",
                    "variables":{"a":1},"extensions":{"trace":true}})
         );
+    }
+
+    #[test]
+    fn payload_carries_variables_given_as_json_text() {
+        let raw = serde_json::value::RawValue::from_string(r#"[{"id":"1"}]"#.into()).unwrap();
+        let request = Request::new("query Q($a: Int, $r: [R]) { a(a: $a, r: $r) }")
+            .unwrap()
+            .variable("a", json!(1))
+            .raw_variable("r", raw);
+        let payload: Value = serde_json::from_str(&encode_payload(&request).unwrap()).unwrap();
+        assert_eq!(payload["variables"], json!({"a": 1, "r": [{"id": "1"}]}));
     }
 
     #[test]

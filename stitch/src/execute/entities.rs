@@ -7,7 +7,9 @@ use quilt_executor::data::Object;
 use quilt_executor::{
     Context, Data, ExecutionResult, ExecutorError, GraphQLError, JsonMap, PathSegment, Request,
 };
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use super::Fetched;
 use crate::entities::RuntimeArgs;
@@ -23,6 +25,10 @@ struct Gathered {
     representations: Vec<JsonMap>,
     /// The number of distinct representations.
     count: usize,
+    /// The representations as one JSON array, written straight from the response data (for
+    /// `_entities` when the executor sends variables as JSON text): then `representations` is
+    /// empty.
+    raw: Option<Box<RawValue>>,
     /// Every object: the list indices on its way from the root (the keys are the step's path),
     /// and the index of its representation.
     objects: Objects,
@@ -77,7 +83,9 @@ pub(crate) async fn run_entity_steps(
         let mut work = Vec::new();
         let mut local = Vec::new();
         for step in level.iter().filter(|s| root.is_none_or(|r| s.root == r)) {
-            let mut gathered = gather(step, &fetched.data);
+            let raw = matches!(step.resolver.args, RuntimeArgs::Entities)
+                && gateway.executors[step.resolver.subschema].accepts_raw_variables();
+            let mut gathered = gather(step, &fetched.data, raw);
             if gathered.objects.is_empty() {
                 continue;
             }
@@ -133,11 +141,19 @@ pub(crate) async fn run_entity_steps(
     }
 }
 
-/// Walks the step's path through `data` (lists included) and gathers the objects.
-fn gather(step: &EntityStep, data: &Object) -> Gathered {
+/// Walks the step's path through `data` (lists included) and gathers the objects; with `raw`,
+/// writes the representations as JSON text (unless a requirement is named `__typename`).
+fn gather(step: &EntityStep, data: &Object, raw: bool) -> Gathered {
+    // A requirement named `__typename` replaces the type's name, as inserting it into the
+    // template does, and an entity without requirements has nothing to write per object:
+    // only the by-value path does those.
+    let raw = raw
+        && !step.requirements.is_empty()
+        && step.representation.len() == step.requirements.len() + 1;
     let mut walk = Walk {
         step,
         gathered: Gathered::default(),
+        raw_values: raw.then(Vec::new),
         seen: HashMap::default(),
         key: Vec::new(),
         hints: vec![0; step.path.len().saturating_sub(1)],
@@ -154,13 +170,78 @@ fn gather(step: &EntityStep, data: &Object) -> Gathered {
         }
     }
     let mut gathered = walk.gathered;
-    gathered.count = gathered.representations.len();
+    match walk.raw_values {
+        Some(values) => {
+            let width = step.requirements.len();
+            gathered.count = values.len() / width;
+            let written = serde_json::value::to_raw_value(&Representations {
+                step,
+                values: &values,
+            });
+            match written {
+                Ok(raw) => gathered.raw = Some(raw),
+                // Not reached (response data always serializes); the values then go by value.
+                Err(_) => {
+                    gathered.representations = values
+                        .chunks(width)
+                        .map(|found| representation(step, found))
+                        .collect();
+                }
+            }
+        }
+        None => gathered.count = gathered.representations.len(),
+    }
     gathered
+}
+
+/// The distinct representations of a step, from their requirement values (one after another,
+/// `requirements.len()` per object), serialized as the by-value path would serialize them:
+/// `[{"__typename": ..., "<requirement>": ..., ...}, ...]`.
+struct Representations<'a> {
+    step: &'a EntityStep,
+    values: &'a [&'a Data],
+}
+
+impl Serialize for Representations<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let requirements = &self.step.requirements;
+        let width = requirements.len().max(1);
+        let mut list = serializer.serialize_seq(Some(self.values.len() / width))?;
+        for found in self.values.chunks(width) {
+            list.serialize_element(&Representation {
+                type_name: self.step.resolver.type_name.as_str(),
+                requirements,
+                found,
+            })?;
+        }
+        list.end()
+    }
+}
+
+/// One representation (see [`Representations`]).
+struct Representation<'a> {
+    type_name: &'a str,
+    requirements: &'a [apollo_compiler::Name],
+    found: &'a [&'a Data],
+}
+
+impl Serialize for Representation<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.requirements.len() + 1))?;
+        map.serialize_entry("__typename", self.type_name)?;
+        for (requirement, value) in self.requirements.iter().zip(self.found) {
+            map.serialize_entry(requirement.as_str(), value)?;
+        }
+        map.end()
+    }
 }
 
 struct Walk<'w> {
     step: &'w EntityStep,
     gathered: Gathered,
+    /// With JSON text representations: each distinct one's requirement values, one after
+    /// another (written out once the walk is done).
+    raw_values: Option<Vec<&'w Data>>,
     seen: HashMap<Vec<u8>, usize>,
     /// A reused buffer for the deduplication key.
     key: Vec<u8>,
@@ -224,13 +305,18 @@ impl<'w> Walk<'w> {
             }
         }
         dedup_key(&self.found, &mut self.key);
-        let next = self.gathered.representations.len();
+        let next = self.seen.len();
         let index = match self.seen.get(self.key.as_slice()) {
             Some(index) => *index,
             None => {
                 self.seen.insert(self.key.clone(), next);
-                let representation = representation(step, &self.found);
-                self.gathered.representations.push(representation);
+                match &mut self.raw_values {
+                    Some(values) => values.extend_from_slice(&self.found),
+                    None => {
+                        let representation = representation(step, &self.found);
+                        self.gathered.representations.push(representation);
+                    }
+                }
                 next
             }
         };
@@ -335,6 +421,9 @@ fn request(
             let keys = gathered.representations.iter().map(|r| key(r)).collect();
             add_call(0, args_from_keys(keys), &mut calls);
         }
+        RuntimeArgs::Entities if gathered.raw.is_some() => {
+            calls.push(vec!["representations".to_owned()]);
+        }
         RuntimeArgs::Entities => {
             let representations = std::mem::take(&mut gathered.representations)
                 .into_iter()
@@ -375,6 +464,11 @@ fn request(
     }
     let mut request = Request::from_document(document);
     request.variables = upstream;
+    if let Some(raw) = gathered.raw.take() {
+        request
+            .raw_variables
+            .push(("_qv0_representations".to_owned(), raw));
+    }
     request.operation_name = step.operation_name.clone();
     request.context = context.clone();
     Some(Ok(request))

@@ -12,7 +12,7 @@ use http::{HeaderName, HeaderValue};
 use serde_json::Value;
 
 use crate::document::Document;
-use crate::request::Request;
+use crate::request::{RawVariables, Request};
 use crate::result::JsonMap;
 
 /// The identity of a request for in-flight deduplication.
@@ -23,6 +23,9 @@ pub(crate) struct RequestKey {
     document: Document,
     operation_name: Option<String>,
     variables: JsonMap,
+    /// The variables given as JSON text, compared as text (the same value written two ways
+    /// is two keys: fewer shared executions, never a wrong one).
+    raw_variables: RawVariables,
     extensions: JsonMap,
     connection_params: Option<JsonMap>,
     /// `(index in the configured list, value)`, every value of every listed header present.
@@ -45,6 +48,10 @@ impl RequestKey {
         request.document.hash64().hash(&mut hasher);
         request.operation_name.hash(&mut hasher);
         hash_map(&request.variables, &mut hasher);
+        for (name, raw) in &request.raw_variables {
+            name.hash(&mut hasher);
+            raw.get().hash(&mut hasher);
+        }
         hash_map(&request.extensions, &mut hasher);
         let connection_params = request.context.connection_params().cloned();
         if let Some(params) = &connection_params {
@@ -56,6 +63,7 @@ impl RequestKey {
             document: request.document.clone(),
             operation_name: request.operation_name.clone(),
             variables: request.variables.clone(),
+            raw_variables: request.raw_variables.clone(),
             extensions: request.extensions.clone(),
             connection_params,
             headers: values,
@@ -76,6 +84,12 @@ impl PartialEq for RequestKey {
             && self.operation_name == other.operation_name
             && self.document == other.document
             && self.variables == other.variables
+            && self.raw_variables.len() == other.raw_variables.len()
+            && self
+                .raw_variables
+                .iter()
+                .zip(&other.raw_variables)
+                .all(|((a, x), (b, y))| a == b && x.get() == y.get())
             && self.extensions == other.extensions
             && self.connection_params == other.connection_params
     }
@@ -188,9 +202,30 @@ mod tests {
             Request::new("query Q($id: ID) { user(id: $id) { id } }")
                 .unwrap()
                 .context(base.context.clone()),
+            base.clone().raw_variable("id", raw(r#""1""#)),
+            base.clone()
+                .raw_variable("id", raw(r#""1""#))
+                .raw_variable("x", raw("2")),
         ];
         for other in &differing {
             assert_ne!(key(&base), key(other), "{other:?}");
+        }
+    }
+
+    fn raw(json: &str) -> Box<serde_json::value::RawValue> {
+        serde_json::value::RawValue::from_string(json.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn variables_given_as_json_text_are_the_same_key_when_their_text_is() {
+        let base = with_headers(&[(AUTHORIZATION, "Bearer a")]);
+        let a = base.clone().raw_variable("id", raw(r#"["1",2]"#));
+        assert_eq!(key(&a), key(&a.clone()));
+        for other in [
+            base.clone().raw_variable("id", raw(r#"["1",3]"#)),
+            base.clone().raw_variable("ids", raw(r#"["1",2]"#)),
+        ] {
+            assert_ne!(key(&a), key(&other), "{other:?}");
         }
     }
 
