@@ -244,6 +244,10 @@ impl Inner {
         mut request: Request,
     ) -> Result<(Request, MappedRequest), TransformError> {
         let stages = self.stages(&request.document, request.operation_name.as_deref())?;
+        // Transforms read and rename variables by value.
+        request.materialize_raw_variables().map_err(|e| {
+            TransformError::request("wrap_schema", format!("a variable given as JSON text: {e}"))
+        })?;
         let mut contexts: Vec<TransformContext> = Vec::with_capacity(self.transforms.len());
         for (index, transform) in self.transforms.iter().enumerate().rev() {
             let mut context =

@@ -348,3 +348,44 @@ async fn a_request_a_transform_refuses_becomes_a_graphql_error_and_is_not_sent()
     assert_eq!(ok.data, Some(json!({"hello": "x"})));
     assert_eq!(*sent.lock().unwrap(), 1);
 }
+
+/// Transforms map variables by value: those given as JSON text are parsed first, so the inner
+/// executor gets them mapped, as values.
+#[tokio::test]
+async fn variables_given_as_json_text_are_mapped_like_the_others() {
+    let seen: Arc<Mutex<Vec<(JsonMap, usize)>>> = Arc::default();
+    let recorded = seen.clone();
+    let executor = from_fn(move |request: Request| {
+        recorded
+            .lock()
+            .unwrap()
+            .push((request.variables.clone(), request.raw_variables.len()));
+        async {
+            Ok(Response::Single(ExecutionResult::from_data(
+                json!({"hello": "hi"}),
+            )))
+        }
+    });
+    let wrapped = wrap_schema(SubschemaConfig::new(subgraph_schema(), executor).transform(
+        MapLeafValues::new(
+            |ty, v| match (ty, v) {
+                ("String", Value::String(s)) => json!(s.to_uppercase()),
+                (_, v) => v,
+            },
+            |_, v| v,
+        ),
+    ))
+    .unwrap();
+    assert!(!wrapped.accepts_raw_variables());
+    let name = serde_json::value::RawValue::from_string(r#""ada""#.to_owned()).unwrap();
+    let request = Request::new("query($name: String) { hello(name: $name) }")
+        .unwrap()
+        .raw_variable("name", name);
+    let response = wrapped.execute(request).await.unwrap();
+    let result = response.into_single().await.unwrap();
+    assert_eq!(result.data, Some(json!({"hello": "hi"})));
+    assert_eq!(
+        *seen.lock().unwrap(),
+        vec![(JsonMap::from_iter([("name".to_owned(), json!("ADA"))]), 0)]
+    );
+}
