@@ -167,6 +167,12 @@ impl Executor for CallbackExecutor {
         let shared = self.shared.clone();
         Box::pin(subscribe(shared, request))
     }
+
+    /// `true`: queries and the subscription request go through the HTTP executor's encoder,
+    /// which sends them.
+    fn accepts_raw_variables(&self) -> bool {
+        true
+    }
 }
 
 async fn subscribe(shared: Arc<Shared>, mut request: Request) -> Result<Response, ExecutorError> {
