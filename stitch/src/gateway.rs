@@ -166,7 +166,14 @@ fn request_error(errors: Vec<GraphQLError>) -> Response {
 
 impl Gateway {
     /// Runs a request; with `serialized` a single result carries its data as JSON bytes.
-    async fn run(self: Arc<Self>, request: Request, serialized: bool) -> Response {
+    async fn run(self: Arc<Self>, mut request: Request, serialized: bool) -> Response {
+        // Variables given as JSON text (a caller that did not ask `accepts_raw_variables`) are
+        // coerced like the others.
+        if let Err(error) = request.materialize_raw_variables() {
+            return request_error(vec![GraphQLError::new(format!(
+                "a variable given as JSON text could not be read: {error}"
+            ))]);
+        }
         let prepared = match prepare(&self, &request) {
             Ok(prepared) => prepared,
             Err(errors) => return request_error(errors),

@@ -201,6 +201,39 @@ async fn variables_defaults_lists_input_objects_enums_and_explicit_null() {
     assert!(!r[0].0.contains("$role") && !a[0].0.contains("$upc"));
 }
 
+/// A caller may hand the stitched schema variables as JSON text: they are coerced like the
+/// others (and a name given both ways goes by value).
+#[tokio::test]
+async fn variables_given_to_the_gateway_as_json_text_are_coerced_like_the_others() {
+    let services = Services::start().await;
+    let (gateway, sent) = services.gateway();
+    assert!(!quilt_executor::Executor::accepts_raw_variables(&gateway));
+    let raw = |json: &str| serde_json::value::RawValue::from_string(json.to_owned()).unwrap();
+    let request = quilt_executor::Request::new(
+        "query($role: Role!, $upc: String!) { usersByRole(role: $role) { name } product(upc: $upc) { name } }",
+    )
+    .unwrap()
+    .variable("upc", json!("3"))
+    .raw_variable("role", raw(r#""MEMBER""#))
+    .raw_variable("upc", raw(r#""1""#));
+    let result = quilt_executor::Executor::execute(&gateway, request)
+        .await
+        .unwrap()
+        .into_single()
+        .await
+        .unwrap();
+    assert!(result.errors.is_empty(), "{:?}", result.errors);
+    assert_eq!(
+        result.data,
+        Some(json!({
+            "usersByRole": [{"name": "Grace"}, {"name": "Alan"}, {"name": "Edsger"}],
+            "product": {"name": "Chair"}
+        }))
+    );
+    let [a, _, _] = sent.map(|s| s.take());
+    assert_eq!(a[0].1.get("role"), Some(&json!("MEMBER")));
+}
+
 #[tokio::test]
 async fn skip_and_include_with_variables_at_the_root_and_below() {
     let services = Services::start().await;
