@@ -17,16 +17,10 @@ use quilt_test_support::federation::{self, HEAVY_QUERY, NAMES, SIMPLE_QUERY, exp
 use quilt_wrap::{SchemaSource, load_schema};
 use serde_json::json;
 
+/// The four subgraphs stitched, each through Quilt's HTTP executor (recorded, which changes
+/// nothing it sends).
 async fn stitched(subgraphs: &federation::Subgraphs) -> quilt_stitch::StitchedSchema {
-    let mut stitcher = Stitcher::new();
-    for (name, server) in subgraphs.all() {
-        let executor = common::http(server.http_url());
-        let schema = load_schema(&executor, SchemaSource::federation())
-            .await
-            .unwrap();
-        stitcher = stitcher.subschema(SubschemaConfig::new(name, schema, executor));
-    }
-    stitcher.build().unwrap()
+    observed(subgraphs, true, false).await.0
 }
 
 #[tokio::test]
