@@ -222,6 +222,20 @@ pub struct Stitcher {
     pub(crate) type_defs: Vec<String>,
     pub(crate) resolvers: Vec<(String, FieldResolver)>,
     pub(crate) subscriptions: SubscriptionOptions,
+    pub(crate) key_validation: ValidationLevel,
+}
+
+/// How a check made while building reports what it finds (as graphql-tools'
+/// `validationLevel`): a build error, a logged warning, or nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ValidationLevel {
+    /// The build fails with the problem (the default).
+    #[default]
+    Error,
+    /// The build goes on; the problem is logged as a warning.
+    Warn,
+    /// The check is not made.
+    Off,
 }
 
 impl Stitcher {
@@ -290,6 +304,16 @@ impl Stitcher {
     /// ```
     pub fn resolve(mut self, coordinate: impl Into<String>, resolver: FieldResolver) -> Self {
         self.resolvers.push((coordinate.into(), resolver));
+        self
+    }
+
+    /// How building reports a merged type's field that cannot be fetched for the objects some
+    /// subschema returns, because every entry point that resolves it needs a key no chain of
+    /// subschemas can supply from there ([`StitchError::UnobtainableKey`]). By default a build
+    /// error; with [`ValidationLevel::Warn`] the gateway builds and a query that selects such
+    /// a field is refused when it is planned (as graphql-tools answers it).
+    pub fn key_validation(mut self, level: ValidationLevel) -> Self {
+        self.key_validation = level;
         self
     }
 

@@ -63,6 +63,26 @@ pub enum StitchError {
         /// What is wrong.
         message: String,
     },
+    /// A merged type's field is resolved by entry points whose keys cannot be obtained for the
+    /// objects one subschema returns, not even through a chain of other subschemas.
+    #[error(
+        "merged type `{type_name}`: field `{field}` cannot be fetched for the objects that \
+         subschema `{subschema}` returns: the entry point `{entry_point}` needs the key field \
+         `{key}`, and no subschema can supply it from there (a subschema that knows both keys \
+         needs an entry point by a key that `{subschema}` has)"
+    )]
+    UnobtainableKey {
+        /// The merged type.
+        type_name: String,
+        /// The field that cannot be fetched.
+        field: String,
+        /// The subschema whose objects need it.
+        subschema: String,
+        /// The entry point that resolves it: `subschema.rootField`.
+        entry_point: String,
+        /// The key field nothing can supply.
+        key: String,
+    },
     /// A gateway-defined field's resolver does not fit the stitched schema or its target.
     #[error("gateway field `{coordinate}`: {message}")]
     InvalidFieldResolver {

@@ -15,7 +15,7 @@ use quilt_executor::{
     ExecuteFuture, ExecutionResult, Executor, GraphQLError, Request, Response, SharedExecutor,
 };
 
-use crate::config::{Limits, Stitcher};
+use crate::config::{Limits, Stitcher, ValidationLevel};
 use crate::entities::{EntityIndex, ExtensionIndex, canonical_marks};
 use crate::error::StitchError;
 use crate::execute::{Fetched, execute_plan};
@@ -87,12 +87,22 @@ impl StitchedSchema {
         let entities = EntityIndex::build(&subschemas, &merged.schema)?;
         let extensions = ExtensionIndex::build(&stitcher.resolvers, &subschemas, &merged.schema)?;
         let index = StitchIndex::build(&merged.schema, &subschemas, merged.root_owners);
+        let schemas: Vec<_> = subschemas.iter().map(|s| s.schema.clone()).collect();
+        if stitcher.key_validation != ValidationLevel::Off
+            && let Err(error) =
+                crate::plan::check_keys(&merged.schema, &schemas, &names, &index, &entities)
+        {
+            if stitcher.key_validation == ValidationLevel::Error {
+                return Err(error);
+            }
+            tracing::warn!(%error, "stitched schema built with an unreachable merged field");
+        }
         Ok(Self {
             gateway: Arc::new(Gateway {
                 implementers: merged.schema.implementers_map(),
                 schema: merged.schema,
                 names,
-                subschemas: subschemas.iter().map(|s| s.schema.clone()).collect(),
+                subschemas: schemas,
                 entities,
                 extensions,
                 executors: subschemas.iter().map(|s| s.executor.clone()).collect(),
@@ -112,6 +122,35 @@ impl StitchedSchema {
     /// The stitched schema as SDL: one flat definition per type.
     pub fn sdl(&self) -> String {
         self.gateway.schema.to_string()
+    }
+
+    /// The plan of an operation, readable: one line per fetch, level by level, each entity
+    /// step with its subschema, entry point, path, representation and selection. The
+    /// operation is validated and planned as a request would be (and the plan cached).
+    ///
+    /// ```
+    /// # async fn demo(gateway: quilt_stitch::StitchedSchema) {
+    /// match gateway.explain("{ me { name } }", None) {
+    ///     Ok(plan) => println!("{plan}"),
+    ///     Err(errors) => eprintln!("{errors:?}"),
+    /// }
+    /// # }
+    /// ```
+    pub fn explain(
+        &self,
+        query: &str,
+        operation_name: Option<&str>,
+    ) -> Result<String, Vec<GraphQLError>> {
+        let mut request = Request::new(query).map_err(|e| {
+            vec![GraphQLError::new(e.to_string()).with_code("GRAPHQL_PARSE_FAILED")]
+        })?;
+        request.operation_name = operation_name.map(str::to_owned);
+        let prepared = prepare(&self.gateway, &request)?;
+        Ok(crate::plan::Explain {
+            plan: &prepared.plan,
+            names: &self.gateway.names,
+        }
+        .to_string())
     }
 
     /// The plan cache's counters: hits, misses, validations and plans done.

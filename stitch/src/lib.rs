@@ -51,7 +51,9 @@ mod shape;
 mod subscription;
 mod validate;
 
-pub use config::{Limits, OnTypeConflict, Stitcher, SubschemaConfig, TypeChoice, TypeConflict};
+pub use config::{
+    Limits, OnTypeConflict, Stitcher, SubschemaConfig, TypeChoice, TypeConflict, ValidationLevel,
+};
 pub use entry_point::{ArgsFn, ArgsFromKeysFn, EntryPoint, KeyFn};
 pub use error::StitchError;
 pub use extension::{DelegateArgsFn, FieldResolver, KeysArgsFn, LocalFn, ParentKeyFn};

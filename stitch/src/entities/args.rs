@@ -22,10 +22,16 @@ pub(super) fn declarative(
     returns_list: bool,
     arg_types: &[(Name, ast::Type)],
 ) -> Result<RuntimeArgs, String> {
-    let key = key_fn(d);
     let expr = match &d.args_expr {
         Some(text) => Some(Arc::new(ArgsExpr::parse(text)?)),
         None => None,
+    };
+    // With `argsExpr`, `$key` is the representation (as graphql-tools evaluates it: `$key.id`
+    // is the object's `id`, whatever `keyField` says), and the key that identifies an object
+    // is made of the paths the expression reads.
+    let key = match &expr {
+        Some(expr) => expr_key_fn(expr.placeholders.clone()),
+        None => key_fn(d),
     };
     let additional = match &d.additional_args {
         Some(text) => ArgsExpr::parse(text)?.evaluate_constant(),
@@ -106,6 +112,26 @@ fn key_fn(d: &Declarative) -> super::KeyFn {
     Arc::new(|rep: &JsonMap| {
         let mut key = rep.clone();
         key.remove("__typename");
+        Value::Object(key)
+    })
+}
+
+/// The key of an object for an `argsExpr`: the values at the paths its `$key.path`
+/// placeholders read (the representation without `__typename` when one reads `$key` whole).
+fn expr_key_fn(paths: Vec<String>) -> super::KeyFn {
+    if paths.iter().any(String::is_empty) || paths.is_empty() {
+        return Arc::new(|rep: &JsonMap| {
+            let mut key = rep.clone();
+            key.remove("__typename");
+            Value::Object(key)
+        });
+    }
+    Arc::new(move |rep: &JsonMap| {
+        let mut key = JsonMap::new();
+        for path in &paths {
+            let value = at_path(rep, path).cloned().unwrap_or(Value::Null);
+            set_path(&mut key, path, value);
+        }
         Value::Object(key)
     })
 }
@@ -315,11 +341,51 @@ mod tests {
         else {
             panic!()
         };
+        // The key is what the expression reads of the representation.
         let keys = vec![key(&rep(json!({"__typename": "T", "id": "a", "n": 1})))];
-        assert_eq!(keys[0], json!({"id": "a", "n": 1}));
+        assert_eq!(keys[0], json!({"id": "a"}));
         assert_eq!(
             Value::Object(args_from_keys(keys)),
             json!({"limit": 5, "input": {"ids": ["a"], "scope": "FULL"}})
+        );
+    }
+
+    #[test]
+    fn args_expr_reads_the_representation_even_with_a_key_field() {
+        // `@merge(keyField: "id", argsExpr: "ids: [[$key.id]]")`: `$key` is the object.
+        let d = Declarative {
+            key_field: Some("id".into()),
+            args_expr: Some("ids: [[$key.id]]".into()),
+            ..Default::default()
+        };
+        let RuntimeArgs::Batched {
+            key,
+            args_from_keys,
+        } = declarative(&d, true, &types(&[("ids", "[ID!]!")])).unwrap()
+        else {
+            panic!()
+        };
+        let keys = vec![
+            key(&rep(json!({"__typename": "T", "id": "1", "upc": "u1"}))),
+            key(&rep(json!({"__typename": "T", "id": "2", "upc": "u2"}))),
+        ];
+        assert_eq!(
+            Value::Object(args_from_keys(keys)),
+            json!({"ids": ["1", "2"]})
+        );
+        let single = Declarative {
+            key_field: Some("id".into()),
+            args_expr: Some("id: $key.id, org: $key.org.id".into()),
+            ..Default::default()
+        };
+        let RuntimeArgs::Single(args) =
+            declarative(&single, false, &types(&[("id", "ID!"), ("org", "ID")])).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            Value::Object(args(&rep(json!({"id": "3", "org": {"id": "o"}})))),
+            json!({"id": "3", "org": "o"})
         );
     }
 

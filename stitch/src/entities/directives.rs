@@ -2,6 +2,8 @@
 //! `@merge`, `@computed`, `@canonical`) and Apollo Federation's (`@key(fields:)` with
 //! `_entities`, `@requires`, `@external`, `@provides`).
 
+use std::collections::HashMap;
+
 use apollo_compiler::ast::OperationType;
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{Name, Schema};
@@ -176,6 +178,16 @@ pub(super) fn read(sub: &SubschemaConfig) -> Result<Found, StitchError> {
     else {
         return Ok(found);
     };
+    // Types with several `@merge` fields here have several entry points: each keyed by its
+    // own `keyField` (the type's `@key` applies to those without one).
+    let mut merges_per_type: HashMap<Name, usize> = HashMap::new();
+    for field in query.fields.values() {
+        if field.directives.get("merge").is_some() {
+            for target in merge_targets(schema, field.ty.inner_named_type()) {
+                *merges_per_type.entry(target).or_default() += 1;
+            }
+        }
+    }
     for (field_name, field) in &query.fields {
         let Some(merge) = field.directives.get("merge") else {
             continue;
@@ -200,28 +212,21 @@ pub(super) fn read(sub: &SubschemaConfig) -> Result<Found, StitchError> {
             args_expr: arg("argsExpr"),
             additional_args: arg("additionalArgs"),
         };
-        let returned = field.ty.inner_named_type();
-        let targets: Vec<Name> = match schema.types.get(returned) {
-            Some(ExtendedType::Object(_)) => vec![returned.clone()],
-            Some(ExtendedType::Interface(_) | ExtendedType::Union(_)) => schema
-                .types
-                .iter()
-                .filter(|(n, t)| t.is_object() && schema.is_subtype(returned, n))
-                .map(|(n, _)| n.clone())
-                .collect(),
-            _ => {
-                return Err(StitchError::InvalidMergeConfig {
-                    subschema: sub.name.clone(),
-                    coordinate: format!("Query.{field_name}"),
-                    message: format!("@merge on a field returning `{}`", field.ty),
-                });
-            }
-        };
+        let targets = merge_targets(schema, field.ty.inner_named_type());
+        if targets.is_empty() {
+            return Err(StitchError::InvalidMergeConfig {
+                subschema: sub.name.clone(),
+                coordinate: format!("Query.{field_name}"),
+                message: format!("@merge on a field returning `{}`", field.ty),
+            });
+        }
         for target in targets {
             let key = schema
                 .get_object(&target)
                 .and_then(|o| string_arg(o.directives.get("key").map(|d| &***d), "selectionSet"));
+            let several = merges_per_type.get(&target).is_some_and(|n| *n > 1);
             let selection = match (key, &declarative.key_field) {
+                (_, Some(key_field)) if several => nested_selection(key_field),
                 (Some(key), _) => key,
                 (None, Some(key_field)) => nested_selection(key_field),
                 (None, None) => {
@@ -241,6 +246,21 @@ pub(super) fn read(sub: &SubschemaConfig) -> Result<Found, StitchError> {
         }
     }
     Ok(found)
+}
+
+/// The object types a `@merge` field returning `returned` merges: the type itself, or the
+/// object types of an interface or union (none for anything else).
+fn merge_targets(schema: &Schema, returned: &Name) -> Vec<Name> {
+    match schema.types.get(returned) {
+        Some(ExtendedType::Object(_)) => vec![returned.clone()],
+        Some(ExtendedType::Interface(_) | ExtendedType::Union(_)) => schema
+            .types
+            .iter()
+            .filter(|(n, t)| t.is_object() && schema.is_subtype(returned, n))
+            .map(|(n, _)| n.clone())
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// `a.b.c` as the selection `{ a { b { c } } }`.

@@ -5,7 +5,9 @@
 
 mod build;
 mod entity;
+mod explain;
 mod project;
+mod reach;
 mod vars;
 
 use apollo_compiler::Name;
@@ -23,7 +25,9 @@ use crate::index::StitchIndex;
 
 pub(crate) use build::plan_operation;
 pub(crate) use entity::{EntityStep, KEY_ALIAS_PREFIX};
+pub(crate) use explain::Explain;
 pub(crate) use project::location;
+pub(crate) use reach::check as check_keys;
 
 /// An operation's plan.
 #[derive(Debug)]

@@ -3,7 +3,8 @@
 //! that it cannot resolve is cut out and handed to an entity step of a subschema that can, and
 //! the key fields that step needs are selected in its place (aliased `_qk_<field>`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 use std::sync::Arc;
 
 use apollo_compiler::ast::Type;
@@ -16,6 +17,7 @@ use indexmap::{IndexMap, IndexSet};
 use quilt_executor::Location;
 
 use super::entity::{BuilderKey, EntityBuilder, KEY_ALIAS_PREFIX};
+use super::reach::Reach;
 use super::{PlanError, PlanInput};
 use crate::entities::Resolver;
 
@@ -41,6 +43,8 @@ pub(super) struct Planner<'a, 'i> {
     typename: Node<FieldDefinition>,
     resolvable_fragments: HashSet<(usize, Name)>,
     unresolvable_fragments: HashSet<(usize, Name)>,
+    /// Key chains searched so far: (subschema, type, whether its computed fields count).
+    reaches: HashMap<(usize, Name, bool), Rc<Reach>>,
 }
 
 impl<'a, 'i> Planner<'a, 'i> {
@@ -57,6 +61,7 @@ impl<'a, 'i> Planner<'a, 'i> {
             }),
             resolvable_fragments: HashSet::new(),
             unresolvable_fragments: HashSet::new(),
+            reaches: HashMap::new(),
         }
     }
 
@@ -349,54 +354,110 @@ impl<'a, 'i> Planner<'a, 'i> {
         }
     }
 
-    /// The subschema and entry point that fetch `type_name.field` for objects this step
-    /// returns: a builder already planned at this place if one can, else the first subschema
-    /// (in stitching order) with an entry point whose key this step can select.
-    fn choose(
+    /// The key chains from this step for `type_name` (searched once per plan).
+    fn reach(&mut self, ctx: &StepCtx, type_name: &Name) -> Rc<Reach> {
+        let computed = ctx.computed_type.as_ref().is_some_and(|t| t == type_name);
+        let key = (ctx.subschema, type_name.clone(), computed);
+        if let Some(reach) = self.reaches.get(&key) {
+            return reach.clone();
+        }
+        let reach = Rc::new(Reach::search(
+            self.input.schema,
+            type_name,
+            ctx.subschema,
+            self.input.subschemas.len(),
+            self.input.index,
+            self.input.entities,
+            |field| self.resolves(ctx, type_name, field, &[]),
+        ));
+        self.reaches.insert(key, reach.clone());
+        reach
+    }
+
+    /// The entry point of the builder already planned at this place for `subschema`, if any.
+    fn planned(
         &self,
         ctx: &StepCtx,
+        subschema: usize,
         type_name: &Name,
-        field: &str,
         path: &[String],
     ) -> Option<Arc<Resolver>> {
+        self.builders
+            .iter()
+            .find(|(k, b)| {
+                k.subschema == subschema
+                    && k.root == ctx.root
+                    && k.path == path
+                    && k.type_name == *type_name
+                    && k.field.is_none()
+                    && !b.done
+            })
+            .map(|(_, b)| b.resolver.clone())
+    }
+
+    /// The subschemas that can fetch `type_name.field` by key for objects this step returns.
+    fn fetchers(&self, ctx: &StepCtx, type_name: &Name, field: &str) -> Vec<usize> {
         let entities = self.input.entities;
-        let candidates: Vec<usize> = (0..self.input.subschemas.len())
+        (0..self.input.subschemas.len())
             .filter(|&s| {
                 !entities.resolvers(type_name, s).is_empty()
                     && self.input.index.can_resolve(s, type_name, field)
                     && !entities.is_external(s, type_name, field)
                     && (s != ctx.subschema || entities.computed(s, type_name, field).is_some())
             })
-            .collect();
-        let planned = candidates.iter().find_map(|&s| {
-            self.builders
-                .iter()
-                .find(|(k, b)| {
-                    k.subschema == s
-                        && k.root == ctx.root
-                        && k.path == path
-                        && k.type_name == *type_name
-                        && !b.done
-                })
-                .map(|(_, b)| b.resolver.clone())
-        });
-        if planned.is_some() {
-            return planned;
+            .collect()
+    }
+
+    /// The entry point that fetches `type_name.field` for objects this step returns: one
+    /// already planned at this place if its key can be obtained, else the one whose key is
+    /// obtained soonest (shortest chain; stitching order breaks ties).
+    fn choose(
+        &mut self,
+        ctx: &StepCtx,
+        type_name: &Name,
+        field: &str,
+        path: &[String],
+    ) -> Result<Arc<Resolver>, PlanError> {
+        let candidates = self.fetchers(ctx, type_name, field);
+        if candidates.is_empty() {
+            return Err(self.unresolvable(ctx, type_name, field));
         }
-        let keyed = |r: &&Arc<Resolver>| {
-            r.key
-                .iter()
-                .all(|k| self.resolves(ctx, type_name, &k.name, &[]))
-        };
-        candidates
+        let reach = self.reach(ctx, type_name);
+        if let Some(planned) = candidates
             .iter()
-            .find_map(|&s| entities.resolvers(type_name, s).iter().find(keyed))
-            .or_else(|| {
-                candidates
-                    .first()
-                    .and_then(|&s| entities.resolvers(type_name, s).first())
-            })
-            .cloned()
+            .filter_map(|&s| self.planned(ctx, s, type_name, path))
+            .find(|r| reach.key_level(r).is_some())
+        {
+            return Ok(planned);
+        }
+        let mut best: Option<(usize, &Arc<Resolver>)> = None;
+        let mut missing = None;
+        for &s in &candidates {
+            for resolver in self.input.entities.resolvers(type_name, s) {
+                match reach.key_level(resolver) {
+                    Some(level) if best.is_none_or(|(b, _)| level < b) => {
+                        best = Some((level, resolver));
+                    }
+                    Some(_) => {}
+                    None => {
+                        missing = missing.or_else(|| {
+                            reach
+                                .missing_key(resolver)
+                                .map(|k| (resolver.subschema, k.clone()))
+                        });
+                    }
+                }
+            }
+        }
+        match (best, missing) {
+            (Some((_, resolver)), _) => Ok(resolver.clone()),
+            (None, Some((subschema, key))) => Err(PlanError::MissingKey {
+                subschema: self.input.subschema_names[subschema].clone(),
+                type_name: type_name.to_string(),
+                field: key.to_string(),
+            }),
+            (None, None) => Err(self.unresolvable(ctx, type_name, field)),
+        }
     }
 
     /// Registers `field` with the entity step for (`type_name`, chosen subschema) at `path` and
@@ -412,9 +473,9 @@ impl<'a, 'i> Planner<'a, 'i> {
         conditions: &[DirectiveList],
         out: &mut SelectionSet,
     ) -> Result<(), PlanError> {
-        let resolver = self
-            .choose(ctx, type_name, &field.name, path)
-            .ok_or_else(|| self.unresolvable(ctx, type_name, &field.name))?;
+        let chosen = self.choose(ctx, type_name, &field.name, path)?;
+        let key = self.builder(ctx, &chosen, path, typed);
+        let resolver = self.builders[key].resolver.clone();
         let mut requirements = resolver.key.clone();
         if let Some(computed) =
             self.input
@@ -423,7 +484,6 @@ impl<'a, 'i> Planner<'a, 'i> {
         {
             requirements.extend(computed.iter().cloned());
         }
-        let key = self.builder(ctx, &resolver, path, typed);
         self.builders[key].fields.push((field, conditions.to_vec()));
         let mut level = ctx.level + 1;
         for requirement in requirements {
@@ -519,7 +579,10 @@ impl<'a, 'i> Planner<'a, 'i> {
     }
 
     /// Makes a requirement field available in the representation: selected by this step if it
-    /// can, else by another entity step at the same place (whose level is returned).
+    /// can, else by another entity step at the same place (whose level is returned), whose own
+    /// key is required the same way. The key chains ([`Reach`]) give every provider a key
+    /// obtained at a strictly lower level than the field it provides, so this ends after at
+    /// most one hop per subschema.
     fn require(
         &mut self,
         ctx: &mut StepCtx,
@@ -541,38 +604,53 @@ impl<'a, 'i> Planner<'a, 'i> {
             }
             return Ok(None);
         }
-        // Another subschema provides it, one level earlier.
-        let provider = self
-            .choose(ctx, type_name, &requirement.name, path)
-            .filter(|r| r.subschema != ctx.subschema)
-            .ok_or_else(|| PlanError::MissingKey {
-                subschema: self.input.subschema_names[ctx.subschema].clone(),
-                type_name: type_name.to_string(),
-                field: requirement.name.to_string(),
-            })?;
+        let reach = self.reach(ctx, type_name);
+        let missing = || PlanError::MissingKey {
+            subschema: self.input.subschema_names[ctx.subschema].clone(),
+            type_name: type_name.to_string(),
+            field: requirement.name.to_string(),
+        };
+        let level = reach.level(&requirement.name).ok_or_else(missing)?;
+        // A provider whose key comes before the field: the one planned here if it qualifies
+        // (one request fewer), else the one the search found.
+        let planned = self
+            .fetchers(ctx, type_name, &requirement.name)
+            .into_iter()
+            .filter(|&s| s != ctx.subschema)
+            .filter_map(|s| self.planned(ctx, s, type_name, path))
+            .find(|r| {
+                self.input
+                    .entities
+                    .computed(r.subschema, type_name, &requirement.name)
+                    .is_none()
+                    && reach.key_level(r).is_some_and(|l| l < level)
+            });
+        let provider = planned
+            .or_else(|| reach.provider(&requirement.name).cloned())
+            .ok_or_else(missing)?;
         let key = self.builder(ctx, &provider, path, typed);
+        // The builder planned here for that subschema may use another of its entry points:
+        // its key must come before the field too, or the chain could turn in a circle.
+        let provider = self.builders[key].resolver.clone();
+        if reach.key_level(&provider).is_none_or(|l| l >= level) {
+            return Err(missing());
+        }
         let builder = &mut self.builders[key];
         if !builder.extra.iter().any(|f| f.response_key() == &alias) {
             builder
                 .extra
                 .push(Node::new((**requirement).clone().with_alias(alias)));
         }
-        let provider_key = provider.key.clone();
-        let level = self.builders[key].level;
-        for k in provider_key {
+        let mut provider_level = builder.level;
+        for k in &provider.key {
             self.builders[key].requirements.insert(k.name.clone());
-            if self
-                .require(ctx, type_name, &k, path, typed, out)?
-                .is_some()
-            {
-                return Err(PlanError::MissingKey {
-                    subschema: self.input.subschema_names[provider.subschema].clone(),
-                    type_name: type_name.to_string(),
-                    field: k.name.to_string(),
-                });
+            if let Some(l) = self.require(ctx, type_name, k, path, typed, out)? {
+                provider_level = provider_level.max(l + 1);
             }
         }
-        Ok(Some(level))
+        let builder = &mut self.builders[key];
+        builder.level = builder.level.max(provider_level);
+        Ok(Some(builder.level))
     }
 }
 
