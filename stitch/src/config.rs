@@ -194,6 +194,10 @@ pub struct Limits {
     pub max_document_bytes: usize,
     /// The deepest accepted selection nesting, fragments included (default 64).
     pub max_depth: usize,
+    /// The deepest accepted nesting of selection sets, inline fragments and fragment spreads
+    /// together (default 256): how deep validating, planning and shaping a document recurse,
+    /// so that no document can exhaust a thread's stack.
+    pub max_nesting: usize,
     /// How many prepared operations the plan cache keeps (default 1024).
     pub plan_cache_capacity: usize,
 }
@@ -203,6 +207,7 @@ impl Default for Limits {
         Self {
             max_document_bytes: 256 * 1024,
             max_depth: 64,
+            max_nesting: 256,
             plan_cache_capacity: 1024,
         }
     }

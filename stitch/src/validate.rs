@@ -27,7 +27,17 @@ pub(crate) fn validate(
             .with_code("DOCUMENT_TOO_LARGE"),
         ]);
     }
-    let depth = max_depth(document.ast(), limits.max_depth);
+    let (depth, nesting) = max_depth(document.ast(), limits.max_depth, limits.max_nesting);
+    if nesting > limits.max_nesting {
+        return Err(vec![
+            GraphQLError::new(format!(
+                "the document nests selections, inline fragments and fragment spreads more than \
+                 {} levels deep",
+                limits.max_nesting
+            ))
+            .with_code("DOCUMENT_TOO_DEEP"),
+        ]);
+    }
     if depth > limits.max_depth {
         return Err(vec![
             GraphQLError::new(format!(
@@ -45,9 +55,11 @@ pub(crate) fn validate(
     })
 }
 
-/// The deepest selection nesting of any operation, following fragment spreads; stops counting
-/// past `limit`, so fragment cycles (rejected later by validation) terminate.
-fn max_depth(document: &ast::Document, limit: usize) -> usize {
+/// The deepest selection nesting of any operation, following fragment spreads, and the
+/// deepest nesting of selection sets, inline fragments and spreads together (how deep every
+/// walk over the document recurses). Stops counting past the limits, so fragment cycles
+/// (rejected later by validation) and long chains of spreads terminate early.
+fn max_depth(document: &ast::Document, max_depth: usize, max_nesting: usize) -> (usize, usize) {
     let fragments: HashMap<&str, &ast::FragmentDefinition> = document
         .definitions
         .iter()
@@ -56,63 +68,73 @@ fn max_depth(document: &ast::Document, limit: usize) -> usize {
             _ => None,
         })
         .collect();
-    document
-        .definitions
-        .iter()
-        .filter_map(|d| match d {
-            ast::Definition::OperationDefinition(op) => Some(depth_of(
-                &op.selection_set,
-                &fragments,
-                &mut Vec::new(),
-                1,
-                limit,
-            )),
-            _ => None,
-        })
-        .max()
-        .unwrap_or(0)
-}
-
-fn depth_of<'d>(
-    selections: &'d [ast::Selection],
-    fragments: &HashMap<&str, &'d ast::FragmentDefinition>,
-    spreading: &mut Vec<&'d str>,
-    depth: usize,
-    limit: usize,
-) -> usize {
-    if depth > limit {
-        return depth;
-    }
-    let mut deepest = depth;
-    for selection in selections {
-        let d = match selection {
-            ast::Selection::Field(f) if !f.selection_set.is_empty() => {
-                depth_of(&f.selection_set, fragments, spreading, depth + 1, limit)
-            }
-            ast::Selection::Field(_) => depth,
-            ast::Selection::InlineFragment(f) => {
-                depth_of(&f.selection_set, fragments, spreading, depth, limit)
-            }
-            ast::Selection::FragmentSpread(s) => {
-                let name = s.fragment_name.as_str();
-                match fragments.get(name) {
-                    // A spread inside itself is a cycle (a validation error); stop here.
-                    Some(f) if !spreading.contains(&name) => {
-                        spreading.push(name);
-                        let d = depth_of(&f.selection_set, fragments, spreading, depth, limit);
-                        spreading.pop();
-                        d
-                    }
-                    _ => depth,
-                }
-            }
-        };
-        deepest = deepest.max(d);
-        if deepest > limit {
-            break;
+    let mut walk = Walk {
+        fragments,
+        spreading: Vec::new(),
+        max_depth,
+        max_nesting,
+        nesting: 0,
+    };
+    let mut deepest = 0;
+    for definition in &document.definitions {
+        if let ast::Definition::OperationDefinition(op) = definition {
+            deepest = deepest.max(walk.depth_of(&op.selection_set, 1, 1));
         }
     }
-    deepest
+    (deepest, walk.nesting)
+}
+
+struct Walk<'d> {
+    fragments: HashMap<&'d str, &'d ast::FragmentDefinition>,
+    spreading: Vec<&'d str>,
+    max_depth: usize,
+    max_nesting: usize,
+    /// The deepest nesting seen.
+    nesting: usize,
+}
+
+impl<'d> Walk<'d> {
+    fn depth_of(
+        &mut self,
+        selections: &'d [ast::Selection],
+        depth: usize,
+        nesting: usize,
+    ) -> usize {
+        self.nesting = self.nesting.max(nesting);
+        if depth > self.max_depth || nesting > self.max_nesting {
+            return depth;
+        }
+        let mut deepest = depth;
+        for selection in selections {
+            let d = match selection {
+                ast::Selection::Field(f) if !f.selection_set.is_empty() => {
+                    self.depth_of(&f.selection_set, depth + 1, nesting + 1)
+                }
+                ast::Selection::Field(_) => depth,
+                ast::Selection::InlineFragment(f) => {
+                    self.depth_of(&f.selection_set, depth, nesting + 1)
+                }
+                ast::Selection::FragmentSpread(s) => {
+                    let name = s.fragment_name.as_str();
+                    match self.fragments.get(name) {
+                        // A spread inside itself is a cycle (a validation error); stop here.
+                        Some(f) if !self.spreading.contains(&name) => {
+                            self.spreading.push(name);
+                            let d = self.depth_of(&f.selection_set, depth, nesting + 1);
+                            self.spreading.pop();
+                            d
+                        }
+                        _ => depth,
+                    }
+                }
+            };
+            deepest = deepest.max(d);
+            if deepest > self.max_depth || self.nesting > self.max_nesting {
+                break;
+            }
+        }
+        deepest
+    }
 }
 
 #[cfg(test)]
@@ -123,11 +145,26 @@ mod tests {
     fn depth_follows_fragments_and_stops_on_cycles() {
         let doc = Document::parse("{ a { b { c } } ...F } fragment F on Q { x { y { z { w } } } }")
             .unwrap();
-        assert_eq!(max_depth(doc.ast(), 64), 4);
+        assert_eq!(max_depth(doc.ast(), 64, 256), (4, 5));
         let cyclic = Document::parse("{ ...F } fragment F on Q { a { ...F } }").unwrap();
-        assert_eq!(max_depth(cyclic.ast(), 10), 2);
+        assert_eq!(max_depth(cyclic.ast(), 10, 256).0, 2);
         let fieldless =
             Document::parse("{ ...F } fragment F on Q { ...G } fragment G on Q { ...F }").unwrap();
-        assert_eq!(max_depth(fieldless.ast(), 10), 1);
+        assert_eq!(max_depth(fieldless.ast(), 10, 256), (1, 3));
+    }
+
+    #[test]
+    fn chains_of_spreads_and_inline_fragments_count_as_nesting() {
+        let mut chain = String::from("{ ...F0 }");
+        for i in 0..300 {
+            chain.push_str(&format!(" fragment F{i} on Q {{ ...F{} }}", i + 1));
+        }
+        chain.push_str(" fragment F300 on Q { a }");
+        let doc = Document::parse(chain).unwrap();
+        // The walk stops one past the limit, however long the chain.
+        assert_eq!(max_depth(doc.ast(), 64, 100), (1, 101));
+        let inline = format!("{{ {}a{} }}", "... on Q { ".repeat(150), " }".repeat(150));
+        let doc = Document::parse(inline).unwrap();
+        assert_eq!(max_depth(doc.ast(), 64, 100).1, 101);
     }
 }

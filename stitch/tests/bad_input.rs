@@ -137,6 +137,40 @@ async fn deeply_nested_queries_are_refused() {
     assert!(Request::new(very_deep).is_err());
 }
 
+/// Documents designed to make every walk over them recurse (a chain of thousands of fragment
+/// spreads, which the parser does not bound, and inline fragments nested just below the
+/// parser's limit) are refused by the explicit nesting limit before anything recurses on
+/// them, and the gateway answers a normal query right after, in the same process.
+#[tokio::test]
+async fn documents_designed_to_recurse_are_refused_and_the_gateway_keeps_serving() {
+    let services = Services::start().await;
+    let (gateway, sent) = services.gateway();
+    let mut chain = String::from("{ me { ...F0 } }");
+    for i in 0..6_000 {
+        chain.push_str(&format!(" fragment F{i} on User {{ ...F{} }}", i + 1));
+    }
+    chain.push_str(" fragment F6000 on User { name }");
+    assert!(chain.len() < Limits::default().max_document_bytes);
+    let inline = format!(
+        "{{ me {{ {}name{} }} }}",
+        "... on User { ".repeat(450),
+        " }".repeat(450)
+    );
+    for (what, query) in [("spreads", &chain), ("inline fragments", &inline)] {
+        let result = run(&gateway, query, json!({})).await;
+        assert_eq!(
+            result["errors"][0]["extensions"]["code"],
+            json!("DOCUMENT_TOO_DEEP"),
+            "{what}: {result}"
+        );
+        assert!(message(&result).contains("256 levels"), "{what}: {result}");
+        let normal = run(&gateway, "{ me { name } }", json!({})).await;
+        assert_eq!(normal, json!({"data": {"me": {"name": "Ada"}}}), "{what}");
+    }
+    // Only the normal queries went upstream.
+    assert_eq!(sent[0].take().len(), 2);
+}
+
 #[tokio::test]
 async fn second_identical_request_is_not_validated_or_planned_again() {
     let services = Services::start().await;
