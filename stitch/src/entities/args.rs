@@ -67,13 +67,15 @@ pub(super) fn declarative(
     }
     if returns_list {
         let args_from_keys = move |keys: Vec<Value>| {
-            let mut args = additional.clone();
             match (&expr, &key_arg) {
-                (Some(expr), _) => args.extend(expr.evaluate_batched(&keys)),
-                (None, Some(arg)) => set_path(&mut args, arg, Value::Array(keys)),
-                (None, None) => {}
+                (Some(expr), _) => with_additional(expr.evaluate_batched(&keys), &additional),
+                (None, Some(arg)) => {
+                    let mut args = additional.clone();
+                    set_path(&mut args, arg, Value::Array(keys));
+                    args
+                }
+                (None, None) => additional.clone(),
             }
-            args
         };
         Ok(RuntimeArgs::Batched {
             key,
@@ -82,13 +84,15 @@ pub(super) fn declarative(
     } else {
         let args = move |representation: &JsonMap| {
             let key = key(representation);
-            let mut args = additional.clone();
             match (&expr, &key_arg) {
-                (Some(expr), _) => args.extend(expr.evaluate_single(&key)),
-                (None, Some(arg)) => set_path(&mut args, arg, key),
-                (None, None) => {}
+                (Some(expr), _) => with_additional(expr.evaluate_single(&key), &additional),
+                (None, Some(arg)) => {
+                    let mut args = additional.clone();
+                    set_path(&mut args, arg, key);
+                    args
+                }
+                (None, None) => additional.clone(),
             }
-            args
         };
         Ok(RuntimeArgs::Single(Arc::new(args)))
     }
@@ -134,6 +138,23 @@ fn expr_key_fn(paths: Vec<String>) -> super::KeyFn {
         }
         Value::Object(key)
     })
+}
+
+/// `additionalArgs` merged deep into the arguments an `argsExpr` built, as graphql-tools'
+/// `mergeDeep` does: objects member by member, anything else replaced.
+fn with_additional(mut args: JsonMap, additional: &JsonMap) -> JsonMap {
+    fn merge(into: &mut JsonMap, from: &JsonMap) {
+        for (name, value) in from {
+            match (into.get_mut(name), value) {
+                (Some(Value::Object(inner)), Value::Object(more)) => merge(inner, more),
+                _ => {
+                    into.insert(name.clone(), value.clone());
+                }
+            }
+        }
+    }
+    merge(&mut args, additional);
+    args
 }
 
 /// Sets `value` at a dotted path, creating objects on the way.
@@ -346,7 +367,22 @@ mod tests {
         assert_eq!(keys[0], json!({"id": "a"}));
         assert_eq!(
             Value::Object(args_from_keys(keys)),
-            json!({"limit": 5, "input": {"ids": ["a"], "scope": "FULL"}})
+            json!({"input": {"ids": ["a"], "scope": "FULL"}, "limit": 5})
+        );
+        // `additionalArgs` merge deep into the expression's objects.
+        let deep = Declarative {
+            args_expr: Some("input: { ids: [[$key.id]] }".into()),
+            additional_args: Some("input: { scope: FULL }, limit: 5".into()),
+            ..Default::default()
+        };
+        let RuntimeArgs::Batched { args_from_keys, .. } =
+            declarative(&deep, true, &types(&[("input", "In!"), ("limit", "Int")])).unwrap()
+        else {
+            panic!()
+        };
+        assert_eq!(
+            Value::Object(args_from_keys(vec![json!({"id": "a"})])),
+            json!({"input": {"ids": ["a"], "scope": "FULL"}, "limit": 5})
         );
     }
 
