@@ -45,7 +45,7 @@ pub use executor::{
     ExecuteFuture, Executor, FnExecutor, Response, ResultStream, SharedExecutor, from_fn,
 };
 pub use http::{HttpExecutor, HttpExecutorBuilder};
-pub use request::{Context, FileUpload, RawVariables, Request, Upload, VariablesJson};
+pub use request::{Context, Deadline, FileUpload, RawVariables, Request, Upload, VariablesJson};
 pub use result::{
     ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment,
 };

@@ -292,6 +292,37 @@ impl Upload {
     }
 }
 
+/// The instant by which the client must have its answer. A server with a request timeout puts
+/// it in each request's [`Context`]; a stitched schema stops waiting for its upstream fetches
+/// then and answers with the data that arrived, the missing fields as `TIMEOUT` errors at their
+/// paths, instead of losing everything to the server's timeout.
+///
+/// ```
+/// use quilt_executor::{Context, Deadline};
+/// use std::time::Duration;
+/// # #[tokio::main(flavor = "current_thread")] async fn main() {
+/// let context = Context::default().insert(Deadline::after(Duration::from_secs(30)));
+/// assert!(context.get::<Deadline>().is_some());
+/// # }
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Deadline {
+    /// When the answer is due.
+    pub at: tokio::time::Instant,
+    /// The whole time the request was given (for error messages).
+    pub budget: std::time::Duration,
+}
+
+impl Deadline {
+    /// The deadline `budget` from now.
+    pub fn after(budget: std::time::Duration) -> Self {
+        Self {
+            at: tokio::time::Instant::now() + budget,
+            budget,
+        }
+    }
+}
+
 /// What a gateway passes down with a request: the client's HTTP headers, WebSocket connection
 /// params, and typed values of the application's own (like [`http::Extensions`]).
 ///

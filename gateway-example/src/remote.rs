@@ -19,7 +19,9 @@ use quilt_wrap::{SchemaSource, WrapError, load_schema, wrap_schema};
 use crate::spec::{SubschemaSpec, SubscriptionTransport, TransformSpec};
 
 /// The default time a request to a subschema may take.
-const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// Below the server's request timeout (30 s), so a slow service ends in a timeout error at its
+/// fields while the others' data is still answered.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// A subschema's executors, built once and kept across schema reloads (so connections and
 /// sockets are reused).

@@ -30,7 +30,7 @@ pub struct SubschemaSpec {
     /// Headers sent with every request (and the WebSocket upgrade).
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
-    /// The per-request timeout in seconds (default 30).
+    /// The per-request timeout in seconds (default 10, below the server's 30 s request timeout).
     #[serde(default)]
     pub timeout: Option<f64>,
     /// Whether a client's `Authorization` header is forwarded: as a header over HTTP, as

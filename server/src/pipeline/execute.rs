@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use futures::StreamExt;
-use quilt_executor::{ExecutorError, Request, Response};
+use quilt_executor::{Deadline, ExecutorError, Request, Response};
 use tracing::Instrument;
 
 use crate::state::ServerState;
@@ -62,6 +62,12 @@ async fn run(
     } else {
         None
     };
+    // The executor gets the deadline (a stitched schema answers what arrived by then); the
+    // server's own timeout, a little later, only catches an executor that ignores it.
+    let mut request = request;
+    if let (Some(after), false) = (state.limits.request_timeout, request.is_subscription()) {
+        request.context = request.context.insert(Deadline::after(after));
+    }
     let span = tracing::info_span!(
         "graphql.execute",
         transport,
@@ -75,7 +81,7 @@ async fn run(
     }
     .instrument(span);
     let response = match state.limits.request_timeout {
-        Some(after) => match tokio::time::timeout(after, future).await {
+        Some(after) => match tokio::time::timeout(after + DEADLINE_GRACE, future).await {
             Ok(result) => result,
             Err(_) => Err(timeout_error(after)),
         },
@@ -94,6 +100,9 @@ async fn run(
         (response, _) => response,
     })
 }
+
+/// How long after the deadline the server gives the executor to answer with what it has.
+const DEADLINE_GRACE: Duration = Duration::from_millis(250);
 
 fn timeout_error(after: Duration) -> ExecutorError {
     ExecutorError::Timeout {

@@ -66,16 +66,14 @@ pub(super) fn declarative(
         }
     }
     if returns_list {
-        let args_from_keys = move |keys: Vec<Value>| {
-            match (&expr, &key_arg) {
-                (Some(expr), _) => with_additional(expr.evaluate_batched(&keys), &additional),
-                (None, Some(arg)) => {
-                    let mut args = additional.clone();
-                    set_path(&mut args, arg, Value::Array(keys));
-                    args
-                }
-                (None, None) => additional.clone(),
+        let args_from_keys = move |keys: Vec<Value>| match (&expr, &key_arg) {
+            (Some(expr), _) => with_additional(expr.evaluate_batched(&keys), &additional),
+            (None, Some(arg)) => {
+                let mut args = additional.clone();
+                set_path(&mut args, arg, Value::Array(keys));
+                args
             }
+            (None, None) => additional.clone(),
         };
         Ok(RuntimeArgs::Batched {
             key,

@@ -120,11 +120,7 @@ pub(crate) async fn run_entity_steps(
             async move {
                 match request {
                     Some(Ok(request)) => {
-                        let executor = &gateway.executors[step.resolver.subschema];
-                        match executor.execute_tree(request).await {
-                            Ok(response) => response.into_single().await,
-                            Err(error) => Err(error),
-                        }
+                        super::fetch(gateway, step.resolver.subschema, request).await
                     }
                     Some(Err(message)) => Ok(ExecutionResult {
                         errors: vec![GraphQLError::new(message)],

@@ -5,7 +5,8 @@ use apollo_compiler::ast::OperationType;
 use futures::future::join_all;
 use quilt_executor::data::Object;
 use quilt_executor::{
-    Context, Data, ExecutionResult, ExecutorError, GraphQLError, JsonMap, PathSegment, Request,
+    Context, Data, Deadline, ExecutionResult, ExecutorError, GraphQLError, JsonMap, PathSegment,
+    Request,
 };
 use serde_json::Value;
 
@@ -81,8 +82,30 @@ async fn run_step(
     context: &Context,
 ) -> Result<ExecutionResult, ExecutorError> {
     let request = step_request(step, variables, context);
-    let executor = &gateway.executors[step.subschema];
-    executor.execute_tree(request).await?.into_single().await
+    fetch(gateway, step.subschema, request).await
+}
+
+/// One upstream fetch of the subschema `subschema`, given up at the request's [`Deadline`]
+/// (if the server set one): then it fails as a timeout naming the subschema, and what the
+/// other fetches brought is still answered.
+pub(crate) async fn fetch(
+    gateway: &Gateway,
+    subschema: usize,
+    request: Request,
+) -> Result<ExecutionResult, ExecutorError> {
+    let deadline = request.context.get::<Deadline>().copied();
+    let executor = &gateway.executors[subschema];
+    let future = async move { executor.execute_tree(request).await?.into_single().await };
+    match deadline {
+        None => future.await,
+        Some(deadline) => match tokio::time::timeout_at(deadline.at, future).await {
+            Ok(result) => result,
+            Err(_) => Err(ExecutorError::Timeout {
+                endpoint: format!("subschema `{}`", gateway.names[subschema]),
+                after: deadline.budget,
+            }),
+        },
+    }
 }
 
 /// Puts a step's data in place and its errors on client paths.
