@@ -1,16 +1,23 @@
 #![allow(clippy::unwrap_used)]
-//! A slow upstream does not take the others' data with it: the server gives each request a
-//! deadline, the stitched schema stops waiting for the fetches still open then, and the client
-//! gets what arrived with `TIMEOUT` errors (naming the subschema) at the fields that did not,
-//! before the server's own timeout would have answered nothing.
+//! Faulty upstreams do not take the others' data with them, and their faults reach the client
+//! as errors at the right paths:
+//! - a slow one: the server gives each request a deadline, the stitched schema stops waiting
+//!   for the fetches still open then, and the client gets what arrived with `TIMEOUT` errors
+//!   (naming the subschema) at the fields that did not, before the server's own timeout would
+//!   have answered nothing;
+//! - one that answers values of the wrong type (checked while the response is shaped), or no
+//!   data and no errors.
 
 mod common;
 
 use std::time::{Duration, Instant};
 
+use axum::Json;
+use axum::routing::post as route_post;
 use common::Services;
 use quilt_server::GraphQLServer;
 use quilt_stitch::{EntryPoint, Stitcher, SubschemaConfig};
+use quilt_test_support::{Stats, TestServer};
 use serde_json::{Value, json};
 use tokio::io::AsyncReadExt;
 use tokio::net::TcpListener;
@@ -128,4 +135,128 @@ async fn a_hanging_merged_field_times_out_at_each_object_and_the_rest_is_kept() 
     assert_eq!(errors.len(), 1, "{result}");
     assert_eq!(errors[0].0, json!(["me", "mood"]), "{result}");
     assert_eq!(errors[0].1, json!("TIMEOUT"), "{result}");
+}
+
+const BAD_SDL: &str = "
+enum Color { RED }
+type Query {
+  wrongString: String
+  wrongInt: Int!
+  badEnum: Color
+  list: [Int]
+  converted: String
+  nothing: String
+}";
+
+/// A service that answers whatever it is asked with values of the wrong types, and
+/// `{"data": null}` (no errors) to a query that selects `nothing`.
+async fn bad_service() -> TestServer {
+    let router = axum::Router::new().route(
+        "/graphql",
+        route_post(|Json(body): Json<Value>| async move {
+            let query = body["query"].as_str().unwrap_or_default().to_owned();
+            Json(if query.contains("nothing") {
+                json!({"data": null})
+            } else {
+                json!({"data": {
+                    "wrongString": {"x": 1},
+                    "wrongInt": "seven",
+                    "badEnum": "BLUE",
+                    "list": [1, "two", 3],
+                    "converted": 5,
+                }})
+            })
+        }),
+    );
+    TestServer::serve("127.0.0.1:0".parse().unwrap(), router, Stats::default())
+        .await
+        .unwrap()
+}
+
+async fn with_bad_service(services: &Services, bad: &TestServer) -> quilt_stitch::StitchedSchema {
+    let (configs, _) = services.subschemas();
+    let bad = SubschemaConfig::from_sdl("bad", BAD_SDL, common::http(bad.http_url())).unwrap();
+    configs
+        .into_iter()
+        .chain([bad])
+        .fold(Stitcher::new(), |s, c| s.subschema(c))
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn values_of_the_wrong_type_become_errors_at_their_paths() {
+    let services = Services::start().await;
+    let bad = bad_service().await;
+    let gateway = with_bad_service(&services, &bad).await;
+    let result = common::run(
+        &gateway,
+        "{ wrongString list badEnum converted topProducts(first: 1) { upc } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        result["data"],
+        json!({
+            "wrongString": null,
+            "list": [1, null, 3],
+            "badEnum": null,
+            "converted": "5",
+            "topProducts": [{"upc": "1"}],
+        }),
+        "{result}"
+    );
+    let paths: Vec<Value> = result["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["path"].clone())
+        .collect();
+    assert_eq!(
+        paths,
+        vec![
+            json!(["wrongString"]),
+            json!(["list", 1]),
+            json!(["badEnum"])
+        ],
+        "{result}"
+    );
+    assert!(
+        result["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("String cannot represent value: an object"),
+        "{result}"
+    );
+    // The object never reaches the client, whatever its text.
+    assert!(!result.to_string().contains("\"x\""), "{result}");
+    // A non-null field of the wrong type: null propagates to the nearest nullable parent.
+    let result = common::run(&gateway, "{ wrongInt }", json!({})).await;
+    assert_eq!(result["data"], Value::Null, "{result}");
+    assert_eq!(result["errors"][0]["path"], json!(["wrongInt"]), "{result}");
+}
+
+#[tokio::test]
+async fn an_answer_without_data_or_errors_is_an_error_naming_the_subschema() {
+    let services = Services::start().await;
+    let bad = bad_service().await;
+    let gateway = with_bad_service(&services, &bad).await;
+    let result = common::run(
+        &gateway,
+        "{ nothing topProducts(first: 1) { upc } }",
+        json!({}),
+    )
+    .await;
+    assert_eq!(
+        result["data"],
+        json!({"nothing": null, "topProducts": [{"upc": "1"}]}),
+        "{result}"
+    );
+    let error = &result["errors"][0];
+    assert_eq!(error["path"], json!(["nothing"]), "{result}");
+    assert_eq!(
+        error["extensions"]["code"],
+        json!("INVALID_UPSTREAM_RESPONSE")
+    );
+    assert_eq!(error["extensions"]["serviceName"], json!("bad"));
 }

@@ -499,6 +499,9 @@ fn merge(
     let mut results: Vec<Option<Data>> = vec![None; count];
     let data = result.take_data_tree();
     let mut errors = result.errors;
+    if errors.is_empty() && !matches!(data, Some(Data::Object(_))) {
+        errors.push(super::no_data_error(service));
+    }
     if let Some(Data::Object(mut data)) = data {
         if let RuntimeArgs::BatchDelegate {
             key,

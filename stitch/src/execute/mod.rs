@@ -135,6 +135,11 @@ pub(crate) fn merge_result(
     };
     let data = result.take_data_tree();
     let has_data = matches!(data, Some(Data::Object(_)));
+    if !has_data && result.errors.is_empty() {
+        result
+            .errors
+            .push(no_data_error(&gateway.names[step.subschema]));
+    }
     for mut error in result.errors {
         match error.path.take() {
             Some(path) if !path.is_empty() => {
@@ -157,4 +162,18 @@ pub(crate) fn merge_result(
     if let Some(Data::Object(data)) = data {
         fetched.data.extend(data);
     }
+}
+
+/// The error for an upstream answer with neither data nor errors (`{"data": null}` or `{}`),
+/// which the GraphQL spec does not allow: the fields it should have answered get it.
+pub(crate) fn no_data_error(subschema: &str) -> GraphQLError {
+    let mut error = GraphQLError::new(format!(
+        "subschema `{subschema}` answered without data and without errors"
+    ))
+    .with_code("INVALID_UPSTREAM_RESPONSE");
+    error
+        .extensions
+        .get_or_insert_with(JsonMap::new)
+        .insert("serviceName".into(), Value::String(subschema.to_owned()));
+    error
 }

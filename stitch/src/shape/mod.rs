@@ -6,6 +6,7 @@
 //! nearest nullable parent, as the spec's "Handling Field Errors" says.
 
 mod collect;
+mod leaf;
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
@@ -26,6 +27,7 @@ use crate::execute::Fetched;
 use crate::plan::location;
 use crate::plan_cache::Prepared;
 use collect::{Grouped, collect_fields};
+use leaf::{Leaf, write_leaf};
 
 /// The largest first capacity of the response buffer: an operation that once answered many
 /// megabytes does not reserve them for every later answer.
@@ -189,8 +191,8 @@ fn entries<'a>(schema: &Schema, grouped: Grouped<'a>) -> Fields<'a> {
 /// What completing a value of a named type takes.
 #[derive(Clone, Copy)]
 enum Kind {
-    /// A scalar or enum (or a type the schema lacks): the value as it is.
-    Leaf,
+    /// A scalar or enum (or a type the schema lacks): the value, checked against the type.
+    Leaf(Leaf),
     /// An object type.
     Object,
     /// An interface or union: the object type comes from `__typename`.
@@ -201,7 +203,9 @@ enum Kind {
 
 fn kind(schema: &Schema, name: &str) -> Kind {
     match schema.types.get(name) {
-        Some(ExtendedType::Scalar(_) | ExtendedType::Enum(_)) | None => Kind::Leaf,
+        Some(ExtendedType::Scalar(_) | ExtendedType::Enum(_)) | None => {
+            Kind::Leaf(Leaf::of(schema, name))
+        }
         Some(ExtendedType::Object(_)) => Kind::Object,
         Some(ExtendedType::Interface(_) | ExtendedType::Union(_)) => Kind::Abstract,
         Some(ExtendedType::InputObject(_)) => Kind::Input,
@@ -346,10 +350,13 @@ impl<'a> Shaper<'a> {
             return write_null(&mut self.out);
         }
         match kind {
-            Kind::Leaf => {
-                value.write_json(&mut self.out);
-                false
-            }
+            Kind::Leaf(leaf) => match write_leaf(&mut self.out, self.schema, leaf, name, value) {
+                Ok(()) => false,
+                Err(message) => {
+                    self.error(fields[0], message);
+                    write_null(&mut self.out)
+                }
+            },
             // The field's type name lives in the schema: its address identifies the type.
             Kind::Object => self.composite(name, name.as_ptr() as usize, fields, value),
             Kind::Abstract => {
