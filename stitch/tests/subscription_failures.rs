@@ -128,7 +128,50 @@ async fn the_gateway_resubscribes_when_the_executor_gives_up_and_the_client_keep
         .unwrap();
     assert!(gateway.subscription_stats().resubscribes >= 1);
     shop.publisher.publish(5);
-    assert_eq!(next(&mut stream).await, Some(expected(5)));
+    let event = next(&mut stream).await.unwrap();
+    assert_eq!(event["data"], expected(5)["data"]);
+    // The first event after the gap says events may have been missed.
+    assert_eq!(event["extensions"]["upstreamGap"]["subschema"], "reviews");
+    shop.publisher.publish(6);
+    assert_eq!(next(&mut stream).await, Some(expected(6)));
+}
+
+/// A rolling deploy: the service is down for 10 s (the default window is 30 s). The client
+/// keeps its subscription, gets the events published after the service is back, and learns
+/// of the gap.
+#[tokio::test]
+async fn a_subscription_lives_through_a_ten_second_outage_of_its_service() {
+    let mut shop = Shop::start().await;
+    let gateway = shop.stitch(SubscriptionOptions::default(), ReconnectPolicy::never());
+    let mut stream = subscribe(&gateway, REVIEW_ADDED).await;
+    shop.reviews_stats
+        .wait_for(WAIT, |c| c.subscriptions_started == 1)
+        .await
+        .unwrap();
+    shop.publisher.publish(1);
+    assert_eq!(next(&mut stream).await, Some(expected(1)));
+    shop.stop_reviews().await;
+    // The outage itself, not a wait for an event: the service is away this long.
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    assert_eq!(gateway.subscription_stats().clients, 1);
+    shop.restart_reviews().await;
+    shop.reviews_stats
+        .wait_for(Duration::from_secs(10), |c| c.active_subscriptions() == 1)
+        .await
+        .unwrap();
+    shop.publisher.publish(2);
+    let event = tokio::time::timeout(Duration::from_secs(10), stream.next())
+        .await
+        .expect("an event after the outage")
+        .unwrap()
+        .unwrap();
+    let event = serde_json::to_value(event).unwrap();
+    assert_eq!(event["data"], expected(2)["data"]);
+    let gap = event["extensions"]["upstreamGap"]["millis"]
+        .as_u64()
+        .unwrap();
+    assert!(gap >= 10_000, "{event}");
+    assert!(gateway.subscription_stats().resubscribes >= 2);
 }
 
 #[tokio::test]

@@ -34,11 +34,17 @@ pub struct SubscriptionOptions {
     /// an error with code `SUBSCRIPTION_LIMIT`.
     pub max_opened_subscriptions: Option<usize>,
     /// How an upstream subscription that fails with a transient error mid-stream (its service
-    /// restarted, the connection dropped) is subscribed again: `max_attempts` counts the failed
-    /// subscription itself, so the default (4) allows three re-subscriptions in a row, with
-    /// backoff; an event received resets the count. Once spent, the clients get the upstream's
-    /// error and their subscriptions end.
+    /// restarted, the connection dropped) is subscribed again: exponential backoff with full
+    /// jitter (100 ms doubling up to 2 s by default); `max_attempts` counts the failed
+    /// subscription itself (no limit by default: the window bounds the tries). An event
+    /// received resets the count. Once spent, the clients get the upstream's error and their
+    /// subscriptions end.
     pub resubscribe: RetryPolicy,
+    /// How long re-subscription keeps trying after an upstream subscription fails (default
+    /// 30 s, long enough for a rolling deploy of the service). The clients keep their
+    /// subscriptions meanwhile; the first event after the gap carries
+    /// `extensions.upstreamGap` (`subschema`, `millis`): events may have been missed.
+    pub resubscribe_window: Duration,
 }
 
 impl Default for SubscriptionOptions {
@@ -48,9 +54,10 @@ impl Default for SubscriptionOptions {
             dedup_headers: vec![http::header::AUTHORIZATION],
             queue_capacity: 128,
             max_opened_subscriptions: None,
-            resubscribe: RetryPolicy::new(4)
+            resubscribe: RetryPolicy::new(u32::MAX)
                 .initial_backoff(Duration::from_millis(100))
                 .max_backoff(Duration::from_secs(2)),
+            resubscribe_window: Duration::from_secs(30),
         }
     }
 }
@@ -83,6 +90,12 @@ impl SubscriptionOptions {
     /// Sets how a failed upstream subscription is subscribed again.
     pub fn resubscribe(mut self, policy: RetryPolicy) -> Self {
         self.resubscribe = policy;
+        self
+    }
+
+    /// Sets how long re-subscription keeps trying after a failure.
+    pub fn resubscribe_window(mut self, window: Duration) -> Self {
+        self.resubscribe_window = window;
         self
     }
 }

@@ -11,7 +11,9 @@ use futures::StreamExt;
 use quilt_executor::{
     Context, ExecutionResult, ExecutorError, GraphQLError, JsonMap, ResultStream,
 };
+use serde_json::Value;
 use tokio::sync::watch;
+use tokio::time::Instant;
 
 use super::{Group, Phase};
 use crate::execute::{Fetched, merge_result, run_entity_steps, step_request};
@@ -46,23 +48,32 @@ pub(super) async fn run(upstream: Upstream) {
     upstream.phase.send_replace(Phase::Running);
     // The failed attempts in a row, counting the subscription that just failed.
     let mut attempt = 1;
+    // Since when the upstream subscription was down, until the next event reports the gap.
+    let mut gap: Option<Instant> = None;
     loop {
         let event = match stream.next().await {
             Some(Ok(result)) => {
                 attempt = 1;
                 Ok(result)
             }
-            Some(Err(error)) => match upstream.resubscribe(&mut attempt, error).await {
-                Ok(again) => {
-                    stream = again;
-                    continue;
+            Some(Err(error)) => {
+                let failed_at = Instant::now();
+                match upstream.resubscribe(&mut attempt, error).await {
+                    Ok(again) => {
+                        stream = again;
+                        gap = gap.or(Some(failed_at));
+                        continue;
+                    }
+                    Err(error) => Err(error),
                 }
-                Err(error) => Err(error),
-            },
+            }
             None => break,
         };
         let last = event.is_err();
-        let shaped = upstream.resolve(event).await;
+        let mut shaped = upstream.resolve(event).await;
+        if let Some(since) = gap.take() {
+            upstream.report_gap(&mut shaped, since);
+        }
         // No receiver: every client left and the task is being aborted.
         let _ = upstream.group.events.send(Some(Arc::new(shaped)));
         if last {
@@ -95,9 +106,13 @@ impl Upstream {
     ) -> Result<ResultStream, ExecutorError> {
         let hub = &self.gateway.subscriptions;
         let policy = &hub.options.resubscribe;
+        let window = hub.options.resubscribe_window;
+        let started = Instant::now();
         let subschema = &self.gateway.names[self.prepared.plan.steps[0].subschema];
-        while policy.should_retry(*attempt, &error) {
-            let wait = policy.backoff(*attempt);
+        while policy.should_retry(*attempt, &error) && started.elapsed() < window {
+            let wait = policy
+                .backoff(*attempt)
+                .min(window.saturating_sub(started.elapsed()));
             tracing::warn!(
                 %subschema, %error, attempt = *attempt, ?wait,
                 "upstream subscription failed; subscribing again"
@@ -149,6 +164,20 @@ impl Upstream {
             fetched,
             false,
         )
+    }
+
+    /// Marks the first event after a re-subscription: events may have been missed during the
+    /// gap (`extensions.upstreamGap`: the subschema and how long it lasted).
+    fn report_gap(&self, event: &mut ExecutionResult, since: Instant) {
+        let subschema = &self.gateway.names[self.prepared.plan.steps[0].subschema];
+        let millis = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let mut gap = JsonMap::new();
+        gap.insert("subschema".into(), Value::String(subschema.clone()));
+        gap.insert("millis".into(), Value::from(millis));
+        event
+            .extensions
+            .get_or_insert_with(JsonMap::new)
+            .insert("upstreamGap".into(), Value::Object(gap));
     }
 
     /// A failure to subscribe as errors on the root step's fields.
