@@ -98,6 +98,11 @@ pub struct Cli {
     /// (SO_REUSEPORT) [default: one per core].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
+    /// On SIGTERM or SIGINT, keep taking requests this many seconds while the readiness check
+    /// (/health/ready) fails, so a load balancer stops sending traffic, then drain
+    /// [default: 0].
+    #[arg(long, value_name = "SECS")]
+    pub shutdown_delay: Option<f64>,
 }
 
 /// The prefix of the demo venue's Redis key and channels unless one is given.
@@ -135,6 +140,8 @@ pub struct FileConfig {
     pub callback_url: Option<String>,
     /// Serving threads (default: one per core).
     pub threads: Option<usize>,
+    /// Seconds of failing readiness before draining on a shutdown signal (default 0).
+    pub shutdown_delay: Option<f64>,
     /// The subschemas.
     #[serde(default)]
     pub subschemas: Vec<SubschemaSpec>,
@@ -176,6 +183,8 @@ pub struct Settings {
     pub callback_url: Option<String>,
     /// Serving threads (at least 1): see [`run::serve`](crate::run::serve).
     pub threads: usize,
+    /// How long readiness fails before the drain starts on a shutdown signal.
+    pub shutdown_delay: Duration,
 }
 
 /// The path of the callback route of callback subscriptions.
@@ -263,8 +272,14 @@ impl Cli {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        let shutdown_delay = match self.shutdown_delay.or(file.shutdown_delay) {
+            Some(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
+            Some(secs) => anyhow::bail!("the shutdown delay must be 0 or more seconds, not {secs}"),
+            None => Duration::ZERO,
+        };
         Ok(Settings {
             threads,
+            shutdown_delay,
             listen,
             poll_interval,
             graphiql_assets: self.graphiql_assets.or(file.graphiql_assets),

@@ -125,10 +125,14 @@ pub fn server(prepared: &Prepared, settings: &Settings) -> GraphQLServer {
     if let Some(assets) = &settings.graphiql_assets {
         builder = builder.graphiql_assets(assets.clone());
     }
+    builder = builder.streaming(quilt_server::Streaming {
+        shutdown_delay: settings.shutdown_delay,
+        ..quilt_server::Streaming::default()
+    });
     builder.build()
 }
 
-/// Serves until Ctrl-C on `settings.threads` serving threads; `ready` is told the address
+/// Serves until SIGTERM or SIGINT (then drains) on `settings.threads` serving threads; `ready` is told the address
 /// (and the demo, when it runs) once every thread serves.
 ///
 /// Each serving thread runs a single-threaded event loop with its own executors (upstream

@@ -86,6 +86,10 @@ pub struct Streaming {
     pub max_sse_reservations: usize,
     /// How long graceful shutdown waits for in-flight requests before it gives up. Default 30 s.
     pub shutdown_timeout: Duration,
+    /// How long after the shutdown signal the server keeps taking new connections and
+    /// requests while its readiness check fails, before it stops accepting and drains: time
+    /// for a load balancer to notice. Default 0 (drain at once).
+    pub shutdown_delay: Duration,
 }
 
 impl Default for Streaming {
@@ -101,6 +105,7 @@ impl Default for Streaming {
             sse_reservation_timeout: Duration::from_secs(30),
             max_sse_reservations: 10_000,
             shutdown_timeout: Duration::from_secs(30),
+            shutdown_delay: Duration::ZERO,
         }
     }
 }

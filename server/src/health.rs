@@ -1,5 +1,8 @@
-//! `/health`: 200 `{"status":"pass"}` while serving, 503 once graceful shutdown has started (so
-//! a load balancer stops sending traffic).
+//! Health: `/health` and `/health/ready` (readiness) answer 200 `{"status":"pass"}` while
+//! serving and 503 once graceful shutdown has started (so a load balancer stops sending
+//! traffic while the requests in flight finish); `/health/live` (liveness) answers 200 as long
+//! as the process serves at all, draining included (so an orchestrator does not kill it
+//! mid-drain).
 
 use axum::Json;
 use axum::extract::State;
@@ -10,7 +13,7 @@ use serde_json::json;
 use crate::state::SharedState;
 
 pub(crate) async fn health(State(state): State<SharedState>) -> Response {
-    if state.shutdown.is_cancelled() {
+    if state.shutdown.is_cancelled() || state.draining.is_cancelled() {
         (
             StatusCode::SERVICE_UNAVAILABLE,
             Json(json!({"status": "fail", "reason": "shutting down"})),
@@ -19,4 +22,8 @@ pub(crate) async fn health(State(state): State<SharedState>) -> Response {
     } else {
         Json(json!({"status": "pass"})).into_response()
     }
+}
+
+pub(crate) async fn live() -> Response {
+    Json(json!({"status": "pass"})).into_response()
 }

@@ -53,5 +53,5 @@ pub mod ws;
 pub use config::{Limits, Streaming};
 pub use error::RequestError;
 pub use pipeline::dedup::InboundDedup;
-pub use server::{GraphQLServer, GraphQLServerBuilder, ServerStats};
+pub use server::{GraphQLServer, GraphQLServerBuilder, ServerStats, shutdown_signal};
 pub use ws::hooks::{ConnectionInit, Disconnect, OnConnect, OnDisconnect};

@@ -71,7 +71,11 @@ impl GraphQLServer {
     pub fn router(&self) -> Router {
         let mut router = Router::new().route(&self.path, any(crate::pipeline::graphql_endpoint));
         if let Some(health) = &self.health_path {
-            router = router.route(health, get(crate::health::health));
+            let base = health.trim_end_matches('/');
+            router = router
+                .route(health, get(crate::health::health))
+                .route(&format!("{base}/ready"), get(crate::health::health))
+                .route(&format!("{base}/live"), get(crate::health::live));
         }
         let mut router = router.with_state(self.state.clone());
         if let Some((path, registry)) = &self.callback {
@@ -112,12 +116,11 @@ impl GraphQLServer {
         self.state.shutdown.clone()
     }
 
-    /// Serves on `listener` until Ctrl-C, then shuts down gracefully.
+    /// Serves on `listener` until SIGTERM or SIGINT (Ctrl-C), then shuts down gracefully
+    /// ([`serve_with_shutdown`](Self::serve_with_shutdown)); a second signal during the drain
+    /// exits the process at once ([`shutdown_signal`]).
     pub async fn serve(self, listener: TcpListener) -> std::io::Result<()> {
-        self.serve_with_shutdown(listener, async {
-            let _ = tokio::signal::ctrl_c().await;
-        })
-        .await
+        self.serve_with_shutdown(listener, shutdown_signal()).await
     }
 
     /// Serves on `listener` until `signal` completes (or [`GraphQLServer::shutdown_token`] is
@@ -136,11 +139,22 @@ impl GraphQLServer {
         let state = self.state.clone();
         let router = self.router();
         let token = state.shutdown.clone();
+        let draining = state.draining.clone();
+        let delay = state.streaming.shutdown_delay;
         let (started_tx, started_rx) = oneshot::channel::<()>();
         let shutdown_signal = async move {
             tokio::select! {
                 _ = signal => {}
                 _ = token.cancelled() => {}
+            }
+            // Readiness fails first; requests are still taken during the delay.
+            draining.cancel();
+            if !delay.is_zero() && !token.is_cancelled() {
+                tracing::info!(
+                    ?delay,
+                    "shutdown signal: readiness failing, draining after the delay"
+                );
+                tokio::time::sleep(delay).await;
             }
             tracing::info!("graceful shutdown started");
             token.cancel();
@@ -393,6 +407,7 @@ impl GraphQLServerBuilder {
             graphiql_assets: self.graphiql_assets,
             hooks: self.hooks,
             shutdown: CancellationToken::new(),
+            draining: CancellationToken::new(),
             tasks: TaskTracker::new(),
             reservations: Default::default(),
             dedup: self.dedup,
@@ -405,5 +420,52 @@ impl GraphQLServerBuilder {
             cors: self.cors,
             callback: self.callback,
         }
+    }
+}
+
+/// Resolves at the first SIGTERM (what systemd, Docker and Kubernetes send) or SIGINT
+/// (Ctrl-C): the signal to drain. A second one while draining exits the process at once
+/// (status 130), for an operator who cannot wait. [`GraphQLServer::serve`] waits for it; pass
+/// it to [`GraphQLServer::serve_with_shutdown`] with other conditions.
+///
+/// ```no_run
+/// # async fn demo(server: quilt_server::GraphQLServer, listener: tokio::net::TcpListener) {
+/// server
+///     .serve_with_shutdown(listener, quilt_server::shutdown_signal())
+///     .await
+///     .unwrap();
+/// # }
+/// ```
+pub async fn shutdown_signal() {
+    termination().await;
+    tracing::info!("signal received: draining (a second signal exits at once)");
+    tokio::spawn(async {
+        termination().await;
+        tracing::warn!("second signal: exiting without draining");
+        std::process::exit(130);
+    });
+}
+
+/// The next SIGTERM or SIGINT.
+async fn termination() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut terminate) => {
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = terminate.recv() => {}
+                }
+            }
+            Err(error) => {
+                tracing::warn!(%error, "cannot listen for SIGTERM; only Ctrl-C drains");
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -22,6 +22,9 @@ pub(crate) struct ServerState {
     pub hooks: Hooks,
     /// Cancelled when graceful shutdown starts: streams complete, sockets close.
     pub shutdown: CancellationToken,
+    /// Cancelled at the shutdown signal, [`Streaming::shutdown_delay`] before `shutdown`:
+    /// readiness fails from then on while requests are still taken.
+    pub draining: CancellationToken,
     /// WebSocket connection tasks, awaited by graceful shutdown.
     pub tasks: TaskTracker,
     /// One permit per open WebSocket connection.

@@ -31,6 +31,7 @@ pub fn settings(subschemas: Vec<SubschemaSpec>) -> Settings {
         demo_redis: None,
         callback_url: None,
         threads: 1,
+        shutdown_delay: std::time::Duration::ZERO,
     }
 }
 
@@ -148,6 +149,23 @@ impl GatewayProcess {
     /// The process id.
     pub fn pid(&self) -> u32 {
         self._child.id().unwrap()
+    }
+
+    /// Sends the process a signal (`TERM`, `INT`) with `kill`.
+    pub fn signal(&self, name: &str) {
+        let status = std::process::Command::new("kill")
+            .args([format!("-{name}"), self.pid().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{name}");
+    }
+
+    /// Waits (at most `limit`) for the process to exit; its status.
+    pub async fn exit_status(&mut self, limit: std::time::Duration) -> std::process::ExitStatus {
+        tokio::time::timeout(limit, self._child.wait())
+            .await
+            .expect("the process exited in time")
+            .unwrap()
     }
 
     /// The whole JSON result of a query over HTTP.
