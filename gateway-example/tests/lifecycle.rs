@@ -113,3 +113,32 @@ async fn sigterm_drains_queries_in_flight_and_completes_subscriptions_then_exits
     assert!(seen.contains("event: complete"), "{seen}");
     assert!(gateway.exit_status(WAIT).await.success());
 }
+
+#[tokio::test]
+async fn a_second_signal_exits_at_once_without_draining() {
+    let subgraph = TestServer::start().await.unwrap();
+    let mut gateway = GatewayProcess::start(&[
+        "--subschema".into(),
+        format!("sub={}", subgraph.http_url()),
+        "--threads".into(),
+        "1".into(),
+        "--shutdown-delay".into(),
+        "60".into(),
+    ])
+    .await;
+    let client = reqwest::Client::new();
+    let ready = health_url(&gateway, "/health/ready");
+    gateway.signal("TERM");
+    // The first signal is handled once readiness fails; the drain would wait a minute.
+    let mut failing = false;
+    for _ in 0..100 {
+        if status(&client, &ready).await == 503 {
+            failing = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(failing, "readiness did not fail after SIGTERM");
+    gateway.signal("INT");
+    assert_eq!(gateway.exit_status(WAIT).await.code(), Some(130));
+}
