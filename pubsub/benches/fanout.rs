@@ -6,7 +6,8 @@
 //! `cargo bench -p quilt-pubsub --all-features --bench fanout` (the brokers of the machine:
 //! Redis 6379, Mosquitto 1883, RabbitMQ 5672, PostgreSQL 5432, NATS 4222; an engine whose broker
 //! is not reachable is reported and skipped). `FANOUT_EVENTS` sets the events per engine
-//! (default 2,000), `FANOUT_ENGINES` a comma-separated subset (`memory,redis,...`).
+//! (default 2,000), `FANOUT_ENGINES` a comma-separated subset (`memory,redis,...`),
+//! `FANOUT_MQTT_URL` another MQTT broker.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::Arc;
@@ -40,7 +41,8 @@ async fn engines(name: &str, ns: &str) -> Result<(Engine, Engine), PubSubError> 
         #[cfg(feature = "mqtt")]
         "mqtt" => {
             use quilt_pubsub::{MqttPubSub, MqttPubSubOptions};
-            let options = MqttPubSubOptions::new("mqtt://127.0.0.1:1883")
+            let url = std::env::var("FANOUT_MQTT_URL");
+            let options = MqttPubSubOptions::new(url.as_deref().unwrap_or("mqtt://127.0.0.1:1883"))
                 .topic_prefix(format!("{ns}/"))
                 .capacity(capacity);
             (

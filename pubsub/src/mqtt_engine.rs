@@ -385,6 +385,11 @@ async fn run(
             .set_keep_alive(Duration::from_secs(5))
             .set_max_packet_size(Some(options.max_packet_size))
             .set_connection_timeout(options.timeout.as_secs().max(1));
+        // Without TCP_NODELAY each publish waits out Nagle's algorithm against the peer's
+        // delayed ACK: about 40 publishes/s on one connection instead of thousands.
+        let mut network = mqtt.network_options();
+        network.set_tcp_nodelay(true);
+        mqtt.set_network_options(network);
         let (client, mut eventloop) = AsyncClient::new(mqtt, 1024);
         let connected = tokio::time::timeout(options.timeout, async {
             loop {
