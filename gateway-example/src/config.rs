@@ -7,6 +7,8 @@
 //! upstream_dedup = true       # identical in-flight subgraph requests share one (default)
 //! redis_url = "redis://127.0.0.1:6379"   # demo only: the Seat-Saver venue shared through Redis
 //! redis_prefix = "quilt-demo:"           # its key and channel prefix (default)
+//! pubsub = "nats://127.0.0.1:4222"       # demo only: the venue's events through this broker
+//!                                        # (redis://, mqtt://, amqp://, postgres://, nats://)
 //! callback_url = "http://gateway.internal:4000/callback"  # callback subscriptions; default
 //!                                                         # http://LISTEN/callback
 //! threads = 2                 # serving threads (default: one per core)
@@ -90,9 +92,16 @@ pub struct Cli {
     /// unset: in memory].
     #[arg(long, value_name = "URL")]
     pub redis_url: Option<String>,
-    /// Demo only: the prefix of the venue's Redis key and channels [default: quilt-demo:].
-    #[arg(long, value_name = "PREFIX")]
+    /// Demo only: the prefix of the venue's Redis key and of its channels or topics on the
+    /// PubSub broker [default: quilt-demo:].
+    #[arg(long, value_name = "PREFIX", visible_alias = "pubsub-prefix")]
     pub redis_prefix: Option<String>,
+    /// Demo only: publish the Seat-Saver venue's events through this broker, the engine chosen
+    /// by the scheme: redis://, mqtt://, amqp://, postgres:// or nats://. The seats are kept
+    /// in the Redis of --redis-url if given, else in the broker when it can (Redis,
+    /// PostgreSQL), else in memory [default: the Redis of --redis-url, if any].
+    #[arg(long, value_name = "URL")]
+    pub pubsub: Option<String>,
     /// Serving threads: each runs its own single-threaded event loop with its own upstream
     /// connections and stitched schema, and the kernel spreads connections over them
     /// (SO_REUSEPORT) [default: one per core].
@@ -136,6 +145,8 @@ pub struct FileConfig {
     pub redis_url: Option<String>,
     /// Demo only: the prefix of the venue's Redis key and channels.
     pub redis_prefix: Option<String>,
+    /// Demo only: the broker the venue's events go through (the engine by the URL's scheme).
+    pub pubsub: Option<String>,
     /// The public URL of the callback route (callback subscriptions).
     pub callback_url: Option<String>,
     /// Serving threads (default: one per core).
@@ -178,6 +189,11 @@ pub struct Settings {
     /// The Redis the demo's Seat-Saver venue is shared through; `None`: in memory. Used only
     /// when the demo runs (no subschemas).
     pub demo_redis: Option<DemoRedis>,
+    /// The broker the demo venue's events go through (`redis://`, `mqtt://`, `amqp://`,
+    /// `postgres://`, `nats://`); `None`: the Redis of `demo_redis`, or in memory.
+    pub demo_pubsub: Option<String>,
+    /// The prefix of the demo venue's keys, channels and topics.
+    pub demo_prefix: String,
     /// The public URL of the callback route; `None`: `http://{listen}/callback` (see
     /// [`Settings::callback_url`]).
     pub callback_url: Option<String>,
@@ -256,17 +272,19 @@ impl Cli {
             Some(addr) => addr,
             None => DEFAULT_LISTEN.parse()?,
         };
+        let demo_prefix = self
+            .redis_prefix
+            .or(file.redis_prefix)
+            .unwrap_or_else(|| DEFAULT_REDIS_PREFIX.to_owned());
         let demo_redis = self
             .redis_url
             .or(file.redis_url)
             .or_else(|| env("REDIS_URL").filter(|url| !url.is_empty()))
             .map(|url| DemoRedis {
                 url,
-                prefix: self
-                    .redis_prefix
-                    .or(file.redis_prefix)
-                    .unwrap_or_else(|| DEFAULT_REDIS_PREFIX.to_owned()),
+                prefix: demo_prefix.clone(),
             });
+        let demo_pubsub = self.pubsub.or(file.pubsub);
         let threads = match self.threads.or(file.threads) {
             Some(0) => anyhow::bail!("--threads must be at least 1"),
             Some(n) => n,
@@ -286,6 +304,8 @@ impl Cli {
             subschemas,
             dedup: !self.no_dedup && file.dedup.unwrap_or(true),
             demo_redis,
+            demo_pubsub,
+            demo_prefix,
             callback_url: self.callback_url.or(file.callback_url),
         })
     }
@@ -429,6 +449,35 @@ mod tests {
         let empty = |_: &str| Some(String::new());
         let unset = Cli::parse_from(["g"]).settings_with_env(empty).unwrap();
         assert_eq!(unset.demo_redis, None, "an empty REDIS_URL is unset");
+    }
+
+    #[test]
+    fn the_demo_venue_takes_its_pubsub_broker_from_the_flag_or_the_file() {
+        let no_env = |_: &str| None;
+        let none = Cli::parse_from(["g"]).settings_with_env(no_env).unwrap();
+        assert_eq!(none.demo_pubsub, None);
+        let flag = Cli::parse_from([
+            "g",
+            "--pubsub",
+            "nats://127.0.0.1:4222",
+            "--pubsub-prefix",
+            "p:",
+        ])
+        .settings_with_env(no_env)
+        .unwrap();
+        assert_eq!(flag.demo_pubsub.as_deref(), Some("nats://127.0.0.1:4222"));
+        assert_eq!(flag.demo_prefix, "p:");
+        assert_eq!(flag.demo_redis, None);
+        let dir = std::env::temp_dir().join(format!("quilt-pubsub-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("gateway.toml");
+        std::fs::write(&path, "pubsub = \"mqtt://127.0.0.1:1883\"\n").unwrap();
+        let file = Cli::parse_from(["g", "--config", path.to_str().unwrap()])
+            .settings_with_env(no_env)
+            .unwrap();
+        assert_eq!(file.demo_pubsub.as_deref(), Some("mqtt://127.0.0.1:1883"));
+        assert_eq!(file.demo_prefix, DEFAULT_REDIS_PREFIX);
+        let _ = std::fs::remove_dir_all(&dir);
     }
 
     #[test]

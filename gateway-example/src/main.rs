@@ -18,17 +18,18 @@ fn main() -> anyhow::Result<()> {
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let settings = Cli::parse().settings()?;
-    let settings_redis = settings.demo_redis.clone();
+    let shared = settings
+        .demo_pubsub
+        .clone()
+        .or_else(|| settings.demo_redis.as_ref().map(|redis| redis.url.clone()))
+        .map(|url| (url, settings.demo_prefix.clone()));
     run::serve(settings, |addr, demo| {
         if let Some(demo) = demo {
             for service in demo.services() {
                 println!("demo service {:<9} {}", service.name(), service.http_url());
             }
-            if let Some(redis) = &settings_redis {
-                println!(
-                    "demo venue shared through {} (prefix {})",
-                    redis.url, redis.prefix
-                );
+            if let Some((url, prefix)) = &shared {
+                println!("demo venue shared through {url} (prefix {prefix})");
             }
         }
         println!(

@@ -44,12 +44,19 @@ async fn demo_or_specs(settings: &Settings) -> anyhow::Result<(Vec<SubschemaSpec
     if !settings.subschemas.is_empty() {
         return Ok((settings.subschemas.clone(), None));
     }
-    let venue = match &settings.demo_redis {
-        Some(redis) => Venue::redis(&redis.url, &redis.prefix)
-            .await
-            .with_context(|| format!("the Seat-Saver venue cannot use Redis at {}", redis.url))?,
-        None => Venue::in_memory(),
-    };
+    let redis = settings.demo_redis.as_ref().map(|redis| redis.url.as_str());
+    let pubsub = settings.demo_pubsub.as_deref();
+    // The command line sets both prefixes alike; settings built by hand may set only Redis's.
+    let prefix = settings
+        .demo_redis
+        .as_ref()
+        .map_or(&settings.demo_prefix, |redis| &redis.prefix);
+    let venue = Venue::shared(pubsub, redis, prefix)
+        .await
+        .with_context(|| {
+            let urls: Vec<&str> = pubsub.into_iter().chain(redis).collect();
+            format!("the Seat-Saver venue cannot use {}", urls.join(" and "))
+        })?;
     let demo = Demo::start_with(venue).await?;
     Ok((demo.specs(), Some(demo)))
 }

@@ -25,7 +25,7 @@ async fn root_fields_of_every_demo_service_answer_through_the_gateway() {
                 me { id name username }
                 topProducts(first: 2) { upc name price }
                 latestReviews(first: 1) { body rating author { id } product { upc } }
-                seat(id: "C4") { id row number status holder }
+                venue(id: "hall-1") { name seats { number } }
             }"#,
         )
         .await;
@@ -40,7 +40,11 @@ async fn root_fields_of_every_demo_service_answer_through_the_gateway() {
             "latestReviews": [
                 {"body": "Bright enough.", "rating": 4, "author": {"id": "4"}, "product": {"upc": "4"}}
             ],
-            "seat": {"id": "C4", "row": "C", "number": 4, "status": "AVAILABLE", "holder": null}
+            "venue": {"name": "Quilt Hall", "seats": [
+                {"number": "A1"}, {"number": "A2"}, {"number": "A3"}, {"number": "A4"},
+                {"number": "B1"}, {"number": "B2"}, {"number": "B3"}, {"number": "B4"},
+                {"number": "C1"}, {"number": "C2"}, {"number": "C3"}, {"number": "C4"}
+            ]}
         }})
     );
 }
@@ -65,7 +69,11 @@ async fn the_stitched_schema_holds_the_merge_entry_points_and_seat_operations() 
         "products",
         "_users",
         "_products",
-        "seats",
+        "venues",
+        "venue",
+        "soldSeats",
+        "reservedSeats",
+        "openSeats",
         "latestReviews",
     ] {
         assert!(names("queryType").contains(&field.to_owned()), "{field}");
@@ -84,39 +92,89 @@ async fn the_stitched_schema_holds_the_merge_entry_points_and_seat_operations() 
 async fn seats_are_reserved_bought_and_released_by_the_rules() {
     let gateway = demo().await;
     let mutate = |query: &'static str| gateway.query(query);
-    let reserved =
-        mutate(r#"mutation { reserveSeat(id: "A1", holder: "ada") { status holder } }"#).await;
+    let reserved = mutate(
+        r#"mutation { reserveSeat(venueId: "hall-1", number: "A1", holder: "ada") { id section status holder } }"#,
+    )
+    .await;
     assert_eq!(
         reserved["data"]["reserveSeat"],
-        json!({"status": "RESERVED", "holder": "ada"})
+        json!({"id": "hall-1:A1", "section": "Orchestra", "status": "RESERVED", "holder": "ada"})
     );
-    let taken = mutate(r#"mutation { reserveSeat(id: "A1", holder: "grace") { status } }"#).await;
+    let taken = mutate(
+        r#"mutation { reserveSeat(venueId: "hall-1", number: "A1", holder: "grace") { status } }"#,
+    )
+    .await;
     assert_eq!(
         taken["errors"][0]["message"],
-        json!("seat A1 is not available")
+        json!("seat A1 of hall-1 is not open")
     );
-    let not_hers = mutate(r#"mutation { buySeat(id: "A1", holder: "grace") { status } }"#).await;
+    // The other venue's A1 is another seat.
+    let elsewhere = mutate(
+        r#"mutation { reserveSeat(venueId: "hall-2", number: "A1", holder: "grace") { status } }"#,
+    )
+    .await;
+    assert_eq!(
+        elsewhere["data"]["reserveSeat"]["status"],
+        json!("RESERVED")
+    );
+    let not_hers = mutate(
+        r#"mutation { buySeat(venueId: "hall-1", number: "A1", holder: "grace") { status } }"#,
+    )
+    .await;
     assert_eq!(
         not_hers["errors"][0]["message"],
-        json!("seat A1 cannot be bought by grace")
+        json!("seat A1 of hall-1 cannot be bought by grace")
     );
-    let released = mutate(r#"mutation { releaseSeat(id: "A1") { status holder } }"#).await;
+    let released =
+        mutate(r#"mutation { releaseSeat(venueId: "hall-1", number: "A1") { status holder } }"#)
+            .await;
     assert_eq!(
         released["data"]["releaseSeat"],
-        json!({"status": "AVAILABLE", "holder": null})
+        json!({"status": "OPEN", "holder": null})
     );
-    let sold = mutate(r#"mutation { buySeat(id: "A1", holder: "grace") { status holder } }"#).await;
+    let sold = mutate(
+        r#"mutation { buySeat(venueId: "hall-1", number: "A1", holder: "grace") { status holder } }"#,
+    )
+    .await;
     assert_eq!(
         sold["data"]["buySeat"],
         json!({"status": "SOLD", "holder": "grace"})
     );
-    let final_ = mutate(r#"mutation { releaseSeat(id: "A1") { status } }"#).await;
+    let final_ =
+        mutate(r#"mutation { releaseSeat(venueId: "hall-1", number: "A1") { status } }"#).await;
     assert_eq!(
         final_["errors"][0]["message"],
-        json!("seat A1 is not reserved")
+        json!("seat A1 of hall-1 is not reserved")
     );
-    let left = gateway.query("{ seats(status: SOLD) { id } }").await;
-    assert_eq!(left["data"]["seats"], json!([{"id": "A1"}]));
+    let missing =
+        mutate(r#"mutation { releaseSeat(venueId: "hall-1", number: "Z9") { status } }"#).await;
+    assert_eq!(
+        missing["errors"][0]["message"],
+        json!("there is no seat Z9 in venue hall-1")
+    );
+    let left = gateway
+        .query(
+            r#"{
+                soldSeats(venueId: "hall-1") { id }
+                reservedSeats(venueId: "hall-2") { id holder }
+                openSeats(venueId: "hall-1") { number }
+                venues { id name city }
+            }"#,
+        )
+        .await;
+    assert_eq!(left["data"]["soldSeats"], json!([{"id": "hall-1:A1"}]));
+    assert_eq!(
+        left["data"]["reservedSeats"],
+        json!([{"id": "hall-2:A1", "holder": "grace"}])
+    );
+    assert_eq!(left["data"]["openSeats"].as_array().unwrap().len(), 11);
+    assert_eq!(
+        left["data"]["venues"],
+        json!([
+            {"id": "hall-1", "name": "Quilt Hall", "city": "Lisbon"},
+            {"id": "hall-2", "name": "Patchwork Theater", "city": "Porto"}
+        ])
+    );
 }
 
 /// A client of the gateway for one transport.
@@ -172,7 +230,9 @@ async fn seat_events_reach_clients_over_websocket_sse_and_multipart() {
     let mut streams = Vec::new();
     for (name, client) in &clients {
         for field in ["onSeatReserved", "onSeatSold", "onSeatReleased"] {
-            let query = format!("subscription {{ {field} {{ id status holder }} }}");
+            let query = format!(
+                "subscription {{ {field}(venueId: \"hall-1\") {{ message seatId number section status changeDate }} }}"
+            );
             streams.push((*name, field, client.subscribe(&query).await));
         }
     }
@@ -194,27 +254,56 @@ async fn seat_events_reach_clients_over_websocket_sse_and_multipart() {
     wait_for(venue.subscribers(), |n| *n as u64 == upstreams).await;
 
     for mutation in [
-        r#"mutation { reserveSeat(id: "B1", holder: "ada") { id } }"#,
-        r#"mutation { buySeat(id: "B1", holder: "ada") { id } }"#,
-        r#"mutation { reserveSeat(id: "B2", holder: "alan") { id } }"#,
-        r#"mutation { releaseSeat(id: "B2") { id } }"#,
+        r#"mutation { reserveSeat(venueId: "hall-2", number: "B1", holder: "ada") { id } }"#,
+        r#"mutation { reserveSeat(venueId: "hall-1", number: "B1", holder: "ada") { id } }"#,
+        r#"mutation { buySeat(venueId: "hall-1", number: "B1", holder: "ada") { id } }"#,
+        r#"mutation { reserveSeat(venueId: "hall-1", number: "C2", holder: "alan") { id } }"#,
+        r#"mutation { releaseSeat(venueId: "hall-1", number: "C2") { id } }"#,
     ] {
         let result = gateway.query(mutation).await;
         assert!(result.get("errors").is_none(), "{result}");
     }
+    // Each mutation publishes twice: before it acts, and after. The hall-2 reservation is
+    // filtered out by the subscriptions' venueId.
+    let event = |message: &str, number: &str, section: &str, status: &str| {
+        json!({"message": message, "seatId": format!("hall-1:{number}"), "number": number,
+               "section": section, "status": status})
+    };
     for (name, field, stream) in &mut streams {
         let expected = match *field {
-            "onSeatReserved" => json!({"id": "B1", "status": "RESERVED", "holder": "ada"}),
-            "onSeatSold" => json!({"id": "B1", "status": "SOLD", "holder": "ada"}),
-            _ => json!({"id": "B2", "status": "AVAILABLE", "holder": null}),
+            "onSeatReserved" => [
+                event("Reserving Seat", "B1", "Orchestra", "RESERVING"),
+                event("Reserved Seat", "B1", "Orchestra", "RESERVED"),
+            ],
+            "onSeatSold" => [
+                event("Buying Seat", "B1", "Orchestra", "SELLING"),
+                event("Bought Seat", "B1", "Orchestra", "SOLD"),
+            ],
+            _ => [
+                event("Releasing Seat", "C2", "Balcony", "RELEASING"),
+                event("Released Seat", "C2", "Balcony", "OPEN"),
+            ],
         };
-        assert_eq!(next_data(stream).await[*field], expected, "{name} {field}");
+        for expected in expected {
+            let mut data = next_data(stream).await[*field].take();
+            let date = data["changeDate"].take();
+            assert!(
+                date.as_str()
+                    .is_some_and(|d| d.len() == 24 && d.ends_with('Z')),
+                "{name} {field}: {date}"
+            );
+            data.as_object_mut().unwrap().remove("changeDate");
+            assert_eq!(data, expected, "{name} {field}");
+        }
     }
     // The second reservation reaches every onSeatReserved subscriber too.
     for (name, field, stream) in &mut streams {
         if *field == "onSeatReserved" {
-            let data = next_data(stream).await;
-            assert_eq!(data[*field]["id"], json!("B2"), "{name}");
+            for message in ["Reserving Seat", "Reserved Seat"] {
+                let data = next_data(stream).await;
+                assert_eq!(data[*field]["number"], json!("C2"), "{name}");
+                assert_eq!(data[*field]["message"], json!(message), "{name}");
+            }
         }
     }
     drop(streams);

@@ -92,13 +92,13 @@ async fn graphiql_runs_a_query_through_the_gateway_in_headless_chromium() {
     };
 
     let (ok, output) = run(
-        r#"{ me { username } seat(id: "C4") { status } }"#,
+        r#"{ me { username } openSeats(venueId: "hall-1") { status } }"#,
         "@ada",
         30_000,
     )
     .await;
     assert!(ok, "GraphiQL did not show the result:\n{output}");
-    assert!(output.contains("AVAILABLE"), "{output}");
+    assert!(output.contains("OPEN"), "{output}");
 
     // The check fails when the expected text never shows.
     let (ok, output) = run("{ me { username } }", "not-in-the-result", 3_000).await;

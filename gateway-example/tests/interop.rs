@@ -74,7 +74,7 @@ fn subscriber(name: &'static str, script: &str, url: &str, query: &str) -> Subsc
 #[tokio::test]
 async fn npm_clients_receive_seat_events_through_the_gateway() {
     let gateway = start(settings(Vec::new())).await;
-    let query = "subscription { onSeatReserved { id status holder } }";
+    let query = "subscription { onSeatReserved { message seatId status holder } }";
     let mut subscribers = vec![
         subscriber("graphql-ws", "ws-subscribe.mjs", &gateway.ws_url(), query),
         subscriber(
@@ -98,18 +98,27 @@ async fn npm_clients_receive_seat_events_through_the_gateway() {
         .upstreams;
     wait_for(venue.subscribers(), |n| *n as u64 == upstreams).await;
     let result = gateway
-        .query(r#"mutation { reserveSeat(id: "C3", holder: "grace") { id } }"#)
+        .query(
+            r#"mutation { reserveSeat(venueId: "hall-1", number: "C3", holder: "grace") { id } }"#,
+        )
         .await;
     assert!(result.get("errors").is_none(), "{result}");
     for subscriber in &mut subscribers {
-        let line = within(subscriber.lines.next_line()).await.unwrap().unwrap();
-        let event: Value = serde_json::from_str(&line).unwrap();
-        assert_eq!(
-            event,
-            json!({"next": {"data": {"onSeatReserved": {"id": "C3", "status": "RESERVED", "holder": "grace"}}}}),
-            "{}",
-            subscriber.name
-        );
+        for (message, status) in [
+            ("Reserving Seat", "RESERVING"),
+            ("Reserved Seat", "RESERVED"),
+        ] {
+            let line = within(subscriber.lines.next_line()).await.unwrap().unwrap();
+            let event: Value = serde_json::from_str(&line).unwrap();
+            assert_eq!(
+                event,
+                json!({"next": {"data": {"onSeatReserved": {
+                    "message": message, "seatId": "hall-1:C3", "status": status, "holder": "grace"
+                }}}}),
+                "{}",
+                subscriber.name
+            );
+        }
     }
     for subscriber in &mut subscribers {
         subscriber.child.kill().await.unwrap();
@@ -128,7 +137,7 @@ async fn apollo_multipart_subscription_through_the_gateway_parses_with_multer() 
             "accept",
             "multipart/mixed;subscriptionSpec=1.0, application/json",
         )
-        .json(&json!({"query": "subscription { onSeatSold { id status holder } }"}))
+        .json(&json!({"query": "subscription { onSeatSold { message seatId status holder } }"}))
         .send()
         .await
         .unwrap();
@@ -150,8 +159,8 @@ async fn apollo_multipart_subscription_through_the_gateway_parses_with_multer() 
     let mut multipart = multer::Multipart::new(response.bytes_stream(), boundary);
     wait_for(venue.subscribers(), |n| *n == 1).await;
     for mutation in [
-        r#"mutation { reserveSeat(id: "A2", holder: "edsger") { id } }"#,
-        r#"mutation { buySeat(id: "A2", holder: "edsger") { id } }"#,
+        r#"mutation { reserveSeat(venueId: "hall-1", number: "A2", holder: "edsger") { id } }"#,
+        r#"mutation { buySeat(venueId: "hall-1", number: "A2", holder: "edsger") { id } }"#,
     ] {
         let result = gateway.query(mutation).await;
         assert!(result.get("errors").is_none(), "{result}");
@@ -169,6 +178,8 @@ async fn apollo_multipart_subscription_through_the_gateway_parses_with_multer() 
     .await;
     assert_eq!(
         event,
-        json!({"payload": {"data": {"onSeatSold": {"id": "A2", "status": "SOLD", "holder": "edsger"}}}})
+        json!({"payload": {"data": {"onSeatSold": {
+            "message": "Buying Seat", "seatId": "hall-1:A2", "status": "SELLING", "holder": "edsger"
+        }}}})
     );
 }

@@ -21,7 +21,7 @@ use quilt_executor::{Executor, Request, ResultStream, Subprotocol, WsExecutor};
 use quilt_test_support::WAIT;
 use serde_json::{Value, json};
 
-const RESERVED: &str = "subscription { onSeatReserved { id status holder } }";
+const RESERVED: &str = "subscription { onSeatReserved { message number status holder } }";
 
 async fn shared_demo(url: &str, prefix: &str) -> TestGateway {
     let mut settings = settings(Vec::new());
@@ -116,8 +116,9 @@ async fn two_demo_gateways_on_one_redis_share_the_venue_and_every_subscriber_get
     );
 
     let reserve = |gateway: &TestGateway, seat: &str, holder: &str| {
-        let mutation =
-            format!(r#"mutation {{ reserveSeat(id: "{seat}", holder: "{holder}") {{ id }} }}"#);
+        let mutation = format!(
+            r#"mutation {{ reserveSeat(venueId: "hall-1", number: "{seat}", holder: "{holder}") {{ number }} }}"#
+        );
         let gateway_url = gateway.url.clone();
         async move {
             let client = quilt_executor::HttpExecutor::builder(gateway_url.as_str())
@@ -132,31 +133,44 @@ async fn two_demo_gateways_on_one_redis_share_the_venue_and_every_subscriber_get
         }
     };
     let first = reserve(&one, "A1", "ada").await;
-    assert_eq!(first, json!({"data": {"reserveSeat": {"id": "A1"}}}));
+    assert_eq!(first, json!({"data": {"reserveSeat": {"number": "A1"}}}));
     // The venue is one: the other gateway sees the seat taken.
     let taken = reserve(&two, "A1", "grace").await;
     assert_eq!(
         taken["errors"][0]["message"],
-        json!("seat A1 is not available"),
+        json!("seat A1 of hall-1 is not open"),
         "{taken}"
     );
-    let seen = two.query(r#"{ seat(id: "A1") { status holder } }"#).await;
+    let seen = two
+        .query(r#"{ reservedSeats(venueId: "hall-1") { number status holder } }"#)
+        .await;
     assert_eq!(
         seen,
-        json!({"data": {"seat": {"status": "RESERVED", "holder": "ada"}}})
+        json!({"data": {"reservedSeats": [{"number": "A1", "status": "RESERVED", "holder": "ada"}]}})
     );
     let second = reserve(&two, "A2", "grace").await;
     assert!(second.get("errors").is_none(), "{second}");
     let third = reserve(&one, "A3", "alan").await;
     assert!(third.get("errors").is_none(), "{third}");
 
-    // Every subscriber of both gateways: A1, A2, A3 in order, each once (a duplicate would
-    // come before the next seat: events of one channel keep their order).
+    // Every subscriber of both gateways: each reservation's two events, in order, each once
+    // (a duplicate would come before the next event: events of one channel keep their order).
+    let not_open = "Seat Not Reserved: seat A1 of hall-1 is not open";
+    let expected = [
+        ("Reserving Seat", "A1", "RESERVING", "ada"),
+        ("Reserved Seat", "A1", "RESERVED", "ada"),
+        ("Reserving Seat", "A1", "RESERVING", "grace"),
+        (not_open, "A1", "RESERVED", "ada"),
+        ("Reserving Seat", "A2", "RESERVING", "grace"),
+        ("Reserved Seat", "A2", "RESERVED", "grace"),
+        ("Reserving Seat", "A3", "RESERVING", "alan"),
+        ("Reserved Seat", "A3", "RESERVED", "alan"),
+    ];
     for (gateway, n, stream) in &mut streams {
-        for (seat, holder) in [("A1", "ada"), ("A2", "grace"), ("A3", "alan")] {
+        for (message, seat, status, holder) in expected {
             assert_eq!(
                 next(stream).await,
-                json!({"data": {"onSeatReserved": {"id": seat, "status": "RESERVED", "holder": holder}}}),
+                json!({"data": {"onSeatReserved": {"message": message, "number": seat, "status": status, "holder": holder}}}),
                 "gateway {gateway}, client {n}"
             );
         }
@@ -188,21 +202,23 @@ async fn the_binary_takes_redis_url_from_the_environment_and_two_processes_share
     let one = GatewayProcess::start_with_env(&args, &env).await;
     let two = GatewayProcess::start_with_env(&args, &env).await;
     let reserved = one
-        .query(r#"mutation { reserveSeat(id: "C2", holder: "ada") { id status } }"#)
+        .query(r#"mutation { reserveSeat(venueId: "hall-2", number: "C2", holder: "ada") { id status } }"#)
         .await;
     assert_eq!(
         reserved,
-        json!({"data": {"reserveSeat": {"id": "C2", "status": "RESERVED"}}})
+        json!({"data": {"reserveSeat": {"id": "hall-2:C2", "status": "RESERVED"}}})
     );
     let sold = two
-        .query(r#"mutation { buySeat(id: "C2", holder: "ada") { status holder } }"#)
+        .query(r#"mutation { buySeat(venueId: "hall-2", number: "C2", holder: "ada") { status holder } }"#)
         .await;
     assert_eq!(
         sold,
         json!({"data": {"buySeat": {"status": "SOLD", "holder": "ada"}}})
     );
-    let seen = one.query(r#"{ seats(status: SOLD) { id } }"#).await;
-    assert_eq!(seen, json!({"data": {"seats": [{"id": "C2"}]}}));
+    let seen = one
+        .query(r#"{ soldSeats(venueId: "hall-2") { id } }"#)
+        .await;
+    assert_eq!(seen, json!({"data": {"soldSeats": [{"id": "hall-2:C2"}]}}));
     delete_venue(&url, &prefix).await;
 }
 
@@ -217,7 +233,7 @@ async fn two_instances_racing_for_each_seat_let_exactly_one_reservation_win() {
     let two = schema(Venue::redis(&url, &prefix).await.unwrap());
     let reserve = |seat: String, holder: &'static str| {
         async_graphql::Request::new(format!(
-            r#"mutation {{ reserveSeat(id: "{seat}", holder: "{holder}") {{ holder }} }}"#
+            r#"mutation {{ reserveSeat(venueId: "hall-1", number: "{seat}", holder: "{holder}") {{ holder }} }}"#
         ))
     };
     let mut winners = Vec::new();
@@ -240,12 +256,12 @@ async fn two_instances_racing_for_each_seat_let_exactly_one_reservation_win() {
     // Both instances read the winners back.
     for instance in [&one, &two] {
         let seats = instance
-            .execute("{ seats { holder } }")
+            .execute(r#"{ venue(id: "hall-1") { seats { holder } } }"#)
             .await
             .data
             .into_json()
             .unwrap();
-        let holders: Vec<&str> = seats["seats"]
+        let holders: Vec<&str> = seats["venue"]["seats"]
             .as_array()
             .unwrap()
             .iter()

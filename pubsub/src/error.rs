@@ -20,6 +20,15 @@ pub enum PubSubError {
         /// What was wrong.
         message: String,
     },
+    /// The topic cannot be used with this engine (a character the broker reads as a wildcard or
+    /// separator, or a name longer than the broker allows).
+    #[error("the topic {topic:?} cannot be used: {message}")]
+    InvalidTopic {
+        /// The topic.
+        topic: String,
+        /// Why not.
+        message: String,
+    },
     /// The engine was shut down.
     #[error("the pubsub engine is closed")]
     Closed,

@@ -6,13 +6,17 @@
 //! (dropping the stream unsubscribes), and [`with_filter`] / [`with_filter_async`] to keep the
 //! events a subscription wants.
 //!
-//! Engines: [`InMemoryPubSub`] (one process, tests) and [`RedisPubSub`] (every instance of a
-//! gateway or service sees every event: one connection publishes, one multiplexed connection
-//! subscribes to all topics, reconnecting and re-subscribing by itself).
+//! Engines: [`InMemoryPubSub`] (one process, tests) and, for every instance of a gateway or
+//! service to see every event, one per broker teams already run, each behind a cargo feature:
+//! [`RedisPubSub`] (always built), `MqttPubSub` (feature `mqtt`, MQTT v5 at QoS 1),
+//! `AmqpPubSub` (feature `amqp`, a RabbitMQ topic exchange with publisher confirms),
+//! `PostgresPubSub` (feature `postgres`, `LISTEN`/`NOTIFY`) and `NatsPubSub` (feature `nats`).
+//! Each reconnects and re-subscribes by itself after the broker comes back.
 //!
 //! Queues are bounded: a subscriber that falls behind loses the oldest events and is told how
-//! many with a [`Missed::Lagged`] item; a Redis outage is reported with [`Missed::Interrupted`].
-//! Nothing is lost silently.
+//! many with a [`Missed::Lagged`] item; a broker outage is reported with
+//! [`Missed::Interrupted`], and publishing while the broker is down fails with
+//! [`PubSubError::Unavailable`]. Nothing is lost silently.
 //!
 //! ```
 //! use futures::StreamExt;
@@ -30,11 +34,26 @@
 //! # });
 //! ```
 
+#[cfg(feature = "amqp")]
+mod amqp_engine;
 mod error;
 mod filter;
 mod memory;
+#[cfg(feature = "mqtt")]
+mod mqtt_engine;
+#[cfg(feature = "nats")]
+mod nats_engine;
+#[cfg(feature = "postgres")]
+mod postgres_engine;
 mod redis_engine;
 mod registry;
+#[cfg(any(
+    feature = "amqp",
+    feature = "mqtt",
+    feature = "nats",
+    feature = "postgres"
+))]
+mod upstream;
 
 use std::sync::Arc;
 
@@ -46,6 +65,15 @@ pub use error::PubSubError;
 pub use filter::{with_filter, with_filter_async};
 pub use memory::InMemoryPubSub;
 pub use redis_engine::{RedisPubSub, RedisPubSubOptions};
+
+#[cfg(feature = "amqp")]
+pub use amqp_engine::{AmqpPubSub, AmqpPubSubOptions};
+#[cfg(feature = "mqtt")]
+pub use mqtt_engine::{MqttPubSub, MqttPubSubOptions};
+#[cfg(feature = "nats")]
+pub use nats_engine::{NatsPubSub, NatsPubSubOptions};
+#[cfg(feature = "postgres")]
+pub use postgres_engine::{MAX_NOTIFY_PAYLOAD, PostgresPubSub, PostgresPubSubOptions};
 
 /// One published event.
 #[derive(Debug, Clone, PartialEq)]

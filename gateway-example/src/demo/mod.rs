@@ -118,6 +118,6 @@ mod tests {
         ] {
             assert!(sdl.contains(merged), "{merged} in\n{sdl}");
         }
-        assert!(sdls[3].contains("onSeatReserved: Seat!"));
+        assert!(sdls[3].contains("onSeatReserved(venueId: ID): SeatEvent!"));
     }
 }

@@ -29,6 +29,8 @@ pub fn settings(subschemas: Vec<SubschemaSpec>) -> Settings {
         subschemas,
         dedup: true,
         demo_redis: None,
+        demo_pubsub: None,
+        demo_prefix: gateway_example::config::DEFAULT_REDIS_PREFIX.to_owned(),
         callback_url: None,
         threads: 1,
         shutdown_delay: std::time::Duration::ZERO,

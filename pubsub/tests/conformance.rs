@@ -1,0 +1,462 @@
+//! The conformance suite, run against every engine with its broker real: the machine's brokers
+//! (Redis 6379, Mosquitto 1883, RabbitMQ 5672, PostgreSQL 5432, NATS 4222) for order, fan-out,
+//! unsubscription and lag, and private brokers on free ports for the restart tests.
+//!
+//! Run them all with `cargo test -p quilt-pubsub --all-features --test conformance`.
+#![allow(clippy::unwrap_used, clippy::expect_used, async_fn_in_trait)]
+
+// Parts of it serve only the engines behind features.
+#[allow(dead_code)]
+#[path = "conformance/daemons.rs"]
+mod daemons;
+#[path = "conformance/suite.rs"]
+mod suite;
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// A suffix no other test run uses.
+fn unique() -> String {
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{}{}", std::process::id(), nanos % 1_000_000_000_000)
+}
+
+mod memory {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use quilt_pubsub::{InMemoryPubSub, PubSubError};
+
+    use crate::daemons::Private;
+    use crate::suite::{Broker, conformance};
+
+    /// One process: the "instances" of a namespace are clones of one engine.
+    #[derive(Default)]
+    pub(crate) struct Memory {
+        engines: Mutex<HashMap<String, InMemoryPubSub>>,
+    }
+
+    impl Broker for Memory {
+        type Engine = InMemoryPubSub;
+
+        fn url(&self) -> String {
+            "memory".into()
+        }
+
+        fn namespace(&self, test: &str) -> String {
+            format!("{test}-{}", crate::unique())
+        }
+
+        async fn engine(
+            &self,
+            _url: &str,
+            namespace: &str,
+            capacity: usize,
+        ) -> Result<InMemoryPubSub, PubSubError> {
+            let mut engines = self.engines.lock().unwrap();
+            Ok(engines
+                .entry(namespace.to_owned())
+                .or_insert_with(|| InMemoryPubSub::with_capacity(capacity))
+                .clone())
+        }
+
+        async fn routed(&self, _namespace: &str, _topic: &str) -> Option<bool> {
+            None
+        }
+
+        async fn private(&self, _port: u16) -> Result<Private, String> {
+            Err("the in-memory engine has no broker".into())
+        }
+    }
+
+    conformance!(Memory::default());
+}
+
+mod redis {
+    use quilt_pubsub::{PubSubError, RedisPubSub, RedisPubSubOptions};
+
+    use crate::daemons::{Daemon, Private};
+    use crate::suite::{Broker, conformance};
+
+    pub(crate) struct Redis;
+
+    impl Broker for Redis {
+        type Engine = RedisPubSub;
+
+        fn url(&self) -> String {
+            "redis://127.0.0.1:6379".into()
+        }
+
+        fn namespace(&self, test: &str) -> String {
+            format!("quilt-test:{test}:{}:", crate::unique())
+        }
+
+        async fn engine(
+            &self,
+            url: &str,
+            namespace: &str,
+            capacity: usize,
+        ) -> Result<RedisPubSub, PubSubError> {
+            RedisPubSub::connect_with(
+                RedisPubSubOptions::new(url)
+                    .channel_prefix(namespace)
+                    .capacity(capacity),
+            )
+            .await
+        }
+
+        async fn routed(&self, namespace: &str, topic: &str) -> Option<bool> {
+            let client = redis::Client::open(self.url()).unwrap();
+            let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+            let (_, count): (String, i64) = redis::cmd("PUBSUB")
+                .arg("NUMSUB")
+                .arg(format!("{namespace}{topic}"))
+                .query_async(&mut conn)
+                .await
+                .unwrap();
+            Some(count > 0)
+        }
+
+        async fn private(&self, port: u16) -> Result<Private, String> {
+            let args = ["--port", &port.to_string(), "--bind", "127.0.0.1"]
+                .into_iter()
+                .chain(["--save", "", "--appendonly", "no"])
+                .map(str::to_owned)
+                .collect();
+            let daemon = Daemon {
+                program: "redis-server".into(),
+                args,
+                user: None,
+                stop_signal: None,
+            };
+            Private::daemon(port, format!("redis://127.0.0.1:{port}"), daemon, None).await
+        }
+    }
+
+    conformance!(Redis, restart: |port| format!("redis://127.0.0.1:{port}"));
+}
+
+#[cfg(feature = "nats")]
+mod nats {
+    use std::time::Duration;
+
+    use quilt_pubsub::{NatsPubSub, NatsPubSubOptions, PubSubError};
+
+    use crate::daemons::{Daemon, Private};
+    use crate::suite::{Broker, conformance};
+
+    pub(crate) struct Nats;
+
+    impl Broker for Nats {
+        type Engine = NatsPubSub;
+
+        fn url(&self) -> String {
+            "nats://127.0.0.1:4222".into()
+        }
+
+        fn namespace(&self, test: &str) -> String {
+            format!("quilt-test.{test}.{}.", crate::unique())
+        }
+
+        async fn engine(
+            &self,
+            url: &str,
+            namespace: &str,
+            capacity: usize,
+        ) -> Result<NatsPubSub, PubSubError> {
+            NatsPubSub::connect_with(
+                NatsPubSubOptions::new(url)
+                    .subject_prefix(namespace)
+                    .capacity(capacity),
+            )
+            .await
+        }
+
+        /// A request to a subject no one subscribes to is answered "no responders" at once;
+        /// one that reaches a subscriber (which does not reply) times out.
+        async fn routed(&self, namespace: &str, topic: &str) -> Option<bool> {
+            let client = async_nats::connect(self.url()).await.unwrap();
+            let request = client.request(format!("{namespace}{topic}"), "".into());
+            match tokio::time::timeout(Duration::from_millis(300), request).await {
+                Err(_) => Some(true),
+                Ok(Err(e)) if e.kind() == async_nats::RequestErrorKind::NoResponders => Some(false),
+                Ok(Err(e)) if e.kind() == async_nats::RequestErrorKind::TimedOut => Some(true),
+                Ok(other) => panic!("unexpected answer {other:?}"),
+            }
+        }
+
+        async fn private(&self, port: u16) -> Result<Private, String> {
+            let daemon = Daemon {
+                program: "nats-server".into(),
+                args: vec![
+                    "-a".into(),
+                    "127.0.0.1".into(),
+                    "-p".into(),
+                    port.to_string(),
+                ],
+                user: None,
+                stop_signal: None,
+            };
+            Private::daemon(port, format!("nats://127.0.0.1:{port}"), daemon, None).await
+        }
+    }
+
+    conformance!(Nats, restart: |port| format!("nats://127.0.0.1:{port}"));
+}
+
+#[cfg(feature = "postgres")]
+mod postgres {
+    use quilt_pubsub::{PostgresPubSub, PostgresPubSubOptions, PubSub, PubSubError};
+    use serde_json::json;
+
+    use crate::daemons::{Daemon, Private, initdb};
+    use crate::suite::{Broker, conformance};
+
+    pub(crate) struct Postgres;
+
+    impl Broker for Postgres {
+        type Engine = PostgresPubSub;
+
+        fn url(&self) -> String {
+            "postgres://postgres@127.0.0.1:5432/test".into()
+        }
+
+        fn namespace(&self, test: &str) -> String {
+            // Channel names are at most 63 bytes.
+            format!("q{test}{}_", crate::unique())
+        }
+
+        async fn engine(
+            &self,
+            url: &str,
+            namespace: &str,
+            capacity: usize,
+        ) -> Result<PostgresPubSub, PubSubError> {
+            PostgresPubSub::connect_with(
+                PostgresPubSubOptions::new(url)
+                    .channel_prefix(namespace)
+                    .capacity(capacity),
+            )
+            .await
+        }
+
+        /// PostgreSQL lists a session's own channels only.
+        async fn routed(&self, _namespace: &str, _topic: &str) -> Option<bool> {
+            None
+        }
+
+        async fn private(&self, port: u16) -> Result<Private, String> {
+            let (dir, user) = initdb().await?;
+            let daemon = Daemon {
+                program: "postgres".into(),
+                args: vec![
+                    "-D".into(),
+                    dir.display().to_string(),
+                    "-p".into(),
+                    port.to_string(),
+                    "-k".into(),
+                    dir.display().to_string(),
+                    "-c".into(),
+                    "listen_addresses=127.0.0.1".into(),
+                    "-c".into(),
+                    "fsync=off".into(),
+                ],
+                user,
+                // SIGQUIT: PostgreSQL's immediate shutdown, like a crash, but it leaves no
+                // shared memory behind for the restart to trip on.
+                stop_signal: Some("QUIT"),
+            };
+            let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
+            Private::daemon(port, url, daemon, Some(dir)).await
+        }
+    }
+
+    conformance!(Postgres, restart: |port| format!("postgres://postgres@127.0.0.1:{port}/test"));
+
+    #[tokio::test]
+    async fn a_payload_over_the_notify_limit_is_refused_with_a_clear_error() {
+        let ns = Postgres.namespace("big");
+        let engine = Postgres.engine(&Postgres.url(), &ns, 16).await.unwrap();
+        let big = "x".repeat(quilt_pubsub::MAX_NOTIFY_PAYLOAD);
+        let error = engine.publish("t", json!(big)).await.unwrap_err();
+        assert!(
+            matches!(&error, PubSubError::Payload { message, .. } if message.contains("NOTIFY")),
+            "{error}"
+        );
+        let fits = "x".repeat(quilt_pubsub::MAX_NOTIFY_PAYLOAD - 2);
+        engine.publish("t", json!(fits)).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_channel_name_over_63_bytes_is_refused() {
+        let engine = Postgres.engine(&Postgres.url(), "", 16).await.unwrap();
+        let long = "t".repeat(64);
+        let error = engine.subscribe(&[long.as_str()]).await.err().unwrap();
+        assert!(matches!(error, PubSubError::InvalidTopic { .. }), "{error}");
+    }
+}
+
+#[cfg(feature = "mqtt")]
+mod mqtt {
+    use std::time::Duration;
+
+    use quilt_pubsub::{MqttPubSub, MqttPubSubOptions, PubSubError};
+    use rumqttc::v5::mqttbytes::QoS;
+    use rumqttc::v5::mqttbytes::v5::{Packet, PubAckReason};
+    use rumqttc::v5::{AsyncClient, Event, MqttOptions};
+
+    use crate::daemons::{Daemon, Private};
+    use crate::suite::{Broker, conformance};
+
+    pub(crate) struct Mqtt;
+
+    impl Broker for Mqtt {
+        type Engine = MqttPubSub;
+
+        fn url(&self) -> String {
+            "mqtt://127.0.0.1:1883".into()
+        }
+
+        fn namespace(&self, test: &str) -> String {
+            format!("quilt-test/{test}/{}/", crate::unique())
+        }
+
+        async fn engine(
+            &self,
+            url: &str,
+            namespace: &str,
+            capacity: usize,
+        ) -> Result<MqttPubSub, PubSubError> {
+            MqttPubSub::connect_with(
+                MqttPubSubOptions::new(url)
+                    .topic_prefix(namespace)
+                    .capacity(capacity),
+            )
+            .await
+        }
+
+        /// An MQTT v5 broker answers a QoS 1 publish to a topic no one subscribes to with the
+        /// reason "no matching subscribers".
+        async fn routed(&self, namespace: &str, topic: &str) -> Option<bool> {
+            let id = format!("quilt-observer-{}", crate::unique());
+            let (client, mut eventloop) =
+                AsyncClient::new(MqttOptions::new(id, "127.0.0.1", 1883), 16);
+            client
+                .publish(format!("{namespace}{topic}"), QoS::AtLeastOnce, false, "")
+                .await
+                .unwrap();
+            let reason = async {
+                loop {
+                    match eventloop.poll().await {
+                        Ok(Event::Incoming(Packet::PubAck(ack))) => return ack.reason,
+                        Ok(_) => {}
+                        Err(e) => panic!("observer connection failed: {e}"),
+                    }
+                }
+            };
+            let reason = tokio::time::timeout(Duration::from_secs(5), reason)
+                .await
+                .expect("no PUBACK");
+            let _ = client.try_disconnect();
+            Some(reason != PubAckReason::NoMatchingSubscribers)
+        }
+
+        async fn private(&self, port: u16) -> Result<Private, String> {
+            let daemon = Daemon {
+                program: "mosquitto".into(),
+                args: vec!["-p".into(), port.to_string()],
+                user: None,
+                stop_signal: None,
+            };
+            Private::daemon(port, format!("mqtt://127.0.0.1:{port}"), daemon, None).await
+        }
+    }
+
+    conformance!(Mqtt, restart: |port| format!("mqtt://127.0.0.1:{port}"));
+}
+
+#[cfg(feature = "amqp")]
+mod amqp {
+    use lapin::options::{BasicPublishOptions, ConfirmSelectOptions};
+    use lapin::{BasicProperties, Confirmation, Connection, ConnectionProperties};
+    use quilt_pubsub::{AmqpPubSub, AmqpPubSubOptions, PubSubError};
+
+    use crate::daemons::Private;
+    use crate::suite::{Broker, conformance};
+
+    pub(crate) struct Amqp;
+
+    const URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+    impl Broker for Amqp {
+        type Engine = AmqpPubSub;
+
+        fn url(&self) -> String {
+            URL.into()
+        }
+
+        fn namespace(&self, test: &str) -> String {
+            format!("quilt-test.{test}.{}.", crate::unique())
+        }
+
+        async fn engine(
+            &self,
+            url: &str,
+            namespace: &str,
+            capacity: usize,
+        ) -> Result<AmqpPubSub, PubSubError> {
+            AmqpPubSub::connect_with(
+                AmqpPubSubOptions::new(url)
+                    .routing_key_prefix(namespace)
+                    .capacity(capacity),
+            )
+            .await
+        }
+
+        /// A mandatory publish that no queue is bound for comes back to the publisher.
+        async fn routed(&self, namespace: &str, topic: &str) -> Option<bool> {
+            let connection = Connection::connect(URL, ConnectionProperties::default())
+                .await
+                .unwrap();
+            let channel = connection.create_channel().await.unwrap();
+            channel
+                .confirm_select(ConfirmSelectOptions::default())
+                .await
+                .unwrap();
+            let key = format!("{namespace}{topic}");
+            let confirm = channel
+                .basic_publish(
+                    "quilt.pubsub".into(),
+                    key.as_str().into(),
+                    BasicPublishOptions {
+                        mandatory: true,
+                        ..BasicPublishOptions::default()
+                    },
+                    b"",
+                    BasicProperties::default(),
+                )
+                .await
+                .unwrap();
+            match confirm.await.unwrap() {
+                Confirmation::Ack(returned) => Some(returned.is_none()),
+                other => panic!("unexpected confirmation {other:?}"),
+            }
+        }
+
+        /// RabbitMQ takes seconds to boot and needs its own node name, cookie and Erlang
+        /// distribution port, so its outage is a relay to the machine's broker that the test
+        /// cuts (every connection dropped, the port closed) and restores.
+        async fn private(&self, port: u16) -> Result<Private, String> {
+            Ok(Private::relay(
+                port,
+                format!("amqp://guest:guest@127.0.0.1:{port}/%2f"),
+                "127.0.0.1:5672".into(),
+            )
+            .await)
+        }
+    }
+
+    conformance!(Amqp, restart: |port| format!("amqp://guest:guest@127.0.0.1:{port}/%2f"));
+}
