@@ -204,6 +204,126 @@ mod nats {
     }
 
     conformance!(Nats, restart: |port| format!("nats://127.0.0.1:{port}"));
+
+    /// A private `nats-server` with JetStream, and a relay to it that cuts only the
+    /// subscriber's connection while the publisher keeps publishing.
+    async fn partitioned_subscriber(jetstream: bool) {
+        use futures::StreamExt;
+        use quilt_pubsub::{Missed, PubSub};
+        use serde_json::json;
+
+        use crate::daemons::free_port;
+        use crate::suite::{next_event, skip};
+
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("quilt-js-{}-{port}", crate::unique()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let daemon = Daemon {
+            program: "nats-server".into(),
+            args: vec![
+                "-a".into(),
+                "127.0.0.1".into(),
+                "-p".into(),
+                port.to_string(),
+                "-js".into(),
+                "-sd".into(),
+                dir.display().to_string(),
+            ],
+            user: None,
+            stop_signal: None,
+        };
+        let server = match Private::daemon(
+            port,
+            format!("nats://127.0.0.1:{port}"),
+            daemon,
+            Some(dir),
+        )
+        .await
+        {
+            Ok(server) => server,
+            Err(reason) => return skip(&reason),
+        };
+        let relay_port = free_port();
+        let mut relay = Private::relay(
+            relay_port,
+            format!("nats://127.0.0.1:{relay_port}"),
+            format!("127.0.0.1:{port}"),
+        )
+        .await;
+        let options = |url: &str| {
+            let options = NatsPubSubOptions::new(url).subject_prefix("seats.");
+            if jetstream {
+                options.jetstream("SEATS")
+            } else {
+                options
+            }
+        };
+        let connect = async |url: &str| {
+            let attempt = async {
+                loop {
+                    if let Ok(engine) = NatsPubSub::connect_with(options(url)).await {
+                        return engine;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            };
+            tokio::time::timeout(crate::suite::WAIT, attempt)
+                .await
+                .unwrap()
+        };
+        let publisher = connect(server.url()).await;
+        let subscriber = connect(relay.url()).await;
+        let mut events = subscriber.subscribe(&["seat"]).await.unwrap();
+        publisher.publish("seat", json!(1)).await.unwrap();
+        assert_eq!(next_event(&mut events).await, Ok(json!(1)));
+
+        relay.stop().await;
+        publisher.publish("seat", json!(2)).await.unwrap();
+        publisher.publish("seat", json!(3)).await.unwrap();
+        relay.start().await;
+        if jetstream {
+            // Replayed: no notice, nothing lost.
+            assert_eq!(next_event(&mut events).await, Ok(json!(2)));
+            assert_eq!(next_event(&mut events).await, Ok(json!(3)));
+        } else {
+            assert_eq!(
+                next_event(&mut events).await,
+                Err(Missed::Interrupted {
+                    topic: "seat".into()
+                })
+            );
+        }
+        // Events flow again (core NATS: once re-subscribed).
+        let resumed = async {
+            for probe in 4u64.. {
+                publisher.publish("seat", json!(probe)).await.unwrap();
+                if let Ok(Some(item)) =
+                    tokio::time::timeout(std::time::Duration::from_millis(300), events.next()).await
+                {
+                    return (probe, item.map(|e| (*e.payload).clone()));
+                }
+            }
+            unreachable!()
+        };
+        let (probe, item) = tokio::time::timeout(crate::suite::WAIT, resumed)
+            .await
+            .unwrap();
+        if jetstream {
+            assert_eq!((probe, item), (4, Ok(json!(4))), "nothing replayed twice");
+        } else {
+            assert!(item.is_ok_and(|value| value.as_u64() >= Some(4)));
+        }
+    }
+
+    #[tokio::test]
+    async fn with_jetstream_a_subscriber_cut_off_replays_the_events_it_missed() {
+        partitioned_subscriber(true).await;
+    }
+
+    #[tokio::test]
+    async fn without_jetstream_a_subscriber_cut_off_is_told_it_missed_events() {
+        partitioned_subscriber(false).await;
+    }
 }
 
 #[cfg(feature = "postgres")]
