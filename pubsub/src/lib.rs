@@ -71,7 +71,7 @@ pub use amqp_engine::{AmqpPubSub, AmqpPubSubOptions};
 #[cfg(feature = "mqtt")]
 pub use mqtt_engine::{MqttPubSub, MqttPubSubOptions};
 #[cfg(feature = "nats")]
-pub use nats_engine::{NatsPubSub, NatsPubSubOptions};
+pub use nats_engine::{JetStreamOptions, NatsPubSub, NatsPubSubOptions};
 #[cfg(feature = "postgres")]
 pub use postgres_engine::{MAX_NOTIFY_PAYLOAD, PostgresPubSub, PostgresPubSubOptions};
 

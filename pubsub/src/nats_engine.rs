@@ -5,9 +5,16 @@
 //! fails instead of being buffered, and each publish is flushed so an error is not swallowed).
 //! One client subscribes, owned by the shared subscriber task: when it loses the server the
 //! task drops it, reports the outage to every subscriber, and subscribes again on a new client.
+//!
+//! With [`NatsPubSubOptions::jetstream`] the events are also kept in a JetStream stream over
+//! the prefix's subjects: a publish returns once the stream stored it, and each topic is read
+//! by an ordered consumer that, after a reconnect, starts again after the last event it
+//! delivered, so the events published meanwhile are replayed instead of missed. Only when the
+//! stream no longer holds them (its retention dropped them, or it was recreated) is the topic's
+//! subscriber told with [`Missed::Interrupted`](crate::Missed::Interrupted).
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use async_nats::connection::State;
@@ -40,6 +47,18 @@ pub struct NatsPubSubOptions {
     pub min_reconnect_delay: Duration,
     /// The longest wait between reconnection attempts.
     pub max_reconnect_delay: Duration,
+    /// Keep the events in a JetStream stream for replay after a reconnect; `None`: core NATS.
+    pub jetstream: Option<JetStreamOptions>,
+}
+
+/// The JetStream stream of a [`NatsPubSub`]: created if missing, over the subjects
+/// `{subject_prefix}>` (so the prefix must be tokens ending with `.`).
+#[derive(Debug, Clone)]
+pub struct JetStreamOptions {
+    /// The stream's name (no spaces, `.`, `*` or `>`).
+    pub stream: String,
+    /// How long the stream keeps an event: the longest outage a subscriber recovers from.
+    pub max_age: Duration,
 }
 
 impl NatsPubSubOptions {
@@ -53,7 +72,18 @@ impl NatsPubSubOptions {
             timeout: Duration::from_secs(2),
             min_reconnect_delay: Duration::from_millis(50),
             max_reconnect_delay: Duration::from_secs(2),
+            jetstream: None,
         }
+    }
+
+    /// Keeps the events in the JetStream stream `stream` (created if missing, keeping events
+    /// for an hour), so subscribers replay what they missed while disconnected.
+    pub fn jetstream(mut self, stream: impl Into<String>) -> Self {
+        self.jetstream = Some(JetStreamOptions {
+            stream: stream.into(),
+            max_age: Duration::from_secs(3600),
+        });
+        self
     }
 
     /// Sets the subject prefix.
@@ -89,6 +119,8 @@ pub struct NatsPubSub {
 struct Inner {
     options: NatsPubSubOptions,
     publisher: async_nats::Client,
+    /// The publisher's JetStream context, with JetStream.
+    jetstream: Option<async_nats::jetstream::Context>,
     upstream: Upstream,
 }
 
@@ -107,12 +139,18 @@ impl NatsPubSub {
             min_reconnect_delay: options.min_reconnect_delay,
             max_reconnect_delay: options.max_reconnect_delay,
         };
-        let connect = Subscriber {
+        let unavailable = |message: String| PubSubError::Unavailable {
             url: options.url.clone(),
-            prefix: options.subject_prefix.clone(),
-            timeout: options.timeout,
+            message,
         };
-        let upstream = Upstream::start(connect, settings, options.capacity).await?;
+        if options.jetstream.is_some()
+            && (!options.subject_prefix.ends_with('.')
+                || subject_name(&options.subject_prefix, "x").is_err())
+        {
+            return Err(unavailable(
+                "JetStream needs a subject prefix of tokens ending with `.` (its stream's subjects are `{prefix}>`)".into(),
+            ));
+        }
         let publisher = tokio::time::timeout(
             options.timeout,
             async_nats::ConnectOptions::new()
@@ -122,14 +160,37 @@ impl NatsPubSub {
         .await
         .map_err(|_| "connecting timed out".to_owned())
         .and_then(|connected| connected.map_err(|e| e.to_string()))
-        .map_err(|message| PubSubError::Unavailable {
+        .map_err(unavailable)?;
+        let jetstream = match &options.jetstream {
+            Some(jetstream) => {
+                let context = async_nats::jetstream::new(publisher.clone());
+                let config = async_nats::jetstream::stream::Config {
+                    name: jetstream.stream.clone(),
+                    subjects: vec![format!("{}>", options.subject_prefix)],
+                    max_age: jetstream.max_age,
+                    ..Default::default()
+                };
+                tokio::time::timeout(options.timeout, context.get_or_create_stream(config))
+                    .await
+                    .map_err(|_| unavailable("creating the JetStream stream timed out".into()))?
+                    .map_err(|e| unavailable(format!("the JetStream stream: {e}")))?;
+                Some(context)
+            }
+            None => None,
+        };
+        let connect = Subscriber {
             url: options.url.clone(),
-            message,
-        })?;
+            prefix: options.subject_prefix.clone(),
+            timeout: options.timeout,
+            jetstream: options.jetstream.as_ref().map(|j| j.stream.clone()),
+            delivered: Arc::default(),
+        };
+        let upstream = Upstream::start(connect, settings, options.capacity).await?;
         Ok(Self {
             inner: Arc::new(Inner {
                 options,
                 publisher,
+                jetstream,
                 upstream,
             }),
         })
@@ -205,6 +266,14 @@ impl PubSub for NatsPubSub {
                 return Err(unavailable("disconnected from the NATS server".into()));
             }
             let publish = async {
+                if let Some(jetstream) = &inner.jetstream {
+                    // Stored in the stream once the ack arrives.
+                    let ack = jetstream
+                        .publish(subject, body.into())
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    return ack.await.map(|_| ()).map_err(|e| e.to_string());
+                }
                 inner
                     .publisher
                     .publish(subject, body.into())
@@ -243,11 +312,18 @@ async fn round_trip(client: &async_nats::Client) -> Result<(), String> {
     }
 }
 
+/// The stream sequence of the last event delivered per topic (JetStream): where a topic's
+/// consumer starts again after a reconnect. Kept across connections.
+type Delivered = Arc<Mutex<HashMap<Arc<str>, u64>>>;
+
 /// Opens subscribing clients.
 struct Subscriber {
     url: String,
     prefix: String,
     timeout: Duration,
+    /// The JetStream stream, if any.
+    jetstream: Option<String>,
+    delivered: Delivered,
 }
 
 struct SubscriberLink {
@@ -256,6 +332,16 @@ struct SubscriberLink {
     prefix: String,
     forwarders: HashMap<Arc<str>, tokio::task::JoinHandle<()>>,
     closed: watch::Receiver<bool>,
+    closed_tx: Arc<watch::Sender<bool>>,
+    jetstream: Option<String>,
+    delivered: Delivered,
+}
+
+fn lock(
+    delivered: &Mutex<HashMap<Arc<str>, u64>>,
+) -> std::sync::MutexGuard<'_, HashMap<Arc<str>, u64>> {
+    // One insert, remove or lookup at a time: consistent even after a panic.
+    delivered.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 impl Drop for SubscriberLink {
@@ -272,6 +358,7 @@ impl Connect for Subscriber {
     async fn connect(&self, registry: Arc<Registry>) -> Result<SubscriberLink, String> {
         let (closed_tx, closed) = watch::channel(false);
         let closed_tx = Arc::new(closed_tx);
+        let link_closed = closed_tx.clone();
         let events = registry.clone();
         let client = async_nats::ConnectOptions::new()
             .connection_timeout(self.timeout)
@@ -300,12 +387,100 @@ impl Connect for Subscriber {
             prefix: self.prefix.clone(),
             forwarders: HashMap::new(),
             closed,
+            closed_tx: link_closed,
+            jetstream: self.jetstream.clone(),
+            delivered: self.delivered.clone(),
         })
+    }
+
+    fn replays(&self) -> bool {
+        self.jetstream.is_some()
+    }
+}
+
+impl SubscriberLink {
+    /// Reads `topic` from the JetStream stream with an ordered consumer: after the last event
+    /// delivered if there was one (a resubscription after a reconnect), else from now.
+    async fn consume(&mut self, stream: &str, topic: &Arc<str>) -> Result<(), String> {
+        use async_nats::jetstream::consumer::DeliverPolicy;
+        use async_nats::jetstream::consumer::pull::OrderedConfig;
+
+        if let Some(old) = self.forwarders.remove(topic) {
+            old.abort();
+        }
+        let context = async_nats::jetstream::new(self.client.clone());
+        let mut stream = context
+            .get_stream(stream)
+            .await
+            .map_err(|e| format!("the JetStream stream: {e}"))?;
+        let state = stream
+            .info()
+            .await
+            .map_err(|e| format!("the JetStream stream: {e}"))?
+            .state
+            .clone();
+        let last = lock(&self.delivered).get(topic).copied();
+        let deliver_policy = match last {
+            // The stream still holds everything after the last event delivered: replay it.
+            Some(last) if last + 1 >= state.first_sequence && last <= state.last_sequence => {
+                DeliverPolicy::ByStartSequence {
+                    start_sequence: last + 1,
+                }
+            }
+            Some(_) => {
+                // Dropped by retention, or the stream was recreated: say so, start from now.
+                tracing::warn!(topic = %topic, "nats: the JetStream stream no longer holds the events missed");
+                self.registry.interrupted_topic(topic);
+                lock(&self.delivered).remove(topic);
+                DeliverPolicy::New
+            }
+            None => DeliverPolicy::New,
+        };
+        let consumer = stream
+            .create_consumer(OrderedConfig {
+                filter_subject: format!("{}{topic}", self.prefix),
+                deliver_policy,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| format!("the JetStream consumer: {e}"))?;
+        let mut messages = consumer
+            .messages()
+            .await
+            .map_err(|e| format!("the JetStream consumer: {e}"))?;
+        let (registry, delivered) = (self.registry.clone(), self.delivered.clone());
+        let (local, closed) = (topic.clone(), self.closed_tx.clone());
+        let forwarder = tokio::spawn(async move {
+            while let Some(message) = messages.next().await {
+                match message {
+                    Ok(message) => {
+                        if let Ok(info) = message.info() {
+                            lock(&delivered).insert(local.clone(), info.stream_sequence);
+                        }
+                        upstream::deliver_json(&registry, "nats", &local, &message.payload);
+                    }
+                    Err(e) => {
+                        tracing::warn!(topic = %local, error = %e, "nats: the JetStream consumer failed");
+                        break;
+                    }
+                }
+            }
+            // Reconnect, and resume after the last event delivered.
+            let _ = closed.send(true);
+        });
+        self.forwarders.insert(topic.clone(), forwarder);
+        Ok(())
     }
 }
 
 impl Link for SubscriberLink {
     async fn subscribe(&mut self, topics: &[Arc<str>]) -> Result<(), String> {
+        if let Some(stream) = self.jetstream.clone() {
+            for topic in topics {
+                self.consume(&stream, topic).await?;
+            }
+            return Ok(());
+        }
         for topic in topics {
             if let Some(old) = self.forwarders.remove(topic) {
                 old.abort();
@@ -329,6 +504,7 @@ impl Link for SubscriberLink {
     }
 
     async fn unsubscribe(&mut self, topic: &Arc<str>) {
+        lock(&self.delivered).remove(topic);
         // Dropping the subscriber (in the aborted forwarder) sends UNSUB.
         if let Some(forwarder) = self.forwarders.remove(topic) {
             forwarder.abort();

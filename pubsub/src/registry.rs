@@ -101,6 +101,16 @@ impl Registry {
         }
     }
 
+    /// Tells the subscribers of `topic` that events may have been missed.
+    #[cfg_attr(not(feature = "nats"), allow(dead_code))]
+    pub(crate) fn interrupted_topic(&self, topic: &Arc<str>) {
+        if let Some(sender) = self.lock().get(topic) {
+            let _ = sender.send(Err(Missed::Interrupted {
+                topic: topic.clone(),
+            }));
+        }
+    }
+
     /// The topics with subscribers.
     pub(crate) fn topics(&self) -> Vec<Arc<str>> {
         self.lock().keys().cloned().collect()

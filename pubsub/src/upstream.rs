@@ -4,7 +4,12 @@
 //! [`Missed::Interrupted`](crate::Missed::Interrupted). Events go from the connection straight
 //! into the [`Registry`]'s bounded queues.
 //!
-//! An engine supplies a [`Connect`] (how to open a [`Link`]) and its publisher.
+//! An engine supplies a [`Connect`] (how to open a [`Link`]) and its publisher. The MQTT
+//! engine, which owns its one connection itself, uses only the delivery helpers.
+#![cfg_attr(
+    not(any(feature = "amqp", feature = "nats", feature = "postgres")),
+    allow(dead_code)
+)]
 
 use std::future::Future;
 use std::sync::Arc;
@@ -52,6 +57,12 @@ pub(crate) trait Connect: Send + Sync + 'static {
         &self,
         registry: Arc<Registry>,
     ) -> impl Future<Output = Result<Self::Link, String>> + Send;
+
+    /// Whether a new connection replays what the lost one missed (then the outage is not
+    /// reported; the link reports what it cannot replay).
+    fn replays(&self) -> bool {
+        false
+    }
 }
 
 enum Control {
@@ -227,7 +238,9 @@ async fn run<C: Connect>(
         }
         drop(link);
         tracing::warn!(url = %settings.url, engine = settings.engine, "subscriber connection lost; reconnecting");
-        registry.interrupted();
+        if !connect.replays() {
+            registry.interrupted();
+        }
         if !wait_while_down(&mut control, delay).await {
             return;
         }
@@ -255,6 +268,11 @@ async fn wait_while_down(control: &mut mpsc::Receiver<Control>, delay: Duration)
 }
 
 /// Strips the engine's prefix from a broker-side name; `None` when it is not one of ours.
+/// (Unused when only NATS is built: it delivers per subscription, by topic.)
+#[cfg_attr(
+    not(any(feature = "amqp", feature = "mqtt", feature = "postgres")),
+    allow(dead_code)
+)]
 pub(crate) fn local_topic<'a>(prefix: &str, name: &'a str) -> Option<&'a str> {
     name.strip_prefix(prefix)
 }

@@ -130,6 +130,8 @@ mod redis {
                 args,
                 user: None,
                 stop_signal: None,
+                env: Vec::new(),
+                pid_file: None,
             };
             Private::daemon(port, format!("redis://127.0.0.1:{port}"), daemon, None).await
         }
@@ -198,12 +200,136 @@ mod nats {
                 ],
                 user: None,
                 stop_signal: None,
+                env: Vec::new(),
+                pid_file: None,
             };
             Private::daemon(port, format!("nats://127.0.0.1:{port}"), daemon, None).await
         }
     }
 
     conformance!(Nats, restart: |port| format!("nats://127.0.0.1:{port}"));
+
+    /// A private `nats-server` with JetStream, and a relay to it that cuts only the
+    /// subscriber's connection while the publisher keeps publishing.
+    async fn partitioned_subscriber(jetstream: bool) {
+        use futures::StreamExt;
+        use quilt_pubsub::{Missed, PubSub};
+        use serde_json::json;
+
+        use crate::daemons::free_port;
+        use crate::suite::{next_event, skip};
+
+        let port = free_port();
+        let dir = std::env::temp_dir().join(format!("quilt-js-{}-{port}", crate::unique()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let daemon = Daemon {
+            program: "nats-server".into(),
+            args: vec![
+                "-a".into(),
+                "127.0.0.1".into(),
+                "-p".into(),
+                port.to_string(),
+                "-js".into(),
+                "-sd".into(),
+                dir.display().to_string(),
+            ],
+            user: None,
+            stop_signal: None,
+            env: Vec::new(),
+            pid_file: None,
+        };
+        let server = match Private::daemon(
+            port,
+            format!("nats://127.0.0.1:{port}"),
+            daemon,
+            Some(dir),
+        )
+        .await
+        {
+            Ok(server) => server,
+            Err(reason) => return skip(&reason),
+        };
+        let relay_port = free_port();
+        let mut relay = Private::relay(
+            relay_port,
+            format!("nats://127.0.0.1:{relay_port}"),
+            format!("127.0.0.1:{port}"),
+        )
+        .await;
+        let options = |url: &str| {
+            let options = NatsPubSubOptions::new(url).subject_prefix("seats.");
+            if jetstream {
+                options.jetstream("SEATS")
+            } else {
+                options
+            }
+        };
+        let connect = async |url: &str| {
+            let attempt = async {
+                loop {
+                    if let Ok(engine) = NatsPubSub::connect_with(options(url)).await {
+                        return engine;
+                    }
+                    tokio::task::yield_now().await;
+                }
+            };
+            tokio::time::timeout(crate::suite::WAIT, attempt)
+                .await
+                .unwrap()
+        };
+        let publisher = connect(server.url()).await;
+        let subscriber = connect(relay.url()).await;
+        let mut events = subscriber.subscribe(&["seat"]).await.unwrap();
+        publisher.publish("seat", json!(1)).await.unwrap();
+        assert_eq!(next_event(&mut events).await, Ok(json!(1)));
+
+        relay.stop().await;
+        publisher.publish("seat", json!(2)).await.unwrap();
+        publisher.publish("seat", json!(3)).await.unwrap();
+        relay.start().await;
+        if jetstream {
+            // Replayed: no notice, nothing lost.
+            assert_eq!(next_event(&mut events).await, Ok(json!(2)));
+            assert_eq!(next_event(&mut events).await, Ok(json!(3)));
+        } else {
+            assert_eq!(
+                next_event(&mut events).await,
+                Err(Missed::Interrupted {
+                    topic: "seat".into()
+                })
+            );
+        }
+        // Events flow again (core NATS: once re-subscribed).
+        let resumed = async {
+            for probe in 4u64.. {
+                publisher.publish("seat", json!(probe)).await.unwrap();
+                if let Ok(Some(item)) =
+                    tokio::time::timeout(std::time::Duration::from_millis(300), events.next()).await
+                {
+                    return (probe, item.map(|e| (*e.payload).clone()));
+                }
+            }
+            unreachable!()
+        };
+        let (probe, item) = tokio::time::timeout(crate::suite::WAIT, resumed)
+            .await
+            .unwrap();
+        if jetstream {
+            assert_eq!((probe, item), (4, Ok(json!(4))), "nothing replayed twice");
+        } else {
+            assert!(item.is_ok_and(|value| value.as_u64() >= Some(4)));
+        }
+    }
+
+    #[tokio::test]
+    async fn with_jetstream_a_subscriber_cut_off_replays_the_events_it_missed() {
+        partitioned_subscriber(true).await;
+    }
+
+    #[tokio::test]
+    async fn without_jetstream_a_subscriber_cut_off_is_told_it_missed_events() {
+        partitioned_subscriber(false).await;
+    }
 }
 
 #[cfg(feature = "postgres")]
@@ -267,6 +393,8 @@ mod postgres {
                 // SIGQUIT: PostgreSQL's immediate shutdown, like a crash, but it leaves no
                 // shared memory behind for the restart to trip on.
                 stop_signal: Some("QUIT"),
+                env: Vec::new(),
+                pid_file: None,
             };
             let url = format!("postgres://postgres@127.0.0.1:{port}/postgres");
             Private::daemon(port, url, daemon, Some(dir)).await
@@ -369,6 +497,8 @@ mod mqtt {
                 args: vec!["-p".into(), port.to_string()],
                 user: None,
                 stop_signal: None,
+                env: Vec::new(),
+                pid_file: None,
             };
             Private::daemon(port, format!("mqtt://127.0.0.1:{port}"), daemon, None).await
         }
@@ -383,7 +513,7 @@ mod amqp {
     use lapin::{BasicProperties, Confirmation, Connection, ConnectionProperties};
     use quilt_pubsub::{AmqpPubSub, AmqpPubSubOptions, PubSubError};
 
-    use crate::daemons::Private;
+    use crate::daemons::{Daemon, Private};
     use crate::suite::{Broker, conformance};
 
     pub(crate) struct Amqp;
@@ -445,16 +575,49 @@ mod amqp {
             }
         }
 
-        /// RabbitMQ takes seconds to boot and needs its own node name, cookie and Erlang
-        /// distribution port, so its outage is a relay to the machine's broker that the test
-        /// cuts (every connection dropped, the port closed) and restores.
+        /// A RabbitMQ node of its own (node name, Erlang distribution port, data and log
+        /// directory, `HOME` for its cookie), started by RabbitMQ's launcher script; it takes
+        /// about 5 s to boot. Stopped with SIGKILL to its Erlang VM (the pid file's).
         async fn private(&self, port: u16) -> Result<Private, String> {
-            Ok(Private::relay(
-                port,
-                format!("amqp://guest:guest@127.0.0.1:{port}/%2f"),
-                "127.0.0.1:5672".into(),
+            let program = ["/usr/lib/rabbitmq/bin/rabbitmq-server", "/usr/lib/rabbitmq/sbin/rabbitmq-server"]
+                .into_iter()
+                .find(|path| std::path::Path::new(path).exists())
+                .ok_or("RabbitMQ's launcher (/usr/lib/rabbitmq/bin/rabbitmq-server) is not installed, so RabbitMQ cannot be restarted by the test")?;
+            let dir = std::env::temp_dir().join(format!("quilt-rabbit-{}", crate::unique()));
+            std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+            let config = dir.join("rabbitmq.conf");
+            std::fs::write(
+                &config,
+                format!("listeners.tcp.local = 127.0.0.1:{port}\nloopback_users = none\n"),
             )
-            .await)
+            .map_err(|e| e.to_string())?;
+            let path = |name: &str| dir.join(name).display().to_string();
+            let env = [
+                ("HOME", dir.display().to_string()),
+                ("RABBITMQ_NODENAME", format!("quilt{port}@localhost")),
+                (
+                    "RABBITMQ_DIST_PORT",
+                    crate::daemons::free_port().to_string(),
+                ),
+                ("RABBITMQ_CONFIG_FILE", config.display().to_string()),
+                ("RABBITMQ_MNESIA_BASE", path("mnesia")),
+                ("RABBITMQ_LOG_BASE", path("log")),
+                ("RABBITMQ_ENABLED_PLUGINS_FILE", path("plugins")),
+                ("RABBITMQ_PID_FILE", path("pid")),
+            ]
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect();
+            let daemon = Daemon {
+                program: program.into(),
+                args: Vec::new(),
+                user: None,
+                stop_signal: None,
+                env,
+                pid_file: Some(dir.join("pid")),
+            };
+            let url = format!("amqp://guest:guest@127.0.0.1:{port}/%2f");
+            Private::daemon(port, url, daemon, Some(dir)).await
         }
     }
 

@@ -41,6 +41,11 @@ pub(crate) struct Daemon {
     pub(crate) user: Option<(u32, u32)>,
     /// The signal that stops it at once (`None`: SIGKILL).
     pub(crate) stop_signal: Option<&'static str>,
+    /// Environment variables to set.
+    pub(crate) env: Vec<(String, String)>,
+    /// Where the daemon writes the pid of the process to stop, when the program is a launcher
+    /// script (RabbitMQ's); `None`: the program itself.
+    pub(crate) pid_file: Option<PathBuf>,
 }
 
 #[allow(clippy::large_enum_variant)]
@@ -72,7 +77,7 @@ impl Drop for Private {
             child: Some(child),
         } = &mut self.kind
         {
-            signal(child, daemon.stop_signal);
+            signal(child, daemon);
         }
         if let Kind::Relay {
             accept,
@@ -88,8 +93,19 @@ impl Drop for Private {
     }
 }
 
-fn signal(child: &mut Child, stop_signal: Option<&str>) {
-    match (stop_signal, child.id()) {
+fn signal(child: &mut Child, daemon: &Daemon) {
+    if let Some(pid) = daemon
+        .pid_file
+        .as_ref()
+        .and_then(|file| std::fs::read_to_string(file).ok())
+    {
+        let signal = format!("-{}", daemon.stop_signal.unwrap_or("KILL"));
+        let _ = std::process::Command::new("kill")
+            .args([signal.as_str(), pid.trim()])
+            .status();
+        return;
+    }
+    match (daemon.stop_signal, child.id()) {
         (Some(signal), Some(pid)) => {
             let _ = std::process::Command::new("kill")
                 .args([format!("-{signal}"), pid.to_string()])
@@ -167,8 +183,12 @@ impl Private {
         match &mut self.kind {
             Kind::Daemon { daemon, child } => {
                 let mut command = Command::new(&daemon.program);
+                if let Some(file) = &daemon.pid_file {
+                    let _ = std::fs::remove_file(file);
+                }
                 command
                     .args(&daemon.args)
+                    .envs(daemon.env.iter().map(|(k, v)| (k, v)))
                     .stdout(Stdio::null())
                     .stderr(Stdio::null())
                     .kill_on_drop(true);
@@ -217,7 +237,7 @@ impl Private {
         match &mut self.kind {
             Kind::Daemon { daemon, child } => {
                 if let Some(mut child) = child.take() {
-                    signal(&mut child, daemon.stop_signal);
+                    signal(&mut child, daemon);
                     tokio::time::timeout(WAIT, child.wait())
                         .await
                         .expect("the daemon did not stop")
