@@ -215,3 +215,179 @@ fn a_key_nothing_can_supply_is_a_build_error() {
     merged type `Product`: field `id` cannot be fetched for the objects that subschema `c` returns: the entry point `a.aProductsById` needs the key field `id`, and no subschema can supply it from there (a subschema that knows both keys needs an entry point by a key that `c` has)
     ");
 }
+
+/// The four type-merging services of the differential tests, from their stitching directives
+/// (`test-support/js/merge/*.graphql`): accounts, products, inventory (a computed field) and
+/// reviews (a union across services).
+fn shop() -> StitchedSchema {
+    let mut stitcher = Stitcher::new();
+    for name in ["accounts", "products", "inventory", "reviews"] {
+        let sdl = std::fs::read_to_string(
+            quilt_test_support::js::js_dir().join(format!("merge/{name}.graphql")),
+        )
+        .unwrap();
+        stitcher = stitcher.subschema(SubschemaConfig::from_sdl(name, &sdl, unused()).unwrap());
+    }
+    stitcher.build().unwrap()
+}
+
+#[test]
+fn root_fields_of_several_services_are_one_fetch_each() {
+    insta::assert_snapshot!(
+        explain(&shop(), "{ me { name } topProducts(first: 2) { name } reviews(first: 1) { body } }"),
+        @r"
+        query
+          fetch accounts: { me { name } }
+          fetch products: { topProducts(first: 2) { name } }
+          fetch reviews: { reviews(first: 1) { body } }
+        "
+    );
+}
+
+#[test]
+fn merged_types_over_three_hops_and_a_computed_field() {
+    insta::assert_snapshot!(
+        explain(
+            &shop(),
+            "{ topProducts { reviews { author { name reviews { body } } } shippingEstimate } }"
+        ),
+        @r"
+        query
+          fetch products: { topProducts { _qk_upc: upc _qk_price: price _qk_weight: weight } }
+          level 1
+            reviews._products [topProducts] Product (upc): { reviews { author { _qk_id: id reviews { body } } } }
+            inventory._inventory [topProducts] Product (upc, price, weight): { shippingEstimate }
+          level 2
+            accounts.user [topProducts.reviews.author] User (id): { name }
+        "
+    );
+}
+
+#[test]
+fn an_abstract_type_across_services() {
+    insta::assert_snapshot!(
+        explain(&shop(), "{ recent { ... on Product { name inStock } ... on Review { body } } }"),
+        @r"
+        query
+          fetch reviews: { recent { __typename ... on Product { ... on Product { _qk_upc: upc } ... on Product { _qk_upc: upc } } ... on Review { body } } }
+          level 1
+            products.products [recent] on Product (upc): { name }
+            inventory._inventory [recent] on Product (upc): { inStock }
+        "
+    );
+}
+
+#[test]
+fn federation_keys_through_entities() {
+    use async_graphql::SDLExportOptions;
+    use quilt_test_support::federation;
+    let options = || SDLExportOptions::new().federation();
+    let subgraphs = [
+        (
+            "accounts",
+            federation::accounts::schema().sdl_with_options(options()),
+        ),
+        (
+            "inventory",
+            federation::inventory::schema().sdl_with_options(options()),
+        ),
+        (
+            "products",
+            federation::products::schema().sdl_with_options(options()),
+        ),
+        (
+            "reviews",
+            federation::reviews::schema().sdl_with_options(options()),
+        ),
+    ];
+    let mut stitcher = Stitcher::new();
+    for (name, sdl) in subgraphs {
+        let schema = quilt_wrap::schema_from_federation_sdl(&sdl).unwrap();
+        stitcher = stitcher.subschema(SubschemaConfig::new(name, schema, unused()));
+    }
+    let gateway = stitcher.build().unwrap();
+    insta::assert_snapshot!(explain(&gateway, federation::HEAVY_QUERY), @r"
+    query
+      fetch accounts: query TestQuery { users { ...User _qk_id: id } } fragment User on User { id username name }
+      fetch products: query TestQuery { topProducts { ... on Product { _qk_upc: upc name price _qk_price: price _qk_weight: weight upc weight } _qk_upc: upc } }
+      level 1
+        reviews._entities [users] User (id): { reviews { ...Review product { ... on Product { _qk_upc: upc upc } reviews { ...Review author { ... on User { id username _qk_id: id } reviews { ...Review product { ... on Product { _qk_upc: upc upc } } } } } } } }fragment Review on Review { id body }
+        inventory._entities [topProducts] Product (upc, price, weight): { inStock shippingEstimate }
+        reviews._entities [topProducts] Product (upc): { reviews { ...Review author { ... on User { id username _qk_id: id } reviews { ...Review product { ... on Product { _qk_upc: upc upc } } } } } }fragment Review on Review { id body }
+      level 2
+        products._entities [users.reviews.product] Product (upc): { name price weight _qk_price: price _qk_weight: weight }
+        accounts._entities [users.reviews.product.reviews.author] User (id): { name }
+        products._entities [users.reviews.product.reviews.author.reviews.product] Product (upc): { name price weight _qk_price: price _qk_weight: weight }
+        accounts._entities [topProducts.reviews.author] User (id): { name }
+        products._entities [topProducts.reviews.author.reviews.product] Product (upc): { name price weight _qk_price: price _qk_weight: weight }
+      level 3
+        inventory._entities [users.reviews.product] Product (upc, price, weight): { inStock shippingEstimate }
+        inventory._entities [users.reviews.product.reviews.author.reviews.product] Product (upc, price, weight): { inStock shippingEstimate }
+        inventory._entities [topProducts.reviews.author.reviews.product] Product (upc, price, weight): { inStock shippingEstimate }
+    ");
+}
+
+#[test]
+fn gateway_fields_are_steps_of_their_own() {
+    use quilt_stitch::FieldResolver;
+    use serde_json::{Map, Value, json};
+    let sdl = |name: &str| {
+        std::fs::read_to_string(
+            quilt_test_support::js::js_dir().join(format!("chirps/{name}.graphql")),
+        )
+        .unwrap()
+    };
+    let gateway = Stitcher::new()
+        .subschema(SubschemaConfig::from_sdl("users", &sdl("users"), unused()).unwrap())
+        .subschema(SubschemaConfig::from_sdl("chirps", &sdl("chirps"), unused()).unwrap())
+        .type_defs(sdl("gateway"))
+        .resolve(
+            "User.chirps",
+            FieldResolver::batch_delegate(
+                "chirps",
+                "chirpsByAuthorIds",
+                "{ id }",
+                |user| user["id"].clone(),
+                |ids, _args| Map::from_iter([("authorIds".to_owned(), Value::Array(ids))]),
+            ),
+        )
+        .resolve(
+            "User.recentChirps",
+            FieldResolver::delegate("chirps", "chirpsByAuthorId")
+                .selection_set("{ id }")
+                .arg_from_parent("authorId", "id")
+                .arg_from_field("first", "first"),
+        )
+        .resolve(
+            "User.displayName",
+            FieldResolver::local("{ name username }", |_user, _args| Ok(json!(""))),
+        )
+        .resolve(
+            "Chirp.author",
+            FieldResolver::batch_delegate(
+                "users",
+                "usersByIds",
+                "{ authorId }",
+                |chirp| chirp["authorId"].clone(),
+                |ids, _args| Map::from_iter([("ids".to_owned(), Value::Array(ids))]),
+            ),
+        )
+        .build()
+        .unwrap();
+    insta::assert_snapshot!(
+        explain(
+            &gateway,
+            "{ users { displayName chirps { text author { name } } recentChirps(first: 2) { text } } }"
+        ),
+        @r"
+        query
+          fetch users: { users { _qk_name: name _qk_username: username _qk_id: id } }
+          level 1
+            gateway.displayName [users] User (name, username) -> displayName: 
+            chirps.chirpsByAuthorIds [users] User (id) -> chirps: { text _qk_authorId: authorId }
+            chirps.chirpsByAuthorId [users] User (id) -> recentChirps: { text }
+          level 2
+            users.usersByIds [users.chirps] Chirp (authorId) -> author: { name }
+        "
+    );
+}

@@ -85,7 +85,7 @@ impl fmt::Display for Explain<'_> {
 
 impl Explain<'_> {
     fn name(&self, subschema: usize) -> &str {
-        self.names.get(subschema).map_or("?", String::as_str)
+        self.names.get(subschema).map_or("gateway", String::as_str)
     }
 }
 
