@@ -243,6 +243,12 @@ impl GraphQLServerBuilder {
         self
     }
 
+    /// See [`Limits::max_selections`].
+    pub fn max_selections(mut self, selections: Option<usize>) -> Self {
+        self.limits.max_selections = selections;
+        self
+    }
+
     /// See [`Limits::max_root_fields`].
     pub fn max_root_fields(mut self, fields: Option<usize>) -> Self {
         self.limits.max_root_fields = fields;

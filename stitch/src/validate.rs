@@ -1,6 +1,6 @@
 //! Checking a client document against the stitched schema before anything is sent upstream.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use apollo_compiler::ast;
 use apollo_compiler::validation::Valid;
@@ -45,8 +45,11 @@ pub(crate) fn validate(
     })
 }
 
-/// The deepest selection nesting of any operation, following fragment spreads; stops counting
-/// past `limit`, so fragment cycles (rejected later by validation) terminate.
+/// The deepest selection nesting of any operation, following fragment spreads. Each fragment's
+/// depth is computed once (a fragment spread twice in each of twenty nested fragments costs
+/// twenty steps, not a million), by an explicit walk across fragments so that a long chain of
+/// them cannot exhaust the stack; a fragment inside itself (a cycle, rejected later by
+/// validation) counts as empty where it recurses. Counts saturate at `limit + 1`.
 fn max_depth(document: &ast::Document, limit: usize) -> usize {
     let fragments: HashMap<&str, &ast::FragmentDefinition> = document
         .definitions
@@ -56,63 +59,87 @@ fn max_depth(document: &ast::Document, limit: usize) -> usize {
             _ => None,
         })
         .collect();
+    let mut memo: HashMap<&str, usize> = HashMap::new();
+    // Innermost fragments first: a fragment is computed once every fragment it spreads is.
+    let mut visiting: HashSet<&str> = HashSet::new();
+    let mut spreads = Vec::new();
+    for root in fragments.keys().copied() {
+        let mut stack = vec![(root, false)];
+        while let Some((name, children_done)) = stack.pop() {
+            if memo.contains_key(name) {
+                continue;
+            }
+            let Some(fragment) = fragments.get(name) else {
+                continue;
+            };
+            if children_done {
+                visiting.remove(name);
+                memo.insert(name, depth_of(&fragment.selection_set, &memo, limit));
+                continue;
+            }
+            if !visiting.insert(name) {
+                continue;
+            }
+            stack.push((name, true));
+            spreads.clear();
+            spreads_in(&fragment.selection_set, &mut spreads);
+            for &spread in &spreads {
+                if !memo.contains_key(spread) && !visiting.contains(spread) {
+                    stack.push((spread, false));
+                }
+            }
+        }
+    }
     document
         .definitions
         .iter()
         .filter_map(|d| match d {
-            ast::Definition::OperationDefinition(op) => Some(depth_of(
-                &op.selection_set,
-                &fragments,
-                &mut Vec::new(),
-                1,
-                limit,
-            )),
+            ast::Definition::OperationDefinition(op) => {
+                Some(1 + depth_of(&op.selection_set, &memo, limit))
+            }
             _ => None,
         })
         .max()
         .unwrap_or(0)
 }
 
-fn depth_of<'d>(
-    selections: &'d [ast::Selection],
-    fragments: &HashMap<&str, &'d ast::FragmentDefinition>,
-    spreading: &mut Vec<&'d str>,
-    depth: usize,
+/// How many levels below this one `selections` nest (0 for leaf fields only), with the depths
+/// of fragments from `fragments`; at most `limit + 1`.
+fn depth_of(
+    selections: &[ast::Selection],
+    fragments: &HashMap<&str, usize>,
     limit: usize,
 ) -> usize {
-    if depth > limit {
-        return depth;
-    }
-    let mut deepest = depth;
+    let mut deepest = 0;
     for selection in selections {
         let d = match selection {
             ast::Selection::Field(f) if !f.selection_set.is_empty() => {
-                depth_of(&f.selection_set, fragments, spreading, depth + 1, limit)
+                1 + depth_of(&f.selection_set, fragments, limit)
             }
-            ast::Selection::Field(_) => depth,
-            ast::Selection::InlineFragment(f) => {
-                depth_of(&f.selection_set, fragments, spreading, depth, limit)
-            }
-            ast::Selection::FragmentSpread(s) => {
-                let name = s.fragment_name.as_str();
-                match fragments.get(name) {
-                    // A spread inside itself is a cycle (a validation error); stop here.
-                    Some(f) if !spreading.contains(&name) => {
-                        spreading.push(name);
-                        let d = depth_of(&f.selection_set, fragments, spreading, depth, limit);
-                        spreading.pop();
-                        d
-                    }
-                    _ => depth,
-                }
-            }
+            ast::Selection::Field(_) => 0,
+            ast::Selection::InlineFragment(f) => depth_of(&f.selection_set, fragments, limit),
+            ast::Selection::FragmentSpread(s) => fragments
+                .get(s.fragment_name.as_str())
+                .copied()
+                .unwrap_or(0),
         };
         deepest = deepest.max(d);
         if deepest > limit {
-            break;
+            return limit + 1;
         }
     }
     deepest
+}
+
+/// The names of the fragments spread in `selections`, at any level.
+fn spreads_in<'a>(selections: &'a [ast::Selection], out: &mut Vec<&'a str>) {
+    for selection in selections {
+        match selection {
+            ast::Selection::Field(f) => spreads_in(&f.selection_set, out),
+            ast::Selection::InlineFragment(f) => spreads_in(&f.selection_set, out),
+            ast::Selection::FragmentSpread(s) => out.push(s.fragment_name.as_str()),
+        }
+    }
 }
 
 #[cfg(test)]
@@ -129,5 +156,34 @@ mod tests {
         let fieldless =
             Document::parse("{ ...F } fragment F on Q { ...G } fragment G on Q { ...F }").unwrap();
         assert_eq!(max_depth(fieldless.ast(), 10), 1);
+    }
+
+    #[test]
+    fn depth_of_a_fragment_bomb_is_computed_once_per_fragment() {
+        // Each of 60 fragments spreads the next twice: 2^60 paths, 61 fragments to compute.
+        let mut query = String::from("{ me { ...F0 } }");
+        for i in 0..60 {
+            query.push_str(&format!(
+                " fragment F{i} on User {{ ...F{n} ...F{n} }}",
+                n = i + 1
+            ));
+        }
+        query.push_str(" fragment F60 on User { friend { name } }");
+        let doc = Document::parse(query).unwrap();
+        assert_eq!(max_depth(doc.ast(), 64), 3);
+    }
+
+    #[test]
+    fn a_long_chain_of_fragments_does_not_exhaust_the_stack() {
+        let mut query = String::from("{ a { ...F0 } }");
+        for i in 0..5_000 {
+            query.push_str(&format!(" fragment F{i} on T {{ ...F{} }}", i + 1));
+        }
+        query.push_str(" fragment F5000 on T { b { c } }");
+        let handle = std::thread::Builder::new()
+            .stack_size(256 * 1024)
+            .spawn(move || max_depth(Document::parse(query).unwrap().ast(), 64))
+            .unwrap();
+        assert_eq!(handle.join().unwrap(), 3);
     }
 }

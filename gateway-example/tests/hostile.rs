@@ -1,0 +1,219 @@
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
+//! Hostile clients against a real gateway over its real (demo) services: documents that cost
+//! the attacker a kilobyte but expand to millions of selections, aliases multiplied by
+//! fragments, deeply nested inline fragments. Each gets a clear error, and while the attack
+//! runs on the gateway's serving thread (the test's single-threaded runtime) a normal query is
+//! still answered, and the process's resident memory stays within a bound.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{TestGateway, settings, start};
+use serde_json::{Value, json};
+
+/// How much resident memory an attack may add to the test process (gateway, services and
+/// clients), in KiB: far below what expanding any of the attacks would take.
+const RSS_BOUND_KIB: u64 = 64 * 1024;
+
+/// How long a normal query may take while the attack runs: what a healthy debug build needs,
+/// with room. An attack that held the thread (as an unmemoised walk over a fragment bomb
+/// does, for minutes at these sizes) misses it.
+const PROMPT: Duration = Duration::from_secs(5);
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
+}
+
+async fn post(client: &reqwest::Client, url: &str, query: &str) -> (u16, Value) {
+    let response = client
+        .post(url)
+        .header("content-type", "application/json")
+        .header("accept", "application/graphql-response+json")
+        .body(json!({ "query": query }).to_string())
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+fn code(body: &Value) -> &str {
+    body["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or_default()
+}
+
+/// The resident set of this process, in KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
+/// Sends `attack` eight times at once, again and again, while a normal query is asked once;
+/// asserts every attack is refused with status 400 and `code`, the normal query is answered
+/// within [`PROMPT`], and memory stays within [`RSS_BOUND_KIB`].
+async fn refused_while_others_are_served(gateway: &TestGateway, attack: &str, expected: &str) {
+    let client = client();
+    let url = gateway.url.clone();
+    // Warm up (connections, plans), so that memory growth measures the attack.
+    let (status, body) = post(&client, &url, "{ me { name } }").await;
+    assert_eq!(
+        (status, &body),
+        (200, &json!({"data": {"me": {"name": "Ada"}}}))
+    );
+    let before = rss_kib();
+
+    let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
+    let mut attackers = tokio::task::JoinSet::new();
+    for _ in 0..8 {
+        let (client, url, attack, mut stop) = (
+            client.clone(),
+            url.clone(),
+            attack.to_owned(),
+            stop_rx.clone(),
+        );
+        attackers.spawn(async move {
+            let mut sent = 0u32;
+            while !*stop.borrow_and_update() {
+                let (status, body) = post(&client, &url, &attack).await;
+                assert_eq!(status, 400, "{body}");
+                assert!(body.get("data").is_none(), "{body}");
+                sent += 1;
+                // Let the normal query's request in between.
+                tokio::task::yield_now().await;
+                if sent >= 50 {
+                    break;
+                }
+            }
+            (sent, body_of_last(&client, &url, &attack).await)
+        });
+    }
+    let normal = tokio::time::timeout(
+        PROMPT,
+        post(
+            &client,
+            &url,
+            "{ me { name reviews { body product { name } } } }",
+        ),
+    )
+    .await
+    .expect("a normal query was not answered promptly while the attack ran");
+    assert_eq!(normal.0, 200, "{}", normal.1);
+    assert_eq!(normal.1["data"]["me"]["name"], "Ada", "{}", normal.1);
+    stop_tx.send(true).unwrap();
+    while let Some(joined) = attackers.join_next().await {
+        let (sent, last) = joined.unwrap();
+        assert!(sent > 0);
+        assert_eq!(code(&last), expected, "{last}");
+        let message = last["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(message.contains("limit"), "{last}");
+    }
+    let grown = rss_kib().saturating_sub(before);
+    assert!(
+        grown < RSS_BOUND_KIB,
+        "the attack added {grown} KiB of resident memory"
+    );
+}
+
+async fn body_of_last(client: &reqwest::Client, url: &str, attack: &str) -> Value {
+    post(client, url, attack).await.1
+}
+
+/// `{ me { ...F0 } }` where each of `levels` fragments spreads the next one twice: about 45
+/// bytes a level, 2^levels selections once expanded.
+fn fragment_bomb(levels: usize) -> String {
+    let mut query = String::from("{ me { ...F0 } }");
+    for i in 0..levels {
+        query.push_str(&format!(
+            " fragment F{i} on User {{ ...F{n} ...F{n} }}",
+            n = i + 1
+        ));
+    }
+    query.push_str(&format!(" fragment F{levels} on User {{ name }}"));
+    query
+}
+
+#[tokio::test]
+async fn a_fragment_bomb_is_refused_before_any_work() {
+    let gateway = start(settings(Vec::new())).await;
+    let attack = fragment_bomb(30);
+    assert!(attack.len() < 1500);
+    refused_while_others_are_served(&gateway, &attack, "MAX_SELECTIONS_EXCEEDED").await;
+}
+
+#[tokio::test]
+async fn nested_fragments_on_lists_are_refused() {
+    // Each level goes through two lists (reviews, then a product's reviews) and spreads the
+    // next level twice: within the depth limit, thousands of selections once expanded.
+    let levels = 12;
+    let mut query = String::from("{ topProducts { ...P0 } }");
+    for i in 0..levels {
+        query.push_str(&format!(
+            " fragment P{i} on Product {{ name reviews {{ product {{ ...P{n} }} }} ...P{n} }}",
+            n = i + 1
+        ));
+    }
+    query.push_str(&format!(" fragment P{levels} on Product {{ upc }}"));
+    let gateway = start(settings(Vec::new())).await;
+    refused_while_others_are_served(&gateway, &query, "MAX_SELECTIONS_EXCEEDED").await;
+}
+
+#[tokio::test]
+async fn aliases_multiplied_by_a_fragment_are_refused() {
+    // 50 aliased roots spreading a fragment of 10 aliases: 60 aliases in the text, 550 once
+    // expanded.
+    let roots: String = (0..50).map(|i| format!("a{i}: me {{ ...F }} ")).collect();
+    let fields: String = (0..10).map(|i| format!("n{i}: name ")).collect();
+    let query = format!("{{ {roots}}} fragment F on User {{ {fields}}}");
+    let gateway = start(settings(Vec::new())).await;
+    refused_while_others_are_served(&gateway, &query, "MAX_ALIASES_EXCEEDED").await;
+}
+
+#[tokio::test]
+async fn deeply_nested_inline_fragments_get_a_clear_error() {
+    // Inline fragments add no depth, so only the parser's nesting limit stops them.
+    let levels = 2_000;
+    let query = format!(
+        "{{ me {{ {}name{} }} }}",
+        "... on User { ".repeat(levels),
+        " }".repeat(levels)
+    );
+    let gateway = start(settings(Vec::new())).await;
+    let client = client();
+    let (status, body) = post(&client, &gateway.url, &query).await;
+    assert_eq!(status, 400, "{body}");
+    assert!(body.get("data").is_none(), "{body}");
+    assert_eq!(code(&body), "GRAPHQL_PARSE_FAILED", "{body}");
+    // A few levels are answered as the fields they hold.
+    let levels = 20;
+    let query = format!(
+        "{{ me {{ {}name{} }} }}",
+        "... on User { ".repeat(levels),
+        " }".repeat(levels)
+    );
+    let (status, body) = post(&client, &gateway.url, &query).await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"data": {"me": {"name": "Ada"}}}))
+    );
+}
+
+#[tokio::test]
+async fn a_bomb_within_the_limit_is_answered() {
+    // Ten levels: 1 024 selections of one field, merged into one answer.
+    let gateway = start(settings(Vec::new())).await;
+    let client = client();
+    let (status, body) = post(&client, &gateway.url, &fragment_bomb(10)).await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"data": {"me": {"name": "Ada"}}}))
+    );
+}
