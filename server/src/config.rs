@@ -29,6 +29,22 @@ pub struct Limits {
     pub max_selections: Option<usize>,
     /// The most root fields in the selected operation, fragments expanded. Default 100.
     pub max_root_fields: Option<usize>,
+    /// The most TCP connections open at once (every protocol). A connection over the cap is
+    /// answered `503` with a `CAPACITY_EXCEEDED` error and closed at once, so one client
+    /// cannot take every file descriptor of the process; keep it below the process's
+    /// descriptor limit (`ulimit -n`), with room for upstream connections. Only applies when
+    /// the server runs its own accept loop ([`GraphQLServer::serve`](crate::GraphQLServer::serve)).
+    /// Default 10 000.
+    pub max_connections: usize,
+    /// How long an HTTP/1 client may take to send a request's head (request line and
+    /// headers), counted from when the connection opens or its last response was sent: it
+    /// is also how long a keep-alive connection may stay idle. The connection is closed after
+    /// it. Only applies to [`GraphQLServer::serve`](crate::GraphQLServer::serve). Default
+    /// 10 s.
+    pub header_read_timeout: Option<Duration>,
+    /// How long a client may take to send a whole request body (JSON or upload), from when
+    /// its head arrived; `408` with `BODY_READ_TIMEOUT` after it. Default 30 s.
+    pub body_read_timeout: Option<Duration>,
     /// The most WebSocket connections open at once (close 1013 above it). Default 10 000.
     pub max_ws_connections: usize,
     /// The most subscriptions open at once over every transport. Default 10 000.
@@ -50,6 +66,9 @@ impl Default for Limits {
             max_aliases: Some(100),
             max_selections: Some(5_000),
             max_root_fields: Some(100),
+            max_connections: 10_000,
+            header_read_timeout: Some(Duration::from_secs(10)),
+            body_read_timeout: Some(Duration::from_secs(30)),
             max_ws_connections: 10_000,
             max_subscriptions: 10_000,
             max_operations_per_connection: 100,
@@ -73,6 +92,11 @@ pub struct Streaming {
     /// Default true: proxies close WebSocket connections that stay silent (nginx after 60 s),
     /// and graphql-ws clients do not ping unless told to.
     pub ws_ping: bool,
+    /// How long a WebSocket connection may stay silent (no message, no pong to the ping frames
+    /// the server sends every keep-alive interval) before it is closed with 1001. A live
+    /// client answers the pings by itself, so only a vanished or stalling peer (or one
+    /// trickling an unfinished frame) is closed. `None`: never. Default 30 s.
+    pub ws_idle_timeout: Option<Duration>,
     /// The interval of `{}` heartbeat parts in Apollo multipart subscriptions. Default 5 s.
     pub multipart_heartbeat: Duration,
     /// The interval of `{}` heartbeat parts in incremental-delivery `multipart/mixed` responses
@@ -103,6 +127,7 @@ impl Default for Streaming {
             connection_init_timeout: Duration::from_secs(3),
             keep_alive_interval: Duration::from_secs(12),
             ws_ping: true,
+            ws_idle_timeout: Some(Duration::from_secs(30)),
             multipart_heartbeat: Duration::from_secs(5),
             incremental_heartbeat: None,
             sse_keep_alive: Duration::from_secs(12),

@@ -44,6 +44,7 @@ mod config;
 mod error;
 mod graphiql;
 mod health;
+mod listen;
 pub mod pipeline;
 mod server;
 mod state;

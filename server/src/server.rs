@@ -8,7 +8,7 @@ use axum::Router;
 use axum::routing::{any, get};
 use quilt_executor::{CallbackRegistry, Context, Executor, SharedExecutor};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::CorsLayer;
@@ -136,7 +136,7 @@ impl GraphQLServer {
         let state = self.state.clone();
         let router = self.router();
         let token = state.shutdown.clone();
-        let (started_tx, started_rx) = oneshot::channel::<()>();
+        let stop = token.clone();
         let shutdown_signal = async move {
             tokio::select! {
                 _ = signal => {}
@@ -144,21 +144,12 @@ impl GraphQLServer {
             }
             tracing::info!("graceful shutdown started");
             token.cancel();
-            let _ = started_tx.send(());
         };
         let drain_limit = state.streaming.shutdown_timeout;
-        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown_signal);
-        let deadline = async {
-            if started_rx.await.is_ok() {
-                tokio::time::sleep(drain_limit).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
-        tokio::select! {
-            result = served => result?,
-            _ = deadline => tracing::warn!(?drain_limit, "graceful shutdown timed out; dropping connections"),
-        }
+        tokio::join!(
+            crate::listen::serve(listener, router, &state.limits, stop, drain_limit),
+            shutdown_signal
+        );
         state.tasks.close();
         if tokio::time::timeout(drain_limit, state.tasks.wait())
             .await
@@ -261,6 +252,24 @@ impl GraphQLServerBuilder {
         self
     }
 
+    /// See [`Limits::max_connections`].
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections;
+        self
+    }
+
+    /// See [`Limits::header_read_timeout`].
+    pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// See [`Limits::body_read_timeout`].
+    pub fn body_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.limits.body_read_timeout = timeout;
+        self
+    }
+
     /// See [`Limits::max_ws_connections`].
     pub fn max_ws_connections(mut self, connections: usize) -> Self {
         self.limits.max_ws_connections = connections;
@@ -294,6 +303,12 @@ impl GraphQLServerBuilder {
     /// See [`Streaming::multipart_heartbeat`].
     pub fn multipart_heartbeat(mut self, interval: Duration) -> Self {
         self.streaming.multipart_heartbeat = interval;
+        self
+    }
+
+    /// See [`Streaming::ws_idle_timeout`].
+    pub fn ws_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.streaming.ws_idle_timeout = timeout;
         self
     }
 

@@ -102,22 +102,33 @@ async fn handle(
             run(&state, parts.headers, params, Vec::new(), accepted, true).await
         }
         Method::POST => {
-            let (params, files) = match body_kind(&parts.headers)? {
-                BodyKind::Json => {
-                    let bytes =
-                        read_limited(&parts.headers, body, state.limits.max_body_bytes).await?;
-                    (GraphQLParams::from_json(&bytes)?, Vec::new())
+            let kind = body_kind(&parts.headers)?;
+            // The whole body must arrive within the body read timeout: a client trickling a
+            // byte now and then must not hold the request (and its connection) for ever.
+            let read = async {
+                match kind {
+                    BodyKind::Json => {
+                        let bytes =
+                            read_limited(&parts.headers, body, state.limits.max_body_bytes).await?;
+                        Ok::<_, RequestError>((GraphQLParams::from_json(&bytes)?, Vec::new()))
+                    }
+                    BodyKind::Multipart(boundary) => {
+                        let upload = upload::read_upload(
+                            body,
+                            boundary,
+                            state.limits.max_upload_bytes,
+                            state.limits.max_upload_files,
+                        )
+                        .await?;
+                        Ok((upload.params, upload.files))
+                    }
                 }
-                BodyKind::Multipart(boundary) => {
-                    let upload = upload::read_upload(
-                        body,
-                        boundary,
-                        state.limits.max_upload_bytes,
-                        state.limits.max_upload_files,
-                    )
-                    .await?;
-                    (upload.params, upload.files)
-                }
+            };
+            let (params, files) = match state.limits.body_read_timeout {
+                Some(limit) => tokio::time::timeout(limit, read)
+                    .await
+                    .map_err(|_| RequestError::BodyTimeout(limit))??,
+                None => read.await?,
             };
             if let Some(token) = token {
                 let operation_id = params

@@ -28,6 +28,8 @@ pub(crate) fn upgrade(
     let mut upgrade = upgrade
         .protocols([Protocol::TransportWs.name(), Protocol::LegacyWs.name()])
         .max_message_size(state.limits.max_body_bytes)
+        // A frame may not be larger than a message: unfinished frames are buffered whole.
+        .max_frame_size(state.limits.max_body_bytes)
         // Small initial buffers (they grow for large messages): with tungstenite's 128 KiB
         // defaults an idle subscription cost about 155 KB of gateway memory, with these about
         // 28 KB (`cargo bench -p quilt-stitch --bench subscriptions`, 10,000 clients).

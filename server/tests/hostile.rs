@@ -1,0 +1,218 @@
+//! Hostile clients at the connection level, over raw TCP sockets: silent sockets, half a
+//! request head, half a body, idle keep-alive connections, more connections than allowed,
+//! silent and oversized WebSocket traffic. Each is closed or refused with a clear answer, and
+//! the server keeps answering a normal request meanwhile.
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::ws::{connect_acked, expect_close, send_text};
+use common::{WAIT, client, start_with};
+use futures::StreamExt;
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio_tungstenite::tungstenite::Message;
+
+const SHORT: Duration = Duration::from_millis(300);
+
+/// Reads until the server closes the connection (within the test wait); what it sent.
+async fn read_to_close(socket: &mut TcpStream) -> String {
+    let mut received = Vec::new();
+    let read = tokio::time::timeout(WAIT, async {
+        let mut buffer = [0u8; 4096];
+        loop {
+            match socket.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(n) => received.extend_from_slice(&buffer[..n]),
+            }
+        }
+    })
+    .await;
+    assert!(read.is_ok(), "the server did not close the connection");
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+/// A normal query over a fresh connection.
+async fn hello(url: &str) {
+    let response = client()
+        .post(url)
+        .json(&json!({"query": "{ hello }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, json!({"data": {"hello": "Hello, world!"}}));
+}
+
+#[tokio::test]
+async fn silent_sockets_and_half_request_heads_are_closed() {
+    let server = start_with(|b| b.header_read_timeout(Some(SHORT))).await;
+    let mut silent = TcpStream::connect(server.addr).await.unwrap();
+    let mut half = TcpStream::connect(server.addr).await.unwrap();
+    half.write_all(b"POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-")
+        .await
+        .unwrap();
+    // Served meanwhile.
+    hello(&server.url()).await;
+    let answered = read_to_close(&mut silent).await;
+    assert!(
+        answered.is_empty() || answered.starts_with("HTTP/1.1 408"),
+        "{answered}"
+    );
+    let answered = read_to_close(&mut half).await;
+    assert!(
+        answered.is_empty() || answered.starts_with("HTTP/1.1 408"),
+        "{answered}"
+    );
+}
+
+#[tokio::test]
+async fn an_idle_keep_alive_connection_is_closed() {
+    let server = start_with(|b| b.header_read_timeout(Some(SHORT))).await;
+    let mut socket = TcpStream::connect(server.addr).await.unwrap();
+    socket
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let answered = read_to_close(&mut socket).await;
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+}
+
+#[tokio::test]
+async fn half_a_body_is_answered_408() {
+    let server = start_with(|b| b.body_read_timeout(Some(SHORT))).await;
+    let mut socket = TcpStream::connect(server.addr).await.unwrap();
+    socket
+        .write_all(
+            b"POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n\
+              content-length: 100\r\n\r\n{\"query\":",
+        )
+        .await
+        .unwrap();
+    hello(&server.url()).await;
+    let mut buffer = vec![0u8; 4096];
+    let n = tokio::time::timeout(WAIT, socket.read(&mut buffer))
+        .await
+        .expect("an answer in time")
+        .unwrap();
+    let answered = String::from_utf8_lossy(&buffer[..n]);
+    assert!(answered.starts_with("HTTP/1.1 408"), "{answered}");
+    assert!(answered.contains("BODY_READ_TIMEOUT"), "{answered}");
+}
+
+#[tokio::test]
+async fn connections_over_the_cap_are_refused_and_the_slot_comes_back() {
+    let server = start_with(|b| b.max_connections(2)).await;
+    let first = TcpStream::connect(server.addr).await.unwrap();
+    let mut second = TcpStream::connect(server.addr).await.unwrap();
+    // The second one is served (so both are accepted and hold their slots).
+    second
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buffer = vec![0u8; 4096];
+    let n = tokio::time::timeout(WAIT, second.read(&mut buffer))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
+    let mut third = TcpStream::connect(server.addr).await.unwrap();
+    let answered = read_to_close(&mut third).await;
+    assert!(answered.starts_with("HTTP/1.1 503"), "{answered}");
+    assert!(answered.contains("CAPACITY_EXCEEDED"), "{answered}");
+    // A client leaves: its slot is free again as soon as the server sees it go.
+    drop(first);
+    let served = tokio::time::timeout(WAIT, async {
+        loop {
+            let mut socket = TcpStream::connect(server.addr).await.unwrap();
+            socket
+                .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            if read_to_close(&mut socket).await.starts_with("HTTP/1.1 200") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(
+        served.is_ok(),
+        "the freed slot was not given to a new client"
+    );
+}
+
+#[tokio::test]
+async fn a_silent_websocket_is_closed_after_the_idle_timeout() {
+    let server = start_with(|b| {
+        b.ws_idle_timeout(Some(SHORT))
+            .keep_alive_interval(Duration::from_secs(60))
+    })
+    .await;
+    let mut socket = connect_acked(&server.ws_url(), "graphql-transport-ws", json!({})).await;
+    hello(&server.url()).await;
+    let (code, reason) = expect_close(&mut socket).await;
+    assert_eq!(code, 1001);
+    assert!(reason.contains("idle"), "{reason}");
+}
+
+#[tokio::test]
+async fn a_websocket_that_answers_pings_stays_open() {
+    // Pings every 50 ms, idle after 300 ms: a client reading (and so answering pings) sees
+    // ten pings, three idle timeouts' worth, and no close.
+    let server = start_with(|b| {
+        b.ws_idle_timeout(Some(SHORT))
+            .keep_alive_interval(Duration::from_millis(50))
+            .ws_ping(false)
+    })
+    .await;
+    let mut socket = connect_acked(&server.ws_url(), "graphql-transport-ws", json!({})).await;
+    let mut pings = 0;
+    while pings < 10 {
+        let message = tokio::time::timeout(WAIT, socket.next())
+            .await
+            .expect("a ping in time")
+            .expect("open")
+            .expect("no error");
+        match message {
+            Message::Ping(_) => pings += 1,
+            Message::Close(frame) => panic!("closed: {frame:?}"),
+            _ => {}
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_oversized_websocket_message_closes_with_1009() {
+    let server = start_with(|b| b.max_body_bytes(1024)).await;
+    let mut socket = connect_acked(&server.ws_url(), "graphql-transport-ws", json!({})).await;
+    let big = json!({"id": "1", "type": "subscribe", "payload": {"query": format!("{{ echo(value: \"{}\") }}", "x".repeat(4096))}});
+    send_text(&mut socket, &big.to_string()).await;
+    let (code, reason) = expect_close(&mut socket).await;
+    assert_eq!(code, 1009);
+    assert!(reason.contains("1024"), "{reason}");
+    hello(&server.url()).await;
+}
+
+#[tokio::test]
+async fn an_unfinished_oversized_frame_is_refused_at_its_header() {
+    // A frame announcing 15 MB, of which a few bytes arrive: refused from its header, not
+    // buffered.
+    let server = start_with(|b| b.max_body_bytes(1024)).await;
+    let mut socket = connect_acked(&server.ws_url(), "graphql-transport-ws", json!({})).await;
+    let mut frame = vec![0x81u8, 0xFF]; // FIN + text, masked, 64-bit length
+    frame.extend_from_slice(&(15_000_000u64).to_be_bytes());
+    frame.extend_from_slice(&[1, 2, 3, 4]); // mask
+    frame.extend_from_slice(b"{\"type\":");
+    let stream = socket.get_mut();
+    let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = stream else {
+        panic!("plain TCP expected")
+    };
+    tcp.write_all(&frame).await.unwrap();
+    let (code, _reason) = expect_close(&mut socket).await;
+    assert_eq!(code, 1009);
+}
