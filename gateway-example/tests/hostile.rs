@@ -10,6 +10,7 @@ mod common;
 use std::time::Duration;
 
 use common::{TestGateway, settings, start};
+use quilt_test_support::WAIT;
 use serde_json::{Value, json};
 
 /// How much resident memory an attack may add to the test process (gateway, services and
@@ -212,6 +213,89 @@ async fn a_bomb_within_the_limit_is_answered() {
     let gateway = start(settings(Vec::new())).await;
     let client = client();
     let (status, body) = post(&client, &gateway.url, &fragment_bomb(10)).await;
+    assert_eq!(
+        (status, body),
+        (200, json!({"data": {"me": {"name": "Ada"}}}))
+    );
+}
+
+/// The binary under `ulimit -n {limit}`, on a free port; its URL once it listens.
+async fn start_with_descriptor_limit(limit: u32) -> (tokio::process::Child, String) {
+    use tokio::io::{AsyncBufReadExt, BufReader};
+    let mut child = tokio::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
+        .arg(env!("CARGO_BIN_EXE_gateway-example"))
+        .args(["--listen", "127.0.0.1:0"])
+        .env_remove("REDIS_URL")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
+    let url = tokio::time::timeout(Duration::from_secs(60), async {
+        while let Some(line) = lines.next_line().await.unwrap() {
+            if let Some(rest) = line.strip_prefix("Quilt gateway listening on ") {
+                return rest.split_whitespace().next().unwrap().to_owned();
+            }
+        }
+        panic!("gateway-example exited before printing its URL")
+    })
+    .await
+    .expect("gateway-example printed its URL in time");
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    (child, url)
+}
+
+/// One `GET /health` on an open connection; whether it was answered 200.
+async fn health_on(socket: &mut tokio::net::TcpStream) -> bool {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    if socket
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .is_err()
+    {
+        return false;
+    }
+    let mut buffer = vec![0u8; 1024];
+    matches!(
+        tokio::time::timeout(Duration::from_secs(2), socket.read(&mut buffer)).await,
+        Ok(Ok(n)) if buffer[..n].starts_with(b"HTTP/1.1 200")
+    )
+}
+
+#[tokio::test]
+async fn out_of_descriptors_the_gateway_serves_its_connections_and_recovers() {
+    let (_child, url) = start_with_descriptor_limit(256).await;
+    let addr: std::net::SocketAddr = url
+        .trim_start_matches("http://")
+        .trim_end_matches("/graphql")
+        .parse()
+        .unwrap();
+    let mut established = tokio::net::TcpStream::connect(addr).await.unwrap();
+    assert!(health_on(&mut established).await);
+    // More connections than the process has descriptors: accepting fails (EMFILE).
+    let mut flood = Vec::new();
+    for _ in 0..400 {
+        flood.push(tokio::net::TcpStream::connect(addr).await.unwrap());
+    }
+    // The connection it has is still served.
+    assert!(health_on(&mut established).await);
+    // Once descriptors free up, new clients are served again.
+    drop(flood);
+    let recovered = tokio::time::timeout(WAIT, async {
+        loop {
+            let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+            if health_on(&mut socket).await {
+                break;
+            }
+        }
+    })
+    .await;
+    assert!(recovered.is_ok(), "new clients were not served again");
+    let client = client();
+    let (status, body) = post(&client, &url, "{ me { name } }").await;
     assert_eq!(
         (status, body),
         (200, json!({"data": {"me": {"name": "Ada"}}}))
