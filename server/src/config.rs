@@ -29,6 +29,15 @@ pub struct Limits {
     pub max_selections: Option<usize>,
     /// The most root fields in the selected operation, fragments expanded. Default 100.
     pub max_root_fields: Option<usize>,
+    /// How many bytes of document text the cache of parsed documents keeps (up to 1 024
+    /// documents; a parsed document takes a few times its text). Only documents that passed
+    /// the limits are kept, each at most a sixty-fourth of this. `0`: no cache. Default 16 MiB.
+    pub document_cache_bytes: usize,
+    /// How many bytes of upload requests (`multipart/form-data`) may be in flight at once,
+    /// over every client: each upload reserves its announced length (or
+    /// [`Limits::max_upload_bytes`] when it announces none) before its body is read, and is
+    /// refused with `503` when the budget cannot cover it. Default 128 MiB.
+    pub max_upload_bytes_in_flight: usize,
     /// The most TCP connections open at once (every protocol). A connection over the cap is
     /// answered `503` with a `CAPACITY_EXCEEDED` error and closed at once, so one client
     /// cannot take every file descriptor of the process; keep it below the process's
@@ -66,6 +75,8 @@ impl Default for Limits {
             max_aliases: Some(100),
             max_selections: Some(5_000),
             max_root_fields: Some(100),
+            document_cache_bytes: 16 * 1024 * 1024,
+            max_upload_bytes_in_flight: 128 * 1024 * 1024,
             max_connections: 10_000,
             header_read_timeout: Some(Duration::from_secs(10)),
             body_read_timeout: Some(Duration::from_secs(30)),

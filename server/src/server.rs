@@ -408,7 +408,6 @@ impl GraphQLServerBuilder {
             executor: self.executor,
             ws_connections: Arc::new(Semaphore::new(self.limits.max_ws_connections)),
             subscriptions: Arc::new(Semaphore::new(self.limits.max_subscriptions)),
-            limits: self.limits,
             streaming: self.streaming,
             graphiql: self.graphiql,
             graphiql_assets: self.graphiql_assets,
@@ -417,7 +416,18 @@ impl GraphQLServerBuilder {
             tasks: TaskTracker::new(),
             reservations: Default::default(),
             dedup: self.dedup,
-            documents: Default::default(),
+            documents: crate::pipeline::documents::DocumentCache::new(
+                if self.limits.document_cache_bytes == 0 {
+                    0
+                } else {
+                    crate::pipeline::documents::DEFAULT_CAPACITY
+                },
+                self.limits.document_cache_bytes,
+            ),
+            upload_budget: Arc::new(Semaphore::new(
+                (self.limits.max_upload_bytes_in_flight / 1024).min(Semaphore::MAX_PERMITS),
+            )),
+            limits: self.limits,
         };
         GraphQLServer {
             state: Arc::new(state),

@@ -30,6 +30,8 @@ pub(crate) struct ServerState {
     pub subscriptions: Arc<Semaphore>,
     /// SSE single-connection-mode reservations.
     pub reservations: Reservations,
+    /// The upload budget, one permit per KiB of upload requests in flight.
+    pub upload_budget: Arc<Semaphore>,
     /// Parsed documents by their text.
     pub documents: crate::pipeline::documents::DocumentCache,
     /// Inbound in-flight deduplication of JSON answers, when on.

@@ -216,3 +216,110 @@ async fn an_unfinished_oversized_frame_is_refused_at_its_header() {
     let (code, _reason) = expect_close(&mut socket).await;
     assert_eq!(code, 1009);
 }
+
+/// The head and first parts of an upload request announcing `length` bytes, for `query`,
+/// ending inside the file's content.
+fn upload_prefix(query: &str, length: usize) -> Vec<u8> {
+    let boundary = "XyZ";
+    let operations = json!({"query": query, "variables": {"f": null}}).to_string();
+    let parts = format!(
+        "--{boundary}\r\ncontent-disposition: form-data; name=\"operations\"\r\n\r\n{operations}\r\n\
+         --{boundary}\r\ncontent-disposition: form-data; name=\"map\"\r\n\r\n{{\"0\": [\"variables.f\"]}}\r\n\
+         --{boundary}\r\ncontent-disposition: form-data; name=\"0\"; filename=\"a.bin\"\r\n\
+         content-type: application/octet-stream\r\n\r\n{}",
+        "x".repeat(1000)
+    );
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: multipart/form-data; boundary={boundary}\r\n\
+         content-length: {length}\r\n\r\n"
+    );
+    [head.into_bytes(), parts.into_bytes()].concat()
+}
+
+/// The status line and body of the first answer on `socket`.
+async fn answer(socket: &mut TcpStream) -> String {
+    let mut buffer = vec![0u8; 8192];
+    let n = tokio::time::timeout(WAIT, socket.read(&mut buffer))
+        .await
+        .expect("an answer in time")
+        .unwrap();
+    String::from_utf8_lossy(&buffer[..n]).into_owned()
+}
+
+#[tokio::test]
+async fn files_for_an_operation_without_upload_variables_are_refused_unread() {
+    let server = start_with(|b| b).await;
+    let mut socket = TcpStream::connect(server.addr).await.unwrap();
+    // 30 MB announced, one kilobyte sent: the answer comes without the rest.
+    socket
+        .write_all(&upload_prefix("query($f: String) { hello }", 30_000_000))
+        .await
+        .unwrap();
+    let answered = answer(&mut socket).await;
+    assert!(answered.starts_with("HTTP/1.1 400"), "{answered}");
+    assert!(
+        answered.contains("no variable of type Upload"),
+        "{answered}"
+    );
+    hello(&server.url()).await;
+}
+
+#[tokio::test]
+async fn uploads_beyond_the_upload_budget_are_refused() {
+    let server = start_with(|b| {
+        b.limits(quilt_server::Limits {
+            max_upload_bytes_in_flight: 64 * 1024,
+            ..quilt_server::Limits::default()
+        })
+    })
+    .await;
+    let mutation = "mutation($f: Upload!) { upload(file: $f) { size } }";
+    // The first upload takes most of the budget while its file is still arriving.
+    let mut first = TcpStream::connect(server.addr).await.unwrap();
+    first
+        .write_all(&upload_prefix(mutation, 60_000))
+        .await
+        .unwrap();
+    // Served: the first one is being read (a normal query goes first on its own connection).
+    hello(&server.url()).await;
+    let mut second = TcpStream::connect(server.addr).await.unwrap();
+    second
+        .write_all(&upload_prefix(mutation, 60_000))
+        .await
+        .unwrap();
+    let answered = answer(&mut second).await;
+    assert!(answered.starts_with("HTTP/1.1 503"), "{answered}");
+    assert!(answered.contains("CAPACITY_EXCEEDED"), "{answered}");
+    // The first one leaves: its share comes back.
+    drop(first);
+    let form = || {
+        reqwest::multipart::Form::new()
+            .text(
+                "operations",
+                json!({"query": mutation, "variables": {"f": null}}).to_string(),
+            )
+            .text("map", json!({"0": ["variables.f"]}).to_string())
+            .part(
+                "0",
+                reqwest::multipart::Part::bytes(vec![b'x'; 4096]).file_name("a.bin"),
+            )
+    };
+    let uploaded = tokio::time::timeout(WAIT, async {
+        loop {
+            let response = client()
+                .post(server.url())
+                .multipart(form())
+                .send()
+                .await
+                .unwrap();
+            if response.status() != 503 {
+                return response.status();
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await
+    .expect("the budget came back");
+    // (The in-process test subgraph does not take files; the server's answer is what counts.)
+    assert_eq!(uploaded, 200);
+}

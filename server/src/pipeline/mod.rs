@@ -103,6 +103,12 @@ async fn handle(
         }
         Method::POST => {
             let kind = body_kind(&parts.headers)?;
+            // An upload reserves its share of the upload budget before its body is read, and
+            // holds it until it is answered.
+            let _upload_budget = match kind {
+                BodyKind::Multipart(_) => Some(upload::reserve(&state, &parts.headers)?),
+                BodyKind::Json => None,
+            };
             // The whole body must arrive within the body read timeout: a client trickling a
             // byte now and then must not hold the request (and its connection) for ever.
             let read = async {
@@ -113,13 +119,7 @@ async fn handle(
                         Ok::<_, RequestError>((GraphQLParams::from_json(&bytes)?, Vec::new()))
                     }
                     BodyKind::Multipart(boundary) => {
-                        let upload = upload::read_upload(
-                            body,
-                            boundary,
-                            state.limits.max_upload_bytes,
-                            state.limits.max_upload_files,
-                        )
-                        .await?;
+                        let upload = upload::read_upload(body, boundary, &state.limits).await?;
                         Ok((upload.params, upload.files))
                     }
                 }
