@@ -58,7 +58,17 @@ pub struct Limits {
     pub max_ws_connections: usize,
     /// The most subscriptions open at once over every transport. Default 10 000.
     pub max_subscriptions: usize,
-    /// The most operations running at once on one WebSocket connection. Default 100.
+    /// The most subscriptions one client (one IP address; IPv6 by its /64 prefix) holds at
+    /// once over every transport, so that one client cannot take the whole pool of
+    /// [`Limits::max_subscriptions`]. Clients behind one proxy share an address: raise it
+    /// there. Only applies under [`GraphQLServer::serve`](crate::GraphQLServer::serve), which
+    /// knows the peer. Default 1 000.
+    pub max_subscriptions_per_client: usize,
+    /// The most WebSocket connections one client (as above) holds at once (close 1013 above
+    /// it). Default 100.
+    pub max_ws_connections_per_client: usize,
+    /// The most operations running at once on one WebSocket connection or one SSE
+    /// single-connection stream. Default 100.
     pub max_operations_per_connection: usize,
     /// The time a query or mutation may take (a stream: the time to its start). Default 30 s.
     pub request_timeout: Option<Duration>,
@@ -83,6 +93,8 @@ impl Default for Limits {
             max_ws_connections: 10_000,
             max_subscriptions: 10_000,
             max_operations_per_connection: 100,
+            max_subscriptions_per_client: 1_000,
+            max_ws_connections_per_client: 100,
             request_timeout: Some(Duration::from_secs(30)),
         }
     }
@@ -128,6 +140,10 @@ pub struct Streaming {
     pub sse_reservation_timeout: Duration,
     /// The most SSE single-connection reservations at once. Default 10 000.
     pub max_sse_reservations: usize,
+    /// The most SSE single-connection reservations one client (one IP address; IPv6 by its
+    /// /64 prefix) holds at once. Only applies under
+    /// [`GraphQLServer::serve`](crate::GraphQLServer::serve). Default 100.
+    pub max_sse_reservations_per_client: usize,
     /// How long graceful shutdown waits for in-flight requests before it gives up. Default 30 s.
     pub shutdown_timeout: Duration,
 }
@@ -145,6 +161,7 @@ impl Default for Streaming {
             queue_capacity: 32,
             sse_reservation_timeout: Duration::from_secs(30),
             max_sse_reservations: 10_000,
+            max_sse_reservations_per_client: 100,
             shutdown_timeout: Duration::from_secs(30),
         }
     }

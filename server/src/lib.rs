@@ -42,6 +42,7 @@
 mod callback;
 mod config;
 mod error;
+mod fair;
 mod graphiql;
 mod health;
 mod listen;

@@ -169,6 +169,14 @@ fn is_connection_error(error: &std::io::Error) -> bool {
     )
 }
 
+/// The peer address of a request served by [`serve`] (absent when the router is served some
+/// other way).
+pub(crate) fn peer(extensions: &http::Extensions) -> Option<std::net::IpAddr> {
+    extensions
+        .get::<ConnectInfo<std::net::SocketAddr>>()
+        .map(|ConnectInfo(addr)| addr.ip())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -276,6 +276,24 @@ impl GraphQLServerBuilder {
         self
     }
 
+    /// See [`Limits::max_subscriptions_per_client`].
+    pub fn max_subscriptions_per_client(mut self, subscriptions: usize) -> Self {
+        self.limits.max_subscriptions_per_client = subscriptions;
+        self
+    }
+
+    /// See [`Limits::max_ws_connections_per_client`].
+    pub fn max_ws_connections_per_client(mut self, connections: usize) -> Self {
+        self.limits.max_ws_connections_per_client = connections;
+        self
+    }
+
+    /// See [`Streaming::max_sse_reservations_per_client`].
+    pub fn max_sse_reservations_per_client(mut self, reservations: usize) -> Self {
+        self.streaming.max_sse_reservations_per_client = reservations;
+        self
+    }
+
     /// See [`Limits::max_subscriptions`].
     pub fn max_subscriptions(mut self, subscriptions: usize) -> Self {
         self.limits.max_subscriptions = subscriptions;
@@ -408,7 +426,6 @@ impl GraphQLServerBuilder {
             executor: self.executor,
             ws_connections: Arc::new(Semaphore::new(self.limits.max_ws_connections)),
             subscriptions: Arc::new(Semaphore::new(self.limits.max_subscriptions)),
-            streaming: self.streaming,
             graphiql: self.graphiql,
             graphiql_assets: self.graphiql_assets,
             hooks: self.hooks,
@@ -424,10 +441,20 @@ impl GraphQLServerBuilder {
                 },
                 self.limits.document_cache_bytes,
             ),
+            peer_subscriptions: crate::fair::PeerCounter::new(
+                self.limits.max_subscriptions_per_client,
+            ),
+            peer_ws_connections: crate::fair::PeerCounter::new(
+                self.limits.max_ws_connections_per_client,
+            ),
+            peer_reservations: crate::fair::PeerCounter::new(
+                self.streaming.max_sse_reservations_per_client,
+            ),
             upload_budget: Arc::new(Semaphore::new(
                 (self.limits.max_upload_bytes_in_flight / 1024).min(Semaphore::MAX_PERMITS),
             )),
             limits: self.limits,
+            streaming: self.streaming,
         };
         GraphQLServer {
             state: Arc::new(state),

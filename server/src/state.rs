@@ -28,6 +28,12 @@ pub(crate) struct ServerState {
     pub ws_connections: Arc<Semaphore>,
     /// One permit per open subscription, over every transport.
     pub subscriptions: Arc<Semaphore>,
+    /// Each client's share of subscriptions.
+    pub peer_subscriptions: Arc<crate::fair::PeerCounter>,
+    /// Each client's share of WebSocket connections.
+    pub peer_ws_connections: Arc<crate::fair::PeerCounter>,
+    /// Each client's share of SSE reservations.
+    pub peer_reservations: Arc<crate::fair::PeerCounter>,
     /// SSE single-connection-mode reservations.
     pub reservations: Reservations,
     /// The upload budget, one permit per KiB of upload requests in flight.

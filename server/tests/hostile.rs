@@ -323,3 +323,129 @@ async fn uploads_beyond_the_upload_budget_are_refused() {
     // (The in-process test subgraph does not take files; the server's answer is what counts.)
     assert_eq!(uploaded, 200);
 }
+
+/// A WebSocket connection from the local address `from` (127.0.0.0/8 all reaches the server),
+/// with graphql-transport-ws, acknowledged or closed: the socket.
+async fn connect_from(from: &str, server: &common::Running) -> common::ws::Socket {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let stream = socket.connect(server.addr).await.unwrap();
+    let mut request =
+        tokio_tungstenite::tungstenite::client::IntoClientRequest::into_client_request(
+            server.ws_url(),
+        )
+        .unwrap();
+    request.headers_mut().insert(
+        "sec-websocket-protocol",
+        "graphql-transport-ws".parse().unwrap(),
+    );
+    let (socket, _) = tokio::time::timeout(
+        WAIT,
+        tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(stream)),
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    socket
+}
+
+async fn init(socket: &mut common::ws::Socket) -> Value {
+    common::ws::send(socket, json!({"type": "connection_init"})).await;
+    common::ws::recv(socket).await
+}
+
+#[tokio::test]
+async fn one_client_cannot_take_every_subscription() {
+    let server = start_with(|b| b.max_subscriptions_per_client(3)).await;
+    let mut socket = connect_from("127.0.0.1", &server).await;
+    assert_eq!(init(&mut socket).await["type"], "connection_ack");
+    let ticks = json!({"query": "subscription { ticks(intervalMs: 50) }"});
+    for id in ["1", "2", "3", "4"] {
+        common::ws::send(
+            &mut socket,
+            json!({"id": id, "type": "subscribe", "payload": ticks}),
+        )
+        .await;
+    }
+    let refused = loop {
+        let message = common::ws::recv(&mut socket).await;
+        if message["id"] == "4" {
+            break message;
+        }
+    };
+    assert_eq!(refused["type"], "error", "{refused}");
+    assert_eq!(
+        refused["payload"][0]["extensions"]["code"],
+        "TOO_MANY_SUBSCRIPTIONS"
+    );
+    assert!(
+        refused["payload"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("this client"),
+        "{refused}"
+    );
+    // Another client is served.
+    let mut other = connect_from("127.0.0.2", &server).await;
+    assert_eq!(init(&mut other).await["type"], "connection_ack");
+    common::ws::send(
+        &mut other,
+        json!({"id": "1", "type": "subscribe", "payload": ticks}),
+    )
+    .await;
+    assert_eq!(common::ws::recv(&mut other).await["type"], "next");
+}
+
+#[tokio::test]
+async fn one_client_cannot_take_every_websocket_connection() {
+    let server = start_with(|b| b.max_ws_connections_per_client(2)).await;
+    let mut first = connect_from("127.0.0.1", &server).await;
+    let mut second = connect_from("127.0.0.1", &server).await;
+    assert_eq!(init(&mut first).await["type"], "connection_ack");
+    assert_eq!(init(&mut second).await["type"], "connection_ack");
+    let mut third = connect_from("127.0.0.1", &server).await;
+    let (code, reason) = expect_close(&mut third).await;
+    assert_eq!(code, 1013);
+    assert!(reason.contains("from this client"), "{reason}");
+    let mut other = connect_from("127.0.0.2", &server).await;
+    assert_eq!(init(&mut other).await["type"], "connection_ack");
+}
+
+/// `PUT /graphql` from the local address `from`: the status and body.
+async fn reserve_from(from: &str, server: &common::Running) -> (u16, String) {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{from}:0").parse().unwrap()).unwrap();
+    let mut stream = socket.connect(server.addr).await.unwrap();
+    stream
+        .write_all(
+            b"PUT /graphql HTTP/1.1\r\nhost: x\r\ncontent-length: 0\r\nconnection: close\r\n\r\n",
+        )
+        .await
+        .unwrap();
+    let answered = read_to_close(&mut stream).await;
+    let status = answered[9..12].parse().unwrap();
+    let body = answered
+        .split_once("\r\n\r\n")
+        .map(|(_, body)| body.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+#[tokio::test]
+async fn one_client_cannot_take_every_sse_reservation_and_tokens_are_unguessable() {
+    let server = start_with(|b| b.max_sse_reservations_per_client(2)).await;
+    let (status, first) = reserve_from("127.0.0.1", &server).await;
+    assert_eq!(status, 201);
+    let (status, second) = reserve_from("127.0.0.1", &server).await;
+    assert_eq!(status, 201);
+    assert_ne!(first, second);
+    for token in [&first, &second] {
+        assert_eq!(token.len(), 32, "{token}");
+        assert!(token.chars().all(|c| c.is_ascii_hexdigit()), "{token}");
+    }
+    let (status, refused) = reserve_from("127.0.0.1", &server).await;
+    assert_eq!(status, 503, "{refused}");
+    assert!(refused.contains("this client"), "{refused}");
+    let (status, _) = reserve_from("127.0.0.2", &server).await;
+    assert_eq!(status, 201);
+}

@@ -4,6 +4,7 @@
 //! graphql-transport-ws. Outgoing messages go through one bounded queue.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -14,6 +15,7 @@ use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::task::AbortOnDropHandle;
 
+use crate::fair::PeerSlot;
 use crate::pipeline::execute::{ExecuteFailure, execute};
 use crate::pipeline::params::GraphQLParams;
 use crate::pipeline::prepare::prepare_with;
@@ -78,6 +80,8 @@ struct Connection {
     operations: HashMap<String, AbortOnDropHandle<()>>,
     done_tx: mpsc::Sender<String>,
     close_code: Option<u16>,
+    /// The client's address, for its fair shares.
+    peer: Option<IpAddr>,
 }
 
 /// Runs a connection until either side closes it.
@@ -86,7 +90,8 @@ pub(crate) async fn run(
     socket: WebSocket,
     protocol: Protocol,
     headers: HeaderMap,
-    _permit: OwnedSemaphorePermit,
+    peer: Option<IpAddr>,
+    _permits: (OwnedSemaphorePermit, Option<PeerSlot>),
 ) {
     let (mut sink, mut source) = socket.split();
     let capacity = state.streaming.queue_capacity.max(1);
@@ -128,6 +133,7 @@ pub(crate) async fn run(
         operations: HashMap::new(),
         done_tx,
         close_code: None,
+        peer,
     };
     let init_deadline = tokio::time::sleep(state.streaming.connection_init_timeout);
     tokio::pin!(init_deadline);
@@ -403,6 +409,7 @@ impl Connection {
             prepared,
             self.out.clone(),
             self.done_tx.clone(),
+            self.peer,
         ));
         self.operations.insert(id, AbortOnDropHandle::new(task));
         true
@@ -423,6 +430,7 @@ async fn run_operation(
     prepared: Result<quilt_executor::Request, Box<ExecutionResult>>,
     out: mpsc::Sender<Outgoing>,
     done: mpsc::Sender<String>,
+    peer: Option<IpAddr>,
 ) {
     let send = |text: String| {
         let out = out.clone();
@@ -445,13 +453,16 @@ async fn run_operation(
             return;
         }
     };
-    let response = match execute(&state, request, "websocket").await {
+    let response = match execute(&state, request, "websocket", peer).await {
         Ok(response) => response,
         Err(failure) => {
             let error = match failure {
                 ExecuteFailure::Executor(error) => error.to_graphql_error(),
                 ExecuteFailure::TooManySubscriptions(max) => {
                     crate::pipeline::too_many_subscriptions(max)
+                }
+                ExecuteFailure::TooManySubscriptionsForClient(max) => {
+                    crate::pipeline::too_many_subscriptions_for_client(max)
                 }
                 ExecuteFailure::ShuttingDown => {
                     crate::error::RequestError::ShuttingDown.to_graphql_error()

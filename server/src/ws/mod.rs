@@ -24,6 +24,7 @@ pub(crate) fn upgrade(
     state: SharedState,
     upgrade: WebSocketUpgrade,
     headers: HeaderMap,
+    peer: Option<std::net::IpAddr>,
 ) -> Response {
     let mut upgrade = upgrade
         .protocols([Protocol::TransportWs.name(), Protocol::LegacyWs.name()])
@@ -51,7 +52,18 @@ pub(crate) fn upgrade(
             upgrade.set_selected_protocol(offer);
         }
     }
-    let permit = state.ws_connections.clone().try_acquire_owned().ok();
+    // The client's share first, then the server's pool.
+    let share = state.peer_ws_connections.take(peer);
+    let over_share = share.is_err();
+    let permit = match share {
+        Ok(share) => state
+            .ws_connections
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .map(|permit| (permit, share)),
+        Err(()) => None,
+    };
     let tasks = state.tasks.clone();
     let span = tracing::info_span!(
         "graphql.websocket",
@@ -70,14 +82,21 @@ pub(crate) fn upgrade(
                         .await
                     }
                     (Some(_), None) => {
-                        let reason = format!(
-                            "too many WebSocket connections (limit {})",
-                            state.limits.max_ws_connections
-                        );
+                        let reason = if over_share {
+                            format!(
+                                "too many WebSocket connections from this client (limit {})",
+                                state.peer_ws_connections.max()
+                            )
+                        } else {
+                            format!(
+                                "too many WebSocket connections (limit {})",
+                                state.limits.max_ws_connections
+                            )
+                        };
                         connection::close_now(socket, close::TRY_AGAIN_LATER, &reason).await
                     }
                     (Some(protocol), Some(permit)) => {
-                        connection::run(state, socket, protocol, headers, permit).await
+                        connection::run(state, socket, protocol, headers, peer, permit).await
                     }
                 }
             },
