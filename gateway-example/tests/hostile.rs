@@ -301,3 +301,46 @@ async fn out_of_descriptors_the_gateway_serves_its_connections_and_recovers() {
         (200, json!({"data": {"me": {"name": "Ada"}}}))
     );
 }
+
+#[tokio::test]
+async fn a_second_gateway_on_the_same_port_fails_with_address_in_use() {
+    use tokio::io::AsyncReadExt;
+    let first = common::GatewayProcess::start(&["--threads".into(), "2".into()]).await;
+    let addr = first
+        .url
+        .trim_start_matches("http://")
+        .trim_end_matches("/graphql")
+        .to_owned();
+    // `--listen` given twice: the last one counts.
+    let mut second = tokio::process::Command::new(env!("CARGO_BIN_EXE_gateway-example"))
+        .args(["--threads", "2", "--listen", &addr])
+        .env_remove("REDIS_URL")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .unwrap();
+    let mut stderr = String::new();
+    let mut pipe = second.stderr.take().unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(60), async {
+        pipe.read_to_string(&mut stderr).await.unwrap();
+        second.wait().await.unwrap()
+    })
+    .await
+    .expect("the second gateway exited");
+    assert!(!status.success(), "{stderr}");
+    assert!(
+        stderr.to_lowercase().contains("address already in use")
+            || stderr.to_lowercase().contains("address in use"),
+        "{stderr}"
+    );
+    // The first one keeps every connection.
+    let client = client();
+    for _ in 0..20 {
+        let (status, body) = post(&client, &first.url, "{ me { name } }").await;
+        assert_eq!(
+            (status, body),
+            (200, json!({"data": {"me": {"name": "Ada"}}}))
+        );
+    }
+}
