@@ -152,9 +152,12 @@ pub fn server(prepared: &Prepared, settings: &Settings) -> GraphQLServer {
 /// bench/README.md.) The demo services, when they run, share the first thread.
 ///
 /// The first thread binds first, so the callback URL of callback subscriptions derives from
-/// the bound address; the others bind once they are connected. With more than one thread a
-/// second gateway started on the same port by the same user would share it (`SO_REUSEPORT`):
-/// give each its own.
+/// the bound address; the others bind once they are connected. Before that, the port is
+/// bound once without `SO_REUSEPORT` (and released): if another process listens on it, the
+/// gateway fails with "address in use" instead of silently sharing its connections, and a
+/// second gateway started on the port while this one runs fails the same way. (A program
+/// of the same user that sets `SO_REUSEPORT` itself could still join; the kernel offers no
+/// way to close a port group.)
 pub fn serve(
     mut settings: Settings,
     ready: impl FnOnce(SocketAddr, Option<&Demo>),
@@ -166,6 +169,13 @@ pub fn serve(
     let runtime = event_loop()?;
     runtime.block_on(async move {
         let shares_port = settings.threads > 1;
+        if shares_port {
+            // Our threads share the port (`SO_REUSEPORT`); nobody else may. A plain bind
+            // fails while any socket listens on the port, ours or another process's, so it
+            // tells "address in use" before we join the port, and fails the same way for a
+            // second gateway started on it while we run.
+            settings.listen = probe(settings.listen)?;
+        }
         let first = bind(settings.listen, shares_port)?;
         settings.listen = first.local_addr()?;
         let (specs, demo) = demo_or_specs(&settings).await?;
@@ -243,6 +253,22 @@ fn event_loop() -> anyhow::Result<tokio::runtime::Runtime> {
         .enable_all()
         .build()
         .context("starting an event loop")
+}
+
+/// Checks that nothing listens on `addr` by binding it without `SO_REUSEPORT` (and closing it
+/// again); the address bound (the port chosen, for port 0).
+fn probe(addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }
+    .with_context(|| format!("cannot listen on {addr}"))?;
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket
+        .bind(addr)
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    Ok(socket.local_addr()?)
 }
 
 /// A listener on `addr`; with `shared`, one of several on the same port (`SO_REUSEPORT`).

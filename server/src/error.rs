@@ -34,6 +34,9 @@ pub enum RequestError {
     /// The body could not be read from the connection.
     #[error("could not read the request body: {0}")]
     BodyRead(String),
+    /// The body did not arrive within the body read timeout.
+    #[error("the request body did not arrive within {0:?}")]
+    BodyTimeout(std::time::Duration),
     /// A POST with an empty body.
     #[error("the request body is empty; send a JSON object with a `query`")]
     EmptyBody,
@@ -98,6 +101,7 @@ impl RequestError {
             | RequestError::UnsupportedContentType(_)
             | RequestError::UnsupportedCharset(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             RequestError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
+            RequestError::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
             RequestError::MutationOverGet | RequestError::MethodNotAllowed(_) => {
                 StatusCode::METHOD_NOT_ALLOWED
             }
@@ -120,6 +124,7 @@ impl RequestError {
             | RequestError::UnsupportedContentType(_)
             | RequestError::UnsupportedCharset(_) => "UNSUPPORTED_MEDIA_TYPE",
             RequestError::BodyTooLarge { .. } => "BODY_TOO_LARGE",
+            RequestError::BodyTimeout(_) => "BODY_READ_TIMEOUT",
             RequestError::MutationOverGet | RequestError::MethodNotAllowed(_) => {
                 "METHOD_NOT_ALLOWED"
             }

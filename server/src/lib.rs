@@ -42,8 +42,10 @@
 mod callback;
 mod config;
 mod error;
+mod fair;
 mod graphiql;
 mod health;
+mod listen;
 pub mod pipeline;
 mod server;
 mod state;

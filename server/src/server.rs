@@ -8,7 +8,7 @@ use axum::Router;
 use axum::routing::{any, get};
 use quilt_executor::{CallbackRegistry, Context, Executor, SharedExecutor};
 use tokio::net::TcpListener;
-use tokio::sync::{Semaphore, oneshot};
+use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::CorsLayer;
@@ -141,7 +141,7 @@ impl GraphQLServer {
         let token = state.shutdown.clone();
         let draining = state.draining.clone();
         let delay = state.streaming.shutdown_delay;
-        let (started_tx, started_rx) = oneshot::channel::<()>();
+        let stop = token.clone();
         let shutdown_signal = async move {
             tokio::select! {
                 _ = signal => {}
@@ -158,21 +158,12 @@ impl GraphQLServer {
             }
             tracing::info!("graceful shutdown started");
             token.cancel();
-            let _ = started_tx.send(());
         };
         let drain_limit = state.streaming.shutdown_timeout;
-        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown_signal);
-        let deadline = async {
-            if started_rx.await.is_ok() {
-                tokio::time::sleep(drain_limit).await;
-            } else {
-                std::future::pending::<()>().await;
-            }
-        };
-        tokio::select! {
-            result = served => result?,
-            _ = deadline => tracing::warn!(?drain_limit, "graceful shutdown timed out; dropping connections"),
-        }
+        tokio::join!(
+            crate::listen::serve(listener, router, &state.limits, stop, drain_limit),
+            shutdown_signal
+        );
         state.tasks.close();
         if tokio::time::timeout(drain_limit, state.tasks.wait())
             .await
@@ -257,6 +248,12 @@ impl GraphQLServerBuilder {
         self
     }
 
+    /// See [`Limits::max_selections`].
+    pub fn max_selections(mut self, selections: Option<usize>) -> Self {
+        self.limits.max_selections = selections;
+        self
+    }
+
     /// See [`Limits::max_root_fields`].
     pub fn max_root_fields(mut self, fields: Option<usize>) -> Self {
         self.limits.max_root_fields = fields;
@@ -269,9 +266,45 @@ impl GraphQLServerBuilder {
         self
     }
 
+    /// See [`Limits::max_connections`].
+    pub fn max_connections(mut self, connections: usize) -> Self {
+        self.limits.max_connections = connections;
+        self
+    }
+
+    /// See [`Limits::header_read_timeout`].
+    pub fn header_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.limits.header_read_timeout = timeout;
+        self
+    }
+
+    /// See [`Limits::body_read_timeout`].
+    pub fn body_read_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.limits.body_read_timeout = timeout;
+        self
+    }
+
     /// See [`Limits::max_ws_connections`].
     pub fn max_ws_connections(mut self, connections: usize) -> Self {
         self.limits.max_ws_connections = connections;
+        self
+    }
+
+    /// See [`Limits::max_subscriptions_per_client`].
+    pub fn max_subscriptions_per_client(mut self, subscriptions: usize) -> Self {
+        self.limits.max_subscriptions_per_client = subscriptions;
+        self
+    }
+
+    /// See [`Limits::max_ws_connections_per_client`].
+    pub fn max_ws_connections_per_client(mut self, connections: usize) -> Self {
+        self.limits.max_ws_connections_per_client = connections;
+        self
+    }
+
+    /// See [`Streaming::max_sse_reservations_per_client`].
+    pub fn max_sse_reservations_per_client(mut self, reservations: usize) -> Self {
+        self.streaming.max_sse_reservations_per_client = reservations;
         self
     }
 
@@ -302,6 +335,12 @@ impl GraphQLServerBuilder {
     /// See [`Streaming::multipart_heartbeat`].
     pub fn multipart_heartbeat(mut self, interval: Duration) -> Self {
         self.streaming.multipart_heartbeat = interval;
+        self
+    }
+
+    /// See [`Streaming::ws_idle_timeout`].
+    pub fn ws_idle_timeout(mut self, timeout: Option<Duration>) -> Self {
+        self.streaming.ws_idle_timeout = timeout;
         self
     }
 
@@ -401,8 +440,6 @@ impl GraphQLServerBuilder {
             executor: self.executor,
             ws_connections: Arc::new(Semaphore::new(self.limits.max_ws_connections)),
             subscriptions: Arc::new(Semaphore::new(self.limits.max_subscriptions)),
-            limits: self.limits,
-            streaming: self.streaming,
             graphiql: self.graphiql,
             graphiql_assets: self.graphiql_assets,
             hooks: self.hooks,
@@ -411,7 +448,28 @@ impl GraphQLServerBuilder {
             tasks: TaskTracker::new(),
             reservations: Default::default(),
             dedup: self.dedup,
-            documents: Default::default(),
+            documents: crate::pipeline::documents::DocumentCache::new(
+                if self.limits.document_cache_bytes == 0 {
+                    0
+                } else {
+                    crate::pipeline::documents::DEFAULT_CAPACITY
+                },
+                self.limits.document_cache_bytes,
+            ),
+            peer_subscriptions: crate::fair::PeerCounter::new(
+                self.limits.max_subscriptions_per_client,
+            ),
+            peer_ws_connections: crate::fair::PeerCounter::new(
+                self.limits.max_ws_connections_per_client,
+            ),
+            peer_reservations: crate::fair::PeerCounter::new(
+                self.streaming.max_sse_reservations_per_client,
+            ),
+            upload_budget: Arc::new(Semaphore::new(
+                (self.limits.max_upload_bytes_in_flight / 1024).min(Semaphore::MAX_PERMITS),
+            )),
+            limits: self.limits,
+            streaming: self.streaming,
         };
         GraphQLServer {
             state: Arc::new(state),

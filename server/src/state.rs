@@ -31,8 +31,16 @@ pub(crate) struct ServerState {
     pub ws_connections: Arc<Semaphore>,
     /// One permit per open subscription, over every transport.
     pub subscriptions: Arc<Semaphore>,
+    /// Each client's share of subscriptions.
+    pub peer_subscriptions: Arc<crate::fair::PeerCounter>,
+    /// Each client's share of WebSocket connections.
+    pub peer_ws_connections: Arc<crate::fair::PeerCounter>,
+    /// Each client's share of SSE reservations.
+    pub peer_reservations: Arc<crate::fair::PeerCounter>,
     /// SSE single-connection-mode reservations.
     pub reservations: Reservations,
+    /// The upload budget, one permit per KiB of upload requests in flight.
+    pub upload_budget: Arc<Semaphore>,
     /// Parsed documents by their text.
     pub documents: crate::pipeline::documents::DocumentCache,
     /// Inbound in-flight deduplication of JSON answers, when on.

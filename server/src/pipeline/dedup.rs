@@ -95,7 +95,7 @@ pub(crate) async fn answer(
     let shared_state = std::sync::Arc::clone(state);
     let waiter = dedup.table.join(key, move || async move {
         std::sync::Arc::new(
-            match execute_serialized(&shared_state, request, "http").await {
+            match execute_serialized(&shared_state, request, "http", None).await {
                 Ok(Answer::Single(result)) => serialize(&result)
                     .map(|body| Serialized::Result {
                         body,

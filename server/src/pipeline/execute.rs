@@ -1,6 +1,8 @@
 //! Stage 6: execution. The request timeout, the subscription limit (a permit that lives as long
 //! as the stream), and a span per request.
 
+use std::net::IpAddr;
+
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -16,6 +18,8 @@ pub enum ExecuteFailure {
     Executor(ExecutorError),
     /// The subscription limit is reached.
     TooManySubscriptions(usize),
+    /// The client (peer address) holds its share of subscriptions.
+    TooManySubscriptionsForClient(usize),
     /// Graceful shutdown has started.
     ShuttingDown,
 }
@@ -27,8 +31,9 @@ pub(crate) async fn execute(
     state: &ServerState,
     request: Request,
     transport: &'static str,
+    peer: Option<IpAddr>,
 ) -> Result<Response, ExecuteFailure> {
-    run(state, request, transport, false).await
+    run(state, request, transport, peer, false).await
 }
 
 /// [`execute`] for an answer that is only serialized as JSON: the executor may give its data as
@@ -37,22 +42,28 @@ pub(crate) async fn execute_serialized(
     state: &ServerState,
     request: Request,
     transport: &'static str,
+    peer: Option<IpAddr>,
 ) -> Result<Response, ExecuteFailure> {
-    run(state, request, transport, true).await
+    run(state, request, transport, peer, true).await
 }
 
 async fn run(
     state: &ServerState,
     request: Request,
     transport: &'static str,
+    peer: Option<IpAddr>,
     serialized: bool,
 ) -> Result<Response, ExecuteFailure> {
     if state.shutdown.is_cancelled() {
         return Err(ExecuteFailure::ShuttingDown);
     }
     let permit = if request.is_subscription() {
+        // The client's share first, then the server's pool.
+        let share = state.peer_subscriptions.take(peer).map_err(|()| {
+            ExecuteFailure::TooManySubscriptionsForClient(state.peer_subscriptions.max())
+        })?;
         match state.subscriptions.clone().try_acquire_owned() {
-            Ok(permit) => Some(permit),
+            Ok(permit) => Some((permit, share)),
             Err(_) => {
                 return Err(ExecuteFailure::TooManySubscriptions(
                     state.limits.max_subscriptions,

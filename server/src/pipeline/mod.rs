@@ -42,7 +42,10 @@ pub(crate) async fn graphql_endpoint(
     let (mut parts, body) = request.into_parts();
     if is_websocket_upgrade(&parts) {
         return match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
-            Ok(upgrade) => crate::ws::upgrade(state, upgrade, parts.headers),
+            Ok(upgrade) => {
+                let peer = crate::listen::peer(&parts.extensions);
+                crate::ws::upgrade(state, upgrade, parts.headers, peer)
+            }
             Err(rejection) => rejection.into_response(),
         };
     }
@@ -82,6 +85,7 @@ async fn handle(
 ) -> Result<Response, RequestError> {
     let query = parts.uri.query();
     let token = sse_single::token_of(&parts.headers, query);
+    let peer = crate::listen::peer(&parts.extensions);
     match parts.method {
         Method::GET => {
             if let Some(token) = token
@@ -99,25 +103,45 @@ async fn handle(
                 ));
             }
             let params = GraphQLParams::from_query_string(query.unwrap_or(""))?;
-            run(&state, parts.headers, params, Vec::new(), accepted, true).await
+            run(
+                &state,
+                parts.headers,
+                params,
+                Vec::new(),
+                accepted,
+                true,
+                peer,
+            )
+            .await
         }
         Method::POST => {
-            let (params, files) = match body_kind(&parts.headers)? {
-                BodyKind::Json => {
-                    let bytes =
-                        read_limited(&parts.headers, body, state.limits.max_body_bytes).await?;
-                    (GraphQLParams::from_json(&bytes)?, Vec::new())
+            let kind = body_kind(&parts.headers)?;
+            // An upload reserves its share of the upload budget before its body is read, and
+            // holds it until it is answered.
+            let _upload_budget = match kind {
+                BodyKind::Multipart(_) => Some(upload::reserve(&state, &parts.headers)?),
+                BodyKind::Json => None,
+            };
+            // The whole body must arrive within the body read timeout: a client trickling a
+            // byte now and then must not hold the request (and its connection) for ever.
+            let read = async {
+                match kind {
+                    BodyKind::Json => {
+                        let bytes =
+                            read_limited(&parts.headers, body, state.limits.max_body_bytes).await?;
+                        Ok::<_, RequestError>((GraphQLParams::from_json(&bytes)?, Vec::new()))
+                    }
+                    BodyKind::Multipart(boundary) => {
+                        let upload = upload::read_upload(body, boundary, &state.limits).await?;
+                        Ok((upload.params, upload.files))
+                    }
                 }
-                BodyKind::Multipart(boundary) => {
-                    let upload = upload::read_upload(
-                        body,
-                        boundary,
-                        state.limits.max_upload_bytes,
-                        state.limits.max_upload_files,
-                    )
-                    .await?;
-                    (upload.params, upload.files)
-                }
+            };
+            let (params, files) = match state.limits.body_read_timeout {
+                Some(limit) => tokio::time::timeout(limit, read)
+                    .await
+                    .map_err(|_| RequestError::BodyTimeout(limit))??,
+                None => read.await?,
             };
             if let Some(token) = token {
                 let operation_id = params
@@ -128,11 +152,17 @@ async fn handle(
                 let context = Context::from_headers(parts.headers);
                 let prepared =
                     prepare::prepare_with(params, &state.limits, context, Some(&state.documents));
-                return sse_single::start_operation(state.clone(), &token, operation_id, prepared);
+                return sse_single::start_operation(
+                    state.clone(),
+                    &token,
+                    operation_id,
+                    prepared,
+                    peer,
+                );
             }
-            run(&state, parts.headers, params, files, accepted, false).await
+            run(&state, parts.headers, params, files, accepted, false, peer).await
         }
-        Method::PUT => sse_single::reserve(&state),
+        Method::PUT => sse_single::reserve(&state, peer),
         Method::DELETE => {
             let token = token.ok_or(RequestError::UnknownStreamToken)?;
             sse_single::stop_operation(&state, &token, query)
@@ -148,6 +178,7 @@ async fn run(
     files: Vec<(String, quilt_executor::Upload)>,
     accepted: Accepted,
     is_get: bool,
+    peer: Option<std::net::IpAddr>,
 ) -> Result<Response, RequestError> {
     if accepted.is_unacceptable() {
         return Err(RequestError::NotAcceptable);
@@ -177,9 +208,9 @@ async fn run(
     }
     // A client that takes JSON gets the executor's serialized answer as it is.
     let answer = if accepted.json.is_some() {
-        execute_serialized(state, request, "http").await
+        execute_serialized(state, request, "http", peer).await
     } else {
-        execute(state, request, "http").await
+        execute(state, request, "http", peer).await
     };
     match answer {
         Ok(ExecutorResponse::Single(result)) => Ok(single_result(state, accepted, result)),
@@ -207,6 +238,9 @@ async fn run(
         Err(ExecuteFailure::TooManySubscriptions(max)) => {
             Err(RequestError::Capacity(too_many_subscriptions(max).message))
         }
+        Err(ExecuteFailure::TooManySubscriptionsForClient(max)) => Err(RequestError::Capacity(
+            too_many_subscriptions_for_client(max).message,
+        )),
         Err(ExecuteFailure::ShuttingDown) => Err(RequestError::ShuttingDown),
     }
 }
@@ -230,6 +264,14 @@ fn single_result(state: &ServerState, accepted: Accepted, result: ExecutionResul
 }
 
 /// The GraphQL error of a subscription refused by the subscription limit.
+/// The error of a subscription over the client's share.
+pub(crate) fn too_many_subscriptions_for_client(max: usize) -> GraphQLError {
+    GraphQLError::new(format!(
+        "this client (address) holds its maximum of {max} subscriptions; end one first"
+    ))
+    .with_code("TOO_MANY_SUBSCRIPTIONS")
+}
+
 pub(crate) fn too_many_subscriptions(max: usize) -> GraphQLError {
     GraphQLError::new(format!(
         "the server runs its maximum of {max} subscriptions; try again later"

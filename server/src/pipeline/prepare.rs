@@ -26,9 +26,11 @@ pub fn prepare_with(
     documents: Option<&DocumentCache>,
 ) -> Result<Request, Box<ExecutionResult>> {
     // A document in the cache passed the token limit when it was parsed: only new texts are
-    // counted.
-    let parsed = match documents.and_then(|cache| cache.get(&params.query)) {
-        Some(document) => Ok(document),
+    // counted. A new document is kept only once it passed every limit.
+    let cached = documents.and_then(|cache| cache.get(&params.query));
+    let fresh = cached.is_none();
+    let document = match cached {
+        Some(document) => document,
         None => {
             if let Some(max) = limits.max_tokens {
                 let tokens = count_tokens(&params.query, max);
@@ -41,28 +43,56 @@ pub fn prepare_with(
                     )));
                 }
             }
-            match documents {
-                Some(cache) => cache.get_or_parse(params.query),
-                None => Document::parse(params.query),
-            }
+            Document::parse(params.query).map_err(|error| {
+                Box::new(ExecutionResult {
+                    errors: error
+                        .errors
+                        .into_iter()
+                        .map(|e| e.with_code("GRAPHQL_PARSE_FAILED"))
+                        .collect(),
+                    ..ExecutionResult::default()
+                })
+            })?
         }
     };
-    let document = parsed.map_err(|error| {
-        Box::new(ExecutionResult {
-            errors: error
-                .errors
-                .into_iter()
-                .map(|e| e.with_code("GRAPHQL_PARSE_FAILED"))
-                .collect(),
-            ..ExecutionResult::default()
-        })
-    })?;
     check_limits(&document, params.operation_name.as_deref(), limits)
         .map_err(|error| Box::new(ExecutionResult::from_error(*error)))?;
+    if fresh && let Some(cache) = documents {
+        cache.insert(&document);
+    }
     let mut request = Request::from_document(document)
         .variables(params.variables)
         .context(context);
     request.operation_name = params.operation_name;
     request.extensions = params.extensions;
     Ok(request)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn params(query: &str) -> GraphQLParams {
+        GraphQLParams {
+            query: query.to_owned(),
+            operation_name: None,
+            variables: Default::default(),
+            extensions: Default::default(),
+        }
+    }
+
+    #[test]
+    fn only_documents_that_pass_the_limits_are_cached() {
+        let cache = DocumentCache::new(16, 1 << 20);
+        let limits = Limits {
+            max_depth: Some(2),
+            ..Limits::default()
+        };
+        let deep = "{ a { b { c } } }";
+        assert!(prepare_with(params(deep), &limits, Context::default(), Some(&cache)).is_err());
+        assert!(cache.get(deep).is_none());
+        let shallow = "{ a { b } }";
+        assert!(prepare_with(params(shallow), &limits, Context::default(), Some(&cache)).is_ok());
+        assert!(cache.get(shallow).is_some());
+    }
 }

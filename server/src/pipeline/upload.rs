@@ -1,5 +1,10 @@
 //! Stage 2b: a `multipart/form-data` upload request (the GraphQL multipart request spec): the
 //! `operations` field, the `map` field, then the files, all within the upload size limit.
+//!
+//! Files are read only for an operation that can take them: before the first file, the
+//! operation must declare a variable of type `Upload` and the file's field must be in the map;
+//! otherwise the request is refused with the file unread. `operations` and `map` are held to
+//! the JSON body limit, not the upload limit.
 
 use std::collections::HashMap;
 
@@ -7,8 +12,10 @@ use axum::body::Body;
 use quilt_executor::Upload;
 use serde_json::Value;
 
+use crate::config::Limits;
 use crate::error::RequestError;
 use crate::pipeline::params::GraphQLParams;
+use crate::pipeline::tokens::count_tokens;
 
 /// An upload request: its parameters and its files, each with its variable path.
 #[derive(Debug)]
@@ -23,11 +30,17 @@ pub struct UploadRequest {
 pub async fn read_upload(
     body: Body,
     boundary: String,
-    max_bytes: usize,
-    max_files: usize,
+    limits: &Limits,
 ) -> Result<UploadRequest, RequestError> {
-    let constraints = multer::Constraints::new()
-        .size_limit(multer::SizeLimit::new().whole_stream(max_bytes as u64));
+    let max_files = limits.max_upload_files;
+    let fields_limit = limits.max_body_bytes.min(limits.max_upload_bytes) as u64;
+    let constraints = multer::Constraints::new().size_limit(
+        multer::SizeLimit::new()
+            .whole_stream(limits.max_upload_bytes as u64)
+            .for_field("operations", fields_limit)
+            .for_field("map", fields_limit),
+    );
+    let mut checked = false;
     let mut multipart =
         multer::Multipart::with_constraints(body.into_data_stream(), boundary, constraints);
     let mut operations: Option<GraphQLParams> = None;
@@ -45,6 +58,20 @@ pub async fn read_upload(
                 map = Some(parse_map(&bytes)?);
             }
             _ => {
+                let (Some(params), Some(map)) = (&operations, &map) else {
+                    return Err(RequestError::InvalidUpload(
+                        "the `operations` and `map` fields must come before the files".into(),
+                    ));
+                };
+                if !map.iter().any(|(field, _)| *field == name) {
+                    return Err(RequestError::InvalidUpload(format!(
+                        "file field {name:?} is not in the map"
+                    )));
+                }
+                if !checked {
+                    takes_uploads(params, limits)?;
+                    checked = true;
+                }
                 if files.len() >= max_files {
                     return Err(RequestError::InvalidUpload(format!(
                         "more than {max_files} files"
@@ -84,6 +111,64 @@ pub async fn read_upload(
         params,
         files: placed,
     })
+}
+
+/// Reserves the upload's announced length (or the upload limit when it announces none) from
+/// the server's upload budget; `413` over the upload limit, `503` when the budget is spent.
+pub(crate) fn reserve(
+    state: &crate::state::ServerState,
+    headers: &http::HeaderMap,
+) -> Result<tokio::sync::OwnedSemaphorePermit, RequestError> {
+    let limit = state.limits.max_upload_bytes;
+    let announced = headers
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if announced.is_some_and(|n| n > limit as u64) {
+        return Err(RequestError::BodyTooLarge { limit });
+    }
+    let bytes = announced.map_or(limit, |n| usize::try_from(n).unwrap_or(limit));
+    let kib = u32::try_from(bytes.div_ceil(1024)).unwrap_or(u32::MAX);
+    std::sync::Arc::clone(&state.upload_budget)
+        .try_acquire_many_owned(kib)
+        .map_err(|_| RequestError::Capacity("too many uploads in flight; try again later".into()))
+}
+
+/// Refuses an operation that declares no variable of type `Upload` (files for it would be
+/// read for nothing), or a document over the token limit or that does not parse.
+fn takes_uploads(params: &GraphQLParams, limits: &Limits) -> Result<(), RequestError> {
+    if let Some(max) = limits.max_tokens
+        && count_tokens(&params.query, max) > max
+    {
+        return Err(RequestError::InvalidUpload(format!(
+            "the document has more than {max} tokens; the limit is {max}"
+        )));
+    }
+    let document = apollo_compiler::ast::Document::parse(params.query.as_str(), "upload.graphql")
+        .map_err(|_| {
+        RequestError::InvalidUpload("the `operations` query does not parse".into())
+    })?;
+    let operation = document.definitions.iter().find_map(|d| match d {
+        apollo_compiler::ast::Definition::OperationDefinition(op)
+            if params.operation_name.is_none()
+                || op.name.as_ref().map(|n| n.as_str()) == params.operation_name.as_deref() =>
+        {
+            Some(op)
+        }
+        _ => None,
+    });
+    let takes = operation.is_some_and(|op| {
+        op.variables
+            .iter()
+            .any(|v| v.ty.inner_named_type().as_str() == "Upload")
+    });
+    if takes {
+        Ok(())
+    } else {
+        Err(RequestError::InvalidUpload(
+            "the operation declares no variable of type Upload; its files were not read".into(),
+        ))
+    }
 }
 
 fn parse_map(bytes: &[u8]) -> Result<Vec<(String, Vec<String>)>, RequestError> {

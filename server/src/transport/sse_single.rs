@@ -5,6 +5,7 @@
 //! ?operationId=` stops one.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::{Mutex, MutexGuard};
 use std::time::Instant;
 
@@ -19,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::RequestError;
+use crate::fair::PeerSlot;
 use crate::pipeline::execute::{ExecuteFailure, execute};
 use crate::state::{ServerState, SharedState};
 use crate::transport::pump::{Pumped, pump};
@@ -41,6 +43,8 @@ struct Reservation {
     /// Running operations; dropping a handle aborts the operation (and drops its upstream).
     operations: HashMap<String, AbortOnDropHandle<()>>,
     created: Instant,
+    /// The client's share of reservations this one holds.
+    _share: Option<PeerSlot>,
 }
 
 impl Reservations {
@@ -66,7 +70,7 @@ pub fn token_of(headers: &HeaderMap, query: Option<&str>) -> Option<String> {
 }
 
 /// `PUT`: reserves a stream; `201` with the token as `text/plain`.
-pub(crate) fn reserve(state: &ServerState) -> Result<Response, RequestError> {
+pub(crate) fn reserve(state: &ServerState, peer: Option<IpAddr>) -> Result<Response, RequestError> {
     let settings = &state.streaming;
     let mut map = state.reservations.lock();
     map.retain(|_, r| {
@@ -78,7 +82,14 @@ pub(crate) fn reserve(state: &ServerState) -> Result<Response, RequestError> {
             settings.max_sse_reservations
         )));
     }
-    let token = format!("{:032x}", fastrand::u128(..));
+    let share = state.peer_reservations.take(peer).map_err(|()| {
+        RequestError::Capacity(format!(
+            "this client (address) holds its maximum of {} event stream reservations",
+            state.peer_reservations.max()
+        ))
+    })?;
+    // From the OS-seeded CSPRNG: a token is the only credential of a stream.
+    let token = format!("{:032x}", rand::random::<u128>());
     let (sender, receiver) = mpsc::channel(settings.queue_capacity.max(1));
     map.insert(
         token.clone(),
@@ -87,6 +98,7 @@ pub(crate) fn reserve(state: &ServerState) -> Result<Response, RequestError> {
             receiver: Some(receiver),
             operations: HashMap::new(),
             created: Instant::now(),
+            _share: share,
         },
     );
     let mut response = (StatusCode::CREATED, token).into_response();
@@ -164,6 +176,7 @@ pub(crate) fn start_operation(
     token: &str,
     operation_id: Option<String>,
     prepared: Result<Request, Box<ExecutionResult>>,
+    peer: Option<IpAddr>,
 ) -> Result<Response, RequestError> {
     let mut map = state.reservations.lock();
     let reservation = map.get_mut(token).ok_or(RequestError::UnknownStreamToken)?;
@@ -179,12 +192,19 @@ pub(crate) fn start_operation(
     if reservation.operations.contains_key(&operation_id) {
         return Err(RequestError::OperationId("already in use on this stream"));
     }
+    let max = state.limits.max_operations_per_connection;
+    if reservation.operations.len() >= max {
+        return Err(RequestError::Capacity(format!(
+            "this event stream runs its maximum of {max} operations"
+        )));
+    }
     let task = tokio::spawn(run_operation(
         state.clone(),
         token.to_owned(),
         operation_id.clone(),
         prepared,
         sender,
+        peer,
     ));
     reservation
         .operations
@@ -198,10 +218,11 @@ async fn run_operation(
     id: String,
     prepared: Result<Request, Box<ExecutionResult>>,
     sender: mpsc::Sender<Bytes>,
+    peer: Option<IpAddr>,
 ) {
     // Only a real stream ends at shutdown; a single result is always delivered.
     let (results, shutdown) = match prepared {
-        Ok(request) => match execute(&state, request, "sse-single").await {
+        Ok(request) => match execute(&state, request, "sse-single", peer).await {
             Ok(ExecutorResponse::Stream(results)) => (results, state.shutdown.clone()),
             Ok(single) => (single.into_stream(), CancellationToken::new()),
             Err(failure) => (failure_stream(failure), CancellationToken::new()),
@@ -241,6 +262,9 @@ fn failure_stream(failure: ExecuteFailure) -> quilt_executor::ResultStream {
     let error = match failure {
         ExecuteFailure::Executor(error) => error.to_graphql_error(),
         ExecuteFailure::TooManySubscriptions(max) => crate::pipeline::too_many_subscriptions(max),
+        ExecuteFailure::TooManySubscriptionsForClient(max) => {
+            crate::pipeline::too_many_subscriptions_for_client(max)
+        }
         ExecuteFailure::ShuttingDown => RequestError::ShuttingDown.to_graphql_error(),
     };
     stream::once(async move { Ok(ExecutionResult::from_error(error)) }).boxed()

@@ -4,6 +4,7 @@
 //! graphql-transport-ws. Outgoing messages go through one bounded queue.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
@@ -14,6 +15,7 @@ use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::task::AbortOnDropHandle;
 
+use crate::fair::PeerSlot;
 use crate::pipeline::execute::{ExecuteFailure, execute};
 use crate::pipeline::params::GraphQLParams;
 use crate::pipeline::prepare::prepare_with;
@@ -25,6 +27,8 @@ use crate::ws::protocol::{self, ClientMessage, Protocol};
 /// What the writer sends.
 enum Outgoing {
     Text(String),
+    /// A WebSocket ping frame: every client answers it with a pong by itself.
+    Ping,
     Close(u16, String),
 }
 
@@ -48,6 +52,8 @@ pub mod close {
     pub const GOING_AWAY: u16 = 1001;
     /// Too many connections (try again later).
     pub const TRY_AGAIN_LATER: u16 = 1013;
+    /// A message larger than the limit.
+    pub const MESSAGE_TOO_BIG: u16 = 1009;
 }
 
 /// Closes a socket at once with `code` (for connections refused before any message).
@@ -74,6 +80,8 @@ struct Connection {
     operations: HashMap<String, AbortOnDropHandle<()>>,
     done_tx: mpsc::Sender<String>,
     close_code: Option<u16>,
+    /// The client's address, for its fair shares.
+    peer: Option<IpAddr>,
 }
 
 /// Runs a connection until either side closes it.
@@ -82,7 +90,8 @@ pub(crate) async fn run(
     socket: WebSocket,
     protocol: Protocol,
     headers: HeaderMap,
-    _permit: OwnedSemaphorePermit,
+    peer: Option<IpAddr>,
+    _permits: (OwnedSemaphorePermit, Option<PeerSlot>),
 ) {
     let (mut sink, mut source) = socket.split();
     let capacity = state.streaming.queue_capacity.max(1);
@@ -92,6 +101,11 @@ pub(crate) async fn run(
             match message {
                 Outgoing::Text(text) => {
                     if sink.send(Message::Text(text.into())).await.is_err() {
+                        return;
+                    }
+                }
+                Outgoing::Ping => {
+                    if sink.send(Message::Ping(Default::default())).await.is_err() {
                         return;
                     }
                 }
@@ -119,6 +133,7 @@ pub(crate) async fn run(
         operations: HashMap::new(),
         done_tx,
         close_code: None,
+        peer,
     };
     let init_deadline = tokio::time::sleep(state.streaming.connection_init_timeout);
     tokio::pin!(init_deadline);
@@ -126,6 +141,11 @@ pub(crate) async fn run(
     let mut keep_alive =
         tokio::time::interval_at(Instant::now() + keep_alive_period, keep_alive_period);
     keep_alive.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    // Nothing received (not even a pong to the pings sent every keep-alive interval) for the
+    // idle timeout: the peer is gone or stalling, and the connection is closed.
+    let idle_timeout = state.streaming.ws_idle_timeout;
+    let idle_deadline = tokio::time::sleep(idle_timeout.unwrap_or(Duration::MAX / 4));
+    tokio::pin!(idle_deadline);
     let shutdown = state.shutdown.clone();
     loop {
         tokio::select! {
@@ -143,10 +163,17 @@ pub(crate) async fn run(
                     handle.detach();
                 }
             }
-            _ = keep_alive.tick(), if connection.acknowledged => {
+            _ = keep_alive.tick() => {
                 connection.keep_alive().await;
             }
+            _ = &mut idle_deadline, if idle_timeout.is_some() => {
+                connection.close(close::GOING_AWAY, "idle timeout: nothing received").await;
+                break;
+            }
             message = source.next() => {
+                if let Some(idle) = idle_timeout {
+                    idle_deadline.as_mut().reset(Instant::now() + idle);
+                }
                 let keep_going = match message {
                     Some(Ok(Message::Text(text))) => connection.on_text(text.as_str()).await,
                     Some(Ok(Message::Binary(_))) => {
@@ -159,7 +186,19 @@ pub(crate) async fn run(
                         let _ = connection.out.send(Outgoing::Close(1000, String::new())).await;
                         false
                     }
-                    Some(Err(_)) | None => false,
+                    Some(Err(error)) => {
+                        if is_too_long(error) {
+                            let limit = state.limits.max_body_bytes;
+                            connection
+                                .close(
+                                    close::MESSAGE_TOO_BIG,
+                                    &format!("message larger than {limit} bytes"),
+                                )
+                                .await;
+                        }
+                        false
+                    }
+                    None => false,
                 };
                 if !keep_going {
                     break;
@@ -186,6 +225,18 @@ pub(crate) async fn run(
             acknowledged,
         });
     }
+}
+
+/// Whether a read failed because a message or frame was larger than the limit.
+fn is_too_long(error: axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error;
+    use tokio_tungstenite::tungstenite::error::CapacityError;
+    matches!(
+        error.into_inner().downcast_ref::<Error>(),
+        Some(Error::Capacity(
+            CapacityError::MessageTooLong { .. } | CapacityError::TooManyHeaders
+        ))
+    )
 }
 
 impl Connection {
@@ -226,7 +277,13 @@ impl Connection {
         self.close(close::GOING_AWAY, "server shutting down").await;
     }
 
+    /// A WebSocket ping frame every interval (what keeps the idle timeout from closing a
+    /// quiet but live client), and once acknowledged the subprotocol's keep-alive.
     async fn keep_alive(&self) {
+        let _ = self.out.send(Outgoing::Ping).await;
+        if !self.acknowledged {
+            return;
+        }
         match self.protocol {
             Protocol::LegacyWs => self.send(protocol::keep_alive()).await,
             Protocol::TransportWs if self.state.streaming.ws_ping => {
@@ -352,6 +409,7 @@ impl Connection {
             prepared,
             self.out.clone(),
             self.done_tx.clone(),
+            self.peer,
         ));
         self.operations.insert(id, AbortOnDropHandle::new(task));
         true
@@ -372,6 +430,7 @@ async fn run_operation(
     prepared: Result<quilt_executor::Request, Box<ExecutionResult>>,
     out: mpsc::Sender<Outgoing>,
     done: mpsc::Sender<String>,
+    peer: Option<IpAddr>,
 ) {
     let send = |text: String| {
         let out = out.clone();
@@ -394,13 +453,16 @@ async fn run_operation(
             return;
         }
     };
-    let response = match execute(&state, request, "websocket").await {
+    let response = match execute(&state, request, "websocket", peer).await {
         Ok(response) => response,
         Err(failure) => {
             let error = match failure {
                 ExecuteFailure::Executor(error) => error.to_graphql_error(),
                 ExecuteFailure::TooManySubscriptions(max) => {
                     crate::pipeline::too_many_subscriptions(max)
+                }
+                ExecuteFailure::TooManySubscriptionsForClient(max) => {
+                    crate::pipeline::too_many_subscriptions_for_client(max)
                 }
                 ExecuteFailure::ShuttingDown => {
                     crate::error::RequestError::ShuttingDown.to_graphql_error()

@@ -24,10 +24,13 @@ pub(crate) fn upgrade(
     state: SharedState,
     upgrade: WebSocketUpgrade,
     headers: HeaderMap,
+    peer: Option<std::net::IpAddr>,
 ) -> Response {
     let mut upgrade = upgrade
         .protocols([Protocol::TransportWs.name(), Protocol::LegacyWs.name()])
         .max_message_size(state.limits.max_body_bytes)
+        // A frame may not be larger than a message: unfinished frames are buffered whole.
+        .max_frame_size(state.limits.max_body_bytes)
         // Small initial buffers (they grow for large messages): with tungstenite's 128 KiB
         // defaults an idle subscription cost about 155 KB of gateway memory, with these about
         // 28 KB (`cargo bench -p quilt-stitch --bench subscriptions`, 10,000 clients).
@@ -49,7 +52,18 @@ pub(crate) fn upgrade(
             upgrade.set_selected_protocol(offer);
         }
     }
-    let permit = state.ws_connections.clone().try_acquire_owned().ok();
+    // The client's share first, then the server's pool.
+    let share = state.peer_ws_connections.take(peer);
+    let over_share = share.is_err();
+    let permit = match share {
+        Ok(share) => state
+            .ws_connections
+            .clone()
+            .try_acquire_owned()
+            .ok()
+            .map(|permit| (permit, share)),
+        Err(()) => None,
+    };
     let tasks = state.tasks.clone();
     let span = tracing::info_span!(
         "graphql.websocket",
@@ -68,14 +82,21 @@ pub(crate) fn upgrade(
                         .await
                     }
                     (Some(_), None) => {
-                        let reason = format!(
-                            "too many WebSocket connections (limit {})",
-                            state.limits.max_ws_connections
-                        );
+                        let reason = if over_share {
+                            format!(
+                                "too many WebSocket connections from this client (limit {})",
+                                state.peer_ws_connections.max()
+                            )
+                        } else {
+                            format!(
+                                "too many WebSocket connections (limit {})",
+                                state.limits.max_ws_connections
+                            )
+                        };
                         connection::close_now(socket, close::TRY_AGAIN_LATER, &reason).await
                     }
                     (Some(protocol), Some(permit)) => {
-                        connection::run(state, socket, protocol, headers, permit).await
+                        connection::run(state, socket, protocol, headers, peer, permit).await
                     }
                 }
             },
