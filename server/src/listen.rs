@@ -76,10 +76,17 @@ pub(crate) async fn serve(
             refuse(stream);
             continue;
         };
+        // Each request carries the connection's slot: a WebSocket upgrade keeps it for as long
+        // as the socket lives (hyper's connection ends at the upgrade).
+        let permit = ConnectionSlot {
+            _permit: Arc::new(permit),
+        };
         let service = hyper::service::service_fn({
             let router = router.clone();
+            let permit = permit.clone();
             move |mut request: http::Request<Incoming>| {
                 request.extensions_mut().insert(ConnectInfo(peer));
+                request.extensions_mut().insert(permit.clone());
                 router.clone().oneshot(request.map(axum::body::Body::new))
             }
         });
@@ -167,6 +174,17 @@ fn is_connection_error(error: &std::io::Error) -> bool {
             | std::io::ErrorKind::ConnectionAborted
             | std::io::ErrorKind::ConnectionReset
     )
+}
+
+/// One connection's slot of [`Limits::max_connections`], freed when the last clone is dropped.
+#[derive(Clone)]
+pub(crate) struct ConnectionSlot {
+    _permit: Arc<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// The connection slot of a request served by [`serve`].
+pub(crate) fn slot(extensions: &http::Extensions) -> Option<ConnectionSlot> {
+    extensions.get::<ConnectionSlot>().cloned()
 }
 
 /// The peer address of a request served by [`serve`] (absent when the router is served some

@@ -198,23 +198,42 @@ async fn an_oversized_websocket_message_closes_with_1009() {
     hello(&server.url()).await;
 }
 
+/// The resident set of this process, in KiB.
+fn rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap()
+}
+
 #[tokio::test]
-async fn an_unfinished_oversized_frame_is_refused_at_its_header() {
-    // A frame announcing 15 MB, of which a few bytes arrive: refused from its header, not
-    // buffered.
+async fn unfinished_oversized_frames_are_refused_at_their_header() {
+    // Ten frames announcing 15 MB each, of which a few bytes arrive: each is refused from its
+    // header (close 1009), nothing is buffered, and the server keeps answering.
     let server = start_with(|b| b.max_body_bytes(1024)).await;
-    let mut socket = connect_acked(&server.ws_url(), "graphql-transport-ws", json!({})).await;
-    let mut frame = vec![0x81u8, 0xFF]; // FIN + text, masked, 64-bit length
-    frame.extend_from_slice(&(15_000_000u64).to_be_bytes());
-    frame.extend_from_slice(&[1, 2, 3, 4]); // mask
-    frame.extend_from_slice(b"{\"type\":");
-    let stream = socket.get_mut();
-    let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = stream else {
-        panic!("plain TCP expected")
-    };
-    tcp.write_all(&frame).await.unwrap();
-    let (code, _reason) = expect_close(&mut socket).await;
-    assert_eq!(code, 1009);
+    let before = rss_kib();
+    let mut sockets = Vec::new();
+    for _ in 0..10 {
+        let mut socket = connect_acked(&server.ws_url(), "graphql-transport-ws", json!({})).await;
+        let mut frame = vec![0x81u8, 0xFF]; // FIN + text, masked, 64-bit length
+        frame.extend_from_slice(&(15_000_000u64).to_be_bytes());
+        frame.extend_from_slice(&[1, 2, 3, 4]); // mask
+        frame.extend_from_slice(&[b'x'; 4096]);
+        let tokio_tungstenite::MaybeTlsStream::Plain(tcp) = socket.get_mut() else {
+            panic!("plain TCP expected")
+        };
+        tcp.write_all(&frame).await.unwrap();
+        sockets.push(socket);
+    }
+    hello(&server.url()).await;
+    for socket in &mut sockets {
+        let (code, _reason) = expect_close(socket).await;
+        assert_eq!(code, 1009);
+    }
+    let grown = rss_kib().saturating_sub(before);
+    assert!(grown < 16 * 1024, "ten unfinished frames added {grown} KiB");
 }
 
 /// The head and first parts of an upload request announcing `length` bytes, for `query`,
@@ -448,4 +467,29 @@ async fn one_client_cannot_take_every_sse_reservation_and_tokens_are_unguessable
     assert!(refused.contains("this client"), "{refused}");
     let (status, _) = reserve_from("127.0.0.2", &server).await;
     assert_eq!(status, 201);
+}
+
+#[tokio::test]
+async fn a_websocket_keeps_its_connection_slot_until_it_closes() {
+    let server = start_with(|b| b.max_connections(1)).await;
+    let mut socket = connect_acked(&server.ws_url(), "graphql-transport-ws", json!({})).await;
+    let mut refused = TcpStream::connect(server.addr).await.unwrap();
+    let answered = read_to_close(&mut refused).await;
+    assert!(answered.starts_with("HTTP/1.1 503"), "{answered}");
+    futures::SinkExt::close(&mut socket).await.unwrap();
+    drop(socket);
+    let served = tokio::time::timeout(WAIT, async {
+        loop {
+            let mut next = TcpStream::connect(server.addr).await.unwrap();
+            next.write_all(b"GET /health HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n")
+                .await
+                .unwrap();
+            if read_to_close(&mut next).await.starts_with("HTTP/1.1 200") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+    assert!(served.is_ok(), "the WebSocket's slot was not freed");
 }

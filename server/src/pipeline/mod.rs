@@ -44,7 +44,8 @@ pub(crate) async fn graphql_endpoint(
         return match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
             Ok(upgrade) => {
                 let peer = crate::listen::peer(&parts.extensions);
-                crate::ws::upgrade(state, upgrade, parts.headers, peer)
+                let slot = crate::listen::slot(&parts.extensions);
+                crate::ws::upgrade(state, upgrade, parts.headers, peer, slot)
             }
             Err(rejection) => rejection.into_response(),
         };

@@ -25,6 +25,7 @@ pub(crate) fn upgrade(
     upgrade: WebSocketUpgrade,
     headers: HeaderMap,
     peer: Option<std::net::IpAddr>,
+    slot: Option<crate::listen::ConnectionSlot>,
 ) -> Response {
     let mut upgrade = upgrade
         .protocols([Protocol::TransportWs.name(), Protocol::LegacyWs.name()])
@@ -72,6 +73,8 @@ pub(crate) fn upgrade(
     upgrade.on_upgrade(move |socket| {
         tasks.track_future(tracing::Instrument::instrument(
             async move {
+                // The socket holds its connection slot until it closes.
+                let _slot = slot;
                 match (protocol, permit) {
                     (None, _) => {
                         connection::close_now(
