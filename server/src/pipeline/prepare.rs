@@ -25,8 +25,10 @@ pub fn prepare_with(
     context: Context,
     documents: Option<&DocumentCache>,
 ) -> Result<Request, Box<ExecutionResult>> {
-    // A document in the cache passed the token limit when it was parsed: only new texts are
-    // counted. A new document is kept only once it passed every limit.
+    // A document in the cache passed the token limit and, for every operation in it, the
+    // limits on its shape when it was parsed: only new texts are counted and walked (the walk
+    // was a measurable part of a deduplicated answer's cost). A new document is kept only once
+    // every operation in it passed every limit.
     let cached = documents.and_then(|cache| cache.get(&params.query));
     let fresh = cached.is_none();
     let document = match cached {
@@ -55,10 +57,16 @@ pub fn prepare_with(
             })?
         }
     };
-    check_limits(&document, params.operation_name.as_deref(), limits)
-        .map_err(|error| Box::new(ExecutionResult::from_error(*error)))?;
-    if fresh && let Some(cache) = documents {
-        cache.insert(&document);
+    if fresh {
+        check_limits(&document, params.operation_name.as_deref(), limits)
+            .map_err(|error| Box::new(ExecutionResult::from_error(*error)))?;
+        // With an operation name only that operation was checked (the others may be refused
+        // later under their own names).
+        if let Some(cache) = documents
+            && (params.operation_name.is_none() || check_limits(&document, None, limits).is_ok())
+        {
+            cache.insert(&document);
+        }
     }
     let mut request = Request::from_document(document)
         .variables(params.variables)
@@ -94,5 +102,23 @@ mod tests {
         let shallow = "{ a { b } }";
         assert!(prepare_with(params(shallow), &limits, Context::default(), Some(&cache)).is_ok());
         assert!(cache.get(shallow).is_some());
+    }
+
+    #[test]
+    fn an_operation_that_passes_does_not_let_a_deep_one_of_the_same_document_through() {
+        let cache = DocumentCache::new(16, 1 << 20);
+        let limits = Limits {
+            max_depth: Some(2),
+            ..Limits::default()
+        };
+        let both = "query Ok { a { b } } query Deep { a { b { c } } }";
+        let named = |name: &str| GraphQLParams {
+            operation_name: Some(name.to_owned()),
+            ..params(both)
+        };
+        assert!(prepare_with(named("Ok"), &limits, Context::default(), Some(&cache)).is_ok());
+        // Not kept: a hit skips the checks, and `Deep` would pass unchecked.
+        assert!(cache.get(both).is_none());
+        assert!(prepare_with(named("Deep"), &limits, Context::default(), Some(&cache)).is_err());
     }
 }
