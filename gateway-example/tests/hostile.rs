@@ -267,7 +267,17 @@ async fn health_on(socket: &mut tokio::net::TcpStream) -> bool {
 
 #[tokio::test]
 async fn out_of_descriptors_the_gateway_serves_its_connections_and_recovers() {
-    let (_child, url) = start_with_descriptor_limit(256).await;
+    let (child, url) = start_with_descriptor_limit(256).await;
+    let pid = child.id().unwrap();
+    let rss_of = |pid: u32| -> u64 {
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .unwrap()
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
+    };
+    let before = rss_of(pid);
     let addr: std::net::SocketAddr = url
         .trim_start_matches("http://")
         .trim_end_matches("/graphql")
@@ -300,6 +310,9 @@ async fn out_of_descriptors_the_gateway_serves_its_connections_and_recovers() {
         (status, body),
         (200, json!({"data": {"me": {"name": "Ada"}}}))
     );
+    // The flood of connections it could not accept cost the gateway no lasting memory.
+    let grown = rss_of(pid).saturating_sub(before);
+    assert!(grown < RSS_BOUND_KIB, "the gateway grew by {grown} KiB");
 }
 
 #[tokio::test]

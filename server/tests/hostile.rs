@@ -18,6 +18,30 @@ use tokio_tungstenite::tungstenite::Message;
 
 const SHORT: Duration = Duration::from_millis(300);
 
+/// The resident memory this test process may grow by during one attack (the server runs in
+/// it; the other tests of this file run beside it, so the bound is generous).
+const RSS_BOUND_KIB: u64 = 64 * 1024;
+
+/// Checks, when the test ends without a panic, that the process grew by less than
+/// [`RSS_BOUND_KIB`] since the guard was made.
+struct RssBound(u64);
+
+impl RssBound {
+    fn new() -> Self {
+        Self(rss_kib())
+    }
+}
+
+impl Drop for RssBound {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            return;
+        }
+        let grown = rss_kib().saturating_sub(self.0);
+        assert!(grown < RSS_BOUND_KIB, "resident memory grew by {grown} KiB");
+    }
+}
+
 /// Reads until the server closes the connection (within the test wait); what it sent.
 async fn read_to_close(socket: &mut TcpStream) -> String {
     let mut received = Vec::new();
@@ -50,6 +74,7 @@ async fn hello(url: &str) {
 
 #[tokio::test]
 async fn silent_sockets_and_half_request_heads_are_closed() {
+    let _memory = RssBound::new();
     let server = start_with(|b| b.header_read_timeout(Some(SHORT))).await;
     let mut silent = TcpStream::connect(server.addr).await.unwrap();
     let mut half = TcpStream::connect(server.addr).await.unwrap();
@@ -72,18 +97,22 @@ async fn silent_sockets_and_half_request_heads_are_closed() {
 
 #[tokio::test]
 async fn an_idle_keep_alive_connection_is_closed() {
+    let _memory = RssBound::new();
     let server = start_with(|b| b.header_read_timeout(Some(SHORT))).await;
     let mut socket = TcpStream::connect(server.addr).await.unwrap();
     socket
         .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
         .await
         .unwrap();
+    // Served meanwhile.
+    hello(&server.url()).await;
     let answered = read_to_close(&mut socket).await;
     assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
 }
 
 #[tokio::test]
 async fn half_a_body_is_answered_408() {
+    let _memory = RssBound::new();
     let server = start_with(|b| b.body_read_timeout(Some(SHORT))).await;
     let mut socket = TcpStream::connect(server.addr).await.unwrap();
     socket
@@ -106,6 +135,7 @@ async fn half_a_body_is_answered_408() {
 
 #[tokio::test]
 async fn connections_over_the_cap_are_refused_and_the_slot_comes_back() {
+    let _memory = RssBound::new();
     let server = start_with(|b| b.max_connections(2)).await;
     let first = TcpStream::connect(server.addr).await.unwrap();
     let mut second = TcpStream::connect(server.addr).await.unwrap();
@@ -148,6 +178,7 @@ async fn connections_over_the_cap_are_refused_and_the_slot_comes_back() {
 
 #[tokio::test]
 async fn a_silent_websocket_is_closed_after_the_idle_timeout() {
+    let _memory = RssBound::new();
     let server = start_with(|b| {
         b.ws_idle_timeout(Some(SHORT))
             .keep_alive_interval(Duration::from_secs(60))
@@ -162,6 +193,7 @@ async fn a_silent_websocket_is_closed_after_the_idle_timeout() {
 
 #[tokio::test]
 async fn a_websocket_that_answers_pings_stays_open() {
+    let _memory = RssBound::new();
     // Pings every 50 ms, idle after 300 ms: a client reading (and so answering pings) sees
     // ten pings, three idle timeouts' worth, and no close.
     let server = start_with(|b| {
@@ -188,6 +220,7 @@ async fn a_websocket_that_answers_pings_stays_open() {
 
 #[tokio::test]
 async fn an_oversized_websocket_message_closes_with_1009() {
+    let _memory = RssBound::new();
     let server = start_with(|b| b.max_body_bytes(1024)).await;
     let mut socket = connect_acked(&server.ws_url(), "graphql-transport-ws", json!({})).await;
     let big = json!({"id": "1", "type": "subscribe", "payload": {"query": format!("{{ echo(value: \"{}\") }}", "x".repeat(4096))}});
@@ -210,6 +243,7 @@ fn rss_kib() -> u64 {
 
 #[tokio::test]
 async fn unfinished_oversized_frames_are_refused_at_their_header() {
+    let _memory = RssBound::new();
     // Ten frames announcing 15 MB each, of which a few bytes arrive: each is refused from its
     // header (close 1009), nothing is buffered, and the server keeps answering.
     let server = start_with(|b| b.max_body_bytes(1024)).await;
@@ -267,6 +301,7 @@ async fn answer(socket: &mut TcpStream) -> String {
 
 #[tokio::test]
 async fn files_for_an_operation_without_upload_variables_are_refused_unread() {
+    let _memory = RssBound::new();
     let server = start_with(|b| b).await;
     let mut socket = TcpStream::connect(server.addr).await.unwrap();
     // 30 MB announced, one kilobyte sent: the answer comes without the rest.
@@ -285,6 +320,7 @@ async fn files_for_an_operation_without_upload_variables_are_refused_unread() {
 
 #[tokio::test]
 async fn uploads_beyond_the_upload_budget_are_refused() {
+    let _memory = RssBound::new();
     let server = start_with(|b| {
         b.limits(quilt_server::Limits {
             max_upload_bytes_in_flight: 64 * 1024,
@@ -375,6 +411,7 @@ async fn init(socket: &mut common::ws::Socket) -> Value {
 
 #[tokio::test]
 async fn one_client_cannot_take_every_subscription() {
+    let _memory = RssBound::new();
     let server = start_with(|b| b.max_subscriptions_per_client(3)).await;
     let mut socket = connect_from("127.0.0.1", &server).await;
     assert_eq!(init(&mut socket).await["type"], "connection_ack");
@@ -417,6 +454,7 @@ async fn one_client_cannot_take_every_subscription() {
 
 #[tokio::test]
 async fn one_client_cannot_take_every_websocket_connection() {
+    let _memory = RssBound::new();
     let server = start_with(|b| b.max_ws_connections_per_client(2)).await;
     let mut first = connect_from("127.0.0.1", &server).await;
     let mut second = connect_from("127.0.0.1", &server).await;
@@ -452,6 +490,7 @@ async fn reserve_from(from: &str, server: &common::Running) -> (u16, String) {
 
 #[tokio::test]
 async fn one_client_cannot_take_every_sse_reservation_and_tokens_are_unguessable() {
+    let _memory = RssBound::new();
     let server = start_with(|b| b.max_sse_reservations_per_client(2)).await;
     let (status, first) = reserve_from("127.0.0.1", &server).await;
     assert_eq!(status, 201);
@@ -471,6 +510,7 @@ async fn one_client_cannot_take_every_sse_reservation_and_tokens_are_unguessable
 
 #[tokio::test]
 async fn a_websocket_keeps_its_connection_slot_until_it_closes() {
+    let _memory = RssBound::new();
     let server = start_with(|b| b.max_connections(1)).await;
     let mut socket = connect_acked(&server.ws_url(), "graphql-transport-ws", json!({})).await;
     let mut refused = TcpStream::connect(server.addr).await.unwrap();
