@@ -8,38 +8,15 @@
 
 mod common;
 
-use std::time::Duration;
+use common::differential::{Case, case, client, count, error_paths, post, spec};
 
 use quilt_batch::BatchOptions;
 use quilt_stitch::{EntryPoint, StitchedSchema, Stitcher, SubschemaConfig, ValidationLevel};
 use quilt_test_support::JsPeer;
 use quilt_wrap::{SchemaSource, load_schema};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const NAMES: [&str; 3] = ["a", "b", "c"];
-
-struct Case {
-    query: &'static str,
-    variables: Value,
-    /// The error paths the spec gives, where graphql-tools reports batched errors without
-    /// the list index (`["aProducts","price"]`); `None`: the reference's own.
-    spec_paths: Option<Vec<&'static str>>,
-}
-
-fn case(query: &'static str) -> Case {
-    Case {
-        query,
-        variables: json!({}),
-        spec_paths: None,
-    }
-}
-
-fn spec(query: &'static str, paths: Vec<&'static str>) -> Case {
-    Case {
-        spec_paths: Some(paths),
-        ..case(query)
-    }
-}
 
 /// Both directions, with and without the intermediate key, lists, a chain inside a merged
 /// list, both entry points of `b` in one operation, fragments and aliases.
@@ -173,28 +150,6 @@ async fn quilt_sdl_two_entry_points(peers: &[JsPeer]) -> StitchedSchema {
     stitcher.build().unwrap()
 }
 
-async fn post(client: &reqwest::Client, url: &str, query: &str, variables: &Value) -> Value {
-    let body = json!({"query": query, "variables": variables});
-    let response = client.post(url).json(&body).send().await.unwrap();
-    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
-}
-
-fn error_paths(result: &Value) -> Vec<String> {
-    let mut paths: Vec<String> = result["errors"]
-        .as_array()
-        .map(|errors| errors.iter().map(|e| e["path"].to_string()).collect())
-        .unwrap_or_default();
-    paths.sort();
-    paths
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
-
 /// Runs every case through `quilt` and the reference; returns the differences.
 async fn compare(quilt: &StitchedSchema, reference: &JsPeer, corpus: &[Case]) -> Vec<String> {
     let client = client();
@@ -206,14 +161,7 @@ async fn compare(quilt: &StitchedSchema, reference: &JsPeer, corpus: &[Case]) ->
         assert!(expected["data"].is_object(), "#{i}: {expected}");
         let same_data = serde_json::to_string(&expected["data"]).unwrap()
             == serde_json::to_string(&actual["data"]).unwrap();
-        let expected_paths = match &case.spec_paths {
-            Some(paths) => {
-                let mut paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
-                paths.sort();
-                paths
-            }
-            None => error_paths(&expected),
-        };
+        let expected_paths = case.expected_paths(&expected);
         if !same_data || expected_paths != error_paths(&actual) {
             failures.push(format!(
                 "#{i} {}\n  reference: {expected}\n  expected paths: {expected_paths:?}\n  quilt:     {actual}",
@@ -241,18 +189,6 @@ async fn key_chains_in_both_directions_answer_like_graphql_tools() {
             failures.join("\n")
         );
     }
-}
-
-async fn count(client: &reqwest::Client, peer: &JsPeer) -> u64 {
-    let text = client
-        .get(peer.http_url("/count"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.trim().parse().unwrap()
 }
 
 #[tokio::test]

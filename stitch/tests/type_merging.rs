@@ -10,38 +10,14 @@
 
 mod common;
 
-use std::time::Duration;
-
+use common::differential::{Case, case, client, count, error_paths, post, spec};
 use common::run_op;
 use quilt_stitch::{StitchedSchema, Stitcher, SubschemaConfig};
 use quilt_test_support::JsPeer;
 use quilt_wrap::{SchemaSource, load_schema};
-use serde_json::{Value, json};
+use serde_json::json;
 
 const NAMES: [&str; 4] = ["accounts", "products", "inventory", "reviews"];
-
-struct Case {
-    query: &'static str,
-    variables: Value,
-    /// The spec's error paths where the reference's are wrong.
-    spec_paths: Option<Vec<&'static str>>,
-}
-
-fn case(query: &'static str) -> Case {
-    Case {
-        query,
-        variables: json!({}),
-        spec_paths: None,
-    }
-}
-
-fn spec(query: &'static str, paths: Vec<&'static str>) -> Case {
-    Case {
-        query,
-        variables: json!({}),
-        spec_paths: Some(paths),
-    }
-}
 
 fn corpus() -> Vec<Case> {
     vec![
@@ -136,28 +112,6 @@ async fn start() -> Setup {
     }
 }
 
-async fn post(client: &reqwest::Client, url: &str, query: &str, variables: &Value) -> Value {
-    let body = json!({"query": query, "variables": variables});
-    let response = client.post(url).json(&body).send().await.unwrap();
-    serde_json::from_slice(&response.bytes().await.unwrap()).unwrap()
-}
-
-fn error_paths(result: &Value) -> Vec<String> {
-    let mut paths: Vec<String> = result["errors"]
-        .as_array()
-        .map(|errors| errors.iter().map(|e| e["path"].to_string()).collect())
-        .unwrap_or_default();
-    paths.sort();
-    paths
-}
-
-fn client() -> reqwest::Client {
-    reqwest::Client::builder()
-        .timeout(Duration::from_secs(10))
-        .build()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn quilt_merges_types_like_graphql_tools() {
     let setup = start().await;
@@ -175,14 +129,7 @@ async fn quilt_merges_types_like_graphql_tools() {
         with_data += usize::from(expected["data"].is_object());
         let same_data = serde_json::to_string(&expected["data"]).unwrap()
             == serde_json::to_string(&actual["data"]).unwrap();
-        let expected_paths = match &case.spec_paths {
-            Some(paths) => {
-                let mut paths: Vec<String> = paths.iter().map(|p| p.to_string()).collect();
-                paths.sort();
-                paths
-            }
-            None => error_paths(&expected),
-        };
+        let expected_paths = case.expected_paths(&expected);
         if !same_data || expected_paths != error_paths(&actual) {
             failures.push(format!(
                 "#{i} {}\n  reference: {expected}\n  expected paths: {expected_paths:?}\n  quilt:     {actual}",
@@ -197,18 +144,6 @@ async fn quilt_merges_types_like_graphql_tools() {
         failures.len(),
         failures.join("\n")
     );
-}
-
-async fn count(client: &reqwest::Client, peer: &JsPeer) -> u64 {
-    let text = client
-        .get(peer.http_url("/count"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    text.trim().parse().unwrap()
 }
 
 #[tokio::test]

@@ -4,10 +4,10 @@
 // directives as `_sdl` (test-support/js/keychain/<name>.graphql), counts the GraphQL requests
 // it receives (`GET /count`) and logs their bodies (`GET /log`).
 // Usage: node keychain-subgraph.mjs <a|b|c>. Prints `LISTENING <port>`.
-import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { GraphQLError } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
+import { serveCounting } from './counting-server.mjs';
 import { stitchingDirectives } from '@graphql-tools/stitching-directives';
 
 const name = process.argv[2];
@@ -72,26 +72,4 @@ const yoga = createYoga({
   logging: false,
   graphiql: false,
 });
-let count = 0;
-const log = [];
-const server = createServer((req, res) => {
-  if (req.method === 'GET' && req.url === '/count') {
-    res.end(String(count));
-    return;
-  }
-  if (req.method === 'GET' && req.url === '/log') {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(log));
-    return;
-  }
-  if (req.method === 'POST') {
-    count += 1;
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      if (log.length < 1000) log.push(Buffer.concat(chunks).toString('utf8'));
-    });
-  }
-  yoga(req, res);
-});
-server.listen(0, '127.0.0.1', () => console.log(`LISTENING ${server.address().port}`));
+serveCounting(yoga);

@@ -3,10 +3,10 @@
 // stitching directives as `_sdl` (test-support/js/merge/<name>.graphql) and counts the GraphQL
 // requests it receives: `GET /count` answers the number, and every request's body is logged
 // in order (`GET /log`). Usage: node merge-subgraph.mjs <name>. Prints `LISTENING <port>`.
-import { createServer } from 'node:http';
 import { readFileSync } from 'node:fs';
 import { GraphQLError } from 'graphql';
 import { createSchema, createYoga } from 'graphql-yoga';
+import { serveCounting } from './counting-server.mjs';
 import { stitchingDirectives } from '@graphql-tools/stitching-directives';
 
 const name = process.argv[2];
@@ -112,26 +112,4 @@ const yoga = createYoga({
   logging: false,
   graphiql: false,
 });
-let count = 0;
-const log = [];
-const server = createServer((req, res) => {
-  if (req.method === 'GET' && req.url === '/count') {
-    res.end(String(count));
-    return;
-  }
-  if (req.method === 'GET' && req.url === '/log') {
-    res.setHeader('content-type', 'application/json');
-    res.end(JSON.stringify(log));
-    return;
-  }
-  if (req.method === 'POST') {
-    count += 1;
-    const chunks = [];
-    req.on('data', (c) => chunks.push(c));
-    req.on('end', () => {
-      if (log.length < 1000) log.push(Buffer.concat(chunks).toString('utf8'));
-    });
-  }
-  yoga(req, res);
-});
-server.listen(0, '127.0.0.1', () => console.log(`LISTENING ${server.address().port}`));
+serveCounting(yoga);

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod differential;
 pub mod services;
 
 use std::sync::{Arc, Mutex};
