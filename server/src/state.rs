@@ -45,6 +45,14 @@ pub(crate) struct ServerState {
     pub documents: crate::pipeline::documents::DocumentCache,
     /// Inbound in-flight deduplication of JSON answers, when on.
     pub dedup: Option<crate::pipeline::dedup::InboundDedup>,
+    /// CSRF prevention.
+    pub csrf: crate::Csrf,
+    /// The CORS settings, when given as data (the WebSocket origin check reads them).
+    pub cors: Option<crate::Cors>,
+    /// Whether operations may select `__schema` and `__type`.
+    pub introspection: bool,
+    /// Persisted operations, when on.
+    pub persisted: Option<crate::PersistedQueries>,
 }
 
 pub(crate) type SharedState = Arc<ServerState>;
