@@ -45,6 +45,8 @@ pub(crate) struct ServerState {
     pub documents: crate::pipeline::documents::DocumentCache,
     /// Inbound in-flight deduplication of JSON answers, when on.
     pub dedup: Option<crate::pipeline::dedup::InboundDedup>,
+    /// Whether clients see executor failures whole (endpoint, upstream text); else masked.
+    pub expose_upstream_details: bool,
 }
 
 pub(crate) type SharedState = Arc<ServerState>;

@@ -12,6 +12,7 @@ pub mod negotiate;
 pub mod params;
 pub mod prepare;
 pub mod read_body;
+pub(crate) mod request_id;
 pub mod respond;
 pub mod tokens;
 pub mod upload;
