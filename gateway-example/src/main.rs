@@ -17,7 +17,14 @@ fn main() -> anyhow::Result<()> {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
-    let settings = Cli::parse().settings()?;
+    let cli = Cli::parse();
+    let check_only = cli.check_config;
+    let settings = cli.settings()?;
+    if check_only {
+        settings.check()?;
+        println!("the configuration is valid");
+        return Ok(());
+    }
     let shared = settings
         .demo_pubsub
         .clone()

@@ -53,6 +53,8 @@ pub(crate) struct ServerState {
     pub introspection: bool,
     /// Persisted operations, when on.
     pub persisted: Option<crate::PersistedQueries>,
+    /// Whether clients see executor failures whole (endpoint, upstream text); else masked.
+    pub expose_upstream_details: bool,
 }
 
 pub(crate) type SharedState = Arc<ServerState>;

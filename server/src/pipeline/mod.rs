@@ -16,6 +16,7 @@ pub mod params;
 pub mod persisted;
 pub mod prepare;
 pub mod read_body;
+pub(crate) mod request_id;
 pub mod respond;
 pub mod tokens;
 pub mod upload;
