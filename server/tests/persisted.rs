@@ -1,6 +1,7 @@
 //! Persisted operations over a running server: Apollo's automatic persisted queries (memory,
 //! and Redis shared by two servers), hash verification, GET and POST, WebSocket, and the
 //! allow-list mode of a manifest file.
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
 mod common;
 

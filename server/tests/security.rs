@@ -3,6 +3,7 @@
 //! WebSocket origin check (foreign, same and no `Origin`), CORS from settings, and the
 //! introspection switch on HTTP, SSE and WebSocket. Every refusal is checked on the wire, and
 //! the server is shown to keep serving.
+#![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
 mod common;
 
