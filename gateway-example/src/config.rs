@@ -336,14 +336,10 @@ impl Settings {
             }
             anyhow::Ok(())
         })?;
-        if let Some(manifest) = &self.persisted_queries.manifest {
-            std::fs::metadata(manifest).with_context(|| {
-                format!(
-                    "persisted_queries.manifest: cannot read {}",
-                    manifest.display()
-                )
-            })?;
-        }
+        self.cors.to_server()?;
+        self.csrf.to_server()?;
+        self.persisted_queries.store()?;
+        self.persisted_queries.manifest()?;
         Ok(())
     }
 
@@ -473,6 +469,9 @@ impl Cli {
                 }
             }
         }
+        // Refused here, so that a bad value stops the gateway before it serves.
+        cors.to_server()?;
+        file.csrf.to_server()?;
         Ok(Settings {
             threads,
             shutdown_delay,

@@ -365,15 +365,106 @@ pub struct PersistedQueriesSection {
     /// Where APQ documents are kept: `"memory"` (default) or a `redis://` URL shared by every
     /// gateway of a fleet.
     pub store: Option<String>,
-    /// Bytes of documents the memory store keeps (default 32 MiB).
-    pub memory_bytes: Option<usize>,
-    /// Seconds a document stays in Redis (default: forever).
+    /// Bytes of documents the memory store keeps (default 16 MiB).
+    pub memory_bytes: Option<u64>,
+    /// The prefix of the keys in Redis (default `quilt:apq:`).
+    pub prefix: Option<String>,
+    /// Seconds a document stays in Redis after it was last stored (default one day; `false`:
+    /// until Redis evicts it).
     pub ttl: Option<Seconds>,
     /// A persisted-query manifest (Apollo's JSON manifest or an `{ "id": "body" }` map): its
     /// operations may be sent by id.
     pub manifest: Option<std::path::PathBuf>,
     /// Serve only the manifest's operations (default false).
     pub only_persisted: Option<bool>,
+}
+
+impl CorsSection {
+    /// The server's CORS settings; `None` when no origin is configured (no CORS headers).
+    pub fn to_server(&self) -> anyhow::Result<Option<quilt_server::Cors>> {
+        let Some(origins) = self.origins.clone().filter(|o| !o.is_empty()) else {
+            return Ok(None);
+        };
+        let cors = quilt_server::Cors {
+            origins,
+            allow_credentials: self.allow_credentials.unwrap_or(false),
+            max_age: match self.max_age {
+                Some(seconds) => Some(seconds.required("cors.max_age")?),
+                None => None,
+            },
+            ..quilt_server::Cors::default()
+        };
+        cors.validate()
+            .map_err(|e| anyhow::anyhow!("[cors]: {e}"))?;
+        Ok(Some(cors))
+    }
+}
+
+impl CsrfSection {
+    /// The server's CSRF settings.
+    pub fn to_server(&self) -> anyhow::Result<quilt_server::Csrf> {
+        let mut csrf = quilt_server::Csrf::default();
+        if let Some(enabled) = self.enabled {
+            csrf.enabled = enabled;
+        }
+        if let Some(headers) = &self.required_headers {
+            for name in headers {
+                http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                    anyhow::anyhow!("[csrf] required_headers: `{name}` is not a header name")
+                })?;
+            }
+            csrf.required_headers = headers.clone();
+        }
+        if let Some(check_get) = self.check_get {
+            csrf.check_get = check_get;
+        }
+        Ok(csrf)
+    }
+}
+
+/// Where automatic persisted queries are kept.
+#[derive(Debug, Clone)]
+pub enum ApqStore {
+    /// In the process (each serving thread of it shares one store).
+    Memory,
+    /// In Redis, shared by every gateway that names it.
+    Redis(quilt_server::RedisStoreOptions),
+}
+
+impl PersistedQueriesSection {
+    /// The store the section names (`"memory"` or a `redis://`/`rediss://` URL).
+    pub fn store(&self) -> anyhow::Result<ApqStore> {
+        let store = self.store.as_deref().unwrap_or("memory");
+        if store == "memory" {
+            return Ok(ApqStore::Memory);
+        }
+        anyhow::ensure!(
+            store.starts_with("redis://") || store.starts_with("rediss://"),
+            "[persisted_queries] store must be \"memory\" or a redis:// URL, not `{store}`"
+        );
+        let mut options = quilt_server::RedisStoreOptions::new(store);
+        if let Some(prefix) = &self.prefix {
+            options.prefix = prefix.clone();
+        }
+        if let Some(Seconds(ttl)) = self.ttl {
+            options.ttl = ttl;
+        }
+        Ok(ApqStore::Redis(options))
+    }
+
+    /// The manifest the section names, read and parsed.
+    pub fn manifest(&self) -> anyhow::Result<Option<quilt_server::Manifest>> {
+        let Some(path) = &self.manifest else {
+            anyhow::ensure!(
+                !self.only_persisted.unwrap_or(false),
+                "[persisted_queries] only_persisted needs a manifest"
+            );
+            return Ok(None);
+        };
+        let manifest = quilt_server::Manifest::from_file(path)
+            .map_err(|e| anyhow::anyhow!("[persisted_queries] manifest {}: {e}", path.display()))?;
+        Ok(Some(manifest))
+    }
 }
 
 #[cfg(test)]
