@@ -58,12 +58,15 @@ mod users {
     }
 
     fn user(uid: &str) -> Option<User> {
-        USERS.iter().find(|(id, _)| *id == uid).map(|(id, name)| User {
-            uid: ID((*id).to_owned()),
-            name: (*name).to_owned(),
-            email: format!("{id}@users"),
-            role: Role::Member,
-        })
+        USERS
+            .iter()
+            .find(|(id, _)| *id == uid)
+            .map(|(id, name)| User {
+                uid: ID((*id).to_owned()),
+                name: (*name).to_owned(),
+                email: format!("{id}@users"),
+                role: Role::Member,
+            })
     }
 
     pub struct Query;
@@ -114,7 +117,10 @@ mod posts {
         }
 
         async fn posts(&self) -> Vec<Post> {
-            posts().into_iter().filter(|p| p.author.uid == self.uid).collect()
+            posts()
+                .into_iter()
+                .filter(|p| p.author.uid == self.uid)
+                .collect()
         }
 
         #[graphql(override_from = "users")]
@@ -268,9 +274,7 @@ async fn an_inaccessible_key_is_hidden_and_refused_yet_merges_the_type_across_se
     }
 
     // Used as the key: users' `User`s get their posts from posts, and the other way round.
-    let (result, requests) = services
-        .run("{ users { name posts { title } } }")
-        .await;
+    let (result, requests) = services.run("{ users { name posts { title } } }").await;
     assert_eq!(
         result,
         json!({"data": {"users": [
@@ -321,6 +325,12 @@ async fn an_overridden_field_is_resolved_by_the_service_that_overrides_it() {
         .gateway
         .explain("{ users { name email } }", None)
         .unwrap();
-    assert!(plan.contains("fetch users: { users { name _qk_uid: uid } }"), "{plan}");
-    assert!(plan.contains("posts._entities [users] User (uid): { email }"), "{plan}");
+    assert!(
+        plan.contains("fetch users: { users { name _qk_uid: uid } }"),
+        "{plan}"
+    );
+    assert!(
+        plan.contains("posts._entities [users] User (uid): { email }"),
+        "{plan}"
+    );
 }

@@ -60,7 +60,9 @@ impl Hidden {
                 let mut fields = |fields: &mut dyn Iterator<Item = &Node<FieldDefinition>>| {
                     for field in fields {
                         if marked(&field.directives) {
-                            hidden.members.insert((stitched.clone(), field.name.clone()));
+                            hidden
+                                .members
+                                .insert((stitched.clone(), field.name.clone()));
                         }
                         for argument in &field.arguments {
                             if marked(&argument.directives) {
@@ -231,11 +233,23 @@ mod tests {
         let public = hidden.public(&full).unwrap();
         let sdl = public.to_string();
         for gone in [
-            "debug", "secret", "internal", "Internal", "ROOT", "trace", "  id: ID!",
+            "debug",
+            "secret",
+            "internal",
+            "Internal",
+            "ROOT",
+            "trace",
+            "  id: ID!",
         ] {
             assert!(!sdl.contains(gone), "`{gone}` in {sdl}");
         }
-        for kept in ["user(id: ID!)", "name: String", "ADMIN", "text: String", "union Thing = User"] {
+        for kept in [
+            "user(id: ID!)",
+            "name: String",
+            "ADMIN",
+            "text: String",
+            "union Thing = User",
+        ] {
             assert!(sdl.contains(kept), "`{kept}` not in {sdl}");
         }
     }
