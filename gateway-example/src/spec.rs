@@ -6,8 +6,8 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context as _, bail};
-use quilt_executor::Subprotocol;
-use serde::Deserialize;
+use quilt_executor::{HeaderRules, Subprotocol};
+use serde::{Deserialize, Deserializer};
 
 /// One subschema to stitch.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -27,9 +27,12 @@ pub struct SubschemaSpec {
     /// protocol (the service POSTs events to the gateway's callback URL).
     #[serde(default)]
     pub subscriptions: SubscriptionTransport,
-    /// Headers sent with every request (and the WebSocket upgrade).
+    /// The headers sent to the service: a table of fixed headers (`{ "x-api-key" = "k" }`,
+    /// sent with every request and the WebSocket upgrade) or a list of rules computing them
+    /// from the client's headers ([`HeaderRules`]). The client's `Authorization` comes first
+    /// either way while `forward_authorization` is on.
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: HeadersSpec,
     /// The per-request timeout in seconds (default 10, below the server's 30 s request timeout).
     #[serde(default)]
     pub timeout: Option<f64>,
@@ -59,7 +62,7 @@ impl SubschemaSpec {
             ws_url: None,
             ws_protocol: WsProtocol::default(),
             subscriptions: SubscriptionTransport::default(),
-            headers: BTreeMap::new(),
+            headers: HeadersSpec::default(),
             timeout: None,
             forward_authorization: true,
             dedup: true,
@@ -105,6 +108,53 @@ impl SubschemaSpec {
             None if self.url.starts_with("https://") => self.url.replacen("https://", "wss://", 1),
             None => self.url.replacen("http://", "ws://", 1),
         }
+    }
+}
+
+/// The `headers` of a subschema: fixed ones, or rules.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HeadersSpec {
+    /// `headers = { "x-api-key" = "secret" }`: sent as they are with every request.
+    Static(BTreeMap<String, String>),
+    /// `headers = [ { propagate = { named = "x-tenant" } }, ... ]`: applied in order to the
+    /// client's headers (see [`HeaderRules`]).
+    Rules(HeaderRules),
+}
+
+impl Default for HeadersSpec {
+    fn default() -> Self {
+        Self::Static(BTreeMap::new())
+    }
+}
+
+impl<'de> Deserialize<'de> for HeadersSpec {
+    /// A table is the fixed form, an array the rules; each keeps its own error messages.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = HeadersSpec;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a table of header names and values, or an array of header rules")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                BTreeMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(HeadersSpec::Static)
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                HeaderRules::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(HeadersSpec::Rules)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
     }
 }
 
