@@ -29,7 +29,7 @@ const ECHO: &str = r#"{
 async fn echo(url: &str, client_headers: &[(&str, &str)]) -> Value {
     let mut client = HttpExecutor::builder(url);
     for (name, value) in client_headers {
-        client = client.header(*name, *value);
+        client = client.header(name, value);
     }
     let client = client.build().unwrap();
     let result = within(async {

@@ -40,8 +40,8 @@ pub struct StitchedSchema {
 /// The shared state of a stitched schema.
 pub(crate) struct Gateway {
     /// Everything the subschemas define: what plans and results are made from.
-    pub schema: Valid<Schema>,
-    /// What clients see (validation, variables, introspection, SDL): `schema` without the
+    pub full: Valid<Schema>,
+    /// What clients see (validation, variables, introspection, SDL): `full` without the
     /// `@inaccessible` elements.
     pub public: Valid<Schema>,
     /// The implementers of `public`'s abstract types, for introspection.
@@ -105,7 +105,7 @@ impl StitchedSchema {
         Ok(Self {
             gateway: Arc::new(Gateway {
                 implementers: merged.public.implementers_map(),
-                schema: merged.schema,
+                full: merged.schema,
                 public: merged.public,
                 names,
                 subschemas: schemas,
@@ -266,7 +266,7 @@ impl Gateway {
         )
         .await;
         let result = shape(
-            &self.schema,
+            &self.full,
             &prepared,
             &variables,
             root_type,

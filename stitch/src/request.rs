@@ -40,7 +40,7 @@ pub(crate) fn prepare(
         index: &gateway.index,
         entities: &gateway.entities,
         extensions: &gateway.extensions,
-        schema: &gateway.schema,
+        schema: &gateway.full,
         subschemas: &gateway.subschemas,
         subschema_names: &gateway.names,
     })
