@@ -47,7 +47,9 @@
 //! section): a later rule replaces or removes what an earlier one set; names are
 //! case-insensitive, `matching` is a case-insensitive regular expression. Over WebSocket the
 //! upgrade carries what the rules send without client headers, and the client's
-//! `Authorization` goes as `connectionParams.token`.
+//! `Authorization` goes as `connectionParams.token`. Requests that differ in a header forwarded
+//! by name never share an execution (inbound deduplication) or an upstream subscription; a
+//! `matching` propagate rule turns both kinds of sharing off.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};

@@ -6,7 +6,8 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context as _, bail};
-use quilt_executor::{HeaderRules, Subprotocol};
+use http::HeaderName;
+use quilt_executor::{HeaderRule, HeaderRules, Propagate, Subprotocol};
 use serde::{Deserialize, Deserializer};
 
 /// One subschema to stitch.
@@ -158,6 +159,46 @@ impl<'de> Deserialize<'de> for HeadersSpec {
     }
 }
 
+/// The client headers that the subschemas' header rules send on: two client requests that
+/// differ in one of them must not share an execution (inbound deduplication, shared
+/// subscriptions).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ForwardedHeaders {
+    /// Headers forwarded by name (`authorization` when a subschema forwards it).
+    pub names: Vec<HeaderName>,
+    /// Whether some subschema forwards every header a regular expression matches: then no
+    /// list of names says which headers make requests different.
+    pub by_pattern: bool,
+}
+
+impl ForwardedHeaders {
+    /// What the subschemas of `specs` forward.
+    pub fn of<'a>(specs: impl IntoIterator<Item = &'a SubschemaSpec>) -> Self {
+        let mut forwarded = Self::default();
+        let mut add = |name: &HeaderName| {
+            if !forwarded.names.contains(name) {
+                forwarded.names.push(name.clone());
+            }
+        };
+        for spec in specs {
+            if spec.forward_authorization {
+                add(&http::header::AUTHORIZATION);
+            }
+            let HeadersSpec::Rules(rules) = &spec.headers else {
+                continue;
+            };
+            for rule in rules.rules() {
+                match rule {
+                    HeaderRule::Propagate(Propagate::Named { named, .. }) => add(named),
+                    HeaderRule::Propagate(Propagate::Matching(_)) => forwarded.by_pattern = true,
+                    HeaderRule::Insert(_) | HeaderRule::Remove(_) => {}
+                }
+            }
+        }
+        forwarded
+    }
+}
+
 /// How a subschema's subscriptions travel.
 #[derive(Debug, Clone, Copy, Default, Deserialize, PartialEq, Eq)]
 pub enum SubscriptionTransport {
@@ -225,6 +266,41 @@ impl TransformSpec {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_headers_are_named_by_the_rules_and_authorization() {
+        #[derive(Deserialize)]
+        struct File {
+            subschemas: Vec<SubschemaSpec>,
+        }
+        let file: File = toml::from_str(
+            r#"
+            [[subschemas]]
+            name = "a"
+            url = "http://a"
+            headers = [
+              { propagate = { named = "x-tenant", rename = "x-t" } },
+              { insert = { name = "x-key", value = "k" } },
+            ]
+            [[subschemas]]
+            name = "b"
+            url = "http://b"
+            forward_authorization = false
+            headers = { "x-key" = "k" }
+            "#,
+        )
+        .unwrap();
+        let forwarded = ForwardedHeaders::of(&file.subschemas);
+        assert_eq!(forwarded.names, ["authorization", "x-tenant"]);
+        assert!(!forwarded.by_pattern);
+        assert_eq!(
+            ForwardedHeaders::of(&file.subschemas[1..]),
+            ForwardedHeaders::default()
+        );
+        let mut spec = SubschemaSpec::new("c", "http://c");
+        spec.headers = HeadersSpec::Rules(HeaderRules::new().propagate_matching("^x-").unwrap());
+        assert!(ForwardedHeaders::of([&spec]).by_pattern);
+    }
 
     #[test]
     fn flags_parse_with_and_without_a_websocket_url() {

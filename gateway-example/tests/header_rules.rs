@@ -180,3 +180,54 @@ fn a_bad_rule_is_an_error_naming_the_subschema_key() {
     assert!(message.contains("not a regular expression"), "{message}");
     assert!(message.contains("headers"), "{message}");
 }
+
+#[tokio::test]
+async fn clients_differing_only_in_a_forwarded_header_never_share_an_execution() {
+    use quilt_test_support::gated::GatedServer;
+    let service = GatedServer::start().await.unwrap();
+    // The service's `who` echoes `authorization`: here the client's `x-tenant`, renamed.
+    let file = FileConfig::parse(&format!(
+        r#"
+        [[subschemas]]
+        name = "gated"
+        url = "{}"
+        forward_authorization = false
+        headers = [ {{ propagate = {{ named = "x-tenant", rename = "authorization" }} }} ]
+        "#,
+        service.http_url()
+    ))
+    .unwrap();
+    let gateway = start(settings(file.subschemas)).await;
+    let tenant = |name: &str| {
+        HttpExecutor::builder(gateway.url.as_str())
+            .header("x-tenant", name)
+            .deduplicate_inflight(false)
+            .build()
+            .unwrap()
+    };
+    let (acme, globex) = (tenant("acme"), tenant("globex"));
+    // Each `who` waits until two calls reached the service: one shared execution would fail.
+    let query = "{ who(until: 2) }";
+    let run = |client: &HttpExecutor| {
+        let future = client.execute(Request::new(query).unwrap());
+        async move {
+            within(async { future.await?.into_single().await })
+                .await
+                .unwrap()
+        }
+    };
+    let (for_acme, for_globex) = tokio::join!(run(&acme), run(&globex));
+    assert_eq!(
+        for_acme.data,
+        Some(json!({"who": "acme"})),
+        "{:?}",
+        for_acme.errors
+    );
+    assert_eq!(
+        for_globex.data,
+        Some(json!({"who": "globex"})),
+        "{:?}",
+        for_globex.errors
+    );
+    assert_eq!(gateway.prepared.dedup_stats().unwrap().shared, 0);
+}
