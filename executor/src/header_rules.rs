@@ -6,8 +6,9 @@
 //! use quilt_executor::HeaderRules;
 //!
 //! let rules = HeaderRules::new()
-//!     .propagate("authorization")
+//!     .propagate(http::header::AUTHORIZATION)
 //!     .propagate_renamed("x-tenant", "x-tenant-id", Some("public"))
+//!     .unwrap()
 //!     .propagate_matching("^x-trace-")
 //!     .unwrap()
 //!     .insert("x-api-key", "secret")
@@ -185,14 +186,18 @@ impl HeaderRules {
     }
 
     /// Propagates the client's header `name` as `rename`, with `default` sent when the client
-    /// sent none. Panics on an invalid header name or value (these are the program's own
-    /// constants; configuration comes through serde, which reports them).
-    pub fn propagate_renamed(self, name: &str, rename: &str, default: Option<&str>) -> Self {
-        self.rule(HeaderRule::Propagate(Propagate::Named {
-            named: HeaderName::from_bytes(name.as_bytes()).expect("a valid header name"),
-            rename: Some(HeaderName::from_bytes(rename.as_bytes()).expect("a valid header name")),
-            default: default.map(|d| HeaderValue::from_str(d).expect("a valid header value")),
-        }))
+    /// sent none; an error for an invalid header name or value.
+    pub fn propagate_renamed(
+        self,
+        name: &str,
+        rename: &str,
+        default: Option<&str>,
+    ) -> Result<Self, http::Error> {
+        Ok(self.rule(HeaderRule::Propagate(Propagate::Named {
+            named: HeaderName::from_bytes(name.as_bytes())?,
+            rename: Some(HeaderName::from_bytes(rename.as_bytes())?),
+            default: default.map(HeaderValue::from_str).transpose()?,
+        })))
     }
 
     /// Propagates every client header whose name `expression` matches.
@@ -421,7 +426,14 @@ mod tests {
 
     #[test]
     fn propagate_by_name_renames_and_falls_back_to_the_default() {
-        let rules = HeaderRules::new().propagate_renamed("x-tenant", "x-tenant-id", Some("none"));
+        let rules = HeaderRules::new()
+            .propagate_renamed("x-tenant", "x-tenant-id", Some("none"))
+            .unwrap();
+        assert!(
+            HeaderRules::new()
+                .propagate_renamed("x-a", "bad name", None)
+                .is_err()
+        );
         assert_eq!(
             sent(&rules.apply(&client(&[("X-Tenant", "acme")]))),
             pairs(&[("x-tenant-id", "acme")])

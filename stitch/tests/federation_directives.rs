@@ -1,21 +1,9 @@
 #![allow(clippy::unwrap_used)]
-//! Federation 2's `@inaccessible` and `@override` over two running async-graphql subgraphs,
-//! read from `{ _service { sdl } }`:
-//!
-//! ```graphql
-//! # users
-//! type Query { users: [User!]!  staff: [User!]! @inaccessible }
-//! type User @key(fields: "uid") {
-//!   uid: ID! @inaccessible  name: String!  email: String!  role: Role!
-//! }
-//! enum Role { MEMBER  ROOT @inaccessible }
-//! # posts
-//! type Query { posts: [Post!]! }
-//! type Post @key(fields: "id") { id: ID!  title: String!  author: User! }
-//! type User @key(fields: "uid") {
-//!   uid: ID! @inaccessible  posts: [Post!]!  email: String! @override(from: "users")
-//! }
-//! ```
+//! Federation 2's `@inaccessible` and `@override` over two running async-graphql subgraphs
+//! (`quilt_test_support::federation::directives`: users and posts), read from
+//! `{ _service { sdl } }`. `User.uid` is an `@inaccessible` key of both, `staff` an
+//! `@inaccessible` root field, `Role.ROOT` an `@inaccessible` enum value; posts overrides
+//! `User.email` from users.
 //!
 //! `uid` is hidden from clients (introspection, SDL, validation) and still merges `User`
 //! across the two; `email` comes from posts, never from users' copy (each service answers it
@@ -23,150 +11,12 @@
 
 mod common;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Enum, ID, Object, Schema, SimpleObject};
 use common::run_op;
 use quilt_stitch::{StitchedSchema, Stitcher, SubschemaConfig};
-use quilt_test_support::{Stats, TestServer, graphql_router};
+use quilt_test_support::TestServer;
+use quilt_test_support::federation::directives;
 use quilt_wrap::{SchemaSource, load_schema};
 use serde_json::{Value, json};
-
-const USERS: [(&str, &str); 2] = [("u1", "Ada"), ("u2", "Grace")];
-const POSTS: [(&str, &str, &str); 3] = [
-    ("p1", "Engines", "u1"),
-    ("p2", "Compilers", "u2"),
-    ("p3", "Notes", "u1"),
-];
-
-mod users {
-    use super::*;
-
-    #[derive(Enum, Clone, Copy, PartialEq, Eq)]
-    pub enum Role {
-        Member,
-        #[graphql(inaccessible)]
-        Root,
-    }
-
-    #[derive(SimpleObject)]
-    pub struct User {
-        #[graphql(inaccessible)]
-        pub uid: ID,
-        pub name: String,
-        /// The overridden copy: says where it came from.
-        pub email: String,
-        pub role: Role,
-    }
-
-    fn user(uid: &str) -> Option<User> {
-        USERS
-            .iter()
-            .find(|(id, _)| *id == uid)
-            .map(|(id, name)| User {
-                uid: ID((*id).to_owned()),
-                name: (*name).to_owned(),
-                email: format!("{id}@users"),
-                role: Role::Member,
-            })
-    }
-
-    pub struct Query;
-
-    #[Object]
-    impl Query {
-        async fn users(&self) -> Vec<User> {
-            USERS.iter().filter_map(|(id, _)| user(id)).collect()
-        }
-
-        #[graphql(inaccessible)]
-        async fn staff(&self) -> Vec<User> {
-            Vec::new()
-        }
-
-        #[graphql(entity)]
-        async fn find_user_by_uid(&self, uid: ID) -> Option<User> {
-            user(&uid)
-        }
-    }
-
-    pub fn schema() -> Schema<Query, EmptyMutation, EmptySubscription> {
-        Schema::build(Query, EmptyMutation, EmptySubscription)
-            .enable_federation()
-            .finish()
-    }
-}
-
-mod posts {
-    use super::*;
-
-    #[derive(SimpleObject)]
-    pub struct Post {
-        pub id: ID,
-        pub title: String,
-        pub author: User,
-    }
-
-    pub struct User {
-        pub uid: ID,
-    }
-
-    #[Object]
-    impl User {
-        #[graphql(inaccessible)]
-        async fn uid(&self) -> &ID {
-            &self.uid
-        }
-
-        async fn posts(&self) -> Vec<Post> {
-            posts()
-                .into_iter()
-                .filter(|p| p.author.uid == self.uid)
-                .collect()
-        }
-
-        #[graphql(override_from = "users")]
-        async fn email(&self) -> String {
-            format!("{}@posts", self.uid.as_str())
-        }
-    }
-
-    fn posts() -> Vec<Post> {
-        POSTS
-            .iter()
-            .map(|(id, title, author)| Post {
-                id: ID((*id).to_owned()),
-                title: (*title).to_owned(),
-                author: User {
-                    uid: ID((*author).to_owned()),
-                },
-            })
-            .collect()
-    }
-
-    pub struct Query;
-
-    #[Object]
-    impl Query {
-        async fn posts(&self) -> Vec<Post> {
-            posts()
-        }
-
-        #[graphql(entity)]
-        async fn find_user_by_uid(&self, uid: ID) -> User {
-            User { uid }
-        }
-
-        #[graphql(entity)]
-        async fn find_post_by_id(&self, id: ID) -> Option<Post> {
-            posts().into_iter().find(|p| p.id == id)
-        }
-    }
-
-    pub fn schema() -> Schema<Query, EmptyMutation, EmptySubscription> {
-        Schema::build(Query, EmptyMutation, EmptySubscription)
-            .enable_federation()
-            .finish()
-    }
-}
 
 struct Services {
     users: TestServer,
@@ -176,22 +26,7 @@ struct Services {
 
 impl Services {
     async fn start() -> Self {
-        let localhost = "127.0.0.1:0".parse().unwrap();
-        let stats = (Stats::default(), Stats::default());
-        let users = TestServer::serve(
-            localhost,
-            graphql_router(users::schema(), stats.0.clone()),
-            stats.0,
-        )
-        .await
-        .unwrap();
-        let posts = TestServer::serve(
-            localhost,
-            graphql_router(posts::schema(), stats.1.clone()),
-            stats.1,
-        )
-        .await
-        .unwrap();
+        let (users, posts) = directives::start().await.unwrap();
         let mut stitcher = Stitcher::new();
         for (name, server) in [("users", &users), ("posts", &posts)] {
             let executor = common::http(server.http_url());
