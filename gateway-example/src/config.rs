@@ -30,7 +30,26 @@
 //! name = "reviews"
 //! url = "http://127.0.0.1:4002/graphql"
 //! subscriptions = "callback"               # HTTP callback protocol; default "ws"
+//! # Header rules, applied in order to the client's headers (after its `Authorization`, which
+//! # is forwarded unless `forward_authorization = false` or a rule removes it):
+//! headers = [
+//!   { propagate = { named = "x-tenant" } },                  # copy a client header
+//!   { propagate = { named = "x-user", rename = "x-user-id", default = "anonymous" } },
+//!   { propagate = { matching = "^x-trace-" } },              # every name the regex matches
+//!   { insert = { name = "x-api-key", value = "secret" } },   # a fixed value
+//!   { remove = { named = "x-debug" } },                      # drop what a rule above set
+//!   { remove = { matching = "^x-internal-" } },
+//! ]
 //! ```
+//!
+//! `headers` is either a table of fixed headers (sent with every request and the WebSocket
+//! upgrade) or a list of rules (`propagate`, `insert`, `remove`, as Apollo Router's `headers:`
+//! section): a later rule replaces or removes what an earlier one set; names are
+//! case-insensitive, `matching` is a case-insensitive regular expression. Over WebSocket the
+//! upgrade carries what the rules send without client headers, and the client's
+//! `Authorization` goes as `connectionParams.token`. Requests that differ in a header forwarded
+//! by name never share an execution (inbound deduplication) or an upstream subscription; a
+//! `matching` propagate rule turns both kinds of sharing off.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -532,7 +551,10 @@ mod tests {
         assert_eq!(accounts.ws_protocol, WsProtocol::GraphqlWs);
         assert_eq!(accounts.ws_url(), "ws://a/ws");
         assert_eq!(accounts.timeout, Some(3.0));
-        assert_eq!(accounts.headers["x-api-key"], "k");
+        assert_eq!(
+            accounts.headers,
+            crate::spec::HeadersSpec::Static([("x-api-key".into(), "k".into())].into())
+        );
         assert_eq!(accounts.transforms.type_prefix.as_deref(), Some("Acc_"));
         assert!(accounts.forward_authorization);
         assert!(file.subschemas[1].transforms.is_empty());

@@ -18,7 +18,7 @@ use crate::demo::Demo;
 use crate::demo::seats::Venue;
 use crate::gateway::{Gateway, StitchOptions};
 use crate::sections::ApqStore;
-use crate::spec::{SubschemaSpec, SubscriptionTransport};
+use crate::spec::{ForwardedHeaders, SubschemaSpec, SubscriptionTransport};
 
 /// A gateway ready to serve, with what it needs kept alive.
 pub struct Prepared {
@@ -93,12 +93,24 @@ impl Shared {
                 "callback subscriptions are called back at"
             );
         }
-        // The gateway forwards `Authorization` upstream; `DedupOptions::default()` keys on it
-        // and on `Cookie`. The server's deduplication (rather than the executor combinator)
-        // also shares the serialized answer.
-        let dedup = settings
-            .dedup
-            .then(|| InboundDedup::new(DedupOptions::default()));
+        // `DedupOptions::default()` keys on `Authorization` and `Cookie`, and on every header
+        // the subschemas' rules forward by name; one forwarded by a pattern cannot be keyed on,
+        // so then nothing is shared. The server's deduplication (rather than the executor
+        // combinator) also shares the serialized answer.
+        let forwarded = ForwardedHeaders::of(specs);
+        if settings.dedup && forwarded.by_pattern {
+            tracing::warn!(
+                "inbound deduplication is off: a subschema forwards client headers by pattern"
+            );
+        }
+        let dedup = (settings.dedup && !forwarded.by_pattern).then(|| {
+            InboundDedup::new(
+                forwarded
+                    .names
+                    .into_iter()
+                    .fold(DedupOptions::default(), DedupOptions::header),
+            )
+        });
         let persisted = &settings.persisted_queries;
         let memory_store = Arc::new(match persisted.memory_bytes {
             Some(bytes) => MemoryStore::new(bytes),

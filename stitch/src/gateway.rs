@@ -40,7 +40,12 @@ pub struct StitchedSchema {
 
 /// The shared state of a stitched schema.
 pub(crate) struct Gateway {
-    pub schema: Valid<Schema>,
+    /// Everything the subschemas define: what plans and results are made from.
+    pub full: Valid<Schema>,
+    /// What clients see (validation, variables, introspection, SDL): `full` without the
+    /// `@inaccessible` elements.
+    pub public: Valid<Schema>,
+    /// The implementers of `public`'s abstract types, for introspection.
     pub implementers: HashMap<Name, Implementers>,
     pub names: Vec<String>,
     pub executors: Vec<SharedExecutor>,
@@ -101,8 +106,9 @@ impl StitchedSchema {
         }
         Ok(Self {
             gateway: Arc::new(Gateway {
-                implementers: merged.schema.implementers_map(),
-                schema: merged.schema,
+                implementers: merged.public.implementers_map(),
+                full: merged.schema,
+                public: merged.public,
                 names,
                 subschemas: schemas,
                 entities,
@@ -120,14 +126,15 @@ impl StitchedSchema {
         })
     }
 
-    /// The stitched schema.
+    /// The stitched schema, as clients see it (without `@inaccessible` elements).
     pub fn schema(&self) -> &Valid<Schema> {
-        &self.gateway.schema
+        &self.gateway.public
     }
 
-    /// The stitched schema as SDL: one flat definition per type.
+    /// The stitched schema as SDL: one flat definition per type (without `@inaccessible`
+    /// elements).
     pub fn sdl(&self) -> String {
-        self.gateway.schema.to_string()
+        self.gateway.public.to_string()
     }
 
     /// The plan of an operation, readable: one line per fetch, level by level, each entity
@@ -241,7 +248,7 @@ impl Gateway {
         let mut fetched = Fetched::default();
         if prepared.plan.introspection {
             match introspect(
-                &self.schema,
+                &self.public,
                 &self.implementers,
                 &prepared.document,
                 operation,
@@ -265,7 +272,7 @@ impl Gateway {
         )
         .await;
         let result = shape(
-            &self.schema,
+            &self.full,
             &prepared,
             &variables,
             root_type,

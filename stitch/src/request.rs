@@ -27,7 +27,9 @@ pub(crate) fn prepare(
         return Ok(hit);
     }
     gateway.cache.validations.fetch_add(1, Ordering::Relaxed);
-    let valid = validate(&gateway.schema, document, &gateway.limits)?;
+    // Clients validate against the public schema; the plan is made on the full one, where
+    // the `@inaccessible` keys and requirements it may need are.
+    let valid = validate(&gateway.public, document, &gateway.limits)?;
     let operation = valid.operations.get(name).map_err(|e| {
         vec![GraphQLError::new(e.message().to_string()).with_code("OPERATION_RESOLUTION_FAILURE")]
     })?;
@@ -38,7 +40,7 @@ pub(crate) fn prepare(
         index: &gateway.index,
         entities: &gateway.entities,
         extensions: &gateway.extensions,
-        schema: &gateway.schema,
+        schema: &gateway.full,
         subschemas: &gateway.subschemas,
         subschema_names: &gateway.names,
     })
@@ -66,7 +68,7 @@ pub(crate) fn coerce_variables(
         .get(prepared.operation_name.as_deref())
         .map_err(|e| vec![GraphQLError::new(e.message().to_string())])?;
     let coerced = apollo_compiler::request::coerce_variable_values(
-        &gateway.schema,
+        &gateway.public,
         operation,
         &to_bytes_map(variables),
     )

@@ -21,7 +21,7 @@ use crate::entry_point::{ArgsFn, ArgsFromKeysFn, EntryArgs, EntryPoint, KeyFn};
 use crate::error::StitchError;
 
 pub(crate) use directives::{
-    GATEWAY_DIRECTIVES, HIDDEN_ROOT_FIELDS, canonical_marks, nested_selection,
+    GATEWAY_DIRECTIVES, HIDDEN_ROOT_FIELDS, canonical_marks, nested_selection, overridden,
 };
 pub(crate) use extensions::ExtensionIndex;
 
@@ -133,6 +133,21 @@ impl EntityIndex {
             }
             for ((type_name, field), names) in found.provides {
                 index.provides.insert((i, type_name, field), names);
+            }
+        }
+        // A field another subschema overrides is external here, unless it is part of a key of
+        // this subschema (which it still answers in representations).
+        for (i, type_name, field) in overridden(subschemas) {
+            let in_key = index
+                .resolvers
+                .get(&(type_name.clone(), i))
+                .is_some_and(|resolvers| {
+                    resolvers
+                        .iter()
+                        .any(|r| r.key.iter().any(|k| k.name == field))
+                });
+            if !in_key {
+                index.external.insert((i, type_name, field));
             }
         }
         Ok(index)

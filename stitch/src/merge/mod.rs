@@ -3,6 +3,7 @@
 
 mod compare;
 mod flatten;
+mod inaccessible;
 mod strip;
 mod union;
 
@@ -28,8 +29,11 @@ pub(crate) const ROOTS: [(OperationType, &str); 3] = [
 
 /// The merged schema and who contributed what.
 pub(crate) struct Merged {
-    /// The stitched schema.
+    /// The stitched schema: everything the subschemas define, `@inaccessible` elements
+    /// included (the planner's schema).
     pub schema: Valid<Schema>,
+    /// The schema clients see: without the `@inaccessible` elements.
+    pub public: Valid<Schema>,
     /// For each root field, the subschema (index) that resolves it.
     pub root_owners: HashMap<(OperationType, Name), usize>,
 }
@@ -53,6 +57,7 @@ pub(crate) fn merge(
     on_type_conflict: Option<&OnTypeConflict>,
 ) -> Result<Merged, StitchError> {
     check_canonical_marks(subschemas)?;
+    let overridden = crate::entities::overridden(subschemas);
     let mut types: IndexMap<Name, Candidate> = IndexMap::new();
     let mut roots: IndexMap<OperationType, IndexMap<Name, RootCandidate>> = IndexMap::new();
     let mut directives = IndexMap::new();
@@ -73,7 +78,9 @@ pub(crate) fn merge(
             };
             let fields = roots.entry(op).or_default();
             for (name, field) in &root.fields {
-                if crate::entities::HIDDEN_ROOT_FIELDS.contains(&name.as_str()) {
+                if crate::entities::HIDDEN_ROOT_FIELDS.contains(&name.as_str())
+                    || overridden.contains(&(index, root.name.clone(), name.clone()))
+                {
                     continue;
                 }
                 let field = strip::strip_field(field);
@@ -181,8 +188,10 @@ pub(crate) fn merge(
     let schema = schema.validate().map_err(|e| StitchError::InvalidSchema {
         message: e.errors.to_string(),
     })?;
+    let public = inaccessible::Hidden::collect(subschemas).public(&schema)?;
     Ok(Merged {
         schema,
+        public,
         root_owners,
     })
 }
