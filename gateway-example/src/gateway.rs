@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use arc_swap::ArcSwap;
 use quilt_executor::{CallbackRegistry, ExecuteFuture, Executor, Request};
-use quilt_stitch::{CloseReason, StitchedSchema, Stitcher, SubscriptionOptions, TypeChoice};
+use quilt_stitch::{CloseReason, StitchedSchema, Stitcher, TypeChoice};
 use tokio::sync::watch;
 use tokio_util::task::AbortOnDropHandle;
 

@@ -107,6 +107,16 @@ fn the_example_file_sets_every_section() {
 }
 
 #[test]
+fn the_readme_shows_the_example_file_as_it_is() {
+    let readme = include_str!("../../README.md");
+    let example = include_str!("../gateway.example.toml");
+    assert!(
+        readme.contains(&format!("```toml\n{example}```")),
+        "README's complete example differs from gateway-example/gateway.example.toml"
+    );
+}
+
+#[test]
 fn flags_override_the_file() {
     let file = TempFile::new(
         "flags",
