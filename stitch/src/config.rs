@@ -12,6 +12,7 @@ use crate::error::StitchError;
 use crate::extension::FieldResolver;
 use crate::gateway::StitchedSchema;
 use crate::subscription::SubscriptionOptions;
+use crate::type_merging::TypeMergingOptions;
 
 /// One service of a stitched schema: its name, its schema and the executor that reaches it.
 ///
@@ -228,6 +229,7 @@ pub struct Stitcher {
     pub(crate) resolvers: Vec<(String, FieldResolver)>,
     pub(crate) subscriptions: SubscriptionOptions,
     pub(crate) key_validation: ValidationLevel,
+    pub(crate) type_merging: TypeMergingOptions,
 }
 
 /// How a check made while building reports what it finds (as graphql-tools'
@@ -319,6 +321,38 @@ impl Stitcher {
     /// a field is refused when it is planned (as graphql-tools answers it).
     pub fn key_validation(mut self, level: ValidationLevel) -> Self {
         self.key_validation = level;
+        self
+    }
+
+    /// How the definitions of a field that several subschemas define are checked against the
+    /// one kept, and how a nullability conflict is settled ([`TypeMergingOptions`], as
+    /// graphql-tools' `typeMergingOptions`). By default every finding is a logged warning.
+    ///
+    /// ```
+    /// use quilt_executor::{from_fn, ExecutionResult, Request, Response};
+    /// use quilt_stitch::{
+    ///     StitchError, Stitcher, SubschemaConfig, TypeMergingOptions, ValidationLevel,
+    ///     ValidationSettings,
+    /// };
+    ///
+    /// let none = || from_fn(|_r: Request| async { Ok(Response::Single(ExecutionResult::default())) });
+    /// let stitcher = || {
+    ///     Stitcher::new()
+    ///         .subschema(SubschemaConfig::from_sdl("a", "type Query { a: User } type User { code: ID }", none()).unwrap())
+    ///         .subschema(SubschemaConfig::from_sdl("b", "type Query { b: User } type User { code: String }", none()).unwrap())
+    /// };
+    /// // By default: built, with a warning.
+    /// let gateway = stitcher().build()?;
+    /// assert_eq!(gateway.build_warnings()[0].coordinate, "User.code");
+    /// // As an error.
+    /// let strict = TypeMergingOptions::new()
+    ///     .validation_settings(ValidationSettings::new().level(ValidationLevel::Error));
+    /// let err = stitcher().type_merging(strict).build().unwrap_err();
+    /// assert!(matches!(err, StitchError::MergeValidation { .. }));
+    /// # Ok::<(), StitchError>(())
+    /// ```
+    pub fn type_merging(mut self, options: TypeMergingOptions) -> Self {
+        self.type_merging = options;
         self
     }
 

@@ -50,6 +50,7 @@ pub(crate) struct Gateway {
     pub cache: PlanCache,
     pub limits: Limits,
     pub subscriptions: Arc<Hub>,
+    pub warnings: Vec<crate::BuildWarning>,
 }
 
 impl StitchedSchema {
@@ -83,7 +84,9 @@ impl StitchedSchema {
             &subschemas,
             &stitcher.type_defs,
             stitcher.on_type_conflict.as_ref(),
+            &stitcher.type_merging,
         )?;
+        let mut warnings = merged.warnings;
         let entities = EntityIndex::build(&subschemas, &merged.schema)?;
         let extensions = ExtensionIndex::build(&stitcher.resolvers, &subschemas, &merged.schema)?;
         let index = StitchIndex::build(&merged.schema, &subschemas, merged.root_owners);
@@ -96,6 +99,15 @@ impl StitchedSchema {
                 return Err(error);
             }
             tracing::warn!(%error, "stitched schema built with an unreachable merged field");
+            if let StitchError::UnobtainableKey {
+                type_name, field, ..
+            } = &error
+            {
+                warnings.push(crate::BuildWarning {
+                    coordinate: format!("{type_name}.{field}"),
+                    message: error.to_string(),
+                });
+            }
         }
         Ok(Self {
             gateway: Arc::new(Gateway {
@@ -110,6 +122,7 @@ impl StitchedSchema {
                 cache: PlanCache::new(stitcher.limits.plan_cache_capacity),
                 limits: stitcher.limits,
                 subscriptions: Hub::new(stitcher.subscriptions),
+                warnings,
             }),
         })
     }
@@ -117,6 +130,14 @@ impl StitchedSchema {
     /// The stitched schema.
     pub fn schema(&self) -> &Valid<Schema> {
         &self.gateway.schema
+    }
+
+    /// What building found and let through: merged definitions that differ
+    /// ([`TypeMergingOptions`](crate::TypeMergingOptions) at [`ValidationLevel::Warn`], the
+    /// default) and unreachable merged fields ([`Stitcher::key_validation`] at `Warn`). Each is
+    /// also logged as a warning.
+    pub fn build_warnings(&self) -> &[crate::BuildWarning] {
+        &self.gateway.warnings
     }
 
     /// The stitched schema as SDL: one flat definition per type.

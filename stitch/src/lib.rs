@@ -49,6 +49,7 @@ mod plan_cache;
 mod request;
 mod shape;
 mod subscription;
+mod type_merging;
 mod validate;
 
 pub use config::{
@@ -63,3 +64,4 @@ pub use subscription::{
     CloseReason, SUBSCRIPTION_LIMIT, SUBSCRIPTION_SCHEMA_RELOAD, SubscriptionOptions,
     SubscriptionStats,
 };
+pub use type_merging::{BuildWarning, TypeMergingOptions, ValidationSettings};

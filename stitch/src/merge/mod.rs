@@ -5,6 +5,7 @@ mod compare;
 mod flatten;
 mod strip;
 mod union;
+mod validation;
 
 use std::collections::HashMap;
 
@@ -18,6 +19,7 @@ use indexmap::IndexMap;
 
 use crate::config::{OnTypeConflict, SubschemaConfig, TypeChoice, TypeConflict};
 use crate::error::StitchError;
+use crate::type_merging::{BuildWarning, TypeMergingOptions};
 
 /// The root operation types, with the stitched schema's names for them.
 pub(crate) const ROOTS: [(OperationType, &str); 3] = [
@@ -32,6 +34,8 @@ pub(crate) struct Merged {
     pub schema: Valid<Schema>,
     /// For each root field, the subschema (index) that resolves it.
     pub root_owners: HashMap<(OperationType, Name), usize>,
+    /// What the checks of merged definitions found and let through.
+    pub warnings: Vec<BuildWarning>,
 }
 
 /// A root field as one subschema defines it: (owner, canonical, definition).
@@ -51,6 +55,7 @@ pub(crate) fn merge(
     subschemas: &[SubschemaConfig],
     type_defs: &[String],
     on_type_conflict: Option<&OnTypeConflict>,
+    options: &TypeMergingOptions,
 ) -> Result<Merged, StitchError> {
     check_canonical_marks(subschemas)?;
     let mut types: IndexMap<Name, Candidate> = IndexMap::new();
@@ -178,12 +183,15 @@ pub(crate) fn merge(
         schema.types.insert(name, candidate.ty);
     }
     schema.directive_definitions.extend(directives);
+    let mut warnings = Vec::new();
+    validation::check_fields(&mut schema, subschemas, options, &mut warnings)?;
     let schema = schema.validate().map_err(|e| StitchError::InvalidSchema {
         message: e.errors.to_string(),
     })?;
     Ok(Merged {
         schema,
         root_owners,
+        warnings,
     })
 }
 

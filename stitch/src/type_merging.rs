@@ -1,0 +1,152 @@
+//! Options for merging the types several subschemas define (graphql-tools'
+//! `typeMergingOptions`): how the checks of a merged field's definitions report what they find,
+//! per schema or per coordinate, and how a nullability conflict is settled.
+
+use std::collections::HashMap;
+
+use crate::config::ValidationLevel;
+
+/// How a type that several subschemas define is merged and checked.
+///
+/// When two subschemas define the same field of a merged type (or the same root field), the
+/// stitched schema keeps one definition (a canonical one, else the last) and compares the
+/// others with it: a different named type, a different nullability, different argument
+/// names, an argument that is nullable here and required there. Each finding is reported at
+/// the [`ValidationLevel`] the settings give (by default [`ValidationLevel::Warn`], as
+/// graphql-tools): a build error, a warning (logged and kept in
+/// [`StitchedSchema::build_warnings`](crate::StitchedSchema::build_warnings)), or nothing.
+/// Definitions that differ in being a list cannot be merged and always fail the build.
+///
+/// ```
+/// use quilt_stitch::{TypeMergingOptions, ValidationLevel, ValidationSettings};
+///
+/// let options = TypeMergingOptions::new()
+///     .validation_settings(
+///         ValidationSettings::new()
+///             .level(ValidationLevel::Error)
+///             .proxiable_scalar("String", ["ID"]),
+///     )
+///     .validation_scope("User.legacyCode", ValidationSettings::new().level(ValidationLevel::Off));
+/// # let _ = options;
+/// ```
+#[derive(Debug, Clone, Default)]
+pub struct TypeMergingOptions {
+    pub(crate) settings: ValidationSettings,
+    pub(crate) scopes: HashMap<String, ValidationSettings>,
+    pub(crate) nullable_on_conflict: bool,
+}
+
+impl TypeMergingOptions {
+    /// The defaults: every finding a warning, no proxiable scalars, no strict nullability.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The settings for the whole schema (`validationSettings`).
+    pub fn validation_settings(mut self, settings: ValidationSettings) -> Self {
+        self.settings = settings;
+        self
+    }
+
+    /// Settings for one coordinate (`validationScopes`): `"Type.field"`,
+    /// `"Type.field.argument"` or, for an input field, `"Input.field"`. What they set overrides
+    /// the schema's settings there; what they leave unset is the schema's.
+    pub fn validation_scope(
+        mut self,
+        coordinate: impl Into<String>,
+        settings: ValidationSettings,
+    ) -> Self {
+        self.scopes.insert(coordinate.into(), settings);
+        self
+    }
+
+    /// When some subschemas define a field as non-null and others as nullable, the merged
+    /// field is nullable, whichever definition is kept (graphql-tools'
+    /// `useNonNullableFieldOnConflict`; off by default).
+    pub fn nullable_on_conflict(mut self, on: bool) -> Self {
+        self.nullable_on_conflict = on;
+        self
+    }
+
+    /// The settings in force at `coordinate`: its scope's over the schema's.
+    pub(crate) fn settings_at(&self, coordinate: &str) -> Effective {
+        let scope = self.scopes.get(coordinate);
+        let pick = |f: fn(&ValidationSettings) -> Option<_>| {
+            scope.and_then(f).or_else(|| f(&self.settings))
+        };
+        Effective {
+            level: pick(|s| s.level).unwrap_or(ValidationLevel::Warn),
+            strict_null_comparison: scope
+                .and_then(|s| s.strict_null_comparison)
+                .or(self.settings.strict_null_comparison)
+                .unwrap_or(false),
+        }
+    }
+}
+
+/// What the checks of merged definitions report and how strictly they compare
+/// (`validationSettings`); unset parts fall back to the schema's settings, then to the
+/// defaults.
+#[derive(Debug, Clone, Default)]
+pub struct ValidationSettings {
+    pub(crate) level: Option<ValidationLevel>,
+    pub(crate) strict_null_comparison: Option<bool>,
+    pub(crate) proxiable_scalars: HashMap<String, Vec<String>>,
+}
+
+impl ValidationSettings {
+    /// Nothing set.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// How findings are reported (`validationLevel`; default [`ValidationLevel::Warn`]).
+    pub fn level(mut self, level: ValidationLevel) -> Self {
+        self.level = Some(level);
+        self
+    }
+
+    /// Any difference in nullability is a finding, not only a kept definition that is
+    /// stricter than another (`strictNullComparison`; default off).
+    pub fn strict_null_comparison(mut self, on: bool) -> Self {
+        self.strict_null_comparison = Some(on);
+        self
+    }
+
+    /// Where the kept definition's type is the scalar `scalar`, another subschema's definition
+    /// may name one of the scalars `proxied` without a finding (`proxiableScalars`: the gateway
+    /// passes the value through). Naming a type that is not a scalar is a build error. Read
+    /// from the schema's settings only.
+    pub fn proxiable_scalar<I, S>(mut self, scalar: impl Into<String>, proxied: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.proxiable_scalars
+            .entry(scalar.into())
+            .or_default()
+            .extend(proxied.into_iter().map(Into::into));
+        self
+    }
+}
+
+/// The settings in force at one coordinate.
+pub(crate) struct Effective {
+    pub level: ValidationLevel,
+    pub strict_null_comparison: bool,
+}
+
+/// Something the checks of a build found and let through ([`ValidationLevel::Warn`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildWarning {
+    /// Where: `Type.field`, `Type.field.argument` or a type's name.
+    pub coordinate: String,
+    /// What was found.
+    pub message: String,
+}
+
+impl std::fmt::Display for BuildWarning {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "`{}`: {}", self.coordinate, self.message)
+    }
+}

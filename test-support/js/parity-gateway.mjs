@@ -1,0 +1,56 @@
+// The reference gateway for the type-merging option tests: @graphql-tools/stitch over the
+// parity services given, each subschema's SDL read from test-support/js/parity/<name>.graphql,
+// with the options given as JSON: `typeMergingOptions` (as graphql-tools takes it),
+// `mergeTypes` (true, false, a list of names, or `{ "except": [names] }` for a filter function)
+// and `mergeDirectives`. Building may fail: `GET /build` answers `{ error, warnings }` (the
+// message stitchSchemas threw, or null, and every console.warn while building), and `/graphql`
+// serves the stitched schema when there is one. Listens on 127.0.0.1:0.
+// Usage: node parity-gateway.mjs '<options json>' <name>=<url> ...
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import { buildSchema } from 'graphql';
+import { createYoga } from 'graphql-yoga';
+import { stitchSchemas } from '@graphql-tools/stitch';
+import { buildHTTPExecutor } from '@graphql-tools/executor-http';
+
+const [optionsJson, ...services] = process.argv.slice(2);
+const options = JSON.parse(optionsJson);
+const subschemas = services.map((arg) => {
+  const [name, url] = arg.split('=');
+  const sdl = readFileSync(new URL(`./parity/${name}.graphql`, import.meta.url), 'utf8');
+  return { schema: buildSchema(sdl), executor: buildHTTPExecutor({ endpoint: url }) };
+});
+let mergeTypes = options.mergeTypes ?? true;
+if (mergeTypes && mergeTypes.except) {
+  const except = mergeTypes.except;
+  mergeTypes = (_candidates, typeName) => !except.includes(typeName);
+}
+const warnings = [];
+const warn = console.warn;
+console.warn = (...args) => warnings.push(args.join(' '));
+let schema = null;
+let error = null;
+try {
+  schema = stitchSchemas({
+    subschemas,
+    typeMergingOptions: options.typeMergingOptions,
+    mergeTypes,
+    mergeDirectives: options.mergeDirectives ?? true,
+  });
+} catch (e) {
+  error = String(e.message ?? e);
+}
+console.warn = warn;
+const yoga = schema && createYoga({ schema, maskedErrors: false, logging: false, graphiql: false });
+const server = createServer((req, res) => {
+  if (req.method === 'GET' && req.url === '/build') {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ error, warnings }));
+  } else if (yoga) {
+    yoga(req, res);
+  } else {
+    res.statusCode = 503;
+    res.end();
+  }
+});
+server.listen(0, '127.0.0.1', () => console.log(`LISTENING ${server.address().port}`));

@@ -1,0 +1,39 @@
+// One of the services of the type-merging option tests (left, right, lists), served by
+// graphql-yoga on 127.0.0.1:0 with its SDL from test-support/js/parity/<name>.graphql; it counts
+// and logs the GraphQL requests it receives (counting-server.mjs).
+// Usage: node parity-subgraph.mjs <name>. Prints `LISTENING <port>`.
+import { readFileSync } from 'node:fs';
+import { createSchema, createYoga } from 'graphql-yoga';
+import { serveCounting } from './counting-server.mjs';
+
+const name = process.argv[2];
+const sdl = readFileSync(new URL(`./parity/${name}.graphql`, import.meta.url), 'utf8');
+
+const greeting = (_, { loud }) => (loud ? 'HELLO' : 'hello');
+const resolvers = {
+  left: {
+    Query: {
+      leftUser: () => ({ id: '1', name: 'Ada', code: '7', tags: ['math', 'engines'] }),
+      shared: (_, { id }) => `left ${id}`,
+    },
+    User: { greeting },
+  },
+  right: {
+    Query: {
+      rightUser: () => ({ id: '2', name: null, code: 'G-2', tags: null }),
+      shared: (_, { id }) => `right ${id ?? 'none'}`,
+    },
+    User: { greeting },
+  },
+  lists: {
+    Query: { listUser: () => ({ id: '3', tags: 'one' }) },
+  },
+}[name];
+
+const yoga = createYoga({
+  schema: createSchema({ typeDefs: sdl, resolvers }),
+  maskedErrors: false,
+  logging: false,
+  graphiql: false,
+});
+serveCounting(yoga);
