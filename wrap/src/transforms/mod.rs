@@ -1,8 +1,10 @@
 //! The built-in transforms (the graphql-tools set).
 
+mod composite_fields;
 mod directives;
 mod filter;
 mod hoist_field;
+mod input_fields;
 mod leaf_values;
 mod prune;
 mod rename_fields;
@@ -11,6 +13,10 @@ mod rename_types;
 mod transform_query;
 mod wrap_fields;
 
+pub use composite_fields::{
+    ErrorsFn, FieldChange, FieldNodeChange, FieldNodeFn, MapFields, ObjectFn,
+    TransformCompositeFields, TransformInterfaceFields, TransformObjectFields, TransformRootFields,
+};
 pub use directives::{
     FilterObjectFieldDirectives, Matcher, RemoveObjectFieldDeprecations,
     RemoveObjectFieldDirectives, RemoveObjectFieldsWithDeprecation,
@@ -21,6 +27,7 @@ pub use filter::{
     FilterTypes,
 };
 pub use hoist_field::HoistField;
+pub use input_fields::{InputFieldChange, InputObjectFn, TransformInputObjectFields};
 pub use leaf_values::{MapLeafValues, TransformEnumValues};
 pub use prune::PruneSchema;
 pub use rename_fields::{RenameInterfaceFields, RenameObjectFields, RenameRootFields};
