@@ -12,7 +12,7 @@ use crate::error::StitchError;
 use crate::extension::FieldResolver;
 use crate::gateway::StitchedSchema;
 use crate::subscription::SubscriptionOptions;
-use crate::type_merging::TypeMergingOptions;
+use crate::type_merging::{MergeTypes, TypeMergingOptions};
 
 /// One service of a stitched schema: its name, its schema and the executor that reaches it.
 ///
@@ -230,6 +230,8 @@ pub struct Stitcher {
     pub(crate) subscriptions: SubscriptionOptions,
     pub(crate) key_validation: ValidationLevel,
     pub(crate) type_merging: TypeMergingOptions,
+    pub(crate) merge_types: MergeTypes,
+    pub(crate) skip_directives: bool,
 }
 
 /// How a check made while building reports what it finds (as graphql-tools'
@@ -353,6 +355,22 @@ impl Stitcher {
     /// ```
     pub fn type_merging(mut self, options: TypeMergingOptions) -> Self {
         self.type_merging = options;
+        self
+    }
+
+    /// Which shared types are merged ([`MergeTypes`], graphql-tools' `mergeTypes`; by default
+    /// all): a type left out keeps one definition whole instead of the union of its fields.
+    pub fn merge_types(mut self, merge_types: MergeTypes) -> Self {
+        self.merge_types = merge_types;
+        self
+    }
+
+    /// Whether the subschemas' own directive definitions are part of the stitched schema
+    /// (graphql-tools' `mergeDirectives`; by default they are, and a directive several define
+    /// gets the union of their locations and arguments). Without them, the applications of
+    /// directives that are not built in are removed too.
+    pub fn merge_directives(mut self, merge: bool) -> Self {
+        self.skip_directives = !merge;
         self
     }
 

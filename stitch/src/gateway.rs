@@ -84,7 +84,11 @@ impl StitchedSchema {
             &subschemas,
             &stitcher.type_defs,
             stitcher.on_type_conflict.as_ref(),
-            &stitcher.type_merging,
+            &crate::merge::Options {
+                type_merging: &stitcher.type_merging,
+                merge_types: &stitcher.merge_types,
+                merge_directives: !stitcher.skip_directives,
+            },
         )?;
         let mut warnings = merged.warnings;
         let entities = EntityIndex::build(&subschemas, &merged.schema)?;

@@ -64,4 +64,6 @@ pub use subscription::{
     CloseReason, SUBSCRIPTION_LIMIT, SUBSCRIPTION_SCHEMA_RELOAD, SubscriptionOptions,
     SubscriptionStats,
 };
-pub use type_merging::{BuildWarning, TypeMergingOptions, ValidationSettings};
+pub use type_merging::{
+    BuildWarning, MergeTypes, MergeTypesFn, TypeMergingOptions, ValidationSettings,
+};

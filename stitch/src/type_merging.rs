@@ -3,6 +3,7 @@
 //! per schema or per coordinate, and how a nullability conflict is settled.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use crate::config::ValidationLevel;
 
@@ -148,5 +149,71 @@ pub struct BuildWarning {
 impl std::fmt::Display for BuildWarning {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "`{}`: {}", self.coordinate, self.message)
+    }
+}
+
+/// The filter of [`MergeTypes::Filter`]: (type name, names of the subschemas defining it).
+pub type MergeTypesFn = Arc<dyn Fn(&str, &[&str]) -> bool + Send + Sync>;
+
+/// Which types several subschemas define are merged (graphql-tools' `mergeTypes`): a merged
+/// object or interface type gets the union of its definitions' fields (checked as
+/// [`TypeMergingOptions`] says) and can be fetched across subschemas; a type that is not merged
+/// keeps one definition whole: a canonical one, else the one
+/// [`on_type_conflict`](crate::Stitcher::on_type_conflict) chooses, else the last. Root types
+/// and types with merge config (entry points, `@key`, canonical marks) are always merged.
+#[derive(Clone, Default)]
+pub enum MergeTypes {
+    /// Every type (the default).
+    #[default]
+    All,
+    /// Only the root types and the types with merge config.
+    None,
+    /// These types (and the root types and those with merge config).
+    Only(Vec<String>),
+    /// The types the closure accepts, given the type's name and the names of the subschemas
+    /// that define it.
+    Filter(MergeTypesFn),
+}
+
+impl MergeTypes {
+    /// Merges the types `keep` accepts (type name, names of the subschemas defining it).
+    ///
+    /// ```
+    /// use quilt_stitch::MergeTypes;
+    /// let merge = MergeTypes::filter(|type_name, _subschemas| type_name != "Settings");
+    /// # let _ = merge;
+    /// ```
+    pub fn filter(keep: impl Fn(&str, &[&str]) -> bool + Send + Sync + 'static) -> Self {
+        Self::Filter(Arc::new(keep))
+    }
+
+    /// Merges the types named.
+    pub fn only<I, S>(names: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        Self::Only(names.into_iter().map(Into::into).collect())
+    }
+
+    /// Whether `type_name`, defined by `subschemas`, is merged (merge config aside).
+    pub(crate) fn merges(&self, type_name: &str, subschemas: &[&str]) -> bool {
+        match self {
+            Self::All => true,
+            Self::None => false,
+            Self::Only(names) => names.iter().any(|n| n == type_name),
+            Self::Filter(keep) => keep(type_name, subschemas),
+        }
+    }
+}
+
+impl std::fmt::Debug for MergeTypes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::All => f.write_str("All"),
+            Self::None => f.write_str("None"),
+            Self::Only(names) => f.debug_tuple("Only").field(names).finish(),
+            Self::Filter(_) => f.write_str("Filter(..)"),
+        }
     }
 }

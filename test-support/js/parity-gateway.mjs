@@ -8,7 +8,7 @@
 // Usage: node parity-gateway.mjs '<options json>' <name>=<url> ...
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { buildSchema } from 'graphql';
+import { buildSchema, isSpecifiedScalarType } from 'graphql';
 import { createYoga } from 'graphql-yoga';
 import { stitchSchemas } from '@graphql-tools/stitch';
 import { buildHTTPExecutor } from '@graphql-tools/executor-http';
@@ -22,8 +22,11 @@ const subschemas = services.map((arg) => {
 });
 let mergeTypes = options.mergeTypes ?? true;
 if (mergeTypes && mergeTypes.except) {
+  // graphql-tools passes the built-in scalars to the filter too, and merging one of them
+  // fails (a second `Boolean`): the filter leaves them to the reference's default.
   const except = mergeTypes.except;
-  mergeTypes = (_candidates, typeName) => !except.includes(typeName);
+  mergeTypes = (candidates, typeName) =>
+    !except.includes(typeName) && !isSpecifiedScalarType(candidates[0].type);
 }
 const warnings = [];
 const warn = console.warn;

@@ -13,7 +13,8 @@ const greeting = (_, { loud }) => (loud ? 'HELLO' : 'hello');
 const resolvers = {
   left: {
     Query: {
-      leftUser: () => ({ id: '1', name: 'Ada', code: '7', tags: ['math', 'engines'] }),
+      leftUser: () => ({ id: '1', name: 'Ada', code: '7', tags: ['math', 'engines'], since: 1843 }),
+      leftSettings: () => ({ theme: 'dark', compact: true }),
       shared: (_, { id }) => `left ${id}`,
     },
     User: { greeting },
@@ -21,6 +22,7 @@ const resolvers = {
   right: {
     Query: {
       rightUser: () => ({ id: '2', name: null, code: 'G-2', tags: null }),
+      rightSettings: () => ({ theme: 'light', locale: 'en' }),
       shared: (_, { id }) => `right ${id ?? 'none'}`,
     },
     User: { greeting },

@@ -3,6 +3,8 @@
 //! argument nullability. Each finding goes to the level its coordinate's settings give
 //! ([`TypeMergingOptions`]); definitions that differ in being a list always fail the build.
 
+use std::collections::HashSet;
+
 use apollo_compiler::ast::{FieldDefinition, OperationType, Type};
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{Name, Node, Schema};
@@ -46,17 +48,24 @@ impl Report<'_> {
     }
 }
 
-/// Checks every field of the merged object and interface types (root types included) that
+/// Checks every field of the merged object and interface types (root types included; not the
+/// types left `unmerged`) that
 /// more than one subschema defines; with `nullable_on_conflict`, first makes a field nullable
 /// where its definitions disagree on it.
 pub(super) fn check_fields(
     merged: &mut Schema,
     subschemas: &[SubschemaConfig],
     options: &TypeMergingOptions,
+    unmerged: &HashSet<Name>,
     warnings: &mut Vec<BuildWarning>,
 ) -> Result<(), StitchError> {
     let mut report = Report { options, warnings };
-    let names: Vec<Name> = merged.types.keys().cloned().collect();
+    let names: Vec<Name> = merged
+        .types
+        .keys()
+        .filter(|name| !unmerged.contains(*name))
+        .cloned()
+        .collect();
     for type_name in names {
         let root = ROOTS
             .iter()
