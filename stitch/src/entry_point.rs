@@ -21,6 +21,22 @@ pub type ArgsFn = Arc<dyn Fn(&JsonMap) -> JsonMap + Send + Sync>;
 pub type KeyFn = Arc<dyn Fn(&JsonMap) -> Value + Send + Sync>;
 /// Builds the arguments of a list entry point from the keys of all objects at once.
 pub type ArgsFromKeysFn = Arc<dyn Fn(Vec<Value>) -> JsonMap + Send + Sync>;
+/// Turns the list a batched entry point returned into one value per key, in key order
+/// (graphql-tools' `valuesFromResults`): (results, keys) → values.
+pub type ValuesFromResultsFn = Arc<dyn Fn(Vec<Value>, &[Value]) -> Vec<Value> + Send + Sync>;
+
+/// How the results of a batched entry point are matched to the keys sent.
+#[derive(Clone, Default)]
+pub(crate) enum Matching {
+    /// One result per key, in key order.
+    #[default]
+    Position,
+    /// Each key gets the result whose field (selected for the purpose) equals it, or null.
+    By(String),
+    /// A function of the results and the keys; the key selection's fields are selected on
+    /// every result so that it can read them.
+    Values(ValuesFromResultsFn),
+}
 
 /// How a subschema fetches objects of a merged type by their key.
 ///
@@ -54,6 +70,7 @@ pub struct EntryPoint {
     pub(crate) field_name: String,
     pub(crate) selection_set: String,
     pub(crate) args: EntryArgs,
+    pub(crate) matching: Matching,
 }
 
 /// How the arguments of an entry point are built.
@@ -102,6 +119,7 @@ impl EntryPoint {
                 key_field: Some(key_field),
                 ..Declarative::default()
             }),
+            matching: Matching::Position,
         }
     }
 
@@ -113,6 +131,7 @@ impl EntryPoint {
             field_name: field_name.into(),
             selection_set: selection_set.into(),
             args: EntryArgs::Declarative(Declarative::default()),
+            matching: Matching::Position,
         }
     }
 
@@ -127,6 +146,7 @@ impl EntryPoint {
             field_name: field_name.into(),
             selection_set: selection_set.into(),
             args: EntryArgs::Single(Arc::new(args)),
+            matching: Matching::Position,
         }
     }
 
@@ -146,6 +166,7 @@ impl EntryPoint {
                 key: Arc::new(key),
                 args_from_keys: Arc::new(args_from_keys),
             },
+            matching: Matching::Position,
         }
     }
 
@@ -156,6 +177,7 @@ impl EntryPoint {
             field_name: "_entities".into(),
             selection_set: selection_set.into(),
             args: EntryArgs::Entities,
+            matching: Matching::Position,
         }
     }
 
@@ -173,6 +195,43 @@ impl EntryPoint {
         if let EntryArgs::Declarative(d) = &mut self.args {
             d.additional_args = Some(args.into());
         }
+        self
+    }
+
+    /// Matches the results of a batched entry point to the keys by the result field `field`
+    /// (selected for the purpose) instead of by position: each object gets the result whose
+    /// `field` equals its key, or null. For a service that answers in its own order and leaves
+    /// out what it does not find.
+    ///
+    /// ```
+    /// use quilt_stitch::EntryPoint;
+    /// let users = EntryPoint::key_field("usersByIds", "id").match_by("id");
+    /// # let _ = users;
+    /// ```
+    pub fn match_by(mut self, field: impl Into<String>) -> Self {
+        self.matching = Matching::By(field.into());
+        self
+    }
+
+    /// Turns the list a batched entry point returned into one value per key, in key order,
+    /// with a function of (results, keys) (graphql-tools' `valuesFromResults`). The fields of
+    /// the key selection are selected on every result, so the function can read them.
+    ///
+    /// ```
+    /// use quilt_stitch::EntryPoint;
+    /// use serde_json::Value;
+    /// let users = EntryPoint::key_field("usersByIds", "id").values_from_results(|results, keys| {
+    ///     keys.iter()
+    ///         .map(|key| results.iter().find(|r| r.get("id") == Some(key)).cloned().unwrap_or(Value::Null))
+    ///         .collect()
+    /// });
+    /// # let _ = users;
+    /// ```
+    pub fn values_from_results(
+        mut self,
+        values: impl Fn(Vec<Value>, &[Value]) -> Vec<Value> + Send + Sync + 'static,
+    ) -> Self {
+        self.matching = Matching::Values(Arc::new(values));
         self
     }
 
@@ -195,6 +254,7 @@ impl EntryPoint {
             field_name,
             selection_set,
             args: EntryArgs::Declarative(declarative),
+            matching: Matching::Position,
         }
     }
 }

@@ -55,7 +55,7 @@ mod validate;
 pub use config::{
     Limits, OnTypeConflict, Stitcher, SubschemaConfig, TypeChoice, TypeConflict, ValidationLevel,
 };
-pub use entry_point::{ArgsFn, ArgsFromKeysFn, EntryPoint, KeyFn};
+pub use entry_point::{ArgsFn, ArgsFromKeysFn, EntryPoint, KeyFn, ValuesFromResultsFn};
 pub use error::StitchError;
 pub use extension::{DelegateArgsFn, FieldResolver, KeysArgsFn, LocalFn, ParentKeyFn};
 pub use gateway::StitchedSchema;

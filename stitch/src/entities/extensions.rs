@@ -138,6 +138,7 @@ impl ExtensionIndex {
                     })
                     .unwrap_or_default(),
                 abstract_result: false,
+                matching: crate::entry_point::Matching::Position,
             };
             index
                 .fields

@@ -65,6 +65,8 @@ pub(crate) struct Resolver {
     pub arg_types: Vec<(Name, ast::Type)>,
     /// Whether the root field returns an abstract type (results need `... on Type`).
     pub abstract_result: bool,
+    /// How a batched call's results are matched to its keys.
+    pub matching: crate::entry_point::Matching,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -291,6 +293,23 @@ fn resolve(
             args::declarative(declarative, field.ty.is_list(), &arg_types).map_err(error)?
         }
     };
+    match (&entry.matching, &args) {
+        (crate::entry_point::Matching::Position, _) | (_, RuntimeArgs::Batched { .. }) => {}
+        _ => {
+            return Err(error(format!(
+                "results can be matched to keys only for a batched merge field, and `{}` is not \
+                 one (or is `_entities`)",
+                entry.field_name
+            )));
+        }
+    }
+    if let crate::entry_point::Matching::By(by) = &entry.matching
+        && sub.schema.type_field(&type_name, by).is_err()
+    {
+        return Err(error(format!(
+            "results are matched by `{by}`, which `{type_name}` does not have"
+        )));
+    }
     if let RuntimeArgs::Batched { .. } | RuntimeArgs::Entities = args
         && !field.ty.is_list()
     {
@@ -307,6 +326,7 @@ fn resolve(
         args,
         arg_types,
         abstract_result,
+        matching: entry.matching.clone(),
     })
 }
 

@@ -13,9 +13,10 @@ use serde_json::value::RawValue;
 
 use super::Fetched;
 use crate::entities::RuntimeArgs;
+use crate::entry_point::Matching as EntryMatching;
 use crate::extension::Matching;
 use crate::gateway::Gateway;
-use crate::plan::{EntityStep, KEY_ALIAS_PREFIX, Plan};
+use crate::plan::{EntityStep, KEY_ALIAS_PREFIX, MATCH_ALIAS, Plan};
 
 /// The objects an entity step applies to.
 #[derive(Default)]
@@ -497,6 +498,8 @@ fn merge(
     };
     let count = gathered.count;
     let mut results: Vec<Option<Data>> = vec![None; count];
+    // For results matched by key: the representation each returned item went to.
+    let mut item_slots: Vec<Option<usize>> = Vec::new();
     let data = result.take_data_tree();
     let mut errors = result.errors;
     if errors.is_empty() && !matches!(data, Some(Data::Object(_))) {
@@ -534,13 +537,62 @@ fn merge(
                 });
             }
         } else if step.resolver.batched() {
-            match data.remove("_e") {
-                Some(Data::List(items)) if items.len() == count => {
+            match (
+                data.remove("_e"),
+                &step.resolver.matching,
+                &step.resolver.args,
+            ) {
+                (
+                    Some(Data::List(items)),
+                    EntryMatching::By(_),
+                    RuntimeArgs::Batched { key, .. },
+                ) => {
+                    let keys: Vec<Value> =
+                        gathered.representations.iter().map(|r| key(r)).collect();
+                    item_slots = match_by_key(&items, &keys);
+                    for (i, item) in items.into_vec().into_iter().enumerate() {
+                        if let Some(u) = item_slots.get(i).copied().flatten() {
+                            results[u] = Some(item);
+                        }
+                    }
+                }
+                (
+                    Some(Data::List(items)),
+                    EntryMatching::Values(values),
+                    RuntimeArgs::Batched { key, .. },
+                ) => {
+                    let keys: Vec<Value> =
+                        gathered.representations.iter().map(|r| key(r)).collect();
+                    let items: Vec<Value> = items.into_vec().into_iter().map(Value::from).collect();
+                    let values = values(items.clone(), &keys);
+                    if values.len() == count {
+                        // An upstream error at an item goes where that item went.
+                        item_slots = items
+                            .iter()
+                            .map(|item| {
+                                (!item.is_null())
+                                    .then(|| values.iter().position(|v| v == item))
+                                    .flatten()
+                            })
+                            .collect();
+                        for (slot, value) in results.iter_mut().zip(values) {
+                            *slot = Some(Data::from(value));
+                        }
+                    } else {
+                        errors.push(GraphQLError::new(format!(
+                            "the values from the results of `{}` of subschema `{service}` are {} \
+                             for {count} keys",
+                            step.resolver.field_name,
+                            values.len()
+                        )));
+                    }
+                }
+                (Some(Data::List(items)), _, _) if items.len() == count => {
                     for (slot, item) in results.iter_mut().zip(items) {
                         *slot = Some(item);
                     }
                 }
-                Some(Data::List(items)) => errors.push(GraphQLError::new(format!(
+                (Some(Data::List(items)), _, _) => errors.push(GraphQLError::new(format!(
                     "`{}` of subschema `{service}` returned {} results for {count} keys",
                     step.resolver.field_name,
                     items.len()
@@ -566,7 +618,11 @@ fn merge(
     for error in errors {
         let target = error.path.as_deref().and_then(|path| match path {
             [PathSegment::Key(alias), PathSegment::Index(i), rest @ ..] if alias == "_e" => {
-                Some((*i, rest))
+                if matches!(step.resolver.matching, EntryMatching::Position) {
+                    Some((*i, rest))
+                } else {
+                    item_slots.get(*i).copied().flatten().map(|u| (u, rest))
+                }
             }
             [PathSegment::Key(alias), rest @ ..] => alias
                 .strip_prefix('_')
@@ -613,6 +669,24 @@ fn merge(
             results[u].clone()
         }
     });
+}
+
+/// For each returned item, the key (by index) its match field equals: the first one not yet
+/// taken, so that equal keys sent once each get one item.
+fn match_by_key(items: &[Data], keys: &[Value]) -> Vec<Option<usize>> {
+    let mut taken = vec![false; keys.len()];
+    items
+        .iter()
+        .map(|item| {
+            let found = item.get(MATCH_ALIAS)?;
+            let u = keys
+                .iter()
+                .enumerate()
+                .position(|(u, key)| !taken[u] && *found == *key)?;
+            taken[u] = true;
+            Some(u)
+        })
+        .collect()
 }
 
 /// Puts each gathered object's result in place, in one walk down the step's path (the walk

@@ -21,8 +21,13 @@ pub struct Services {
 impl Services {
     /// Starts `left`, `right` and `lists`.
     pub async fn start() -> Self {
+        Self::start_these(&["left", "right", "lists"]).await
+    }
+
+    /// Starts the services `names`.
+    pub async fn start_these(names: &[&'static str]) -> Self {
         let mut peers = Vec::new();
-        for name in ["left", "right", "lists"] {
+        for &name in names {
             peers.push((
                 name,
                 JsPeer::start("parity-subgraph.mjs", &[name]).await.unwrap(),
@@ -44,13 +49,23 @@ impl Services {
         names: &[&str],
         configure: impl FnOnce(Stitcher) -> Stitcher,
     ) -> Result<StitchedSchema, StitchError> {
+        self.quilt_with(names, |s| s, configure)
+    }
+
+    /// Like [`Services::quilt`], each subschema's config first changed by `subschema`.
+    pub fn quilt_with(
+        &self,
+        names: &[&str],
+        subschema: impl Fn(SubschemaConfig) -> SubschemaConfig,
+        configure: impl FnOnce(Stitcher) -> Stitcher,
+    ) -> Result<StitchedSchema, StitchError> {
         let mut stitcher = Stitcher::new();
         for name in names {
             let sdl =
                 std::fs::read_to_string(js_dir().join(format!("parity/{name}.graphql"))).unwrap();
-            stitcher = stitcher.subschema(
+            stitcher = stitcher.subschema(subschema(
                 SubschemaConfig::from_sdl(*name, &sdl, super::http(self.url(name))).unwrap(),
-            );
+            ));
         }
         configure(stitcher).build()
     }
