@@ -38,6 +38,46 @@ pub(crate) enum Matching {
     Values(ValuesFromResultsFn),
 }
 
+/// A custom entry point: fetches the objects of one call (see [`EntryCall`]) and answers one
+/// outcome per representation, in order: the object (or null), or an error message for the
+/// object's fields.
+pub type ResolveFn = Arc<
+    dyn Fn(EntryCall) -> futures::future::BoxFuture<'static, Vec<Result<Value, String>>>
+        + Send
+        + Sync,
+>;
+
+/// What a custom entry point ([`EntryPoint::resolve`]) is given: the objects to fetch and
+/// what to fetch of them, and the subschema's executor to fetch it with.
+pub struct EntryCall {
+    /// Each distinct object's representation (`__typename` and the key selection's fields).
+    pub representations: Vec<JsonMap>,
+    /// The fields to fetch on each object, as a GraphQL selection set (`{ bio }`), in the
+    /// subschema's names; it may spread the fragments of `fragments` and use the variables of
+    /// `variable_definitions`.
+    pub selection: String,
+    /// The fragment definitions `selection` uses, printed.
+    pub fragments: String,
+    /// The definitions of the client's variables `selection` uses (`$size: Int`), to add to
+    /// the operation's, and their values.
+    pub variable_definitions: Vec<String>,
+    /// The values of those variables.
+    pub variables: JsonMap,
+    /// The subschema's executor.
+    pub executor: quilt_executor::SharedExecutor,
+    /// The client request's context.
+    pub context: quilt_executor::Context,
+}
+
+impl std::fmt::Debug for EntryCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EntryCall")
+            .field("representations", &self.representations)
+            .field("selection", &self.selection)
+            .finish_non_exhaustive()
+    }
+}
+
 /// How a subschema fetches objects of a merged type by their key.
 ///
 /// The *representation* of an object is a JSON object holding `__typename` and the fields of
@@ -88,6 +128,8 @@ pub(crate) enum EntryArgs {
     },
     /// Apollo Federation: `_entities(representations:)` with the representations as they are.
     Entities,
+    /// Code that fetches the objects itself.
+    Custom(ResolveFn),
 }
 
 /// The declarative form of `@merge(keyField:, keyArg:, key:, argsExpr:, additionalArgs:)`.
@@ -177,6 +219,60 @@ impl EntryPoint {
             field_name: "_entities".into(),
             selection_set: selection_set.into(),
             args: EntryArgs::Entities,
+            matching: Matching::Position,
+        }
+    }
+
+    /// An entry point written in code (graphql-tools' merged type `resolve`): given the
+    /// objects' representations (with the fields of `selection_set`) and the selection to
+    /// fetch on them, it fetches them with the subschema's executor as it sees fit and answers
+    /// one outcome per representation, in order: the object (or null), or an error message,
+    /// which is put on each of the object's fields it was asked for.
+    ///
+    /// ```
+    /// use quilt_executor::{Executor, Request};
+    /// use quilt_stitch::EntryPoint;
+    /// use serde_json::{json, Value};
+    ///
+    /// // One `profile(id:)` call per object, aliased, in one request.
+    /// let profiles = EntryPoint::resolve("{ id }", |call| {
+    ///     Box::pin(async move {
+    ///         let count = call.representations.len();
+    ///         let fields: Vec<String> = (0..count)
+    ///             .map(|i| format!("_{i}: profile(id: $id{i}) {}", call.selection))
+    ///             .collect();
+    ///         let definitions: Vec<String> = (0..count).map(|i| format!("$id{i}: ID!")).collect();
+    ///         let query = format!("query ({}) {{ {} }}", definitions.join(", "), fields.join(" "));
+    ///         let fetched = async {
+    ///             let mut request = Request::new(query).map_err(|e| e.to_string())?;
+    ///             for (i, r) in call.representations.iter().enumerate() {
+    ///                 request.variables.insert(format!("id{i}"), r["id"].clone());
+    ///             }
+    ///             let response = call.executor.execute(request).await.map_err(|e| e.to_string())?;
+    ///             response.into_single().await.map_err(|e| e.to_string())
+    ///         };
+    ///         match fetched.await {
+    ///             Ok(result) => {
+    ///                 let data = result.data.unwrap_or_default();
+    ///                 (0..count).map(|i| Ok(data[format!("_{i}")].clone())).collect()
+    ///             }
+    ///             Err(message) => vec![Err(message); count],
+    ///         }
+    ///     })
+    /// });
+    /// # let _ = profiles;
+    /// ```
+    pub fn resolve(
+        selection_set: impl Into<String>,
+        resolve: impl Fn(EntryCall) -> futures::future::BoxFuture<'static, Vec<Result<Value, String>>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        Self {
+            field_name: String::new(),
+            selection_set: selection_set.into(),
+            args: EntryArgs::Custom(Arc::new(resolve)),
             matching: Matching::Position,
         }
     }

@@ -55,7 +55,9 @@ mod validate;
 pub use config::{
     Limits, OnTypeConflict, Stitcher, SubschemaConfig, TypeChoice, TypeConflict, ValidationLevel,
 };
-pub use entry_point::{ArgsFn, ArgsFromKeysFn, EntryPoint, KeyFn, ValuesFromResultsFn};
+pub use entry_point::{
+    ArgsFn, ArgsFromKeysFn, EntryCall, EntryPoint, KeyFn, ResolveFn, ValuesFromResultsFn,
+};
 pub use error::StitchError;
 pub use extension::{DelegateArgsFn, FieldResolver, KeysArgsFn, LocalFn, ParentKeyFn};
 pub use gateway::StitchedSchema;

@@ -3,15 +3,17 @@
 //! leaves out what it does not know (test-support/js/parity-subgraph.mjs `profiles`: ids
 //! reversed, unknown ids dropped, the bio of 3 an error): its results matched to the keys by
 //! `EntryPoint::values_from_results` (graphql-tools' `valuesFromResults`, the reference) and by
-//! `EntryPoint::match_by`. `people` returns persons 1, 2, 3, 9 and 2 again. The data must equal
-//! the reference's as text; the error sits at the spec's path (graphql-tools drops the list
-//! index of errors of batched entry points).
+//! `EntryPoint::match_by`; and of an entry point written in code (`EntryPoint::resolve`,
+//! graphql-tools' merged type `resolve`). `people` returns persons 1, 2, 3, 9 and 2 again. The
+//! data must equal the reference's as text; the error sits at the spec's path (graphql-tools
+//! drops the list index of errors of merged types' entry points).
 
 mod common;
 
 use common::differential::error_paths;
 use common::parity::Services;
 use common::run;
+use quilt_executor::{Executor, PathSegment, Request};
 use quilt_stitch::{EntryPoint, StitchedSchema};
 use serde_json::{Value, json};
 
@@ -35,7 +37,42 @@ fn entry_point(matching: &str) -> EntryPoint {
                 })
                 .collect()
         }),
-        _ => entry.match_by("id"),
+        "by" => entry.match_by("id"),
+        _ => EntryPoint::resolve("{ id }", |call| {
+            Box::pin(async move {
+                // One aliased `profile(id:)` per object, in one request.
+                let count = call.representations.len();
+                let fields: Vec<String> = (0..count)
+                    .map(|i| format!("_{i}: profile(id: $id{i}) {}", call.selection))
+                    .collect();
+                let definitions: Vec<String> = (0..count).map(|i| format!("$id{i}: ID!")).collect();
+                let query = format!(
+                    "query ({}) {{ {} }} {}",
+                    definitions.join(", "),
+                    fields.join(" "),
+                    call.fragments
+                );
+                let mut request = Request::new(query).unwrap();
+                for (i, r) in call.representations.iter().enumerate() {
+                    request.variables.insert(format!("id{i}"), r["id"].clone());
+                }
+                let response = call.executor.execute(request).await.unwrap();
+                let result = response.into_single().await.unwrap();
+                let data = result.data.unwrap_or_default();
+                (0..count)
+                    .map(|i| {
+                        let alias = format!("_{i}");
+                        let failed = result.errors.iter().find(|e| {
+                            matches!(e.path.as_deref(), Some([PathSegment::Key(k), ..]) if *k == alias)
+                        });
+                        match failed {
+                            Some(error) => Err(error.message.clone()),
+                            None => Ok(data[&alias].clone()),
+                        }
+                    })
+                    .collect()
+            })
+        }),
     }
 }
 
@@ -59,7 +96,7 @@ fn quilt(services: &Services, matching: &str) -> StitchedSchema {
 async fn results_out_of_order_and_with_gaps_are_matched_to_their_keys_like_graphql_tools() {
     let services = Services::start_these(&["people", "profiles"]).await;
     let reference = services
-        .reference(&["people", "profiles"], json!({"merge": true}))
+        .reference(&["people", "profiles"], json!({"merge": "values"}))
         .await;
     assert_eq!(reference.error(), None);
     for matching in ["values", "by"] {
@@ -78,6 +115,30 @@ async fn results_out_of_order_and_with_gaps_are_matched_to_their_keys_like_graph
                 "{matching}: {actual}"
             );
         }
+    }
+}
+
+#[tokio::test]
+async fn a_custom_entry_point_answers_like_a_graphql_tools_resolve() {
+    let services = Services::start_these(&["people", "profiles"]).await;
+    let reference = services
+        .reference(&["people", "profiles"], json!({"merge": "resolve"}))
+        .await;
+    assert_eq!(reference.error(), None);
+    let quilt = quilt(&services, "resolve");
+    for (query, path) in CASES {
+        let expected = reference.run(query).await;
+        let actual = run(&quilt, query, json!({})).await;
+        assert_eq!(
+            serde_json::to_string(&expected["data"]).unwrap(),
+            serde_json::to_string(&actual["data"]).unwrap(),
+            "{query}\n  reference: {expected}\n  quilt:     {actual}"
+        );
+        assert_eq!(error_paths(&actual), [path], "{actual}");
+        assert_eq!(
+            actual["errors"][0]["message"],
+            expected["errors"][0]["message"]
+        );
     }
 }
 

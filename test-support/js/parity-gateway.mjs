@@ -13,22 +13,45 @@ import { createYoga } from 'graphql-yoga';
 import { stitchSchemas } from '@graphql-tools/stitch';
 import { buildHTTPExecutor } from '@graphql-tools/executor-http';
 import { MapFields } from '@graphql-tools/wrap';
+import { delegateToSchema } from '@graphql-tools/delegate';
 
 const [optionsJson, ...services] = process.argv.slice(2);
 const options = JSON.parse(optionsJson);
-// `merge: true`: `profiles` is an entry point for `Person` whose results are matched to the
-// keys by `valuesFromResults` (it answers out of order, with gaps). graphql-tools does not ask
-// the entry point for the key, so a transform adds `id` to its selection for the function
-// to read.
+// Merge config by `merge` option. `values`: `profiles` is an entry point for `Person` whose
+// results are matched to the keys by `valuesFromResults` (it answers out of order, with gaps);
+// graphql-tools does not ask the entry point for the key, so a transform adds `id` to its
+// selection for the function to read. `resolve`: the entry point is a `resolve` function, one
+// `profile(id:)` delegation per object.
 const merge = {
-  profiles: {
-    Person: {
-      selectionSet: '{ id }',
-      fieldName: 'profilesByIds',
-      key: ({ id }) => id,
-      argsFromKeys: (ids) => ({ ids }),
-      valuesFromResults: (results, keys) =>
-        keys.map((key) => results.find((r) => r?.id === key) ?? null),
+  values: {
+    profiles: {
+      Person: {
+        selectionSet: '{ id }',
+        fieldName: 'profilesByIds',
+        key: ({ id }) => id,
+        argsFromKeys: (ids) => ({ ids }),
+        valuesFromResults: (results, keys) =>
+          keys.map((key) => results.find((r) => r?.id === key) ?? null),
+      },
+    },
+  },
+  resolve: {
+    profiles: {
+      Person: {
+        selectionSet: '{ id }',
+        resolve: (person, context, info, subschema, selectionSet) =>
+          delegateToSchema({
+            schema: subschema,
+            operation: 'query',
+            fieldName: 'profile',
+            args: { id: person.id },
+            returnType: info.schema.getType('Person'),
+            selectionSet,
+            context,
+            info,
+            skipTypeMerging: true,
+          }),
+      },
     },
   },
 };
@@ -39,9 +62,9 @@ const subschemas = services.map((arg) => {
     schema: buildSchema(sdl),
     executor: buildHTTPExecutor({ endpoint: url }),
     batch: Boolean(options.merge),
-    merge: options.merge ? merge[name] : undefined,
+    merge: options.merge ? merge[options.merge][name] : undefined,
     transforms:
-      options.merge && name === 'profiles'
+      options.merge === 'values' && name === 'profiles'
         ? [
             new MapFields({
               Query: {

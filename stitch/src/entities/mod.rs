@@ -47,6 +47,8 @@ pub(crate) enum RuntimeArgs {
     },
     /// A gateway-defined field resolved by a local function (no upstream call).
     Local(crate::extension::LocalFn),
+    /// An entry point written in code: it fetches the objects itself.
+    Custom(crate::entry_point::ResolveFn),
 }
 
 /// An entry point checked against its subschema: what to select, call and send.
@@ -84,7 +86,10 @@ impl Resolver {
     pub fn batched(&self) -> bool {
         !matches!(
             self.args,
-            RuntimeArgs::Single(_) | RuntimeArgs::Delegate(_) | RuntimeArgs::Local(_)
+            RuntimeArgs::Single(_)
+                | RuntimeArgs::Delegate(_)
+                | RuntimeArgs::Local(_)
+                | RuntimeArgs::Custom(_)
         )
     }
 }
@@ -236,7 +241,11 @@ fn resolve(
     type_name: &str,
     entry: &EntryPoint,
 ) -> Result<Resolver, StitchError> {
-    let coordinate = format!("{type_name} ({})", entry.field_name);
+    let coordinate = if entry.field_name.is_empty() {
+        format!("{type_name} (resolve)")
+    } else {
+        format!("{type_name} ({})", entry.field_name)
+    };
     let error = |message: String| StitchError::InvalidMergeConfig {
         subschema: sub.name.clone(),
         coordinate: coordinate.clone(),
@@ -247,6 +256,25 @@ fn resolve(
         return Err(error(format!(
             "the subschema has no object type `{type_name}` to merge"
         )));
+    }
+    if let EntryArgs::Custom(resolve) = &entry.args {
+        let key = field_set(
+            &sub.name,
+            &sub.schema,
+            &type_name,
+            &entry.selection_set,
+            &coordinate,
+        )?;
+        return Ok(Resolver {
+            subschema: index,
+            field_name: type_name.clone(),
+            type_name,
+            key,
+            args: RuntimeArgs::Custom(resolve.clone()),
+            arg_types: Vec::new(),
+            abstract_result: false,
+            matching: crate::entry_point::Matching::Position,
+        });
     }
     let query = sub
         .schema
@@ -289,6 +317,7 @@ fn resolve(
             args_from_keys: args_from_keys.clone(),
         },
         EntryArgs::Entities => RuntimeArgs::Entities,
+        EntryArgs::Custom(resolve) => RuntimeArgs::Custom(resolve.clone()),
         EntryArgs::Declarative(declarative) => {
             args::declarative(declarative, field.ty.is_list(), &arg_types).map_err(error)?
         }

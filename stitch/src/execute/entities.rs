@@ -83,6 +83,7 @@ pub(crate) async fn run_entity_steps(
     for level in &plan.entity_steps {
         let mut work = Vec::new();
         let mut local = Vec::new();
+        let mut custom = Vec::new();
         for step in level.iter().filter(|s| root.is_none_or(|r| s.root == r)) {
             let raw = matches!(step.resolver.args, RuntimeArgs::Entities)
                 && gateway.executors[step.resolver.subschema].accepts_raw_variables();
@@ -91,6 +92,44 @@ pub(crate) async fn run_entity_steps(
                 continue;
             }
             let field_args = field_args(step, variables);
+            if let RuntimeArgs::Custom(resolve) = &step.resolver.args {
+                let call = crate::entry_point::EntryCall {
+                    representations: gathered.representations.clone(),
+                    selection: step.selection.clone(),
+                    fragments: step.fragments.clone(),
+                    variable_definitions: step
+                        .client_variables
+                        .iter()
+                        .map(|(_, d)| d.clone())
+                        .collect(),
+                    variables: step
+                        .client_variables
+                        .iter()
+                        .filter_map(|(n, _)| {
+                            variables
+                                .get(n.as_str())
+                                .map(|v| (n.to_string(), v.clone()))
+                        })
+                        .collect(),
+                    executor: gateway.executors[step.resolver.subschema].clone(),
+                    context: context.clone(),
+                };
+                let count = gathered.representations.len();
+                let call = resolve(call);
+                custom.push((step, gathered, async move {
+                    let outcomes = call.await;
+                    if outcomes.len() == count {
+                        outcomes
+                    } else {
+                        let message = format!(
+                            "the custom entry point answered {} values for {count} objects",
+                            outcomes.len()
+                        );
+                        vec![Err(message); count]
+                    }
+                }));
+                continue;
+            }
             if let RuntimeArgs::Local(resolve) = &step.resolver.args {
                 let calls = join_all(
                     gathered
@@ -111,6 +150,15 @@ pub(crate) async fn run_entity_steps(
         )
         .await;
         for (step, gathered, values) in locals {
+            merge_local(step, gathered, values, fetched);
+        }
+        let customs = join_all(
+            custom
+                .into_iter()
+                .map(|(step, gathered, call)| async move { (step, gathered, call.await) }),
+        )
+        .await;
+        for (step, gathered, values) in customs {
             merge_local(step, gathered, values, fetched);
         }
         if work.is_empty() {
@@ -448,7 +496,7 @@ fn request(
             let keys = gathered.representations.iter().map(|r| key(r)).collect();
             add_call(0, args_from_keys(keys, field_args), &mut calls);
         }
-        RuntimeArgs::Local(_) => return None,
+        RuntimeArgs::Local(_) | RuntimeArgs::Custom(_) => return None,
     }
     let document = match step.document(&calls) {
         Ok(document) => document,
