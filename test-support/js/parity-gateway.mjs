@@ -14,6 +14,7 @@ import { stitchSchemas } from '@graphql-tools/stitch';
 import { buildHTTPExecutor } from '@graphql-tools/executor-http';
 import { MapFields } from '@graphql-tools/wrap';
 import { delegateToSchema } from '@graphql-tools/delegate';
+import { stitchingDirectives } from '@graphql-tools/stitching-directives';
 
 const [optionsJson, ...services] = process.argv.slice(2);
 const options = JSON.parse(optionsJson);
@@ -55,9 +56,19 @@ const merge = {
     },
   },
 };
+const { stitchingDirectivesTypeDefs, stitchingDirectivesTransformer } = stitchingDirectives();
 const subschemas = services.map((arg) => {
   const [name, url] = arg.split('=');
-  const sdl = readFileSync(new URL(`./parity/${name}.graphql`, import.meta.url), 'utf8');
+  const own = readFileSync(new URL(`./parity/${name}.graphql`, import.meta.url), 'utf8');
+  // SDL with the stitching directives: their definitions, and the transformer reads them.
+  if (/@(key|merge)\b/.test(own)) {
+    return stitchingDirectivesTransformer({
+      schema: buildSchema(`${stitchingDirectivesTypeDefs}\n${own}`),
+      executor: buildHTTPExecutor({ endpoint: url }),
+      batch: true,
+    });
+  }
+  const sdl = own;
   return {
     schema: buildSchema(sdl),
     executor: buildHTTPExecutor({ endpoint: url }),

@@ -42,6 +42,23 @@ impl Services {
         peer.http_url("/graphql")
     }
 
+    /// The bodies of the GraphQL requests the service `name` received, in order.
+    pub async fn log(&self, name: &str) -> Vec<Value> {
+        let (_, peer) = self.peers.iter().find(|(n, _)| *n == name).unwrap();
+        let bodies: Vec<String> = client()
+            .get(peer.http_url("/log"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        bodies
+            .iter()
+            .map(|b| serde_json::from_str(b).unwrap())
+            .collect()
+    }
+
     /// Quilt over the services `names` (in that order), with the stitcher's options set by
     /// `configure`.
     pub fn quilt(
