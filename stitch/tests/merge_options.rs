@@ -96,3 +96,46 @@ async fn merge_directives_or_not_matches_graphql_tools() {
         assert_eq!(sdl.contains("@tag"), merge, "{sdl}");
     }
 }
+
+#[tokio::test]
+async fn gateway_resolvers_override_existing_fields_like_graphql_tools() {
+    use quilt_stitch::FieldResolver;
+    let services = Services::start().await;
+    let names = ["left", "right"];
+    let reference = services.reference(&names, json!({"resolvers": true})).await;
+    assert_eq!(reference.error(), None);
+    let quilt = services
+        .quilt(&names, |s| {
+            s.resolve(
+                "User.name",
+                FieldResolver::local("{ id }", |user, _| {
+                    Ok(json!(format!(
+                        "User {}",
+                        user["id"].as_str().unwrap_or_default()
+                    )))
+                }),
+            )
+            .resolve(
+                "Query.shared",
+                FieldResolver::local("", |_, args| {
+                    Ok(json!(format!(
+                        "gateway {}",
+                        args["id"].as_str().unwrap_or_default()
+                    )))
+                }),
+            )
+        })
+        .unwrap();
+    for query in [
+        "{ leftUser { id name } rightUser { name code } shared(id: \"4\") }",
+        "{ s: shared(id: \"5\") leftUser { n: name } }",
+    ] {
+        let expected = reference.run(query).await;
+        let actual = run(&quilt, query, json!({})).await;
+        assert!(expected["data"].is_object(), "{expected}");
+        assert!(
+            same_answer(&expected, &actual),
+            "{query}\n  reference: {expected}\n  quilt:     {actual}"
+        );
+    }
+}

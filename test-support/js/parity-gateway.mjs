@@ -1,11 +1,12 @@
 // The reference gateway for the type-merging option tests: @graphql-tools/stitch over the
-// parity services given, each subschema's SDL read from test-support/js/parity/<name>.graphql,
-// with the options given as JSON: `merge` (see below), `typeMergingOptions` (as graphql-tools
+// parity services given, each subschema's SDL read from test-support/js/parity/<name>.graphql
+// (SDL with stitching directives through stitchingDirectivesTransformer), with the options
+// given as JSON: `merge` and `resolvers` (see below), `typeMergingOptions` (as graphql-tools
 // takes it), `mergeTypes` (true, false, a list of names, or `{ "except": [names] }` for a
-// filter function) and `mergeDirectives`. Building may fail: `GET /build` answers `{ error, warnings }` (the
-// message stitchSchemas threw, or null, and every console.warn while building), and `/graphql`
-// serves the stitched schema when there is one. Listens on 127.0.0.1:0.
-// Usage: node parity-gateway.mjs '<options json>' <name>=<url> ...
+// filter function) and `mergeDirectives`. Building may fail: `GET /build` answers
+// `{ error, warnings }` (the message stitchSchemas threw, or null, and every console.warn
+// while building), and `/graphql` serves the stitched schema when there is one. Listens on
+// 127.0.0.1:0. Usage: node parity-gateway.mjs '<options json>' <name>=<url> ...
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { buildSchema, isSpecifiedScalarType, Kind } from 'graphql';
@@ -111,6 +112,13 @@ let error = null;
 try {
   schema = stitchSchemas({
     subschemas,
+    // `resolvers: true`: gateway resolvers that override a field of a type and a root field.
+    resolvers: options.resolvers
+      ? {
+          User: { name: { selectionSet: '{ id }', resolve: (user) => `User ${user.id}` } },
+          Query: { shared: (_, { id }) => `gateway ${id}` },
+        }
+      : {},
     typeMergingOptions: options.typeMergingOptions,
     mergeTypes,
     mergeDirectives: options.mergeDirectives ?? true,
