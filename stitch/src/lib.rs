@@ -59,7 +59,9 @@ pub use entry_point::{
     ArgsFn, ArgsFromKeysFn, EntryCall, EntryPoint, KeyFn, ResolveFn, ValuesFromResultsFn,
 };
 pub use error::StitchError;
-pub use extension::{DelegateArgsFn, FieldResolver, KeysArgsFn, LocalFn, ParentKeyFn};
+pub use extension::{
+    DelegateArgsFn, FieldResolver, KeysArgsFn, LocalFn, OnLocatedErrorFn, ParentKeyFn,
+};
 pub use gateway::StitchedSchema;
 pub use plan_cache::PlanCacheStats;
 pub use subscription::{

@@ -169,3 +169,57 @@ async fn matching_results_needs_a_batched_entry_point_and_a_field_the_type_has()
     let text = build(single.match_by("id"));
     assert!(text.contains("batched"), "{text}");
 }
+
+/// graphql-tools (delegate 12.3.3) calls `onLocatedError` but, where a single error meets a
+/// null, relocates the original error, so its messages stay unmapped; data and paths are
+/// compared with it, and Quilt's messages are the mapped ones.
+#[tokio::test]
+async fn a_delegated_field_maps_its_errors_with_on_located_error() {
+    use quilt_stitch::FieldResolver;
+    let services = Services::start_these(&["people", "profiles"]).await;
+    let reference = services
+        .reference(&["people", "profiles"], json!({"delegate": true}))
+        .await;
+    assert_eq!(reference.error(), None);
+    let quilt = services
+        .quilt(&["people", "profiles"], |s| {
+            s.type_defs("extend type Query { profileOf(id: ID!): Person }")
+                .resolve(
+                    "Query.profileOf",
+                    FieldResolver::delegate("profiles", "profile")
+                        .arg_from_field("id", "id")
+                        .on_located_error(|mut error| {
+                            error.message = format!("profiles: {}", error.message);
+                            error
+                        }),
+                )
+        })
+        .unwrap();
+    for (query, path) in [
+        (
+            "{ profileOf(id: \"3\") { id bio } }",
+            "[\"profileOf\",\"bio\"]",
+        ),
+        (
+            "{ a: profileOf(id: \"1\") { bio } b: profileOf(id: \"3\") { b: bio } c: profileOf(id: \"9\") { id } }",
+            "[\"b\",\"b\"]",
+        ),
+    ] {
+        let expected = reference.run(query).await;
+        let actual = run(&quilt, query, json!({})).await;
+        assert_eq!(
+            serde_json::to_string(&expected["data"]).unwrap(),
+            serde_json::to_string(&actual["data"]).unwrap(),
+            "{query}\n  reference: {expected}\n  quilt:     {actual}"
+        );
+        assert_eq!(error_paths(&actual), error_paths(&expected));
+        assert_eq!(error_paths(&actual), [path]);
+        assert_eq!(
+            actual["errors"][0]["message"],
+            format!(
+                "profiles: {}",
+                expected["errors"][0]["message"].as_str().unwrap()
+            )
+        );
+    }
+}

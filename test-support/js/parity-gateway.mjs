@@ -16,6 +16,7 @@ import { buildHTTPExecutor } from '@graphql-tools/executor-http';
 import { MapFields } from '@graphql-tools/wrap';
 import { delegateToSchema } from '@graphql-tools/delegate';
 import { stitchingDirectives } from '@graphql-tools/stitching-directives';
+import { createGraphQLError } from '@graphql-tools/utils';
 
 const [optionsJson, ...services] = process.argv.slice(2);
 const options = JSON.parse(optionsJson);
@@ -113,12 +114,35 @@ try {
   schema = stitchSchemas({
     subschemas,
     // `resolvers: true`: gateway resolvers that override a field of a type and a root field.
+    // `delegate: true`: `Query.profileOf(id:)` delegated to `profiles.profile(id:)`, each error
+    // mapped by `onLocatedError`.
+    typeDefs: options.delegate ? 'extend type Query { profileOf(id: ID!): Person }' : [],
     resolvers: options.resolvers
       ? {
           User: { name: { selectionSet: '{ id }', resolve: (user) => `User ${user.id}` } },
           Query: { shared: (_, { id }) => `gateway ${id}` },
         }
-      : {},
+      : options.delegate
+        ? {
+            Query: {
+              profileOf: (_, { id }, context, info) =>
+                delegateToSchema({
+                  schema: subschemas[1],
+                  operation: 'query',
+                  fieldName: 'profile',
+                  args: { id },
+                  context,
+                  info,
+                  onLocatedError: (e) =>
+                    createGraphQLError(`profiles: ${e.message}`, {
+                      nodes: e.nodes,
+                      path: e.path,
+                      extensions: e.extensions,
+                    }),
+                }),
+            },
+          }
+        : {},
     typeMergingOptions: options.typeMergingOptions,
     mergeTypes,
     mergeDirectives: options.mergeDirectives ?? true,

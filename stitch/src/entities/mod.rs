@@ -69,6 +69,8 @@ pub(crate) struct Resolver {
     pub abstract_result: bool,
     /// How a batched call's results are matched to its keys.
     pub matching: crate::entry_point::Matching,
+    /// For a gateway-defined field: how each error of its calls is mapped.
+    pub on_located_error: Option<crate::extension::OnLocatedErrorFn>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -274,6 +276,7 @@ fn resolve(
             arg_types: Vec::new(),
             abstract_result: false,
             matching: crate::entry_point::Matching::Position,
+            on_located_error: None,
         });
     }
     let query = sub
@@ -356,6 +359,7 @@ fn resolve(
         arg_types,
         abstract_result,
         matching: entry.matching.clone(),
+        on_located_error: None,
     })
 }
 

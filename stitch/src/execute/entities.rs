@@ -664,6 +664,10 @@ fn merge(
         }
     }
     for error in errors {
+        let error = match &step.resolver.on_located_error {
+            Some(map) => map(error),
+            None => error,
+        };
         let target = error.path.as_deref().and_then(|path| match path {
             [PathSegment::Key(alias), PathSegment::Index(i), rest @ ..] if alias == "_e" => {
                 if matches!(step.resolver.matching, EntryMatching::Position) {
