@@ -1,6 +1,6 @@
 //! The general field transforms: `TransformCompositeFields` and its narrower forms
-//! `TransformObjectFields`, `TransformInterfaceFields` and `TransformRootFields`, and
-//! `MapFields`, which maps requests and results of named fields without changing the schema.
+//! `TransformObjectFields`, `TransformInterfaceFields` and `TransformRootFields` (`MapFields`,
+//! in `map_fields.rs`, is built on it).
 //!
 //! The schema side is a closure over (type, field, definition) that keeps, removes or replaces
 //! each field; a replacement with another name renames it, and requests then ask for the old
@@ -55,7 +55,7 @@ pub enum FieldNodeChange {
     Selections(Vec<ast::Selection>),
 }
 
-type FieldFn =
+pub(super) type FieldFn =
     Box<dyn Fn(&str, Option<OperationType>, &str, &FieldDefinition) -> FieldChange + Send + Sync>;
 /// A field node transformer: (parent type, field name, the selected field) in the names of the
 /// transformed schema.
@@ -70,7 +70,7 @@ pub type ErrorsFn = Box<dyn Fn(Vec<GraphQLError>) -> Vec<GraphQLError> + Send + 
 const TYPENAME_ALIAS: &str = "__quiltTypename";
 
 #[derive(Clone, Copy, PartialEq)]
-enum Scope {
+pub(super) enum Scope {
     Composite,
     Object,
     Interface,
@@ -124,7 +124,7 @@ impl TransformCompositeFields {
         )
     }
 
-    fn scoped(transform: &'static str, scope: Scope, fields: FieldFn) -> Self {
+    pub(super) fn scoped(transform: &'static str, scope: Scope, fields: FieldFn) -> Self {
         Self {
             transform,
             scope,
@@ -528,142 +528,5 @@ impl TransformRootFields {
             Scope::Root,
             Box::new(move |_, op, f, d| op.map_or(FieldChange::Keep, |op| fields(op, f, d))),
         ))
-    }
-}
-
-/// Maps the requests and results of named fields and types without changing the schema; as
-/// graphql-tools' `MapFields(fieldNodeTransformerMap, objectValueTransformerMap,
-/// errorsTransformer)`.
-///
-/// ```
-/// use apollo_compiler::{ast, name, Node};
-/// use quilt_wrap::transforms::{FieldNodeChange, MapFields};
-///
-/// // Prices are always asked in euros; every product's `upc` gets a prefix.
-/// let t = MapFields::new()
-///     .field_node("Product", "price", |field| {
-///         let mut field = field.clone();
-///         field.arguments = vec![Node::new(ast::Argument {
-///             name: name!("currency"),
-///             value: Node::new(ast::Value::Enum(name!("EUR"))),
-///         })];
-///         FieldNodeChange::Field(field)
-///     })
-///     .object("Product", |product| {
-///         if let Some(serde_json::Value::String(upc)) = product.get_mut("upc") {
-///             *upc = format!("upc-{upc}");
-///         }
-///     });
-/// # let _ = t;
-/// ```
-#[derive(Default)]
-pub struct MapFields {
-    nodes: HashMap<(String, String), FieldNodeMapFn>,
-    objects: HashMap<String, ObjectMapFn>,
-    errors: Option<ErrorsFn>,
-    inner: Option<TransformCompositeFields>,
-}
-
-type FieldNodeMapFn = std::sync::Arc<dyn Fn(&ast::Field) -> FieldNodeChange + Send + Sync>;
-type ObjectMapFn = std::sync::Arc<dyn Fn(&mut JsonMap) + Send + Sync>;
-
-impl MapFields {
-    /// Maps nothing yet.
-    pub fn new() -> Self {
-        Self::default()
-    }
-
-    /// Maps the selections of `type_name.field`.
-    pub fn field_node(
-        mut self,
-        type_name: impl Into<String>,
-        field: impl Into<String>,
-        map: impl Fn(&ast::Field) -> FieldNodeChange + Send + Sync + 'static,
-    ) -> Self {
-        self.nodes
-            .insert((type_name.into(), field.into()), std::sync::Arc::new(map));
-        self
-    }
-
-    /// Maps every result object of type `type_name`.
-    pub fn object(
-        mut self,
-        type_name: impl Into<String>,
-        map: impl Fn(&mut JsonMap) + Send + Sync + 'static,
-    ) -> Self {
-        self.objects
-            .insert(type_name.into(), std::sync::Arc::new(map));
-        self
-    }
-
-    /// Maps each result's errors.
-    pub fn errors(
-        mut self,
-        errors: impl Fn(Vec<GraphQLError>) -> Vec<GraphQLError> + Send + Sync + 'static,
-    ) -> Self {
-        self.errors = Some(Box::new(errors));
-        self
-    }
-}
-
-impl Transform for MapFields {
-    fn name(&self) -> &str {
-        "MapFields"
-    }
-
-    fn transform_schema(&mut self, schema: Schema) -> Result<Schema, TransformError> {
-        let nodes = std::mem::take(&mut self.nodes);
-        let mut inner = TransformCompositeFields::scoped(
-            "MapFields",
-            Scope::Composite,
-            Box::new(|_, _, _, _| FieldChange::Keep),
-        );
-        if !nodes.is_empty() {
-            inner = inner.field_nodes(move |type_name, field, node| {
-                match nodes.get(&(type_name.to_owned(), field.to_owned())) {
-                    Some(map) => map(node),
-                    None => FieldNodeChange::Keep,
-                }
-            });
-        }
-        let objects = std::mem::take(&mut self.objects);
-        if !objects.is_empty() {
-            inner = inner.objects(move |type_name, object| {
-                if let Some(map) = objects.get(type_name) {
-                    map(object);
-                }
-            });
-        }
-        if let Some(errors) = self.errors.take() {
-            inner.errors = Some(errors);
-        }
-        let schema = inner.transform_schema(schema)?;
-        self.inner = Some(inner);
-        Ok(schema)
-    }
-
-    fn transform_document(
-        &self,
-        document: &Document,
-        operation_name: Option<&str>,
-    ) -> Result<Document, TransformError> {
-        match &self.inner {
-            Some(inner) => inner.transform_document(document, operation_name),
-            None => Err(TransformError::request(
-                "MapFields",
-                "the transform was not applied to a schema",
-            )),
-        }
-    }
-
-    fn transform_result(
-        &self,
-        result: ExecutionResult,
-        context: &TransformContext,
-    ) -> ExecutionResult {
-        match &self.inner {
-            Some(inner) => inner.transform_result(result, context),
-            None => result,
-        }
     }
 }

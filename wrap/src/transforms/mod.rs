@@ -6,6 +6,7 @@ mod filter;
 mod hoist_field;
 mod input_fields;
 mod leaf_values;
+mod map_fields;
 mod prune;
 mod rename_fields;
 mod rename_inputs;
@@ -14,8 +15,8 @@ mod transform_query;
 mod wrap_fields;
 
 pub use composite_fields::{
-    ErrorsFn, FieldChange, FieldNodeChange, FieldNodeFn, MapFields, ObjectFn,
-    TransformCompositeFields, TransformInterfaceFields, TransformObjectFields, TransformRootFields,
+    ErrorsFn, FieldChange, FieldNodeChange, FieldNodeFn, ObjectFn, TransformCompositeFields,
+    TransformInterfaceFields, TransformObjectFields, TransformRootFields,
 };
 pub use directives::{
     FilterObjectFieldDirectives, Matcher, RemoveObjectFieldDeprecations,
@@ -29,6 +30,7 @@ pub use filter::{
 pub use hoist_field::HoistField;
 pub use input_fields::{InputFieldChange, InputObjectFn, TransformInputObjectFields};
 pub use leaf_values::{MapLeafValues, TransformEnumValues};
+pub use map_fields::MapFields;
 pub use prune::PruneSchema;
 pub use rename_fields::{RenameInterfaceFields, RenameObjectFields, RenameRootFields};
 pub use rename_inputs::{RenameInputObjectFields, RenameObjectFieldArguments};
