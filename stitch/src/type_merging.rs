@@ -30,11 +30,35 @@ use crate::config::ValidationLevel;
 ///     .validation_scope("User.legacyCode", ValidationSettings::new().level(ValidationLevel::Off));
 /// # let _ = options;
 /// ```
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct TypeMergingOptions {
     pub(crate) settings: ValidationSettings,
     pub(crate) scopes: HashMap<String, ValidationSettings>,
     pub(crate) nullable_on_conflict: bool,
+    pub(crate) field_config_merger: Option<FieldConfigMergerFn>,
+}
+
+/// Chooses the definition of a field several subschemas define: (type name, field name, each
+/// subschema's name and definition, in subschema order) → the definition to keep.
+pub type FieldConfigMergerFn = Arc<
+    dyn Fn(
+            &str,
+            &str,
+            &[(&str, &apollo_compiler::ast::FieldDefinition)],
+        ) -> apollo_compiler::ast::FieldDefinition
+        + Send
+        + Sync,
+>;
+
+impl std::fmt::Debug for TypeMergingOptions {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TypeMergingOptions")
+            .field("settings", &self.settings)
+            .field("scopes", &self.scopes)
+            .field("nullable_on_conflict", &self.nullable_on_conflict)
+            .field("field_config_merger", &self.field_config_merger.is_some())
+            .finish()
+    }
 }
 
 impl TypeMergingOptions {
@@ -66,6 +90,32 @@ impl TypeMergingOptions {
     /// `useNonNullableFieldOnConflict`; off by default).
     pub fn nullable_on_conflict(mut self, on: bool) -> Self {
         self.nullable_on_conflict = on;
+        self
+    }
+
+    /// Chooses the definition kept of every field of a merged type (root types included) that
+    /// several subschemas define, instead of the canonical or the last one (graphql-tools'
+    /// `fieldConfigMerger`); the checks then compare the others with it.
+    ///
+    /// ```
+    /// use quilt_stitch::TypeMergingOptions;
+    /// // The first subschema's definition wins.
+    /// let options = TypeMergingOptions::new()
+    ///     .field_config_merger(|_type_name, _field, candidates| candidates[0].1.clone());
+    /// # let _ = options;
+    /// ```
+    pub fn field_config_merger(
+        mut self,
+        merger: impl Fn(
+            &str,
+            &str,
+            &[(&str, &apollo_compiler::ast::FieldDefinition)],
+        ) -> apollo_compiler::ast::FieldDefinition
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.field_config_merger = Some(Arc::new(merger));
         self
     }
 

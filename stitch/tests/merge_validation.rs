@@ -178,3 +178,26 @@ async fn nullable_on_conflict_matches_graphql_tools() {
         same_answers(&quilt, &reference).await;
     }
 }
+
+#[tokio::test]
+async fn a_field_config_merger_chooses_definitions_and_root_owners_like_graphql_tools() {
+    let services = Services::start().await;
+    let names = ["left", "right"];
+    let reference = services
+        .reference(&names, json!({"firstFieldWins": true}))
+        .await;
+    assert_eq!(reference.error(), None);
+    let quilt = services
+        .quilt(&names, |s| {
+            s.type_merging(
+                TypeMergingOptions::new()
+                    .field_config_merger(|_, _, candidates| candidates[0].1.clone()),
+            )
+        })
+        .unwrap();
+    assert_eq!(warned(&quilt), reference.warned());
+    same_answers(&quilt, &reference).await;
+    // The first definitions were kept: `shared` is `left`'s.
+    let shared = run(&quilt, "{ shared(id: \"1\") }", json!({})).await;
+    assert_eq!(shared["data"]["shared"], "left 1");
+}

@@ -1,9 +1,9 @@
 // The reference gateway for the type-merging option tests: @graphql-tools/stitch over the
 // parity services given, each subschema's SDL read from test-support/js/parity/<name>.graphql
 // (SDL with stitching directives through stitchingDirectivesTransformer), with the options
-// given as JSON: `merge` and `resolvers` (see below), `typeMergingOptions` (as graphql-tools
-// takes it), `mergeTypes` (true, false, a list of names, or `{ "except": [names] }` for a
-// filter function) and `mergeDirectives`. Building may fail: `GET /build` answers
+// given as JSON: `merge`, `resolvers`, `delegate`, `firstFieldWins` (see below),
+// `typeMergingOptions` (as graphql-tools takes it), `mergeTypes` (true, false, a list of
+// names, or `{ "except": [names] }` for a filter function) and `mergeDirectives`. Building may fail: `GET /build` answers
 // `{ error, warnings }` (the message stitchSchemas threw, or null, and every console.warn
 // while building), and `/graphql` serves the stitched schema when there is one. Listens on
 // 127.0.0.1:0. Usage: node parity-gateway.mjs '<options json>' <name>=<url> ...
@@ -143,7 +143,10 @@ try {
             },
           }
         : {},
-    typeMergingOptions: options.typeMergingOptions,
+    // `firstFieldWins: true`: a `fieldConfigMerger` keeping the first subschema's definition.
+    typeMergingOptions: options.firstFieldWins
+      ? { ...options.typeMergingOptions, fieldConfigMerger: (candidates) => candidates[0].fieldConfig }
+      : options.typeMergingOptions,
     mergeTypes,
     mergeDirectives: options.mergeDirectives ?? true,
   });

@@ -225,13 +225,16 @@ pub(crate) fn merge(
         directives::strip_custom(&mut schema);
     }
     let mut warnings = Vec::new();
-    validation::check_fields(
+    let chosen_owners = validation::check_fields(
         &mut schema,
         subschemas,
         options.type_merging,
         &unmerged,
         &mut warnings,
     )?;
+    for (op, field, owner) in chosen_owners {
+        root_owners.insert((op, field), owner);
+    }
     let schema = schema.validate().map_err(|e| StitchError::InvalidSchema {
         message: e.errors.to_string(),
     })?;

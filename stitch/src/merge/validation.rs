@@ -49,16 +49,17 @@ impl Report<'_> {
 }
 
 /// Checks every field of the merged object and interface types (root types included; not the
-/// types left `unmerged`) that
-/// more than one subschema defines; with `nullable_on_conflict`, first makes a field nullable
-/// where its definitions disagree on it.
+/// types left `unmerged`) that more than one subschema defines. First a `field_config_merger`
+/// chooses its definition (answered: the root fields whose owner that changes), and
+/// `nullable_on_conflict` makes it nullable where the definitions disagree on it.
 pub(super) fn check_fields(
     merged: &mut Schema,
     subschemas: &[SubschemaConfig],
     options: &TypeMergingOptions,
     unmerged: &HashSet<Name>,
     warnings: &mut Vec<BuildWarning>,
-) -> Result<(), StitchError> {
+) -> Result<Vec<(OperationType, Name, usize)>, StitchError> {
+    let mut root_owners = Vec::new();
     let mut report = Report { options, warnings };
     let names: Vec<Name> = merged
         .types
@@ -74,7 +75,8 @@ pub(super) fn check_fields(
         // Each subschema's fields of this type, in subschema order.
         let mut candidates: IndexMap<Name, Vec<(&Schema, &Node<FieldDefinition>)>> =
             IndexMap::new();
-        for sub in subschemas {
+        let mut owners: IndexMap<Name, Vec<(usize, &str)>> = IndexMap::new();
+        for (index, sub) in subschemas.iter().enumerate() {
             let schema: &Schema = &sub.schema;
             let Some(fields) = fields_of(schema, &type_name, root) else {
                 continue;
@@ -87,11 +89,39 @@ pub(super) fn check_fields(
                     .entry(name.clone())
                     .or_default()
                     .push((schema, field));
+                owners
+                    .entry(name.clone())
+                    .or_default()
+                    .push((index, &sub.name));
             }
         }
         for (field_name, defs) in candidates {
             if defs.len() < 2 {
                 continue;
+            }
+            if final_field(merged, &type_name, &field_name).is_none() {
+                continue;
+            }
+            if let Some(merger) = &options.field_config_merger {
+                let names = owners
+                    .get(&field_name)
+                    .map(Vec::as_slice)
+                    .unwrap_or_default();
+                let given: Vec<(&str, &FieldDefinition)> = names
+                    .iter()
+                    .zip(&defs)
+                    .map(|((_, name), (_, f))| (*name, &***f))
+                    .collect();
+                let chosen = merger(&type_name, &field_name, &given);
+                // A root field is resolved by the subschema whose definition was chosen.
+                if let Some(op) = root
+                    && let Some(((owner, _), _)) =
+                        names.iter().zip(&defs).find(|(_, (_, f))| ***f == chosen)
+                {
+                    root_owners.push((op, field_name.clone(), *owner));
+                }
+                let chosen = super::strip::strip_field(&Node::new(chosen));
+                replace_field(merged, &type_name, &field_name, chosen);
             }
             let Some(final_field) = final_field(merged, &type_name, &field_name) else {
                 continue;
@@ -108,7 +138,7 @@ pub(super) fn check_fields(
             check_field(merged, &type_name, &final_field, &defs, &mut report)?;
         }
     }
-    Ok(())
+    Ok(root_owners)
 }
 
 /// The fields `schema` defines for the merged type `type_name` (for a root type, those of the
@@ -148,6 +178,25 @@ fn final_field<'a>(
 
 fn final_field_def(merged: &Schema, type_name: &Name, field: &Name) -> Option<FieldDefinition> {
     final_field(merged, type_name, field).cloned()
+}
+
+/// Puts `definition` in place of `type_name.field` (under the field's name).
+fn replace_field(
+    merged: &mut Schema,
+    type_name: &Name,
+    field: &Name,
+    definition: Node<FieldDefinition>,
+) {
+    let fields = match merged.types.get_mut(type_name) {
+        Some(ExtendedType::Object(t)) => &mut t.make_mut().fields,
+        Some(ExtendedType::Interface(t)) => &mut t.make_mut().fields,
+        _ => return,
+    };
+    if let Some(f) = fields.get_mut(field) {
+        let mut definition = (*definition).clone();
+        definition.name = field.clone();
+        *f.make_mut() = definition;
+    }
 }
 
 fn set_nullable(merged: &mut Schema, type_name: &Name, field: &Name) {
