@@ -69,6 +69,6 @@ pub use subscription::{
     SubscriptionStats,
 };
 pub use type_merging::{
-    BuildWarning, FieldConfigMergerFn, MergeTypes, MergeTypesFn, TypeMergingOptions,
-    ValidationSettings,
+    BuildWarning, FieldConfigMergerFn, MergeTypes, MergeTypesFn, TypeCandidateMergerFn,
+    TypeMergingOptions, ValidationSettings,
 };

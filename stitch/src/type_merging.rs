@@ -36,7 +36,14 @@ pub struct TypeMergingOptions {
     pub(crate) scopes: HashMap<String, ValidationSettings>,
     pub(crate) nullable_on_conflict: bool,
     pub(crate) field_config_merger: Option<FieldConfigMergerFn>,
+    pub(crate) type_candidate_merger: Option<TypeCandidateMergerFn>,
 }
+
+/// Chooses which subschema's definition of a merged type wins where definitions differ:
+/// (type name, each defining subschema's name and definition, in subschema order) → the index
+/// of the chosen one.
+pub type TypeCandidateMergerFn =
+    Arc<dyn Fn(&str, &[(&str, &apollo_compiler::schema::ExtendedType)]) -> usize + Send + Sync>;
 
 /// Chooses the definition of a field several subschemas define: (type name, field name, each
 /// subschema's name and definition, in subschema order) → the definition to keep.
@@ -57,6 +64,10 @@ impl std::fmt::Debug for TypeMergingOptions {
             .field("scopes", &self.scopes)
             .field("nullable_on_conflict", &self.nullable_on_conflict)
             .field("field_config_merger", &self.field_config_merger.is_some())
+            .field(
+                "type_candidate_merger",
+                &self.type_candidate_merger.is_some(),
+            )
             .finish()
     }
 }
@@ -116,6 +127,29 @@ impl TypeMergingOptions {
         + 'static,
     ) -> Self {
         self.field_config_merger = Some(Arc::new(merger));
+        self
+    }
+
+    /// Chooses, for each merged object or interface type (root types included) that several
+    /// subschemas define, the definition whose fields win where definitions differ, instead of
+    /// the last one (graphql-tools' `typeCandidateMerger`); a root field it defines is then
+    /// resolved by that subschema. A [`field_config_merger`](Self::field_config_merger) still
+    /// has the last word on each field.
+    ///
+    /// ```
+    /// use quilt_stitch::TypeMergingOptions;
+    /// // The first subschema's definition of every type wins.
+    /// let options = TypeMergingOptions::new().type_candidate_merger(|_type_name, _candidates| 0);
+    /// # let _ = options;
+    /// ```
+    pub fn type_candidate_merger(
+        mut self,
+        merger: impl Fn(&str, &[(&str, &apollo_compiler::schema::ExtendedType)]) -> usize
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.type_candidate_merger = Some(Arc::new(merger));
         self
     }
 

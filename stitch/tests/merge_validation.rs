@@ -201,3 +201,27 @@ async fn a_field_config_merger_chooses_definitions_and_root_owners_like_graphql_
     let shared = run(&quilt, "{ shared(id: \"1\") }", json!({})).await;
     assert_eq!(shared["data"]["shared"], "left 1");
 }
+
+#[tokio::test]
+async fn a_type_candidate_merger_chooses_the_winning_definitions_like_graphql_tools() {
+    let services = Services::start().await;
+    let names = ["left", "right"];
+    let reference = services
+        .reference(&names, json!({"firstTypeWins": true}))
+        .await;
+    assert_eq!(reference.error(), None);
+    let quilt = services
+        .quilt(&names, |s| {
+            s.type_merging(
+                TypeMergingOptions::new().type_candidate_merger(|_, candidates| {
+                    assert_eq!(candidates.len(), 2);
+                    0
+                }),
+            )
+        })
+        .unwrap();
+    assert_eq!(warned(&quilt), reference.warned());
+    same_answers(&quilt, &reference).await;
+    let shared = run(&quilt, "{ shared(id: \"1\") }", json!({})).await;
+    assert_eq!(shared["data"]["shared"], "left 1");
+}

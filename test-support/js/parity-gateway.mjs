@@ -1,12 +1,13 @@
 // The reference gateway for the type-merging option tests: @graphql-tools/stitch over the
 // parity services given, each subschema's SDL read from test-support/js/parity/<name>.graphql
 // (SDL with stitching directives through stitchingDirectivesTransformer), with the options
-// given as JSON: `merge`, `resolvers`, `delegate`, `firstFieldWins` (see below),
-// `typeMergingOptions` (as graphql-tools takes it), `mergeTypes` (true, false, a list of
-// names, or `{ "except": [names] }` for a filter function) and `mergeDirectives`. Building may fail: `GET /build` answers
-// `{ error, warnings }` (the message stitchSchemas threw, or null, and every console.warn
-// while building), and `/graphql` serves the stitched schema when there is one. Listens on
-// 127.0.0.1:0. Usage: node parity-gateway.mjs '<options json>' <name>=<url> ...
+// given as JSON: `merge`, `resolvers`, `delegate`, `firstFieldWins`, `firstTypeWins` (see
+// below), `typeMergingOptions` (as graphql-tools takes it), `mergeTypes` (true, false, a list
+// of names, or `{ "except": [names] }` for a filter function) and `mergeDirectives`. Building
+// may fail: `GET /build` answers `{ error, warnings }` (the message stitchSchemas threw, or
+// null, and every console.warn while building), and `/graphql` serves the stitched schema when
+// there is one. Listens on 127.0.0.1:0.
+// Usage: node parity-gateway.mjs '<options json>' <name>=<url> ...
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import { buildSchema, isSpecifiedScalarType, Kind } from 'graphql';
@@ -143,10 +144,15 @@ try {
             },
           }
         : {},
-    // `firstFieldWins: true`: a `fieldConfigMerger` keeping the first subschema's definition.
-    typeMergingOptions: options.firstFieldWins
-      ? { ...options.typeMergingOptions, fieldConfigMerger: (candidates) => candidates[0].fieldConfig }
-      : options.typeMergingOptions,
+    // `firstFieldWins: true`: a `fieldConfigMerger` keeping the first subschema's definition;
+    // `firstTypeWins: true`: a `typeCandidateMerger` choosing the first subschema's type.
+    typeMergingOptions: {
+      ...options.typeMergingOptions,
+      ...(options.firstFieldWins
+        ? { fieldConfigMerger: (candidates) => candidates[0].fieldConfig }
+        : {}),
+      ...(options.firstTypeWins ? { typeCandidateMerger: (candidates) => candidates[0] } : {}),
+    },
     mergeTypes,
     mergeDirectives: options.mergeDirectives ?? true,
   });

@@ -72,6 +72,16 @@ pub(super) fn check_fields(
             .iter()
             .find(|(_, name)| *name == type_name.as_str())
             .map(|(op, _)| *op);
+        if let Some(chooser) = &options.type_candidate_merger {
+            choose_type(
+                merged,
+                subschemas,
+                &type_name,
+                root,
+                chooser,
+                &mut root_owners,
+            );
+        }
         // Each subschema's fields of this type, in subschema order.
         let mut candidates: IndexMap<Name, Vec<(&Schema, &Node<FieldDefinition>)>> =
             IndexMap::new();
@@ -178,6 +188,60 @@ fn final_field<'a>(
 
 fn final_field_def(merged: &Schema, type_name: &Name, field: &Name) -> Option<FieldDefinition> {
     final_field(merged, type_name, field).cloned()
+}
+
+/// Lets `chooser` pick the winning definition of `type_name` among the subschemas defining
+/// it, and puts that definition's fields in place (recording the new owners of root fields).
+fn choose_type(
+    merged: &mut Schema,
+    subschemas: &[SubschemaConfig],
+    type_name: &Name,
+    root: Option<OperationType>,
+    chooser: &crate::type_merging::TypeCandidateMergerFn,
+    root_owners: &mut Vec<(OperationType, Name, usize)>,
+) {
+    let definers: Vec<(usize, &str, &ExtendedType)> = subschemas
+        .iter()
+        .enumerate()
+        .filter_map(|(i, sub)| {
+            let name = match root {
+                Some(op) => sub.schema.root_operation(op)?,
+                None => type_name,
+            };
+            let ty = sub.schema.types.get(name)?;
+            matches!(ty, ExtendedType::Object(_) | ExtendedType::Interface(_)).then_some((
+                i,
+                sub.name.as_str(),
+                ty,
+            ))
+        })
+        .collect();
+    if definers.len() < 2 {
+        return;
+    }
+    let given: Vec<(&str, &ExtendedType)> = definers.iter().map(|(_, n, t)| (*n, *t)).collect();
+    let Some((owner, _, ty)) = definers.get(chooser(type_name, &given)) else {
+        return;
+    };
+    let fields = match ty {
+        ExtendedType::Object(t) => &t.fields,
+        ExtendedType::Interface(t) => &t.fields,
+        _ => return,
+    };
+    for (field_name, field) in fields {
+        if final_field(merged, type_name, field_name).is_none() {
+            continue;
+        }
+        replace_field(
+            merged,
+            type_name,
+            field_name,
+            super::strip::strip_field(field),
+        );
+        if let Some(op) = root {
+            root_owners.push((op, field_name.clone(), *owner));
+        }
+    }
 }
 
 /// Puts `definition` in place of `type_name.field` (under the field's name).
