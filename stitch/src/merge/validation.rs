@@ -1,7 +1,10 @@
-//! Checking the definitions of a merged field against the one kept (graphql-tools'
-//! `validateFieldConsistency`): named types, list types, nullability, argument names and
-//! argument nullability. Each finding goes to the level its coordinate's settings give
-//! ([`TypeMergingOptions`]); definitions that differ in being a list always fail the build.
+//! The definition kept of a field several subschemas define, and the checks of the others
+//! against it. The hooks of [`TypeMergingOptions`] may choose it first (`type_candidate_merger`
+//! per type, then `field_config_merger` per field; a chosen root field is resolved by its
+//! subschema) and `nullable_on_conflict` may make it nullable. The checks are graphql-tools'
+//! `validateFieldConsistency`: named types, list types, nullability, argument names and
+//! argument nullability; each finding goes to the level its coordinate's settings give, and
+//! definitions that differ in being a list always fail the build.
 
 use std::collections::HashSet;
 
