@@ -57,6 +57,7 @@ pub(crate) struct Gateway {
     pub limits: Limits,
     pub subscriptions: Arc<Hub>,
     pub errors: ErrorPolicy,
+    pub warnings: Vec<crate::BuildWarning>,
 }
 
 impl StitchedSchema {
@@ -90,7 +91,13 @@ impl StitchedSchema {
             &subschemas,
             &stitcher.type_defs,
             stitcher.on_type_conflict.as_ref(),
+            &crate::merge::Options {
+                type_merging: &stitcher.type_merging,
+                merge_types: &stitcher.merge_types,
+                merge_directives: !stitcher.skip_directives,
+            },
         )?;
+        let mut warnings = merged.warnings;
         let entities = EntityIndex::build(&subschemas, &merged.schema)?;
         let extensions = ExtensionIndex::build(&stitcher.resolvers, &subschemas, &merged.schema)?;
         let index = StitchIndex::build(&merged.schema, &subschemas, merged.root_owners);
@@ -103,6 +110,15 @@ impl StitchedSchema {
                 return Err(error);
             }
             tracing::warn!(%error, "stitched schema built with an unreachable merged field");
+            if let StitchError::UnobtainableKey {
+                type_name, field, ..
+            } = &error
+            {
+                warnings.push(crate::BuildWarning {
+                    coordinate: format!("{type_name}.{field}"),
+                    message: error.to_string(),
+                });
+            }
         }
         Ok(Self {
             gateway: Arc::new(Gateway {
@@ -122,6 +138,7 @@ impl StitchedSchema {
                     expose_upstream_details: stitcher.expose_upstream_details,
                     subschemas: subschemas.iter().map(|s| s.errors.clone()).collect(),
                 },
+                warnings,
             }),
         })
     }
@@ -129,6 +146,14 @@ impl StitchedSchema {
     /// The stitched schema, as clients see it (without `@inaccessible` elements).
     pub fn schema(&self) -> &Valid<Schema> {
         &self.gateway.public
+    }
+
+    /// What building found and let through: merged definitions that differ
+    /// ([`TypeMergingOptions`](crate::TypeMergingOptions) at [`ValidationLevel::Warn`], the
+    /// default) and unreachable merged fields ([`Stitcher::key_validation`] at `Warn`). Each is
+    /// also logged as a warning.
+    pub fn build_warnings(&self) -> &[crate::BuildWarning] {
+        &self.gateway.warnings
     }
 
     /// The stitched schema as SDL: one flat definition per type (without `@inaccessible`
