@@ -138,6 +138,9 @@ pub struct Cli {
     /// Refuse `__schema` and `__type` queries (`__typename` still works).
     #[arg(long)]
     pub no_introspection: bool,
+    /// Do not serve GraphiQL to browsers.
+    #[arg(long)]
+    pub no_graphiql: bool,
     /// A browser origin allowed to call the gateway (CORS; repeatable; `*` for any). Also the
     /// origins WebSocket upgrades may come from.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
@@ -182,6 +185,8 @@ pub struct FileConfig {
     pub poll_interval: Option<f64>,
     /// GraphiQL's asset base URL.
     pub graphiql_assets: Option<String>,
+    /// Whether GraphiQL is served to browsers at the GraphQL path (default true).
+    pub graphiql: Option<bool>,
     /// Inbound in-flight deduplication (default true).
     pub dedup: Option<bool>,
     /// Upstream in-flight deduplication for every subschema (default true; a subschema's own
@@ -287,6 +292,10 @@ pub struct Settings {
     pub streaming: quilt_server::Streaming,
     /// The stitched schema's subscription options (`[subscriptions]`).
     pub subscriptions: quilt_stitch::SubscriptionOptions,
+    /// The stitched schema's limits (`[limits]`).
+    pub stitch_limits: quilt_stitch::Limits,
+    /// Whether GraphiQL is served (`graphiql`, `--no-graphiql`).
+    pub graphiql: bool,
     /// Each subschema request's timeout unless the subschema sets its own
     /// (`[timeouts] upstream`; default 10 s).
     pub upstream_timeout: Option<Duration>,
@@ -324,6 +333,8 @@ impl Default for Settings {
             limits: quilt_server::Limits::default(),
             streaming: quilt_server::Streaming::default(),
             subscriptions: quilt_stitch::SubscriptionOptions::default(),
+            stitch_limits: quilt_stitch::Limits::default(),
+            graphiql: true,
             upstream_timeout: None,
             expose_upstream_details: false,
             introspection: true,
@@ -454,6 +465,7 @@ impl Cli {
         let mut streaming = quilt_server::Streaming::default();
         let mut subscriptions = quilt_stitch::SubscriptionOptions::default();
         file.limits.apply(&mut limits);
+        file.limits.apply_streaming(&mut streaming);
         file.timeouts.apply(&mut limits, &mut streaming)?;
         file.subscriptions
             .apply(&mut subscriptions, &mut streaming)?;
@@ -467,6 +479,7 @@ impl Cli {
                 *limit = Some(value);
             }
         }
+        let stitch_limits = file.limits.stitch_limits(&limits)?;
         let shutdown_delay = match self.shutdown_delay.or(file.shutdown_delay) {
             Some(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
             Some(secs) => anyhow::bail!("the shutdown delay must be 0 or more seconds, not {secs}"),
@@ -506,6 +519,8 @@ impl Cli {
             limits,
             streaming,
             subscriptions,
+            stitch_limits,
+            graphiql: !self.no_graphiql && file.graphiql.unwrap_or(true),
             upstream_timeout,
             expose_upstream_details: self.expose_upstream_details
                 || file.errors.expose_upstream_details.unwrap_or(false),

@@ -54,6 +54,8 @@ pub struct StitchOptions {
     pub expose_upstream_details: bool,
     /// How subscriptions run ([`Stitcher::subscriptions`]).
     pub subscriptions: quilt_stitch::SubscriptionOptions,
+    /// Limits on client documents and the plan cache ([`Stitcher::limits`]).
+    pub limits: quilt_stitch::Limits,
 }
 
 /// A gateway over remote subschemas.
@@ -206,6 +208,7 @@ fn stitch(
 ) -> anyhow::Result<StitchedSchema> {
     let mut stitcher = Stitcher::new()
         .expose_upstream_details(options.expose_upstream_details)
+        .limits(options.limits)
         .on_type_conflict(|conflict| {
             tracing::warn!(
                 "type `{}` differs between `{}` and `{}`; keeping `{}`'s definition",

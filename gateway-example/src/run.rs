@@ -155,6 +155,7 @@ async fn connect(
     let options = StitchOptions {
         expose_upstream_details: settings.expose_upstream_details,
         subscriptions: settings.subscriptions.clone(),
+        limits: settings.stitch_limits,
     };
     let gateway =
         Arc::new(Gateway::connect_with_options(specs, shared.callback.clone(), options).await?);
@@ -199,6 +200,7 @@ pub fn server(prepared: &Prepared, settings: &Settings) -> GraphQLServer {
         })
         .expose_upstream_details(settings.expose_upstream_details)
         .introspection(settings.introspection)
+        .graphiql(settings.graphiql)
         .persisted_queries(prepared.persisted.clone());
     // Checked when the settings were made (and by --check-config).
     if let Ok(csrf) = settings.csrf.to_server() {

@@ -132,6 +132,17 @@ pub struct LimitsSection {
     pub max_subscriptions_per_client: Option<usize>,
     /// Operations at once on one WebSocket or SSE connection (default 100).
     pub max_operations_per_connection: Option<usize>,
+    /// SSE single-connection reservations at once (default 10 000).
+    pub max_sse_reservations: Option<usize>,
+    /// SSE single-connection reservations of one client address (default 100).
+    pub max_sse_reservations_per_client: Option<usize>,
+    /// The longest document the stitched schema accepts, in bytes (default 256 KiB).
+    pub max_document_bytes: Option<usize>,
+    /// How deep selection sets, inline fragments and fragment spreads may nest together
+    /// (default 256): bounds every walk over a document.
+    pub max_nesting: Option<usize>,
+    /// How many planned operations the stitched schema keeps (default 1 024).
+    pub plan_cache_capacity: Option<usize>,
 }
 
 impl LimitsSection {
@@ -180,6 +191,40 @@ impl LimitsSection {
             }
         }
     }
+
+    /// Sets the given limits of the streaming transports.
+    pub fn apply_streaming(&self, streaming: &mut quilt_server::Streaming) {
+        if let Some(max) = self.max_sse_reservations {
+            streaming.max_sse_reservations = max;
+        }
+        if let Some(max) = self.max_sse_reservations_per_client {
+            streaming.max_sse_reservations_per_client = max;
+        }
+    }
+
+    /// The stitched schema's limits: the given ones, and its depth limit never below the
+    /// server's (which is checked first), none when the server's is off.
+    pub fn stitch_limits(
+        &self,
+        server: &quilt_server::Limits,
+    ) -> anyhow::Result<quilt_stitch::Limits> {
+        let mut limits = quilt_stitch::Limits::default();
+        if let Some(bytes) = self.max_document_bytes {
+            limits.max_document_bytes = bytes;
+        }
+        if let Some(nesting) = self.max_nesting {
+            anyhow::ensure!(nesting > 0, "`limits.max_nesting` must be at least 1");
+            limits.max_nesting = nesting;
+        }
+        if let Some(capacity) = self.plan_cache_capacity {
+            limits.plan_cache_capacity = capacity;
+        }
+        limits.max_depth = match server.max_depth {
+            Some(depth) => depth.max(limits.max_depth),
+            None => usize::MAX,
+        };
+        Ok(limits)
+    }
 }
 
 /// `[timeouts]`, in seconds.
@@ -205,6 +250,8 @@ pub struct TimeoutsSection {
     pub drain_delay: Option<Seconds>,
     /// How long a WebSocket client may take to send `connection_init` (default 3).
     pub connection_init: Option<Seconds>,
+    /// How long an SSE single-connection reservation waits for its stream (default 30).
+    pub sse_reservation: Option<Seconds>,
 }
 
 impl TimeoutsSection {
@@ -234,6 +281,9 @@ impl TimeoutsSection {
         }
         if let Some(init) = self.connection_init {
             streaming.connection_init_timeout = init.required("timeouts.connection_init")?;
+        }
+        if let Some(reservation) = self.sse_reservation {
+            streaming.sse_reservation_timeout = reservation.required("timeouts.sse_reservation")?;
         }
         Ok(())
     }
@@ -268,6 +318,15 @@ pub struct SubscriptionsSection {
     pub keep_alive: Option<Seconds>,
     /// Messages queued for each WebSocket or SSE connection (default 32).
     pub connection_queue_capacity: Option<usize>,
+    /// Whether the server pings `graphql-transport-ws` clients every keep-alive interval
+    /// (default true).
+    pub ws_ping: Option<bool>,
+    /// Seconds between `{}` heartbeat parts of Apollo multipart subscriptions (default 5).
+    pub multipart_heartbeat: Option<Seconds>,
+    /// Seconds between `{}` parts of incremental-delivery responses (default false: none).
+    pub incremental_heartbeat: Option<Seconds>,
+    /// Seconds between SSE keep-alive comments (default 12).
+    pub sse_keep_alive: Option<Seconds>,
 }
 
 impl SubscriptionsSection {
@@ -307,6 +366,28 @@ impl SubscriptionsSection {
                 "`subscriptions.connection_queue_capacity` must be at least 1"
             );
             streaming.queue_capacity = capacity;
+        }
+        if let Some(ping) = self.ws_ping {
+            streaming.ws_ping = ping;
+        }
+        let positive = |seconds: Seconds, key: &str| -> anyhow::Result<std::time::Duration> {
+            let interval = seconds.required(key)?;
+            anyhow::ensure!(!interval.is_zero(), "`{key}` must be more than 0 seconds");
+            Ok(interval)
+        };
+        if let Some(interval) = self.multipart_heartbeat {
+            streaming.multipart_heartbeat =
+                positive(interval, "subscriptions.multipart_heartbeat")?;
+        }
+        if let Some(Seconds(interval)) = self.incremental_heartbeat {
+            anyhow::ensure!(
+                interval.is_none_or(|d| !d.is_zero()),
+                "`subscriptions.incremental_heartbeat` must be more than 0 seconds or false"
+            );
+            streaming.incremental_heartbeat = interval;
+        }
+        if let Some(interval) = self.sse_keep_alive {
+            streaming.sse_keep_alive = positive(interval, "subscriptions.sse_keep_alive")?;
         }
         Ok(())
     }
