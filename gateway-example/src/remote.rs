@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use apollo_compiler::Schema;
 use apollo_compiler::validation::Valid;
 use http::{HeaderMap, HeaderName, HeaderValue, header::AUTHORIZATION};
-use quilt_batch::{BatchExt, BatchOptions};
+use quilt_batch::{BatchExt, BatchOptions, ScopeKey};
 use quilt_executor::{
     CallbackExecutor, CallbackRegistry, ExecutorExt, HeaderRules, HttpExecutor, SharedExecutor,
     WsExecutor,
@@ -16,7 +16,9 @@ use quilt_executor::{
 use quilt_wrap::transforms::{FilterRootFields, RenameRootFields, RenameTypes};
 use quilt_wrap::{SchemaSource, WrapError, load_schema, wrap_schema};
 
-use crate::spec::{HeadersSpec, SubschemaSpec, SubscriptionTransport, TransformSpec};
+use crate::spec::{
+    ForwardedHeaders, HeadersSpec, SubschemaSpec, SubscriptionTransport, TransformSpec,
+};
 
 /// The default time a request to a subschema may take.
 /// Below the server's request timeout (30 s), so a slow service ends in a timeout error at its
@@ -87,7 +89,7 @@ impl Remote {
             .boxed();
         let hybrid_batched_inside = http
             .clone()
-            .batched(BatchOptions::default().dedup(spec.dedup))
+            .batched(batch_options(&spec))
             .route_subscriptions(subscriptions)
             .boxed();
         Ok(Self {
@@ -101,7 +103,7 @@ impl Remote {
     /// Batching as configured: identical queries in one batch share a field unless upstream
     /// deduplication is off for this subschema.
     fn batch_options(&self) -> BatchOptions {
-        BatchOptions::default().dedup(self.spec.dedup)
+        batch_options(&self.spec)
     }
 
     /// The upstream deduplication counters of this subschema's HTTP executor.
@@ -250,4 +252,103 @@ fn forwards_authorization(rules: &HeaderRules) -> bool {
     let mut client = HeaderMap::new();
     client.insert(AUTHORIZATION, HeaderValue::from_static("probe"));
     rules.apply(&client).get(AUTHORIZATION) == client.get(AUTHORIZATION)
+}
+
+/// Batching for `spec`: identical queries in one batch share a field unless upstream
+/// deduplication is off, and requests are merged when everything this subschema sends besides
+/// the document is equal — the client headers its rules forward by name (`Authorization`
+/// unless turned off), not every header of the client's request (a request id, a trace
+/// context or a user agent differs on every request and would keep any two apart). A rule that
+/// forwards headers by pattern keeps the default scope (every client header).
+fn batch_options(spec: &SubschemaSpec) -> BatchOptions {
+    let options = BatchOptions::default().dedup(spec.dedup);
+    let forwarded = ForwardedHeaders::of([spec]);
+    if forwarded.by_pattern {
+        return options;
+    }
+    let names = forwarded.names;
+    options.scope(move |request| forwarded_scope(request, &names))
+}
+
+/// The batch scope of `request` when only the headers `names` reach the subschema: the
+/// per-request overrides (`extensions.endpoint`, `headers`, `connectionParams`), those headers'
+/// values, and the connection params. Requests with uploads are never merged.
+fn forwarded_scope(request: &quilt_executor::Request, names: &[HeaderName]) -> Option<ScopeKey> {
+    if !request.uploads.is_empty() {
+        return None;
+    }
+    let mut key = ScopeKey::default();
+    for name in ["endpoint", "headers", "connectionParams"] {
+        match request.extensions.get(name) {
+            Some(value) => key.push(value.to_string().as_bytes()),
+            None => key.push(b"\0absent"),
+        }
+    }
+    let headers = request.context.headers();
+    for name in names {
+        for value in headers.get_all(name) {
+            key.push(name.as_str().as_bytes());
+            key.push(value.as_bytes());
+        }
+        key.push(b"\0end");
+    }
+    match request.context.connection_params() {
+        Some(params) => key.push(
+            serde_json::Value::Object(params.clone())
+                .to_string()
+                .as_bytes(),
+        ),
+        None => key.push(b"\0absent"),
+    }
+    Some(key)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn request(headers: &[(&str, &str)]) -> quilt_executor::Request {
+        let mut map = HeaderMap::new();
+        for (name, value) in headers {
+            map.append(
+                HeaderName::from_bytes(name.as_bytes()).unwrap(),
+                HeaderValue::from_str(value).unwrap(),
+            );
+        }
+        let mut request = quilt_executor::Request::new("{ a }").unwrap();
+        request.context = quilt_executor::Context::from_headers(map);
+        request
+    }
+
+    #[test]
+    fn requests_differing_only_in_headers_not_forwarded_share_a_batch() {
+        let names = [AUTHORIZATION];
+        let a = request(&[
+            ("authorization", "Bearer 1"),
+            ("x-request-id", "a"),
+            ("user-agent", "curl"),
+            ("content-length", "10"),
+        ]);
+        let b = request(&[
+            ("user-agent", "firefox"),
+            ("authorization", "Bearer 1"),
+            ("x-request-id", "b"),
+            (
+                "traceparent",
+                "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            ),
+        ]);
+        let other = request(&[("authorization", "Bearer 2")]);
+        let none = request(&[]);
+        let key = |r: &quilt_executor::Request| forwarded_scope(r, &names).unwrap();
+        assert_eq!(key(&a), key(&b));
+        assert_ne!(key(&a), key(&other), "another credential, another batch");
+        assert_ne!(key(&other), key(&none));
+        let upload = request(&[]).upload("file", quilt_executor::Upload::new("a.txt", "A"));
+        assert!(
+            forwarded_scope(&upload, &names).is_none(),
+            "uploads go alone"
+        );
+    }
 }

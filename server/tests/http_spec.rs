@@ -323,6 +323,41 @@ async fn every_request_gets_an_id_and_a_bad_one_is_replaced() {
 }
 
 #[tokio::test]
+async fn the_request_id_reaches_the_executor_in_the_context_not_in_the_headers() {
+    // A header unique to every request would keep batching and deduplication (which compare
+    // the client's headers) from ever joining two requests.
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let record = seen.clone();
+    let executor = from_fn(move |request: Request| {
+        let record = record.clone();
+        async move {
+            let id = request
+                .context
+                .get::<quilt_executor::RequestId>()
+                .map(|id| id.to_string());
+            let header = request.context.headers().get("x-request-id").cloned();
+            record.lock().unwrap().push((id, header));
+            Ok(Response::Single(ExecutionResult::from_data(
+                json!({"hello": "world"}),
+            )))
+        }
+    });
+    let server = serve(executor, Stats::default(), |b| b).await;
+    let response = reqwest::Client::new()
+        .post(server.url())
+        .json(&json!({"query": "{ hello }"}))
+        .send()
+        .await
+        .unwrap();
+    let answered = response.headers()["x-request-id"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    let seen = seen.lock().unwrap().clone();
+    assert_eq!(seen, [(Some(answered), None)]);
+}
+
+#[tokio::test]
 async fn multipart_uploads_reach_the_request() {
     let echo = from_fn(|request: Request| async move {
         let files: Vec<Value> = request

@@ -80,14 +80,12 @@ async fn run(
         request.context = request.context.insert(Deadline::after(after));
     }
     // Every request has an id for the logs (and masked errors): over HTTP the one answered in
-    // `x-request-id`, otherwise (each operation of a WebSocket or SSE connection) a new one.
+    // `x-request-id` (put in the context by the pipeline), otherwise (each operation of a
+    // WebSocket connection) a new one.
     let request_id = match request.context.get::<RequestId>() {
         Some(id) => id.clone(),
         None => {
-            let id = match transport {
-                "http" => RequestId::from_headers(request.context.headers()),
-                _ => RequestId::random(),
-            };
+            let id = RequestId::random();
             request.context = request.context.insert(id.clone());
             id
         }

@@ -27,7 +27,9 @@ use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, stream};
 use http::request::Parts;
 use http::{Method, header};
-use quilt_executor::{Context, ExecutionResult, GraphQLError, Response as ExecutorResponse};
+use quilt_executor::{
+    Context, ExecutionResult, GraphQLError, RequestId, Response as ExecutorResponse,
+};
 use tracing::Instrument;
 
 use crate::error::RequestError;
@@ -99,6 +101,12 @@ async fn handle(
     let query = parts.uri.query();
     let token = sse_single::token_of(&parts.headers, query);
     let peer = crate::listen::peer(&parts.extensions);
+    // The request id (stage 0) goes to the executor in the context, beside the headers.
+    let request_id = parts.extensions.get::<RequestId>().cloned();
+    let context = |headers| match &request_id {
+        Some(id) => Context::from_headers(headers).insert(id.clone()),
+        None => Context::from_headers(headers),
+    };
     match parts.method {
         Method::GET => {
             if let Some(token) = token
@@ -119,7 +127,7 @@ async fn handle(
             let params = GraphQLParams::from_query_string(query.unwrap_or(""))?;
             run(
                 &state,
-                parts.headers,
+                context(parts.headers),
                 params,
                 Vec::new(),
                 accepted,
@@ -164,7 +172,7 @@ async fn handle(
                     .get("operationId")
                     .and_then(|v| v.as_str())
                     .map(str::to_owned);
-                let context = Context::from_headers(parts.headers);
+                let context = context(parts.headers);
                 let prepared = prepare_operation(&state, params, context)
                     .await
                     .map_err(Refusal::into_result);
@@ -176,7 +184,16 @@ async fn handle(
                     peer,
                 );
             }
-            run(&state, parts.headers, params, files, accepted, false, peer).await
+            run(
+                &state,
+                context(parts.headers),
+                params,
+                files,
+                accepted,
+                false,
+                peer,
+            )
+            .await
         }
         Method::PUT => sse_single::reserve(&state, peer),
         Method::DELETE => {
@@ -189,7 +206,7 @@ async fn handle(
 
 async fn run(
     state: &SharedState,
-    headers: http::HeaderMap,
+    context: Context,
     params: GraphQLParams,
     files: Vec<(String, quilt_executor::Upload)>,
     accepted: Accepted,
@@ -199,7 +216,6 @@ async fn run(
     if accepted.is_unacceptable() {
         return Err(RequestError::NotAcceptable);
     }
-    let context = Context::from_headers(headers);
     let mut request = match prepare_operation(state, params, context).await {
         Ok(request) => request,
         Err(Refusal::Request(error)) => return Err(error),

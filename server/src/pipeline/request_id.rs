@@ -1,7 +1,10 @@
 //! Stage 0: the request id. Every HTTP request to the GraphQL path gets one (the client's
-//! `x-request-id` when it is acceptable, else a new one): it is put back into the request's
-//! headers for the stages after this one, and answered in the response's `x-request-id`, so a
-//! client can quote it and an operator finds the log lines about it.
+//! `x-request-id` when it is acceptable, else a new one): it travels in the request's
+//! extensions to the stages after this one (which put it in the executor's `Context`, not in
+//! the client's headers: a header unique to every request would keep batching and
+//! deduplication, which compare headers, from ever joining two), and is answered in the
+//! response's `x-request-id`, so a client can quote it and an operator finds the log lines
+//! about it.
 
 use axum::body::Body;
 use axum::middleware::Next;
@@ -13,11 +16,6 @@ use quilt_executor::RequestId;
 pub(crate) async fn request_id(mut request: http::Request<Body>, next: Next) -> Response {
     let id = RequestId::from_headers(request.headers());
     let value = HeaderValue::from_str(id.as_str()).ok();
-    if let Some(value) = &value {
-        request
-            .headers_mut()
-            .insert(RequestId::HEADER, value.clone());
-    }
     request.extensions_mut().insert(id);
     let mut response = next.run(request).await;
     if let Some(value) = value {
