@@ -109,10 +109,14 @@ impl<E: Executor> BatchingExecutor<E> {
         Self {
             shared: Arc::new(Shared {
                 inner,
-                options,
                 queues: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(0),
                 prefixes: PrefixCache::default(),
+                batch_sizes: {
+                    let label = options_label(&options);
+                    metrics::histogram!(BATCH_SIZE, "subschema" => label)
+                },
+                options,
             }),
         }
     }
@@ -300,6 +304,19 @@ struct Shared<E> {
     next_id: AtomicU64,
     /// Documents renamed for their positions in merged operations.
     prefixes: PrefixCache,
+    /// Requests per upstream request.
+    batch_sizes: metrics::Histogram,
+}
+
+/// The histogram of requests per upstream request (Prometheus: `quilt_upstream_batch_size`).
+const BATCH_SIZE: &str = "quilt_upstream_batch_size";
+
+/// The `subschema` label of the batch size histogram.
+fn options_label(options: &BatchOptions) -> metrics::SharedString {
+    match &options.label {
+        Some(label) => metrics::SharedString::from(label.clone()),
+        None => metrics::SharedString::const_str(""),
+    }
 }
 
 impl<E: Executor> Shared<E> {
@@ -379,6 +396,7 @@ impl<E: Executor> Shared<E> {
     }
 
     async fn run_batch(self: Arc<Self>, kind: Kind, pending: Vec<Pending>) {
+        self.batch_sizes.record(pending.len() as f64);
         let groups = group(pending, self.options.dedup && kind == Kind::Query);
         if groups.len() == 1 {
             for group in groups {

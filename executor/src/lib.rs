@@ -31,6 +31,7 @@ pub mod http;
 mod request;
 mod result;
 mod retry;
+pub mod trace;
 pub mod ws;
 
 pub use callback::{CallbackExecutor, CallbackRegistry};
@@ -50,4 +51,5 @@ pub use result::{
     ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment,
 };
 pub use retry::{Retry, RetryPolicy};
+pub use trace::TraceContext;
 pub use ws::{ReconnectPolicy, Subprotocol, WsExecutor, WsExecutorBuilder};

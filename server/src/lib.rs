@@ -46,6 +46,7 @@ mod fair;
 mod graphiql;
 mod health;
 mod listen;
+pub mod metrics;
 pub mod pipeline;
 mod server;
 mod state;

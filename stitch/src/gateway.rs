@@ -43,6 +43,8 @@ pub(crate) struct Gateway {
     pub implementers: HashMap<Name, Implementers>,
     pub names: Vec<String>,
     pub executors: Vec<SharedExecutor>,
+    /// Each subschema's upstream request metrics.
+    pub upstream_metrics: Vec<crate::metrics::Upstream>,
     pub index: StitchIndex,
     pub entities: EntityIndex,
     pub extensions: ExtensionIndex,
@@ -100,6 +102,10 @@ impl StitchedSchema {
         Ok(Self {
             gateway: Arc::new(Gateway {
                 implementers: merged.schema.implementers_map(),
+                upstream_metrics: names
+                    .iter()
+                    .map(|name| crate::metrics::Upstream::new(name))
+                    .collect(),
                 schema: merged.schema,
                 names,
                 subschemas: schemas,

@@ -20,14 +20,26 @@ pub(crate) fn prepare(
 ) -> Result<Arc<Prepared>, Vec<GraphQLError>> {
     let document = &request.document;
     let name = request.operation_name.as_deref();
+    let span = tracing::info_span!(
+        target: crate::metrics::TRACE_TARGET,
+        "graphql.plan",
+        cache = tracing::field::Empty,
+    );
+    let _entered = span.enter();
     if let Some(hit) = gateway
         .cache
         .get(document.hash64(), document.as_str(), name)
     {
+        span.record("cache", "hit");
         return Ok(hit);
     }
+    span.record("cache", "miss");
     gateway.cache.validations.fetch_add(1, Ordering::Relaxed);
-    let valid = validate(&gateway.schema, document, &gateway.limits)?;
+    let valid = {
+        let _validate =
+            tracing::info_span!(target: crate::metrics::TRACE_TARGET, "graphql.validate").entered();
+        validate(&gateway.schema, document, &gateway.limits)?
+    };
     let operation = valid.operations.get(name).map_err(|e| {
         vec![GraphQLError::new(e.message().to_string()).with_code("OPERATION_RESOLUTION_FAILURE")]
     })?;

@@ -193,6 +193,7 @@ impl Dedup {
             // Counted on joining, so that the count shows who is waiting; taken back if the
             // leader goes away.
             self.inner.deduplicated.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!("quilt_upstream_dedup_shared_total").increment(1);
             match rx.await {
                 Ok(outcome) => return outcome,
                 // The leader was dropped before it finished: send on our own.

@@ -19,6 +19,7 @@ use crate::error::ExecutorError;
 use crate::executor::{Response, first_result};
 use crate::request::Request;
 use crate::result::ExecutionResult;
+use crate::trace::TraceContext;
 
 /// What GraphQL over HTTP clients accept for a query or mutation.
 const ACCEPT_DEFAULT: &str =
@@ -58,6 +59,9 @@ struct Outgoing {
     /// Whether the caller takes the data as a [`Data`](crate::data::Data) tree
     /// ([`Executor::execute_tree`](crate::Executor::execute_tree)).
     tree: bool,
+    /// The trace context to send (`traceparent`, `tracestate`), added at sending: it is not
+    /// part of the deduplication key.
+    trace: Option<TraceContext>,
 }
 
 /// How a request is sent, where the executor's options are overridden.
@@ -233,6 +237,7 @@ fn prepare(
         url: url_text,
         own_headers,
         tree,
+        trace: request.context.get::<TraceContext>().cloned(),
     })
 }
 
@@ -342,16 +347,23 @@ async fn send_target(
         Payload::None | Payload::Json(_) if !userinfo => {
             let mut request = reqwest::Request::new(outgoing.method.clone(), target.url.clone());
             *request.headers_mut() = outgoing.headers.clone();
+            if let Some(trace) = &outgoing.trace {
+                trace.write_headers(request.headers_mut());
+            }
             if let Payload::Json(body) = &target.payload {
                 *request.body_mut() = Some(body.clone().into());
             }
             request
         }
         payload => {
+            let mut headers = outgoing.headers.clone();
+            if let Some(trace) = &outgoing.trace {
+                trace.write_headers(&mut headers);
+            }
             let builder = shared
                 .client
                 .request(outgoing.method.clone(), target.url.clone())
-                .headers(outgoing.headers.clone());
+                .headers(headers);
             let builder = match payload {
                 Payload::None => builder,
                 Payload::Json(body) => builder.body(body.clone()),
