@@ -112,6 +112,9 @@ pub struct Cli {
     /// [default: 0].
     #[arg(long, value_name = "SECS")]
     pub shutdown_delay: Option<f64>,
+    /// Metrics, traces and logs (over the file's `[telemetry]`).
+    #[command(flatten)]
+    pub telemetry: crate::telemetry::TelemetryFlags,
 }
 
 /// The prefix of the demo venue's Redis key and channels unless one is given.
@@ -156,6 +159,9 @@ pub struct FileConfig {
     /// The subschemas.
     #[serde(default)]
     pub subschemas: Vec<SubschemaSpec>,
+    /// Metrics, traces and logs (see [`crate::telemetry`]).
+    #[serde(default)]
+    pub telemetry: crate::telemetry::TelemetryConfig,
 }
 
 impl FileConfig {
@@ -201,6 +207,8 @@ pub struct Settings {
     pub threads: usize,
     /// How long readiness fails before the drain starts on a shutdown signal.
     pub shutdown_delay: Duration,
+    /// Metrics, traces and logs.
+    pub telemetry: crate::telemetry::TelemetryConfig,
 }
 
 /// The path of the callback route of callback subscriptions.
@@ -295,7 +303,9 @@ impl Cli {
             Some(secs) => anyhow::bail!("the shutdown delay must be 0 or more seconds, not {secs}"),
             None => Duration::ZERO,
         };
+        let telemetry = file.telemetry.with_flags(&self.telemetry)?;
         Ok(Settings {
+            telemetry,
             threads,
             shutdown_delay,
             listen,

@@ -13,6 +13,7 @@
 //! | [`gateway`] | the stitched schema behind a swappable executor; reloads |
 //! | [`run`] | serving it all: [`run::serve`] |
 //! | [`demo`] | the embedded demo services |
+//! | [`telemetry`] | metrics, traces and logs: the `[telemetry]` section and the setup |
 
 pub mod config;
 pub mod demo;
@@ -20,3 +21,4 @@ pub mod gateway;
 pub mod remote;
 pub mod run;
 pub mod spec;
+pub mod telemetry;

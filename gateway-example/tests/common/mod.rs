@@ -34,6 +34,7 @@ pub fn settings(subschemas: Vec<SubschemaSpec>) -> Settings {
         callback_url: None,
         threads: 1,
         shutdown_delay: std::time::Duration::ZERO,
+        telemetry: Default::default(),
     }
 }
 
