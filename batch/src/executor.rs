@@ -266,7 +266,11 @@ impl<E: Executor> Drop for Window<E> {
         };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn(self.shared.clone().run_batch(self.key.0, pending));
+                // In the span of the request that opened the batch (its trace continues).
+                runtime.spawn(tracing::Instrument::instrument(
+                    self.shared.clone().run_batch(self.key.0, pending),
+                    tracing::Span::current(),
+                ));
             }
             // Outside a runtime nothing can run: dropping the replies tells every waiter.
             Err(_) => drop(pending),
@@ -332,13 +336,19 @@ impl<E: Executor> Shared<E> {
                 if open.get().pending.len() >= max {
                     let full = open.remove().pending;
                     drop(queues);
-                    tokio::spawn(this.clone().run_batch(kind, full));
+                    tokio::spawn(tracing::Instrument::instrument(
+                        this.clone().run_batch(kind, full),
+                        tracing::Span::current(),
+                    ));
                 }
                 None
             }
             Entry::Vacant(_) if max <= 1 => {
                 drop(queues);
-                tokio::spawn(this.clone().run_batch(kind, vec![pending]));
+                tokio::spawn(tracing::Instrument::instrument(
+                    this.clone().run_batch(kind, vec![pending]),
+                    tracing::Span::current(),
+                ));
                 None
             }
             Entry::Vacant(vacant) => {

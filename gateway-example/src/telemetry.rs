@@ -179,6 +179,9 @@ pub struct TelemetryFlags {
     /// Export spans with OTLP to this endpoint (e.g. http://127.0.0.1:4318).
     #[arg(long, value_name = "URL")]
     pub otlp_endpoint: Option<String>,
+    /// Do not send the W3C trace context to subgraphs (nor continue a client's trace).
+    #[arg(long)]
+    pub no_trace_propagation: bool,
     /// The OTLP protocol [default: http].
     #[arg(long, value_name = "PROTOCOL")]
     pub otlp_protocol: Option<OtlpProtocol>,
@@ -204,6 +207,9 @@ impl TelemetryConfig {
         }
         if let Some(endpoint) = &flags.otlp_endpoint {
             self.tracing.otlp_endpoint = Some(endpoint.clone());
+        }
+        if flags.no_trace_propagation {
+            self.tracing.propagation = false;
         }
         if let Some(protocol) = flags.otlp_protocol {
             self.tracing.protocol = protocol;
@@ -303,7 +309,7 @@ pub fn init(config: &TelemetryConfig) -> anyhow::Result<Telemetry> {
         .with(otel_layer)
         .try_init()
         .context("installing the log output")?;
-    if provider.is_some() {
+    if provider.is_some() && tracing.propagation {
         quilt_executor::trace::install(quilt_executor::trace::Propagation {
             current: current_trace,
             adopt_parent,

@@ -74,7 +74,10 @@ pub(crate) async fn graphql_endpoint(
     }
     .instrument(span.clone())
     .await;
-    span.record("http.response.status_code", response.status().as_u16());
+    span.record(
+        "http.response.status_code",
+        i64::from(response.status().as_u16()),
+    );
     crate::metrics::record_request(
         started,
         response.status(),
