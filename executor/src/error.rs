@@ -99,6 +99,19 @@ pub enum ExecutorError {
         /// What was wrong.
         message: String,
     },
+    /// A failure whose details were withheld from the client ([`ExecutorError::masked`]): its
+    /// kind, HTTP status and close code are kept, its endpoint and text are not.
+    #[error("{message}")]
+    Masked {
+        /// The kind of the original failure.
+        kind: ErrorKind,
+        /// The original HTTP status, if any.
+        status: Option<u16>,
+        /// The original WebSocket close code, if any.
+        close_code: Option<CloseCode>,
+        /// A fixed message for the kind.
+        message: String,
+    },
     /// Anything else (a custom executor's failure, a tower middleware's error).
     #[error("{message}")]
     Other {
@@ -154,6 +167,52 @@ impl ExecutorError {
             ExecutorError::ResponseTooLarge { .. } => ErrorKind::ResponseTooLarge,
             ExecutorError::InvalidRequest { .. } => ErrorKind::InvalidRequest,
             ExecutorError::Other { .. } => ErrorKind::Other,
+            ExecutorError::Masked { kind, .. } => *kind,
+        }
+    }
+
+    /// This failure without what a client must not see (the endpoint's URL, the transport's
+    /// text, an upstream's error body): the same kind, HTTP status and close code, with a fixed
+    /// message per kind. A server shows clients this and logs the original.
+    ///
+    /// ```
+    /// use quilt_executor::{ErrorKind, ExecutorError};
+    /// let failure = ExecutorError::HttpStatus {
+    ///     endpoint: "http://10.0.0.7/graphql".into(),
+    ///     status: 500,
+    ///     body_excerpt: "password=hunter2".into(),
+    /// };
+    /// let masked = failure.masked();
+    /// assert_eq!(masked.kind(), ErrorKind::HttpStatus);
+    /// assert_eq!(masked.status(), Some(500));
+    /// assert_eq!(masked.to_string(), "the upstream service failed with HTTP status 500");
+    /// ```
+    pub fn masked(&self) -> ExecutorError {
+        let message = match (self.kind(), self.status()) {
+            (ErrorKind::Connect, _) => "the upstream service could not be reached".to_owned(),
+            (ErrorKind::Timeout, _) => "the upstream service did not answer in time".to_owned(),
+            (ErrorKind::HttpStatus, Some(status)) => {
+                format!("the upstream service failed with HTTP status {status}")
+            }
+            (ErrorKind::Protocol, _) => "the upstream service broke the protocol".to_owned(),
+            (ErrorKind::Decode, _) => {
+                "the upstream service answered something that is not a GraphQL response".to_owned()
+            }
+            (ErrorKind::Closed, _) => "the connection to the upstream service closed".to_owned(),
+            (ErrorKind::ResponseTooLarge, _) => {
+                "the upstream answer exceeded the size limit".to_owned()
+            }
+            (ErrorKind::InvalidRequest, _) => "the upstream request was invalid".to_owned(),
+            _ => "the upstream service failed".to_owned(),
+        };
+        match self {
+            ExecutorError::Masked { .. } => self.clone(),
+            _ => ExecutorError::Masked {
+                kind: self.kind(),
+                status: self.status(),
+                close_code: self.close_code(),
+                message,
+            },
         }
     }
 
@@ -177,6 +236,7 @@ impl ExecutorError {
     pub fn status(&self) -> Option<u16> {
         match self {
             ExecutorError::HttpStatus { status, .. } => Some(*status),
+            ExecutorError::Masked { status, .. } => *status,
             _ => None,
         }
     }
@@ -185,6 +245,7 @@ impl ExecutorError {
     pub fn close_code(&self) -> Option<CloseCode> {
         match self {
             ExecutorError::Closed { code, .. } => *code,
+            ExecutorError::Masked { close_code, .. } => *close_code,
             _ => None,
         }
     }
@@ -196,6 +257,17 @@ impl ExecutorError {
             ExecutorError::Connect { .. } | ExecutorError::Timeout { .. } => true,
             ExecutorError::HttpStatus { status, .. } => *status >= 500 || *status == 429,
             ExecutorError::Closed { code, .. } => code.is_none_or(|c| c.is_transient()),
+            ExecutorError::Masked {
+                kind,
+                status,
+                close_code,
+                ..
+            } => match kind {
+                ErrorKind::Connect | ErrorKind::Timeout => true,
+                ErrorKind::HttpStatus => status.is_some_and(|s| s >= 500 || s == 429),
+                ErrorKind::Closed => close_code.is_none_or(|c| c.is_transient()),
+                _ => false,
+            },
             _ => false,
         }
     }

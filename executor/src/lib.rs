@@ -46,7 +46,9 @@ pub use executor::{
     ExecuteFuture, Executor, FnExecutor, Response, ResultStream, SharedExecutor, from_fn,
 };
 pub use http::{HttpExecutor, HttpExecutorBuilder};
-pub use request::{Context, Deadline, FileUpload, RawVariables, Request, Upload, VariablesJson};
+pub use request::{
+    Context, Deadline, FileUpload, RawVariables, Request, RequestId, Upload, VariablesJson,
+};
 pub use result::{
     ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment,
 };

@@ -323,6 +323,63 @@ impl Deadline {
     }
 }
 
+/// The id of one client request, for the logs: a server puts it in each request's [`Context`]
+/// (and answers it in the `x-request-id` header over HTTP), masked errors carry it in
+/// `extensions.requestId`, and the log line with the error's full detail names it, so an
+/// operator finds what a client saw.
+///
+/// An id the client (or a proxy in front) sent in `x-request-id` is kept when it is 1 to 64
+/// characters of `A-Z a-z 0-9 - _ .`; otherwise the server makes one (32 hex digits).
+///
+/// ```
+/// use quilt_executor::RequestId;
+/// assert_eq!(RequestId::parse("abc-123").map(|id| id.to_string()), Some("abc-123".into()));
+/// assert!(RequestId::parse("has space").is_none());
+/// assert_eq!(RequestId::random().as_str().len(), 32);
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct RequestId(Arc<str>);
+
+impl RequestId {
+    /// The HTTP header that carries it.
+    pub const HEADER: &'static str = "x-request-id";
+
+    /// A new random id: 128 bits as 32 lowercase hex digits.
+    pub fn random() -> Self {
+        Self(format!("{:032x}", fastrand::u128(..)).into())
+    }
+
+    /// `text` as an id if it is 1 to 64 characters of `A-Z a-z 0-9 - _ .` (safe in a log line
+    /// and a header), else `None`.
+    pub fn parse(text: &str) -> Option<Self> {
+        let fits = (1..=64).contains(&text.len())
+            && text
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+        fits.then(|| Self(text.into()))
+    }
+
+    /// The id in `headers`' `x-request-id` when it is acceptable, else a new random one.
+    pub fn from_headers(headers: &HeaderMap) -> Self {
+        headers
+            .get(Self::HEADER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(Self::parse)
+            .unwrap_or_else(Self::random)
+    }
+
+    /// The id as text.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Display for RequestId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
 /// What a gateway passes down with a request: the client's HTTP headers, WebSocket connection
 /// params, and typed values of the application's own (like [`http::Extensions`]).
 ///

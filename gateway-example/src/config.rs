@@ -40,6 +40,10 @@ use anyhow::Context as _;
 use clap::Parser;
 use serde::Deserialize;
 
+use crate::sections::{
+    CorsSection, CsrfSection, ErrorsSection, IntrospectionSection, LimitsSection,
+    PersistedQueriesSection, SubscriptionsSection, TimeoutsSection,
+};
 use crate::spec::SubschemaSpec;
 
 /// The address the gateway listens on by default.
@@ -112,6 +116,29 @@ pub struct Cli {
     /// [default: 0].
     #[arg(long, value_name = "SECS")]
     pub shutdown_delay: Option<f64>,
+    /// Refuse `__schema` and `__type` queries (`__typename` still works).
+    #[arg(long)]
+    pub no_introspection: bool,
+    /// A browser origin allowed to call the gateway (CORS; repeatable; `*` for any). Also the
+    /// origins WebSocket upgrades may come from.
+    #[arg(long = "cors-origin", value_name = "ORIGIN")]
+    pub cors_origins: Vec<String>,
+    /// The deepest field nesting a query may have [default: 32].
+    #[arg(long, value_name = "N")]
+    pub max_depth: Option<usize>,
+    /// The most aliases a query may have [default: 100].
+    #[arg(long, value_name = "N")]
+    pub max_aliases: Option<usize>,
+    /// The most lexical tokens a document may have [default: 15000].
+    #[arg(long, value_name = "N")]
+    pub max_tokens: Option<usize>,
+    /// Show clients upstream URLs, upstream error bodies and stack traces (development only).
+    #[arg(long)]
+    pub expose_upstream_details: bool,
+    /// Check the settings (the --config file with every flag) and exit: 0 when they are
+    /// valid, else 1 with the problem (the key and its line).
+    #[arg(long)]
+    pub check_config: bool,
     /// Metrics, traces and logs (over the file's `[telemetry]`).
     #[command(flatten)]
     pub telemetry: crate::telemetry::TelemetryFlags,
@@ -156,6 +183,30 @@ pub struct FileConfig {
     pub threads: Option<usize>,
     /// Seconds of failing readiness before draining on a shutdown signal (default 0).
     pub shutdown_delay: Option<f64>,
+    /// `[limits]`.
+    #[serde(default)]
+    pub limits: LimitsSection,
+    /// `[timeouts]`.
+    #[serde(default)]
+    pub timeouts: TimeoutsSection,
+    /// `[subscriptions]`.
+    #[serde(default)]
+    pub subscriptions: SubscriptionsSection,
+    /// `[errors]`.
+    #[serde(default)]
+    pub errors: ErrorsSection,
+    /// `[introspection]`.
+    #[serde(default)]
+    pub introspection: IntrospectionSection,
+    /// `[cors]`.
+    #[serde(default)]
+    pub cors: CorsSection,
+    /// `[csrf]`.
+    #[serde(default)]
+    pub csrf: CsrfSection,
+    /// `[persisted_queries]`.
+    #[serde(default)]
+    pub persisted_queries: PersistedQueriesSection,
     /// The subschemas.
     #[serde(default)]
     pub subschemas: Vec<SubschemaSpec>,
@@ -165,16 +216,26 @@ pub struct FileConfig {
 }
 
 impl FileConfig {
-    /// Reads and parses a TOML file.
+    /// Reads and parses a TOML file, `${NAME}` replaced by the environment variable `NAME`.
     pub fn read(path: &Path) -> anyhow::Result<Self> {
         let text = std::fs::read_to_string(path)
             .with_context(|| format!("cannot read {}", path.display()))?;
-        Self::parse(&text).with_context(|| format!("in {}", path.display()))
+        Self::parse_with_env(&text, |name| std::env::var(name).ok())
+            .with_context(|| format!("in {}", path.display()))
     }
 
-    /// Parses TOML text.
+    /// Parses TOML text (without environment expansion).
     pub fn parse(text: &str) -> anyhow::Result<Self> {
         Ok(toml::from_str(text)?)
+    }
+
+    /// Parses TOML text, `${NAME}` replaced by `env(NAME)` first ([`crate::env_expand`]).
+    pub fn parse_with_env(
+        text: &str,
+        env: impl Fn(&str) -> Option<String>,
+    ) -> anyhow::Result<Self> {
+        let text = crate::env_expand::expand(text, env)?;
+        Ok(toml::from_str(&text)?)
     }
 }
 
@@ -207,6 +268,25 @@ pub struct Settings {
     pub threads: usize,
     /// How long readiness fails before the drain starts on a shutdown signal.
     pub shutdown_delay: Duration,
+    /// The server's limits (`[limits]`, `[timeouts]` and the limit flags over the defaults).
+    pub limits: quilt_server::Limits,
+    /// The server's streaming settings (`[timeouts]`, `[subscriptions]`).
+    pub streaming: quilt_server::Streaming,
+    /// The stitched schema's subscription options (`[subscriptions]`).
+    pub subscriptions: quilt_stitch::SubscriptionOptions,
+    /// Each subschema request's timeout unless the subschema sets its own
+    /// (`[timeouts] upstream`; default 10 s).
+    pub upstream_timeout: Option<Duration>,
+    /// Whether clients see upstream details (`[errors]`, `--expose-upstream-details`).
+    pub expose_upstream_details: bool,
+    /// Whether `__schema`/`__type` may be queried (`[introspection]`, `--no-introspection`).
+    pub introspection: bool,
+    /// `[cors]`, with the `--cors-origin` flags' origins added.
+    pub cors: CorsSection,
+    /// `[csrf]`.
+    pub csrf: CsrfSection,
+    /// `[persisted_queries]`.
+    pub persisted_queries: PersistedQueriesSection,
     /// Metrics, traces and logs.
     pub telemetry: crate::telemetry::TelemetryConfig,
 }
@@ -214,7 +294,68 @@ pub struct Settings {
 /// The path of the callback route of callback subscriptions.
 pub const CALLBACK_PATH: &str = "/callback";
 
+impl Default for Settings {
+    /// The settings of a gateway run without flags or file: the demo on
+    /// `127.0.0.1:4000`, one serving thread, every library default.
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 4000)),
+            poll_interval: None,
+            graphiql_assets: None,
+            subschemas: Vec::new(),
+            dedup: true,
+            demo_redis: None,
+            demo_pubsub: None,
+            demo_prefix: DEFAULT_REDIS_PREFIX.to_owned(),
+            callback_url: None,
+            threads: 1,
+            shutdown_delay: Duration::ZERO,
+            limits: quilt_server::Limits::default(),
+            streaming: quilt_server::Streaming::default(),
+            subscriptions: quilt_stitch::SubscriptionOptions::default(),
+            upstream_timeout: None,
+            expose_upstream_details: false,
+            introspection: true,
+            cors: CorsSection::default(),
+            csrf: CsrfSection::default(),
+            persisted_queries: PersistedQueriesSection::default(),
+            telemetry: crate::telemetry::TelemetryConfig::default(),
+        }
+    }
+}
+
 impl Settings {
+    /// Checks what parsing cannot: that every subschema builds its executors (URLs, headers,
+    /// timeouts), and that the files the settings name can be read. Nothing is contacted.
+    pub fn check(&self) -> anyhow::Result<()> {
+        let callback = self
+            .subschemas
+            .iter()
+            .any(|spec| spec.subscriptions == crate::spec::SubscriptionTransport::Callback)
+            .then(|| quilt_executor::CallbackRegistry::new(self.callback_url()))
+            .transpose()
+            .context("callback_url")?;
+        // Executors may start background tasks when built: give them an event loop.
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        runtime.block_on(async {
+            for spec in &self.subschemas {
+                crate::remote::Remote::new(spec.clone(), callback.as_ref())?;
+            }
+            anyhow::Ok(())
+        })?;
+        if let Some(manifest) = &self.persisted_queries.manifest {
+            std::fs::metadata(manifest).with_context(|| {
+                format!(
+                    "persisted_queries.manifest: cannot read {}",
+                    manifest.display()
+                )
+            })?;
+        }
+        Ok(())
+    }
+
     /// The URL services POST callback messages to: the configured one, or the callback path on
     /// the listen address (an unspecified address, `0.0.0.0` or `[::]`, as loopback: set the
     /// URL when the services run elsewhere).
@@ -246,7 +387,12 @@ impl Cli {
         env: impl Fn(&str) -> Option<String>,
     ) -> anyhow::Result<Settings> {
         let file = match &self.config {
-            Some(path) => FileConfig::read(path)?,
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .with_context(|| format!("cannot read {}", path.display()))?;
+                FileConfig::parse_with_env(&text, &env)
+                    .with_context(|| format!("in {}", path.display()))?
+            }
             None => FileConfig::default(),
         };
         let mut subschemas = file.subschemas;
@@ -298,11 +444,44 @@ impl Cli {
             Some(n) => n,
             None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         };
+        let mut limits = quilt_server::Limits::default();
+        let mut streaming = quilt_server::Streaming::default();
+        let mut subscriptions = quilt_stitch::SubscriptionOptions::default();
+        file.limits.apply(&mut limits);
+        file.timeouts.apply(&mut limits, &mut streaming)?;
+        file.subscriptions
+            .apply(&mut subscriptions, &mut streaming)?;
+        let flag_limits = [
+            (self.max_depth, &mut limits.max_depth),
+            (self.max_aliases, &mut limits.max_aliases),
+            (self.max_tokens, &mut limits.max_tokens),
+        ];
+        for (flag, limit) in flag_limits {
+            if let Some(value) = flag {
+                *limit = Some(value);
+            }
+        }
         let shutdown_delay = match self.shutdown_delay.or(file.shutdown_delay) {
             Some(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
             Some(secs) => anyhow::bail!("the shutdown delay must be 0 or more seconds, not {secs}"),
-            None => Duration::ZERO,
+            None => streaming.shutdown_delay,
         };
+        streaming.shutdown_delay = shutdown_delay;
+        let upstream_timeout = file.timeouts.upstream()?;
+        if let Some(timeout) = upstream_timeout {
+            for spec in subschemas.iter_mut().filter(|spec| spec.timeout.is_none()) {
+                spec.timeout = Some(timeout.as_secs_f64());
+            }
+        }
+        let mut cors = file.cors;
+        if !self.cors_origins.is_empty() {
+            let origins = cors.origins.get_or_insert_with(Vec::new);
+            for origin in self.cors_origins {
+                if !origins.contains(&origin) {
+                    origins.push(origin);
+                }
+            }
+        }
         let telemetry = file.telemetry.with_flags(&self.telemetry)?;
         Ok(Settings {
             telemetry,
@@ -317,6 +496,16 @@ impl Cli {
             demo_pubsub,
             demo_prefix,
             callback_url: self.callback_url.or(file.callback_url),
+            limits,
+            streaming,
+            subscriptions,
+            upstream_timeout,
+            expose_upstream_details: self.expose_upstream_details
+                || file.errors.expose_upstream_details.unwrap_or(false),
+            introspection: !self.no_introspection && file.introspection.enabled.unwrap_or(true),
+            cors,
+            csrf: file.csrf,
+            persisted_queries: file.persisted_queries,
         })
     }
 }

@@ -47,9 +47,19 @@ pub enum Reload {
     Swapped,
 }
 
+/// How the gateway stitches, besides its subschemas.
+#[derive(Debug, Clone, Default)]
+pub struct StitchOptions {
+    /// Whether clients see upstream details ([`Stitcher::expose_upstream_details`]).
+    pub expose_upstream_details: bool,
+    /// How subscriptions run ([`Stitcher::subscriptions`]).
+    pub subscriptions: quilt_stitch::SubscriptionOptions,
+}
+
 /// A gateway over remote subschemas.
 pub struct Gateway {
     remotes: Vec<Remote>,
+    options: StitchOptions,
     schema: SwappableSchema,
     /// The SDL of each subschema as last stitched, to skip reloads that change nothing.
     sdls: Mutex<Vec<String>>,
@@ -69,14 +79,24 @@ impl Gateway {
         specs: Vec<SubschemaSpec>,
         callback: Option<CallbackRegistry>,
     ) -> anyhow::Result<Self> {
+        Self::connect_with_options(specs, callback, StitchOptions::default()).await
+    }
+
+    /// [`Gateway::connect_with`], stitched with `options`.
+    pub async fn connect_with_options(
+        specs: Vec<SubschemaSpec>,
+        callback: Option<CallbackRegistry>,
+        options: StitchOptions,
+    ) -> anyhow::Result<Self> {
         anyhow::ensure!(!specs.is_empty(), "no subschema to stitch");
         let remotes = specs
             .into_iter()
             .map(|spec| Remote::new(spec, callback.as_ref()))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        let (stitched, sdls) = load_and_stitch(&remotes).await?;
+        let (stitched, sdls) = load_and_stitch(&remotes, &options).await?;
         Ok(Self {
             remotes,
+            options,
             schema: SwappableSchema(Arc::new(ArcSwap::from_pointee(stitched))),
             sdls: Mutex::new(sdls),
             swaps: watch::channel(0).0,
@@ -112,7 +132,7 @@ impl Gateway {
         if *self.lock_sdls() == sdls {
             return Ok(Reload::Unchanged);
         }
-        let stitched = stitch(&self.remotes, schemas)?;
+        let stitched = stitch(&self.remotes, schemas, &self.options)?;
         let old = self.schema.0.swap(Arc::new(stitched));
         old.close_subscriptions(CloseReason::SchemaReload);
         *self.lock_sdls() = sdls;
@@ -166,9 +186,12 @@ async fn load_all(remotes: &[Remote]) -> anyhow::Result<Loaded> {
     Ok((schemas, sdls))
 }
 
-async fn load_and_stitch(remotes: &[Remote]) -> anyhow::Result<(StitchedSchema, Vec<String>)> {
+async fn load_and_stitch(
+    remotes: &[Remote],
+    options: &StitchOptions,
+) -> anyhow::Result<(StitchedSchema, Vec<String>)> {
     let (schemas, sdls) = load_all(remotes).await?;
-    Ok((stitch(remotes, schemas)?, sdls))
+    Ok((stitch(remotes, schemas, options)?, sdls))
 }
 
 /// Stitches the loaded schemas.
@@ -179,17 +202,21 @@ async fn load_and_stitch(remotes: &[Remote]) -> anyhow::Result<(StitchedSchema, 
 fn stitch(
     remotes: &[Remote],
     schemas: Vec<apollo_compiler::validation::Valid<apollo_compiler::Schema>>,
+    options: &StitchOptions,
 ) -> anyhow::Result<StitchedSchema> {
-    let mut stitcher = Stitcher::new().on_type_conflict(|conflict| {
-        tracing::warn!(
-            "type `{}` differs between `{}` and `{}`; keeping `{}`'s definition",
-            conflict.type_name,
-            conflict.left,
-            conflict.right,
-            conflict.left
-        );
-        TypeChoice::Left
-    });
+    let mut stitcher = Stitcher::new()
+        .expose_upstream_details(options.expose_upstream_details)
+        .subscriptions(options.subscriptions.clone())
+        .on_type_conflict(|conflict| {
+            tracing::warn!(
+                "type `{}` differs between `{}` and `{}`; keeping `{}`'s definition",
+                conflict.type_name,
+                conflict.left,
+                conflict.right,
+                conflict.left
+            );
+            TypeChoice::Left
+        });
     for (remote, schema) in remotes.iter().zip(schemas) {
         stitcher = stitcher.subschema(remote.subschema(schema)?);
     }

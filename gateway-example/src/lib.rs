@@ -8,6 +8,8 @@
 //! | module | holds |
 //! |---|---|
 //! | [`config`] | the command line, the TOML file, the resulting [`Settings`](config::Settings) |
+//! | [`sections`] | the file's `[limits]`, `[timeouts]`, `[subscriptions]`, `[errors]`, `[introspection]`, `[cors]`, `[csrf]`, `[persisted_queries]` |
+//! | [`env_expand`] | `${NAME}` in the file, from the environment |
 //! | [`spec`] | [`SubschemaSpec`](spec::SubschemaSpec): one subschema's URL, WebSocket, headers, timeout, transforms |
 //! | [`remote`] | a subschema's executors (batched HTTP + WebSocket) and how its schema is loaded |
 //! | [`gateway`] | the stitched schema behind a swappable executor; reloads |
@@ -17,8 +19,10 @@
 
 pub mod config;
 pub mod demo;
+pub mod env_expand;
 pub mod gateway;
 pub mod remote;
 pub mod run;
+pub mod sections;
 pub mod spec;
 pub mod telemetry;

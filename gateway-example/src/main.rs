@@ -12,7 +12,14 @@ use gateway_example::{run, telemetry};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
-    let settings = Cli::parse().settings()?;
+    let cli = Cli::parse();
+    let check_only = cli.check_config;
+    let settings = cli.settings()?;
+    if check_only {
+        settings.check()?;
+        println!("the configuration is valid");
+        return Ok(());
+    }
     // Before the gateway is built: the stitched schema registers its metrics then.
     let _telemetry = telemetry::init(&settings.telemetry)?;
     let shared = settings

@@ -150,10 +150,12 @@ impl Remote {
     ) -> anyhow::Result<quilt_stitch::SubschemaConfig> {
         let name = self.spec.name.clone();
         let transforms = &self.spec.transforms;
+        let errors = self.spec.errors.to_stitch();
         if transforms.is_empty() {
             return Ok(
                 quilt_stitch::SubschemaConfig::new(name, schema, self.hybrid.clone())
-                    .batch(self.batch_options()),
+                    .batch(self.batch_options())
+                    .errors(errors),
             );
         }
         let roots: Vec<String> = schema
@@ -168,7 +170,7 @@ impl Remote {
         .name(name.clone());
         let wrapped = wrap_schema(with_transforms(config, transforms, roots))
             .with_context(|| format!("subschema `{name}`: transforms"))?;
-        Ok(quilt_stitch::SubschemaConfig::wrapped(name, wrapped))
+        Ok(quilt_stitch::SubschemaConfig::wrapped(name, wrapped).errors(errors))
     }
 }
 

@@ -13,7 +13,7 @@ use tokio_util::task::AbortOnDropHandle;
 use crate::config::{CALLBACK_PATH, Settings};
 use crate::demo::Demo;
 use crate::demo::seats::Venue;
-use crate::gateway::Gateway;
+use crate::gateway::{Gateway, StitchOptions};
 use crate::spec::{SubschemaSpec, SubscriptionTransport};
 
 /// A gateway ready to serve, with what it needs kept alive.
@@ -100,7 +100,12 @@ async fn connect(
     shared: &Shared,
     demo: Option<Demo>,
 ) -> anyhow::Result<Prepared> {
-    let gateway = Arc::new(Gateway::connect_with(specs, shared.callback.clone()).await?);
+    let options = StitchOptions {
+        expose_upstream_details: settings.expose_upstream_details,
+        subscriptions: settings.subscriptions.clone(),
+    };
+    let gateway =
+        Arc::new(Gateway::connect_with_options(specs, shared.callback.clone(), options).await?);
     let poll = settings.poll_interval.map(|every| gateway.poll(every));
     Ok(Prepared {
         gateway,
@@ -132,10 +137,13 @@ pub fn server(prepared: &Prepared, settings: &Settings) -> GraphQLServer {
     if let Some(assets) = &settings.graphiql_assets {
         builder = builder.graphiql_assets(assets.clone());
     }
-    builder = builder.streaming(quilt_server::Streaming {
-        shutdown_delay: settings.shutdown_delay,
-        ..quilt_server::Streaming::default()
-    });
+    builder = builder
+        .limits(settings.limits.clone())
+        .streaming(quilt_server::Streaming {
+            shutdown_delay: settings.shutdown_delay,
+            ..settings.streaming.clone()
+        })
+        .expose_upstream_details(settings.expose_upstream_details);
     crate::telemetry::apply(builder, &settings.telemetry).build()
 }
 

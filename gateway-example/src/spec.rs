@@ -44,6 +44,38 @@ pub struct SubschemaSpec {
     /// How the subschema is reshaped before stitching.
     #[serde(default)]
     pub transforms: TransformSpec,
+    /// How the GraphQL errors it answers reach clients (`[subschemas.errors]`).
+    #[serde(default)]
+    pub errors: ErrorsSpec,
+}
+
+/// `[subschemas.errors]`: passed through without stack traces (the default), or redacted.
+#[derive(Debug, Clone, Default, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields)]
+pub struct ErrorsSpec {
+    /// Replace the messages of this subschema's errors with `Subgraph errors redacted`
+    /// (the originals go to the log with the request id).
+    #[serde(default)]
+    pub redact: bool,
+    /// The extension keys a redacted error keeps (default `["code"]`).
+    #[serde(default)]
+    pub allowed_extensions: Option<Vec<String>>,
+}
+
+impl ErrorsSpec {
+    /// The stitched schema's setting for it.
+    pub fn to_stitch(&self) -> quilt_stitch::SubschemaErrors {
+        if self.redact {
+            quilt_stitch::SubschemaErrors::Redact {
+                allowed_extensions: self
+                    .allowed_extensions
+                    .clone()
+                    .unwrap_or_else(|| vec!["code".to_owned()]),
+            }
+        } else {
+            quilt_stitch::SubschemaErrors::PassThrough
+        }
+    }
 }
 
 fn yes() -> bool {
@@ -64,6 +96,7 @@ impl SubschemaSpec {
             forward_authorization: true,
             dedup: true,
             transforms: TransformSpec::default(),
+            errors: ErrorsSpec::default(),
         }
     }
 

@@ -523,20 +523,47 @@ async fn json_logs_with_the_access_log_have_one_object_a_line() {
         panic!("no URL printed")
     })
     .await;
-    let answer = traced_query(&url, "{ hello }", None).await;
-    assert_eq!(answer, json!({"data": {"hello": "Hello, world!"}}));
+    // The service goes away: the failure is logged about the request.
+    things.stop().await;
+    let answer = within(async {
+        reqwest::Client::new()
+            .post(&url)
+            .header("x-request-id", "obs-log-1")
+            .json(&json!({ "query": "{ hello }" }))
+            .send()
+            .await
+            .unwrap()
+            .json::<serde_json::Value>()
+            .await
+            .unwrap()
+    })
+    .await;
+    assert!(answer["errors"][0]["message"].is_string(), "{answer}");
     let mut stderr = BufReader::new(child.stderr.take().unwrap()).lines();
-    let access = within(async {
-        while let Some(line) = stderr.next_line().await.unwrap() {
+    let (mut failure, mut access) = (None, None);
+    within(async {
+        while failure.is_none() || access.is_none() {
+            let line = stderr.next_line().await.unwrap().expect("the log goes on");
             let object: serde_json::Value = serde_json::from_str(&line)
                 .unwrap_or_else(|e| panic!("not a JSON line ({e}): {line}"));
             if object["target"] == "quilt::access" {
-                return object;
+                access = Some(object);
+            } else if object["fields"]["message"] == "upstream request failed" {
+                failure = Some(object);
             }
         }
-        panic!("no access line")
     })
     .await;
+    let (failure, access) = (failure.unwrap(), access.unwrap());
+    // A line about the request carries its id in its spans' fields; the access line too.
+    let request_span = failure["spans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|span| span["name"] == "graphql.request")
+        .unwrap_or_else(|| panic!("{failure}"));
+    assert_eq!(request_span["request_id"], "obs-log-1");
+    assert_eq!(access["fields"]["request_id"], "obs-log-1");
     assert_eq!(access["fields"]["status"], 200);
     assert_eq!(access["fields"]["path"], "/graphql");
     assert_eq!(access["fields"]["method"], "POST");

@@ -65,6 +65,7 @@ impl GraphQLServer {
             hooks: Hooks::default(),
             cors: None,
             dedup: None,
+            expose_upstream_details: false,
             callback: None,
             operation_names: None,
             map_router: None,
@@ -75,7 +76,12 @@ impl GraphQLServer {
     /// route when there is one. Embed it in a larger application with [`Router::merge`] or
     /// [`Router::nest`].
     pub fn router(&self) -> Router {
-        let mut router = Router::new().route(&self.path, any(crate::pipeline::graphql_endpoint));
+        let mut router = Router::new().route(
+            &self.path,
+            any(crate::pipeline::graphql_endpoint).layer(axum::middleware::from_fn(
+                crate::pipeline::request_id::request_id,
+            )),
+        );
         if let Some(health) = &self.health_path {
             let base = health.trim_end_matches('/');
             router = router
@@ -212,6 +218,7 @@ pub struct GraphQLServerBuilder {
     hooks: Hooks,
     cors: Option<CorsLayer>,
     dedup: Option<crate::InboundDedup>,
+    expose_upstream_details: bool,
     callback: Option<(String, CallbackRegistry)>,
     operation_names: Option<usize>,
     map_router: Option<MapRouter>,
@@ -244,6 +251,15 @@ impl GraphQLServerBuilder {
     /// The health path (default `/health`); `None` removes it.
     pub fn health_path(mut self, path: Option<String>) -> Self {
         self.health_path = path;
+        self
+    }
+
+    /// Whether clients see executor failures whole: the failing endpoint's URL and what the
+    /// transport or upstream said (an HTTP error body). Off by default: a client gets a fixed
+    /// message per kind of failure with its `extensions.code` (and HTTP status), and the log
+    /// line with the request id (`x-request-id`) holds the detail. For development only.
+    pub fn expose_upstream_details(mut self, expose: bool) -> Self {
+        self.expose_upstream_details = expose;
         self
     }
 
@@ -477,6 +493,7 @@ impl GraphQLServerBuilder {
             tasks: TaskTracker::new(),
             reservations: Default::default(),
             dedup: self.dedup,
+            expose_upstream_details: self.expose_upstream_details,
             documents: crate::pipeline::documents::DocumentCache::new(
                 if self.limits.document_cache_bytes == 0 {
                     0

@@ -47,6 +47,8 @@ pub(crate) struct ServerState {
     pub dedup: Option<crate::pipeline::dedup::InboundDedup>,
     /// The operation names used as metric labels, when they are.
     pub operation_names: Option<Arc<crate::metrics::OperationNames>>,
+    /// Whether clients see executor failures whole (endpoint, upstream text); else masked.
+    pub expose_upstream_details: bool,
 }
 
 pub(crate) type SharedState = Arc<ServerState>;

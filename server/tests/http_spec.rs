@@ -229,11 +229,9 @@ async fn executor_errors_are_graphql_errors_502_or_200() {
     assert_eq!(status, 502);
     assert!(content_type.starts_with("application/graphql-response+json"));
     assert_eq!(body["errors"][0]["extensions"]["code"], "CONNECT_ERROR");
-    assert!(
-        body["errors"][0]["message"]
-            .as_str()
-            .unwrap()
-            .contains("upstream.invalid")
+    assert_eq!(
+        body["errors"][0]["message"], "the upstream service could not be reached",
+        "the endpoint and the transport's text stay in the log"
     );
     let (status, _, body) = post(
         &server.url(),
@@ -243,6 +241,76 @@ async fn executor_errors_are_graphql_errors_502_or_200() {
     .await;
     assert_eq!(status, 200);
     assert_eq!(body["errors"][0]["extensions"]["code"], "CONNECT_ERROR");
+}
+
+#[tokio::test]
+async fn executor_errors_show_their_details_only_when_the_server_exposes_them() {
+    let failing = || {
+        from_fn(|_r: Request| async {
+            Err::<Response, _>(ExecutorError::HttpStatus {
+                endpoint: "http://10.1.2.3:4001/graphql".into(),
+                status: 500,
+                body_excerpt: "at Pool.connect (postgres://app:hunter2@db)".into(),
+            })
+        })
+    };
+    let masked = serve(failing(), Stats::default(), |b| b).await;
+    let response = reqwest::Client::new()
+        .post(masked.url())
+        .header("x-request-id", "trace-me-42")
+        .json(&json!({"query": "{ hello }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.headers()["x-request-id"], "trace-me-42");
+    let text = response.text().await.unwrap();
+    assert!(
+        !text.contains("10.1.2.3") && !text.contains("hunter2"),
+        "no internals reach the client: {text}"
+    );
+    let body: serde_json::Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(body["errors"][0]["extensions"]["code"], "HTTP_ERROR");
+    assert_eq!(body["errors"][0]["extensions"]["http"]["status"], 500);
+
+    let exposed = serve(failing(), Stats::default(), |b| {
+        b.expose_upstream_details(true)
+    })
+    .await;
+    let (_, _, body) = post(
+        &exposed.url(),
+        "application/json",
+        json!({"query": "{ hello }"}),
+    )
+    .await;
+    let message = body["errors"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("10.1.2.3") && message.contains("hunter2"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn every_request_gets_an_id_and_a_bad_one_is_replaced() {
+    let server = start().await;
+    let client = reqwest::Client::new();
+    let fresh = client
+        .post(server.url())
+        .json(&json!({"query": "{ __typename }"}))
+        .send()
+        .await
+        .unwrap();
+    let id = fresh.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_eq!(id.len(), 32, "{id}");
+    assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{id}");
+    let injected = client
+        .post(server.url())
+        .header("x-request-id", "a b\"{}<script>")
+        .json(&json!({"query": "{ __typename }"}))
+        .send()
+        .await
+        .unwrap();
+    let replaced = injected.headers()["x-request-id"].to_str().unwrap();
+    assert_eq!(replaced.len(), 32, "an unsafe id is not echoed: {replaced}");
 }
 
 #[tokio::test]

@@ -12,6 +12,7 @@ use crate::error::StitchError;
 use crate::extension::FieldResolver;
 use crate::gateway::StitchedSchema;
 use crate::subscription::SubscriptionOptions;
+use crate::upstream_errors::SubschemaErrors;
 
 /// One service of a stitched schema: its name, its schema and the executor that reaches it.
 ///
@@ -32,6 +33,7 @@ pub struct SubschemaConfig {
     pub(crate) canonical: Vec<String>,
     pub(crate) merge: Vec<(String, EntryPoint)>,
     pub(crate) computed: Vec<(String, String)>,
+    pub(crate) errors: SubschemaErrors,
 }
 
 impl SubschemaConfig {
@@ -44,6 +46,7 @@ impl SubschemaConfig {
             canonical: Vec::new(),
             merge: Vec::new(),
             computed: Vec::new(),
+            errors: SubschemaErrors::default(),
         }
     }
 
@@ -142,6 +145,23 @@ impl SubschemaConfig {
         self
     }
 
+    /// How the GraphQL errors this subschema answers reach clients: passed through without
+    /// stack traces (the default), or redacted to an allow-list of extension keys
+    /// ([`SubschemaErrors`]).
+    ///
+    /// ```
+    /// # use quilt_executor::{from_fn, ExecutionResult, Response, Request};
+    /// use quilt_stitch::{SubschemaConfig, SubschemaErrors};
+    /// # let executor = from_fn(|_r: Request| async { Ok(Response::Single(ExecutionResult::default())) });
+    /// let payments = SubschemaConfig::from_sdl("payments", "type Query { balance: Int }", executor)?
+    ///     .errors(SubschemaErrors::Redact { allowed_extensions: vec!["code".into()] });
+    /// # Ok::<(), quilt_stitch::StitchError>(())
+    /// ```
+    pub fn errors(mut self, errors: SubschemaErrors) -> Self {
+        self.errors = errors;
+        self
+    }
+
     /// The subschema's name.
     pub fn name(&self) -> &str {
         &self.name
@@ -232,6 +252,7 @@ pub struct Stitcher {
     pub(crate) resolvers: Vec<(String, FieldResolver)>,
     pub(crate) subscriptions: SubscriptionOptions,
     pub(crate) key_validation: ValidationLevel,
+    pub(crate) expose_upstream_details: bool,
 }
 
 /// How a check made while building reports what it finds (as graphql-tools'
@@ -323,6 +344,16 @@ impl Stitcher {
     /// a field is refused when it is planned (as graphql-tools answers it).
     pub fn key_validation(mut self, level: ValidationLevel) -> Self {
         self.key_validation = level;
+        self
+    }
+
+    /// Whether clients see the details of upstream failures: the subschemas' URLs, the text of
+    /// transport errors (an upstream's HTTP error body), and stack traces in subschema errors.
+    /// Off by default: a client gets a fixed message per kind of failure with
+    /// `extensions.code`, `serviceName` and `requestId`, and the log line with that request id
+    /// holds the detail. Turn it on for development only.
+    pub fn expose_upstream_details(mut self, expose: bool) -> Self {
+        self.expose_upstream_details = expose;
         self
     }
 

@@ -26,6 +26,7 @@ use crate::plan_cache::{PlanCache, PlanCacheStats, Prepared};
 use crate::request::{coerce_variables, prepare};
 use crate::shape::shape;
 use crate::subscription::{self, CloseReason, Hub, SubscriptionStats};
+use crate::upstream_errors::ErrorPolicy;
 
 /// Many subschemas as one schema: validates, plans (once per document, cached), sends the
 /// prepared documents to the subschemas' executors and shapes the merged result.
@@ -52,6 +53,7 @@ pub(crate) struct Gateway {
     pub cache: PlanCache,
     pub limits: Limits,
     pub subscriptions: Arc<Hub>,
+    pub errors: ErrorPolicy,
 }
 
 impl StitchedSchema {
@@ -116,6 +118,10 @@ impl StitchedSchema {
                 cache: PlanCache::new(stitcher.limits.plan_cache_capacity),
                 limits: stitcher.limits,
                 subscriptions: Hub::new(stitcher.subscriptions),
+                errors: ErrorPolicy {
+                    expose_upstream_details: stitcher.expose_upstream_details,
+                    subschemas: subschemas.iter().map(|s| s.errors.clone()).collect(),
+                },
             }),
         })
     }

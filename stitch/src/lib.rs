@@ -50,6 +50,7 @@ mod plan_cache;
 mod request;
 mod shape;
 mod subscription;
+mod upstream_errors;
 mod validate;
 
 pub use config::{
@@ -64,3 +65,4 @@ pub use subscription::{
     CloseReason, SUBSCRIPTION_LIMIT, SUBSCRIPTION_SCHEMA_RELOAD, SubscriptionOptions,
     SubscriptionStats,
 };
+pub use upstream_errors::{REDACTED_MESSAGE, SubschemaErrors};

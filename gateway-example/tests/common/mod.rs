@@ -24,17 +24,8 @@ pub struct TestGateway {
 pub fn settings(subschemas: Vec<SubschemaSpec>) -> Settings {
     Settings {
         listen: "127.0.0.1:0".parse().unwrap(),
-        poll_interval: None,
-        graphiql_assets: None,
         subschemas,
-        dedup: true,
-        demo_redis: None,
-        demo_pubsub: None,
-        demo_prefix: gateway_example::config::DEFAULT_REDIS_PREFIX.to_owned(),
-        callback_url: None,
-        threads: 1,
-        shutdown_delay: std::time::Duration::ZERO,
-        telemetry: Default::default(),
+        ..Settings::default()
     }
 }
 
@@ -121,6 +112,10 @@ impl GatewayProcess {
     /// unless `env` sets it: the environment running the tests must not make the demo venues
     /// of unrelated tests share one Redis hash.
     pub async fn start_with_env(args: &[String], env: &[(&str, &str)]) -> Self {
+        Self::spawn(args, env, std::process::Stdio::inherit()).await
+    }
+
+    async fn spawn(args: &[String], env: &[(&str, &str)], stderr: std::process::Stdio) -> Self {
         use tokio::io::{AsyncBufReadExt, BufReader};
         let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gateway-example"));
         command.env_remove("REDIS_URL");
@@ -129,7 +124,7 @@ impl GatewayProcess {
             .args(args)
             .args(["--listen", "127.0.0.1:0"])
             .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::inherit())
+            .stderr(stderr)
             .kill_on_drop(true)
             .spawn()
             .unwrap();
@@ -147,6 +142,24 @@ impl GatewayProcess {
         // Keep reading so the process never blocks on a full pipe.
         tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
         Self { url, _child: child }
+    }
+
+    /// [`GatewayProcess::start`] with its standard error (the log) collected as it is written.
+    pub async fn start_logged(args: &[String]) -> (Self, std::sync::Arc<std::sync::Mutex<String>>) {
+        use tokio::io::{AsyncBufReadExt, BufReader};
+        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+        let mut process = Self::spawn(args, &[], std::process::Stdio::piped()).await;
+        let stderr = process._child.stderr.take().unwrap();
+        let sink = log.clone();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stderr).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        (process, log)
     }
 
     /// The process id.

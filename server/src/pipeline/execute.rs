@@ -6,7 +6,7 @@ use std::net::IpAddr;
 use std::time::Duration;
 
 use futures::StreamExt;
-use quilt_executor::{Deadline, ExecutorError, Request, Response};
+use quilt_executor::{Deadline, ExecutorError, Request, RequestId, Response};
 use tracing::Instrument;
 
 use crate::state::ServerState;
@@ -86,8 +86,22 @@ async fn run(
     if let (Some(after), false) = (state.limits.request_timeout, request.is_subscription()) {
         request.context = request.context.insert(Deadline::after(after));
     }
+    // Every request has an id for the logs (and masked errors): over HTTP the one answered in
+    // `x-request-id`, otherwise (each operation of a WebSocket or SSE connection) a new one.
+    let request_id = match request.context.get::<RequestId>() {
+        Some(id) => id.clone(),
+        None => {
+            let id = match transport {
+                "http" => RequestId::from_headers(request.context.headers()),
+                _ => RequestId::random(),
+            };
+            request.context = request.context.insert(id.clone());
+            id
+        }
+    };
     let span = tracing::info_span!(
         "graphql.execute",
+        request_id = %request_id,
         transport,
         operation.name = request.operation_name.as_deref().unwrap_or(""),
         operation.kind = ?request.operation_type(),
@@ -98,6 +112,12 @@ async fn run(
         state.executor.execute(request)
     }
     .instrument(span);
+    // The executor's failures are masked; the server's own timeout names nothing internal.
+    let future = async {
+        future
+            .await
+            .map_err(|error| state.client_error(error, &request_id))
+    };
     let response = match state.limits.request_timeout {
         Some(after) => match tokio::time::timeout(after + DEADLINE_GRACE, future).await {
             Ok(result) => result,
@@ -106,6 +126,14 @@ async fn run(
         None => future.await,
     }
     .map_err(ExecuteFailure::Executor)?;
+    let response = match response {
+        Response::Stream(stream) if !state.expose_upstream_details => Response::Stream(
+            stream
+                .map(move |item| item.map_err(|error| mask(error, &request_id)))
+                .boxed(),
+        ),
+        response => response,
+    };
     Ok(match (response, permit) {
         (Response::Stream(stream), Some(permit)) => Response::Stream(
             stream
@@ -117,6 +145,26 @@ async fn run(
         ),
         (response, _) => response,
     })
+}
+
+impl ServerState {
+    /// An executor's failure as the client may see it: unless upstream details are exposed,
+    /// without endpoint or upstream text (logged whole with the request id).
+    fn client_error(&self, error: ExecutorError, request_id: &RequestId) -> ExecutorError {
+        if self.expose_upstream_details {
+            error
+        } else {
+            mask(error, request_id)
+        }
+    }
+}
+
+/// `error` masked, logged whole unless it already was masked.
+fn mask(error: ExecutorError, request_id: &RequestId) -> ExecutorError {
+    if !matches!(error, ExecutorError::Masked { .. }) {
+        tracing::warn!(%request_id, %error, "the executor failed");
+    }
+    error.masked()
 }
 
 /// How long after the deadline the server gives the executor to answer with what it has.

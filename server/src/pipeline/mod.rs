@@ -12,6 +12,7 @@ pub mod negotiate;
 pub mod params;
 pub mod prepare;
 pub mod read_body;
+pub(crate) mod request_id;
 pub mod respond;
 pub mod tokens;
 pub mod upload;
@@ -52,9 +53,15 @@ pub(crate) async fn graphql_endpoint(
         };
     }
     let accepted = Accepted::from_headers(&parts.headers);
+    // The request id (stage 0) on every log line about the request.
+    let request_id = parts
+        .extensions
+        .get::<quilt_executor::RequestId>()
+        .map_or("", |id| id.as_str());
     let span = tracing::info_span!(
         "graphql.request",
         otel.kind = "server",
+        request_id,
         http.method = %parts.method,
         http.path = %parts.uri.path(),
         http.response.status_code = tracing::field::Empty,

@@ -132,7 +132,7 @@ pub(crate) async fn run_entity_steps(
         }))
         .await;
         for ((step, gathered, _), result) in work.into_iter().zip(results) {
-            merge(gateway, step, gathered, result, fetched);
+            merge(gateway, step, gathered, result, context, fetched);
         }
     }
 }
@@ -476,18 +476,14 @@ fn merge(
     step: &EntityStep,
     gathered: Gathered,
     result: Result<ExecutionResult, ExecutorError>,
+    context: &Context,
     fetched: &mut Fetched,
 ) {
     let service = &gateway.names[step.resolver.subschema];
     let mut result = match result {
         Ok(result) => result,
         Err(error) => {
-            tracing::debug!(subschema = %service, %error, "entity step failed");
-            let mut error = error.to_graphql_error();
-            error
-                .extensions
-                .get_or_insert_with(JsonMap::new)
-                .insert("serviceName".into(), Value::String(service.clone()));
+            let error = gateway.errors.transport_error(service, &error, context);
             for (indices, _) in gathered.objects.iter() {
                 let path = client_path(step, &fetched.data, indices);
                 on_fields(step, &path, &error, fetched);
@@ -499,6 +495,9 @@ fn merge(
     let mut results: Vec<Option<Data>> = vec![None; count];
     let data = result.take_data_tree();
     let mut errors = result.errors;
+    gateway
+        .errors
+        .clean(step.resolver.subschema, service, &mut errors, context);
     if errors.is_empty() && !matches!(data, Some(Data::Object(_))) {
         errors.push(super::no_data_error(service));
     }

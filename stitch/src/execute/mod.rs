@@ -43,7 +43,7 @@ pub(crate) async fn execute_plan(
         OperationType::Mutation => {
             for (i, step) in plan.steps.iter().enumerate() {
                 let result = run_step(gateway, step, variables, context).await;
-                merge_result(gateway, step, result, fetched);
+                merge_result(gateway, step, result, context, fetched);
                 run_entity_steps(gateway, plan, Some(i), variables, context, fetched).await;
             }
         }
@@ -55,7 +55,7 @@ pub(crate) async fn execute_plan(
             )
             .await;
             for (step, result) in plan.steps.iter().zip(results) {
-                merge_result(gateway, step, result, fetched);
+                merge_result(gateway, step, result, context, fetched);
             }
             run_entity_steps(gateway, plan, None, variables, context, fetched).await;
         }
@@ -136,26 +136,26 @@ pub(crate) fn merge_result(
     gateway: &Gateway,
     step: &FetchStep,
     result: Result<ExecutionResult, ExecutorError>,
+    context: &Context,
     fetched: &mut Fetched,
 ) {
+    let name = &gateway.names[step.subschema];
     let mut result = match result {
         Ok(result) => result,
         Err(error) => {
-            tracing::debug!(subschema = %gateway.names[step.subschema], %error, "step failed");
-            let error = error.to_graphql_error();
+            let error = gateway.errors.transport_error(name, &error, context);
             fetched.errors.extend(step.fields.iter().map(|field| {
                 let mut located = error.clone();
                 located.path = Some(vec![PathSegment::Key(field.key.clone())]);
                 located.locations = field.location.into_iter().collect();
-                located.extensions.get_or_insert_with(JsonMap::new).insert(
-                    "serviceName".into(),
-                    Value::String(gateway.names[step.subschema].clone()),
-                );
                 located
             }));
             return;
         }
     };
+    gateway
+        .errors
+        .clean(step.subschema, name, &mut result.errors, context);
     let data = result.take_data_tree();
     let has_data = matches!(data, Some(Data::Object(_)));
     if !has_data && result.errors.is_empty() {

@@ -139,7 +139,7 @@ impl Upstream {
         let gateway = &self.gateway;
         let plan = &self.prepared.plan;
         let mut fetched = Fetched::default();
-        merge_result(gateway, &plan.steps[0], event, &mut fetched);
+        merge_result(gateway, &plan.steps[0], event, &self.context, &mut fetched);
         run_entity_steps(
             gateway,
             plan,
@@ -191,6 +191,7 @@ impl Upstream {
             &self.gateway,
             &self.prepared.plan.steps[0],
             Err(error),
+            &self.context,
             &mut fetched,
         );
         fetched.errors
