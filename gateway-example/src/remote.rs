@@ -52,7 +52,8 @@ impl Remote {
         let mut http = HttpExecutor::builder(spec.url.as_str())
             .timeout(timeout)
             .headers(headers.clone())
-            .deduplicate_inflight(spec.dedup);
+            .deduplicate_inflight(spec.dedup)
+            .metrics_label(spec.name.as_str());
         if spec.forward_authorization {
             http = http.header_fn(forwarded_authorization);
         }
