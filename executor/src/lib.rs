@@ -27,6 +27,7 @@ pub mod data;
 mod document;
 mod error;
 mod executor;
+mod header_rules;
 pub mod http;
 mod request;
 mod result;
@@ -45,6 +46,7 @@ pub use error::{BoxError, CloseCode, ErrorKind, ExecutorError};
 pub use executor::{
     ExecuteFuture, Executor, FnExecutor, Response, ResultStream, SharedExecutor, from_fn,
 };
+pub use header_rules::{HeaderRule, HeaderRules, Insert, Pattern, Propagate, Remove};
 pub use http::{HttpExecutor, HttpExecutorBuilder};
 pub use request::{
     Context, Deadline, FileUpload, RawVariables, Request, RequestId, Upload, VariablesJson,

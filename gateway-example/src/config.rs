@@ -30,7 +30,26 @@
 //! name = "reviews"
 //! url = "http://127.0.0.1:4002/graphql"
 //! subscriptions = "callback"               # HTTP callback protocol; default "ws"
+//! # Header rules, applied in order to the client's headers (after its `Authorization`, which
+//! # is forwarded unless `forward_authorization = false` or a rule removes it):
+//! headers = [
+//!   { propagate = { named = "x-tenant" } },                  # copy a client header
+//!   { propagate = { named = "x-user", rename = "x-user-id", default = "anonymous" } },
+//!   { propagate = { matching = "^x-trace-" } },              # every name the regex matches
+//!   { insert = { name = "x-api-key", value = "secret" } },   # a fixed value
+//!   { remove = { named = "x-debug" } },                      # drop what a rule above set
+//!   { remove = { matching = "^x-internal-" } },
+//! ]
 //! ```
+//!
+//! `headers` is either a table of fixed headers (sent with every request and the WebSocket
+//! upgrade) or a list of rules (`propagate`, `insert`, `remove`, as Apollo Router's `headers:`
+//! section): a later rule replaces or removes what an earlier one set; names are
+//! case-insensitive, `matching` is a case-insensitive regular expression. Over WebSocket the
+//! upgrade carries what the rules send without client headers, and the client's
+//! `Authorization` goes as `connectionParams.token`. Requests that differ in a header forwarded
+//! by name never share an execution (inbound deduplication) or an upstream subscription; a
+//! `matching` propagate rule turns both kinds of sharing off.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -119,6 +138,9 @@ pub struct Cli {
     /// Refuse `__schema` and `__type` queries (`__typename` still works).
     #[arg(long)]
     pub no_introspection: bool,
+    /// Do not serve GraphiQL to browsers.
+    #[arg(long)]
+    pub no_graphiql: bool,
     /// A browser origin allowed to call the gateway (CORS; repeatable; `*` for any). Also the
     /// origins WebSocket upgrades may come from.
     #[arg(long = "cors-origin", value_name = "ORIGIN")]
@@ -166,6 +188,8 @@ pub struct FileConfig {
     pub poll_interval: Option<f64>,
     /// GraphiQL's asset base URL.
     pub graphiql_assets: Option<String>,
+    /// Whether GraphiQL is served to browsers at the GraphQL path (default true).
+    pub graphiql: Option<bool>,
     /// Inbound in-flight deduplication (default true).
     pub dedup: Option<bool>,
     /// Upstream in-flight deduplication for every subschema (default true; a subschema's own
@@ -274,6 +298,10 @@ pub struct Settings {
     pub streaming: quilt_server::Streaming,
     /// The stitched schema's subscription options (`[subscriptions]`).
     pub subscriptions: quilt_stitch::SubscriptionOptions,
+    /// The stitched schema's limits (`[limits]`).
+    pub stitch_limits: quilt_stitch::Limits,
+    /// Whether GraphiQL is served (`graphiql`, `--no-graphiql`).
+    pub graphiql: bool,
     /// Each subschema request's timeout unless the subschema sets its own
     /// (`[timeouts] upstream`; default 10 s).
     pub upstream_timeout: Option<Duration>,
@@ -313,6 +341,8 @@ impl Default for Settings {
             limits: quilt_server::Limits::default(),
             streaming: quilt_server::Streaming::default(),
             subscriptions: quilt_stitch::SubscriptionOptions::default(),
+            stitch_limits: quilt_stitch::Limits::default(),
+            graphiql: true,
             upstream_timeout: None,
             expose_upstream_details: false,
             introspection: true,
@@ -345,14 +375,10 @@ impl Settings {
             }
             anyhow::Ok(())
         })?;
-        if let Some(manifest) = &self.persisted_queries.manifest {
-            std::fs::metadata(manifest).with_context(|| {
-                format!(
-                    "persisted_queries.manifest: cannot read {}",
-                    manifest.display()
-                )
-            })?;
-        }
+        self.cors.to_server()?;
+        self.csrf.to_server()?;
+        self.persisted_queries.store()?;
+        self.persisted_queries.manifest()?;
         Ok(())
     }
 
@@ -448,6 +474,7 @@ impl Cli {
         let mut streaming = quilt_server::Streaming::default();
         let mut subscriptions = quilt_stitch::SubscriptionOptions::default();
         file.limits.apply(&mut limits);
+        file.limits.apply_streaming(&mut streaming);
         file.timeouts.apply(&mut limits, &mut streaming)?;
         file.subscriptions
             .apply(&mut subscriptions, &mut streaming)?;
@@ -461,6 +488,7 @@ impl Cli {
                 *limit = Some(value);
             }
         }
+        let stitch_limits = file.limits.stitch_limits(&limits)?;
         let shutdown_delay = match self.shutdown_delay.or(file.shutdown_delay) {
             Some(secs) if secs.is_finite() && secs >= 0.0 => Duration::from_secs_f64(secs),
             Some(secs) => anyhow::bail!("the shutdown delay must be 0 or more seconds, not {secs}"),
@@ -482,6 +510,9 @@ impl Cli {
                 }
             }
         }
+        // Refused here, so that a bad value stops the gateway before it serves.
+        cors.to_server()?;
+        file.csrf.to_server()?;
         let telemetry = file.telemetry.with_flags(&self.telemetry)?;
         Ok(Settings {
             telemetry,
@@ -499,6 +530,8 @@ impl Cli {
             limits,
             streaming,
             subscriptions,
+            stitch_limits,
+            graphiql: !self.no_graphiql && file.graphiql.unwrap_or(true),
             upstream_timeout,
             expose_upstream_details: self.expose_upstream_details
                 || file.errors.expose_upstream_details.unwrap_or(false),
@@ -544,7 +577,10 @@ mod tests {
         assert_eq!(accounts.ws_protocol, WsProtocol::GraphqlWs);
         assert_eq!(accounts.ws_url(), "ws://a/ws");
         assert_eq!(accounts.timeout, Some(3.0));
-        assert_eq!(accounts.headers["x-api-key"], "k");
+        assert_eq!(
+            accounts.headers,
+            crate::spec::HeadersSpec::Static([("x-api-key".into(), "k".into())].into())
+        );
         assert_eq!(accounts.transforms.type_prefix.as_deref(), Some("Acc_"));
         assert!(accounts.forward_authorization);
         assert!(file.subschemas[1].transforms.is_empty());

@@ -12,7 +12,7 @@ use tokio::sync::watch;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::remote::Remote;
-use crate::spec::SubschemaSpec;
+use crate::spec::{ForwardedHeaders, SubschemaSpec};
 
 /// The current stitched schema as an [`Executor`]. Each request runs on the schema that was
 /// current when it arrived (the request's future owns what it needs), so a swap never disturbs
@@ -54,6 +54,8 @@ pub struct StitchOptions {
     pub expose_upstream_details: bool,
     /// How subscriptions run ([`Stitcher::subscriptions`]).
     pub subscriptions: quilt_stitch::SubscriptionOptions,
+    /// Limits on client documents and the plan cache ([`Stitcher::limits`]).
+    pub limits: quilt_stitch::Limits,
 }
 
 /// A gateway over remote subschemas.
@@ -206,7 +208,7 @@ fn stitch(
 ) -> anyhow::Result<StitchedSchema> {
     let mut stitcher = Stitcher::new()
         .expose_upstream_details(options.expose_upstream_details)
-        .subscriptions(options.subscriptions.clone())
+        .limits(options.limits)
         .on_type_conflict(|conflict| {
             tracing::warn!(
                 "type `{}` differs between `{}` and `{}`; keeping `{}`'s definition",
@@ -220,5 +222,16 @@ fn stitch(
     for (remote, schema) in remotes.iter().zip(schemas) {
         stitcher = stitcher.subschema(remote.subschema(schema)?);
     }
+    // Identical subscriptions share one upstream subscription only when every header the
+    // subschemas forward is equal (none is shared when some are forwarded by a pattern).
+    let forwarded = ForwardedHeaders::of(remotes.iter().map(Remote::spec));
+    let deduplicate = options.subscriptions.deduplicate && !forwarded.by_pattern;
+    stitcher = stitcher.subscriptions(
+        options
+            .subscriptions
+            .clone()
+            .dedup_headers(forwarded.names)
+            .deduplicate(deduplicate),
+    );
     stitcher.build().context("the subschemas do not stitch")
 }

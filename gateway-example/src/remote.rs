@@ -10,13 +10,13 @@ use apollo_compiler::validation::Valid;
 use http::{HeaderMap, HeaderName, HeaderValue, header::AUTHORIZATION};
 use quilt_batch::{BatchExt, BatchOptions};
 use quilt_executor::{
-    CallbackExecutor, CallbackRegistry, ExecutorExt, HttpExecutor, Request, SharedExecutor,
+    CallbackExecutor, CallbackRegistry, ExecutorExt, HeaderRules, HttpExecutor, SharedExecutor,
     WsExecutor,
 };
 use quilt_wrap::transforms::{FilterRootFields, RenameRootFields, RenameTypes};
 use quilt_wrap::{SchemaSource, WrapError, load_schema, wrap_schema};
 
-use crate::spec::{SubschemaSpec, SubscriptionTransport, TransformSpec};
+use crate::spec::{HeadersSpec, SubschemaSpec, SubscriptionTransport, TransformSpec};
 
 /// The default time a request to a subschema may take.
 /// Below the server's request timeout (30 s), so a slow service ends in a timeout error at its
@@ -42,6 +42,7 @@ impl Remote {
     /// when the subschema's subscriptions use the HTTP callback protocol.
     pub fn new(spec: SubschemaSpec, callback: Option<&CallbackRegistry>) -> anyhow::Result<Self> {
         let headers = static_headers(&spec)?;
+        let rules = header_rules(&spec);
         let timeout = match spec.timeout {
             Some(secs) if secs.is_finite() && secs > 0.0 => Duration::from_secs_f64(secs),
             Some(secs) => {
@@ -54,8 +55,8 @@ impl Remote {
             .headers(headers.clone())
             .deduplicate_inflight(spec.dedup)
             .metrics_label(spec.name.as_str());
-        if spec.forward_authorization {
-            http = http.header_fn(forwarded_authorization);
+        if !rules.is_empty() {
+            http = http.header_rules(rules.clone());
         }
         let http = http
             .build()
@@ -66,7 +67,7 @@ impl Remote {
                     .subprotocol(spec.ws_protocol.into())
                     .headers(headers)
                     .request_timeout(timeout)
-                    .forward_authorization(spec.forward_authorization)
+                    .forward_authorization(forwards_authorization(&rules))
                     .build(),
             ),
             SubscriptionTransport::Callback => {
@@ -207,10 +208,15 @@ fn with_transforms(
     config
 }
 
-/// The configured headers, checked once.
+/// The fixed headers: the table form of `headers` (checked once), or what the rules send
+/// whatever the client sent (inserted values and defaults), for the WebSocket upgrade.
 fn static_headers(spec: &SubschemaSpec) -> anyhow::Result<HeaderMap> {
+    let table = match &spec.headers {
+        HeadersSpec::Static(table) => table,
+        HeadersSpec::Rules(rules) => return Ok(rules.apply(&HeaderMap::new())),
+    };
     let mut headers = HeaderMap::new();
-    for (name, value) in &spec.headers {
+    for (name, value) in table {
         let header = HeaderName::try_from(name.as_str())
             .with_context(|| format!("subschema `{}`: invalid header name `{name}`", spec.name))?;
         let value = HeaderValue::try_from(value.as_str()).with_context(|| {
@@ -224,11 +230,25 @@ fn static_headers(spec: &SubschemaSpec) -> anyhow::Result<HeaderMap> {
     Ok(headers)
 }
 
-/// The client's `Authorization` header (from the request's context), to send upstream.
-fn forwarded_authorization(request: &Request) -> HeaderMap {
-    let mut headers = HeaderMap::new();
-    if let Some(value) = request.context.headers().get(AUTHORIZATION) {
-        headers.insert(AUTHORIZATION, value.clone());
+/// The rules computing each request's headers from the client's: the client's
+/// `Authorization` while `forward_authorization` is on, then the configured rules (the table
+/// form's fixed headers are the executor's own, not rules).
+fn header_rules(spec: &SubschemaSpec) -> HeaderRules {
+    let rules = if spec.forward_authorization {
+        HeaderRules::forward_authorization()
+    } else {
+        HeaderRules::new()
+    };
+    match &spec.headers {
+        HeadersSpec::Static(_) => rules,
+        HeadersSpec::Rules(configured) => rules.extend(configured.rules().iter().cloned()),
     }
-    headers
+}
+
+/// Whether the rules send the client's `Authorization` on (then the WebSocket executor, whose
+/// upgrade carries no per-client headers, sends it as `connectionParams.token`).
+fn forwards_authorization(rules: &HeaderRules) -> bool {
+    let mut client = HeaderMap::new();
+    client.insert(AUTHORIZATION, HeaderValue::from_static("probe"));
+    rules.apply(&client).get(AUTHORIZATION) == client.get(AUTHORIZATION)
 }

@@ -7,14 +7,18 @@ use std::sync::Arc;
 use anyhow::Context as _;
 
 use quilt_executor::{CallbackRegistry, DedupOptions, DedupStats};
-use quilt_server::{GraphQLServer, InboundDedup};
+use quilt_server::{
+    GraphQLServer, InboundDedup, Manifest, MemoryStore, PersistedQueries, PersistedQueryStore,
+    RedisStore,
+};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::config::{CALLBACK_PATH, Settings};
 use crate::demo::Demo;
 use crate::demo::seats::Venue;
 use crate::gateway::{Gateway, StitchOptions};
-use crate::spec::{SubschemaSpec, SubscriptionTransport};
+use crate::sections::ApqStore;
+use crate::spec::{ForwardedHeaders, SubschemaSpec, SubscriptionTransport};
 
 /// A gateway ready to serve, with what it needs kept alive.
 pub struct Prepared {
@@ -26,6 +30,8 @@ pub struct Prepared {
     dedup: Option<InboundDedup>,
     /// The callback registry, when a subschema's subscriptions use the HTTP callback protocol.
     pub callback: Option<CallbackRegistry>,
+    /// Persisted queries (APQ and the manifest).
+    persisted: PersistedQueries,
     _poll: Option<AbortOnDropHandle<()>>,
 }
 
@@ -62,12 +68,16 @@ async fn demo_or_specs(settings: &Settings) -> anyhow::Result<(Vec<SubschemaSpec
 }
 
 /// What every serving thread shares: the callback registry (the services call back whichever
-/// thread takes the connection) and the inbound deduplication (identical queries share one
-/// execution whichever threads they arrive on).
+/// thread takes the connection), the inbound deduplication (identical queries share one
+/// execution whichever threads they arrive on), and the persisted queries (a query registered
+/// through one thread is found by the others).
 #[derive(Clone)]
 struct Shared {
     callback: Option<CallbackRegistry>,
     dedup: Option<InboundDedup>,
+    apq_store: ApqStore,
+    memory_store: Arc<MemoryStore>,
+    manifest: Option<Manifest>,
 }
 
 impl Shared {
@@ -83,13 +93,55 @@ impl Shared {
                 "callback subscriptions are called back at"
             );
         }
-        // The gateway forwards `Authorization` upstream; `DedupOptions::default()` keys on it
-        // and on `Cookie`. The server's deduplication (rather than the executor combinator)
-        // also shares the serialized answer.
-        let dedup = settings
-            .dedup
-            .then(|| InboundDedup::new(DedupOptions::default()));
-        Ok(Self { callback, dedup })
+        // `DedupOptions::default()` keys on `Authorization` and `Cookie`, and on every header
+        // the subschemas' rules forward by name; one forwarded by a pattern cannot be keyed on,
+        // so then nothing is shared. The server's deduplication (rather than the executor
+        // combinator) also shares the serialized answer.
+        let forwarded = ForwardedHeaders::of(specs);
+        if settings.dedup && forwarded.by_pattern {
+            tracing::warn!(
+                "inbound deduplication is off: a subschema forwards client headers by pattern"
+            );
+        }
+        let dedup = (settings.dedup && !forwarded.by_pattern).then(|| {
+            InboundDedup::new(
+                forwarded
+                    .names
+                    .into_iter()
+                    .fold(DedupOptions::default(), DedupOptions::header),
+            )
+        });
+        let persisted = &settings.persisted_queries;
+        let memory_store = Arc::new(match persisted.memory_bytes {
+            Some(bytes) => MemoryStore::new(bytes),
+            None => MemoryStore::default(),
+        });
+        Ok(Self {
+            callback,
+            dedup,
+            apq_store: persisted.store()?,
+            memory_store,
+            manifest: persisted.manifest()?,
+        })
+    }
+
+    /// The persisted-query settings of one serving thread (a Redis store connects from the
+    /// thread's own event loop).
+    async fn persisted_queries(&self, settings: &Settings) -> anyhow::Result<PersistedQueries> {
+        let store: Arc<dyn PersistedQueryStore> = match &self.apq_store {
+            ApqStore::Memory => self.memory_store.clone(),
+            ApqStore::Redis(options) => Arc::new(
+                RedisStore::connect(options.clone())
+                    .await
+                    .context("[persisted_queries] store: cannot reach Redis")?,
+            ),
+        };
+        Ok(PersistedQueries {
+            apq: settings.persisted_queries.apq.unwrap_or(true),
+            store,
+            manifest: self.manifest.clone(),
+            only_persisted: settings.persisted_queries.only_persisted.unwrap_or(false),
+        })
     }
 }
 
@@ -103,11 +155,14 @@ async fn connect(
     let options = StitchOptions {
         expose_upstream_details: settings.expose_upstream_details,
         subscriptions: settings.subscriptions.clone(),
+        limits: settings.stitch_limits,
     };
     let gateway =
         Arc::new(Gateway::connect_with_options(specs, shared.callback.clone(), options).await?);
     let poll = settings.poll_interval.map(|every| gateway.poll(every));
+    let persisted = shared.persisted_queries(settings).await?;
     Ok(Prepared {
+        persisted,
         gateway,
         demo,
         dedup: shared.dedup.clone(),
@@ -143,7 +198,17 @@ pub fn server(prepared: &Prepared, settings: &Settings) -> GraphQLServer {
             shutdown_delay: settings.shutdown_delay,
             ..settings.streaming.clone()
         })
-        .expose_upstream_details(settings.expose_upstream_details);
+        .expose_upstream_details(settings.expose_upstream_details)
+        .introspection(settings.introspection)
+        .graphiql(settings.graphiql)
+        .persisted_queries(prepared.persisted.clone());
+    // Checked when the settings were made (and by --check-config).
+    if let Ok(csrf) = settings.csrf.to_server() {
+        builder = builder.csrf(csrf);
+    }
+    if let Ok(Some(cors)) = settings.cors.to_server() {
+        builder = builder.cors(cors);
+    }
     crate::telemetry::apply(builder, &settings.telemetry).build()
 }
 

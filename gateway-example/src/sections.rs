@@ -132,6 +132,17 @@ pub struct LimitsSection {
     pub max_subscriptions_per_client: Option<usize>,
     /// Operations at once on one WebSocket or SSE connection (default 100).
     pub max_operations_per_connection: Option<usize>,
+    /// SSE single-connection reservations at once (default 10 000).
+    pub max_sse_reservations: Option<usize>,
+    /// SSE single-connection reservations of one client address (default 100).
+    pub max_sse_reservations_per_client: Option<usize>,
+    /// The longest document the stitched schema accepts, in bytes (default 256 KiB).
+    pub max_document_bytes: Option<usize>,
+    /// How deep selection sets, inline fragments and fragment spreads may nest together
+    /// (default 256): bounds every walk over a document.
+    pub max_nesting: Option<usize>,
+    /// How many planned operations the stitched schema keeps (default 1 024).
+    pub plan_cache_capacity: Option<usize>,
 }
 
 impl LimitsSection {
@@ -180,6 +191,40 @@ impl LimitsSection {
             }
         }
     }
+
+    /// Sets the given limits of the streaming transports.
+    pub fn apply_streaming(&self, streaming: &mut quilt_server::Streaming) {
+        if let Some(max) = self.max_sse_reservations {
+            streaming.max_sse_reservations = max;
+        }
+        if let Some(max) = self.max_sse_reservations_per_client {
+            streaming.max_sse_reservations_per_client = max;
+        }
+    }
+
+    /// The stitched schema's limits: the given ones, and its depth limit never below the
+    /// server's (which is checked first), none when the server's is off.
+    pub fn stitch_limits(
+        &self,
+        server: &quilt_server::Limits,
+    ) -> anyhow::Result<quilt_stitch::Limits> {
+        let mut limits = quilt_stitch::Limits::default();
+        if let Some(bytes) = self.max_document_bytes {
+            limits.max_document_bytes = bytes;
+        }
+        if let Some(nesting) = self.max_nesting {
+            anyhow::ensure!(nesting > 0, "`limits.max_nesting` must be at least 1");
+            limits.max_nesting = nesting;
+        }
+        if let Some(capacity) = self.plan_cache_capacity {
+            limits.plan_cache_capacity = capacity;
+        }
+        limits.max_depth = match server.max_depth {
+            Some(depth) => depth.max(limits.max_depth),
+            None => usize::MAX,
+        };
+        Ok(limits)
+    }
 }
 
 /// `[timeouts]`, in seconds.
@@ -205,6 +250,8 @@ pub struct TimeoutsSection {
     pub drain_delay: Option<Seconds>,
     /// How long a WebSocket client may take to send `connection_init` (default 3).
     pub connection_init: Option<Seconds>,
+    /// How long an SSE single-connection reservation waits for its stream (default 30).
+    pub sse_reservation: Option<Seconds>,
 }
 
 impl TimeoutsSection {
@@ -234,6 +281,9 @@ impl TimeoutsSection {
         }
         if let Some(init) = self.connection_init {
             streaming.connection_init_timeout = init.required("timeouts.connection_init")?;
+        }
+        if let Some(reservation) = self.sse_reservation {
+            streaming.sse_reservation_timeout = reservation.required("timeouts.sse_reservation")?;
         }
         Ok(())
     }
@@ -268,6 +318,15 @@ pub struct SubscriptionsSection {
     pub keep_alive: Option<Seconds>,
     /// Messages queued for each WebSocket or SSE connection (default 32).
     pub connection_queue_capacity: Option<usize>,
+    /// Whether the server pings `graphql-transport-ws` clients every keep-alive interval
+    /// (default true).
+    pub ws_ping: Option<bool>,
+    /// Seconds between `{}` heartbeat parts of Apollo multipart subscriptions (default 5).
+    pub multipart_heartbeat: Option<Seconds>,
+    /// Seconds between `{}` parts of incremental-delivery responses (default false: none).
+    pub incremental_heartbeat: Option<Seconds>,
+    /// Seconds between SSE keep-alive comments (default 12).
+    pub sse_keep_alive: Option<Seconds>,
 }
 
 impl SubscriptionsSection {
@@ -307,6 +366,28 @@ impl SubscriptionsSection {
                 "`subscriptions.connection_queue_capacity` must be at least 1"
             );
             streaming.queue_capacity = capacity;
+        }
+        if let Some(ping) = self.ws_ping {
+            streaming.ws_ping = ping;
+        }
+        let positive = |seconds: Seconds, key: &str| -> anyhow::Result<std::time::Duration> {
+            let interval = seconds.required(key)?;
+            anyhow::ensure!(!interval.is_zero(), "`{key}` must be more than 0 seconds");
+            Ok(interval)
+        };
+        if let Some(interval) = self.multipart_heartbeat {
+            streaming.multipart_heartbeat =
+                positive(interval, "subscriptions.multipart_heartbeat")?;
+        }
+        if let Some(Seconds(interval)) = self.incremental_heartbeat {
+            anyhow::ensure!(
+                interval.is_none_or(|d| !d.is_zero()),
+                "`subscriptions.incremental_heartbeat` must be more than 0 seconds or false"
+            );
+            streaming.incremental_heartbeat = interval;
+        }
+        if let Some(interval) = self.sse_keep_alive {
+            streaming.sse_keep_alive = positive(interval, "subscriptions.sse_keep_alive")?;
         }
         Ok(())
     }
@@ -365,15 +446,106 @@ pub struct PersistedQueriesSection {
     /// Where APQ documents are kept: `"memory"` (default) or a `redis://` URL shared by every
     /// gateway of a fleet.
     pub store: Option<String>,
-    /// Bytes of documents the memory store keeps (default 32 MiB).
-    pub memory_bytes: Option<usize>,
-    /// Seconds a document stays in Redis (default: forever).
+    /// Bytes of documents the memory store keeps (default 16 MiB).
+    pub memory_bytes: Option<u64>,
+    /// The prefix of the keys in Redis (default `quilt:apq:`).
+    pub prefix: Option<String>,
+    /// Seconds a document stays in Redis after it was last stored (default one day; `false`:
+    /// until Redis evicts it).
     pub ttl: Option<Seconds>,
     /// A persisted-query manifest (Apollo's JSON manifest or an `{ "id": "body" }` map): its
     /// operations may be sent by id.
     pub manifest: Option<std::path::PathBuf>,
     /// Serve only the manifest's operations (default false).
     pub only_persisted: Option<bool>,
+}
+
+impl CorsSection {
+    /// The server's CORS settings; `None` when no origin is configured (no CORS headers).
+    pub fn to_server(&self) -> anyhow::Result<Option<quilt_server::Cors>> {
+        let Some(origins) = self.origins.clone().filter(|o| !o.is_empty()) else {
+            return Ok(None);
+        };
+        let cors = quilt_server::Cors {
+            origins,
+            allow_credentials: self.allow_credentials.unwrap_or(false),
+            max_age: match self.max_age {
+                Some(seconds) => Some(seconds.required("cors.max_age")?),
+                None => None,
+            },
+            ..quilt_server::Cors::default()
+        };
+        cors.validate()
+            .map_err(|e| anyhow::anyhow!("[cors]: {e}"))?;
+        Ok(Some(cors))
+    }
+}
+
+impl CsrfSection {
+    /// The server's CSRF settings.
+    pub fn to_server(&self) -> anyhow::Result<quilt_server::Csrf> {
+        let mut csrf = quilt_server::Csrf::default();
+        if let Some(enabled) = self.enabled {
+            csrf.enabled = enabled;
+        }
+        if let Some(headers) = &self.required_headers {
+            for name in headers {
+                http::HeaderName::from_bytes(name.as_bytes()).map_err(|_| {
+                    anyhow::anyhow!("[csrf] required_headers: `{name}` is not a header name")
+                })?;
+            }
+            csrf.required_headers = headers.clone();
+        }
+        if let Some(check_get) = self.check_get {
+            csrf.check_get = check_get;
+        }
+        Ok(csrf)
+    }
+}
+
+/// Where automatic persisted queries are kept.
+#[derive(Debug, Clone)]
+pub enum ApqStore {
+    /// In the process (each serving thread of it shares one store).
+    Memory,
+    /// In Redis, shared by every gateway that names it.
+    Redis(quilt_server::RedisStoreOptions),
+}
+
+impl PersistedQueriesSection {
+    /// The store the section names (`"memory"` or a `redis://`/`rediss://` URL).
+    pub fn store(&self) -> anyhow::Result<ApqStore> {
+        let store = self.store.as_deref().unwrap_or("memory");
+        if store == "memory" {
+            return Ok(ApqStore::Memory);
+        }
+        anyhow::ensure!(
+            store.starts_with("redis://") || store.starts_with("rediss://"),
+            "[persisted_queries] store must be \"memory\" or a redis:// URL, not `{store}`"
+        );
+        let mut options = quilt_server::RedisStoreOptions::new(store);
+        if let Some(prefix) = &self.prefix {
+            options.prefix = prefix.clone();
+        }
+        if let Some(Seconds(ttl)) = self.ttl {
+            options.ttl = ttl;
+        }
+        Ok(ApqStore::Redis(options))
+    }
+
+    /// The manifest the section names, read and parsed.
+    pub fn manifest(&self) -> anyhow::Result<Option<quilt_server::Manifest>> {
+        let Some(path) = &self.manifest else {
+            anyhow::ensure!(
+                !self.only_persisted.unwrap_or(false),
+                "[persisted_queries] only_persisted needs a manifest"
+            );
+            return Ok(None);
+        };
+        let manifest = quilt_server::Manifest::from_file(path)
+            .map_err(|e| anyhow::anyhow!("[persisted_queries] manifest {}: {e}", path.display()))?;
+        Ok(Some(manifest))
+    }
 }
 
 #[cfg(test)]

@@ -6,8 +6,9 @@
 use std::collections::BTreeMap;
 
 use anyhow::{Context as _, bail};
-use quilt_executor::Subprotocol;
-use serde::Deserialize;
+use http::HeaderName;
+use quilt_executor::{HeaderRule, HeaderRules, Propagate, Subprotocol};
+use serde::{Deserialize, Deserializer};
 
 /// One subschema to stitch.
 #[derive(Debug, Clone, Deserialize, PartialEq)]
@@ -27,9 +28,12 @@ pub struct SubschemaSpec {
     /// protocol (the service POSTs events to the gateway's callback URL).
     #[serde(default)]
     pub subscriptions: SubscriptionTransport,
-    /// Headers sent with every request (and the WebSocket upgrade).
+    /// The headers sent to the service: a table of fixed headers (`{ "x-api-key" = "k" }`,
+    /// sent with every request and the WebSocket upgrade) or a list of rules computing them
+    /// from the client's headers ([`HeaderRules`]). The client's `Authorization` comes first
+    /// either way while `forward_authorization` is on.
     #[serde(default)]
-    pub headers: BTreeMap<String, String>,
+    pub headers: HeadersSpec,
     /// The per-request timeout in seconds (default 10, below the server's 30 s request timeout).
     #[serde(default)]
     pub timeout: Option<f64>,
@@ -91,7 +95,7 @@ impl SubschemaSpec {
             ws_url: None,
             ws_protocol: WsProtocol::default(),
             subscriptions: SubscriptionTransport::default(),
-            headers: BTreeMap::new(),
+            headers: HeadersSpec::default(),
             timeout: None,
             forward_authorization: true,
             dedup: true,
@@ -138,6 +142,93 @@ impl SubschemaSpec {
             None if self.url.starts_with("https://") => self.url.replacen("https://", "wss://", 1),
             None => self.url.replacen("http://", "ws://", 1),
         }
+    }
+}
+
+/// The `headers` of a subschema: fixed ones, or rules.
+#[derive(Debug, Clone, PartialEq)]
+pub enum HeadersSpec {
+    /// `headers = { "x-api-key" = "secret" }`: sent as they are with every request.
+    Static(BTreeMap<String, String>),
+    /// `headers = [ { propagate = { named = "x-tenant" } }, ... ]`: applied in order to the
+    /// client's headers (see [`HeaderRules`]).
+    Rules(HeaderRules),
+}
+
+impl Default for HeadersSpec {
+    fn default() -> Self {
+        Self::Static(BTreeMap::new())
+    }
+}
+
+impl<'de> Deserialize<'de> for HeadersSpec {
+    /// A table is the fixed form, an array the rules; each keeps its own error messages.
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = HeadersSpec;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a table of header names and values, or an array of header rules")
+            }
+
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<Self::Value, A::Error> {
+                BTreeMap::deserialize(serde::de::value::MapAccessDeserializer::new(map))
+                    .map(HeadersSpec::Static)
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                seq: A,
+            ) -> Result<Self::Value, A::Error> {
+                HeaderRules::deserialize(serde::de::value::SeqAccessDeserializer::new(seq))
+                    .map(HeadersSpec::Rules)
+            }
+        }
+        deserializer.deserialize_any(Visitor)
+    }
+}
+
+/// The client headers that the subschemas' header rules send on: two client requests that
+/// differ in one of them must not share an execution (inbound deduplication, shared
+/// subscriptions).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ForwardedHeaders {
+    /// Headers forwarded by name (`authorization` when a subschema forwards it).
+    pub names: Vec<HeaderName>,
+    /// Whether some subschema forwards every header a regular expression matches: then no
+    /// list of names says which headers make requests different.
+    pub by_pattern: bool,
+}
+
+impl ForwardedHeaders {
+    /// What the subschemas of `specs` forward.
+    pub fn of<'a>(specs: impl IntoIterator<Item = &'a SubschemaSpec>) -> Self {
+        let mut forwarded = Self::default();
+        let mut add = |name: &HeaderName| {
+            if !forwarded.names.contains(name) {
+                forwarded.names.push(name.clone());
+            }
+        };
+        for spec in specs {
+            if spec.forward_authorization {
+                add(&http::header::AUTHORIZATION);
+            }
+            let HeadersSpec::Rules(rules) = &spec.headers else {
+                continue;
+            };
+            for rule in rules.rules() {
+                match rule {
+                    HeaderRule::Propagate(Propagate::Named { named, .. }) => add(named),
+                    HeaderRule::Propagate(Propagate::Matching(_)) => forwarded.by_pattern = true,
+                    HeaderRule::Insert(_) | HeaderRule::Remove(_) => {}
+                }
+            }
+        }
+        forwarded
     }
 }
 
@@ -208,6 +299,41 @@ impl TransformSpec {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn forwarded_headers_are_named_by_the_rules_and_authorization() {
+        #[derive(Deserialize)]
+        struct File {
+            subschemas: Vec<SubschemaSpec>,
+        }
+        let file: File = toml::from_str(
+            r#"
+            [[subschemas]]
+            name = "a"
+            url = "http://a"
+            headers = [
+              { propagate = { named = "x-tenant", rename = "x-t" } },
+              { insert = { name = "x-key", value = "k" } },
+            ]
+            [[subschemas]]
+            name = "b"
+            url = "http://b"
+            forward_authorization = false
+            headers = { "x-key" = "k" }
+            "#,
+        )
+        .unwrap();
+        let forwarded = ForwardedHeaders::of(&file.subschemas);
+        assert_eq!(forwarded.names, ["authorization", "x-tenant"]);
+        assert!(!forwarded.by_pattern);
+        assert_eq!(
+            ForwardedHeaders::of(&file.subschemas[1..]),
+            ForwardedHeaders::default()
+        );
+        let mut spec = SubschemaSpec::new("c", "http://c");
+        spec.headers = HeadersSpec::Rules(HeaderRules::new().propagate_matching("^x-").unwrap());
+        assert!(ForwardedHeaders::of([&spec]).by_pattern);
+    }
 
     #[test]
     fn flags_parse_with_and_without_a_websocket_url() {

@@ -88,6 +88,18 @@ fn the_example_file_sets_every_section() {
     assert_eq!(settings.shutdown_delay, Duration::from_secs(5));
     assert_eq!(settings.streaming.shutdown_delay, Duration::from_secs(5));
     assert_eq!(settings.subscriptions.max_opened_subscriptions, None);
+    assert_eq!(settings.stitch_limits.max_document_bytes, 262_144);
+    assert_eq!(settings.stitch_limits.plan_cache_capacity, 1024);
+    assert_eq!(
+        settings.streaming.multipart_heartbeat,
+        Duration::from_secs(5)
+    );
+    assert_eq!(settings.streaming.incremental_heartbeat, None);
+    assert_eq!(
+        settings.streaming.sse_reservation_timeout,
+        Duration::from_secs(30)
+    );
+    assert!(settings.graphiql);
     assert!(!settings.expose_upstream_details);
     assert!(settings.introspection);
     assert_eq!(
@@ -97,7 +109,12 @@ fn the_example_file_sets_every_section() {
     assert_eq!(settings.persisted_queries.store.as_deref(), Some("memory"));
     let accounts = &settings.subschemas[0];
     assert_eq!(accounts.timeout, Some(5.0), "its own timeout wins");
-    assert_eq!(accounts.headers["x-api-key"], "from-env");
+    match &accounts.headers {
+        gateway_example::spec::HeadersSpec::Static(headers) => {
+            assert_eq!(headers["x-api-key"], "from-env")
+        }
+        other => panic!("fixed headers expected: {other:?}"),
+    }
     assert_eq!(
         settings.subschemas[1].timeout,
         Some(10.0),
@@ -109,6 +126,16 @@ fn the_example_file_sets_every_section() {
     assert_eq!(
         settings.telemetry.logs.format,
         gateway_example::telemetry::LogFormat::Json
+    );
+}
+
+#[test]
+fn the_readme_shows_the_example_file_as_it_is() {
+    let readme = include_str!("../../README.md");
+    let example = include_str!("../gateway.example.toml");
+    assert!(
+        readme.contains(&format!("```toml\n{example}```")),
+        "README's complete example differs from gateway-example/gateway.example.toml"
     );
 }
 
@@ -131,10 +158,16 @@ fn flags_override_the_file() {
             "--cors-origin",
             "https://b.example",
             "--expose-upstream-details",
+            "--no-graphiql",
         ],
         &[],
     )
     .unwrap();
+    assert!(!settings.graphiql);
+    assert_eq!(
+        settings.stitch_limits.max_depth, 64,
+        "the stitched schema's depth limit is never below the server's"
+    );
     assert_eq!(settings.limits.max_depth, Some(3));
     assert_eq!(
         settings.limits.max_aliases, None,

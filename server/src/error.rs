@@ -91,6 +91,42 @@ pub enum RequestError {
     /// The server is shutting down.
     #[error("the server is shutting down")]
     ShuttingDown,
+    /// A request a browser could have sent from another origin without a preflight, without
+    /// any of the required headers ([`Csrf`](crate::Csrf)).
+    #[error(
+        "this request has been blocked as a potential cross-site request forgery (CSRF): send \
+         it with a Content-Type other than application/x-www-form-urlencoded, \
+         multipart/form-data or text/plain, or with a non-empty value in one of these headers: \
+         {0}"
+    )]
+    CsrfPrevented(String),
+    /// A WebSocket upgrade from an origin that is not allowed ([`Cors`](crate::Cors)).
+    #[error(
+        "WebSocket connections from this origin are not allowed; the server accepts its own \
+         origin and the CORS origins it is configured with"
+    )]
+    ForbiddenOrigin,
+    /// An automatic persisted query whose hash the server does not know: the client sends
+    /// the query again with its hash. The message is Apollo's, which its clients look for.
+    #[error("PersistedQueryNotFound")]
+    PersistedQueryNotFound,
+    /// A request naming a persisted query to a server that serves none.
+    #[error("PersistedQueryNotSupported")]
+    PersistedQueryNotSupported,
+    /// An `extensions.persistedQuery.version` other than 1.
+    #[error("unsupported persisted query version; the server reads version 1")]
+    PersistedQueryVersion,
+    /// A query sent with a `sha256Hash` that is not its hash.
+    #[error("the persisted query's sha256Hash does not match its query")]
+    PersistedQueryHashMismatch,
+    /// A query not in the server's allow-list of operations.
+    #[error(
+        "this server only runs the operations of its persisted query list, and this one is not in it"
+    )]
+    PersistedQueryNotInList,
+    /// A malformed `extensions.persistedQuery` or `documentId`.
+    #[error("invalid persisted query: {0}")]
+    InvalidPersistedQuery(&'static str),
 }
 
 impl RequestError {
@@ -113,6 +149,11 @@ impl RequestError {
             RequestError::Capacity(_) | RequestError::ShuttingDown => {
                 StatusCode::SERVICE_UNAVAILABLE
             }
+            RequestError::ForbiddenOrigin => StatusCode::FORBIDDEN,
+            // As Apollo's servers answer them: their clients read the error from the body.
+            RequestError::PersistedQueryNotFound | RequestError::PersistedQueryNotSupported => {
+                StatusCode::OK
+            }
             _ => StatusCode::BAD_REQUEST,
         }
     }
@@ -134,6 +175,14 @@ impl RequestError {
             RequestError::UnknownStreamToken
             | RequestError::StreamAlreadyOpen
             | RequestError::OperationId(_) => "STREAM_TOKEN",
+            RequestError::CsrfPrevented(_) => "CSRF_PREVENTED",
+            RequestError::ForbiddenOrigin => "FORBIDDEN_ORIGIN",
+            RequestError::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
+            RequestError::PersistedQueryNotSupported | RequestError::PersistedQueryVersion => {
+                "PERSISTED_QUERY_NOT_SUPPORTED"
+            }
+            RequestError::PersistedQueryHashMismatch => "PERSISTED_QUERY_HASH_MISMATCH",
+            RequestError::PersistedQueryNotInList => "PERSISTED_QUERY_NOT_IN_LIST",
             _ => "BAD_REQUEST",
         }
     }

@@ -17,6 +17,14 @@
 //! request's [`quilt_executor::Context`]. Limits (body size, tokens, depth, aliases, root
 //! fields, connections, subscriptions, request timeout) answer with errors that name them.
 //!
+//! Secure by default for browsers: CSRF prevention ([`Csrf`]: a POST a browser could send
+//! from another origin without a preflight needs `apollo-require-preflight` or
+//! `x-apollo-operation-name`), WebSocket upgrades only from the server's own origin or the
+//! [`Cors`] origins, and no CORS unless configured. [`GraphQLServerBuilder::introspection`]
+//! switches introspection off; [`PersistedQueries`] serves Apollo's automatic persisted queries
+//! (in memory, or in Redis for a fleet) and can restrict the server to the operations of a
+//! manifest.
+//!
 //! ```no_run
 //! use std::time::Duration;
 //! use quilt_executor::{from_fn, ExecutionResult, Request, Response};
@@ -41,12 +49,14 @@
 
 mod callback;
 mod config;
+mod cors;
 mod error;
 mod fair;
 mod graphiql;
 mod health;
 mod listen;
 pub mod metrics;
+pub mod persisted;
 pub mod pipeline;
 mod server;
 mod state;
@@ -54,7 +64,13 @@ pub mod transport;
 pub mod ws;
 
 pub use config::{Limits, Streaming};
+pub use cors::{Cors, CorsError};
 pub use error::RequestError;
+pub use persisted::{
+    Manifest, ManifestError, MemoryStore, PersistedQueries, PersistedQueryStore, RedisStore,
+    RedisStoreOptions, StoreError,
+};
+pub use pipeline::csrf::Csrf;
 pub use pipeline::dedup::InboundDedup;
 pub use server::{GraphQLServer, GraphQLServerBuilder, ServerStats, shutdown_signal};
 pub use ws::hooks::{ConnectionInit, Disconnect, OnConnect, OnDisconnect};

@@ -14,6 +14,9 @@ use tokio_util::task::TaskTracker;
 use tower_http::cors::CorsLayer;
 
 use crate::config::{Limits, Streaming};
+use crate::cors::Cors;
+use crate::persisted::PersistedQueries;
+use crate::pipeline::csrf::Csrf;
 use crate::state::{ServerState, SharedState};
 use crate::ws::hooks::{ConnectionInit, Disconnect, Hooks};
 
@@ -64,6 +67,10 @@ impl GraphQLServer {
             graphiql_assets: crate::graphiql::DEFAULT_ASSETS.into(),
             hooks: Hooks::default(),
             cors: None,
+            cors_layer: None,
+            csrf: Csrf::default(),
+            introspection: true,
+            persisted: PersistedQueries::default(),
             dedup: None,
             expose_upstream_details: false,
             callback: None,
@@ -216,7 +223,11 @@ pub struct GraphQLServerBuilder {
     graphiql: bool,
     graphiql_assets: String,
     hooks: Hooks,
-    cors: Option<CorsLayer>,
+    cors: Option<Cors>,
+    cors_layer: Option<CorsLayer>,
+    csrf: Csrf,
+    introspection: bool,
+    persisted: PersistedQueries,
     dedup: Option<crate::InboundDedup>,
     expose_upstream_details: bool,
     callback: Option<(String, CallbackRegistry)>,
@@ -422,10 +433,41 @@ impl GraphQLServerBuilder {
         self
     }
 
-    /// CORS for every route (default: none, so browsers only reach the server from its own
-    /// origin). `CorsLayer::permissive()` allows every origin.
-    pub fn cors(mut self, cors: CorsLayer) -> Self {
+    /// CORS for every route, and the origins WebSocket upgrades may come from (default: none,
+    /// so browsers only reach the server from its own origin). [`Cors::any`] allows every
+    /// origin.
+    pub fn cors(mut self, cors: Cors) -> Self {
         self.cors = Some(cors);
+        self
+    }
+
+    /// A CORS layer of your own for every route, in place of the one [`cors`](Self::cors)
+    /// builds (whose origins still decide which WebSocket upgrades are taken; without it, only
+    /// same-origin and origin-less ones are).
+    pub fn cors_layer(mut self, layer: CorsLayer) -> Self {
+        self.cors_layer = Some(layer);
+        self
+    }
+
+    /// CSRF prevention (default on: see [`Csrf`]); [`Csrf::disabled`] turns it off.
+    pub fn csrf(mut self, csrf: Csrf) -> Self {
+        self.csrf = csrf;
+        self
+    }
+
+    /// Whether operations may select `__schema` and `__type` (default true). When false they
+    /// are refused with `INTROSPECTION_DISABLED` over every transport; `__typename` still
+    /// works. GraphiQL then has no schema to show.
+    pub fn introspection(mut self, enabled: bool) -> Self {
+        self.introspection = enabled;
+        self
+    }
+
+    /// Persisted operations: automatic persisted queries (on by default, in memory) and an
+    /// allow-list from a manifest (see [`PersistedQueries`]); [`PersistedQueries::disabled`]
+    /// turns them off.
+    pub fn persisted_queries(mut self, persisted: PersistedQueries) -> Self {
+        self.persisted = persisted;
         self
     }
 
@@ -519,12 +561,21 @@ impl GraphQLServerBuilder {
             operation_names: self
                 .operation_names
                 .map(|cap| Arc::new(crate::metrics::OperationNames::new(cap))),
+            csrf: self.csrf,
+            introspection: self.introspection,
+            persisted: (self.persisted.apq
+                || self.persisted.manifest.is_some()
+                || self.persisted.only_persisted)
+                .then_some(self.persisted),
+            cors: self.cors.clone(),
         };
         GraphQLServer {
             state: Arc::new(state),
             path: self.path,
             health_path: self.health_path,
-            cors: self.cors,
+            cors: self
+                .cors_layer
+                .or_else(|| self.cors.map(|cors| cors.layer())),
             callback: self.callback,
             map_router: self.map_router,
         }

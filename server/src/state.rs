@@ -47,6 +47,14 @@ pub(crate) struct ServerState {
     pub dedup: Option<crate::pipeline::dedup::InboundDedup>,
     /// The operation names used as metric labels, when they are.
     pub operation_names: Option<Arc<crate::metrics::OperationNames>>,
+    /// CSRF prevention.
+    pub csrf: crate::Csrf,
+    /// The CORS settings, when given as data (the WebSocket origin check reads them).
+    pub cors: Option<crate::Cors>,
+    /// Whether operations may select `__schema` and `__type`.
+    pub introspection: bool,
+    /// Persisted operations, when on.
+    pub persisted: Option<crate::PersistedQueries>,
     /// Whether clients see executor failures whole (endpoint, upstream text); else masked.
     pub expose_upstream_details: bool,
 }

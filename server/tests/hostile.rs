@@ -283,7 +283,7 @@ fn upload_prefix(query: &str, length: usize) -> Vec<u8> {
         "x".repeat(1000)
     );
     let head = format!(
-        "POST /graphql HTTP/1.1\r\nhost: x\r\ncontent-type: multipart/form-data; boundary={boundary}\r\n\
+        "POST /graphql HTTP/1.1\r\nhost: x\r\napollo-require-preflight: true\r\ncontent-type: multipart/form-data; boundary={boundary}\r\n\
          content-length: {length}\r\n\r\n"
     );
     [head.into_bytes(), parts.into_bytes()].concat()
@@ -363,6 +363,7 @@ async fn uploads_beyond_the_upload_budget_are_refused() {
         loop {
             let response = client()
                 .post(server.url())
+                .header("apollo-require-preflight", "true")
                 .multipart(form())
                 .send()
                 .await

@@ -9,7 +9,6 @@ use common::ws::{connect, connect_acked, expect_close, recv, send};
 use common::{WAIT, client, start_with};
 use quilt_server::Limits;
 use serde_json::{Value, json};
-use tower_http::cors::CorsLayer;
 
 const GRJ: &str = "application/graphql-response+json";
 
@@ -75,6 +74,7 @@ async fn max_upload_bytes_answers_413() {
         .part("0", reqwest::multipart::Part::bytes(vec![b'x'; 4096]).file_name("big.bin"));
     let response = client()
         .post(server.url())
+        .header("apollo-require-preflight", "true")
         .multipart(form)
         .send()
         .await
@@ -286,7 +286,7 @@ async fn max_operations_per_connection() {
 
 #[tokio::test]
 async fn cors_is_configurable() {
-    let server = start_with(|b| b.cors(CorsLayer::permissive())).await;
+    let server = start_with(|b| b.cors(quilt_server::Cors::any())).await;
     let response = client()
         .request(reqwest::Method::OPTIONS, server.url())
         .header("origin", "https://app.example")

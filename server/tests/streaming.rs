@@ -337,8 +337,12 @@ async fn a_failing_stream_ends_with_a_transport_error_part_or_event() {
     assert_eq!(events[0], "event: next\ndata: {\"data\":{\"n\":1}}");
     assert!(
         events[1].starts_with("event: next\ndata: {\"errors\"")
-            && events[1].contains("upstream restarted"),
+            && events[1].contains("CONNECTION_CLOSED"),
         "{text}"
+    );
+    assert!(
+        !events[1].contains("upstream restarted") && !events[1].contains("ws://upstream"),
+        "the transport's text and endpoint stay in the log: {text}"
     );
     assert!(events[2].starts_with("event: complete"), "{text}");
 }

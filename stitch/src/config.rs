@@ -12,6 +12,7 @@ use crate::error::StitchError;
 use crate::extension::FieldResolver;
 use crate::gateway::StitchedSchema;
 use crate::subscription::SubscriptionOptions;
+use crate::type_merging::{MergeTypes, TypeMergingOptions};
 use crate::upstream_errors::SubschemaErrors;
 
 /// One service of a stitched schema: its name, its schema and the executor that reaches it.
@@ -253,6 +254,9 @@ pub struct Stitcher {
     pub(crate) subscriptions: SubscriptionOptions,
     pub(crate) key_validation: ValidationLevel,
     pub(crate) expose_upstream_details: bool,
+    pub(crate) type_merging: TypeMergingOptions,
+    pub(crate) merge_types: MergeTypes,
+    pub(crate) skip_directives: bool,
 }
 
 /// How a check made while building reports what it finds (as graphql-tools'
@@ -354,6 +358,54 @@ impl Stitcher {
     /// holds the detail. Turn it on for development only.
     pub fn expose_upstream_details(mut self, expose: bool) -> Self {
         self.expose_upstream_details = expose;
+        self
+    }
+
+    /// How the definitions of a field that several subschemas define are checked against the
+    /// one kept, and how a nullability conflict is settled ([`TypeMergingOptions`], as
+    /// graphql-tools' `typeMergingOptions`). By default every finding is a logged warning.
+    ///
+    /// ```
+    /// use quilt_executor::{from_fn, ExecutionResult, Request, Response};
+    /// use quilt_stitch::{
+    ///     StitchError, Stitcher, SubschemaConfig, TypeMergingOptions, ValidationLevel,
+    ///     ValidationSettings,
+    /// };
+    ///
+    /// let none = || from_fn(|_r: Request| async { Ok(Response::Single(ExecutionResult::default())) });
+    /// let stitcher = || {
+    ///     Stitcher::new()
+    ///         .subschema(SubschemaConfig::from_sdl("a", "type Query { a: User } type User { code: ID }", none()).unwrap())
+    ///         .subschema(SubschemaConfig::from_sdl("b", "type Query { b: User } type User { code: String }", none()).unwrap())
+    /// };
+    /// // By default: built, with a warning.
+    /// let gateway = stitcher().build()?;
+    /// assert_eq!(gateway.build_warnings()[0].coordinate, "User.code");
+    /// // As an error.
+    /// let strict = TypeMergingOptions::new()
+    ///     .validation_settings(ValidationSettings::new().level(ValidationLevel::Error));
+    /// let err = stitcher().type_merging(strict).build().unwrap_err();
+    /// assert!(matches!(err, StitchError::MergeValidation { .. }));
+    /// # Ok::<(), StitchError>(())
+    /// ```
+    pub fn type_merging(mut self, options: TypeMergingOptions) -> Self {
+        self.type_merging = options;
+        self
+    }
+
+    /// Which shared types are merged ([`MergeTypes`], graphql-tools' `mergeTypes`; by default
+    /// all): a type left out keeps one definition whole instead of the union of its fields.
+    pub fn merge_types(mut self, merge_types: MergeTypes) -> Self {
+        self.merge_types = merge_types;
+        self
+    }
+
+    /// Whether the subschemas' own directive definitions are part of the stitched schema
+    /// (graphql-tools' `mergeDirectives`; by default they are, and a directive several define
+    /// gets the union of their locations and arguments). Without them, the applications of
+    /// directives that are not built in are removed too.
+    pub fn merge_directives(mut self, merge: bool) -> Self {
+        self.skip_directives = !merge;
         self
     }
 

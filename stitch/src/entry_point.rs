@@ -21,6 +21,62 @@ pub type ArgsFn = Arc<dyn Fn(&JsonMap) -> JsonMap + Send + Sync>;
 pub type KeyFn = Arc<dyn Fn(&JsonMap) -> Value + Send + Sync>;
 /// Builds the arguments of a list entry point from the keys of all objects at once.
 pub type ArgsFromKeysFn = Arc<dyn Fn(Vec<Value>) -> JsonMap + Send + Sync>;
+/// Turns the list a batched entry point returned into one value per key, in key order
+/// (graphql-tools' `valuesFromResults`): (results, keys) → values.
+pub type ValuesFromResultsFn = Arc<dyn Fn(Vec<Value>, &[Value]) -> Vec<Value> + Send + Sync>;
+
+/// How the results of a batched entry point are matched to the keys sent.
+#[derive(Clone, Default)]
+pub(crate) enum Matching {
+    /// One result per key, in key order.
+    #[default]
+    Position,
+    /// Each key gets the result whose field (selected for the purpose) equals it, or null.
+    By(String),
+    /// A function of the results and the keys; the key selection's fields are selected on
+    /// every result so that it can read them.
+    Values(ValuesFromResultsFn),
+}
+
+/// A custom entry point: fetches the objects of one call (see [`EntryCall`]) and answers one
+/// outcome per representation, in order: the object (or null), or an error message for the
+/// object's fields.
+pub type ResolveFn = Arc<
+    dyn Fn(EntryCall) -> futures::future::BoxFuture<'static, Vec<Result<Value, String>>>
+        + Send
+        + Sync,
+>;
+
+/// What a custom entry point ([`EntryPoint::resolve`]) is given: the objects to fetch and
+/// what to fetch of them, and the subschema's executor to fetch it with.
+pub struct EntryCall {
+    /// Each distinct object's representation (`__typename` and the key selection's fields).
+    pub representations: Vec<JsonMap>,
+    /// The fields to fetch on each object, as a GraphQL selection set (`{ bio }`), in the
+    /// subschema's names; it may spread the fragments of `fragments` and use the variables of
+    /// `variable_definitions`.
+    pub selection: String,
+    /// The fragment definitions `selection` uses, printed.
+    pub fragments: String,
+    /// The definitions of the client's variables `selection` uses (`$size: Int`), to add to
+    /// the operation's, and their values.
+    pub variable_definitions: Vec<String>,
+    /// The values of those variables.
+    pub variables: JsonMap,
+    /// The subschema's executor.
+    pub executor: quilt_executor::SharedExecutor,
+    /// The client request's context.
+    pub context: quilt_executor::Context,
+}
+
+impl std::fmt::Debug for EntryCall {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("EntryCall")
+            .field("representations", &self.representations)
+            .field("selection", &self.selection)
+            .finish_non_exhaustive()
+    }
+}
 
 /// How a subschema fetches objects of a merged type by their key.
 ///
@@ -54,6 +110,7 @@ pub struct EntryPoint {
     pub(crate) field_name: String,
     pub(crate) selection_set: String,
     pub(crate) args: EntryArgs,
+    pub(crate) matching: Matching,
 }
 
 /// How the arguments of an entry point are built.
@@ -71,6 +128,8 @@ pub(crate) enum EntryArgs {
     },
     /// Apollo Federation: `_entities(representations:)` with the representations as they are.
     Entities,
+    /// Code that fetches the objects itself.
+    Custom(ResolveFn),
 }
 
 /// The declarative form of `@merge(keyField:, keyArg:, key:, argsExpr:, additionalArgs:)`.
@@ -102,6 +161,7 @@ impl EntryPoint {
                 key_field: Some(key_field),
                 ..Declarative::default()
             }),
+            matching: Matching::Position,
         }
     }
 
@@ -113,6 +173,7 @@ impl EntryPoint {
             field_name: field_name.into(),
             selection_set: selection_set.into(),
             args: EntryArgs::Declarative(Declarative::default()),
+            matching: Matching::Position,
         }
     }
 
@@ -127,6 +188,7 @@ impl EntryPoint {
             field_name: field_name.into(),
             selection_set: selection_set.into(),
             args: EntryArgs::Single(Arc::new(args)),
+            matching: Matching::Position,
         }
     }
 
@@ -146,6 +208,7 @@ impl EntryPoint {
                 key: Arc::new(key),
                 args_from_keys: Arc::new(args_from_keys),
             },
+            matching: Matching::Position,
         }
     }
 
@@ -156,6 +219,61 @@ impl EntryPoint {
             field_name: "_entities".into(),
             selection_set: selection_set.into(),
             args: EntryArgs::Entities,
+            matching: Matching::Position,
+        }
+    }
+
+    /// An entry point written in code (graphql-tools' merged type `resolve`): given the
+    /// objects' representations (with the fields of `selection_set`) and the selection to
+    /// fetch on them, it fetches them with the subschema's executor as it sees fit and answers
+    /// one outcome per representation, in order: the object (or null), or an error message,
+    /// which is put on each of the object's fields it was asked for.
+    ///
+    /// ```
+    /// use quilt_executor::{Executor, Request};
+    /// use quilt_stitch::EntryPoint;
+    /// use serde_json::{json, Value};
+    ///
+    /// // One `profile(id:)` call per object, aliased, in one request.
+    /// let profiles = EntryPoint::resolve("{ id }", |call| {
+    ///     Box::pin(async move {
+    ///         let count = call.representations.len();
+    ///         let fields: Vec<String> = (0..count)
+    ///             .map(|i| format!("_{i}: profile(id: $id{i}) {}", call.selection))
+    ///             .collect();
+    ///         let definitions: Vec<String> = (0..count).map(|i| format!("$id{i}: ID!")).collect();
+    ///         let query = format!("query ({}) {{ {} }}", definitions.join(", "), fields.join(" "));
+    ///         let fetched = async {
+    ///             let mut request = Request::new(query).map_err(|e| e.to_string())?;
+    ///             for (i, r) in call.representations.iter().enumerate() {
+    ///                 request.variables.insert(format!("id{i}"), r["id"].clone());
+    ///             }
+    ///             let response = call.executor.execute(request).await.map_err(|e| e.to_string())?;
+    ///             response.into_single().await.map_err(|e| e.to_string())
+    ///         };
+    ///         match fetched.await {
+    ///             Ok(result) => {
+    ///                 let data = result.data.unwrap_or_default();
+    ///                 (0..count).map(|i| Ok(data[format!("_{i}")].clone())).collect()
+    ///             }
+    ///             Err(message) => vec![Err(message); count],
+    ///         }
+    ///     })
+    /// });
+    /// # let _ = profiles;
+    /// ```
+    pub fn resolve(
+        selection_set: impl Into<String>,
+        resolve: impl Fn(EntryCall) -> futures::future::BoxFuture<'static, Vec<Result<Value, String>>>
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        Self {
+            field_name: String::new(),
+            selection_set: selection_set.into(),
+            args: EntryArgs::Custom(Arc::new(resolve)),
+            matching: Matching::Position,
         }
     }
 
@@ -173,6 +291,43 @@ impl EntryPoint {
         if let EntryArgs::Declarative(d) = &mut self.args {
             d.additional_args = Some(args.into());
         }
+        self
+    }
+
+    /// Matches the results of a batched entry point to the keys by the result field `field`
+    /// (selected for the purpose) instead of by position: each object gets the result whose
+    /// `field` equals its key, or null. For a service that answers in its own order and leaves
+    /// out what it does not find.
+    ///
+    /// ```
+    /// use quilt_stitch::EntryPoint;
+    /// let users = EntryPoint::key_field("usersByIds", "id").match_by("id");
+    /// # let _ = users;
+    /// ```
+    pub fn match_by(mut self, field: impl Into<String>) -> Self {
+        self.matching = Matching::By(field.into());
+        self
+    }
+
+    /// Turns the list a batched entry point returned into one value per key, in key order,
+    /// with a function of (results, keys) (graphql-tools' `valuesFromResults`). The fields of
+    /// the key selection are selected on every result, so the function can read them.
+    ///
+    /// ```
+    /// use quilt_stitch::EntryPoint;
+    /// use serde_json::Value;
+    /// let users = EntryPoint::key_field("usersByIds", "id").values_from_results(|results, keys| {
+    ///     keys.iter()
+    ///         .map(|key| results.iter().find(|r| r.get("id") == Some(key)).cloned().unwrap_or(Value::Null))
+    ///         .collect()
+    /// });
+    /// # let _ = users;
+    /// ```
+    pub fn values_from_results(
+        mut self,
+        values: impl Fn(Vec<Value>, &[Value]) -> Vec<Value> + Send + Sync + 'static,
+    ) -> Self {
+        self.matching = Matching::Values(Arc::new(values));
         self
     }
 
@@ -195,6 +350,7 @@ impl EntryPoint {
             field_name,
             selection_set,
             args: EntryArgs::Declarative(declarative),
+            matching: Matching::Position,
         }
     }
 }

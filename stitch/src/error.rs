@@ -47,6 +47,15 @@ pub enum StitchError {
         /// The coordinate.
         coordinate: String,
     },
+    /// The definitions of a field (or argument) that several subschemas define cannot be
+    /// merged, or differ where the type-merging settings make a difference an error.
+    #[error("merged definitions of `{coordinate}`: {message}")]
+    MergeValidation {
+        /// `Type.field` or `Type.field.argument`.
+        coordinate: String,
+        /// What differs.
+        message: String,
+    },
     /// The merged schema is not a valid GraphQL schema.
     #[error("the stitched schema is invalid: {message}")]
     InvalidSchema {

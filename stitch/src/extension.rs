@@ -52,7 +52,13 @@ pub type KeysArgsFn = Arc<dyn Fn(Vec<Value>, &JsonMap) -> JsonMap + Send + Sync>
 pub struct FieldResolver {
     pub(crate) selection_set: String,
     pub(crate) kind: ResolverKind,
+    pub(crate) on_located_error: Option<OnLocatedErrorFn>,
 }
+
+/// Maps each error a delegated call answers before it is placed in the response
+/// (graphql-tools' `onLocatedError`).
+pub type OnLocatedErrorFn =
+    Arc<dyn Fn(quilt_executor::GraphQLError) -> quilt_executor::GraphQLError + Send + Sync>;
 
 #[derive(Clone)]
 pub(crate) enum ResolverKind {
@@ -108,6 +114,7 @@ impl FieldResolver {
     pub fn delegate(subschema: impl Into<String>, field_name: impl Into<String>) -> Self {
         Self {
             selection_set: String::new(),
+            on_located_error: None,
             kind: ResolverKind::Delegate {
                 subschema: subschema.into(),
                 field_name: field_name.into(),
@@ -126,6 +133,7 @@ impl FieldResolver {
     ) -> Self {
         Self {
             selection_set: selection_set.into(),
+            on_located_error: None,
             kind: ResolverKind::Delegate {
                 subschema: subschema.into(),
                 field_name: field_name.into(),
@@ -146,6 +154,7 @@ impl FieldResolver {
     ) -> Self {
         Self {
             selection_set: selection_set.into(),
+            on_located_error: None,
             kind: ResolverKind::BatchDelegate {
                 subschema: subschema.into(),
                 field_name: field_name.into(),
@@ -165,6 +174,7 @@ impl FieldResolver {
         let resolve = Arc::new(resolve);
         Self {
             selection_set: selection_set.into(),
+            on_located_error: None,
             kind: ResolverKind::Local(Arc::new(move |parent, args| {
                 let result = resolve(&parent, &args);
                 Box::pin(async move { result })
@@ -182,6 +192,7 @@ impl FieldResolver {
     {
         Self {
             selection_set: selection_set.into(),
+            on_located_error: None,
             kind: ResolverKind::Local(Arc::new(move |parent, args| {
                 Box::pin(resolve(parent, args))
             })),
@@ -226,6 +237,31 @@ impl FieldResolver {
         if let ResolverKind::BatchDelegate { matching, .. } = &mut self.kind {
             *matching = Matching::GroupBy(field.into());
         }
+        self
+    }
+
+    /// Maps each error the delegated call answers (a message rewritten, extensions added)
+    /// before it is placed at the client's path; as graphql-tools' `onLocatedError` option of
+    /// `delegateToSchema`/`batchDelegateToSchema`.
+    ///
+    /// ```
+    /// use quilt_stitch::FieldResolver;
+    /// let profile = FieldResolver::delegate("profiles", "profile")
+    ///     .arg_from_field("id", "id")
+    ///     .on_located_error(|mut error| {
+    ///         error.message = format!("profiles: {}", error.message);
+    ///         error
+    ///     });
+    /// # let _ = profile;
+    /// ```
+    pub fn on_located_error(
+        mut self,
+        map: impl Fn(quilt_executor::GraphQLError) -> quilt_executor::GraphQLError
+        + Send
+        + Sync
+        + 'static,
+    ) -> Self {
+        self.on_located_error = Some(Arc::new(map));
         self
     }
 

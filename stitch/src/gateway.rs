@@ -40,7 +40,12 @@ pub struct StitchedSchema {
 
 /// The shared state of a stitched schema.
 pub(crate) struct Gateway {
-    pub schema: Valid<Schema>,
+    /// Everything the subschemas define: what plans and results are made from.
+    pub full: Valid<Schema>,
+    /// What clients see (validation, variables, introspection, SDL): `full` without the
+    /// `@inaccessible` elements.
+    pub public: Valid<Schema>,
+    /// The implementers of `public`'s abstract types, for introspection.
     pub implementers: HashMap<Name, Implementers>,
     pub names: Vec<String>,
     pub executors: Vec<SharedExecutor>,
@@ -54,6 +59,7 @@ pub(crate) struct Gateway {
     pub limits: Limits,
     pub subscriptions: Arc<Hub>,
     pub errors: ErrorPolicy,
+    pub warnings: Vec<crate::BuildWarning>,
 }
 
 impl StitchedSchema {
@@ -87,7 +93,13 @@ impl StitchedSchema {
             &subschemas,
             &stitcher.type_defs,
             stitcher.on_type_conflict.as_ref(),
+            &crate::merge::Options {
+                type_merging: &stitcher.type_merging,
+                merge_types: &stitcher.merge_types,
+                merge_directives: !stitcher.skip_directives,
+            },
         )?;
+        let mut warnings = merged.warnings;
         let entities = EntityIndex::build(&subschemas, &merged.schema)?;
         let extensions = ExtensionIndex::build(&stitcher.resolvers, &subschemas, &merged.schema)?;
         let index = StitchIndex::build(&merged.schema, &subschemas, merged.root_owners);
@@ -100,15 +112,25 @@ impl StitchedSchema {
                 return Err(error);
             }
             tracing::warn!(%error, "stitched schema built with an unreachable merged field");
+            if let StitchError::UnobtainableKey {
+                type_name, field, ..
+            } = &error
+            {
+                warnings.push(crate::BuildWarning {
+                    coordinate: format!("{type_name}.{field}"),
+                    message: error.to_string(),
+                });
+            }
         }
         Ok(Self {
             gateway: Arc::new(Gateway {
-                implementers: merged.schema.implementers_map(),
+                implementers: merged.public.implementers_map(),
+                full: merged.schema,
+                public: merged.public,
                 upstream_metrics: names
                     .iter()
                     .map(|name| crate::metrics::Upstream::new(name))
                     .collect(),
-                schema: merged.schema,
                 names,
                 subschemas: schemas,
                 entities,
@@ -122,18 +144,28 @@ impl StitchedSchema {
                     expose_upstream_details: stitcher.expose_upstream_details,
                     subschemas: subschemas.iter().map(|s| s.errors.clone()).collect(),
                 },
+                warnings,
             }),
         })
     }
 
-    /// The stitched schema.
+    /// The stitched schema, as clients see it (without `@inaccessible` elements).
     pub fn schema(&self) -> &Valid<Schema> {
-        &self.gateway.schema
+        &self.gateway.public
     }
 
-    /// The stitched schema as SDL: one flat definition per type.
+    /// What building found and let through: merged definitions that differ
+    /// ([`TypeMergingOptions`](crate::TypeMergingOptions) at [`ValidationLevel::Warn`], the
+    /// default) and unreachable merged fields ([`Stitcher::key_validation`] at `Warn`). Each is
+    /// also logged as a warning.
+    pub fn build_warnings(&self) -> &[crate::BuildWarning] {
+        &self.gateway.warnings
+    }
+
+    /// The stitched schema as SDL: one flat definition per type (without `@inaccessible`
+    /// elements).
     pub fn sdl(&self) -> String {
-        self.gateway.schema.to_string()
+        self.gateway.public.to_string()
     }
 
     /// The plan of an operation, readable: one line per fetch, level by level, each entity
@@ -247,7 +279,7 @@ impl Gateway {
         let mut fetched = Fetched::default();
         if prepared.plan.introspection {
             match introspect(
-                &self.schema,
+                &self.public,
                 &self.implementers,
                 &prepared.document,
                 operation,
@@ -271,7 +303,7 @@ impl Gateway {
         )
         .await;
         let result = shape(
-            &self.schema,
+            &self.full,
             &prepared,
             &variables,
             root_type,

@@ -44,9 +44,14 @@ impl StitchIndex {
                     .iter()
                     .enumerate()
                     .filter(|(_, sub)| {
-                        sub.schema
-                            .type_field(type_name, field_name)
-                            .is_ok_and(|f| f.ty.inner_named_type() == field.ty.inner_named_type())
+                        sub.schema.type_field(type_name, field_name).is_ok_and(|f| {
+                            let (theirs, ours) =
+                                (f.ty.inner_named_type(), field.ty.inner_named_type());
+                            // Scalars of different names pass through (merged definitions
+                            // that differ so were checked when merging).
+                            theirs == ours
+                                || (is_scalar(&sub.schema, theirs) && is_scalar(schema, ours))
+                        })
                     })
                     .map(|(i, _)| i)
                     .collect();
@@ -83,4 +88,8 @@ impl StitchIndex {
     pub fn is_abstract(&self, type_name: &str) -> bool {
         self.abstract_types.contains(type_name)
     }
+}
+
+fn is_scalar(schema: &Schema, name: &Name) -> bool {
+    matches!(schema.types.get(name), Some(ExtendedType::Scalar(_)))
 }

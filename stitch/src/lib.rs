@@ -50,19 +50,28 @@ mod plan_cache;
 mod request;
 mod shape;
 mod subscription;
+mod type_merging;
 mod upstream_errors;
 mod validate;
 
 pub use config::{
     Limits, OnTypeConflict, Stitcher, SubschemaConfig, TypeChoice, TypeConflict, ValidationLevel,
 };
-pub use entry_point::{ArgsFn, ArgsFromKeysFn, EntryPoint, KeyFn};
+pub use entry_point::{
+    ArgsFn, ArgsFromKeysFn, EntryCall, EntryPoint, KeyFn, ResolveFn, ValuesFromResultsFn,
+};
 pub use error::StitchError;
-pub use extension::{DelegateArgsFn, FieldResolver, KeysArgsFn, LocalFn, ParentKeyFn};
+pub use extension::{
+    DelegateArgsFn, FieldResolver, KeysArgsFn, LocalFn, OnLocatedErrorFn, ParentKeyFn,
+};
 pub use gateway::StitchedSchema;
 pub use plan_cache::PlanCacheStats;
 pub use subscription::{
     CloseReason, SUBSCRIPTION_LIMIT, SUBSCRIPTION_SCHEMA_RELOAD, SubscriptionOptions,
     SubscriptionStats,
+};
+pub use type_merging::{
+    BuildWarning, FieldConfigMergerFn, MergeTypes, MergeTypesFn, TypeCandidateMergerFn,
+    TypeMergingOptions, ValidationSettings,
 };
 pub use upstream_errors::{REDACTED_MESSAGE, SubschemaErrors};

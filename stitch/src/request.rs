@@ -35,10 +35,12 @@ pub(crate) fn prepare(
     }
     span.record("cache", "miss");
     gateway.cache.validations.fetch_add(1, Ordering::Relaxed);
+    // Clients validate against the public schema; the plan is made on the full one, where
+    // the `@inaccessible` keys and requirements it may need are.
     let valid = {
         let _validate =
             tracing::info_span!(target: crate::metrics::TRACE_TARGET, "graphql.validate").entered();
-        validate(&gateway.schema, document, &gateway.limits)?
+        validate(&gateway.public, document, &gateway.limits)?
     };
     let operation = valid.operations.get(name).map_err(|e| {
         vec![GraphQLError::new(e.message().to_string()).with_code("OPERATION_RESOLUTION_FAILURE")]
@@ -50,7 +52,7 @@ pub(crate) fn prepare(
         index: &gateway.index,
         entities: &gateway.entities,
         extensions: &gateway.extensions,
-        schema: &gateway.schema,
+        schema: &gateway.full,
         subschemas: &gateway.subschemas,
         subschema_names: &gateway.names,
     })
@@ -78,7 +80,7 @@ pub(crate) fn coerce_variables(
         .get(prepared.operation_name.as_deref())
         .map_err(|e| vec![GraphQLError::new(e.message().to_string())])?;
     let coerced = apollo_compiler::request::coerce_variable_values(
-        &gateway.schema,
+        &gateway.public,
         operation,
         &to_bytes_map(variables),
     )

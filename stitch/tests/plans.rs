@@ -391,3 +391,52 @@ fn gateway_fields_are_steps_of_their_own() {
         "
     );
 }
+
+/// Federation 2 SDL: `uid` is an `@inaccessible` key of both services, `email` is overridden
+/// by posts.
+fn inaccessible_and_override() -> StitchedSchema {
+    let link = r#"extend schema @link(url: "https://specs.apollo.dev/federation/v2.3",
+      import: ["@key", "@inaccessible", "@override"])"#;
+    let users = format!(
+        "{link}
+type Query {{ users: [User!]! }}
+type User @key(fields: \"uid\") {{ uid: ID! @inaccessible name: String! email: String! }}"
+    );
+    let posts = format!(
+        "{link}
+type Query {{ posts: [Post!]! }}
+type Post {{ title: String! author: User! }}
+type User @key(fields: \"uid\") {{
+  uid: ID! @inaccessible
+  email: String! @override(from: \"users\")
+  posts: [Post!]!
+}}"
+    );
+    let mut stitcher = Stitcher::new();
+    for (name, sdl) in [("users", users), ("posts", posts)] {
+        let schema = quilt_wrap::schema_from_federation_sdl(&sdl).unwrap();
+        stitcher = stitcher.subschema(SubschemaConfig::new(name, schema, unused()));
+    }
+    stitcher.build().unwrap()
+}
+
+#[test]
+fn an_inaccessible_key_is_selected_and_an_overridden_field_goes_to_the_overriding_service() {
+    let gateway = inaccessible_and_override();
+    // `email` is answered by posts even though users, asked anyway, has a copy.
+    insta::assert_snapshot!(explain(&gateway, "{ users { name email posts { title } } }"), @r"
+    query
+      fetch users: { users { name _qk_uid: uid } }
+      level 1
+        posts._entities [users] User (uid): { email posts { title } }
+    ");
+    // From posts, only `name` needs users.
+    insta::assert_snapshot!(explain(&gateway, "{ posts { title author { name email } } }"), @r"
+    query
+      fetch posts: { posts { title author { _qk_uid: uid email } } }
+      level 1
+        users._entities [posts.author] User (uid): { name }
+    ");
+    let errors = gateway.explain("{ users { name uid } }", None).unwrap_err();
+    assert_eq!(errors[0].message, "type `User` does not have a field `uid`");
+}

@@ -151,6 +151,13 @@ impl HttpExecutorBuilder {
         self
     }
 
+    /// Computes each request's extra headers from the client's headers (the request's
+    /// [`Context`](crate::Context)) by `rules`: the header function (replacing one set
+    /// before). Requests whose rules give different headers are never deduplicated together.
+    pub fn header_rules(self, rules: crate::HeaderRules) -> Self {
+        self.header_fn(move |request| rules.apply(request.context.headers()))
+    }
+
     /// The time allowed for one attempt (default 30 s): sending and reading a whole response;
     /// for subscriptions and incremental delivery, until the response headers arrive. A
     /// [`RequestTimeout`] in the request's context overrides it.

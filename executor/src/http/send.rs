@@ -381,7 +381,11 @@ async fn send_target(
                     operations,
                     map,
                     files,
-                } => builder.multipart(encode::form(&outgoing.endpoint, operations, map, files)?),
+                } => builder
+                    // As Apollo's upload client: servers with CSRF prevention (Apollo's,
+                    // Quilt's) refuse a multipart request without a preflight-forcing header.
+                    .header("apollo-require-preflight", "true")
+                    .multipart(encode::form(&outgoing.endpoint, operations, map, files)?),
             };
             builder.build().map_err(send_error)?
         }

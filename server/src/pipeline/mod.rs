@@ -1,15 +1,19 @@
 //! The HTTP request pipeline, one stage per file in the order data flows:
-//! [`negotiate`] (Accept) → [`read_body`] / [`upload`] (body) → [`params`] (GraphQL parameters)
-//! → [`prepare`] ([`tokens`], parse, [`limits`], context) → [`dedup`] (optional: identical
-//! concurrent queries share one execution and one serialized answer) → [`execute`] →
-//! [`respond`] (or a streamed transport in [`crate::transport`]).
+//! [`negotiate`] (Accept) → [`csrf`] → [`read_body`] / [`upload`] (body) → [`params`]
+//! (GraphQL parameters) → [`persisted`] (persisted operations) → [`prepare`] ([`tokens`],
+//! parse, [`limits`], [`introspection`], context) → [`dedup`] (optional: identical concurrent
+//! queries share one execution and one serialized answer) → [`execute`] → [`respond`] (or a
+//! streamed transport in [`crate::transport`]).
 
+pub mod csrf;
 pub mod dedup;
 pub mod documents;
 pub mod execute;
+pub mod introspection;
 pub mod limits;
 pub mod negotiate;
 pub mod params;
+pub mod persisted;
 pub mod prepare;
 pub mod read_body;
 pub(crate) mod request_id;
@@ -43,6 +47,13 @@ pub(crate) async fn graphql_endpoint(
 ) -> Response {
     let (mut parts, body) = request.into_parts();
     if is_websocket_upgrade(&parts) {
+        if state.csrf.enabled
+            && state.csrf.check_websocket_origin
+            && !crate::cors::websocket_origin_allowed(&parts.headers, state.cors.as_ref())
+        {
+            tracing::debug!(origin = ?parts.headers.get(header::ORIGIN), "WebSocket upgrade refused");
+            return RequestError::ForbiddenOrigin.into_response();
+        }
         return match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
             Ok(upgrade) => {
                 let peer = crate::listen::peer(&parts.extensions);
@@ -128,6 +139,7 @@ async fn handle(
                     &state.graphiql_assets,
                 ));
             }
+            state.csrf.check(true, &parts.headers)?;
             let params = GraphQLParams::from_query_string(query.unwrap_or(""))?;
             run(
                 &state,
@@ -141,6 +153,7 @@ async fn handle(
             .await
         }
         Method::POST => {
+            state.csrf.check(false, &parts.headers)?;
             let kind = body_kind(&parts.headers)?;
             // An upload reserves its share of the upload budget before its body is read, and
             // holds it until it is answered.
@@ -176,8 +189,9 @@ async fn handle(
                     .and_then(|v| v.as_str())
                     .map(str::to_owned);
                 let context = Context::from_headers(parts.headers);
-                let prepared =
-                    prepare::prepare_with(params, &state.limits, context, Some(&state.documents));
+                let prepared = prepare_operation(&state, params, context)
+                    .await
+                    .map_err(Refusal::into_result);
                 return sse_single::start_operation(
                     state.clone(),
                     &token,
@@ -210,11 +224,11 @@ async fn run(
         return Err(RequestError::NotAcceptable);
     }
     let context = Context::from_headers(headers);
-    let mut request =
-        match prepare::prepare_with(params, &state.limits, context, Some(&state.documents)) {
-            Ok(request) => request,
-            Err(result) => return Ok(single_result(state, accepted, *result)),
-        };
+    let mut request = match prepare_operation(state, params, context).await {
+        Ok(request) => request,
+        Err(Refusal::Request(error)) => return Err(error),
+        Err(Refusal::Result(result)) => return Ok(single_result(state, accepted, *result)),
+    };
     for (path, file) in files {
         request = request.upload(path, file);
     }
@@ -289,6 +303,49 @@ async fn answer(
         )),
         Err(ExecuteFailure::ShuttingDown) => Err(RequestError::ShuttingDown),
     }
+}
+
+/// Why an operation was not prepared.
+pub(crate) enum Refusal {
+    /// Refused at the HTTP level (persisted operations), with its own status.
+    Request(RequestError),
+    /// A GraphQL request error (parse, limits, introspection): no `data`.
+    Result(Box<ExecutionResult>),
+}
+
+impl Refusal {
+    /// The refusal as a result, for transports without HTTP statuses.
+    pub(crate) fn into_result(self) -> Box<ExecutionResult> {
+        match self {
+            Refusal::Request(error) => {
+                Box::new(ExecutionResult::from_error(error.to_graphql_error()))
+            }
+            Refusal::Result(result) => result,
+        }
+    }
+}
+
+/// Stages 3b and 4 for one operation on every transport: the persisted operation resolved
+/// (or the allow-list checked), the document prepared under this server's checks and cache,
+/// and an APQ query stored once it has passed them.
+pub(crate) async fn prepare_operation(
+    state: &ServerState,
+    mut params: GraphQLParams,
+    context: Context,
+) -> Result<quilt_executor::Request, Refusal> {
+    let registration = persisted::resolve(state.persisted.as_ref(), &mut params)
+        .await
+        .map_err(Refusal::Request)?;
+    let checks = prepare::Checks {
+        limits: &state.limits,
+        introspection: state.introspection,
+    };
+    let request = prepare::prepare_checked(params, checks, context, Some(&state.documents))
+        .map_err(Refusal::Result)?;
+    if let (Some(registration), Some(persisted)) = (registration, &state.persisted) {
+        registration.store(persisted).await;
+    }
+    Ok(request)
 }
 
 /// A single result in the best format the client accepts: JSON if it takes JSON, else a

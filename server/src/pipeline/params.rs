@@ -1,5 +1,7 @@
 //! Stage 3: the GraphQL request parameters (`query`, `operationName`, `variables`,
-//! `extensions`) from a JSON body or a URL query string, each checked for its type.
+//! `extensions`, and `documentId` of persisted documents) from a JSON body or a URL query
+//! string, each checked for its type. A request may leave out `query` when it names a
+//! persisted operation instead (`extensions.persistedQuery` or `documentId`).
 
 use quilt_executor::JsonMap;
 use serde_json::Value;
@@ -9,7 +11,7 @@ use crate::error::RequestError;
 /// The parameters of one GraphQL-over-HTTP request, before the document is parsed.
 #[derive(Debug, Clone, Default)]
 pub struct GraphQLParams {
-    /// The document text.
+    /// The document text; empty when the request names a persisted operation instead.
     pub query: String,
     /// The operation to run.
     pub operation_name: Option<String>,
@@ -17,6 +19,16 @@ pub struct GraphQLParams {
     pub variables: JsonMap,
     /// The extensions.
     pub extensions: JsonMap,
+    /// The `documentId` parameter of persisted documents, if given.
+    pub document_id: Option<String>,
+}
+
+impl GraphQLParams {
+    /// Whether the request names a persisted operation (`extensions.persistedQuery` or
+    /// `documentId`), so that it may leave out its `query`.
+    pub fn names_persisted_operation(&self) -> bool {
+        self.document_id.is_some() || self.extensions.contains_key("persistedQuery")
+    }
 }
 
 impl GraphQLParams {
@@ -36,12 +48,22 @@ impl GraphQLParams {
             return Err(RequestError::NotAnObject);
         };
         let query = match map.remove("query") {
-            Some(Value::String(query)) => query,
-            None | Some(Value::Null) => return Err(RequestError::MissingQuery),
+            Some(Value::String(query)) => Some(query),
+            None | Some(Value::Null) => None,
             Some(_) => {
                 return Err(RequestError::InvalidParameter {
                     name: "query",
                     expected: "a string",
+                });
+            }
+        };
+        let document_id = match map.remove("documentId") {
+            Some(Value::String(id)) => Some(id),
+            None | Some(Value::Null) => None,
+            Some(_) => {
+                return Err(RequestError::InvalidParameter {
+                    name: "documentId",
+                    expected: "a string or null",
                 });
             }
         };
@@ -55,12 +77,17 @@ impl GraphQLParams {
                 });
             }
         };
-        Ok(Self {
-            query,
+        let params = Self {
+            query: query.clone().unwrap_or_default(),
             operation_name,
             variables: object_param("variables", map.remove("variables"))?,
             extensions: object_param("extensions", map.remove("extensions"))?,
-        })
+            document_id,
+        };
+        if query.is_none() && !params.names_persisted_operation() {
+            return Err(RequestError::MissingQuery);
+        }
+        Ok(params)
     }
 
     /// Reads the parameters from a URL query string (GET); `variables` and `extensions` are
@@ -80,10 +107,15 @@ impl GraphQLParams {
                 "extensions" if !value.is_empty() => {
                     params.extensions = object_param("extensions", Some(json_param(&value)?))?
                 }
+                "documentId" if !value.is_empty() => params.document_id = Some(value.into_owned()),
                 _ => {}
             }
         }
-        params.query = query.ok_or(RequestError::MissingQuery)?;
+        match query {
+            Some(query) => params.query = query,
+            None if params.names_persisted_operation() => {}
+            None => return Err(RequestError::MissingQuery),
+        }
         Ok(params)
     }
 }
@@ -132,5 +164,19 @@ mod tests {
         assert_eq!(p.query, "query Q($n:String){hello(name:$n)}");
         assert_eq!(p.variables["n"], "x");
         assert_eq!(p.operation_name.as_deref(), Some("Q"));
+    }
+
+    #[test]
+    fn a_persisted_operation_needs_no_query() {
+        let apq = r#"{"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "ab"}}}"#;
+        assert_eq!(GraphQLParams::from_json(apq.as_bytes()).unwrap().query, "");
+        let id = GraphQLParams::from_json(br#"{"documentId": "sha256:ab"}"#).unwrap();
+        assert_eq!(id.document_id.as_deref(), Some("sha256:ab"));
+        let get = GraphQLParams::from_query_string(
+            "extensions=%7B%22persistedQuery%22%3A%7B%22version%22%3A1%2C%22sha256Hash%22%3A%22ab%22%7D%7D",
+        )
+        .unwrap();
+        assert!(get.names_persisted_operation());
+        assert!(GraphQLParams::from_query_string("variables=%7B%7D").is_err());
     }
 }

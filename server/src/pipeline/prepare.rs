@@ -1,13 +1,24 @@
 //! Stage 4: the executor's [`Request`]: the token limit, the document parsed once with
-//! [`Document::parse`], the limits on its shape, and the [`Context`] attached.
+//! [`Document::parse`], the limits on its shape, the introspection switch, and the
+//! [`Context`] attached.
 
 use quilt_executor::{Context, Document, ExecutionResult, GraphQLError, Request};
 
 use crate::config::Limits;
 use crate::pipeline::documents::DocumentCache;
+use crate::pipeline::introspection::{introspection_disabled, introspection_field};
 use crate::pipeline::limits::check_limits;
 use crate::pipeline::params::GraphQLParams;
 use crate::pipeline::tokens::count_tokens;
+
+/// What a document must pass before it runs.
+#[derive(Debug, Clone, Copy)]
+pub struct Checks<'a> {
+    /// The limits on its size and shape.
+    pub limits: &'a Limits,
+    /// Whether it may select `__schema` and `__type`.
+    pub introspection: bool,
+}
 
 /// Builds the request, or the GraphQL request error (no `data`) that answers it instead.
 pub fn prepare(
@@ -25,6 +36,22 @@ pub fn prepare_with(
     context: Context,
     documents: Option<&DocumentCache>,
 ) -> Result<Request, Box<ExecutionResult>> {
+    let checks = Checks {
+        limits,
+        introspection: true,
+    };
+    prepare_checked(params, checks, context, documents)
+}
+
+/// [`prepare_with`] under `checks`. One cache must always be used with the same checks: a
+/// document it holds is not checked again.
+pub fn prepare_checked(
+    params: GraphQLParams,
+    checks: Checks<'_>,
+    context: Context,
+    documents: Option<&DocumentCache>,
+) -> Result<Request, Box<ExecutionResult>> {
+    let limits = checks.limits;
     // A document in the cache passed the token limit and, for every operation in it, the
     // limits on its shape when it was parsed: only new texts are counted and walked (the walk
     // was a measurable part of a deduplicated answer's cost). A new document is kept only once
@@ -72,12 +99,23 @@ pub fn prepare_with(
         }
     };
     if fresh {
-        check_limits(&document, params.operation_name.as_deref(), limits)
+        let operation = params.operation_name.as_deref();
+        check_limits(&document, operation, limits)
             .map_err(|error| Box::new(ExecutionResult::from_error(*error)))?;
+        if !checks.introspection
+            && let Some(field) = introspection_field(&document, operation)
+        {
+            return Err(Box::new(ExecutionResult::from_error(
+                introspection_disabled(&field),
+            )));
+        }
         // With an operation name only that operation was checked (the others may be refused
-        // later under their own names).
+        // later under their own names): the document is kept only when every operation in it
+        // passes, so that a hit, which skips the checks, cannot let a refused one through.
         if let Some(cache) = documents
-            && (params.operation_name.is_none() || check_limits(&document, None, limits).is_ok())
+            && (operation.is_none()
+                || (check_limits(&document, None, limits).is_ok()
+                    && (checks.introspection || introspection_field(&document, None).is_none())))
         {
             cache.insert(&document);
         }
@@ -98,8 +136,7 @@ mod tests {
         GraphQLParams {
             query: query.to_owned(),
             operation_name: None,
-            variables: Default::default(),
-            extensions: Default::default(),
+            ..GraphQLParams::default()
         }
     }
 
@@ -134,5 +171,28 @@ mod tests {
         // Not kept: a hit skips the checks, and `Deep` would pass unchecked.
         assert!(cache.get(both).is_none());
         assert!(prepare_with(named("Deep"), &limits, Context::default(), Some(&cache)).is_err());
+    }
+
+    #[test]
+    fn introspection_off_is_checked_before_the_cache_keeps_a_document() {
+        let cache = DocumentCache::new(16, 1 << 20);
+        let limits = Limits::default();
+        let off = Checks {
+            limits: &limits,
+            introspection: false,
+        };
+        let both = "query Ok { __typename } query Schema { __schema { description } }";
+        let named = |name: &str| GraphQLParams {
+            operation_name: Some(name.to_owned()),
+            ..params(both)
+        };
+        assert!(prepare_checked(named("Ok"), off, Context::default(), Some(&cache)).is_ok());
+        assert!(cache.get(both).is_none());
+        let refused =
+            prepare_checked(named("Schema"), off, Context::default(), Some(&cache)).unwrap_err();
+        assert_eq!(refused.errors[0].code(), Some("INTROSPECTION_DISABLED"));
+        let typename = "{ __typename }";
+        assert!(prepare_checked(params(typename), off, Context::default(), Some(&cache)).is_ok());
+        assert!(cache.get(typename).is_some());
     }
 }

@@ -10,7 +10,7 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, WebSocket};
 use futures::{SinkExt, StreamExt};
 use http::HeaderMap;
-use quilt_executor::{Context, ExecutionResult, JsonMap, Response};
+use quilt_executor::{Context, JsonMap, Response};
 use tokio::sync::{OwnedSemaphorePermit, mpsc};
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::task::AbortOnDropHandle;
@@ -18,7 +18,6 @@ use tokio_util::task::AbortOnDropHandle;
 use crate::fair::PeerSlot;
 use crate::pipeline::execute::{ExecuteFailure, execute};
 use crate::pipeline::params::GraphQLParams;
-use crate::pipeline::prepare::prepare_with;
 use crate::state::SharedState;
 use crate::transport::pump::{Pumped, pump};
 use crate::ws::hooks::{ConnectionInit, Disconnect};
@@ -396,17 +395,13 @@ impl Connection {
             self.legacy_complete(&id).await;
             return true;
         }
-        let prepared = prepare_with(
-            params,
-            &self.state.limits,
-            self.context.clone(),
-            Some(&self.state.documents),
-        );
+        // Prepared in the operation's task: a persisted query's lookup must not hold up the
+        // connection's other messages.
         let task = tokio::spawn(run_operation(
             self.state.clone(),
             self.protocol,
             id.clone(),
-            prepared,
+            (params, self.context.clone()),
             self.out.clone(),
             self.done_tx.clone(),
             self.peer,
@@ -427,7 +422,7 @@ async fn run_operation(
     state: SharedState,
     protocol: Protocol,
     id: String,
-    prepared: Result<quilt_executor::Request, Box<ExecutionResult>>,
+    (params, context): (GraphQLParams, Context),
     out: mpsc::Sender<Outgoing>,
     done: mpsc::Sender<String>,
     peer: Option<IpAddr>,
@@ -445,10 +440,10 @@ async fn run_operation(
             }
         }
     };
-    let request = match prepared {
+    let request = match crate::pipeline::prepare_operation(&state, params, context).await {
         Ok(request) => request,
-        Err(result) => {
-            finish(result.errors).await;
+        Err(refusal) => {
+            finish(refusal.into_result().errors).await;
             let _ = done.send(id).await;
             return;
         }

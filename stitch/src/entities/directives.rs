@@ -2,7 +2,7 @@
 //! `@merge`, `@computed`, `@canonical`) and Apollo Federation's (`@key(fields:)` with
 //! `_entities`, `@requires`, `@external`, `@provides`).
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use apollo_compiler::ast::OperationType;
 use apollo_compiler::schema::ExtendedType;
@@ -25,9 +25,61 @@ pub(crate) const GATEWAY_DIRECTIVES: &[&str] = &[
     "extends",
     "link",
     "override",
+    "inaccessible",
     "interfaceObject",
     "composeDirective",
 ];
+
+/// The fields other subschemas take over with `@override(from: "name")`: (the index of the
+/// subschema named by `from`, its name of the type, field). That subschema's copy is no longer
+/// resolved from it (the planner treats it as `@external` there), so the field comes from the
+/// subschema carrying `@override`. A `from` naming no subschema, or the subschema itself,
+/// changes nothing (as in Apollo Federation, where overriding a removed subgraph is allowed).
+pub(crate) fn overridden(subschemas: &[SubschemaConfig]) -> HashSet<(usize, Name, Name)> {
+    const NAMES: [&str; 2] = ["override", "federation__override"];
+    let mut overridden = HashSet::new();
+    for (index, sub) in subschemas.iter().enumerate() {
+        let schema = &sub.schema;
+        for (type_name, ty) in &schema.types {
+            let fields = match ty {
+                ExtendedType::Object(o) => &o.fields,
+                ExtendedType::Interface(i) => &i.fields,
+                _ => continue,
+            };
+            let root = [
+                OperationType::Query,
+                OperationType::Mutation,
+                OperationType::Subscription,
+            ]
+            .into_iter()
+            .find(|op| schema.root_operation(*op) == Some(type_name));
+            for (field_name, field) in fields {
+                let Some(from) = NAMES
+                    .iter()
+                    .find_map(|name| string_arg(field.directives.get(name).map(|d| &**d), "from"))
+                else {
+                    continue;
+                };
+                let Some(other) = subschemas.iter().position(|s| s.name == from) else {
+                    continue;
+                };
+                if other == index {
+                    continue;
+                }
+                // A root field is the other subschema's field of its own root type.
+                let other_type = match root {
+                    Some(op) => match subschemas[other].schema.root_operation(op) {
+                        Some(name) => name.clone(),
+                        None => continue,
+                    },
+                    None => type_name.clone(),
+                };
+                overridden.insert((other, other_type, field_name.clone()));
+            }
+        }
+    }
+    overridden
+}
 
 /// Root fields of federation subgraphs that only the gateway calls.
 pub(crate) const HIDDEN_ROOT_FIELDS: &[&str] = &["_entities", "_service"];

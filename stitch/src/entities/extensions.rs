@@ -138,6 +138,8 @@ impl ExtensionIndex {
                     })
                     .unwrap_or_default(),
                 abstract_result: false,
+                matching: crate::entry_point::Matching::Position,
+                on_located_error: resolver.on_located_error.clone(),
             };
             index
                 .fields

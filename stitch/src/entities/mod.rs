@@ -21,7 +21,7 @@ use crate::entry_point::{ArgsFn, ArgsFromKeysFn, EntryArgs, EntryPoint, KeyFn};
 use crate::error::StitchError;
 
 pub(crate) use directives::{
-    GATEWAY_DIRECTIVES, HIDDEN_ROOT_FIELDS, canonical_marks, nested_selection,
+    GATEWAY_DIRECTIVES, HIDDEN_ROOT_FIELDS, canonical_marks, nested_selection, overridden,
 };
 pub(crate) use extensions::ExtensionIndex;
 
@@ -47,6 +47,8 @@ pub(crate) enum RuntimeArgs {
     },
     /// A gateway-defined field resolved by a local function (no upstream call).
     Local(crate::extension::LocalFn),
+    /// An entry point written in code: it fetches the objects itself.
+    Custom(crate::entry_point::ResolveFn),
 }
 
 /// An entry point checked against its subschema: what to select, call and send.
@@ -65,6 +67,10 @@ pub(crate) struct Resolver {
     pub arg_types: Vec<(Name, ast::Type)>,
     /// Whether the root field returns an abstract type (results need `... on Type`).
     pub abstract_result: bool,
+    /// How a batched call's results are matched to its keys.
+    pub matching: crate::entry_point::Matching,
+    /// For a gateway-defined field: how each error of its calls is mapped.
+    pub on_located_error: Option<crate::extension::OnLocatedErrorFn>,
 }
 
 impl std::fmt::Debug for Resolver {
@@ -82,7 +88,10 @@ impl Resolver {
     pub fn batched(&self) -> bool {
         !matches!(
             self.args,
-            RuntimeArgs::Single(_) | RuntimeArgs::Delegate(_) | RuntimeArgs::Local(_)
+            RuntimeArgs::Single(_)
+                | RuntimeArgs::Delegate(_)
+                | RuntimeArgs::Local(_)
+                | RuntimeArgs::Custom(_)
         )
     }
 }
@@ -133,6 +142,21 @@ impl EntityIndex {
             }
             for ((type_name, field), names) in found.provides {
                 index.provides.insert((i, type_name, field), names);
+            }
+        }
+        // A field another subschema overrides is external here, unless it is part of a key of
+        // this subschema (which it still answers in representations).
+        for (i, type_name, field) in overridden(subschemas) {
+            let in_key = index
+                .resolvers
+                .get(&(type_name.clone(), i))
+                .is_some_and(|resolvers| {
+                    resolvers
+                        .iter()
+                        .any(|r| r.key.iter().any(|k| k.name == field))
+                });
+            if !in_key {
+                index.external.insert((i, type_name, field));
             }
         }
         Ok(index)
@@ -234,7 +258,11 @@ fn resolve(
     type_name: &str,
     entry: &EntryPoint,
 ) -> Result<Resolver, StitchError> {
-    let coordinate = format!("{type_name} ({})", entry.field_name);
+    let coordinate = if entry.field_name.is_empty() {
+        format!("{type_name} (resolve)")
+    } else {
+        format!("{type_name} ({})", entry.field_name)
+    };
     let error = |message: String| StitchError::InvalidMergeConfig {
         subschema: sub.name.clone(),
         coordinate: coordinate.clone(),
@@ -245,6 +273,26 @@ fn resolve(
         return Err(error(format!(
             "the subschema has no object type `{type_name}` to merge"
         )));
+    }
+    if let EntryArgs::Custom(resolve) = &entry.args {
+        let key = field_set(
+            &sub.name,
+            &sub.schema,
+            &type_name,
+            &entry.selection_set,
+            &coordinate,
+        )?;
+        return Ok(Resolver {
+            subschema: index,
+            field_name: type_name.clone(),
+            type_name,
+            key,
+            args: RuntimeArgs::Custom(resolve.clone()),
+            arg_types: Vec::new(),
+            abstract_result: false,
+            matching: crate::entry_point::Matching::Position,
+            on_located_error: None,
+        });
     }
     let query = sub
         .schema
@@ -287,10 +335,28 @@ fn resolve(
             args_from_keys: args_from_keys.clone(),
         },
         EntryArgs::Entities => RuntimeArgs::Entities,
+        EntryArgs::Custom(resolve) => RuntimeArgs::Custom(resolve.clone()),
         EntryArgs::Declarative(declarative) => {
             args::declarative(declarative, field.ty.is_list(), &arg_types).map_err(error)?
         }
     };
+    match (&entry.matching, &args) {
+        (crate::entry_point::Matching::Position, _) | (_, RuntimeArgs::Batched { .. }) => {}
+        _ => {
+            return Err(error(format!(
+                "results can be matched to keys only for a batched merge field, and `{}` is not \
+                 one (or is `_entities`)",
+                entry.field_name
+            )));
+        }
+    }
+    if let crate::entry_point::Matching::By(by) = &entry.matching
+        && sub.schema.type_field(&type_name, by).is_err()
+    {
+        return Err(error(format!(
+            "results are matched by `{by}`, which `{type_name}` does not have"
+        )));
+    }
     if let RuntimeArgs::Batched { .. } | RuntimeArgs::Entities = args
         && !field.ty.is_list()
     {
@@ -307,6 +373,8 @@ fn resolve(
         args,
         arg_types,
         abstract_result,
+        matching: entry.matching.clone(),
+        on_located_error: None,
     })
 }
 

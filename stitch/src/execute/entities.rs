@@ -13,9 +13,10 @@ use serde_json::value::RawValue;
 
 use super::Fetched;
 use crate::entities::RuntimeArgs;
+use crate::entry_point::Matching as EntryMatching;
 use crate::extension::Matching;
 use crate::gateway::Gateway;
-use crate::plan::{EntityStep, KEY_ALIAS_PREFIX, Plan};
+use crate::plan::{EntityStep, KEY_ALIAS_PREFIX, MATCH_ALIAS, Plan};
 
 /// The objects an entity step applies to.
 #[derive(Default)]
@@ -82,6 +83,7 @@ pub(crate) async fn run_entity_steps(
     for level in &plan.entity_steps {
         let mut work = Vec::new();
         let mut local = Vec::new();
+        let mut custom = Vec::new();
         for step in level.iter().filter(|s| root.is_none_or(|r| s.root == r)) {
             let raw = matches!(step.resolver.args, RuntimeArgs::Entities)
                 && gateway.executors[step.resolver.subschema].accepts_raw_variables();
@@ -90,6 +92,44 @@ pub(crate) async fn run_entity_steps(
                 continue;
             }
             let field_args = field_args(step, variables);
+            if let RuntimeArgs::Custom(resolve) = &step.resolver.args {
+                let call = crate::entry_point::EntryCall {
+                    representations: gathered.representations.clone(),
+                    selection: step.selection.clone(),
+                    fragments: step.fragments.clone(),
+                    variable_definitions: step
+                        .client_variables
+                        .iter()
+                        .map(|(_, d)| d.clone())
+                        .collect(),
+                    variables: step
+                        .client_variables
+                        .iter()
+                        .filter_map(|(n, _)| {
+                            variables
+                                .get(n.as_str())
+                                .map(|v| (n.to_string(), v.clone()))
+                        })
+                        .collect(),
+                    executor: gateway.executors[step.resolver.subschema].clone(),
+                    context: context.clone(),
+                };
+                let count = gathered.representations.len();
+                let call = resolve(call);
+                custom.push((step, gathered, async move {
+                    let outcomes = call.await;
+                    if outcomes.len() == count {
+                        outcomes
+                    } else {
+                        let message = format!(
+                            "the custom entry point answered {} values for {count} objects",
+                            outcomes.len()
+                        );
+                        vec![Err(message); count]
+                    }
+                }));
+                continue;
+            }
             if let RuntimeArgs::Local(resolve) = &step.resolver.args {
                 let calls = join_all(
                     gathered
@@ -110,6 +150,15 @@ pub(crate) async fn run_entity_steps(
         )
         .await;
         for (step, gathered, values) in locals {
+            merge_local(step, gathered, values, fetched);
+        }
+        let customs = join_all(
+            custom
+                .into_iter()
+                .map(|(step, gathered, call)| async move { (step, gathered, call.await) }),
+        )
+        .await;
+        for (step, gathered, values) in customs {
             merge_local(step, gathered, values, fetched);
         }
         if work.is_empty() {
@@ -447,7 +496,7 @@ fn request(
             let keys = gathered.representations.iter().map(|r| key(r)).collect();
             add_call(0, args_from_keys(keys, field_args), &mut calls);
         }
-        RuntimeArgs::Local(_) => return None,
+        RuntimeArgs::Local(_) | RuntimeArgs::Custom(_) => return None,
     }
     let document = match step.document(&calls) {
         Ok(document) => document,
@@ -493,6 +542,8 @@ fn merge(
     };
     let count = gathered.count;
     let mut results: Vec<Option<Data>> = vec![None; count];
+    // For results matched by key: the representation each returned item went to.
+    let mut item_slots: Vec<Option<usize>> = Vec::new();
     let data = result.take_data_tree();
     let mut errors = result.errors;
     gateway
@@ -533,13 +584,62 @@ fn merge(
                 });
             }
         } else if step.resolver.batched() {
-            match data.remove("_e") {
-                Some(Data::List(items)) if items.len() == count => {
+            match (
+                data.remove("_e"),
+                &step.resolver.matching,
+                &step.resolver.args,
+            ) {
+                (
+                    Some(Data::List(items)),
+                    EntryMatching::By(_),
+                    RuntimeArgs::Batched { key, .. },
+                ) => {
+                    let keys: Vec<Value> =
+                        gathered.representations.iter().map(|r| key(r)).collect();
+                    item_slots = match_by_key(&items, &keys);
+                    for (i, item) in items.into_vec().into_iter().enumerate() {
+                        if let Some(u) = item_slots.get(i).copied().flatten() {
+                            results[u] = Some(item);
+                        }
+                    }
+                }
+                (
+                    Some(Data::List(items)),
+                    EntryMatching::Values(values),
+                    RuntimeArgs::Batched { key, .. },
+                ) => {
+                    let keys: Vec<Value> =
+                        gathered.representations.iter().map(|r| key(r)).collect();
+                    let items: Vec<Value> = items.into_vec().into_iter().map(Value::from).collect();
+                    let values = values(items.clone(), &keys);
+                    if values.len() == count {
+                        // An upstream error at an item goes where that item went.
+                        item_slots = items
+                            .iter()
+                            .map(|item| {
+                                (!item.is_null())
+                                    .then(|| values.iter().position(|v| v == item))
+                                    .flatten()
+                            })
+                            .collect();
+                        for (slot, value) in results.iter_mut().zip(values) {
+                            *slot = Some(Data::from(value));
+                        }
+                    } else {
+                        errors.push(GraphQLError::new(format!(
+                            "the values from the results of `{}` of subschema `{service}` are {} \
+                             for {count} keys",
+                            step.resolver.field_name,
+                            values.len()
+                        )));
+                    }
+                }
+                (Some(Data::List(items)), _, _) if items.len() == count => {
                     for (slot, item) in results.iter_mut().zip(items) {
                         *slot = Some(item);
                     }
                 }
-                Some(Data::List(items)) => errors.push(GraphQLError::new(format!(
+                (Some(Data::List(items)), _, _) => errors.push(GraphQLError::new(format!(
                     "`{}` of subschema `{service}` returned {} results for {count} keys",
                     step.resolver.field_name,
                     items.len()
@@ -563,9 +663,17 @@ fn merge(
         }
     }
     for error in errors {
+        let error = match &step.resolver.on_located_error {
+            Some(map) => map(error),
+            None => error,
+        };
         let target = error.path.as_deref().and_then(|path| match path {
             [PathSegment::Key(alias), PathSegment::Index(i), rest @ ..] if alias == "_e" => {
-                Some((*i, rest))
+                if matches!(step.resolver.matching, EntryMatching::Position) {
+                    Some((*i, rest))
+                } else {
+                    item_slots.get(*i).copied().flatten().map(|u| (u, rest))
+                }
             }
             [PathSegment::Key(alias), rest @ ..] => alias
                 .strip_prefix('_')
@@ -612,6 +720,24 @@ fn merge(
             results[u].clone()
         }
     });
+}
+
+/// For each returned item, the key (by index) its match field equals: the first one not yet
+/// taken, so that equal keys sent once each get one item.
+fn match_by_key(items: &[Data], keys: &[Value]) -> Vec<Option<usize>> {
+    let mut taken = vec![false; keys.len()];
+    items
+        .iter()
+        .map(|item| {
+            let found = item.get(MATCH_ALIAS)?;
+            let u = keys
+                .iter()
+                .enumerate()
+                .position(|(u, key)| !taken[u] && *found == *key)?;
+            taken[u] = true;
+            Some(u)
+        })
+        .collect()
 }
 
 /// Puts each gathered object's result in place, in one walk down the step's path (the walk

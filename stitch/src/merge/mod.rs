@@ -2,9 +2,12 @@
 //! subschema, shared types checked to be identical.
 
 mod compare;
+mod directives;
 mod flatten;
+mod inaccessible;
 mod strip;
 mod union;
+mod validation;
 
 use std::collections::HashMap;
 
@@ -18,6 +21,7 @@ use indexmap::IndexMap;
 
 use crate::config::{OnTypeConflict, SubschemaConfig, TypeChoice, TypeConflict};
 use crate::error::StitchError;
+use crate::type_merging::{BuildWarning, MergeTypes, TypeMergingOptions};
 
 /// The root operation types, with the stitched schema's names for them.
 pub(crate) const ROOTS: [(OperationType, &str); 3] = [
@@ -28,10 +32,25 @@ pub(crate) const ROOTS: [(OperationType, &str); 3] = [
 
 /// The merged schema and who contributed what.
 pub(crate) struct Merged {
-    /// The stitched schema.
+    /// The stitched schema: everything the subschemas define, `@inaccessible` elements
+    /// included (the planner's schema).
     pub schema: Valid<Schema>,
+    /// The schema clients see: without the `@inaccessible` elements.
+    pub public: Valid<Schema>,
     /// For each root field, the subschema (index) that resolves it.
     pub root_owners: HashMap<(OperationType, Name), usize>,
+    /// What the checks of merged definitions found and let through.
+    pub warnings: Vec<BuildWarning>,
+}
+
+/// How shared types and directives are merged.
+pub(crate) struct Options<'a> {
+    /// The checks of merged definitions.
+    pub type_merging: &'a TypeMergingOptions,
+    /// Which types are merged.
+    pub merge_types: &'a MergeTypes,
+    /// Whether the subschemas' directive definitions are kept.
+    pub merge_directives: bool,
 }
 
 /// A root field as one subschema defines it: (owner, canonical, definition).
@@ -51,8 +70,11 @@ pub(crate) fn merge(
     subschemas: &[SubschemaConfig],
     type_defs: &[String],
     on_type_conflict: Option<&OnTypeConflict>,
+    options: &Options<'_>,
 ) -> Result<Merged, StitchError> {
     check_canonical_marks(subschemas)?;
+    let overridden = crate::entities::overridden(subschemas);
+    let unmerged = unmerged_types(subschemas, options.merge_types);
     let mut types: IndexMap<Name, Candidate> = IndexMap::new();
     let mut roots: IndexMap<OperationType, IndexMap<Name, RootCandidate>> = IndexMap::new();
     let mut directives = IndexMap::new();
@@ -73,7 +95,9 @@ pub(crate) fn merge(
             };
             let fields = roots.entry(op).or_default();
             for (name, field) in &root.fields {
-                if crate::entities::HIDDEN_ROOT_FIELDS.contains(&name.as_str()) {
+                if crate::entities::HIDDEN_ROOT_FIELDS.contains(&name.as_str())
+                    || overridden.contains(&(index, root.name.clone(), name.clone()))
+                {
                     continue;
                 }
                 let field = strip::strip_field(field);
@@ -109,13 +133,33 @@ pub(crate) fn merge(
                         *existing = candidate;
                     }
                 }
+                Some(existing) if unmerged.contains(name) => {
+                    // Kept whole: canonical, chosen, else the last.
+                    let choice = choose(
+                        existing,
+                        &candidate,
+                        name,
+                        subschemas,
+                        on_type_conflict,
+                        TypeChoice::Right,
+                    )?;
+                    if choice == TypeChoice::Right {
+                        *existing = candidate;
+                    }
+                }
                 Some(existing) if union::mergeable(&existing.ty, &candidate.ty) => {
                     union::merge_into(existing, candidate);
                 }
                 Some(existing) => {
-                    if choose(existing, &candidate, name, subschemas, on_type_conflict)?
-                        == TypeChoice::Right
-                    {
+                    let choice = choose(
+                        existing,
+                        &candidate,
+                        name,
+                        subschemas,
+                        on_type_conflict,
+                        TypeChoice::Fail,
+                    )?;
+                    if choice == TypeChoice::Right {
                         *existing = candidate;
                     }
                 }
@@ -123,13 +167,19 @@ pub(crate) fn merge(
         }
         for (name, def) in &sub.schema.directive_definitions {
             // Services often print the built-in directives too; those are not theirs.
-            if !def.is_built_in()
+            if options.merge_directives
+                && !def.is_built_in()
                 && !built_in_directives.contains_key(name)
                 && !crate::entities::GATEWAY_DIRECTIVES.contains(&name.as_str())
             {
-                directives
-                    .entry(name.clone())
-                    .or_insert_with(|| def.clone());
+                match directives.entry(name.clone()) {
+                    indexmap::map::Entry::Occupied(mut earlier) => {
+                        directives::merge_definition(earlier.get_mut(), def);
+                    }
+                    indexmap::map::Entry::Vacant(slot) => {
+                        slot.insert(def.clone());
+                    }
+                }
             }
         }
     }
@@ -178,21 +228,82 @@ pub(crate) fn merge(
         schema.types.insert(name, candidate.ty);
     }
     schema.directive_definitions.extend(directives);
+    if !options.merge_directives {
+        directives::strip_custom(&mut schema);
+    }
+    let mut warnings = Vec::new();
+    let chosen_owners = validation::check_fields(
+        &mut schema,
+        subschemas,
+        options.type_merging,
+        &unmerged,
+        &mut warnings,
+    )?;
+    for (op, field, owner) in chosen_owners {
+        root_owners.insert((op, field), owner);
+    }
     let schema = schema.validate().map_err(|e| StitchError::InvalidSchema {
         message: e.errors.to_string(),
     })?;
+    let public = inaccessible::Hidden::collect(subschemas).public(&schema)?;
     Ok(Merged {
         schema,
+        public,
         root_owners,
+        warnings,
     })
 }
 
+/// The non-root types several subschemas define that `merge_types` leaves unmerged and no
+/// merge config (entry points in code, `@key`, canonical marks) merges.
+fn unmerged_types(
+    subschemas: &[SubschemaConfig],
+    merge_types: &MergeTypes,
+) -> std::collections::HashSet<Name> {
+    if matches!(merge_types, MergeTypes::All) {
+        return Default::default();
+    }
+    let mut definers: IndexMap<&Name, Vec<&str>> = IndexMap::new();
+    let mut configured: std::collections::HashSet<&str> = Default::default();
+    for sub in subschemas {
+        let roots: Vec<&Name> = ROOTS
+            .iter()
+            .filter_map(|(op, _)| sub.schema.root_operation(*op))
+            .collect();
+        for (name, ty) in &sub.schema.types {
+            if ty.is_built_in() || roots.contains(&name) {
+                continue;
+            }
+            definers.entry(name).or_default().push(&sub.name);
+            if ty.directives().iter().any(|d| d.name == "key") {
+                configured.insert(name.as_str());
+            }
+        }
+        configured.extend(sub.merge.iter().map(|(t, _)| t.as_str()));
+        configured.extend(
+            sub.canonical
+                .iter()
+                .map(|c| c.split('.').next().unwrap_or(c)),
+        );
+    }
+    definers
+        .into_iter()
+        .filter(|(name, subs)| {
+            subs.len() > 1 && !configured.contains(name.as_str()) && !merge_types.merges(name, subs)
+        })
+        .map(|(name, _)| name.clone())
+        .collect()
+}
+
+/// Which of two different definitions of a type to keep: a canonical one, else the one
+/// `on_type_conflict` chooses, else `default`.
 fn choose(
     left: &Candidate,
     right: &Candidate,
     name: &Name,
     subschemas: &[SubschemaConfig],
     on_type_conflict: Option<&OnTypeConflict>,
+    default: TypeChoice,
 ) -> Result<TypeChoice, StitchError> {
     let (left_name, right_name) = (&subschemas[left.owner].name, &subschemas[right.owner].name);
     match (left.canonical, right.canonical) {
@@ -207,7 +318,7 @@ fn choose(
         (false, true) => return Ok(TypeChoice::Right),
         (false, false) => {}
     }
-    let choice = on_type_conflict.map_or(TypeChoice::Fail, |choose| {
+    let choice = on_type_conflict.map_or(default, |choose| {
         choose(&TypeConflict {
             type_name: name,
             left: left_name,

@@ -69,6 +69,11 @@ pub(crate) fn strip_type(ty: &ExtendedType) -> ExtendedType {
         ExtendedType::Enum(t) => {
             let mut t = (**t).clone();
             t.directives = keep(&t.directives);
+            for value in t.values.values_mut() {
+                let mut v = (*value.node).clone();
+                v.directives = keep_ast(&v.directives);
+                *value = Component::from(Node::new(v));
+            }
             ExtendedType::Enum(Node::new(t))
         }
         ExtendedType::Scalar(t) => {

@@ -51,7 +51,12 @@ pub(crate) fn plan_operation(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             }
             _ => {}
         }
-        let Some(owner) = input.index.root_owner(operation_type, name) else {
+        // A gateway resolver wins over the subschema that defines the field.
+        let owner = match input.extensions.get(&root_type, name) {
+            Some(_) => None,
+            None => input.index.root_owner(operation_type, name),
+        };
+        let Some(owner) = owner else {
             let Some(resolver) = input.extensions.get(&root_type, name) else {
                 return Err(PlanError::NoOwner(name.to_owned()));
             };

@@ -165,23 +165,31 @@ struct Entry<'a> {
     written: Box<[u8]>,
     /// The fields the key stands for.
     fields: Vec<&'a Node<Field>>,
+    /// The fields' type as the object type defines it (which may be stricter than the
+    /// interface a fragment selected it on).
+    ty: &'a Type,
     /// The kind of the fields' named type.
     kind: Kind,
 }
 
-/// The entries of the fields CollectFields grouped.
-fn entries<'a>(schema: &Schema, grouped: Grouped<'a>) -> Fields<'a> {
+/// The entries of the fields CollectFields grouped on the object type `type_name`.
+fn entries<'a>(schema: &'a Schema, type_name: &str, grouped: Grouped<'a>) -> Fields<'a> {
     grouped
         .into_iter()
         .map(|(key, fields)| {
             let mut written = Vec::with_capacity(key.len() + 3);
             write_str(&mut written, key);
             written.push(b':');
+            // The object type's definition of the field, as graphql-js completes it.
+            let ty = schema
+                .type_field(type_name, &fields[0].name)
+                .map_or_else(|_| fields[0].ty(), |definition| &definition.ty);
             Entry {
                 key,
                 found_at: Cell::new(0),
                 written: written.into_boxed_slice(),
-                kind: kind(schema, fields[0].ty().inner_named_type()),
+                kind: kind(schema, ty.inner_named_type()),
+                ty,
                 fields,
             }
         })
@@ -241,7 +249,7 @@ impl<'a> Shaper<'a> {
                 };
                 let grouped =
                     collect_fields(self.schema, self.document, self.variables, type_name, &sets);
-                let grouped = Rc::new(entries(self.schema, grouped));
+                let grouped = Rc::new(entries(self.schema, type_name, grouped));
                 self.grouped.insert(group_key, grouped.clone());
                 grouped
             }
@@ -263,7 +271,7 @@ impl<'a> Shaper<'a> {
                         self.locate_upstream_errors(first);
                     }
                     let fetched = take(&entry.found_at, source, key).unwrap_or(&Data::Null);
-                    let completed = self.value(type_name, first.ty(), entry.kind, fields, fetched);
+                    let completed = self.value(type_name, entry.ty, entry.kind, fields, fetched);
                     self.path.pop();
                     completed?;
                 }

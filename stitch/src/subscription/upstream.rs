@@ -160,7 +160,7 @@ impl Upstream {
             ));
         };
         shape(
-            &gateway.schema,
+            &gateway.full,
             &self.prepared,
             &self.variables,
             root_type_name(OperationType::Subscription),

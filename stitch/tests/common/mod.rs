@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod differential;
+pub mod parity;
 pub mod services;
 
 use std::sync::{Arc, Mutex};

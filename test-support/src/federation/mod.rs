@@ -28,6 +28,7 @@
 
 pub mod accounts;
 pub mod data;
+pub mod directives;
 pub mod expected;
 pub mod inventory;
 pub mod products;

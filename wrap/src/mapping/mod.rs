@@ -46,6 +46,15 @@ pub(crate) trait Mapper: Send + Sync {
         let _ = (input_type, field);
         None
     }
+    /// Changes an input object literal of the outer type `input_type` after its fields were
+    /// mapped (so in inner names).
+    fn input_object(
+        &self,
+        input_type: &str,
+        fields: &mut Vec<(Name, apollo_compiler::Node<apollo_compiler::ast::Value>)>,
+    ) {
+        let _ = (input_type, fields);
+    }
     /// Whether [`Mapper::input_leaf`] changes anything (so literals must be visited).
     fn maps_input_leaves(&self) -> bool {
         false

@@ -135,7 +135,7 @@ impl Walker<'_> {
                 match self.schema.types.get(name) {
                     Some(ExtendedType::InputObject(input)) => {
                         if let ast::Value::Object(fields) = value.make_mut() {
-                            for (field_name, field_value) in fields {
+                            for (field_name, field_value) in fields.iter_mut() {
                                 if let Some(definition) = input.fields.get(field_name) {
                                     self.literal(&definition.ty, field_value);
                                 }
@@ -144,6 +144,7 @@ impl Walker<'_> {
                                     *field_name = inner.clone();
                                 }
                             }
+                            self.mapper.input_object(name, fields);
                         }
                     }
                     Some(leaf @ (ExtendedType::Enum(_) | ExtendedType::Scalar(_)))

@@ -1,9 +1,12 @@
 //! The built-in transforms (the graphql-tools set).
 
+mod composite_fields;
 mod directives;
 mod filter;
 mod hoist_field;
+mod input_fields;
 mod leaf_values;
+mod map_fields;
 mod prune;
 mod rename_fields;
 mod rename_inputs;
@@ -11,6 +14,10 @@ mod rename_types;
 mod transform_query;
 mod wrap_fields;
 
+pub use composite_fields::{
+    ErrorsFn, FieldChange, FieldNodeChange, FieldNodeFn, ObjectFn, TransformCompositeFields,
+    TransformInterfaceFields, TransformObjectFields, TransformRootFields,
+};
 pub use directives::{
     FilterObjectFieldDirectives, Matcher, RemoveObjectFieldDeprecations,
     RemoveObjectFieldDirectives, RemoveObjectFieldsWithDeprecation,
@@ -21,7 +28,9 @@ pub use filter::{
     FilterTypes,
 };
 pub use hoist_field::HoistField;
+pub use input_fields::{InputFieldChange, InputObjectFn, TransformInputObjectFields};
 pub use leaf_values::{MapLeafValues, TransformEnumValues};
+pub use map_fields::MapFields;
 pub use prune::PruneSchema;
 pub use rename_fields::{RenameInterfaceFields, RenameObjectFields, RenameRootFields};
 pub use rename_inputs::{RenameInputObjectFields, RenameObjectFieldArguments};

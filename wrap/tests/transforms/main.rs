@@ -5,6 +5,7 @@
 
 mod core;
 mod directives;
+mod fields;
 mod filter;
 mod inverse;
 mod rename;
