@@ -109,10 +109,14 @@ impl<E: Executor> BatchingExecutor<E> {
         Self {
             shared: Arc::new(Shared {
                 inner,
-                options,
                 queues: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(0),
                 prefixes: PrefixCache::default(),
+                batch_sizes: {
+                    let label = options_label(&options);
+                    metrics::histogram!(BATCH_SIZE, "subschema" => label)
+                },
+                options,
             }),
         }
     }
@@ -262,7 +266,11 @@ impl<E: Executor> Drop for Window<E> {
         };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                runtime.spawn(self.shared.clone().run_batch(self.key.0, pending));
+                // In the span of the request that opened the batch (its trace continues).
+                runtime.spawn(tracing::Instrument::instrument(
+                    self.shared.clone().run_batch(self.key.0, pending),
+                    tracing::Span::current(),
+                ));
             }
             // Outside a runtime nothing can run: dropping the replies tells every waiter.
             Err(_) => drop(pending),
@@ -300,6 +308,19 @@ struct Shared<E> {
     next_id: AtomicU64,
     /// Documents renamed for their positions in merged operations.
     prefixes: PrefixCache,
+    /// Requests per upstream request.
+    batch_sizes: metrics::Histogram,
+}
+
+/// The histogram of requests per upstream request (Prometheus: `quilt_upstream_batch_size`).
+const BATCH_SIZE: &str = "quilt_upstream_batch_size";
+
+/// The `subschema` label of the batch size histogram.
+fn options_label(options: &BatchOptions) -> metrics::SharedString {
+    match &options.label {
+        Some(label) => metrics::SharedString::from(label.clone()),
+        None => metrics::SharedString::const_str(""),
+    }
 }
 
 impl<E: Executor> Shared<E> {
@@ -315,13 +336,19 @@ impl<E: Executor> Shared<E> {
                 if open.get().pending.len() >= max {
                     let full = open.remove().pending;
                     drop(queues);
-                    tokio::spawn(this.clone().run_batch(kind, full));
+                    tokio::spawn(tracing::Instrument::instrument(
+                        this.clone().run_batch(kind, full),
+                        tracing::Span::current(),
+                    ));
                 }
                 None
             }
             Entry::Vacant(_) if max <= 1 => {
                 drop(queues);
-                tokio::spawn(this.clone().run_batch(kind, vec![pending]));
+                tokio::spawn(tracing::Instrument::instrument(
+                    this.clone().run_batch(kind, vec![pending]),
+                    tracing::Span::current(),
+                ));
                 None
             }
             Entry::Vacant(vacant) => {
@@ -379,6 +406,7 @@ impl<E: Executor> Shared<E> {
     }
 
     async fn run_batch(self: Arc<Self>, kind: Kind, pending: Vec<Pending>) {
+        self.batch_sizes.record(pending.len() as f64);
         let groups = group(pending, self.options.dedup && kind == Kind::Query);
         if groups.len() == 1 {
             for group in groups {

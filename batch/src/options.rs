@@ -62,6 +62,7 @@ pub struct BatchOptions {
     pub(crate) dedup: bool,
     pub(crate) extensions_reducer: ExtensionsReducer,
     pub(crate) scope: ScopeFn,
+    pub(crate) label: Option<Arc<str>>,
 }
 
 impl Default for BatchOptions {
@@ -72,6 +73,7 @@ impl Default for BatchOptions {
             dedup: true,
             extensions_reducer: Arc::new(later_keys_win),
             scope: Arc::new(default_scope_key),
+            label: None,
         }
     }
 }
@@ -87,6 +89,19 @@ impl BatchOptions {
     /// The configured maximum batch size.
     pub fn max_batch_size_value(&self) -> usize {
         self.max_batch_size
+    }
+
+    /// The `subschema` label of this executor's batch size histogram
+    /// (`quilt_upstream_batch_size`, recorded through the [`metrics`] facade). A stitched
+    /// schema sets it to the subschema's name when none is given.
+    pub fn label(mut self, label: impl Into<Arc<str>>) -> Self {
+        self.label = Some(label.into());
+        self
+    }
+
+    /// The label set with [`BatchOptions::label`].
+    pub fn label_value(&self) -> Option<&str> {
+        self.label.as_deref()
     }
 
     /// How long a batch collects requests. Default: [`BatchWindow::Ticks(3)`](BatchWindow::Ticks).

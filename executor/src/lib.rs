@@ -32,6 +32,7 @@ pub mod http;
 mod request;
 mod result;
 mod retry;
+pub mod trace;
 pub mod ws;
 
 pub use callback::{CallbackExecutor, CallbackRegistry};
@@ -54,4 +55,5 @@ pub use result::{
     ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment,
 };
 pub use retry::{Retry, RetryPolicy};
+pub use trace::TraceContext;
 pub use ws::{ReconnectPolicy, Subprotocol, WsExecutor, WsExecutorBuilder};

@@ -161,6 +161,9 @@ pub struct Cli {
     /// valid, else 1 with the problem (the key and its line).
     #[arg(long)]
     pub check_config: bool,
+    /// Metrics, traces and logs (over the file's `[telemetry]`).
+    #[command(flatten)]
+    pub telemetry: crate::telemetry::TelemetryFlags,
 }
 
 /// The prefix of the demo venue's Redis key and channels unless one is given.
@@ -231,6 +234,9 @@ pub struct FileConfig {
     /// The subschemas.
     #[serde(default)]
     pub subschemas: Vec<SubschemaSpec>,
+    /// Metrics, traces and logs (see [`crate::telemetry`]).
+    #[serde(default)]
+    pub telemetry: crate::telemetry::TelemetryConfig,
 }
 
 impl FileConfig {
@@ -309,6 +315,8 @@ pub struct Settings {
     pub csrf: CsrfSection,
     /// `[persisted_queries]`.
     pub persisted_queries: PersistedQueriesSection,
+    /// Metrics, traces and logs.
+    pub telemetry: crate::telemetry::TelemetryConfig,
 }
 
 /// The path of the callback route of callback subscriptions.
@@ -341,6 +349,7 @@ impl Default for Settings {
             cors: CorsSection::default(),
             csrf: CsrfSection::default(),
             persisted_queries: PersistedQueriesSection::default(),
+            telemetry: crate::telemetry::TelemetryConfig::default(),
         }
     }
 }
@@ -504,7 +513,9 @@ impl Cli {
         // Refused here, so that a bad value stops the gateway before it serves.
         cors.to_server()?;
         file.csrf.to_server()?;
+        let telemetry = file.telemetry.with_flags(&self.telemetry)?;
         Ok(Settings {
+            telemetry,
             threads,
             shutdown_delay,
             listen,

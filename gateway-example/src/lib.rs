@@ -15,6 +15,7 @@
 //! | [`gateway`] | the stitched schema behind a swappable executor; reloads |
 //! | [`run`] | serving it all: [`run::serve`] |
 //! | [`demo`] | the embedded demo services |
+//! | [`telemetry`] | metrics, traces and logs: the `[telemetry]` section and the setup |
 
 pub mod config;
 pub mod demo;
@@ -24,3 +25,4 @@ pub mod remote;
 pub mod run;
 pub mod sections;
 pub mod spec;
+pub mod telemetry;

@@ -2,7 +2,7 @@
 
 use clap::Parser;
 use gateway_example::config::Cli;
-use gateway_example::run;
+use gateway_example::{run, telemetry};
 
 /// mimalloc instead of the system allocator: the gateway's hot path allocates many small
 /// JSON values per request, and glibc's malloc/free were about a quarter of its instructions
@@ -12,11 +12,6 @@ use gateway_example::run;
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
-    tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::INFO)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
     let cli = Cli::parse();
     let check_only = cli.check_config;
     let settings = cli.settings()?;
@@ -25,6 +20,8 @@ fn main() -> anyhow::Result<()> {
         println!("the configuration is valid");
         return Ok(());
     }
+    // Before the gateway is built: the stitched schema registers its metrics then.
+    let _telemetry = telemetry::init(&settings.telemetry)?;
     let shared = settings
         .demo_pubsub
         .clone()

@@ -55,7 +55,8 @@ impl Remote {
         let mut http = HttpExecutor::builder(spec.url.as_str())
             .timeout(timeout)
             .headers(headers.clone())
-            .deduplicate_inflight(spec.dedup);
+            .deduplicate_inflight(spec.dedup)
+            .metrics_label(spec.name.as_str());
         if !rules.is_empty() {
             http = http.header_rules(rules.clone());
         }

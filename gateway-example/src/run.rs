@@ -209,7 +209,7 @@ pub fn server(prepared: &Prepared, settings: &Settings) -> GraphQLServer {
     if let Ok(Some(cors)) = settings.cors.to_server() {
         builder = builder.cors(cors);
     }
-    builder.build()
+    crate::telemetry::apply(builder, &settings.telemetry).build()
 }
 
 /// Serves until SIGTERM or SIGINT (then drains) on `settings.threads` serving threads; `ready` is told the address
@@ -273,6 +273,7 @@ pub fn serve(
                 None => anyhow::bail!("a serving thread ended before it served"),
             }
         }
+        let _metrics = crate::telemetry::serve_metrics(&settings.telemetry).await?;
         ready(settings.listen, prepared.demo.as_ref());
         server(&prepared, &settings).serve(first).await?;
         for thread in threads {

@@ -121,6 +121,12 @@ fn the_example_file_sets_every_section() {
         "[timeouts] upstream is the default"
     );
     assert!(settings.subschemas[1].errors.redact);
+    assert!(settings.telemetry.metrics.enabled);
+    assert_eq!(settings.telemetry.tracing.sampling_ratio, 0.1);
+    assert_eq!(
+        settings.telemetry.logs.format,
+        gateway_example::telemetry::LogFormat::Json
+    );
 }
 
 #[test]

@@ -55,6 +55,7 @@ mod fair;
 mod graphiql;
 mod health;
 mod listen;
+pub mod metrics;
 pub mod persisted;
 pub mod pipeline;
 mod server;

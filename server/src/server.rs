@@ -43,7 +43,11 @@ pub struct GraphQLServer {
     health_path: Option<String>,
     cors: Option<CorsLayer>,
     callback: Option<(String, CallbackRegistry)>,
+    map_router: Option<MapRouter>,
 }
+
+/// A function applied to the finished router (see [`GraphQLServerBuilder::map_router`]).
+type MapRouter = Arc<dyn Fn(Router) -> Router + Send + Sync>;
 
 impl GraphQLServer {
     /// A server with the default settings, GraphQL on `/graphql`.
@@ -70,6 +74,8 @@ impl GraphQLServer {
             dedup: None,
             expose_upstream_details: false,
             callback: None,
+            operation_names: None,
+            map_router: None,
         }
     }
 
@@ -98,8 +104,12 @@ impl GraphQLServer {
                 self.state.limits.max_body_bytes,
             ));
         }
-        match &self.cors {
+        let router = match &self.cors {
             Some(cors) => router.layer(cors.clone()),
+            None => router,
+        };
+        match &self.map_router {
+            Some(map) => map(router),
             None => router,
         }
     }
@@ -221,9 +231,28 @@ pub struct GraphQLServerBuilder {
     dedup: Option<crate::InboundDedup>,
     expose_upstream_details: bool,
     callback: Option<(String, CallbackRegistry)>,
+    operation_names: Option<usize>,
+    map_router: Option<MapRouter>,
 }
 
 impl GraphQLServerBuilder {
+    /// Adds the operation name as the `graphql_operation_name` label of the request duration
+    /// histogram (see [`crate::metrics`]): the first `cap` distinct names keep their own label,
+    /// later ones are counted as `other` (operation names are chosen by clients; each one is a
+    /// new time series). Default: off.
+    pub fn operation_name_labels(mut self, cap: usize) -> Self {
+        self.operation_names = Some(cap);
+        self
+    }
+
+    /// Applies `map` to the finished router (every route, CORS included), for example to add
+    /// routes (a metrics endpoint) or middleware (an access log) to what
+    /// [`GraphQLServer::serve`] serves.
+    pub fn map_router(mut self, map: impl Fn(Router) -> Router + Send + Sync + 'static) -> Self {
+        self.map_router = Some(Arc::new(map));
+        self
+    }
+
     /// The GraphQL path (default `/graphql`).
     pub fn path(mut self, path: impl Into<String>) -> Self {
         self.path = path.into();
@@ -529,6 +558,9 @@ impl GraphQLServerBuilder {
             )),
             limits: self.limits,
             streaming: self.streaming,
+            operation_names: self
+                .operation_names
+                .map(|cap| Arc::new(crate::metrics::OperationNames::new(cap))),
             csrf: self.csrf,
             introspection: self.introspection,
             persisted: (self.persisted.apq
@@ -545,6 +577,7 @@ impl GraphQLServerBuilder {
                 .cors_layer
                 .or_else(|| self.cors.map(|cors| cors.layer())),
             callback: self.callback,
+            map_router: self.map_router,
         }
     }
 }

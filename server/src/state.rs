@@ -45,6 +45,8 @@ pub(crate) struct ServerState {
     pub documents: crate::pipeline::documents::DocumentCache,
     /// Inbound in-flight deduplication of JSON answers, when on.
     pub dedup: Option<crate::pipeline::dedup::InboundDedup>,
+    /// The operation names used as metric labels, when they are.
+    pub operation_names: Option<Arc<crate::metrics::OperationNames>>,
     /// CSRF prevention.
     pub csrf: crate::Csrf,
     /// The CORS settings, when given as data (the WebSocket origin check reads them).

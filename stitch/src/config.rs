@@ -95,6 +95,10 @@ impl SubschemaConfig {
     /// steps of concurrent client operations that reach this service in one tick become one
     /// upstream request, and each gets exactly its own result back.
     pub fn batch(mut self, options: quilt_batch::BatchOptions) -> Self {
+        let options = match options.label_value() {
+            Some(_) => options,
+            None => options.label(self.name.as_str()),
+        };
         self.executor = Arc::new(quilt_batch::BatchingExecutor::new(self.executor, options));
         self
     }

@@ -49,6 +49,8 @@ pub(crate) struct Gateway {
     pub implementers: HashMap<Name, Implementers>,
     pub names: Vec<String>,
     pub executors: Vec<SharedExecutor>,
+    /// Each subschema's upstream request metrics.
+    pub upstream_metrics: Vec<crate::metrics::Upstream>,
     pub index: StitchIndex,
     pub entities: EntityIndex,
     pub extensions: ExtensionIndex,
@@ -125,6 +127,10 @@ impl StitchedSchema {
                 implementers: merged.public.implementers_map(),
                 full: merged.schema,
                 public: merged.public,
+                upstream_metrics: names
+                    .iter()
+                    .map(|name| crate::metrics::Upstream::new(name))
+                    .collect(),
                 names,
                 subschemas: schemas,
                 entities,

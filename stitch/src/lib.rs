@@ -44,6 +44,7 @@ mod index;
 mod introspection;
 mod json_bytes;
 mod merge;
+pub mod metrics;
 mod plan;
 mod plan_cache;
 mod request;

@@ -85,8 +85,16 @@ impl PlanCache {
             .and_then(|entries| entries.0.get(&key).cloned())
             .filter(|prepared| &*prepared.text == text);
         match found {
-            Some(_) => self.hits.fetch_add(1, Ordering::Relaxed),
-            None => self.misses.fetch_add(1, Ordering::Relaxed),
+            Some(_) => {
+                metrics::counter!(crate::metrics::CACHE_REQUESTS, "cache" => "plan", "result" => "hit")
+                    .increment(1);
+                self.hits.fetch_add(1, Ordering::Relaxed)
+            }
+            None => {
+                metrics::counter!(crate::metrics::CACHE_REQUESTS, "cache" => "plan", "result" => "miss")
+                    .increment(1);
+                self.misses.fetch_add(1, Ordering::Relaxed)
+            }
         };
         found
     }

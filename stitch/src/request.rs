@@ -20,16 +20,28 @@ pub(crate) fn prepare(
 ) -> Result<Arc<Prepared>, Vec<GraphQLError>> {
     let document = &request.document;
     let name = request.operation_name.as_deref();
+    let span = tracing::info_span!(
+        target: crate::metrics::TRACE_TARGET,
+        "graphql.plan",
+        cache = tracing::field::Empty,
+    );
+    let _entered = span.enter();
     if let Some(hit) = gateway
         .cache
         .get(document.hash64(), document.as_str(), name)
     {
+        span.record("cache", "hit");
         return Ok(hit);
     }
+    span.record("cache", "miss");
     gateway.cache.validations.fetch_add(1, Ordering::Relaxed);
     // Clients validate against the public schema; the plan is made on the full one, where
     // the `@inaccessible` keys and requirements it may need are.
-    let valid = validate(&gateway.public, document, &gateway.limits)?;
+    let valid = {
+        let _validate =
+            tracing::info_span!(target: crate::metrics::TRACE_TARGET, "graphql.validate").entered();
+        validate(&gateway.public, document, &gateway.limits)?
+    };
     let operation = valid.operations.get(name).map_err(|e| {
         vec![GraphQLError::new(e.message().to_string()).with_code("OPERATION_RESOLUTION_FAILURE")]
     })?;

@@ -80,6 +80,7 @@ pub struct HttpExecutorBuilder {
     options: Options,
     client: Option<reqwest::Client>,
     error: Option<ExecutorError>,
+    metrics_label: Option<Arc<str>>,
 }
 
 impl HttpExecutorBuilder {
@@ -100,6 +101,7 @@ impl HttpExecutorBuilder {
             },
             client: None,
             error: None,
+            metrics_label: None,
         }
     }
 
@@ -185,6 +187,13 @@ impl HttpExecutorBuilder {
         self
     }
 
+    /// The `subschema` label of this executor's metrics (`quilt_upstream_dedup_shared_total`,
+    /// recorded through the [`metrics`] facade; registered when the executor is built).
+    pub fn metrics_label(mut self, label: impl Into<Arc<str>>) -> Self {
+        self.metrics_label = Some(label.into());
+        self
+    }
+
     /// In-flight deduplication of identical queries (default on): while a query is on the
     /// wire, an identical one (same URL, method, body and headers) waits for its result
     /// instead of sending again; every waiter gets its own copy. Mutations, subscriptions,
@@ -244,7 +253,7 @@ impl HttpExecutorBuilder {
                 endpoint: url,
                 options: self.options,
                 client,
-                dedup: Dedup::default(),
+                dedup: Dedup::new(self.metrics_label.as_ref()),
             }),
         })
     }

@@ -122,6 +122,9 @@ impl Hasher for PrehashedHasher {
 type InFlight =
     HashMap<Arc<DedupKey>, Vec<oneshot::Sender<Outcome>>, BuildHasherDefault<PrehashedHasher>>;
 
+/// Requests that joined an identical one in flight (Prometheus name).
+const SHARED: &str = "quilt_upstream_dedup_shared_total";
+
 /// The in-flight requests of one executor.
 #[derive(Debug, Default)]
 pub(super) struct Dedup {
@@ -135,6 +138,9 @@ struct Inner {
     /// The random keys every [`DedupKey`]'s hash is computed with.
     hash_keys: RandomState,
     deduplicated: AtomicU64,
+    /// `quilt_upstream_dedup_shared_total` (through the `metrics` facade): requests that joined
+    /// one in flight.
+    shared_metric: Option<metrics::Counter>,
     /// Requests that went on the wire as leaders (or after their leader was dropped).
     sent: AtomicU64,
 }
@@ -172,6 +178,22 @@ impl Drop for LeaderGuard<'_> {
 }
 
 impl Dedup {
+    /// The table of one executor; `label` is the `subschema` label of its metric.
+    pub(super) fn new(label: Option<&Arc<str>>) -> Self {
+        let counter = match label {
+            Some(label) => {
+                metrics::counter!(SHARED, "subschema" => metrics::SharedString::from(label.clone()))
+            }
+            None => metrics::counter!(SHARED),
+        };
+        Self {
+            inner: Arc::new(Inner {
+                shared_metric: Some(counter),
+                ..Inner::default()
+            }),
+        }
+    }
+
     /// How many requests were answered by another request's result instead of being sent.
     pub(super) fn deduplicated(&self) -> u64 {
         self.inner.deduplicated.load(Ordering::Relaxed)
@@ -193,6 +215,9 @@ impl Dedup {
             // Counted on joining, so that the count shows who is waiting; taken back if the
             // leader goes away.
             self.inner.deduplicated.fetch_add(1, Ordering::Relaxed);
+            if let Some(counter) = &self.inner.shared_metric {
+                counter.increment(1);
+            }
             match rx.await {
                 Ok(outcome) => return outcome,
                 // The leader was dropped before it finished: send on our own.

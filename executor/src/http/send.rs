@@ -19,6 +19,7 @@ use crate::error::ExecutorError;
 use crate::executor::{Response, first_result};
 use crate::request::Request;
 use crate::result::ExecutionResult;
+use crate::trace::TraceContext;
 
 /// What GraphQL over HTTP clients accept for a query or mutation.
 const ACCEPT_DEFAULT: &str =
@@ -58,6 +59,9 @@ struct Outgoing {
     /// Whether the caller takes the data as a [`Data`](crate::data::Data) tree
     /// ([`Executor::execute_tree`](crate::Executor::execute_tree)).
     tree: bool,
+    /// The trace context to send (`traceparent`, `tracestate`), added at sending: it is not
+    /// part of the deduplication key.
+    trace: Option<TraceContext>,
 }
 
 /// How a request is sent, where the executor's options are overridden.
@@ -233,6 +237,7 @@ fn prepare(
         url: url_text,
         own_headers,
         tree,
+        trace: request.context.get::<TraceContext>().cloned(),
     })
 }
 
@@ -273,6 +278,16 @@ fn headers_from_json(value: Value) -> Result<HeaderMap, String> {
         headers.append(name, value);
     }
     Ok(headers)
+}
+
+/// `url` without credentials and query string (the GET parameters carry the document), for
+/// traces.
+fn redacted(url: &Url) -> Url {
+    let mut url = url.clone();
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
+    url.set_query(None);
+    url
 }
 
 /// Sets every header of `from` in `into`, replacing earlier values of the same name.
@@ -342,16 +357,23 @@ async fn send_target(
         Payload::None | Payload::Json(_) if !userinfo => {
             let mut request = reqwest::Request::new(outgoing.method.clone(), target.url.clone());
             *request.headers_mut() = outgoing.headers.clone();
+            if let Some(trace) = &outgoing.trace {
+                trace.write_headers(request.headers_mut());
+            }
             if let Payload::Json(body) = &target.payload {
                 *request.body_mut() = Some(body.clone().into());
             }
             request
         }
         payload => {
+            let mut headers = outgoing.headers.clone();
+            if let Some(trace) = &outgoing.trace {
+                trace.write_headers(&mut headers);
+            }
             let builder = shared
                 .client
                 .request(outgoing.method.clone(), target.url.clone())
-                .headers(outgoing.headers.clone());
+                .headers(headers);
             let builder = match payload {
                 Payload::None => builder,
                 Payload::Json(body) => builder.body(body.clone()),
@@ -368,7 +390,25 @@ async fn send_target(
             builder.build().map_err(send_error)?
         }
     };
-    let response = shared.client.execute(request).await.map_err(send_error)?;
+    // A span per request on the wire, for traces (nothing unless a subscriber wants it).
+    let span = tracing::info_span!(
+        target: "quilt::trace",
+        "http.client",
+        otel.kind = "client",
+        http.request.method = %outgoing.method,
+        url.full = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    if !span.is_disabled() {
+        span.record("url.full", redacted(&target.url).as_str());
+    }
+    let response = tracing::Instrument::instrument(shared.client.execute(request), span.clone())
+        .await
+        .map_err(send_error)?;
+    span.record(
+        "http.response.status_code",
+        i64::from(response.status().as_u16()),
+    );
     decode(
         response,
         &outgoing.endpoint,
@@ -422,6 +462,12 @@ fn send_error(endpoint: &str, timeout: Duration, error: reqwest::Error) -> Execu
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn traced_urls_lose_their_credentials_and_query() {
+        let url = Url::parse("https://user:secret@api.example/graphql?query=%7Ba%7D").unwrap();
+        assert_eq!(redacted(&url).as_str(), "https://api.example/graphql");
+    }
 
     #[test]
     fn extension_headers_must_be_strings() {

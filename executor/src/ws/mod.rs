@@ -208,6 +208,22 @@ impl Executor for WsExecutor {
                     message: "file uploads cannot be sent over a WebSocket".into(),
                 });
             }
+            let mut request = request;
+            if let Some(trace) = request.context.get::<crate::trace::TraceContext>() {
+                // The socket's headers are the connection's; an operation carries its trace in
+                // its extensions.
+                let trace = trace.clone();
+                for (name, value) in [
+                    ("traceparent", Some(trace.traceparent)),
+                    ("tracestate", trace.tracestate),
+                ] {
+                    if let Some(text) = value.and_then(|v| v.to_str().ok().map(str::to_owned)) {
+                        request
+                            .extensions
+                            .insert(name.to_owned(), serde_json::Value::String(text));
+                    }
+                }
+            }
             let payload =
                 protocol::encode_payload(&request).map_err(|e| ExecutorError::InvalidRequest {
                     endpoint: inner.endpoint(),

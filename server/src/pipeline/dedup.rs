@@ -115,6 +115,9 @@ pub(crate) async fn answer(
             },
         )
     });
+    if waiter.is_shared() {
+        metrics::counter!(crate::metrics::INBOUND_DEDUP_SHARED).increment(1);
+    }
     let Some(answer) = waiter.value().await else {
         return Err(fallback);
     };

@@ -53,6 +53,11 @@ impl DocumentCache {
         }
     }
 
+    /// Whether documents are kept at all (capacity above 0).
+    pub fn is_enabled(&self) -> bool {
+        self.capacity > 0
+    }
+
     /// The document for `query` if it was kept before.
     pub fn get(&self, query: &str) -> Option<Document> {
         if self.capacity == 0 {

@@ -63,7 +63,14 @@ async fn run(
             ExecuteFailure::TooManySubscriptionsForClient(state.peer_subscriptions.max())
         })?;
         match state.subscriptions.clone().try_acquire_owned() {
-            Ok(permit) => Some((permit, share)),
+            Ok(permit) => Some((
+                permit,
+                share,
+                crate::metrics::GaugeGuard::new(metrics::gauge!(
+                    crate::metrics::SUBSCRIPTIONS,
+                    "transport" => transport
+                )),
+            )),
             Err(_) => {
                 return Err(ExecuteFailure::TooManySubscriptions(
                     state.limits.max_subscriptions,

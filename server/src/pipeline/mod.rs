@@ -33,6 +33,7 @@ use quilt_executor::{
 use tracing::Instrument;
 
 use crate::error::RequestError;
+use crate::metrics::OperationLabels;
 use crate::state::{ServerState, SharedState};
 use crate::transport::{multipart, sse, sse_single};
 use execute::{ExecuteFailure, execute, execute_serialized};
@@ -65,12 +66,24 @@ pub(crate) async fn graphql_endpoint(
         };
     }
     let accepted = Accepted::from_headers(&parts.headers);
+    // The request id (stage 0) on every log line about the request.
+    let request_id = parts
+        .extensions
+        .get::<quilt_executor::RequestId>()
+        .map_or("", |id| id.as_str());
     let span = tracing::info_span!(
         "graphql.request",
+        otel.kind = "server",
+        request_id,
         http.method = %parts.method,
         http.path = %parts.uri.path(),
+        http.response.status_code = tracing::field::Empty,
     );
-    async move {
+    quilt_executor::trace::adopt_parent(&parts.headers, &span);
+    let started = std::time::Instant::now();
+    let _active = crate::metrics::GaugeGuard::new(metrics::gauge!(crate::metrics::ACTIVE_REQUESTS));
+    let names = state.operation_names.clone();
+    let response = async move {
         match handle(state, parts, body, accepted).await {
             Ok(response) => response,
             Err(error) => {
@@ -79,8 +92,19 @@ pub(crate) async fn graphql_endpoint(
             }
         }
     }
-    .instrument(span)
-    .await
+    .instrument(span.clone())
+    .await;
+    span.record(
+        "http.response.status_code",
+        i64::from(response.status().as_u16()),
+    );
+    crate::metrics::record_request(
+        started,
+        response.status(),
+        response.extensions().get::<OperationLabels>(),
+        names.as_deref(),
+    );
+    response
 }
 
 fn is_websocket_upgrade(parts: &Parts) -> bool {
@@ -227,6 +251,26 @@ async fn run(
     if is_get && request.is_mutation() {
         return Err(RequestError::MutationOverGet);
     }
+    let labels = OperationLabels {
+        kind: request.operation_type(),
+        name: state
+            .operation_names
+            .as_ref()
+            .and(request.operation_name.clone()),
+    };
+    let mut response = answer(state, request, accepted, peer).await?;
+    response.extensions_mut().insert(labels);
+    Ok(response)
+}
+
+/// Stages 5 and 6 and the answer: deduplication, execution, the response in the accepted
+/// format.
+async fn answer(
+    state: &SharedState,
+    mut request: quilt_executor::Request,
+    accepted: Accepted,
+    peer: Option<std::net::IpAddr>,
+) -> Result<Response, RequestError> {
     if request.is_subscription() && accepted.stream.is_none() {
         return Err(RequestError::StreamNotAccepted);
     }

@@ -56,8 +56,22 @@ pub fn prepare_checked(
     // limits on its shape when it was parsed: only new texts are counted and walked (the walk
     // was a measurable part of a deduplicated answer's cost). A new document is kept only once
     // every operation in it passed every limit.
+    let span = tracing::info_span!(
+        target: crate::metrics::TRACE_TARGET,
+        "graphql.parse",
+        cache = tracing::field::Empty,
+    );
+    let _entered = span.enter();
     let cached = documents.and_then(|cache| cache.get(&params.query));
     let fresh = cached.is_none();
+    if let Some(cache) = documents
+        && cache.is_enabled()
+    {
+        let result = if fresh { "miss" } else { "hit" };
+        span.record("cache", result);
+        metrics::counter!(crate::metrics::CACHE_REQUESTS, "cache" => "document", "result" => result)
+            .increment(1);
+    }
     let document = match cached {
         Some(document) => document,
         None => {

@@ -70,6 +70,7 @@ pub(crate) fn upgrade(
         "graphql.websocket",
         protocol = protocol.map_or("none", Protocol::name)
     );
+    quilt_executor::trace::adopt_parent(&headers, &span);
     upgrade.on_upgrade(move |socket| {
         tasks.track_future(tracing::Instrument::instrument(
             async move {
@@ -99,6 +100,9 @@ pub(crate) fn upgrade(
                         connection::close_now(socket, close::TRY_AGAIN_LATER, &reason).await
                     }
                     (Some(protocol), Some(permit)) => {
+                        let _open = crate::metrics::GaugeGuard::new(metrics::gauge!(
+                            crate::metrics::WEBSOCKET_CONNECTIONS
+                        ));
                         connection::run(state, socket, protocol, headers, peer, permit).await
                     }
                 }

@@ -9,6 +9,10 @@ use quilt_executor::{
     Request,
 };
 use serde_json::Value;
+use std::time::Instant;
+use tracing::Instrument;
+
+use crate::metrics::Outcome;
 
 mod entities;
 
@@ -93,19 +97,38 @@ pub(crate) async fn fetch(
     subschema: usize,
     request: Request,
 ) -> Result<ExecutionResult, ExecutorError> {
+    let span = tracing::info_span!(
+        target: crate::metrics::TRACE_TARGET,
+        "quilt.fetch",
+        otel.kind = "client",
+        subschema = gateway.names[subschema].as_str(),
+        outcome = tracing::field::Empty,
+    );
+    let mut request = request;
+    if quilt_executor::trace::is_installed() {
+        let _entered = span.enter();
+        request.context = quilt_executor::trace::with_current(request.context);
+    }
+    let started = Instant::now();
     let deadline = request.context.get::<Deadline>().copied();
     let executor = &gateway.executors[subschema];
     let future = async move { executor.execute_tree(request).await?.into_single().await };
-    match deadline {
-        None => future.await,
-        Some(deadline) => match tokio::time::timeout_at(deadline.at, future).await {
-            Ok(result) => result,
-            Err(_) => Err(ExecutorError::Timeout {
-                endpoint: format!("subschema `{}`", gateway.names[subschema]),
-                after: deadline.budget,
-            }),
-        },
-    }
+    let result = match deadline {
+        None => future.instrument(span.clone()).await,
+        Some(deadline) => {
+            match tokio::time::timeout_at(deadline.at, future.instrument(span.clone())).await {
+                Ok(result) => result,
+                Err(_) => Err(ExecutorError::Timeout {
+                    endpoint: format!("subschema `{}`", gateway.names[subschema]),
+                    after: deadline.budget,
+                }),
+            }
+        }
+    };
+    let outcome = Outcome::of(&result);
+    gateway.upstream_metrics[subschema].record(outcome, started);
+    span.record("outcome", outcome.as_str());
+    result
 }
 
 /// Puts a step's data in place and its errors on client paths.

@@ -57,11 +57,15 @@ pub(super) fn stream(
                     return Some((Ok(ExecutionResult::from_error(error?)), None));
                 }
                 Next::Received(Ok(Some(event))) => {
+                    metrics::counter!(crate::metrics::SUBSCRIPTION_EVENTS, "outcome" => "delivered")
+                        .increment(1);
                     return Some((Ok(event.as_ref().clone()), Some(state)));
                 }
                 Next::Received(Ok(None) | Err(RecvError::Closed)) => return None,
                 Next::Received(Err(RecvError::Lagged(lost))) => {
                     state.member.hub.dropped.fetch_add(lost, Ordering::Relaxed);
+                    metrics::counter!(crate::metrics::SUBSCRIPTION_EVENTS, "outcome" => "dropped")
+                        .increment(lost);
                     tracing::warn!(
                         lost,
                         "a slow subscription client fell behind; its oldest events were dropped"

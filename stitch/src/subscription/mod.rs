@@ -260,14 +260,24 @@ pub(crate) async fn subscribe(
                     task: Mutex::new(None),
                 });
                 // The first client's receiver exists before the upstream task can send.
-                let task = tokio::spawn(upstream::run(upstream::Upstream {
-                    gateway: gateway.clone(),
-                    group: group.clone(),
-                    prepared,
-                    variables,
-                    context: request.context.clone(),
-                    phase: phase_tx,
-                }));
+                let subschema = gateway.names[prepared.plan.steps[0].subschema].as_str();
+                let span = tracing::info_span!(
+                    target: crate::metrics::TRACE_TARGET,
+                    "quilt.subscription.upstream",
+                    otel.kind = "client",
+                    subschema,
+                );
+                let task = tokio::spawn(tracing::Instrument::instrument(
+                    upstream::run(upstream::Upstream {
+                        gateway: gateway.clone(),
+                        group: group.clone(),
+                        prepared,
+                        variables,
+                        context: request.context.clone(),
+                        phase: phase_tx,
+                    }),
+                    span,
+                ));
                 *lock(&group.task) = Some(task.abort_handle());
                 groups.insert(key, group.clone());
                 (group, receiver)

@@ -46,6 +46,8 @@ pub(super) async fn run(upstream: Upstream) {
         }
     };
     upstream.phase.send_replace(Phase::Running);
+    let _open =
+        crate::metrics::GaugeGuard::new(metrics::gauge!(crate::metrics::UPSTREAM_SUBSCRIPTIONS));
     // The failed attempts in a row, counting the subscription that just failed.
     let mut attempt = 1;
     // Since when the upstream subscription was down, until the next event reports the gap.
@@ -90,7 +92,8 @@ impl Upstream {
     /// Sends the root step's subscription.
     async fn open(&self) -> Result<ResultStream, ExecutorError> {
         let step = &self.prepared.plan.steps[0];
-        let request = step_request(step, &self.variables, &self.context);
+        let mut request = step_request(step, &self.variables, &self.context);
+        request.context = quilt_executor::trace::with_current(request.context);
         let response = self.gateway.executors[step.subschema]
             .execute(request)
             .await?;
@@ -120,6 +123,7 @@ impl Upstream {
             tokio::time::sleep(wait).await;
             *attempt += 1;
             hub.resubscribes.fetch_add(1, Ordering::Relaxed);
+            metrics::counter!(crate::metrics::UPSTREAM_RESUBSCRIPTIONS).increment(1);
             match self.open().await {
                 Ok(stream) => return Ok(stream),
                 Err(next) => error = next,
