@@ -2,6 +2,7 @@
 //! the document is equal, so that requests with different credentials never share an upstream
 //! request.
 
+use http::HeaderName;
 use quilt_executor::Request;
 use serde_json::Value;
 
@@ -56,6 +57,53 @@ impl From<String> for ScopeKey {
 /// Header order matters for equality (a request whose headers come in another order simply
 /// gets a batch of its own), byte values are compared exactly.
 pub fn default_scope_key(request: &Request) -> Option<ScopeKey> {
+    scope_key(request, |key, headers| {
+        key.push(&(headers.len() as u64).to_le_bytes());
+        for (name, value) in headers {
+            key.push(name.as_str().as_bytes());
+            key.push(value.as_bytes());
+        }
+    })
+}
+
+/// [`default_scope_key`] comparing only the client headers `names` (each one's values, in
+/// order): for an executor that forwards just those, so that headers it never sends (a user
+/// agent, a trace context, a proxy's request id, all different on every request) do not keep
+/// requests apart.
+///
+/// ```
+/// use http::{HeaderMap, header::{AUTHORIZATION, USER_AGENT}};
+/// use quilt_batch::scope_key_of_headers;
+/// use quilt_executor::{Context, Request};
+/// let with = |agent: &str| {
+///     let mut headers = HeaderMap::new();
+///     headers.insert(AUTHORIZATION, "Bearer 1".parse().unwrap());
+///     headers.insert(USER_AGENT, agent.parse().unwrap());
+///     let mut request = Request::new("{ a }").unwrap();
+///     request.context = Context::from_headers(headers);
+///     request
+/// };
+/// let names = [AUTHORIZATION];
+/// assert_eq!(scope_key_of_headers(&with("curl"), &names), scope_key_of_headers(&with("firefox"), &names));
+/// ```
+pub fn scope_key_of_headers(request: &Request, names: &[HeaderName]) -> Option<ScopeKey> {
+    scope_key(request, |key, headers| {
+        for name in names {
+            for value in headers.get_all(name) {
+                key.push(name.as_str().as_bytes());
+                key.push(value.as_bytes());
+            }
+            key.push(b"\0end");
+        }
+    })
+}
+
+/// The scope key: the per-request overrides, the headers as `push_headers` writes them, the
+/// connection params; `None` for a request with uploads.
+fn scope_key(
+    request: &Request,
+    push_headers: impl FnOnce(&mut ScopeKey, &http::HeaderMap),
+) -> Option<ScopeKey> {
     if !request.uploads.is_empty() {
         return None;
     }
@@ -66,12 +114,7 @@ pub fn default_scope_key(request: &Request) -> Option<ScopeKey> {
             None => key.push(b"\0absent"),
         }
     }
-    let headers = request.context.headers();
-    key.push(&(headers.len() as u64).to_le_bytes());
-    for (name, value) in headers {
-        key.push(name.as_str().as_bytes());
-        key.push(value.as_bytes());
-    }
+    push_headers(&mut key, request.context.headers());
     match request.context.connection_params() {
         Some(params) => key.push(&json_bytes(&Value::Object(params.clone()))),
         None => key.push(b"\0absent"),

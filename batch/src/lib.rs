@@ -36,7 +36,7 @@ pub mod options;
 pub mod split;
 
 pub use executor::BatchingExecutor;
-pub use key::{ScopeKey, default_scope_key};
+pub use key::{ScopeKey, default_scope_key, scope_key_of_headers};
 pub use options::{BatchOptions, BatchWindow, ExtensionsReducer, ScopeFn, later_keys_win};
 
 use quilt_executor::Executor;

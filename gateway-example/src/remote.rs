@@ -8,7 +8,7 @@ use anyhow::Context as _;
 use apollo_compiler::Schema;
 use apollo_compiler::validation::Valid;
 use http::{HeaderMap, HeaderName, HeaderValue, header::AUTHORIZATION};
-use quilt_batch::{BatchExt, BatchOptions, ScopeKey};
+use quilt_batch::{BatchExt, BatchOptions, scope_key_of_headers};
 use quilt_executor::{
     CallbackExecutor, CallbackRegistry, ExecutorExt, HeaderRules, HttpExecutor, SharedExecutor,
     WsExecutor,
@@ -268,40 +268,7 @@ fn batch_options(spec: &SubschemaSpec) -> BatchOptions {
         return options;
     }
     let names = forwarded.names;
-    options.scope(move |request| forwarded_scope(request, &names))
-}
-
-/// The batch scope of `request` when only the headers `names` reach the subschema: the
-/// per-request overrides (`extensions.endpoint`, `headers`, `connectionParams`), those headers'
-/// values, and the connection params. Requests with uploads are never merged.
-fn forwarded_scope(request: &quilt_executor::Request, names: &[HeaderName]) -> Option<ScopeKey> {
-    if !request.uploads.is_empty() {
-        return None;
-    }
-    let mut key = ScopeKey::default();
-    for name in ["endpoint", "headers", "connectionParams"] {
-        match request.extensions.get(name) {
-            Some(value) => key.push(value.to_string().as_bytes()),
-            None => key.push(b"\0absent"),
-        }
-    }
-    let headers = request.context.headers();
-    for name in names {
-        for value in headers.get_all(name) {
-            key.push(name.as_str().as_bytes());
-            key.push(value.as_bytes());
-        }
-        key.push(b"\0end");
-    }
-    match request.context.connection_params() {
-        Some(params) => key.push(
-            serde_json::Value::Object(params.clone())
-                .to_string()
-                .as_bytes(),
-        ),
-        None => key.push(b"\0absent"),
-    }
-    Some(key)
+    options.scope(move |request| scope_key_of_headers(request, &names))
 }
 
 #[cfg(test)]
@@ -342,13 +309,13 @@ mod tests {
         ]);
         let other = request(&[("authorization", "Bearer 2")]);
         let none = request(&[]);
-        let key = |r: &quilt_executor::Request| forwarded_scope(r, &names).unwrap();
+        let key = |r: &quilt_executor::Request| scope_key_of_headers(r, &names).unwrap();
         assert_eq!(key(&a), key(&b));
         assert_ne!(key(&a), key(&other), "another credential, another batch");
         assert_ne!(key(&other), key(&none));
         let upload = request(&[]).upload("file", quilt_executor::Upload::new("a.txt", "A"));
         assert!(
-            forwarded_scope(&upload, &names).is_none(),
+            scope_key_of_headers(&upload, &names).is_none(),
             "uploads go alone"
         );
     }

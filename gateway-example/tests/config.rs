@@ -10,37 +10,9 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::Parser;
-use common::{GatewayProcess, js_shop};
+use common::{GatewayProcess, TempDir, js_shop};
 use gateway_example::config::{Cli, Settings};
 use serde_json::json;
-
-/// A file in a directory of its own, removed when dropped.
-struct TempFile(PathBuf);
-
-impl TempFile {
-    fn new(name: &str, text: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "gateway-example-config-{name}-{}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        let path = dir.join("gateway.toml");
-        std::fs::write(&path, text).unwrap();
-        Self(path)
-    }
-
-    fn path(&self) -> String {
-        self.0.display().to_string()
-    }
-}
-
-impl Drop for TempFile {
-    fn drop(&mut self) {
-        if let Some(dir) = self.0.parent() {
-            let _ = std::fs::remove_dir_all(dir);
-        }
-    }
-}
 
 fn settings(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Settings> {
     let cli = Cli::try_parse_from(std::iter::once("gateway-example").chain(args.iter().copied()))?;
@@ -141,15 +113,16 @@ fn the_readme_shows_the_example_file_as_it_is() {
 
 #[test]
 fn flags_override_the_file() {
-    let file = TempFile::new(
-        "flags",
+    let dir = TempDir::new("config-flags");
+    let file = dir.file(
+        "gateway.toml",
         "[limits]\nmax_depth = 7\nmax_aliases = false\n[introspection]\nenabled = true\n\
          [cors]\norigins = [\"https://a.example\"]\n",
     );
     let settings = settings(
         &[
             "--config",
-            &file.path(),
+            &file,
             "--max-depth",
             "3",
             "--max-tokens",
@@ -205,11 +178,9 @@ fn unknown_keys_and_bad_values_are_errors_naming_the_key_and_line() {
         ),
     ];
     for (text, mentions) in cases {
-        let file = TempFile::new("bad", text);
-        let error = format!(
-            "{:#}",
-            settings(&["--config", &file.path()], &[]).unwrap_err()
-        );
+        let dir = TempDir::new("config-bad");
+        let file = dir.file("gateway.toml", text);
+        let error = format!("{:#}", settings(&["--config", &file], &[]).unwrap_err());
         for mention in mentions {
             assert!(error.contains(mention), "`{mention}` missing from: {error}");
         }
@@ -226,21 +197,23 @@ fn check_config_accepts_a_good_file_and_exits() {
 
 #[test]
 fn check_config_refuses_a_bad_file_naming_the_key_and_line() {
-    let file = TempFile::new(
-        "check",
+    let dir = TempDir::new("config-check");
+    let file = dir.file(
+        "gateway.toml",
         "[limits]\nmax_depth = 3\n\n[cors]\norigin = [\"x\"]\n",
     );
-    let (code, _, stderr) = run(&["--config", &file.path(), "--check-config"]);
+    let (code, _, stderr) = run(&["--config", &file, "--check-config"]);
     assert_eq!(code, 1);
     assert!(
         stderr.contains("origin") && stderr.contains("line 5"),
         "{stderr}"
     );
-    let file = TempFile::new(
-        "check-url",
+    let dir = TempDir::new("config-check-url");
+    let file = dir.file(
+        "gateway.toml",
         "[[subschemas]]\nname = \"a\"\nurl = \"not a url\"\n",
     );
-    let (code, _, stderr) = run(&["--config", &file.path(), "--check-config"]);
+    let (code, _, stderr) = run(&["--config", &file, "--check-config"]);
     assert_eq!(code, 1);
     assert!(stderr.contains("subschema `a`"), "{stderr}");
 }
@@ -248,13 +221,14 @@ fn check_config_refuses_a_bad_file_naming_the_key_and_line() {
 #[tokio::test]
 async fn limits_from_the_file_and_flags_reach_the_running_gateway() {
     let (_peers, mut flags) = js_shop().await;
-    let file = TempFile::new(
-        "running",
+    let dir = TempDir::new("config-running");
+    let file = dir.file(
+        "gateway.toml",
         "[limits]\nmax_depth = 2\n[timeouts]\nrequest = 5\n",
     );
     flags.extend([
         "--config".into(),
-        file.path(),
+        file.clone(),
         "--max-aliases".into(),
         "1".into(),
     ]);

@@ -14,7 +14,7 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use common::{GatewayProcess, within};
+use common::{GatewayProcess, TempDir, within};
 use quilt_test_support::{Stats, TestServer};
 use serde_json::{Value, json};
 
@@ -200,18 +200,15 @@ async fn upstream_stack_traces_never_reach_the_client_and_other_extensions_do() 
 #[tokio::test]
 async fn a_redacted_subschema_keeps_only_allowed_extensions_and_logs_the_original() {
     let (vault, _mode) = start_vault(Mode::StackTrace).await;
-    let dir = tempdir("redact");
-    let path = dir.join("gateway.toml");
-    std::fs::write(
-        &path,
-        format!(
+    let dir = TempDir::new("masking-redact");
+    let path = dir.file(
+        "gateway.toml",
+        &format!(
             "[[subschemas]]\nname = \"vault\"\nurl = \"{}\"\n[subschemas.errors]\nredact = true\n",
             vault.http_url()
         ),
-    )
-    .unwrap();
-    let (gateway, log) =
-        GatewayProcess::start_logged(&["--config".into(), path.display().to_string()]).await;
+    );
+    let (gateway, log) = GatewayProcess::start_logged(&["--config".into(), path]).await;
     let (id, text) = ask(&gateway).await;
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
@@ -224,7 +221,6 @@ async fn a_redacted_subschema_keeps_only_allowed_extensions_and_logs_the_origina
         })
     );
     log_line(&log, &id, "the vault is sealed").await;
-    std::fs::remove_dir_all(&dir).unwrap();
 }
 
 #[tokio::test]
@@ -238,13 +234,4 @@ async fn exposing_upstream_details_shows_the_upstream_body_for_development() {
     .await;
     let (_, text) = ask(&gateway).await;
     assert!(text.contains(SECRET), "{text}");
-}
-
-fn tempdir(name: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!(
-        "gateway-example-masking-{name}-{}",
-        std::process::id()
-    ));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }

@@ -7,37 +7,9 @@
 
 mod common;
 
-use std::path::PathBuf;
-
-use common::{GatewayProcess, redis_or_skip, within};
+use common::{GatewayProcess, TempDir, redis_or_skip, within};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
-
-/// A directory of its own for a test's files, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> Self {
-        let dir = std::env::temp_dir().join(format!(
-            "gateway-example-security-{name}-{}",
-            std::process::id()
-        ));
-        std::fs::create_dir_all(&dir).unwrap();
-        Self(dir)
-    }
-
-    fn file(&self, name: &str, text: &str) -> String {
-        let path = self.0.join(name);
-        std::fs::write(&path, text).unwrap();
-        path.display().to_string()
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 const RESERVE: &str =
     r#"mutation { reserveSeat(venueId: "hall-1", number: "A1", holder: "mallory") { number } }"#;
@@ -85,7 +57,7 @@ async fn a_cross_site_form_post_cannot_run_a_mutation_by_default() {
 
 #[tokio::test]
 async fn csrf_can_be_configured_off_or_extended_to_get() {
-    let dir = TempDir::new("csrf");
+    let dir = TempDir::new("security-csrf");
     let off = dir.file("off.toml", "[csrf]\nenabled = false\n");
     let gateway = GatewayProcess::start(&["--config".into(), off]).await;
     assert_eq!(cross_site_form(&gateway.url, None).await.status(), 200);
@@ -244,7 +216,7 @@ async fn two_gateways_share_persisted_queries_through_redis() {
     let Some(redis) = redis_or_skip().await else {
         return;
     };
-    let dir = TempDir::new("apq-redis");
+    let dir = TempDir::new("security-apq-redis");
     let config = dir.file(
         "gateway.toml",
         &format!("[persisted_queries]\nstore = \"{redis}\"\n"),
@@ -278,7 +250,7 @@ async fn two_gateways_share_persisted_queries_through_redis() {
 
 #[tokio::test]
 async fn only_the_manifests_operations_are_served_in_allow_list_mode() {
-    let dir = TempDir::new("manifest");
+    let dir = TempDir::new("security-manifest");
     let listed = "query Me { me { name } }";
     let manifest = dir.file(
         "manifest.json",

@@ -271,3 +271,29 @@ pub fn unique_redis_prefix(test: &str) -> String {
         .map_or(0, |d| d.as_nanos());
     format!("quilt-test:{test}:{}:{nanos}:", std::process::id())
 }
+
+/// A directory of a test's own under the system's temporary directory, removed when dropped.
+pub struct TempDir(std::path::PathBuf);
+
+impl TempDir {
+    /// A new directory named after `name` and the process.
+    pub fn new(name: &str) -> Self {
+        let dir =
+            std::env::temp_dir().join(format!("gateway-example-{name}-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        Self(dir)
+    }
+
+    /// Writes `text` to the file `name` in it; the file's path.
+    pub fn file(&self, name: &str, text: &str) -> String {
+        let path = self.0.join(name);
+        std::fs::write(&path, text).unwrap();
+        path.display().to_string()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
