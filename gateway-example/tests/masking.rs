@@ -178,13 +178,15 @@ async fn a_down_upstream_is_masked_and_the_log_names_its_address() {
 async fn upstream_stack_traces_never_reach_the_client_and_other_extensions_do() {
     let (vault, _mode) = start_vault(Mode::StackTrace).await;
     let port = vault.addr().port();
-    let (gateway, _log) = GatewayProcess::start_logged(&[
+    let (gateway, log) = GatewayProcess::start_logged(&[
         "--subschema".into(),
         format!("vault={}", vault.http_url()),
     ])
     .await;
-    let (_, text) = ask(&gateway).await;
+    let (id, text) = ask(&gateway).await;
     assert_clean(&text, port);
+    // The stack trace goes to the log, with the request id.
+    log_line(&log, &id, &format!("sealed with {SECRET}")).await;
     let body: Value = serde_json::from_str(&text).unwrap();
     assert_eq!(
         body["errors"][0],

@@ -100,10 +100,21 @@ impl ErrorPolicy {
         for error in errors.iter_mut() {
             match policy {
                 SubschemaErrors::PassThrough => {
-                    if let Some(extensions) = &mut error.extensions {
-                        for key in STACK_TRACE_KEYS {
-                            extensions.shift_remove(key);
-                        }
+                    let Some(extensions) = &mut error.extensions else {
+                        continue;
+                    };
+                    let removed: Vec<Value> = STACK_TRACE_KEYS
+                        .iter()
+                        .filter_map(|key| extensions.shift_remove(*key))
+                        .collect();
+                    if !removed.is_empty() {
+                        tracing::info!(
+                            request_id = context.get::<RequestId>().map(RequestId::as_str).unwrap_or(""),
+                            subschema = %name,
+                            message = %error.message,
+                            stack_trace = ?removed,
+                            "stack trace removed from a subschema error"
+                        );
                     }
                 }
                 SubschemaErrors::Redact { allowed_extensions } => {
