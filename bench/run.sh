@@ -13,6 +13,13 @@
 #   hive-dedup — the same with its inbound deduplication on (also: hive with --hive-dedup),
 #   stitch  — a graphql-tools stitching gateway (stitchSchemas + @graphql-tools/federation,
 #             served by graphql-yoga),
+#   hive-router — Hive Router (crates.io `hive-router`, a Rust federation router) over the same
+#             supergraph with every deduplication off (bench/hive-router/nodedup.yaml),
+#   hive-router-dedup — the same with client and subgraph request deduplication on
+#             (bench/hive-router/dedup.yaml). Installed on first use into
+#             $QUILT_BENCH_CACHE (default ~/.cache/quilt-bench): version 0.3.10 with the nightly
+#             toolchain where one is installed (its pinned crates need rustc >= 1.97), else the
+#             newest version that builds on the default toolchain; the version is printed.
 # and prints one table: RPS, p50/p95/p99, errors, response bytes, whether every answer equals
 # the expected one, gateway CPU ms per request, peak RSS, subgraph CPU ms per request and
 # upstream requests per request. Refuses to run when the machine is busy (1-minute load
@@ -21,7 +28,8 @@
 # usage: bench/run.sh [--force] [--max-load 1.0] [--duration 10s] [--warmup 2s]
 #                     [--connections 50] [--large-connections 4]
 #                     [--scenarios "heavy simple large many-plans"]
-#                     [--targets "direct quilt quilt-nodedup quilt-noinbound hive hive-dedup stitch"]
+#                     [--targets "direct quilt quilt-nodedup quilt-noinbound hive hive-dedup stitch
+#                                 hive-router hive-router-dedup"]
 #                     [--hive-dedup] [--quilt-flags "--no-dedup ..."] [--no-build]
 set -euo pipefail
 
@@ -130,6 +138,36 @@ load() {
     --dump-mismatch "$WORK/mismatch-$label-$scenario.json" "$@" | sed -n 2p
 }
 
+# Hive Router's binary, installed on first use: sets HIVE_ROUTER (empty when nothing builds) and
+# HIVE_ROUTER_VERSION.
+# `--features graphiql` skips its build script's npm install of the laboratory page.
+HIVE_ROUTER_CACHE=${QUILT_BENCH_CACHE:-$HOME/.cache/quilt-bench}
+HIVE_ROUTER= HIVE_ROUTER_VERSION=
+hive_router_bin() {
+  [ -n "$HIVE_ROUTER" ] && return 0
+  local version toolchain
+  for candidate in "0.3.10 +nightly" "0.3.10 " "~0.2 "; do
+    version=${candidate% *}; toolchain=${candidate#* }
+    if [ "$toolchain" = +nightly ] && ! rustup toolchain list 2>/dev/null | grep -q '^nightly'; then
+      continue
+    fi
+    local root=$HIVE_ROUTER_CACHE/hive-router-${version//\~/}
+    if [ ! -x "$root/bin/hive_router" ]; then
+      echo "installing hive-router $version ${toolchain:-(default toolchain)} into $root (once)" >&2
+      # shellcheck disable=SC2086 # toolchain is empty or one word
+      cargo $toolchain install hive-router --version "$version" --locked --features graphiql \
+        --bin hive_router --root "$root" >"$WORK/hive-router-install.log" 2>&1 \
+        || { echo "hive-router $version did not build (see $WORK/hive-router-install.log)" >&2; continue; }
+    fi
+    # (The router reads no arguments: `--version` would start it.)
+    HIVE_ROUTER_VERSION=$(cargo install --list --root "$root" 2>/dev/null | sed -n '1s/:$//p')
+    [ -n "$HIVE_ROUTER_VERSION" ] || HIVE_ROUTER_VERSION="hive-router $version"
+    [ "$toolchain" = +nightly ] || HIVE_ROUTER_VERSION="$HIVE_ROUTER_VERSION (default toolchain)"
+    HIVE_ROUTER=$root/bin/hive_router
+    return 0
+  done
+}
+
 # gateway LABEL COMMAND...: starts a gateway on $GATEWAY_PORT, runs every scenario, stops it.
 gateway() {
   local label=$1; shift
@@ -186,6 +224,18 @@ for target in $TARGETS; do
       gateway hive-dedup "$NODE" "$JS/hive.mjs" "$WORK/supergraph.graphql" "$GATEWAY_PORT" --dedup ;;
     stitch)
       gateway stitch "$NODE" "$JS/stitch.mjs" "$WORK/supergraph.graphql" "$GATEWAY_PORT" ;;
+    hive-router|hive-router-dedup)
+      hive_router_bin
+      router=$HIVE_ROUTER
+      if [ -z "$router" ]; then
+        echo "SKIPPED $target: no version of hive-router could be built here"
+      else
+        config=$ROOT/bench/hive-router/nodedup.yaml
+        [ "$target" = hive-router-dedup ] && config=$ROOT/bench/hive-router/dedup.yaml
+        echo "$target: $HIVE_ROUTER_VERSION ($router, $config)"
+        gateway "$target" env ROUTER_CONFIG_FILE_PATH="$config" \
+          SUPERGRAPH_FILE_PATH="$WORK/supergraph.graphql" PORT="$GATEWAY_PORT" "$router"
+      fi ;;
     *) echo "unknown target $target" >&2 ;;
   esac
 done

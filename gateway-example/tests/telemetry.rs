@@ -470,25 +470,67 @@ fn hex(bytes: &[u8]) -> String {
 #[tokio::test]
 async fn without_export_the_trace_still_reaches_the_subgraphs() {
     let things = TestServer::start().await.unwrap();
-    let flags = vec![
-        "--subschema".to_owned(),
-        format!("things={}", things.http_url()),
-        "--threads".to_owned(),
-        "1".to_owned(),
-    ];
-    let gateway = GatewayProcess::start(&flags).await;
-    let query = r#"{ header(name: "traceparent") }"#;
+    let more = TestServer::start().await.unwrap();
+    // Two services (the second one's fields renamed), and a log level that writes none of the
+    // request's spans: the trace is carried all the same.
+    let dir = common::TempDir::new("telemetry-propagation");
+    let path = dir.file(
+        "gateway.toml",
+        &format!(
+            r#"
+threads = 1
+[[subschemas]]
+name = "things"
+url = "{}"
+[[subschemas]]
+name = "more"
+url = "{}"
+[subschemas.transforms]
+root_field_prefix = "more_"
+type_prefix = "More_"
+[telemetry.logs]
+level = "warn"
+"#,
+            things.http_url(),
+            more.http_url(),
+        ),
+    );
+    let gateway = GatewayProcess::start(&["--config".to_owned(), path]).await;
+    let query = r#"{ header(name: "traceparent") more_header(name: "traceparent") }"#;
+    // What each of the two subgraphs was sent: (trace id, parent id, flags).
+    let seen = |answer: serde_json::Value| -> Vec<(String, String, String)> {
+        ["header", "more_header"]
+            .into_iter()
+            .map(|field| {
+                let seen = answer["data"][field]
+                    .as_str()
+                    .unwrap_or_else(|| panic!("{answer}"));
+                let parts: Vec<&str> = seen.split('-').collect();
+                assert_eq!(parts.len(), 4, "{seen}");
+                assert_eq!(parts[0], "00", "{seen}");
+                assert_eq!(parts[2].len(), 16, "{seen}");
+                (parts[1].into(), parts[2].into(), parts[3].into())
+            })
+            .collect()
+    };
     let traceparent = format!("00-{TRACE_ID}-{CLIENT_SPAN}-01");
-    let answer = traced_query(&gateway.url, query, Some(&traceparent)).await;
-    let seen = answer["data"]["header"].as_str().unwrap();
-    assert_eq!(seen.split('-').nth(1), Some(TRACE_ID), "{seen}");
-    // A client without a trace: the gateway starts one (not sampled, nothing is exported).
-    let answer = traced_query(&gateway.url, query, None).await;
-    let started = answer["data"]["header"].as_str().unwrap();
-    let parts: Vec<&str> = started.split('-').collect();
-    assert_eq!(parts.len(), 4, "{started}");
-    assert_ne!(parts[1], TRACE_ID);
-    assert_eq!(parts[3], "00");
+    let calls = seen(traced_query(&gateway.url, query, Some(&traceparent)).await);
+    for (trace, parent, flags) in &calls {
+        assert_eq!(trace, TRACE_ID, "the subgraph joins the client's trace");
+        assert_ne!(parent, CLIENT_SPAN, "the gateway's call is a new parent");
+        assert_eq!(flags, "01", "the client's sampling decision is followed");
+    }
+    assert_ne!(calls[0].1, calls[1].1, "each call has its own parent id");
+    // A client without a trace: the gateway starts one per request (not sampled, nothing is
+    // exported), the same for every call of the request.
+    let first = seen(traced_query(&gateway.url, query, None).await);
+    let second = seen(traced_query(&gateway.url, query, None).await);
+    for calls in [&first, &second] {
+        assert_ne!(calls[0].0, TRACE_ID);
+        assert_eq!(calls[0].0, calls[1].0, "one trace per request");
+        assert_eq!((calls[0].2.as_str(), calls[1].2.as_str()), ("00", "00"));
+    }
+    assert_ne!(first[0].0, second[0].0, "each request its own trace");
 }
 
 #[tokio::test]

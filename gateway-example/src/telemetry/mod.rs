@@ -24,30 +24,32 @@
 //! ```
 //!
 //! The libraries record metrics through the `metrics` facade and open `tracing` spans; here a
-//! Prometheus recorder (`metrics-exporter-prometheus`) is installed, `tracing` spans become
-//! OpenTelemetry spans (`tracing-opentelemetry`) exported over OTLP, and the W3C trace context
-//! is taken from clients and given to upstream requests through
-//! [`quilt_executor::trace::install`].
+//! Prometheus recorder (`metrics-exporter-prometheus`, [`metrics`]) is installed, and the W3C
+//! trace context is taken from clients and given to upstream requests through
+//! [`quilt_executor::trace::install`] in one of two ways:
+//!
+//! - spans exported (an OTLP endpoint set): `tracing` spans become OpenTelemetry spans
+//!   (`tracing-opentelemetry`, [`otel`]), and each subgraph call's parent is its fetch span;
+//! - nothing exported (the default): no span data is built at all ([`w3c`]); the client's trace
+//!   (or one the gateway starts) is kept on the request's span, and each subgraph call gets it
+//!   with a new parent id. Building OpenTelemetry span data for every span of every request
+//!   that nobody exports cost 15 to 25 % of a heavy answer's CPU.
 
 use std::net::SocketAddr;
-use std::sync::OnceLock;
-use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
-use axum::Router;
-use axum::routing::get;
-use http::HeaderMap;
-use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use opentelemetry::propagation::{Extractor, Injector, TextMapPropagator};
-use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
-use opentelemetry_sdk::trace::{Sampler, SdkTracerProvider};
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use serde::Deserialize;
-use tracing_opentelemetry::OpenTelemetrySpanExt;
 use tracing_subscriber::Layer as _;
-use tracing_subscriber::filter::{FilterExt as _, LevelFilter, Targets, filter_fn};
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
+
+mod metrics;
+mod otel;
+mod w3c;
+
+pub use metrics::{apply, install_metrics, metrics_router, render_metrics, serve_metrics};
 
 /// The `[telemetry]` section.
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -239,9 +241,6 @@ impl TelemetryConfig {
     }
 }
 
-/// The Prometheus recorder's handle, once installed.
-static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();
-
 /// What keeps telemetry running; dropping it flushes and stops the span export.
 pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
@@ -267,11 +266,12 @@ pub fn init(config: &TelemetryConfig) -> anyhow::Result<Telemetry> {
         install_metrics()?;
     }
     let tracing = &config.tracing;
-    let (provider, runtime) = if tracing.propagation || tracing.otlp_endpoint.is_some() {
-        let (provider, runtime) = tracer_provider(tracing)?;
-        (Some(provider), runtime)
-    } else {
-        (None, None)
+    let (provider, runtime) = match &tracing.otlp_endpoint {
+        Some(endpoint) => {
+            let (provider, runtime) = otel::tracer_provider(tracing, endpoint)?;
+            (Some(provider), Some(runtime))
+        }
+        None => (None, None),
     };
     let level: LevelFilter = config.logs.level.parse().unwrap_or(LevelFilter::INFO);
     // The per-request spans opened for traces stay out of the log output.
@@ -293,288 +293,24 @@ pub fn init(config: &TelemetryConfig) -> anyhow::Result<Telemetry> {
             .with_filter(log_filter)
             .boxed(),
     };
-    let otel_layer = provider.as_ref().map(|provider| {
-        tracing_opentelemetry::layer()
-            .with_tracer(provider.tracer("quilt"))
-            .with_location(false)
-            .with_threads(false)
-            .with_target(false)
-            .with_level(false)
-            .with_tracked_inactivity(false)
-            // Spans only (events stay in the log), INFO and above.
-            .with_filter(filter_fn(|meta| meta.is_span()).and(LevelFilter::INFO))
-    });
+    let otel_layer = provider.as_ref().map(otel::layer);
+    let w3c_layer = (provider.is_none() && tracing.propagation).then(w3c::layer);
     tracing_subscriber::registry()
         .with(log_layer)
         .with(otel_layer)
+        .with(w3c_layer)
         .try_init()
         .context("installing the log output")?;
-    if provider.is_some() && tracing.propagation {
-        quilt_executor::trace::install(quilt_executor::trace::Propagation {
-            current: current_trace,
-            adopt_parent,
+    if tracing.propagation {
+        quilt_executor::trace::install(if provider.is_some() {
+            otel::PROPAGATION
+        } else {
+            w3c::PROPAGATION
         });
     }
     Ok(Telemetry {
         provider,
         _runtime: runtime,
-    })
-}
-
-/// Seconds buckets of the duration histograms (OpenTelemetry's HTTP semantic conventions).
-const DURATION_BUCKETS: &[f64] = &[
-    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-];
-
-/// Buckets of the batch size histogram.
-const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1000.0];
-
-/// Installs the Prometheus recorder (once per process; later calls do nothing) and its upkeep
-/// thread. [`init`] calls it when metrics are on.
-pub fn install_metrics() -> anyhow::Result<()> {
-    if PROMETHEUS.get().is_some() {
-        return Ok(());
-    }
-    let handle = PrometheusBuilder::new()
-        .set_buckets(DURATION_BUCKETS)?
-        .set_buckets_for_metric(
-            Matcher::Full("quilt_upstream_batch_size".to_owned()),
-            BATCH_BUCKETS,
-        )?
-        .install_recorder()
-        .context("installing the metrics recorder")?;
-    // Histogram samples are kept until drained: drain them between scrapes too.
-    let upkeep = handle.clone();
-    std::thread::Builder::new()
-        .name("quilt-metrics".into())
-        .spawn(move || {
-            loop {
-                std::thread::sleep(Duration::from_secs(5));
-                upkeep.run_upkeep();
-            }
-        })
-        .context("starting the metrics upkeep thread")?;
-    let _ = PROMETHEUS.set(handle);
-    Ok(())
-}
-
-/// The metrics in the Prometheus text format, when the recorder is installed.
-pub fn render_metrics() -> Option<String> {
-    PROMETHEUS.get().map(PrometheusHandle::render)
-}
-
-/// A router serving the metrics at `path`.
-pub fn metrics_router(path: &str) -> Router {
-    Router::new().route(path, get(metrics_response))
-}
-
-async fn metrics_response() -> axum::response::Response {
-    use axum::response::IntoResponse as _;
-    match render_metrics() {
-        Some(text) => (
-            [(
-                http::header::CONTENT_TYPE,
-                "text/plain; version=0.0.4; charset=utf-8",
-            )],
-            text,
-        )
-            .into_response(),
-        None => (http::StatusCode::NOT_FOUND, "metrics are off\n").into_response(),
-    }
-}
-
-/// The server's builder with the metrics route (unless on a listener of its own), the
-/// operation name labels and the access log.
-pub fn apply(
-    mut builder: quilt_server::GraphQLServerBuilder,
-    config: &TelemetryConfig,
-) -> quilt_server::GraphQLServerBuilder {
-    if config.metrics.operation_names > 0 {
-        builder = builder.operation_name_labels(config.metrics.operation_names);
-    }
-    let metrics = (config.metrics.enabled && config.metrics.listen.is_none())
-        .then(|| config.metrics.path.clone());
-    let access_log = config.logs.access_log;
-    if metrics.is_none() && !access_log {
-        return builder;
-    }
-    builder.map_router(move |mut router| {
-        if let Some(path) = &metrics {
-            router = router.merge(metrics_router(path));
-        }
-        if access_log {
-            router = router.layer(axum::middleware::from_fn(log_access));
-        }
-        router
-    })
-}
-
-/// Serves the metrics on their own listener (until the task is dropped), when configured.
-pub async fn serve_metrics(
-    config: &TelemetryConfig,
-) -> anyhow::Result<Option<tokio_util::task::AbortOnDropHandle<()>>> {
-    let (true, Some(addr)) = (config.metrics.enabled, config.metrics.listen) else {
-        return Ok(None);
-    };
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .with_context(|| format!("cannot listen on {addr} for metrics"))?;
-    tracing::info!(addr = %listener.local_addr()?, path = %config.metrics.path, "metrics served at");
-    let router = metrics_router(&config.metrics.path);
-    let task = tokio::spawn(async move {
-        if let Err(error) = axum::serve(listener, router).await {
-            tracing::warn!(%error, "the metrics listener failed");
-        }
-    });
-    Ok(Some(tokio_util::task::AbortOnDropHandle::new(task)))
-}
-
-/// One log line per HTTP request.
-async fn log_access(
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> axum::response::Response {
-    let started = Instant::now();
-    let method = request.method().clone();
-    let path = request.uri().path().to_owned();
-    let response = next.run(request).await;
-    let request_id = response
-        .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("");
-    tracing::info!(
-        target: "quilt::access",
-        %method,
-        path,
-        status = response.status().as_u16(),
-        duration_ms = started.elapsed().as_secs_f64() * 1000.0,
-        request_id,
-        "request"
-    );
-    response
-}
-
-/// The tracer provider: exporting over OTLP when an endpoint is set (on a runtime of its own),
-/// else only giving spans their ids for propagation.
-fn tracer_provider(
-    config: &TracingConfig,
-) -> anyhow::Result<(SdkTracerProvider, Option<tokio::runtime::Runtime>)> {
-    let resource = opentelemetry_sdk::Resource::builder()
-        .with_service_name(config.service_name.clone())
-        .build();
-    let Some(endpoint) = &config.otlp_endpoint else {
-        // Nothing is exported: a trace the gateway starts is not sampled (its spans are never
-        // recorded), a client's sampled trace is followed (and dropped here).
-        let provider = SdkTracerProvider::builder()
-            .with_sampler(Sampler::ParentBased(Box::new(Sampler::AlwaysOff)))
-            .with_resource(resource)
-            .build();
-        return Ok((provider, None));
-    };
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(1)
-        .thread_name("quilt-otlp")
-        .enable_all()
-        .build()
-        .context("starting the span export runtime")?;
-    let _entered = runtime.enter();
-    let exporter = match config.protocol {
-        OtlpProtocol::Http => {
-            use opentelemetry_otlp::WithExportConfig as _;
-            opentelemetry_otlp::SpanExporter::builder()
-                .with_http()
-                .with_protocol(opentelemetry_otlp::Protocol::HttpBinary)
-                .with_endpoint(http_traces_endpoint(endpoint))
-                .build()
-        }
-        OtlpProtocol::Grpc => {
-            use opentelemetry_otlp::WithExportConfig as _;
-            opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(endpoint.clone())
-                .build()
-        }
-    }
-    .with_context(|| format!("the OTLP exporter for {endpoint}"))?;
-    let processor =
-        opentelemetry_sdk::trace::span_processor_with_async_runtime::BatchSpanProcessor::builder(
-            exporter,
-            opentelemetry_sdk::runtime::Tokio,
-        )
-        .build();
-    let provider = SdkTracerProvider::builder()
-        .with_span_processor(processor)
-        .with_sampler(Sampler::ParentBased(Box::new(Sampler::TraceIdRatioBased(
-            config.sampling_ratio,
-        ))))
-        .with_resource(resource)
-        .build();
-    drop(_entered);
-    Ok((provider, Some(runtime)))
-}
-
-/// An OTLP/HTTP endpoint: a URL without a path gets the traces path.
-fn http_traces_endpoint(endpoint: &str) -> String {
-    match endpoint.parse::<http::Uri>() {
-        Ok(uri) if uri.path() == "/" || uri.path().is_empty() => {
-            format!("{}/v1/traces", endpoint.trim_end_matches('/'))
-        }
-        _ => endpoint.to_owned(),
-    }
-}
-
-/// Headers as the propagator's carrier.
-struct Headers<'a>(&'a HeaderMap);
-
-impl Extractor for Headers<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
-    }
-
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(http::HeaderName::as_str).collect()
-    }
-}
-
-/// The injected `traceparent` and `tracestate`.
-#[derive(Default)]
-struct Injected {
-    traceparent: Option<String>,
-    tracestate: Option<String>,
-}
-
-impl Injector for Injected {
-    fn set(&mut self, key: &str, value: String) {
-        match key {
-            "traceparent" => self.traceparent = Some(value),
-            "tracestate" if !value.is_empty() => self.tracestate = Some(value),
-            _ => {}
-        }
-    }
-}
-
-/// [`quilt_executor::trace::Propagation::adopt_parent`]: the client's trace, if it sent one.
-fn adopt_parent(headers: &HeaderMap, span: &tracing::Span) {
-    if !headers.contains_key(quilt_executor::trace::TRACEPARENT) {
-        return;
-    }
-    let parent = TraceContextPropagator::new().extract(&Headers(headers));
-    let _ = span.set_parent(parent);
-}
-
-/// [`quilt_executor::trace::Propagation::current`]: the current span's trace context.
-fn current_trace(_: &quilt_executor::Context) -> Option<quilt_executor::TraceContext> {
-    let context = tracing::Span::current().context();
-    let mut injected = Injected::default();
-    TraceContextPropagator::new().inject_context(&context, &mut injected);
-    let traceparent = http::HeaderValue::try_from(injected.traceparent?).ok()?;
-    let tracestate = injected
-        .tracestate
-        .and_then(|state| http::HeaderValue::try_from(state).ok());
-    Some(quilt_executor::TraceContext {
-        traceparent,
-        tracestate,
     })
 }
 
@@ -624,21 +360,5 @@ mod tests {
         };
         assert!(TelemetryConfig::default().with_flags(&wrong).is_err());
         assert!(toml::from_str::<TelemetryConfig>("[metrics]\nbogus = 1").is_err());
-    }
-
-    #[test]
-    fn an_http_endpoint_without_a_path_gets_the_traces_path() {
-        assert_eq!(
-            http_traces_endpoint("http://c:4318"),
-            "http://c:4318/v1/traces"
-        );
-        assert_eq!(
-            http_traces_endpoint("http://c:4318/"),
-            "http://c:4318/v1/traces"
-        );
-        assert_eq!(
-            http_traces_endpoint("http://c:4318/custom"),
-            "http://c:4318/custom"
-        );
     }
 }
