@@ -45,7 +45,7 @@ fn a_toml_file_holds_every_subschema_option() {
 
 #[test]
 fn the_readme_and_module_examples_parse() {
-    let readme = include_str!("../../README.md");
+    let readme = include_str!("../../../README.md");
     let readme = &readme[readme.find("## gateway-example").unwrap()..];
     let start = readme.find("```toml\n").unwrap() + "```toml\n".len();
     let block = &readme[start..];
@@ -62,7 +62,7 @@ fn the_readme_and_module_examples_parse() {
         2
     );
 
-    let docs: String = include_str!("config.rs")
+    let docs: String = include_str!("../config.rs")
         .lines()
         .take_while(|line| line.starts_with("//!"))
         .map(|line| line.trim_start_matches("//!").trim_start_matches(' '))
