@@ -163,7 +163,7 @@ async fn run(
     let future = async {
         future
             .await
-            .map_err(|error| state.client_error(error, &request_id))
+            .map_err(|error| client_error(state, error, &request_id))
     };
     let response = match state.limits.request_timeout {
         Some(after) => match tokio::time::timeout(after + DEADLINE_GRACE, future).await {
@@ -194,15 +194,17 @@ async fn run(
     })
 }
 
-impl ServerState {
-    /// An executor's failure as the client may see it: unless upstream details are exposed,
-    /// without endpoint or upstream text (logged whole with the request id).
-    fn client_error(&self, error: ExecutorError, request_id: &RequestId) -> ExecutorError {
-        if self.expose_upstream_details {
-            error
-        } else {
-            mask(error, request_id)
-        }
+/// An executor's failure as the client may see it: unless upstream details are exposed,
+/// without endpoint or upstream text (logged whole with the request id).
+fn client_error(
+    state: &ServerState,
+    error: ExecutorError,
+    request_id: &RequestId,
+) -> ExecutorError {
+    if state.expose_upstream_details {
+        error
+    } else {
+        mask(error, request_id)
     }
 }
 

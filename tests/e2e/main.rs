@@ -1,6 +1,7 @@
 //! Quilt's end-to-end suite, one test executable: the `gateway-example` binary started as a
-//! process (configuration, signals, logs, telemetry, threads, hostile clients, the demo
-//! services over Redis and the brokers) and the gateway against the JavaScript reference peers.
+//! process (configuration, signals, logs, threads, hostile clients, the demo services over
+//! Redis and the brokers) and the gateway against the JavaScript reference peers. Telemetry has
+//! an executable of its own (`tests/telemetry/main.rs`): its metrics recorder is process-global.
 //! The binary is built on first use (`quilt_test_support::process::gateway_binary`).
 //!
 //! Run: `cargo test -p quilt-tests` (the npm peers first: `npm ci --prefix test-support/js`;
@@ -22,5 +23,4 @@ mod process;
 mod pubsub_demo;
 mod redis_demo;
 mod security;
-mod telemetry;
 mod threads;

@@ -4,6 +4,11 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
+// A test executable of its own: the metrics recorder it installs is global to the process, and
+// the exact counts below hold only when no other test's gateway runs in it.
+#[path = "../../gateway-example/tests/common/mod.rs"]
+mod common;
+
 use std::collections::HashMap;
 use std::sync::Arc;
 
