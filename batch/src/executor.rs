@@ -142,7 +142,7 @@ impl<E: Executor> Executor for BatchingExecutor<E> {
         Box::pin(self.shared.clone().submit(request, false))
     }
 
-    /// Merged results are split as [`Data`](quilt_executor::Data) trees when the inner
+    /// Merged results are split as [`Data`] trees when the inner
     /// executor answers in that form (the HTTP executor does); a request's answer keeps the
     /// form the inner executor gave it.
     fn execute_tree(&self, request: Request) -> ExecuteFuture {

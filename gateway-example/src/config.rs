@@ -100,6 +100,8 @@ pub struct Cli {
     pub poll_interval: Option<f64>,
     /// Where GraphiQL's scripts are loaded from (npm package layout, `{base}/graphiql@3.8.3/...`)
     /// [default: https://unpkg.com].
+    // The doc comment is also the `--help` text, where a bare URL reads best.
+    #[allow(rustdoc::bare_urls)]
     #[arg(long, value_name = "URL")]
     pub graphiql_assets: Option<String>,
     /// Do not let identical concurrent queries share one execution (inbound deduplication,

@@ -124,7 +124,7 @@ impl GraphQLServer {
     /// cancelled), then shuts down gracefully: no new connections are accepted; queries and
     /// mutations in flight finish; every subscription is completed (SSE `complete`, multipart
     /// end marker, WebSocket `complete` then close 1001); at most
-    /// [`Streaming::shutdown_timeout`] is waited.
+    /// [`Streaming::shutdown_timeout`](crate::Streaming::shutdown_timeout) is waited.
     pub async fn serve_with_shutdown<F>(
         self,
         listener: TcpListener,
