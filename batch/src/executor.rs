@@ -1,5 +1,10 @@
 //! [`BatchingExecutor`]: collects the requests of one scheduler tick, merges them into one
 //! operation, executes it once on the inner executor and splits the result back.
+//!
+//! A little longer than 600 lines on purpose: the queues, the window that flushes them and the
+//! fallbacks that keep results exact (a query run again alone, a nulled mutation reported) all
+//! act on one locked `Shared` state in one flush; apart, each would reach into the others'
+//! fields. The algorithms it calls are in their own files (`merge.rs`, `split.rs`, `key.rs`).
 
 use std::collections::HashMap;
 use std::collections::hash_map::Entry;
@@ -137,7 +142,7 @@ impl<E: Executor> Executor for BatchingExecutor<E> {
         Box::pin(self.shared.clone().submit(request, false))
     }
 
-    /// Merged results are split as [`Data`](quilt_executor::Data) trees when the inner
+    /// Merged results are split as [`Data`] trees when the inner
     /// executor answers in that form (the HTTP executor does); a request's answer keeps the
     /// form the inner executor gave it.
     fn execute_tree(&self, request: Request) -> ExecuteFuture {

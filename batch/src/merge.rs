@@ -12,6 +12,11 @@
 //!    fragments that are no longer used are dropped.
 //!
 //! [`prefix_request`] does steps 1–4 for one request, [`combine`] builds the merged request.
+//!
+//! Longer than 600 lines on purpose: the renaming walk (`Renamer`), the top-level conditions it
+//! reads and the text joining of [`combine`] implement the four steps above together — each
+//! step's renamings are what the next one and the split (`split.rs`) rely on — and are checked
+//! together by the exactness property tests; kept in one file, the rules read top to bottom.
 
 use std::cell::Cell;
 use std::collections::{HashMap, HashSet};

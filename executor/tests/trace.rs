@@ -4,25 +4,18 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
-use std::future::Future;
-
 use axum::Router;
 use axum::extract::WebSocketUpgrade;
 use axum::extract::ws::{Message, WebSocket};
 use axum::routing::any;
 use http::HeaderValue;
 use quilt_executor::{Context, Executor, HttpExecutor, Request, TraceContext, WsExecutor};
-use quilt_test_support::{Stats, TestServer, WAIT};
+use quilt_test_support::within;
+use quilt_test_support::{Stats, TestServer};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
-
-async fn within<T>(future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(WAIT, future)
-        .await
-        .expect("the test did not finish in time")
-}
 
 fn traced(query: &str) -> Request {
     let trace = TraceContext {

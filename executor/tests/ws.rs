@@ -9,6 +9,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use quilt_executor::ws::{ReconnectPolicy, Subprotocol, WsExecutor};
 use quilt_executor::{ErrorKind, Executor, ExecutorError, Request, ResultStream};
+use quilt_test_support::within;
 use quilt_test_support::{TestServer, WAIT};
 use serde_json::{Value, json};
 
@@ -16,12 +17,6 @@ const BOTH: [Subprotocol; 2] = [
     Subprotocol::GraphqlTransportWs,
     Subprotocol::LegacyGraphqlWs,
 ];
-
-async fn within<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(WAIT, future)
-        .await
-        .expect("the test did not finish in time")
-}
 
 fn executor(server: &TestServer, protocol: Subprotocol) -> WsExecutor {
     WsExecutor::builder(server.ws_url())

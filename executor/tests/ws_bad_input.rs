@@ -16,17 +16,12 @@ use axum::routing::any;
 use futures::StreamExt;
 use quilt_executor::ws::{ReconnectPolicy, Subprotocol, WsExecutor};
 use quilt_executor::{CloseCode, ErrorKind, Executor, ExecutorError, Request, Response};
-use quilt_test_support::{Stats, TestServer, WAIT};
+use quilt_test_support::within;
+use quilt_test_support::{Stats, TestServer};
 use serde_json::{Value, json};
 use tokio::sync::mpsc;
 
 const MODERN: &str = "graphql-transport-ws";
-
-async fn within<T>(future: impl Future<Output = T>) -> T {
-    tokio::time::timeout(WAIT, future)
-        .await
-        .expect("the test did not finish in time")
-}
 
 /// A scripted server: every connection runs `script`; `connections` counts them.
 struct Mock {

@@ -7,14 +7,9 @@
 use futures::StreamExt;
 use quilt_executor::ws::{Subprotocol, WsExecutor};
 use quilt_executor::{Executor, Request};
-use quilt_test_support::{JsPeer, WAIT};
+use quilt_test_support::JsPeer;
+use quilt_test_support::within;
 use serde_json::{Value, json};
-
-async fn within<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(WAIT, future)
-        .await
-        .expect("the test did not finish in time")
-}
 
 async fn peer(script: &str, protocol: Subprotocol) -> (JsPeer, WsExecutor) {
     let peer = JsPeer::start(script, &[]).await.unwrap();

@@ -45,24 +45,28 @@
 //! # }
 //! ```
 //!
-//! The HTTP pipeline lives in [`pipeline`], one stage per file in the order data flows.
+//! The HTTP pipeline lives in `pipeline/`, one stage per file in the order data flows; every
+//! transport executes through one gate (`gate.rs`). See `docs/ARCHITECTURE.md`.
 
+mod builder;
 mod callback;
 mod config;
 mod cors;
 mod error;
 mod fair;
+mod gate;
 mod graphiql;
 mod health;
 mod listen;
 pub mod metrics;
 pub mod persisted;
-pub mod pipeline;
+pub(crate) mod pipeline;
 mod server;
 mod state;
-pub mod transport;
-pub mod ws;
+pub(crate) mod transport;
+pub(crate) mod ws;
 
+pub use builder::GraphQLServerBuilder;
 pub use config::{Limits, Streaming};
 pub use cors::{Cors, CorsError};
 pub use error::RequestError;
@@ -71,6 +75,7 @@ pub use persisted::{
     RedisStoreOptions, StoreError,
 };
 pub use pipeline::csrf::Csrf;
-pub use pipeline::dedup::InboundDedup;
-pub use server::{GraphQLServer, GraphQLServerBuilder, ServerStats, shutdown_signal};
+pub use pipeline::inbound_dedup::InboundDedup;
+pub use pipeline::limits::check_limits;
+pub use server::{GraphQLServer, ServerStats, shutdown_signal};
 pub use ws::hooks::{ConnectionInit, Disconnect, OnConnect, OnDisconnect};

@@ -44,7 +44,7 @@ pub(crate) struct ServerState {
     /// Parsed documents by their text.
     pub documents: crate::pipeline::documents::DocumentCache,
     /// Inbound in-flight deduplication of JSON answers, when on.
-    pub dedup: Option<crate::pipeline::dedup::InboundDedup>,
+    pub dedup: Option<crate::pipeline::inbound_dedup::InboundDedup>,
     /// The operation names used as metric labels, when they are.
     pub operation_names: Option<Arc<crate::metrics::OperationNames>>,
     /// CSRF prevention.

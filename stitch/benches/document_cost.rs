@@ -1,5 +1,5 @@
 //! What a document costs before anything is sent upstream, against its size and its fragment
-//! depth: the server's limits (`quilt_server::pipeline::limits::check_limits`: depth, aliases,
+//! depth: the server's limits (`quilt_server::check_limits`: depth, aliases,
 //! root fields, expanded selections) and the stitched schema's validation + planning (+ the
 //! shaping of a one-field answer), with the plan cache off so every iteration does it all.
 //!
@@ -22,7 +22,7 @@ mod common;
 use common::services::{MutationLog, accounts};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use quilt_executor::{Document, ExecutionResult, Executor, Request, Response, from_fn};
-use quilt_server::pipeline::limits::check_limits;
+use quilt_server::check_limits;
 use quilt_stitch::{Limits, Stitcher, SubschemaConfig};
 use serde_json::json;
 

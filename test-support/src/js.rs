@@ -80,3 +80,34 @@ impl JsPeer {
         format!("ws://127.0.0.1:{}{path}", self.port)
     }
 }
+
+/// Runs `node <script> <args>` in `test-support/js` to its end (at most 30 s) and returns its
+/// standard output's lines parsed as JSON: how the tests run the reference clients. Panics,
+/// failing the test, when the script fails, runs too long or prints a line that is not JSON.
+#[allow(clippy::unwrap_used)] // a test helper: a failure fails the test
+pub async fn node(script: &str, args: &[&str]) -> Vec<serde_json::Value> {
+    let output = Command::new("node")
+        .arg(script)
+        .args(args)
+        .current_dir(js_dir())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(Duration::from_secs(30), output)
+        .await
+        .unwrap_or_else(|_| panic!("node {script} did not finish within 30 s"))
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "node {script} failed: {}\nstdout: {stdout}\nstderr: {}",
+        output.status,
+        String::from_utf8_lossy(&output.stderr)
+    );
+    stdout
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
+        .collect()
+}

@@ -92,9 +92,4 @@ pub async fn next(rx: &mut mpsc::Receiver<Seen>) -> Seen {
         .expect("the recorder stopped")
 }
 
-/// Runs `future` with the test wait as a bound.
-pub async fn within<F: std::future::Future>(future: F) -> F::Output {
-    tokio::time::timeout(WAIT, future)
-        .await
-        .expect("the test step did not finish within the wait")
-}
+pub use quilt_test_support::within;

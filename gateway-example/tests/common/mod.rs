@@ -1,4 +1,6 @@
-//! An in-process gateway on `127.0.0.1:0` for the tests, and small clients.
+//! An in-process gateway on `127.0.0.1:0` for the tests, and small clients. Shared by
+//! gateway-example's tests and the end-to-end tests of the workspace's `tests/` crate; the
+//! waits and the gateway process come from test-support.
 
 #![allow(dead_code)] // each test file uses a part
 
@@ -8,6 +10,8 @@ use gateway_example::run::{Prepared, prepare, server};
 use gateway_example::spec::SubschemaSpec;
 use quilt_executor::{Executor, HttpExecutor, Request};
 use quilt_test_support::WAIT;
+#[allow(unused_imports)] // each test file uses a part
+pub use quilt_test_support::{process::GatewayProcess, wait_for, wait_until, within};
 use serde_json::Value;
 use tokio_util::task::AbortOnDropHandle;
 
@@ -80,124 +84,6 @@ impl TestGateway {
     }
 }
 
-/// Awaits `future` for at most the test wait.
-pub async fn within<T>(future: impl std::future::Future<Output = T>) -> T {
-    tokio::time::timeout(WAIT, future)
-        .await
-        .expect("the test did not finish in time")
-}
-
-/// Waits until `condition` holds for the watched value.
-pub async fn wait_for<T>(
-    mut watch: tokio::sync::watch::Receiver<T>,
-    condition: impl Fn(&T) -> bool,
-) {
-    within(watch.wait_for(condition)).await.unwrap();
-}
-
-/// The `gateway-example` binary running as a process; killed on drop.
-pub struct GatewayProcess {
-    pub url: String,
-    _child: tokio::process::Child,
-}
-
-impl GatewayProcess {
-    /// Starts the binary with `args` (plus `--listen 127.0.0.1:0`) and waits, at most 60 s,
-    /// for the URL it prints.
-    pub async fn start(args: &[String]) -> Self {
-        Self::start_with_env(args, &[]).await
-    }
-
-    /// [`GatewayProcess::start`] with `env` added to the environment. `REDIS_URL` is removed
-    /// unless `env` sets it: the environment running the tests must not make the demo venues
-    /// of unrelated tests share one Redis hash.
-    pub async fn start_with_env(args: &[String], env: &[(&str, &str)]) -> Self {
-        Self::spawn(args, env, std::process::Stdio::inherit()).await
-    }
-
-    async fn spawn(args: &[String], env: &[(&str, &str)], stderr: std::process::Stdio) -> Self {
-        use tokio::io::{AsyncBufReadExt, BufReader};
-        let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_gateway-example"));
-        command.env_remove("REDIS_URL");
-        command.envs(env.iter().copied());
-        let mut child = command
-            .args(args)
-            .args(["--listen", "127.0.0.1:0"])
-            .stdout(std::process::Stdio::piped())
-            .stderr(stderr)
-            .kill_on_drop(true)
-            .spawn()
-            .unwrap();
-        let mut lines = BufReader::new(child.stdout.take().unwrap()).lines();
-        let url = tokio::time::timeout(std::time::Duration::from_secs(60), async {
-            while let Some(line) = lines.next_line().await.unwrap() {
-                if let Some(rest) = line.strip_prefix("Quilt gateway listening on ") {
-                    return rest.split_whitespace().next().unwrap().to_owned();
-                }
-            }
-            panic!("gateway-example exited before printing its URL")
-        })
-        .await
-        .expect("gateway-example did not print its URL within 60 s");
-        // Keep reading so the process never blocks on a full pipe.
-        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-        Self { url, _child: child }
-    }
-
-    /// [`GatewayProcess::start`] with its standard error (the log) collected as it is written.
-    pub async fn start_logged(args: &[String]) -> (Self, std::sync::Arc<std::sync::Mutex<String>>) {
-        use tokio::io::{AsyncBufReadExt, BufReader};
-        let log = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-        let mut process = Self::spawn(args, &[], std::process::Stdio::piped()).await;
-        let stderr = process._child.stderr.take().unwrap();
-        let sink = log.clone();
-        tokio::spawn(async move {
-            let mut lines = BufReader::new(stderr).lines();
-            while let Ok(Some(line)) = lines.next_line().await {
-                let mut log = sink.lock().unwrap();
-                log.push_str(&line);
-                log.push('\n');
-            }
-        });
-        (process, log)
-    }
-
-    /// The process id.
-    pub fn pid(&self) -> u32 {
-        self._child.id().unwrap()
-    }
-
-    /// Sends the process a signal (`TERM`, `INT`) with `kill`.
-    pub fn signal(&self, name: &str) {
-        let status = std::process::Command::new("kill")
-            .args([format!("-{name}"), self.pid().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success(), "kill -{name}");
-    }
-
-    /// Waits (at most `limit`) for the process to exit; its status.
-    pub async fn exit_status(&mut self, limit: std::time::Duration) -> std::process::ExitStatus {
-        tokio::time::timeout(limit, self._child.wait())
-            .await
-            .expect("the process exited in time")
-            .unwrap()
-    }
-
-    /// The whole JSON result of a query over HTTP.
-    pub async fn query(&self, query: &str) -> Value {
-        let client = HttpExecutor::builder(self.url.as_str())
-            .timeout(WAIT)
-            .build()
-            .unwrap();
-        let request = Request::new(query).unwrap();
-        let result = within(async { client.execute(request).await?.into_single().await })
-            .await
-            .unwrap();
-        serde_json::to_value(result).unwrap()
-    }
-}
-
 /// The three JavaScript shop services (`test-support/js/shop-subgraph.mjs`) and the
 /// `--subschema` flags naming them.
 pub async fn js_shop() -> (Vec<quilt_test_support::JsPeer>, Vec<String>) {
@@ -212,18 +98,6 @@ pub async fn js_shop() -> (Vec<quilt_test_support::JsPeer>, Vec<String>) {
         peers.push(peer);
     }
     (peers, flags)
-}
-
-/// Waits until `condition` holds, polling every 10 ms; fails the test after the test wait,
-/// naming `what`.
-pub async fn wait_until(what: &str, condition: impl Fn() -> bool) {
-    let waited = tokio::time::timeout(WAIT, async {
-        while !condition() {
-            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
-        }
-    })
-    .await;
-    assert!(waited.is_ok(), "not in time: {what}");
 }
 
 /// Waits until the gateway's stitched schema has `clients` client subscriptions attached

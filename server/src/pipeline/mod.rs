@@ -1,14 +1,14 @@
 //! The HTTP request pipeline, one stage per file in the order data flows:
 //! [`negotiate`] (Accept) → [`csrf`] → [`read_body`] / [`upload`] (body) → [`params`]
 //! (GraphQL parameters) → [`persisted`] (persisted operations) → [`prepare`] ([`tokens`],
-//! parse, [`limits`], [`introspection`], context) → [`dedup`] (optional: identical concurrent
-//! queries share one execution and one serialized answer) → [`execute`] → [`respond`] (or a
-//! streamed transport in [`crate::transport`]).
+//! parse, [`limits`], [`introspection`], context) → [`inbound_dedup`] (optional: identical
+//! concurrent queries share one execution and one serialized answer) → execution through
+//! [`crate::gate`] (shared with the WebSocket and SSE single connection transports) →
+//! [`respond`] (or a streamed transport in [`crate::transport`]).
 
 pub mod csrf;
-pub mod dedup;
 pub mod documents;
-pub mod execute;
+pub mod inbound_dedup;
 pub mod introspection;
 pub mod limits;
 pub mod negotiate;
@@ -27,16 +27,14 @@ use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, stream};
 use http::request::Parts;
 use http::{Method, header};
-use quilt_executor::{
-    Context, ExecutionResult, GraphQLError, RequestId, Response as ExecutorResponse,
-};
+use quilt_executor::{Context, ExecutionResult, RequestId, Response as ExecutorResponse};
 use tracing::Instrument;
 
 use crate::error::RequestError;
+use crate::gate::{execute, execute_serialized};
 use crate::metrics::OperationLabels;
 use crate::state::{ServerState, SharedState};
 use crate::transport::{multipart, sse, sse_single};
-use execute::{ExecuteFailure, execute, execute_serialized};
 use negotiate::{Accepted, StreamKind};
 use params::GraphQLParams;
 use read_body::{BodyKind, body_kind, read_limited};
@@ -275,9 +273,9 @@ async fn answer(
         return Err(RequestError::StreamNotAccepted);
     }
     if let (Some(dedup), Some(kind)) = (&state.dedup, accepted.json)
-        && dedup::applies(&request)
+        && inbound_dedup::applies(&request)
     {
-        match dedup::answer(dedup, state, request, kind).await {
+        match inbound_dedup::answer(dedup, state, request, kind).await {
             Ok(response) => return Ok(response),
             Err(unshared) => request = unshared,
         }
@@ -303,21 +301,17 @@ async fn answer(
                 None => Err(RequestError::StreamNotAccepted),
             }
         }
-        Err(ExecuteFailure::Executor(error)) => match accepted.json {
-            Some(kind) => Ok(respond::executor_error(kind, &error)),
-            None => Ok(single_result(
-                state,
-                accepted,
-                ExecutionResult::from_error(error.to_graphql_error()),
-            )),
-        },
-        Err(ExecuteFailure::TooManySubscriptions(max)) => {
-            Err(RequestError::Capacity(too_many_subscriptions(max).message))
+        Err(failure) => {
+            let error = failure.into_http()?;
+            Ok(match accepted.json {
+                Some(kind) => respond::executor_error(kind, &error),
+                None => single_result(
+                    state,
+                    accepted,
+                    ExecutionResult::from_error(error.to_graphql_error()),
+                ),
+            })
         }
-        Err(ExecuteFailure::TooManySubscriptionsForClient(max)) => Err(RequestError::Capacity(
-            too_many_subscriptions_for_client(max).message,
-        )),
-        Err(ExecuteFailure::ShuttingDown) => Err(RequestError::ShuttingDown),
     }
 }
 
@@ -380,20 +374,4 @@ fn single_result(state: &ServerState, accepted: Accepted, result: ExecutionResul
         }
         (None, None) => respond::single(negotiate::JsonKind::Json, &result),
     }
-}
-
-/// The GraphQL error of a subscription refused by the subscription limit.
-/// The error of a subscription over the client's share.
-pub(crate) fn too_many_subscriptions_for_client(max: usize) -> GraphQLError {
-    GraphQLError::new(format!(
-        "this client (address) holds its maximum of {max} subscriptions; end one first"
-    ))
-    .with_code("TOO_MANY_SUBSCRIPTIONS")
-}
-
-pub(crate) fn too_many_subscriptions(max: usize) -> GraphQLError {
-    GraphQLError::new(format!(
-        "the server runs its maximum of {max} subscriptions; try again later"
-    ))
-    .with_code("TOO_MANY_SUBSCRIPTIONS")
 }

@@ -20,17 +20,9 @@ pub struct Checks<'a> {
     pub introspection: bool,
 }
 
-/// Builds the request, or the GraphQL request error (no `data`) that answers it instead.
-pub fn prepare(
-    params: GraphQLParams,
-    limits: &Limits,
-    context: Context,
-) -> Result<Request, Box<ExecutionResult>> {
-    prepare_with(params, limits, context, None)
-}
-
-/// [`prepare`], taking the document from `documents` when it was parsed before.
-pub fn prepare_with(
+/// [`prepare_checked`] with introspection allowed (for the tests of the cache).
+#[cfg(test)]
+fn prepare_with(
     params: GraphQLParams,
     limits: &Limits,
     context: Context,
@@ -43,7 +35,8 @@ pub fn prepare_with(
     prepare_checked(params, checks, context, documents)
 }
 
-/// [`prepare_with`] under `checks`. One cache must always be used with the same checks: a
+/// Builds the request under `checks`, or the GraphQL request error (no `data`) that answers it
+/// instead, taking the document from `documents` when it was parsed before. One cache must always be used with the same checks: a
 /// document it holds is not checked again.
 pub fn prepare_checked(
     params: GraphQLParams,

@@ -21,7 +21,7 @@ use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::RequestError;
 use crate::fair::PeerSlot;
-use crate::pipeline::execute::{ExecuteFailure, execute};
+use crate::gate::{ExecuteFailure, execute};
 use crate::state::{ServerState, SharedState};
 use crate::transport::pump::{Pumped, pump};
 use crate::transport::sse;
@@ -259,14 +259,7 @@ async fn run_operation(
 }
 
 fn failure_stream(failure: ExecuteFailure) -> quilt_executor::ResultStream {
-    let error = match failure {
-        ExecuteFailure::Executor(error) => error.to_graphql_error(),
-        ExecuteFailure::TooManySubscriptions(max) => crate::pipeline::too_many_subscriptions(max),
-        ExecuteFailure::TooManySubscriptionsForClient(max) => {
-            crate::pipeline::too_many_subscriptions_for_client(max)
-        }
-        ExecuteFailure::ShuttingDown => RequestError::ShuttingDown.to_graphql_error(),
-    };
+    let error = failure.into_graphql_error();
     stream::once(async move { Ok(ExecutionResult::from_error(error)) }).boxed()
 }
 

@@ -16,7 +16,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::fair::PeerSlot;
-use crate::pipeline::execute::{ExecuteFailure, execute};
+use crate::gate::execute;
 use crate::pipeline::params::GraphQLParams;
 use crate::state::SharedState;
 use crate::transport::pump::{Pumped, pump};
@@ -451,19 +451,7 @@ async fn run_operation(
     let response = match execute(&state, request, "websocket", peer).await {
         Ok(response) => response,
         Err(failure) => {
-            let error = match failure {
-                ExecuteFailure::Executor(error) => error.to_graphql_error(),
-                ExecuteFailure::TooManySubscriptions(max) => {
-                    crate::pipeline::too_many_subscriptions(max)
-                }
-                ExecuteFailure::TooManySubscriptionsForClient(max) => {
-                    crate::pipeline::too_many_subscriptions_for_client(max)
-                }
-                ExecuteFailure::ShuttingDown => {
-                    crate::error::RequestError::ShuttingDown.to_graphql_error()
-                }
-            };
-            finish(vec![error]).await;
+            finish(vec![failure.into_graphql_error()]).await;
             let _ = done.send(id).await;
             return;
         }

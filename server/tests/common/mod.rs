@@ -1,22 +1,20 @@
 //! Shared by the server's integration tests: a real server on 127.0.0.1:0 serving the test
-//! subgraph in process, and a runner for the Node reference clients.
+//! subgraph in process; the Node runner and the WebSocket client come from test-support.
 #![allow(dead_code)]
 
 use std::net::SocketAddr;
-use std::process::Stdio;
-use std::time::Duration;
 
-pub mod ws;
+#[allow(unused_imports)] // each test file uses a part
+pub use quilt_test_support::{js::node, ws_client as ws};
 
 use quilt_executor::Executor;
 use quilt_server::{GraphQLServer, GraphQLServerBuilder};
 use quilt_test_support::{LocalExecutor, Stats, subgraph};
-use serde_json::Value;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 /// How long a test waits for anything.
-pub const WAIT: Duration = Duration::from_secs(10);
+pub const WAIT: std::time::Duration = quilt_test_support::WAIT;
 
 /// A running server.
 pub struct Running {
@@ -103,35 +101,6 @@ pub async fn serve(
         stop: Some(stop),
         handle: Some(handle),
     }
-}
-
-/// Runs `node <script> <args>` in test-support/js (at most 30 s) and returns its standard
-/// output's lines parsed as JSON.
-pub async fn node(script: &str, args: &[&str]) -> Vec<Value> {
-    let output = tokio::process::Command::new("node")
-        .arg(script)
-        .args(args)
-        .current_dir(quilt_test_support::js::js_dir())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .output();
-    let output = tokio::time::timeout(Duration::from_secs(30), output)
-        .await
-        .unwrap_or_else(|_| panic!("node {script} did not finish within 30 s"))
-        .unwrap();
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "node {script} failed: {}\nstdout: {stdout}\nstderr: {}",
-        output.status,
-        String::from_utf8_lossy(&output.stderr)
-    );
-    stdout
-        .lines()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON: {l}: {e}")))
-        .collect()
 }
 
 /// A reqwest client.

@@ -13,6 +13,11 @@
 //! | `isOneOf` | `@oneOf` (defined when the service did not list it) |
 //! | interfaces of interfaces, `isRepeatable`, custom directives | as they are |
 //! | `queryType` / `mutationType` / `subscriptionType` | the `schema` definition, any names |
+//!
+//! Longer than 600 lines on purpose: it is one conversion, a `Builder` whose methods (one per
+//! kind of type, then fields, arguments, directives) share its state — the type kinds seen so
+//! far, the endpoint and location named in errors — and the table above is its index. Split by
+//! kind, each part would need the whole builder and the reader would lose the one walk.
 
 use std::collections::HashMap;
 

@@ -5,11 +5,9 @@
 //! `onSeatReserved` through the gateway and receive the event a mutation publishes; an Apollo
 //! multipart subscription through the gateway is read with multer (an independent parser).
 
-mod common;
-
 use std::process::Stdio;
 
-use common::{settings, start, wait_for, wait_for_subscribers, within};
+use crate::common::{settings, start, wait_for, wait_for_subscribers, within};
 use quilt_test_support::js::js_dir;
 use serde_json::{Value, json};
 use tokio::io::{AsyncBufReadExt, BufReader};

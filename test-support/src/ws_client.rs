@@ -1,4 +1,8 @@
-//! A raw WebSocket client (tokio-tungstenite) for protocol-level tests.
+//! A raw WebSocket client (tokio-tungstenite) for protocol-level tests: connect with a
+//! subprotocol and headers, send and receive JSON messages, expect a close code. Every wait is
+//! bounded by [`WAIT`]; every failure panics, failing the test.
+
+#![allow(clippy::unwrap_used)] // a test client: a failure fails the test
 
 use futures::{SinkExt, StreamExt};
 use serde_json::Value;
@@ -7,8 +11,9 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
-use super::WAIT;
+use crate::WAIT;
 
+/// A client WebSocket.
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
 /// Connects offering `protocol` (none when `None`), with extra headers.

@@ -9,9 +9,7 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
-mod common;
-
-use common::{
+use crate::common::{
     GatewayProcess, TestGateway, redis_or_skip, settings, start, unique_redis_prefix, wait_for,
     wait_for_subscribers, within,
 };

@@ -5,11 +5,9 @@
 //! runs on the gateway's serving thread (the test's single-threaded runtime) a normal query is
 //! still answered, and the process's resident memory stays within a bound.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{TestGateway, settings, start};
+use crate::common::{TestGateway, settings, start};
 use quilt_test_support::WAIT;
 use serde_json::{Value, json};
 
@@ -225,7 +223,7 @@ async fn start_with_descriptor_limit(limit: u32) -> (tokio::process::Child, Stri
     let mut child = tokio::process::Command::new("sh")
         .arg("-c")
         .arg(format!("ulimit -n {limit} && exec \"$0\" \"$@\""))
-        .arg(env!("CARGO_BIN_EXE_gateway-example"))
+        .arg(quilt_test_support::process::gateway_binary())
         .args(["--listen", "127.0.0.1:0"])
         .env_remove("REDIS_URL")
         .stdout(std::process::Stdio::piped())
@@ -318,14 +316,14 @@ async fn out_of_descriptors_the_gateway_serves_its_connections_and_recovers() {
 #[tokio::test]
 async fn a_second_gateway_on_the_same_port_fails_with_address_in_use() {
     use tokio::io::AsyncReadExt;
-    let first = common::GatewayProcess::start(&["--threads".into(), "2".into()]).await;
+    let first = crate::common::GatewayProcess::start(&["--threads".into(), "2".into()]).await;
     let addr = first
         .url
         .trim_start_matches("http://")
         .trim_end_matches("/graphql")
         .to_owned();
     // `--listen` given twice: the last one counts.
-    let mut second = tokio::process::Command::new(env!("CARGO_BIN_EXE_gateway-example"))
+    let mut second = tokio::process::Command::new(quilt_test_support::process::gateway_binary())
         .args(["--threads", "2", "--listen", &addr])
         .env_remove("REDIS_URL")
         .stdout(std::process::Stdio::null())

@@ -3,11 +3,9 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
-mod common;
-
 use std::time::Duration;
 
-use common::GatewayProcess;
+use crate::common::GatewayProcess;
 use futures::future::join_all;
 use serde_json::json;
 
@@ -91,7 +89,7 @@ async fn every_serving_thread_takes_connections_and_answers_them() {
 
 #[tokio::test]
 async fn a_serving_thread_that_cannot_connect_stops_the_gateway() {
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gateway-example"))
+    let mut child = tokio::process::Command::new(quilt_test_support::process::gateway_binary())
         .args(["--threads", "2", "--listen", "127.0.0.1:0"])
         // Nothing listens on port 1: loading the schema fails at once.
         .args(["--subschema", "nowhere=http://127.0.0.1:1/graphql"])

@@ -4,14 +4,17 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
+// A test executable of its own: the metrics recorder it installs is global to the process, and
+// the exact counts below hold only when no other test's gateway runs in it.
+#[path = "../../gateway-example/tests/common/mod.rs"]
 mod common;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use crate::common::{GatewayProcess, settings, start, wait_until, within};
 use axum::Router;
 use axum::routing::post;
-use common::{GatewayProcess, settings, start, wait_until, within};
 use futures::StreamExt;
 use gateway_example::spec::SubschemaSpec;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -537,7 +540,7 @@ level = "warn"
 async fn json_logs_with_the_access_log_have_one_object_a_line() {
     use tokio::io::{AsyncBufReadExt, BufReader};
     let things = TestServer::start().await.unwrap();
-    let mut child = tokio::process::Command::new(env!("CARGO_BIN_EXE_gateway-example"))
+    let mut child = tokio::process::Command::new(quilt_test_support::process::gateway_binary())
         .env_remove("REDIS_URL")
         .args([
             "--subschema",

@@ -1,19 +1,22 @@
-//! Stage 6: execution. The request timeout, the subscription limit (a permit that lives as long
-//! as the stream), and a span per request.
+//! The execution gate every transport passes (HTTP, WebSocket, SSE single connection mode):
+//! the subscription limits (a permit that lives as long as the stream), the request timeout,
+//! the request id and a span per request, the masking of executor failures, and the one
+//! mapping of a refused or failed execution to what the client sees ([`ExecuteFailure`]).
 
 use std::net::IpAddr;
 
 use std::time::Duration;
 
 use futures::StreamExt;
-use quilt_executor::{Deadline, ExecutorError, Request, RequestId, Response};
+use quilt_executor::{Deadline, ExecutorError, GraphQLError, Request, RequestId, Response};
 use tracing::Instrument;
 
+use crate::error::RequestError;
 use crate::state::ServerState;
 
 /// Why the executor was not called or did not answer.
 #[derive(Debug)]
-pub enum ExecuteFailure {
+pub(crate) enum ExecuteFailure {
     /// The executor failed (or timed out).
     Executor(ExecutorError),
     /// The subscription limit is reached.
@@ -22,6 +25,52 @@ pub enum ExecuteFailure {
     TooManySubscriptionsForClient(usize),
     /// Graceful shutdown has started.
     ShuttingDown,
+}
+
+impl ExecuteFailure {
+    /// The failure as the GraphQL error of a transport without HTTP statuses (WebSocket, the
+    /// SSE single connection mode's stream).
+    pub(crate) fn into_graphql_error(self) -> GraphQLError {
+        match self {
+            ExecuteFailure::Executor(error) => error.to_graphql_error(),
+            ExecuteFailure::TooManySubscriptions(max) => too_many_subscriptions(max),
+            ExecuteFailure::TooManySubscriptionsForClient(max) => {
+                too_many_subscriptions_for_client(max)
+            }
+            ExecuteFailure::ShuttingDown => RequestError::ShuttingDown.to_graphql_error(),
+        }
+    }
+
+    /// The failure over HTTP: the executor's error, answered as a GraphQL result (its status
+    /// decided by the accepted media type), or a refusal with its own status (`503`).
+    pub(crate) fn into_http(self) -> Result<ExecutorError, RequestError> {
+        match self {
+            ExecuteFailure::Executor(error) => Ok(error),
+            ExecuteFailure::TooManySubscriptions(max) => {
+                Err(RequestError::Capacity(too_many_subscriptions(max).message))
+            }
+            ExecuteFailure::TooManySubscriptionsForClient(max) => Err(RequestError::Capacity(
+                too_many_subscriptions_for_client(max).message,
+            )),
+            ExecuteFailure::ShuttingDown => Err(RequestError::ShuttingDown),
+        }
+    }
+}
+
+/// The error of a subscription refused by the server's subscription limit.
+fn too_many_subscriptions(max: usize) -> GraphQLError {
+    GraphQLError::new(format!(
+        "the server runs its maximum of {max} subscriptions; try again later"
+    ))
+    .with_code("TOO_MANY_SUBSCRIPTIONS")
+}
+
+/// The error of a subscription over the client's share.
+fn too_many_subscriptions_for_client(max: usize) -> GraphQLError {
+    GraphQLError::new(format!(
+        "this client (address) holds its maximum of {max} subscriptions; end one first"
+    ))
+    .with_code("TOO_MANY_SUBSCRIPTIONS")
 }
 
 /// Executes `request`, bounded by the request timeout (for a stream: the time until the stream
@@ -114,7 +163,7 @@ async fn run(
     let future = async {
         future
             .await
-            .map_err(|error| state.client_error(error, &request_id))
+            .map_err(|error| client_error(state, error, &request_id))
     };
     let response = match state.limits.request_timeout {
         Some(after) => match tokio::time::timeout(after + DEADLINE_GRACE, future).await {
@@ -145,15 +194,17 @@ async fn run(
     })
 }
 
-impl ServerState {
-    /// An executor's failure as the client may see it: unless upstream details are exposed,
-    /// without endpoint or upstream text (logged whole with the request id).
-    fn client_error(&self, error: ExecutorError, request_id: &RequestId) -> ExecutorError {
-        if self.expose_upstream_details {
-            error
-        } else {
-            mask(error, request_id)
-        }
+/// An executor's failure as the client may see it: unless upstream details are exposed,
+/// without endpoint or upstream text (logged whole with the request id).
+fn client_error(
+    state: &ServerState,
+    error: ExecutorError,
+    request_id: &RequestId,
+) -> ExecutorError {
+    if state.expose_upstream_details {
+        error
+    } else {
+        mask(error, request_id)
     }
 }
 

@@ -5,9 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
-mod common;
-
-use common::{GatewayProcess, TempDir, redis_or_skip, within};
+use crate::common::{GatewayProcess, TempDir, redis_or_skip, within};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 

@@ -4,13 +4,11 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::common::{GatewayProcess, TempDir, js_shop};
 use clap::Parser;
-use common::{GatewayProcess, TempDir, js_shop};
 use gateway_example::config::{Cli, Settings};
 use serde_json::json;
 
@@ -26,7 +24,7 @@ fn settings(args: &[&str], env: &[(&str, &str)]) -> anyhow::Result<Settings> {
 /// Runs the binary with `args` to completion (at most 60 s): its exit code and standard
 /// output and error.
 fn run(args: &[&str]) -> (i32, String, String) {
-    let output = std::process::Command::new(env!("CARGO_BIN_EXE_gateway-example"))
+    let output = std::process::Command::new(quilt_test_support::process::gateway_binary())
         .args(args)
         .env_remove("REDIS_URL")
         .output()
@@ -39,7 +37,7 @@ fn run(args: &[&str]) -> (i32, String, String) {
 }
 
 fn example_file() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("gateway.example.toml")
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../gateway-example/gateway.example.toml")
 }
 
 #[test]
@@ -104,7 +102,7 @@ fn the_example_file_sets_every_section() {
 #[test]
 fn the_readme_shows_the_example_file_as_it_is() {
     let readme = include_str!("../../README.md");
-    let example = include_str!("../gateway.example.toml");
+    let example = include_str!("../../gateway-example/gateway.example.toml");
     assert!(
         readme.contains(&format!("```toml\n{example}```")),
         "README's complete example differs from gateway-example/gateway.example.toml"

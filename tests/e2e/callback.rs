@@ -4,9 +4,7 @@
 //! service, which POSTs its events back to the gateway's own listener (`/callback`, the URL
 //! derived from the bound address). Counted at the service (the emitter).
 
-mod common;
-
-use common::{GatewayProcess, settings, start, wait_for_subscribers, within};
+use crate::common::{GatewayProcess, settings, start, wait_for_subscribers, within};
 use futures::StreamExt;
 use gateway_example::spec::{SubschemaSpec, SubscriptionTransport};
 use quilt_executor::{Executor, HttpExecutor, Request, ResultStream};

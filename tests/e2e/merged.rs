@@ -5,9 +5,7 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
-mod common;
-
-use common::{GatewayProcess, js_shop, settings, start};
+use crate::common::{GatewayProcess, js_shop, settings, start};
 use serde_json::{Value, json};
 
 const MERGED: &str = r#"{

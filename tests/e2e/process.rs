@@ -3,9 +3,7 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
-mod common;
-
-use common::{GatewayProcess, js_shop};
+use crate::common::{GatewayProcess, js_shop};
 use serde_json::json;
 
 #[tokio::test]

@@ -10,11 +10,9 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
-mod common;
-
 use std::time::Duration;
 
-use common::{GatewayProcess, within};
+use crate::common::{GatewayProcess, within};
 use futures::StreamExt;
 use quilt_executor::{Executor, HttpExecutor, Request, ResultStream, WsExecutor};
 use quilt_test_support::WAIT;

@@ -20,7 +20,7 @@ use quilt_executor::{
     DedupOptions, DedupStats, DedupTable, ErrorKind, ExecutionResult, Request, Response as Answer,
 };
 
-use crate::pipeline::execute::{ExecuteFailure, execute_serialized};
+use crate::gate::{ExecuteFailure, execute_serialized};
 use crate::pipeline::negotiate::JsonKind;
 use crate::pipeline::respond::parts_body;
 use crate::state::ServerState;

@@ -4,11 +4,9 @@
 //! configured delay, every query in flight gets its whole answer, every subscriber its
 //! `complete`, and the process exits 0. Liveness stays up through the drain.
 
-mod common;
-
 use std::time::Duration;
 
-use common::GatewayProcess;
+use crate::common::GatewayProcess;
 use futures::StreamExt;
 use quilt_test_support::{TestServer, WAIT};
 use serde_json::{Value, json};

@@ -5,16 +5,14 @@
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
+use crate::common::{GatewayProcess, TempDir, within};
 use axum::Router;
 use axum::extract::State;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use common::{GatewayProcess, TempDir, within};
 use quilt_test_support::{Stats, TestServer};
 use serde_json::{Value, json};
 
