@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Instructions the gateway executes per answer, counted by valgrind (cachegrind without cache
+# simulation): deterministic to about a percent where CPU time on a shared machine moves by
+# ±15 % from run to run, so small costs (a metrics recorder, trace propagation) can be told
+# apart from noise. Each variant runs twice under valgrind, answering N1 and then N2 queries
+# one after another; (instructions(N2) - instructions(N1)) / (N2 - N1) is the cost of one
+# answer without the start-up (loading the schemas) and the shutdown.
+#
+# usage: bench/instructions.sh [--scenario heavy|simple] [--n1 20] [--n2 120]
+#                              LABEL=COMMAND [LABEL=COMMAND ...]
+# e.g.   bench/instructions.sh defaults=target/release/gateway-example \
+#          "no-metrics=target/release/gateway-example --no-metrics"
+# (the subgraphs' URLs, --listen and --no-dedup --no-upstream-dedup are added to COMMAND).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+TARGET_DIR=${CARGO_TARGET_DIR:-$ROOT/target}
+BENCH=$TARGET_DIR/release/quilt-bench
+PORT_BASE=${PORT_BASE:-4300}
+GATEWAY_PORT=${GATEWAY_PORT:-4400}
+SCENARIO=heavy N1=20 N2=120
+VARIANTS=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --scenario) SCENARIO=$2; shift ;;
+    --n1) N1=$2; shift ;;
+    --n2) N2=$2; shift ;;
+    *=*) VARIANTS+=("$1") ;;
+    *) echo "unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+[ ${#VARIANTS[@]} -gt 0 ] || { echo "no LABEL=COMMAND given" >&2; exit 2; }
+command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1; }
+[ -x "$BENCH" ] || (cd "$ROOT" && cargo build --release -p quilt-bench)
+
+case "$SCENARIO" in
+  heavy) QUERY=$(sed -n '/^pub const HEAVY_QUERY/,/";$/p' "$ROOT/test-support/src/federation/mod.rs") ;;
+  simple) QUERY=$(sed -n '/^pub const SIMPLE_QUERY/,/";$/p' "$ROOT/test-support/src/federation/mod.rs") ;;
+  *) echo "unknown scenario $SCENARIO" >&2; exit 2 ;;
+esac
+# The Rust string constant as one line of GraphQL.
+QUERY=$(printf '%s' "$QUERY" | sed -e 's/^pub const [A-Z_]*: &str = "//' -e 's/";$//' -e 's/\\$//' | tr -s '\n' ' ')
+BODY=$(printf '{"query":"%s"}' "$QUERY")
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+"$BENCH" subgraphs --port-base "$PORT_BASE" >"$WORK/subgraphs.out" 2>"$WORK/subgraphs.err" &
+PIDS+=($!)
+for _ in $(seq 300); do grep -q '^ready$' "$WORK/subgraphs.out" 2>/dev/null && break; sleep 0.1; done
+SUBSCHEMAS=()
+for name in accounts inventory products reviews; do
+  SUBSCHEMAS+=(--subschema "$name=$(grep "^$name=" "$WORK/subgraphs.out" | cut -d= -f2-)")
+done
+
+URL=http://127.0.0.1:$GATEWAY_PORT/graphql
+# instructions LABEL N COMMAND...: the gateway's instruction count when it answers N queries.
+instructions() {
+  local label=$1 n=$2; shift 2
+  local out=$WORK/$label-$n.cg
+  valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$out" \
+    "$@" "${SUBSCHEMAS[@]}" --no-dedup --no-upstream-dedup --listen "127.0.0.1:$GATEWAY_PORT" \
+    >"$WORK/$label-$n.out" 2>"$WORK/$label-$n.err" &
+  local pid=$!
+  for _ in $(seq 1200); do
+    curl -fs -o /dev/null -H 'content-type: application/json' -d '{"query":"{__typename}"}' "$URL" && break
+    kill -0 "$pid" 2>/dev/null || { tail -20 "$WORK/$label-$n.err" >&2; return 1; }
+    sleep 0.1
+  done
+  for _ in $(seq "$n"); do
+    curl -fs -o "$WORK/answer.json" -H 'content-type: application/json' --data-binary "$BODY" "$URL"
+  done
+  grep -q '"errors"' "$WORK/answer.json" && { echo "$label answered with errors:" >&2; head -c 400 "$WORK/answer.json" >&2; return 1; }
+  kill -TERM "$pid"
+  wait "$pid" || true
+  sed -n 's/^summary: //p' "$out"
+}
+
+printf '%-24s %14s %14s %16s\n' variant "instr N1=$N1" "instr N2=$N2" "instr per answer"
+for variant in "${VARIANTS[@]}"; do
+  label=${variant%%=*}
+  # shellcheck disable=SC2206 # the command is a list of words
+  command=(${variant#*=})
+  a=$(instructions "$label" "$N1" "${command[@]}")
+  b=$(instructions "$label" "$N2" "${command[@]}")
+  printf '%-24s %14s %14s %16d\n' "$label" "$a" "$b" $(( (b - a) / (N2 - N1) ))
+done
+echo "($SCENARIO query, one answer at a time, every deduplication off; valgrind $(valgrind --version); logs in $WORK)"
