@@ -48,6 +48,7 @@ pub mod metrics;
 mod plan;
 mod plan_cache;
 mod request;
+mod resolve;
 mod shape;
 mod subscription;
 mod type_merging;

@@ -24,7 +24,7 @@ use crate::entities::EntityIndex;
 use crate::index::StitchIndex;
 
 pub(crate) use build::plan_operation;
-pub(crate) use entity::{EntityStep, KEY_ALIAS_PREFIX, MATCH_ALIAS};
+pub(crate) use entity::EntityStep;
 pub(crate) use explain::Explain;
 pub(crate) use project::location;
 pub(crate) use reach::check as check_keys;

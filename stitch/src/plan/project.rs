@@ -16,10 +16,11 @@ use apollo_compiler::{Name, Node};
 use indexmap::{IndexMap, IndexSet};
 use quilt_executor::Location;
 
-use super::entity::{BuilderKey, EntityBuilder, KEY_ALIAS_PREFIX};
+use super::entity::{BuilderKey, EntityBuilder};
 use super::reach::Reach;
 use super::{PlanError, PlanInput};
-use crate::entities::Resolver;
+use crate::resolve::KEY_ALIAS_PREFIX;
+use crate::resolve::Resolver;
 
 /// The step being projected.
 pub(super) struct StepCtx {
