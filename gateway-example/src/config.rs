@@ -161,6 +161,13 @@ pub struct Cli {
     /// valid, else 1 with the problem (the key and its line).
     #[arg(long)]
     pub check_config: bool,
+    /// Print the query plan of the operation in FILE against the configured gateway (which
+    /// subschema gets which document, level by level) and exit, without serving.
+    #[arg(long, value_name = "FILE")]
+    pub explain: Option<std::path::PathBuf>,
+    /// With --explain: the operation to plan, when FILE holds several.
+    #[arg(long, value_name = "NAME", requires = "explain")]
+    pub operation_name: Option<String>,
     /// Metrics, traces and logs (over the file's `[telemetry]`).
     #[command(flatten)]
     pub telemetry: crate::telemetry::TelemetryFlags,
@@ -299,7 +306,7 @@ pub struct Settings {
     /// The stitched schema's subscription options (`[subscriptions]`).
     pub subscriptions: quilt_stitch::SubscriptionOptions,
     /// The stitched schema's limits (`[limits]`).
-    pub stitch_limits: quilt_stitch::Limits,
+    pub stitch_limits: quilt_stitch::StitchLimits,
     /// Whether GraphiQL is served (`graphiql`, `--no-graphiql`).
     pub graphiql: bool,
     /// Each subschema request's timeout unless the subschema sets its own
@@ -341,7 +348,7 @@ impl Default for Settings {
             limits: quilt_server::Limits::default(),
             streaming: quilt_server::Streaming::default(),
             subscriptions: quilt_stitch::SubscriptionOptions::default(),
-            stitch_limits: quilt_stitch::Limits::default(),
+            stitch_limits: quilt_stitch::StitchLimits::default(),
             graphiql: true,
             upstream_timeout: None,
             expose_upstream_details: false,

@@ -55,7 +55,7 @@ pub struct StitchOptions {
     /// How subscriptions run ([`Stitcher::subscriptions`]).
     pub subscriptions: quilt_stitch::SubscriptionOptions,
     /// Limits on client documents and the plan cache ([`Stitcher::limits`]).
-    pub limits: quilt_stitch::Limits,
+    pub limits: quilt_stitch::StitchLimits,
 }
 
 /// A gateway over remote subschemas.

@@ -33,30 +33,31 @@
 //! # Ok::<(), quilt_stitch::StitchError>(())
 //! ```
 
+mod compose;
 mod config;
 mod entities;
 mod entry_point;
 mod error;
 mod execute;
 mod extension;
-mod gateway;
 mod index;
 mod introspection;
 mod json_bytes;
-mod merge;
 pub mod metrics;
 mod plan;
 mod plan_cache;
 mod request;
 mod resolve;
 mod shape;
+mod stitched;
 mod subscription;
 mod type_merging;
 mod upstream_errors;
 mod validate;
 
 pub use config::{
-    Limits, OnTypeConflict, Stitcher, SubschemaConfig, TypeChoice, TypeConflict, ValidationLevel,
+    OnTypeConflict, StitchLimits, Stitcher, SubschemaConfig, TypeChoice, TypeConflict,
+    ValidationLevel,
 };
 pub use entry_point::{
     ArgsFn, ArgsFromKeysFn, EntryCall, EntryPoint, KeyFn, ResolveFn, ValuesFromResultsFn,
@@ -65,8 +66,8 @@ pub use error::StitchError;
 pub use extension::{
     DelegateArgsFn, FieldResolver, KeysArgsFn, LocalFn, OnLocatedErrorFn, ParentKeyFn,
 };
-pub use gateway::StitchedSchema;
 pub use plan_cache::PlanCacheStats;
+pub use stitched::StitchedSchema;
 pub use subscription::{
     CloseReason, SUBSCRIPTION_LIMIT, SUBSCRIPTION_SCHEMA_RELOAD, SubscriptionOptions,
     SubscriptionStats,

@@ -7,15 +7,15 @@ use std::sync::atomic::Ordering;
 use apollo_compiler::validation::Valid;
 use quilt_executor::{GraphQLError, JsonMap, Request};
 
-use crate::gateway::Gateway;
 use crate::json_bytes::{from_apollo_error, from_bytes_map, to_bytes_map};
+use crate::plan::Prepared;
 use crate::plan::{PlanInput, plan_operation};
-use crate::plan_cache::Prepared;
+use crate::stitched::SchemaState;
 use crate::validate::validate;
 
 /// The prepared operation for `request`, from the cache or validated and planned now.
 pub(crate) fn prepare(
-    gateway: &Gateway,
+    gateway: &SchemaState,
     request: &Request,
 ) -> Result<Arc<Prepared>, Vec<GraphQLError>> {
     let document = &request.document;
@@ -54,7 +54,7 @@ pub(crate) fn prepare(
         extensions: &gateway.extensions,
         schema: &gateway.full,
         subschemas: &gateway.subschemas,
-        subschema_names: &gateway.names,
+        subschema_names: &gateway.upstreams.names,
     })
     .map_err(|e| vec![GraphQLError::new(e.to_string()).with_code("PLAN_FAILED")])?;
     let prepared = Arc::new(Prepared {
@@ -70,7 +70,7 @@ pub(crate) fn prepare(
 
 /// The request's variables coerced to the operation's variable types, defaults applied.
 pub(crate) fn coerce_variables(
-    gateway: &Gateway,
+    gateway: &SchemaState,
     prepared: &Prepared,
     variables: &JsonMap,
 ) -> Result<(JsonMap, Valid<apollo_compiler::response::JsonMap>), Vec<GraphQLError>> {

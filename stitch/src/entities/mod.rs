@@ -16,9 +16,7 @@ use crate::config::SubschemaConfig;
 use crate::error::StitchError;
 use crate::resolve::{Resolver, field_set};
 
-pub(crate) use directives::{
-    GATEWAY_DIRECTIVES, HIDDEN_ROOT_FIELDS, canonical_marks, nested_selection, overridden,
-};
+pub(crate) use directives::{HIDDEN_ROOT_FIELDS, canonical_marks, overridden};
 pub(crate) use extensions::ExtensionIndex;
 
 /// A field resolved only with more input than the key: its required top-level fields.

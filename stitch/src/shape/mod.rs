@@ -24,8 +24,8 @@ use quilt_executor::{ExecutionResult, GraphQLError, JsonMap, PathSegment};
 use serde_json::Value;
 
 use crate::execute::Fetched;
+use crate::plan::Prepared;
 use crate::plan::location;
-use crate::plan_cache::Prepared;
 use collect::{Grouped, collect_fields};
 use leaf::{Leaf, write_leaf};
 

@@ -1,5 +1,5 @@
 //! Running entity steps: gather the objects at the step's place, send their representations
-//! (each distinct one once), and merge the results and errors back at the objects' paths.
+//! (each distinct one once), and place the results and errors back at the objects' paths.
 
 mod gather;
 mod place;
@@ -10,24 +10,22 @@ use quilt_executor::{
 };
 use serde_json::Value;
 
-use super::Fetched;
+use super::{Execution, Fetched, Upstreams};
 use crate::entry_point::EntryCall;
-use crate::gateway::Gateway;
-use crate::plan::{EntityStep, Plan};
+use crate::plan::EntityStep;
 use crate::resolve::{Call, Calls, RAW_REPRESENTATIONS};
 use gather::{Gathered, gather};
 use place::{client_path, place_all};
 
 /// Runs the entity steps of `plan` level by level (only those of root step `root` when
 /// given: a mutation field's merged fields are fetched before the next mutation runs).
-pub(crate) async fn run_entity_steps(
-    gateway: &Gateway,
-    plan: &Plan,
+pub(super) async fn run_entity_steps(
+    execution: &Execution<'_>,
     root: Option<usize>,
-    variables: &JsonMap,
-    context: &Context,
     fetched: &mut Fetched,
 ) {
+    let (gateway, plan) = (execution.upstreams, &execution.prepared.plan);
+    let (variables, context) = (execution.variables, execution.context);
     for level in &plan.entity_steps {
         let mut work = Vec::new();
         let mut local = Vec::new();
@@ -63,7 +61,7 @@ pub(crate) async fn run_entity_steps(
         )
         .await;
         for (step, gathered, values) in locals {
-            merge_local(step, gathered, values, fetched);
+            place_values(step, gathered, values, fetched);
         }
         let customs = join_all(
             custom
@@ -72,7 +70,7 @@ pub(crate) async fn run_entity_steps(
         )
         .await;
         for (step, gathered, values) in customs {
-            merge_local(step, gathered, values, fetched);
+            place_values(step, gathered, values, fetched);
         }
         if work.is_empty() {
             continue;
@@ -81,9 +79,7 @@ pub(crate) async fn run_entity_steps(
             let request = request.take();
             async move {
                 match request {
-                    Some(Ok(request)) => {
-                        super::fetch(gateway, step.resolver.subschema, request).await
-                    }
+                    Some(Ok(request)) => gateway.fetch(step.resolver.subschema, request).await,
                     Some(Err(message)) => Ok(ExecutionResult {
                         errors: vec![GraphQLError::new(message)],
                         ..ExecutionResult::default()
@@ -94,14 +90,14 @@ pub(crate) async fn run_entity_steps(
         }))
         .await;
         for ((step, gathered, _), result) in work.into_iter().zip(results) {
-            merge(gateway, step, gathered, result, context, fetched);
+            place_results(gateway, step, gathered, result, context, fetched);
         }
     }
 }
 
 /// A custom entry point's input: the objects, the selection, the client's variables it uses.
 fn entry_call(
-    gateway: &Gateway,
+    gateway: &Upstreams,
     step: &EntityStep,
     representations: &[JsonMap],
     variables: &JsonMap,
@@ -158,8 +154,8 @@ fn request(
 }
 
 /// Puts each result into its objects and each error at its objects' paths.
-fn merge(
-    gateway: &Gateway,
+fn place_results(
+    gateway: &Upstreams,
     step: &EntityStep,
     gathered: Gathered,
     result: Result<ExecutionResult, ExecutorError>,
@@ -250,7 +246,7 @@ fn merge(
 
 /// Puts a local resolver's values (one per distinct parent) in place; a failure is an error
 /// at the field of each of its parents.
-fn merge_local(
+fn place_values(
     step: &EntityStep,
     gathered: Gathered,
     values: Vec<Result<Value, String>>,

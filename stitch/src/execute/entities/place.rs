@@ -1,5 +1,5 @@
 //! The write walk of an entity step: down the same path, each gathered object's result put
-//! in place (merged into the object, or as a gateway-defined field's value), and the client
+//! in place (overlaid on the object, or as a gateway-defined field's value), and the client
 //! path of an object for its errors.
 
 use quilt_executor::data::Object;
@@ -10,7 +10,7 @@ use crate::plan::EntityStep;
 
 /// Puts each gathered object's result in place, in one walk down the step's path (the walk
 /// `gather` took, so the objects come in the same order): `result(i, u)` gives the value for
-/// object `i` of representation `u`. An object no longer at its place (a value merged since
+/// object `i` of representation `u`. An object no longer at its place (a value placed since
 /// replaced it) is skipped.
 pub(super) fn place_all(
     step: &EntityStep,
@@ -95,14 +95,14 @@ impl<F: FnMut(usize, usize) -> Option<Data>> Placer<'_, F> {
     }
 }
 
-/// Puts one object's result in place: merged into the object, or as the value of the
+/// Puts one object's result in place: overlaid on the object, or as the value of the
 /// gateway-defined field.
 fn put(step: &EntityStep, target: &mut Object, value: Option<Data>) {
     match (&step.placement, value) {
         (Some(key), value) => {
             target.insert(key.as_str(), value.unwrap_or(Data::Null));
         }
-        (None, Some(Data::Object(source))) => deep_merge(target, source),
+        (None, Some(Data::Object(source))) => overlay(target, source),
         (None, _) => {}
     }
 }
@@ -141,19 +141,19 @@ pub(super) fn client_path(step: &EntityStep, data: &Object, indices: &[u32]) -> 
     path
 }
 
-/// Merges `source` into `target`: objects key by key, lists of the same length item by item.
-fn deep_merge(target: &mut Object, source: Object) {
-    target.merge_members(source, merge_value);
+/// Overlays `source` on `target`: objects key by key, lists of the same length item by item.
+fn overlay(target: &mut Object, source: Object) {
+    target.merge_members(source, overlay_value);
 }
 
-/// Merges `value` into `existing` (see [`deep_merge`]).
-fn merge_value(existing: &mut Data, value: Data) {
+/// Overlays `value` on `existing` (see [`overlay`]).
+fn overlay_value(existing: &mut Data, value: Data) {
     match (existing, value) {
-        (Data::Object(t), Data::Object(s)) => deep_merge(t, s),
+        (Data::Object(t), Data::Object(s)) => overlay(t, s),
         (Data::List(t), Data::List(s)) if t.len() == s.len() => {
             for (t, s) in t.iter_mut().zip(s) {
                 match (t, s) {
-                    (Data::Object(t), Data::Object(s)) => deep_merge(t, s),
+                    (Data::Object(t), Data::Object(s)) => overlay(t, s),
                     (t, s) => *t = s,
                 }
             }
