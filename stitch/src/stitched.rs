@@ -22,7 +22,7 @@ use crate::index::StitchIndex;
 use crate::introspection::introspect;
 use crate::plan::Prepared;
 use crate::plan_cache::{PlanCache, PlanCacheStats};
-use crate::request::{coerce_variables, prepare};
+use crate::request::{Preparer, coerce_variables, prepare};
 use crate::subscription::{self, CloseReason, Hub, SubscriptionStats};
 use crate::upstream_errors::ErrorPolicy;
 
@@ -186,7 +186,7 @@ impl StitchedSchema {
             vec![GraphQLError::new(e.to_string()).with_code("GRAPHQL_PARSE_FAILED")]
         })?;
         request.operation_name = operation_name.map(str::to_owned);
-        let prepared = prepare(&self.gateway, &request)?;
+        let prepared = prepare(&self.gateway.preparer(), &request)?;
         Ok(crate::plan::Explain {
             plan: &prepared.plan,
             names: &self.gateway.upstreams.names,
@@ -245,6 +245,21 @@ fn request_error(errors: Vec<GraphQLError>) -> Response {
 }
 
 impl SchemaState {
+    /// What preparing a request reads.
+    fn preparer(&self) -> Preparer<'_> {
+        Preparer {
+            cache: &self.cache,
+            public: &self.public,
+            limits: &self.limits,
+            full: &self.full,
+            subschemas: &self.subschemas,
+            names: &self.upstreams.names,
+            index: &self.index,
+            entities: &self.entities,
+            extensions: &self.extensions,
+        }
+    }
+
     /// Runs a request; with `serialized` a single result carries its data as JSON bytes.
     async fn run(self: Arc<Self>, mut request: Request, serialized: bool) -> Response {
         // Variables given as JSON text (a caller that did not ask `accepts_raw_variables`) are
@@ -254,14 +269,15 @@ impl SchemaState {
                 "a variable given as JSON text could not be read: {error}"
             ))]);
         }
-        let prepared = match prepare(&self, &request) {
+        let prepared = match prepare(&self.preparer(), &request) {
             Ok(prepared) => prepared,
             Err(errors) => return request_error(errors),
         };
-        let (variables, coerced) = match coerce_variables(&self, &prepared, &request.variables) {
-            Ok(v) => v,
-            Err(errors) => return request_error(errors),
-        };
+        let (variables, coerced) =
+            match coerce_variables(&self.public, &prepared, &request.variables) {
+                Ok(v) => v,
+                Err(errors) => return request_error(errors),
+            };
         let Ok(operation) = prepared
             .document
             .operations

@@ -5,7 +5,6 @@ use apollo_compiler::Schema;
 use apollo_compiler::ast::OperationType;
 use apollo_compiler::validation::Valid;
 use futures::future::join_all;
-use quilt_executor::data::Object;
 use quilt_executor::{
     Context, Data, Deadline, ExecutionResult, ExecutorError, GraphQLError, JsonMap, PathSegment,
     Request, SharedExecutor,
@@ -17,6 +16,7 @@ use tracing::Instrument;
 use crate::compose::ROOTS;
 use crate::metrics::Outcome;
 use crate::plan::{FetchStep, Prepared};
+pub(crate) use crate::shape::Fetched;
 use crate::shape::shape;
 use crate::upstream_errors::ErrorPolicy;
 
@@ -50,16 +50,6 @@ pub(crate) struct Execution<'a> {
     pub variables: &'a JsonMap,
     /// The client request's context.
     pub context: &'a Context,
-}
-
-/// What the steps fetched: the data in the shape of the upstream documents (client response
-/// keys, plus whatever the planner added) and every error, on client paths.
-#[derive(Debug, Default)]
-pub(crate) struct Fetched {
-    /// The data fetched so far, placed together.
-    pub data: Object,
-    /// The errors.
-    pub errors: Vec<GraphQLError>,
 }
 
 impl Execution<'_> {
