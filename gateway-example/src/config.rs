@@ -157,6 +157,10 @@ pub struct Cli {
     /// Show clients upstream URLs, upstream error bodies and stack traces (development only).
     #[arg(long)]
     pub expose_upstream_details: bool,
+    /// Answer a request carrying `Apollo-Expose-Query-Plan: true` with its plan in
+    /// `extensions.apolloQueryPlan.text` (development only: a plan names the subschemas).
+    #[arg(long)]
+    pub expose_query_plan: bool,
     /// Check the settings (the --config file with every flag) and exit: 0 when they are
     /// valid, else 1 with the problem (the key and its line).
     #[arg(long)]
@@ -314,6 +318,8 @@ pub struct Settings {
     pub upstream_timeout: Option<Duration>,
     /// Whether clients see upstream details (`[errors]`, `--expose-upstream-details`).
     pub expose_upstream_details: bool,
+    /// Whether a client may ask for its operation's plan (`--expose-query-plan`).
+    pub expose_query_plan: bool,
     /// Whether `__schema`/`__type` may be queried (`[introspection]`, `--no-introspection`).
     pub introspection: bool,
     /// `[cors]`, with the `--cors-origin` flags' origins added.
@@ -352,6 +358,7 @@ impl Default for Settings {
             graphiql: true,
             upstream_timeout: None,
             expose_upstream_details: false,
+            expose_query_plan: false,
             introspection: true,
             cors: CorsSection::default(),
             csrf: CsrfSection::default(),
@@ -542,6 +549,7 @@ impl Cli {
             upstream_timeout,
             expose_upstream_details: self.expose_upstream_details
                 || file.errors.expose_upstream_details.unwrap_or(false),
+            expose_query_plan: self.expose_query_plan,
             introspection: !self.no_introspection && file.introspection.enabled.unwrap_or(true),
             cors,
             csrf: file.csrf,

@@ -174,6 +174,7 @@ async fn connect(
 ) -> anyhow::Result<Prepared> {
     let options = StitchOptions {
         expose_upstream_details: settings.expose_upstream_details,
+        expose_query_plan: settings.expose_query_plan,
         subscriptions: settings.subscriptions.clone(),
         limits: settings.stitch_limits,
     };

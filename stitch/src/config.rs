@@ -254,6 +254,7 @@ pub struct Stitcher {
     pub(crate) subscriptions: SubscriptionOptions,
     pub(crate) key_validation: ValidationLevel,
     pub(crate) expose_upstream_details: bool,
+    pub(crate) expose_query_plan: bool,
     pub(crate) type_merging: TypeMergingOptions,
     pub(crate) merge_types: MergeTypes,
     pub(crate) skip_directives: bool,
@@ -358,6 +359,17 @@ impl Stitcher {
     /// holds the detail. Turn it on for development only.
     pub fn expose_upstream_details(mut self, expose: bool) -> Self {
         self.expose_upstream_details = expose;
+        self
+    }
+
+    /// Lets a client ask for the plan of its operation, as Apollo Router does: a request
+    /// carrying the header [`EXPOSE_QUERY_PLAN_HEADER`](crate::EXPOSE_QUERY_PLAN_HEADER)
+    /// (`Apollo-Expose-Query-Plan: true`)
+    /// gets `extensions.apolloQueryPlan.text`, the plan as
+    /// [`StitchedSchema::explain`] prints it. Off by default (a plan names the subschemas and
+    /// their documents); without it the header is ignored.
+    pub fn expose_query_plan(mut self, expose: bool) -> Self {
+        self.expose_query_plan = expose;
         self
     }
 

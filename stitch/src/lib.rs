@@ -67,7 +67,7 @@ pub use extension::{
     DelegateArgsFn, FieldResolver, KeysArgsFn, LocalFn, OnLocatedErrorFn, ParentKeyFn,
 };
 pub use plan_cache::PlanCacheStats;
-pub use stitched::StitchedSchema;
+pub use stitched::{EXPOSE_QUERY_PLAN_HEADER, StitchedSchema};
 pub use subscription::{
     CloseReason, SUBSCRIPTION_LIMIT, SUBSCRIPTION_SCHEMA_RELOAD, SubscriptionOptions,
     SubscriptionStats,

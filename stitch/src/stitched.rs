@@ -54,6 +54,8 @@ pub(crate) struct SchemaState {
     pub cache: PlanCache,
     pub limits: StitchLimits,
     pub subscriptions: Arc<Hub>,
+    /// Whether a client may ask for its operation's plan ([`Stitcher::expose_query_plan`]).
+    pub expose_query_plan: bool,
     pub warnings: Vec<crate::BuildWarning>,
 }
 
@@ -141,6 +143,7 @@ impl StitchedSchema {
                 cache: PlanCache::new(stitcher.limits.plan_cache_capacity),
                 limits: stitcher.limits,
                 subscriptions: Hub::new(stitcher.subscriptions),
+                expose_query_plan: stitcher.expose_query_plan,
                 warnings,
             }),
         })
@@ -237,6 +240,19 @@ impl Executor for StitchedSchema {
     }
 }
 
+/// The request header with which a client asks for its operation's plan (when the schema
+/// allows it: [`Stitcher::expose_query_plan`]), as Apollo Router names it.
+pub const EXPOSE_QUERY_PLAN_HEADER: &str = "apollo-expose-query-plan";
+
+/// Whether the request says `Apollo-Expose-Query-Plan: true`.
+fn asks_for_plan(context: &quilt_executor::Context) -> bool {
+    context
+        .headers()
+        .get(EXPOSE_QUERY_PLAN_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
+}
+
 fn request_error(errors: Vec<GraphQLError>) -> Response {
     Response::Single(ExecutionResult {
         errors,
@@ -313,7 +329,26 @@ impl SchemaState {
             variables: &variables,
             context: &request.context,
         };
-        Response::Single(execution.run(fetched, serialized).await)
+        let mut result = execution.run(fetched, serialized).await;
+        if self.expose_query_plan && asks_for_plan(&request.context) {
+            let text = crate::plan::Explain {
+                plan: &prepared.plan,
+                names: &self.upstreams.names,
+            }
+            .to_string();
+            let plan = quilt_executor::JsonMap::from_iter([(
+                "text".to_owned(),
+                serde_json::Value::String(text),
+            )]);
+            result
+                .extensions
+                .get_or_insert_with(quilt_executor::JsonMap::new)
+                .insert(
+                    "apolloQueryPlan".to_owned(),
+                    serde_json::Value::Object(plan),
+                );
+        }
+        Response::Single(result)
     }
 
     /// A subscription: joins (or starts) the upstream subscription shared by identical ones;
