@@ -6,9 +6,11 @@
 //! once (the plan is cached), sends each subschema the document it owns, and shapes the merged
 //! result exactly as the client asked.
 //!
-//! The code reads in the order a request flows: [`config`](Stitcher) and `merge` build the
-//! schema, `index` records who resolves what, `request` and `validate` check the client's
-//! document, `plan` and `plan_cache` decide and remember what to send, `execute` sends it,
+//! The code reads in the order a request flows: [`config`](Stitcher) and `compose` build the
+//! schema, `index`, `entities` and `resolve` record who resolves what and how (one module of
+//! `resolve` per way of fetching a merged type's fields), `request` and `validate` check the
+//! client's document, `plan` and `plan_cache` decide and remember what to send, `execute`
+//! sends it through one narrow context shared by queries and subscription events,
 //! `introspection` answers `__schema`/`__type`, and `shape` builds the response.
 //!
 //! ```
