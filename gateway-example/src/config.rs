@@ -159,10 +159,21 @@ pub struct Cli {
     /// Show clients upstream URLs, upstream error bodies and stack traces (development only).
     #[arg(long)]
     pub expose_upstream_details: bool,
+    /// Answer a request carrying `Apollo-Expose-Query-Plan: true` with its plan in
+    /// `extensions.apolloQueryPlan.text` (development only: a plan names the subschemas).
+    #[arg(long)]
+    pub expose_query_plan: bool,
     /// Check the settings (the --config file with every flag) and exit: 0 when they are
     /// valid, else 1 with the problem (the key and its line).
     #[arg(long)]
     pub check_config: bool,
+    /// Print the query plan of the operation in FILE against the configured gateway (which
+    /// subschema gets which document, level by level) and exit, without serving.
+    #[arg(long, value_name = "FILE")]
+    pub explain: Option<std::path::PathBuf>,
+    /// With --explain: the operation to plan, when FILE holds several.
+    #[arg(long, value_name = "NAME", requires = "explain")]
+    pub operation_name: Option<String>,
     /// Metrics, traces and logs (over the file's `[telemetry]`).
     #[command(flatten)]
     pub telemetry: crate::telemetry::TelemetryFlags,
@@ -301,7 +312,7 @@ pub struct Settings {
     /// The stitched schema's subscription options (`[subscriptions]`).
     pub subscriptions: quilt_stitch::SubscriptionOptions,
     /// The stitched schema's limits (`[limits]`).
-    pub stitch_limits: quilt_stitch::Limits,
+    pub stitch_limits: quilt_stitch::StitchLimits,
     /// Whether GraphiQL is served (`graphiql`, `--no-graphiql`).
     pub graphiql: bool,
     /// Each subschema request's timeout unless the subschema sets its own
@@ -309,6 +320,8 @@ pub struct Settings {
     pub upstream_timeout: Option<Duration>,
     /// Whether clients see upstream details (`[errors]`, `--expose-upstream-details`).
     pub expose_upstream_details: bool,
+    /// Whether a client may ask for its operation's plan (`--expose-query-plan`).
+    pub expose_query_plan: bool,
     /// Whether `__schema`/`__type` may be queried (`[introspection]`, `--no-introspection`).
     pub introspection: bool,
     /// `[cors]`, with the `--cors-origin` flags' origins added.
@@ -343,10 +356,11 @@ impl Default for Settings {
             limits: quilt_server::Limits::default(),
             streaming: quilt_server::Streaming::default(),
             subscriptions: quilt_stitch::SubscriptionOptions::default(),
-            stitch_limits: quilt_stitch::Limits::default(),
+            stitch_limits: quilt_stitch::StitchLimits::default(),
             graphiql: true,
             upstream_timeout: None,
             expose_upstream_details: false,
+            expose_query_plan: false,
             introspection: true,
             cors: CorsSection::default(),
             csrf: CsrfSection::default(),
@@ -537,6 +551,7 @@ impl Cli {
             upstream_timeout,
             expose_upstream_details: self.expose_upstream_details
                 || file.errors.expose_upstream_details.unwrap_or(false),
+            expose_query_plan: self.expose_query_plan,
             introspection: !self.no_introspection && file.introspection.enabled.unwrap_or(true),
             cors,
             csrf: file.csrf,

@@ -52,10 +52,12 @@ pub enum Reload {
 pub struct StitchOptions {
     /// Whether clients see upstream details ([`Stitcher::expose_upstream_details`]).
     pub expose_upstream_details: bool,
+    /// Whether a client may ask for its operation's plan ([`Stitcher::expose_query_plan`]).
+    pub expose_query_plan: bool,
     /// How subscriptions run ([`Stitcher::subscriptions`]).
     pub subscriptions: quilt_stitch::SubscriptionOptions,
     /// Limits on client documents and the plan cache ([`Stitcher::limits`]).
-    pub limits: quilt_stitch::Limits,
+    pub limits: quilt_stitch::StitchLimits,
 }
 
 /// A gateway over remote subschemas.
@@ -208,6 +210,7 @@ fn stitch(
 ) -> anyhow::Result<StitchedSchema> {
     let mut stitcher = Stitcher::new()
         .expose_upstream_details(options.expose_upstream_details)
+        .expose_query_plan(options.expose_query_plan)
         .limits(options.limits)
         .on_type_conflict(|conflict| {
             tracing::warn!(

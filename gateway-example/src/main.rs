@@ -1,5 +1,6 @@
 //! `gateway-example`: see the crate docs of the library and `--help`.
 
+use anyhow::Context as _;
 use clap::Parser;
 use gateway_example::config::Cli;
 use gateway_example::{run, telemetry};
@@ -14,7 +15,18 @@ static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let check_only = cli.check_config;
+    let explain = cli.explain.clone();
+    let operation_name = cli.operation_name.clone();
     let settings = cli.settings()?;
+    if let Some(file) = explain {
+        let query = std::fs::read_to_string(&file)
+            .with_context(|| format!("reading the operation in {}", file.display()))?;
+        println!(
+            "{}",
+            run::explain(&settings, &query, operation_name.as_deref())?
+        );
+        return Ok(());
+    }
     if check_only {
         settings.check()?;
         println!("the configuration is valid");

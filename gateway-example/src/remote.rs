@@ -167,7 +167,7 @@ impl Remote {
             .iter_root_operations()
             .map(|(_, name)| name.name.to_string())
             .collect();
-        let config = quilt_wrap::SubschemaConfig::new(
+        let config = quilt_wrap::WrapSchemaConfig::new(
             schema.into_inner(),
             self.hybrid_batched_inside.clone(),
         )
@@ -181,10 +181,10 @@ impl Remote {
 /// Adds the configured transforms in their order: filter (by the service's names), then
 /// rename.
 fn with_transforms(
-    mut config: quilt_wrap::SubschemaConfig,
+    mut config: quilt_wrap::WrapSchemaConfig,
     spec: &TransformSpec,
     roots: Vec<String>,
-) -> quilt_wrap::SubschemaConfig {
+) -> quilt_wrap::WrapSchemaConfig {
     if let Some(keep) = spec.keep_root_fields.clone() {
         config = config.transform(FilterRootFields::new(move |_, field, _| {
             keep.iter().any(|kept| kept == field)

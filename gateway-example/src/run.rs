@@ -45,6 +45,26 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Prepared> {
     connect(settings, specs, &shared, demo).await
 }
 
+/// The query plan of `query` (operation `operation_name`, or its only one) against the
+/// gateway `settings` describe, printed as [`StitchedSchema::explain`] prints it; the demo
+/// services are started for it when no subschema is configured.
+///
+/// [`StitchedSchema::explain`]: quilt_stitch::StitchedSchema::explain
+pub fn explain(
+    settings: &Settings,
+    query: &str,
+    operation_name: Option<&str>,
+) -> anyhow::Result<String> {
+    event_loop()?.block_on(async {
+        let prepared = prepare(settings).await?;
+        let schema = prepared.gateway.executor().current();
+        schema.explain(query, operation_name).map_err(|errors| {
+            let messages: Vec<String> = errors.iter().map(|e| e.message.clone()).collect();
+            anyhow::anyhow!("the operation cannot be planned: {}", messages.join("; "))
+        })
+    })
+}
+
 /// The subschemas to stitch: the settings', or the demo's, started here.
 async fn demo_or_specs(settings: &Settings) -> anyhow::Result<(Vec<SubschemaSpec>, Option<Demo>)> {
     if !settings.subschemas.is_empty() {
@@ -154,6 +174,7 @@ async fn connect(
 ) -> anyhow::Result<Prepared> {
     let options = StitchOptions {
         expose_upstream_details: settings.expose_upstream_details,
+        expose_query_plan: settings.expose_query_plan,
         subscriptions: settings.subscriptions.clone(),
         limits: settings.stitch_limits,
     };

@@ -207,8 +207,8 @@ impl LimitsSection {
     pub fn stitch_limits(
         &self,
         server: &quilt_server::Limits,
-    ) -> anyhow::Result<quilt_stitch::Limits> {
-        let mut limits = quilt_stitch::Limits::default();
+    ) -> anyhow::Result<quilt_stitch::StitchLimits> {
+        let mut limits = quilt_stitch::StitchLimits::default();
         if let Some(bytes) = self.max_document_bytes {
             limits.max_document_bytes = bytes;
         }

@@ -309,3 +309,35 @@ async fn seat_events_reach_clients_over_websocket_sse_and_multipart() {
     drop(streams);
     wait_for(venue.subscribers(), |n| *n == 0).await;
 }
+
+/// `--expose-query-plan`: a request with `Apollo-Expose-Query-Plan: true` gets its plan in
+/// `extensions.apolloQueryPlan.text`; without the flag the header is ignored.
+#[tokio::test]
+async fn the_query_plan_header_is_answered_only_with_expose_query_plan() {
+    let ask = |url: String| async move {
+        let response = reqwest::Client::new()
+            .post(url)
+            .header("Apollo-Expose-Query-Plan", "true")
+            .json(&serde_json::json!({ "query": "{ venues { __typename } }" }))
+            .send()
+            .await
+            .unwrap();
+        response.json::<serde_json::Value>().await.unwrap()
+    };
+    let mut exposing = settings(Vec::new());
+    exposing.expose_query_plan = true;
+    let gateway = start(exposing).await;
+    let answer = within(ask(gateway.url.clone())).await;
+    let plan = answer["extensions"]["apolloQueryPlan"]["text"]
+        .as_str()
+        .unwrap_or_else(|| panic!("no plan in {answer}"));
+    assert!(plan.starts_with("query\n  fetch "), "{plan}");
+    assert!(plan.contains("venues"), "{plan}");
+    let gateway = start(settings(Vec::new())).await;
+    let answer = within(ask(gateway.url.clone())).await;
+    assert!(answer["data"]["venues"].is_array(), "{answer}");
+    assert!(
+        answer["extensions"]["apolloQueryPlan"].is_null(),
+        "{answer}"
+    );
+}

@@ -23,7 +23,7 @@ use common::services::{MutationLog, accounts};
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use quilt_executor::{Document, ExecutionResult, Executor, Request, Response, from_fn};
 use quilt_server::check_limits;
-use quilt_stitch::{Limits, Stitcher, SubschemaConfig};
+use quilt_stitch::{StitchLimits, Stitcher, SubschemaConfig};
 use serde_json::json;
 
 /// A family of documents: its name, how one of size n is written, the sizes measured.
@@ -81,9 +81,9 @@ fn bench(c: &mut Criterion) {
         Ok(Response::Single(ExecutionResult::from_data(data.into())))
     });
     let schema = Stitcher::new()
-        .limits(Limits {
+        .limits(StitchLimits {
             plan_cache_capacity: 0,
-            ..Limits::default()
+            ..StitchLimits::default()
         })
         .subschema(SubschemaConfig::from_sdl("accounts", &sdl, canned).unwrap())
         .build()

@@ -10,7 +10,7 @@ use quilt_executor::{Executor, SharedExecutor};
 use crate::entry_point::EntryPoint;
 use crate::error::StitchError;
 use crate::extension::FieldResolver;
-use crate::gateway::StitchedSchema;
+use crate::stitched::StitchedSchema;
 use crate::subscription::SubscriptionOptions;
 use crate::type_merging::{MergeTypes, TypeMergingOptions};
 use crate::upstream_errors::SubschemaErrors;
@@ -74,7 +74,7 @@ impl SubschemaConfig {
     /// ```
     /// use quilt_executor::{from_fn, ExecutionResult, Request, Response};
     /// use quilt_stitch::SubschemaConfig;
-    /// use quilt_wrap::{transforms::RenameTypes, wrap_schema, SubschemaConfig as WrapConfig};
+    /// use quilt_wrap::{transforms::RenameTypes, wrap_schema, WrapSchemaConfig as WrapConfig};
     ///
     /// let executor = from_fn(|_r: Request| async { Ok(Response::Single(ExecutionResult::default())) });
     /// let schema = apollo_compiler::Schema::parse_and_validate(
@@ -214,7 +214,7 @@ pub type OnTypeConflict = Arc<dyn Fn(&TypeConflict<'_>) -> TypeChoice + Send + S
 
 /// Limits on what a client may send, checked before any upstream call.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub struct StitchLimits {
     /// The longest accepted document text, in bytes (default 256 KiB).
     pub max_document_bytes: usize,
     /// The deepest accepted selection nesting, fragments included (default 64).
@@ -227,7 +227,7 @@ pub struct Limits {
     pub plan_cache_capacity: usize,
 }
 
-impl Default for Limits {
+impl Default for StitchLimits {
     fn default() -> Self {
         Self {
             max_document_bytes: 256 * 1024,
@@ -248,12 +248,13 @@ impl Default for Limits {
 pub struct Stitcher {
     pub(crate) subschemas: Vec<SubschemaConfig>,
     pub(crate) on_type_conflict: Option<OnTypeConflict>,
-    pub(crate) limits: Limits,
+    pub(crate) limits: StitchLimits,
     pub(crate) type_defs: Vec<String>,
     pub(crate) resolvers: Vec<(String, FieldResolver)>,
     pub(crate) subscriptions: SubscriptionOptions,
     pub(crate) key_validation: ValidationLevel,
     pub(crate) expose_upstream_details: bool,
+    pub(crate) expose_query_plan: bool,
     pub(crate) type_merging: TypeMergingOptions,
     pub(crate) merge_types: MergeTypes,
     pub(crate) skip_directives: bool,
@@ -294,7 +295,7 @@ impl Stitcher {
     }
 
     /// Sets the limits on client documents and the plan cache size.
-    pub fn limits(mut self, limits: Limits) -> Self {
+    pub fn limits(mut self, limits: StitchLimits) -> Self {
         self.limits = limits;
         self
     }
@@ -358,6 +359,17 @@ impl Stitcher {
     /// holds the detail. Turn it on for development only.
     pub fn expose_upstream_details(mut self, expose: bool) -> Self {
         self.expose_upstream_details = expose;
+        self
+    }
+
+    /// Lets a client ask for the plan of its operation, as Apollo Router does: a request
+    /// carrying the header [`EXPOSE_QUERY_PLAN_HEADER`](crate::EXPOSE_QUERY_PLAN_HEADER)
+    /// (`Apollo-Expose-Query-Plan: true`)
+    /// gets `extensions.apolloQueryPlan.text`, the plan as
+    /// [`StitchedSchema::explain`] prints it. Off by default (a plan names the subschemas and
+    /// their documents); without it the header is ignored.
+    pub fn expose_query_plan(mut self, expose: bool) -> Self {
+        self.expose_query_plan = expose;
         self
     }
 

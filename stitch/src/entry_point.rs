@@ -156,7 +156,7 @@ impl EntryPoint {
         let key_field = key_field.into();
         Self {
             field_name: field_name.into(),
-            selection_set: crate::entities::nested_selection(&key_field),
+            selection_set: nested_selection(&key_field),
             args: EntryArgs::Declarative(Declarative {
                 key_field: Some(key_field),
                 ..Declarative::default()
@@ -362,4 +362,14 @@ impl std::fmt::Debug for EntryPoint {
             .field("selection_set", &self.selection_set)
             .finish_non_exhaustive()
     }
+}
+
+/// `a.b.c` as the selection `{ a { b { c } } }`.
+pub(crate) fn nested_selection(path: &str) -> String {
+    let parts: Vec<&str> = path.split('.').collect();
+    format!(
+        "{{ {}{} }}",
+        parts.join(" { "),
+        " }".repeat(parts.len().saturating_sub(1))
+    )
 }

@@ -6,9 +6,11 @@
 //! once (the plan is cached), sends each subschema the document it owns, and shapes the merged
 //! result exactly as the client asked.
 //!
-//! The code reads in the order a request flows: [`config`](Stitcher) and `merge` build the
-//! schema, `index` records who resolves what, `request` and `validate` check the client's
-//! document, `plan` and `plan_cache` decide and remember what to send, `execute` sends it,
+//! The code reads in the order a request flows: [`config`](Stitcher) and `compose` build the
+//! schema, `index`, `entities` and `resolve` record who resolves what and how (one module of
+//! `resolve` per way of fetching a merged type's fields), `request` and `validate` check the
+//! client's document, `plan` and `plan_cache` decide and remember what to send, `execute`
+//! sends it through one narrow context shared by queries and subscription events,
 //! `introspection` answers `__schema`/`__type`, and `shape` builds the response.
 //!
 //! ```
@@ -33,29 +35,31 @@
 //! # Ok::<(), quilt_stitch::StitchError>(())
 //! ```
 
+mod compose;
 mod config;
 mod entities;
 mod entry_point;
 mod error;
 mod execute;
 mod extension;
-mod gateway;
 mod index;
 mod introspection;
 mod json_bytes;
-mod merge;
 pub mod metrics;
 mod plan;
 mod plan_cache;
 mod request;
+mod resolve;
 mod shape;
+mod stitched;
 mod subscription;
 mod type_merging;
 mod upstream_errors;
 mod validate;
 
 pub use config::{
-    Limits, OnTypeConflict, Stitcher, SubschemaConfig, TypeChoice, TypeConflict, ValidationLevel,
+    OnTypeConflict, StitchLimits, Stitcher, SubschemaConfig, TypeChoice, TypeConflict,
+    ValidationLevel,
 };
 pub use entry_point::{
     ArgsFn, ArgsFromKeysFn, EntryCall, EntryPoint, KeyFn, ResolveFn, ValuesFromResultsFn,
@@ -64,8 +68,8 @@ pub use error::StitchError;
 pub use extension::{
     DelegateArgsFn, FieldResolver, KeysArgsFn, LocalFn, OnLocatedErrorFn, ParentKeyFn,
 };
-pub use gateway::StitchedSchema;
 pub use plan_cache::PlanCacheStats;
+pub use stitched::{EXPOSE_QUERY_PLAN_HEADER, StitchedSchema};
 pub use subscription::{
     CloseReason, SUBSCRIPTION_LIMIT, SUBSCRIPTION_SCHEMA_RELOAD, SubscriptionOptions,
     SubscriptionStats,

@@ -7,25 +7,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 
-use apollo_compiler::ExecutableDocument;
-use apollo_compiler::validation::Valid;
-
-use crate::plan::Plan;
-
-/// A validated operation and its plan, shared by every request for the same document.
-#[derive(Debug)]
-pub(crate) struct Prepared {
-    /// The document text this was prepared from.
-    pub text: Arc<str>,
-    /// The validated document.
-    pub document: Valid<ExecutableDocument>,
-    /// The selected operation's name (`None` for the only, anonymous one).
-    pub operation_name: Option<String>,
-    /// The plan.
-    pub plan: Plan,
-    /// The size of the last response's data in bytes: the next one's first buffer capacity.
-    pub data_size: std::sync::atomic::AtomicUsize,
-}
+use crate::plan::Prepared;
 
 /// Counters of the plan cache and of the work it saves.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

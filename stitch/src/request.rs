@@ -4,18 +4,40 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
+use apollo_compiler::Schema;
 use apollo_compiler::validation::Valid;
 use quilt_executor::{GraphQLError, JsonMap, Request};
 
-use crate::gateway::Gateway;
+use crate::config::StitchLimits;
+use crate::entities::{EntityIndex, ExtensionIndex};
+use crate::index::StitchIndex;
 use crate::json_bytes::{from_apollo_error, from_bytes_map, to_bytes_map};
+use crate::plan::Prepared;
 use crate::plan::{PlanInput, plan_operation};
-use crate::plan_cache::Prepared;
+use crate::plan_cache::PlanCache;
 use crate::validate::validate;
+
+/// What preparing a request reads of the stitched schema.
+pub(crate) struct Preparer<'a> {
+    /// The plan cache.
+    pub cache: &'a PlanCache,
+    /// What clients validate against.
+    pub public: &'a Valid<Schema>,
+    /// The document limits.
+    pub limits: &'a StitchLimits,
+    /// The stitched schema with every element, the subschemas' schemas and names, and the
+    /// indexes the planner reads.
+    pub full: &'a Valid<Schema>,
+    pub subschemas: &'a [Arc<Valid<Schema>>],
+    pub names: &'a [String],
+    pub index: &'a StitchIndex,
+    pub entities: &'a EntityIndex,
+    pub extensions: &'a ExtensionIndex,
+}
 
 /// The prepared operation for `request`, from the cache or validated and planned now.
 pub(crate) fn prepare(
-    gateway: &Gateway,
+    gateway: &Preparer<'_>,
     request: &Request,
 ) -> Result<Arc<Prepared>, Vec<GraphQLError>> {
     let document = &request.document;
@@ -40,7 +62,7 @@ pub(crate) fn prepare(
     let valid = {
         let _validate =
             tracing::info_span!(target: crate::metrics::TRACE_TARGET, "graphql.validate").entered();
-        validate(&gateway.public, document, &gateway.limits)?
+        validate(gateway.public, document, gateway.limits)?
     };
     let operation = valid.operations.get(name).map_err(|e| {
         vec![GraphQLError::new(e.message().to_string()).with_code("OPERATION_RESOLUTION_FAILURE")]
@@ -49,12 +71,12 @@ pub(crate) fn prepare(
     let plan = plan_operation(&PlanInput {
         document: &valid,
         operation,
-        index: &gateway.index,
-        entities: &gateway.entities,
-        extensions: &gateway.extensions,
-        schema: &gateway.full,
-        subschemas: &gateway.subschemas,
-        subschema_names: &gateway.names,
+        index: gateway.index,
+        entities: gateway.entities,
+        extensions: gateway.extensions,
+        schema: gateway.full,
+        subschemas: gateway.subschemas,
+        subschema_names: gateway.names,
     })
     .map_err(|e| vec![GraphQLError::new(e.to_string()).with_code("PLAN_FAILED")])?;
     let prepared = Arc::new(Prepared {
@@ -70,7 +92,7 @@ pub(crate) fn prepare(
 
 /// The request's variables coerced to the operation's variable types, defaults applied.
 pub(crate) fn coerce_variables(
-    gateway: &Gateway,
+    public: &Valid<Schema>,
     prepared: &Prepared,
     variables: &JsonMap,
 ) -> Result<(JsonMap, Valid<apollo_compiler::response::JsonMap>), Vec<GraphQLError>> {
@@ -80,7 +102,7 @@ pub(crate) fn coerce_variables(
         .get(prepared.operation_name.as_deref())
         .map_err(|e| vec![GraphQLError::new(e.message().to_string())])?;
     let coerced = apollo_compiler::request::coerce_variable_values(
-        &gateway.public,
+        public,
         operation,
         &to_bytes_map(variables),
     )

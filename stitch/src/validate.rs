@@ -7,7 +7,7 @@ use apollo_compiler::validation::Valid;
 use apollo_compiler::{ExecutableDocument, Schema};
 use quilt_executor::{Document, GraphQLError};
 
-use crate::config::Limits;
+use crate::config::StitchLimits;
 use crate::json_bytes::from_apollo_error;
 
 /// Validates `document`: its size and nesting within `limits`, then the GraphQL validation
@@ -15,7 +15,7 @@ use crate::json_bytes::from_apollo_error;
 pub(crate) fn validate(
     schema: &Valid<Schema>,
     document: &Document,
-    limits: &Limits,
+    limits: &StitchLimits,
 ) -> Result<Valid<ExecutableDocument>, Vec<GraphQLError>> {
     let length = document.as_str().len();
     if length > limits.max_document_bytes {

@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use common::{Services, run, run_op};
 use quilt_executor::{Executor, Request};
-use quilt_stitch::{Limits, Stitcher};
+use quilt_stitch::{StitchLimits, Stitcher};
 use serde_json::{Value, json};
 
 fn message(result: &Value) -> String {
@@ -90,9 +90,9 @@ async fn a_one_megabyte_query_is_refused_quickly() {
     let strict = configs
         .into_iter()
         .fold(Stitcher::new(), |s, c| s.subschema(c))
-        .limits(Limits {
+        .limits(StitchLimits {
             max_document_bytes: 100,
-            ..Limits::default()
+            ..StitchLimits::default()
         })
         .build()
         .unwrap();
@@ -150,7 +150,7 @@ async fn documents_designed_to_recurse_are_refused_and_the_gateway_keeps_serving
         chain.push_str(&format!(" fragment F{i} on User {{ ...F{} }}", i + 1));
     }
     chain.push_str(" fragment F6000 on User { name }");
-    assert!(chain.len() < Limits::default().max_document_bytes);
+    assert!(chain.len() < StitchLimits::default().max_document_bytes);
     let inline = format!(
         "{{ me {{ {}name{} }} }}",
         "... on User { ".repeat(450),
@@ -215,9 +215,9 @@ async fn the_plan_cache_is_bounded() {
     let gateway = configs
         .into_iter()
         .fold(Stitcher::new(), |s, c| s.subschema(c))
-        .limits(Limits {
+        .limits(StitchLimits {
             plan_cache_capacity: 2,
-            ..Limits::default()
+            ..StitchLimits::default()
         })
         .build()
         .unwrap();

@@ -8,7 +8,7 @@ use futures::future::join_all;
 use quilt_batch::BatchOptions;
 use quilt_stitch::{Stitcher, SubschemaConfig};
 use quilt_wrap::transforms::{RenameRootFields, RenameTypes};
-use quilt_wrap::{SubschemaConfig as WrapConfig, wrap_schema};
+use quilt_wrap::{WrapSchemaConfig as WrapConfig, wrap_schema};
 use serde_json::json;
 
 fn products_subschema(services: &Services, batch: bool) -> SubschemaConfig {

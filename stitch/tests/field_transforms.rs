@@ -20,7 +20,7 @@ use quilt_wrap::transforms::{
     TransformInputObjectFields, TransformInterfaceFields, TransformObjectFields,
     TransformRootFields,
 };
-use quilt_wrap::{SubschemaConfig as WrapConfig, Transform, wrap_schema};
+use quilt_wrap::{Transform, WrapSchemaConfig as WrapConfig, wrap_schema};
 use serde_json::{Value, json};
 
 fn argument(name: &str, value: ast::Value) -> Node<ast::Argument> {

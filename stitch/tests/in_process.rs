@@ -68,3 +68,47 @@ async fn a_stitched_schema_stitches_like_any_other_subschema() {
     assert_eq!(inner.plan_cache_stats().plans, 2);
     assert_eq!(services.reviews.stats().snapshot().http_requests, 1);
 }
+
+/// `Apollo-Expose-Query-Plan: true` gets the plan in `extensions.apolloQueryPlan.text` when
+/// the schema allows it, and nothing otherwise (nor without the header).
+#[tokio::test]
+async fn the_query_plan_is_exposed_only_when_allowed_and_asked_for() {
+    use quilt_executor::{Context, Executor, Request};
+
+    let log = MutationLog::default();
+    let a = accounts(log);
+    let build = |expose: bool| {
+        Stitcher::new()
+            .subschema(
+                SubschemaConfig::from_sdl("accounts", &a.sdl(), LocalExecutor::new(a.clone()))
+                    .unwrap(),
+            )
+            .expose_query_plan(expose)
+            .build()
+            .unwrap()
+    };
+    let ask = |header: bool| {
+        let mut request = Request::new("{ me { name } }").unwrap();
+        if header {
+            let mut headers = http::HeaderMap::new();
+            headers.insert(
+                quilt_stitch::EXPOSE_QUERY_PLAN_HEADER,
+                http::HeaderValue::from_static("true"),
+            );
+            request.context = Context::from_headers(headers);
+        }
+        request
+    };
+    let answer = |schema: quilt_stitch::StitchedSchema, request: Request| async move {
+        let response = schema.execute(request).await.unwrap();
+        response.into_single().await.unwrap()
+    };
+    let exposed = answer(build(true), ask(true)).await;
+    assert_eq!(exposed.data, Some(json!({"me": {"name": "Ada"}})));
+    let plan = &exposed.extensions.as_ref().unwrap()["apolloQueryPlan"]["text"];
+    let plan = plan.as_str().unwrap();
+    assert!(plan.starts_with("query\n  fetch accounts: "), "{plan}");
+    assert!(plan.contains("me { name }"), "{plan}");
+    assert_eq!(answer(build(true), ask(false)).await.extensions, None);
+    assert_eq!(answer(build(false), ask(true)).await.extensions, None);
+}

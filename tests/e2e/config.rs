@@ -194,6 +194,21 @@ fn check_config_accepts_a_good_file_and_exits() {
 }
 
 #[test]
+fn explain_prints_the_plan_of_an_operation_and_exits() {
+    let dir = TempDir::new("explain");
+    let file = dir.file("query.graphql", "query Venues { venues { __typename } }");
+    let (code, stdout, stderr) = run(&["--explain", &file]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("query\n"), "{stdout}");
+    assert!(stdout.contains("  fetch "), "{stdout}");
+    assert!(stdout.contains("venues"), "{stdout}");
+    let bad = dir.file("bad.graphql", "{ noSuchField }");
+    let (code, _, stderr) = run(&["--explain", &bad]);
+    assert_eq!(code, 1);
+    assert!(stderr.contains("noSuchField"), "{stderr}");
+}
+
+#[test]
 fn check_config_refuses_a_bad_file_naming_the_key_and_line() {
     let dir = TempDir::new("config-check");
     let file = dir.file(

@@ -8,7 +8,7 @@ use quilt_executor::{ExecutionResult, Request, Response, from_fn};
 use quilt_wrap::transforms::{
     RenameObjectFields, RenameRootFields, RenameTypes, TransformEnumValues, WrapType,
 };
-use quilt_wrap::{SubschemaConfig, wrap_schema};
+use quilt_wrap::{WrapSchemaConfig, wrap_schema};
 use serde_json::{Value, json};
 
 fn schema() -> apollo_compiler::Schema {
@@ -30,7 +30,7 @@ fn bench(c: &mut Criterion) {
     let executor =
         from_fn(|_r: Request| async { Ok(Response::Single(ExecutionResult::default())) });
     let wrapped = wrap_schema(
-        SubschemaConfig::new(schema(), executor)
+        WrapSchemaConfig::new(schema(), executor)
             .transform(RenameTypes::new(|n| Some(format!("Gh{n}"))))
             .transform(RenameRootFields::new(|_, f, _| Some(format!("gh_{f}"))))
             .transform(RenameObjectFields::new(|t, f, _| {
@@ -66,7 +66,7 @@ fn bench(c: &mut Criterion) {
     let executor =
         from_fn(|_r: Request| async { Ok(Response::Single(ExecutionResult::default())) });
     let namespaced = wrap_schema(
-        SubschemaConfig::new(schema(), executor).transform(WrapType::new("Query", "Ns", "ns")),
+        WrapSchemaConfig::new(schema(), executor).transform(WrapType::new("Query", "Ns", "ns")),
     )
     .unwrap();
     let ns_request = || Request::new("{ ns { users { id name role } } }").unwrap();

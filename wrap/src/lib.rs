@@ -40,4 +40,4 @@ pub use load::{SchemaSource, SdlOptions, load_schema, schema_from_executor};
 pub use sdl::{schema_from_federation_sdl, schema_from_sdl};
 pub use transform::{Transform, TransformContext};
 pub use transform_error::TransformError;
-pub use wrap::{MappedRequest, SubschemaConfig, WrappedSchema, wrap_schema};
+pub use wrap::{MappedRequest, WrapSchemaConfig, WrappedSchema, wrap_schema};

@@ -19,7 +19,7 @@ use crate::transform_error::TransformError;
 const DOCUMENT_CACHE_CAPACITY: usize = 1024;
 
 /// A schema to wrap: its schema, the executor that serves it, and the transforms to apply.
-pub struct SubschemaConfig {
+pub struct WrapSchemaConfig {
     /// The schema of the service, in its own names.
     pub schema: Schema,
     /// The executor that serves `schema`.
@@ -30,7 +30,7 @@ pub struct SubschemaConfig {
     pub name: Option<String>,
 }
 
-impl SubschemaConfig {
+impl WrapSchemaConfig {
     /// A config with no transforms.
     pub fn new(schema: Schema, executor: impl Executor) -> Self {
         Self {
@@ -54,9 +54,9 @@ impl SubschemaConfig {
     }
 }
 
-impl std::fmt::Debug for SubschemaConfig {
+impl std::fmt::Debug for WrapSchemaConfig {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SubschemaConfig")
+        f.debug_struct("WrapSchemaConfig")
             .field("name", &self.name)
             .field(
                 "transforms",
@@ -71,18 +71,18 @@ impl std::fmt::Debug for SubschemaConfig {
 ///
 /// ```
 /// use quilt_executor::{from_fn, ExecutionResult, Response, Request};
-/// use quilt_wrap::{wrap_schema, SubschemaConfig, transforms::RenameTypes};
+/// use quilt_wrap::{wrap_schema, WrapSchemaConfig, transforms::RenameTypes};
 ///
 /// let schema = apollo_compiler::Schema::parse_and_validate(
 ///     "type Query { me: User } type User { id: ID }", "s.graphql").unwrap().into_inner();
 /// let executor = from_fn(|_r: Request| async { Ok(Response::Single(ExecutionResult::default())) });
 /// let wrapped = wrap_schema(
-///     SubschemaConfig::new(schema, executor).transform(RenameTypes::new(|name| Some(format!("Gh{name}")))),
+///     WrapSchemaConfig::new(schema, executor).transform(RenameTypes::new(|name| Some(format!("Gh{name}")))),
 /// ).unwrap();
 /// assert!(wrapped.schema().types.contains_key("GhUser"));
 /// ```
-pub fn wrap_schema(config: SubschemaConfig) -> Result<WrappedSchema, TransformError> {
-    let SubschemaConfig {
+pub fn wrap_schema(config: WrapSchemaConfig) -> Result<WrappedSchema, TransformError> {
+    let WrapSchemaConfig {
         schema,
         executor,
         mut transforms,

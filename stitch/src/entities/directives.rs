@@ -9,26 +9,8 @@ use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{Name, Schema};
 
 use crate::config::SubschemaConfig;
-use crate::entry_point::{Declarative, EntryPoint};
+use crate::entry_point::{Declarative, EntryPoint, nested_selection};
 use crate::error::StitchError;
-
-/// Directives that configure the gateway and are not part of the stitched schema.
-pub(crate) const GATEWAY_DIRECTIVES: &[&str] = &[
-    "key",
-    "merge",
-    "computed",
-    "canonical",
-    "external",
-    "requires",
-    "provides",
-    "shareable",
-    "extends",
-    "link",
-    "override",
-    "inaccessible",
-    "interfaceObject",
-    "composeDirective",
-];
 
 /// The fields other subschemas take over with `@override(from: "name")`: (the index of the
 /// subschema named by `from`, its name of the type, field). That subschema's copy is no longer
@@ -313,16 +295,6 @@ fn merge_targets(schema: &Schema, returned: &Name) -> Vec<Name> {
             .collect(),
         _ => Vec::new(),
     }
-}
-
-/// `a.b.c` as the selection `{ a { b { c } } }`.
-pub(crate) fn nested_selection(path: &str) -> String {
-    let parts: Vec<&str> = path.split('.').collect();
-    format!(
-        "{{ {}{} }}",
-        parts.join(" { "),
-        " }".repeat(parts.len().saturating_sub(1))
-    )
 }
 
 #[cfg(test)]

@@ -11,10 +11,11 @@ use apollo_compiler::{Name, Schema, ast};
 use quilt_executor::JsonMap;
 use serde_json::Value;
 
-use super::{Resolver, RuntimeArgs, at_path, field_set};
 use crate::config::SubschemaConfig;
 use crate::error::StitchError;
 use crate::extension::{ArgSource, DelegateArgs, FieldResolver, ResolverKind};
+use crate::resolve::declarative::at_path;
+use crate::resolve::{BatchDelegate, Method, Resolver, field_set};
 
 /// The gateway-defined fields of a stitched schema.
 #[derive(Default)]
@@ -58,7 +59,7 @@ impl ExtensionIndex {
                 .map_err(|e| error(e.to_string()))?
             };
             let (subschema, target, args) = match &resolver.kind {
-                ResolverKind::Local(f) => (LOCAL, None, RuntimeArgs::Local(f.clone())),
+                ResolverKind::Local(f) => (LOCAL, None, Method::Local(f.clone())),
                 ResolverKind::Delegate {
                     subschema,
                     field_name,
@@ -85,7 +86,7 @@ impl ExtensionIndex {
                             mapping_fn(mapping.clone())
                         }
                     };
-                    (i, Some(target), RuntimeArgs::Delegate(args))
+                    (i, Some(target), Method::Delegate(args))
                 }
                 ResolverKind::BatchDelegate {
                     subschema,
@@ -103,11 +104,11 @@ impl ExtensionIndex {
                     (
                         i,
                         Some(target),
-                        RuntimeArgs::BatchDelegate {
+                        Method::BatchDelegate(BatchDelegate {
                             key: key.clone(),
                             args_from_keys: args_from_keys.clone(),
                             matching: matching.clone(),
-                        },
+                        }),
                     )
                 }
             };
@@ -127,7 +128,7 @@ impl ExtensionIndex {
                     .as_ref()
                     .map_or_else(|| field_name.clone(), |t| t.name.clone()),
                 key,
-                args,
+                method: args,
                 arg_types: target
                     .as_ref()
                     .map(|t| {
@@ -138,7 +139,6 @@ impl ExtensionIndex {
                     })
                     .unwrap_or_default(),
                 abstract_result: false,
-                matching: crate::entry_point::Matching::Position,
                 on_located_error: resolver.on_located_error.clone(),
             };
             index

@@ -1,65 +1,139 @@
 //! Running a plan's steps: queries concurrently, mutations in order, each step's data and
 //! errors collected for shaping.
 
+use apollo_compiler::Schema;
 use apollo_compiler::ast::OperationType;
+use apollo_compiler::validation::Valid;
 use futures::future::join_all;
-use quilt_executor::data::Object;
 use quilt_executor::{
     Context, Data, Deadline, ExecutionResult, ExecutorError, GraphQLError, JsonMap, PathSegment,
-    Request,
+    Request, SharedExecutor,
 };
 use serde_json::Value;
 use std::time::Instant;
 use tracing::Instrument;
 
+use crate::compose::ROOTS;
 use crate::metrics::Outcome;
+use crate::plan::{FetchStep, Prepared};
+pub(crate) use crate::shape::Fetched;
+use crate::shape::shape;
+use crate::upstream_errors::ErrorPolicy;
 
 mod entities;
 
-pub(crate) use entities::run_entity_steps;
+use entities::run_entity_steps;
 
-use crate::gateway::Gateway;
-use crate::plan::{FetchStep, Plan};
-
-/// What the steps fetched: the data in the shape of the upstream documents (client response
-/// keys, plus whatever the planner added) and every error, on client paths.
-#[derive(Debug, Default)]
-pub(crate) struct Fetched {
-    /// The merged data.
-    pub data: Object,
-    /// The errors.
-    pub errors: Vec<GraphQLError>,
+/// The subschemas as execution sees them: how to reach each one and how to report on it
+/// (not their schemas, nor the plans).
+pub(crate) struct Upstreams {
+    /// Each subschema's name.
+    pub names: Vec<String>,
+    /// Each subschema's executor.
+    pub executors: Vec<SharedExecutor>,
+    /// Each subschema's upstream request metrics.
+    pub metrics: Vec<crate::metrics::Upstream>,
+    /// How upstream errors reach clients.
+    pub errors: ErrorPolicy,
 }
 
-/// Runs the plan.
-pub(crate) async fn execute_plan(
-    gateway: &Gateway,
-    plan: &Plan,
-    variables: &JsonMap,
-    context: &Context,
-    fetched: &mut Fetched,
-) {
-    match plan.operation_type {
-        OperationType::Mutation => {
+/// What executing one prepared operation needs: the narrow context that queries, mutations
+/// and each event of a subscription share.
+pub(crate) struct Execution<'a> {
+    /// The subschemas' executors, names, metrics and error policy.
+    pub upstreams: &'a Upstreams,
+    /// The stitched schema with every element (what results are shaped against).
+    pub schema: &'a Valid<Schema>,
+    /// The validated operation and its plan.
+    pub prepared: &'a Prepared,
+    /// The client's coerced variables.
+    pub variables: &'a JsonMap,
+    /// The client request's context.
+    pub context: &'a Context,
+}
+
+impl Execution<'_> {
+    /// Runs the plan (queries' root steps concurrently, mutations' one after another with
+    /// their merged fields in between) over what `fetched` already holds (introspection), and
+    /// shapes the response; with `serialized` its data is JSON bytes.
+    pub async fn run(&self, mut fetched: Fetched, serialized: bool) -> ExecutionResult {
+        let plan = &self.prepared.plan;
+        if plan.operation_type == OperationType::Mutation {
             for (i, step) in plan.steps.iter().enumerate() {
-                let result = run_step(gateway, step, variables, context).await;
-                merge_result(gateway, step, result, context, fetched);
-                run_entity_steps(gateway, plan, Some(i), variables, context, fetched).await;
+                let result = self.run_step(step).await;
+                self.place_root(step, result, &mut fetched);
+                run_entity_steps(self, Some(i), &mut fetched).await;
             }
+            return self.shape(fetched, serialized);
         }
-        _ => {
-            let results = join_all(
-                plan.steps
-                    .iter()
-                    .map(|step| run_step(gateway, step, variables, context)),
-            )
-            .await;
-            for (step, result) in plan.steps.iter().zip(results) {
-                merge_result(gateway, step, result, context, fetched);
-            }
-            run_entity_steps(gateway, plan, None, variables, context, fetched).await;
+        let results = join_all(plan.steps.iter().map(|step| self.run_step(step))).await;
+        for (step, result) in plan.steps.iter().zip(results) {
+            self.place_root(step, result, &mut fetched);
         }
+        self.complete(fetched, serialized).await
     }
+
+    /// One event of a subscription (the root step's result, or its failure): the merged
+    /// fields of the other subschemas, shaped as the client asked.
+    pub async fn event(&self, event: Result<ExecutionResult, ExecutorError>) -> ExecutionResult {
+        let mut fetched = Fetched::default();
+        if let Some(step) = self.prepared.plan.steps.first() {
+            self.place_root(step, event, &mut fetched);
+        }
+        self.complete(fetched, false).await
+    }
+
+    /// The tail every execution shares: the dependent steps, then shaping.
+    async fn complete(&self, mut fetched: Fetched, serialized: bool) -> ExecutionResult {
+        run_entity_steps(self, None, &mut fetched).await;
+        self.shape(fetched, serialized)
+    }
+
+    /// The response, shaped from what was fetched.
+    fn shape(&self, fetched: Fetched, serialized: bool) -> ExecutionResult {
+        let prepared = self.prepared;
+        let Ok(operation) = prepared
+            .document
+            .operations
+            .get(prepared.operation_name.as_deref())
+        else {
+            return ExecutionResult::from_error(GraphQLError::new(
+                "the prepared operation is missing",
+            ));
+        };
+        shape(
+            self.schema,
+            prepared,
+            self.variables,
+            root_type_name(operation.operation_type),
+            &operation.selection_set,
+            fetched,
+            serialized,
+        )
+    }
+
+    async fn run_step(&self, step: &FetchStep) -> Result<ExecutionResult, ExecutorError> {
+        let request = step_request(step, self.variables, self.context);
+        self.upstreams.fetch(step.subschema, request).await
+    }
+
+    /// Puts a root step's data in place and its errors on client paths.
+    pub fn place_root(
+        &self,
+        step: &FetchStep,
+        result: Result<ExecutionResult, ExecutorError>,
+        fetched: &mut Fetched,
+    ) {
+        place_root_result(self.upstreams, step, result, self.context, fetched);
+    }
+}
+
+/// The name of the root type of `operation_type` in the stitched schema.
+pub(crate) fn root_type_name(operation_type: OperationType) -> &'static str {
+    ROOTS
+        .iter()
+        .find(|(op, _)| *op == operation_type)
+        .map_or("Query", |(_, name)| name)
 }
 
 /// The upstream request of a step: its document, the variables it uses, the client's context.
@@ -79,61 +153,55 @@ pub(crate) fn step_request(step: &FetchStep, variables: &JsonMap, context: &Cont
     request
 }
 
-async fn run_step(
-    gateway: &Gateway,
-    step: &FetchStep,
-    variables: &JsonMap,
-    context: &Context,
-) -> Result<ExecutionResult, ExecutorError> {
-    let request = step_request(step, variables, context);
-    fetch(gateway, step.subschema, request).await
-}
-
-/// One upstream fetch of the subschema `subschema`, given up at the request's [`Deadline`]
-/// (if the server set one): then it fails as a timeout naming the subschema, and what the
-/// other fetches brought is still answered.
-pub(crate) async fn fetch(
-    gateway: &Gateway,
-    subschema: usize,
-    request: Request,
-) -> Result<ExecutionResult, ExecutorError> {
-    let span = tracing::info_span!(
-        target: crate::metrics::TRACE_TARGET,
-        "quilt.fetch",
-        otel.kind = "client",
-        subschema = gateway.names[subschema].as_str(),
-        outcome = tracing::field::Empty,
-    );
-    let mut request = request;
-    if quilt_executor::trace::is_installed() {
-        let _entered = span.enter();
-        request.context = quilt_executor::trace::with_current(request.context);
-    }
-    let started = Instant::now();
-    let deadline = request.context.get::<Deadline>().copied();
-    let executor = &gateway.executors[subschema];
-    let future = async move { executor.execute_tree(request).await?.into_single().await };
-    let result = match deadline {
-        None => future.instrument(span.clone()).await,
-        Some(deadline) => {
-            match tokio::time::timeout_at(deadline.at, future.instrument(span.clone())).await {
-                Ok(result) => result,
-                Err(_) => Err(ExecutorError::Timeout {
-                    endpoint: format!("subschema `{}`", gateway.names[subschema]),
-                    after: deadline.budget,
-                }),
-            }
+impl Upstreams {
+    /// One upstream fetch of the subschema `subschema`, given up at the request's [`Deadline`]
+    /// (if the server set one): then it fails as a timeout naming the subschema, and what the
+    /// other fetches brought is still answered. Every query step and entity step goes through
+    /// here: it is the one place that calls a subschema's executor and reads its result.
+    pub(crate) async fn fetch(
+        &self,
+        subschema: usize,
+        request: Request,
+    ) -> Result<ExecutionResult, ExecutorError> {
+        let gateway = self;
+        let span = tracing::info_span!(
+            target: crate::metrics::TRACE_TARGET,
+            "quilt.fetch",
+            otel.kind = "client",
+            subschema = gateway.names[subschema].as_str(),
+            outcome = tracing::field::Empty,
+        );
+        let mut request = request;
+        if quilt_executor::trace::is_installed() {
+            let _entered = span.enter();
+            request.context = quilt_executor::trace::with_current(request.context);
         }
-    };
-    let outcome = Outcome::of(&result);
-    gateway.upstream_metrics[subschema].record(outcome, started);
-    span.record("outcome", outcome.as_str());
-    result
+        let started = Instant::now();
+        let deadline = request.context.get::<Deadline>().copied();
+        let executor = &gateway.executors[subschema];
+        let future = async move { executor.execute_tree(request).await?.into_single().await };
+        let result = match deadline {
+            None => future.instrument(span.clone()).await,
+            Some(deadline) => {
+                match tokio::time::timeout_at(deadline.at, future.instrument(span.clone())).await {
+                    Ok(result) => result,
+                    Err(_) => Err(ExecutorError::Timeout {
+                        endpoint: format!("subschema `{}`", gateway.names[subschema]),
+                        after: deadline.budget,
+                    }),
+                }
+            }
+        };
+        let outcome = Outcome::of(&result);
+        gateway.metrics[subschema].record(outcome, started);
+        span.record("outcome", outcome.as_str());
+        result
+    }
 }
 
 /// Puts a step's data in place and its errors on client paths.
-pub(crate) fn merge_result(
-    gateway: &Gateway,
+fn place_root_result(
+    gateway: &Upstreams,
     step: &FetchStep,
     result: Result<ExecutionResult, ExecutorError>,
     context: &Context,

@@ -14,8 +14,6 @@ use super::entity::EntityStep;
 use super::project::{Planner, StepCtx, key_alias, location, only_conditions, with_conditions};
 use super::vars::{variables_in_directives, variables_in_set};
 use super::{FetchStep, Plan, PlanError, PlanInput, StepField};
-use crate::entities::RuntimeArgs;
-use crate::extension::Matching;
 
 /// A root field with the `@skip`/`@include` directives of the fragments it was found in.
 pub(super) struct RootEntry<'a> {
@@ -400,7 +398,7 @@ fn field_step(planner: &mut Planner<'_, '_>, index: usize) -> Result<EntityStep,
         computed_type: None,
     };
     let mut set = SelectionSet::new(child_type.clone());
-    let local = matches!(resolver.args, RuntimeArgs::Local(_));
+    let local = resolver.method.is_local();
     if !local {
         for (field, _) in &fields_in {
             let projected = planner.project_set(
@@ -429,11 +427,7 @@ fn field_step(planner: &mut Planner<'_, '_>, index: usize) -> Result<EntityStep,
                     .insert(0, Selection::Field(Node::new(typename)));
             }
         }
-        if let RuntimeArgs::BatchDelegate {
-            matching: Matching::GroupBy(by) | Matching::FindBy(by),
-            ..
-        } = &resolver.args
-        {
+        if let Some(by) = resolver.method.group_field() {
             let definition = input
                 .subschemas
                 .get(resolver.subschema)
@@ -441,7 +435,7 @@ fn field_step(planner: &mut Planner<'_, '_>, index: usize) -> Result<EntityStep,
                 .ok_or_else(|| PlanError::Unresolvable {
                     subschema: input.subschema_names[resolver.subschema].clone(),
                     type_name: child_type.to_string(),
-                    field: by.clone(),
+                    field: by.to_owned(),
                 })?;
             let name = Name::new(by).map_err(|e| PlanError::Print(e.to_string()))?;
             let matched = Field::new(name, definition.node.clone()).with_alias(key_alias(by));

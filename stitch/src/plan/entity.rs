@@ -12,15 +12,7 @@ use indexmap::IndexSet;
 use quilt_executor::Document;
 
 use super::StepField;
-use crate::entities::{Resolver, RuntimeArgs};
-use crate::entry_point::Matching;
-
-/// The prefix of the aliases under which key and requirement fields are selected.
-pub(crate) const KEY_ALIAS_PREFIX: &str = "_qk_";
-/// The alias of the field the results of an entry point matched by a field are matched by.
-pub(crate) const MATCH_ALIAS: &str = "_qm";
-/// The prefix of the variables an entity step adds.
-pub(crate) const VARIABLE_PREFIX: &str = "_qv";
+use crate::resolve::{KEY_ALIAS_PREFIX, Resolver, VARIABLE_PREFIX};
 
 /// Identifies the entity step of one subschema for one type at one place.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -199,27 +191,9 @@ impl EntityStep {
         let resolver = &self.resolver;
         let mut definitions = Vec::new();
         let mut body = String::new();
-        let selection = match &resolver.matching {
-            Matching::Position => self.selection.clone(),
-            // Whatever the results are matched by, selected besides the client's fields.
-            Matching::By(field) => with_fields(&self.selection, &format!("{MATCH_ALIAS}: {field}")),
-            Matching::Values(_) => {
-                let key: Vec<String> = resolver.key.iter().map(|f| f.to_string()).collect();
-                with_fields(&self.selection, &key.join(" "))
-            }
-        };
-        let selection =
-            if resolver.abstract_result || matches!(resolver.args, RuntimeArgs::Entities) {
-                format!("{{ ... on {} {} }}", resolver.type_name, selection)
-            } else {
-                selection
-            };
+        let selection = resolver.method.call_selection(resolver, &self.selection);
         for (i, call) in calls.iter().enumerate() {
-            let alias = if resolver.batched() {
-                "_e".to_owned()
-            } else {
-                format!("_{i}")
-            };
+            let alias = resolver.method.call_alias(i);
             let mut arguments = Vec::new();
             for name in call {
                 let ty = resolver
@@ -256,14 +230,4 @@ impl EntityStep {
             self.fragments
         ))
     }
-}
-
-/// A printed selection set (`{ a b }`) with `fields` added at its end.
-fn with_fields(selection: &str, fields: &str) -> String {
-    let inner = selection
-        .trim()
-        .strip_prefix('{')
-        .and_then(|s| s.strip_suffix('}'))
-        .unwrap_or_default();
-    format!("{{ {} {fields} }}", inner.trim())
 }

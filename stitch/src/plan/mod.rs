@@ -24,10 +24,25 @@ use crate::entities::EntityIndex;
 use crate::index::StitchIndex;
 
 pub(crate) use build::plan_operation;
-pub(crate) use entity::{EntityStep, KEY_ALIAS_PREFIX, MATCH_ALIAS};
+pub(crate) use entity::EntityStep;
 pub(crate) use explain::Explain;
 pub(crate) use project::location;
 pub(crate) use reach::check as check_keys;
+
+/// A validated operation and its plan, shared by every request for the same document.
+#[derive(Debug)]
+pub(crate) struct Prepared {
+    /// The document text this was prepared from.
+    pub text: Arc<str>,
+    /// The validated document.
+    pub document: Valid<ExecutableDocument>,
+    /// The selected operation's name (`None` for the only, anonymous one).
+    pub operation_name: Option<String>,
+    /// The plan.
+    pub plan: Plan,
+    /// The size of the last response's data in bytes: the next one's first buffer capacity.
+    pub data_size: std::sync::atomic::AtomicUsize,
+}
 
 /// An operation's plan.
 #[derive(Debug)]

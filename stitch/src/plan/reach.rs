@@ -21,9 +21,10 @@ use apollo_compiler::Name;
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{Schema, ast::Type};
 
-use crate::entities::{EntityIndex, Resolver};
+use crate::entities::EntityIndex;
 use crate::error::StitchError;
 use crate::index::StitchIndex;
+use crate::resolve::Resolver;
 
 /// The fields of one merged type obtainable from one step.
 #[derive(Debug, Default)]

@@ -23,11 +23,20 @@ use quilt_executor::data::{Data, Object, write_str};
 use quilt_executor::{ExecutionResult, GraphQLError, JsonMap, PathSegment};
 use serde_json::Value;
 
-use crate::execute::Fetched;
+use crate::plan::Prepared;
 use crate::plan::location;
-use crate::plan_cache::Prepared;
 use collect::{Grouped, collect_fields};
 use leaf::{Leaf, write_leaf};
+
+/// What the steps fetched: the data in the shape of the upstream documents (client response
+/// keys, plus whatever the planner added) and every error, on client paths.
+#[derive(Debug, Default)]
+pub(crate) struct Fetched {
+    /// The data fetched so far, placed together.
+    pub data: Object,
+    /// The errors.
+    pub errors: Vec<GraphQLError>,
+}
 
 /// The largest first capacity of the response buffer: an operation that once answered many
 /// megabytes does not reserve them for every later answer.

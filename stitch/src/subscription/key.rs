@@ -5,7 +5,7 @@ use std::sync::Arc;
 use quilt_executor::{Context, JsonMap};
 
 use super::options::SubscriptionOptions;
-use crate::plan_cache::Prepared;
+use crate::plan::Prepared;
 
 /// The identity of a subscription for deduplication: everything that can change what the
 /// upstream sends or what the per-event resolution fetches.

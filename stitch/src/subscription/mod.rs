@@ -27,8 +27,11 @@ use tokio::task::AbortHandle;
 
 pub use options::{SubscriptionOptions, SubscriptionStats};
 
-use crate::gateway::Gateway;
-use crate::plan_cache::Prepared;
+use apollo_compiler::Schema;
+use apollo_compiler::validation::Valid;
+
+use crate::execute::Upstreams;
+use crate::plan::Prepared;
 use key::Key;
 
 /// The error code of a subscription refused by `max_opened_subscriptions`.
@@ -213,12 +216,13 @@ impl Drop for Member {
 
 /// A client's subscription: joins (or starts) its group and streams the group's events.
 pub(crate) async fn subscribe(
-    gateway: Arc<Gateway>,
+    hub: Arc<Hub>,
+    upstreams: Arc<Upstreams>,
+    schema: Arc<Valid<Schema>>,
     prepared: Arc<Prepared>,
     variables: JsonMap,
     request: Request,
 ) -> Response {
-    let hub = gateway.subscriptions.clone();
     if let Some(error) = hub.closed.borrow().clone() {
         return error_response(vec![error]);
     }
@@ -260,7 +264,7 @@ pub(crate) async fn subscribe(
                     task: Mutex::new(None),
                 });
                 // The first client's receiver exists before the upstream task can send.
-                let subschema = gateway.names[prepared.plan.steps[0].subschema].as_str();
+                let subschema = upstreams.names[prepared.plan.steps[0].subschema].as_str();
                 let span = tracing::info_span!(
                     target: crate::metrics::TRACE_TARGET,
                     "quilt.subscription.upstream",
@@ -269,7 +273,9 @@ pub(crate) async fn subscribe(
                 );
                 let task = tokio::spawn(tracing::Instrument::instrument(
                     upstream::run(upstream::Upstream {
-                        gateway: gateway.clone(),
+                        hub: hub.clone(),
+                        upstreams,
+                        schema,
                         group: group.clone(),
                         prepared,
                         variables,

@@ -6,7 +6,6 @@
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use apollo_compiler::ast::OperationType;
 use futures::StreamExt;
 use quilt_executor::{
     Context, ExecutionResult, ExecutorError, GraphQLError, JsonMap, ResultStream,
@@ -16,14 +15,18 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::{Group, Phase};
-use crate::execute::{Fetched, merge_result, run_entity_steps, step_request};
-use crate::gateway::{Gateway, root_type_name};
-use crate::plan_cache::Prepared;
-use crate::shape::shape;
+use apollo_compiler::Schema;
+use apollo_compiler::validation::Valid;
+
+use crate::execute::{Execution, Fetched, Upstreams, step_request};
+use crate::plan::Prepared;
 
 /// What the upstream task of one group owns.
 pub(super) struct Upstream {
-    pub gateway: Arc<Gateway>,
+    pub hub: Arc<super::Hub>,
+    pub upstreams: Arc<Upstreams>,
+    /// The stitched schema with every element, to shape events against.
+    pub schema: Arc<Valid<Schema>>,
     pub group: Arc<Group>,
     pub prepared: Arc<Prepared>,
     pub variables: JsonMap,
@@ -40,7 +43,7 @@ pub(super) async fn run(upstream: Upstream) {
         Ok(stream) => stream,
         Err(error) => {
             let errors = upstream.step_errors(error);
-            upstream.gateway.subscriptions.forget(&upstream.group);
+            upstream.hub.forget(&upstream.group);
             upstream.phase.send_replace(Phase::Failed(Arc::new(errors)));
             return;
         }
@@ -84,7 +87,7 @@ pub(super) async fn run(upstream: Upstream) {
     }
     // Out of the table first, so that an identical subscription arriving now starts afresh
     // instead of joining a group that is ending.
-    upstream.gateway.subscriptions.forget(&upstream.group);
+    upstream.hub.forget(&upstream.group);
     let _ = upstream.group.events.send(None);
 }
 
@@ -94,7 +97,7 @@ impl Upstream {
         let step = &self.prepared.plan.steps[0];
         let mut request = step_request(step, &self.variables, &self.context);
         request.context = quilt_executor::trace::with_current(request.context);
-        let response = self.gateway.executors[step.subschema]
+        let response = self.upstreams.executors[step.subschema]
             .execute(request)
             .await?;
         Ok(response.into_stream())
@@ -107,11 +110,11 @@ impl Upstream {
         attempt: &mut u32,
         mut error: ExecutorError,
     ) -> Result<ResultStream, ExecutorError> {
-        let hub = &self.gateway.subscriptions;
+        let hub = &self.hub;
         let policy = &hub.options.resubscribe;
         let window = hub.options.resubscribe_window;
         let started = Instant::now();
-        let subschema = &self.gateway.names[self.prepared.plan.steps[0].subschema];
+        let subschema = &self.upstreams.names[self.prepared.plan.steps[0].subschema];
         while policy.should_retry(*attempt, &error) && started.elapsed() < window {
             let wait = policy
                 .backoff(*attempt)
@@ -136,44 +139,24 @@ impl Upstream {
     /// One event for the clients: the upstream's data (or its failure on the root fields), the
     /// merged fields of the other services, shaped as the client asked.
     async fn resolve(&self, event: Result<ExecutionResult, ExecutorError>) -> ExecutionResult {
-        let gateway = &self.gateway;
-        let plan = &self.prepared.plan;
-        let mut fetched = Fetched::default();
-        merge_result(gateway, &plan.steps[0], event, &self.context, &mut fetched);
-        run_entity_steps(
-            gateway,
-            plan,
-            None,
-            &self.variables,
-            &self.context,
-            &mut fetched,
-        )
-        .await;
-        let Ok(operation) = self
-            .prepared
-            .document
-            .operations
-            .get(self.prepared.operation_name.as_deref())
-        else {
-            return ExecutionResult::from_error(GraphQLError::new(
-                "the prepared operation is missing",
-            ));
-        };
-        shape(
-            &gateway.full,
-            &self.prepared,
-            &self.variables,
-            root_type_name(OperationType::Subscription),
-            &operation.selection_set,
-            fetched,
-            false,
-        )
+        self.execution().event(event).await
+    }
+
+    /// The execution context of this group's events.
+    fn execution(&self) -> Execution<'_> {
+        Execution {
+            upstreams: &self.upstreams,
+            schema: &self.schema,
+            prepared: &self.prepared,
+            variables: &self.variables,
+            context: &self.context,
+        }
     }
 
     /// Marks the first event after a re-subscription: events may have been missed during the
     /// gap (`extensions.upstreamGap`: the subschema and how long it lasted).
     fn report_gap(&self, event: &mut ExecutionResult, since: Instant) {
-        let subschema = &self.gateway.names[self.prepared.plan.steps[0].subschema];
+        let subschema = &self.upstreams.names[self.prepared.plan.steps[0].subschema];
         let millis = u64::try_from(since.elapsed().as_millis()).unwrap_or(u64::MAX);
         let mut gap = JsonMap::new();
         gap.insert("subschema".into(), Value::String(subschema.clone()));
@@ -187,13 +170,8 @@ impl Upstream {
     /// A failure to subscribe as errors on the root step's fields.
     fn step_errors(&self, error: ExecutorError) -> Vec<GraphQLError> {
         let mut fetched = Fetched::default();
-        merge_result(
-            &self.gateway,
-            &self.prepared.plan.steps[0],
-            Err(error),
-            &self.context,
-            &mut fetched,
-        );
+        self.execution()
+            .place_root(&self.prepared.plan.steps[0], Err(error), &mut fetched);
         fetched.errors
     }
 }

@@ -10,7 +10,7 @@ use quilt_wrap::transforms::{
     HoistField, MapLeafValues, RenameObjectFields, RenameRootFields, RenameRootTypes, RenameTypes,
     TransformEnumValues, WrapFields,
 };
-use quilt_wrap::{SubschemaConfig, Transform, TransformContext, TransformError, wrap_schema};
+use quilt_wrap::{Transform, TransformContext, TransformError, WrapSchemaConfig, wrap_schema};
 use serde_json::{Value, json};
 
 use crate::support::subgraph_schema;
@@ -90,7 +90,7 @@ async fn transforms_apply_in_graphql_tools_order_and_documents_are_cached() {
         )))
     });
     let wrapped = wrap_schema(
-        SubschemaConfig::new(subgraph_schema(), executor)
+        WrapSchemaConfig::new(subgraph_schema(), executor)
             .transform(Recorder {
                 name: "a",
                 log: log.clone(),
@@ -137,7 +137,7 @@ async fn subscription_streams_are_mapped_item_by_item() {
         quilt_test_support::Stats::default(),
     ));
     let wrapped = wrap_schema(
-        SubschemaConfig::new(subgraph_schema(), executor)
+        WrapSchemaConfig::new(subgraph_schema(), executor)
             .transform(RenameRootTypes::new(|name| {
                 (name == "Subscription").then(|| "Events".to_owned())
             }))
@@ -191,7 +191,7 @@ async fn incremental_payloads_are_mapped_at_their_path() {
         ))
     });
     let wrapped = wrap_schema(
-        SubschemaConfig::new(subgraph_schema(), executor)
+        WrapSchemaConfig::new(subgraph_schema(), executor)
             .transform(RenameTypes::new(|name| Some(format!("Gh{name}"))))
             .transform(TransformEnumValues::new(|_, v, _| Some(v.to_lowercase())))
             .transform(RenameObjectFields::new(|ty, f, _| {
@@ -224,7 +224,7 @@ fn schema_errors_name_the_transform_and_the_problem() {
     let executor =
         || from_fn(|_r: Request| async { Ok(Response::Single(ExecutionResult::default())) });
     let error = wrap_schema(
-        SubschemaConfig::new(subgraph_schema(), executor()).transform(RenameTypes::new(|name| {
+        WrapSchemaConfig::new(subgraph_schema(), executor()).transform(RenameTypes::new(|name| {
             (name == "User" || name == "Post").then(|| "Thing".to_owned())
         })),
     )
@@ -236,7 +236,7 @@ fn schema_errors_name_the_transform_and_the_problem() {
         "{error}"
     );
     let error = wrap_schema(
-        SubschemaConfig::new(subgraph_schema(), executor()).transform(WrapFields::new(
+        WrapSchemaConfig::new(subgraph_schema(), executor()).transform(WrapFields::new(
             "Nope",
             ["x"],
             ["X"],
@@ -248,7 +248,7 @@ fn schema_errors_name_the_transform_and_the_problem() {
         "{error}"
     );
     let error = wrap_schema(
-        SubschemaConfig::new(subgraph_schema(), executor()).transform(HoistField::new(
+        WrapSchemaConfig::new(subgraph_schema(), executor()).transform(HoistField::new(
             "Query",
             ["user", "nope"],
             "x",
@@ -260,7 +260,7 @@ fn schema_errors_name_the_transform_and_the_problem() {
         "{error}"
     );
     let error = wrap_schema(
-        SubschemaConfig::new(subgraph_schema(), executor())
+        WrapSchemaConfig::new(subgraph_schema(), executor())
             .transform(RenameTypes::new(|_| Some("not a name".into()))),
     )
     .unwrap_err();
@@ -270,7 +270,7 @@ fn schema_errors_name_the_transform_and_the_problem() {
     );
     // A rename that breaks an interface contract is caught by validation, naming the transform.
     let error = wrap_schema(
-        SubschemaConfig::new(subgraph_schema(), executor()).transform(RenameObjectFields::new(
+        WrapSchemaConfig::new(subgraph_schema(), executor()).transform(RenameObjectFields::new(
             |ty, f, _| (ty == "User" && f == "id").then(|| "uid".into()),
         )),
     )
@@ -317,7 +317,7 @@ async fn a_request_a_transform_refuses_becomes_a_graphql_error_and_is_not_sent()
         }
     });
     let wrapped =
-        wrap_schema(SubschemaConfig::new(subgraph_schema(), executor).transform(RequireToken))
+        wrap_schema(WrapSchemaConfig::new(subgraph_schema(), executor).transform(RequireToken))
             .unwrap();
     let result = wrapped
         .execute(Request::new("{ hello }").unwrap())
@@ -366,15 +366,15 @@ async fn variables_given_as_json_text_are_mapped_like_the_others() {
             )))
         }
     });
-    let wrapped = wrap_schema(SubschemaConfig::new(subgraph_schema(), executor).transform(
-        MapLeafValues::new(
+    let wrapped = wrap_schema(
+        WrapSchemaConfig::new(subgraph_schema(), executor).transform(MapLeafValues::new(
             |ty, v| match (ty, v) {
                 ("String", Value::String(s)) => json!(s.to_uppercase()),
                 (_, v) => v,
             },
             |_, v| v,
-        ),
-    ))
+        )),
+    )
     .unwrap();
     assert!(!wrapped.accepts_raw_variables());
     let name = serde_json::value::RawValue::from_string(r#""ada""#.to_owned()).unwrap();

@@ -9,7 +9,7 @@ use quilt_wrap::transforms::{
     RemoveObjectFieldDirectives, RemoveObjectFieldsWithDeprecation,
     RemoveObjectFieldsWithDirective,
 };
-use quilt_wrap::{SubschemaConfig, Transform, WrappedSchema, wrap_schema};
+use quilt_wrap::{Transform, WrapSchemaConfig, WrappedSchema, wrap_schema};
 use serde_json::json;
 
 use crate::support::{field_type, run, wrap};
@@ -42,7 +42,8 @@ async fn directive_schema(
         record.lock().unwrap().push(r.query().to_owned());
         http.execute(r)
     });
-    let wrapped = wrap_schema(SubschemaConfig::new(schema, executor).transform(transform)).unwrap();
+    let wrapped =
+        wrap_schema(WrapSchemaConfig::new(schema, executor).transform(transform)).unwrap();
     (wrapped, seen, server)
 }
 

@@ -6,7 +6,7 @@ use apollo_compiler::{Node, ast, name};
 use quilt_wrap::transforms::{
     FieldChange, InputFieldChange, TransformCompositeFields, TransformInputObjectFields,
 };
-use quilt_wrap::{SubschemaConfig, wrap_schema};
+use quilt_wrap::{WrapSchemaConfig, wrap_schema};
 use serde_json::{Value, json};
 
 use crate::support::{subgraph_schema, wrap};
@@ -91,7 +91,7 @@ fn a_rename_onto_an_existing_field_is_a_schema_error() {
             quilt_executor::ExecutionResult::default(),
         ))
     });
-    let config = SubschemaConfig::new(subgraph_schema(), executor).transform(
+    let config = WrapSchemaConfig::new(subgraph_schema(), executor).transform(
         TransformCompositeFields::new(|type_name, field, definition| {
             if (type_name, field) == ("User", "name") {
                 FieldChange::rename(definition, name!("id"))

@@ -9,7 +9,7 @@ use quilt_wrap::transforms::{
     HoistField, RenameInputObjectFields, RenameObjectFieldArguments, RenameObjectFields,
     RenameRootFields, RenameTypes, TransformEnumValues, WrapFields,
 };
-use quilt_wrap::{SubschemaConfig, Transform, wrap_schema};
+use quilt_wrap::{Transform, WrapSchemaConfig, wrap_schema};
 use serde_json::{Value, json};
 
 use crate::support::{Sent, http_executor, run, subgraph_schema};
@@ -54,7 +54,7 @@ fn without_locations(mut value: Value) -> Value {
 async fn assert_inverse(transforms: Vec<Box<dyn Transform>>, same_schema: bool) {
     let server = quilt_test_support::TestServer::start().await.unwrap();
     let direct = http_executor(server.http_url(), Sent::default());
-    let mut config = SubschemaConfig::new(
+    let mut config = WrapSchemaConfig::new(
         subgraph_schema(),
         http_executor(server.http_url(), Sent::default()),
     );

@@ -7,7 +7,7 @@ use std::time::Duration;
 use apollo_compiler::Schema;
 use quilt_executor::{ExecutionResult, Executor, ExecutorError, Request, Response, from_fn};
 use quilt_test_support::TestServer;
-use quilt_wrap::{SubschemaConfig, Transform, WrappedSchema, wrap_schema};
+use quilt_wrap::{Transform, WrapSchemaConfig, WrappedSchema, wrap_schema};
 use serde_json::{Value, json};
 
 /// The test subgraph's schema, parsed and validated from the SDL async-graphql prints.
@@ -103,7 +103,7 @@ pub async fn wrap(transforms: Vec<Box<dyn Transform>>) -> Wrapped {
     let server = TestServer::start().await.unwrap();
     let sent = Sent::default();
     let executor = http_executor(server.http_url(), sent.clone());
-    let mut config = SubschemaConfig::new(subgraph_schema(), executor).name("subgraph");
+    let mut config = WrapSchemaConfig::new(subgraph_schema(), executor).name("subgraph");
     config.transforms = transforms;
     let wrapped = wrap_schema(config).unwrap();
     Wrapped {

@@ -64,7 +64,7 @@ async fn transform_enum_values_renames_defaults_in_the_schema() {
         ))
     });
     let wrapped = quilt_wrap::wrap_schema(
-        quilt_wrap::SubschemaConfig::new(schema, executor)
+        quilt_wrap::WrapSchemaConfig::new(schema, executor)
             .transform(TransformEnumValues::new(|_, v, _| Some(v.to_lowercase()))),
     )
     .unwrap();

@@ -1,5 +1,6 @@
-//! Merging subschemas into one schema: the union of their types, root fields from every
-//! subschema, shared types checked to be identical.
+//! Composing the stitched schema from the subschemas: the union of their types, root fields
+//! from every subschema, shared types checked to be identical (or merged as type merging
+//! allows).
 
 mod compare;
 mod directives;
@@ -65,8 +66,8 @@ pub(crate) struct Candidate {
     canonical_fields: Vec<Name>,
 }
 
-/// Merges `subschemas` (see [`crate::Stitcher`] for the rules).
-pub(crate) fn merge(
+/// Composes `subschemas` into the stitched schema (see [`crate::Stitcher`] for the rules).
+pub(crate) fn compose(
     subschemas: &[SubschemaConfig],
     type_defs: &[String],
     on_type_conflict: Option<&OnTypeConflict>,
@@ -170,7 +171,7 @@ pub(crate) fn merge(
             if options.merge_directives
                 && !def.is_built_in()
                 && !built_in_directives.contains_key(name)
-                && !crate::entities::GATEWAY_DIRECTIVES.contains(&name.as_str())
+                && !strip::GATEWAY_DIRECTIVES.contains(&name.as_str())
             {
                 match directives.entry(name.clone()) {
                     indexmap::map::Entry::Occupied(mut earlier) => {

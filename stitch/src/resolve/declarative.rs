@@ -13,15 +13,15 @@ use apollo_compiler::{Name, ast};
 use quilt_executor::JsonMap;
 use serde_json::Value;
 
-use super::{RuntimeArgs, at_path};
-use crate::entry_point::Declarative;
+use super::{Batched, Method};
+use crate::entry_point::{Declarative, KeyFn};
 
 /// The run-time form of a declarative entry point.
-pub(super) fn declarative(
+pub(super) fn method(
     d: &Declarative,
     returns_list: bool,
     arg_types: &[(Name, ast::Type)],
-) -> Result<RuntimeArgs, String> {
+) -> Result<Method, String> {
     let expr = match &d.args_expr {
         Some(text) => Some(Arc::new(ArgsExpr::parse(text)?)),
         None => None,
@@ -75,10 +75,7 @@ pub(super) fn declarative(
             }
             (None, None) => additional.clone(),
         };
-        Ok(RuntimeArgs::Batched {
-            key,
-            args_from_keys: Arc::new(args_from_keys),
-        })
+        Ok(Method::Batched(Batched::new(key, Arc::new(args_from_keys))))
     } else {
         let args = move |representation: &JsonMap| {
             let key = key(representation);
@@ -92,11 +89,21 @@ pub(super) fn declarative(
                 (None, None) => additional.clone(),
             }
         };
-        Ok(RuntimeArgs::Single(Arc::new(args)))
+        Ok(Method::Single(Arc::new(args)))
     }
 }
 
-fn key_fn(d: &Declarative) -> super::KeyFn {
+/// The value at a dotted path of a JSON object.
+pub(crate) fn at_path<'v>(map: &'v JsonMap, path: &str) -> Option<&'v Value> {
+    let mut parts = path.split('.');
+    let mut value = map.get(parts.next()?)?;
+    for part in parts {
+        value = value.get(part)?;
+    }
+    Some(value)
+}
+
+fn key_fn(d: &Declarative) -> KeyFn {
     if let Some(field) = d.key_field.clone() {
         return Arc::new(move |rep: &JsonMap| at_path(rep, &field).cloned().unwrap_or(Value::Null));
     }
@@ -120,7 +127,7 @@ fn key_fn(d: &Declarative) -> super::KeyFn {
 
 /// The key of an object for an `argsExpr`: the values at the paths its `$key.path`
 /// placeholders read (the representation without `__typename` when one reads `$key` whole).
-fn expr_key_fn(paths: Vec<String>) -> super::KeyFn {
+fn expr_key_fn(paths: Vec<String>) -> KeyFn {
     if paths.iter().any(String::is_empty) || paths.is_empty() {
         return Arc::new(|rep: &JsonMap| {
             let mut key = rep.clone();
@@ -324,18 +331,18 @@ mod tests {
             key_field: Some("id".into()),
             ..Default::default()
         };
-        let RuntimeArgs::Single(args) = declarative(&d, false, &types(&[("id", "ID!")])).unwrap()
-        else {
+        let Method::Single(args) = method(&d, false, &types(&[("id", "ID!")])).unwrap() else {
             panic!()
         };
         assert_eq!(
             Value::Object(args(&rep(json!({"__typename": "User", "id": "3"})))),
             json!({"id": "3"})
         );
-        let RuntimeArgs::Batched {
+        let Method::Batched(Batched {
             key,
             args_from_keys,
-        } = declarative(&d, true, &types(&[("ids", "[ID!]!")])).unwrap()
+            ..
+        }) = method(&d, true, &types(&[("ids", "[ID!]!")])).unwrap()
         else {
             panic!()
         };
@@ -353,10 +360,11 @@ mod tests {
             additional_args: Some("limit: 5".into()),
             ..Default::default()
         };
-        let RuntimeArgs::Batched {
+        let Method::Batched(Batched {
             key,
             args_from_keys,
-        } = declarative(&d, true, &types(&[("input", "In!"), ("limit", "Int")])).unwrap()
+            ..
+        }) = method(&d, true, &types(&[("input", "In!"), ("limit", "Int")])).unwrap()
         else {
             panic!()
         };
@@ -373,8 +381,8 @@ mod tests {
             additional_args: Some("input: { scope: FULL }, limit: 5".into()),
             ..Default::default()
         };
-        let RuntimeArgs::Batched { args_from_keys, .. } =
-            declarative(&deep, true, &types(&[("input", "In!"), ("limit", "Int")])).unwrap()
+        let Method::Batched(Batched { args_from_keys, .. }) =
+            method(&deep, true, &types(&[("input", "In!"), ("limit", "Int")])).unwrap()
         else {
             panic!()
         };
@@ -392,10 +400,11 @@ mod tests {
             args_expr: Some("ids: [[$key.id]]".into()),
             ..Default::default()
         };
-        let RuntimeArgs::Batched {
+        let Method::Batched(Batched {
             key,
             args_from_keys,
-        } = declarative(&d, true, &types(&[("ids", "[ID!]!")])).unwrap()
+            ..
+        }) = method(&d, true, &types(&[("ids", "[ID!]!")])).unwrap()
         else {
             panic!()
         };
@@ -412,8 +421,8 @@ mod tests {
             args_expr: Some("id: $key.id, org: $key.org.id".into()),
             ..Default::default()
         };
-        let RuntimeArgs::Single(args) =
-            declarative(&single, false, &types(&[("id", "ID!"), ("org", "ID")])).unwrap()
+        let Method::Single(args) =
+            method(&single, false, &types(&[("id", "ID!"), ("org", "ID")])).unwrap()
         else {
             panic!()
         };
@@ -430,8 +439,8 @@ mod tests {
             key_arg: Some("input.key".into()),
             ..Default::default()
         };
-        let RuntimeArgs::Single(args) =
-            declarative(&d, false, &types(&[("input", "In!"), ("x", "Int")])).unwrap()
+        let Method::Single(args) =
+            method(&d, false, &types(&[("input", "In!"), ("x", "Int")])).unwrap()
         else {
             panic!()
         };
@@ -439,7 +448,7 @@ mod tests {
             Value::Object(args(&rep(json!({"id": "1", "organization": {"id": "o"}})))),
             json!({"input": {"key": {"id": "1", "org": "o"}}})
         );
-        let ambiguous = declarative(
+        let ambiguous = method(
             &Declarative::default(),
             false,
             &types(&[("a", "ID!"), ("b", "ID!")]),
@@ -450,7 +459,7 @@ mod tests {
             ..Default::default()
         };
         assert!(
-            declarative(&malformed, false, &types(&[("id", "ID!")]))
+            method(&malformed, false, &types(&[("id", "ID!")]))
                 .err()
                 .unwrap()
                 .contains("malformed")

@@ -1,298 +1,14 @@
-//! Projecting a selection onto one subschema: what it can resolve stays in its step (with
-//! `__typename` added under abstract types and the fragments it uses); a field of a merged type
-//! that it cannot resolve is cut out and handed to an entity step of a subschema that can, and
-//! the key fields that step needs are selected in its place (aliased `_qk_<field>`).
+//! Cutting a field out of a step: the subschema and entry point that fetch it instead are
+//! chosen (the nearest level whose key this step, or an earlier one, can supply), its entity
+//! step is found or started, and the key and requirement fields it needs are selected in the
+//! cut field's place.
 
-use std::collections::{HashMap, HashSet};
-use std::rc::Rc;
-use std::sync::Arc;
-
-use apollo_compiler::ast::Type;
-use apollo_compiler::executable::{
-    DirectiveList, ExecutableDocument, Field, InlineFragment, Selection, SelectionSet,
-};
-use apollo_compiler::schema::FieldDefinition;
-use apollo_compiler::{Name, Node};
-use indexmap::{IndexMap, IndexSet};
-use quilt_executor::Location;
-
-use super::entity::{BuilderKey, EntityBuilder, KEY_ALIAS_PREFIX};
-use super::reach::Reach;
-use super::{PlanError, PlanInput};
-use crate::entities::Resolver;
-
-/// The step being projected.
-pub(super) struct StepCtx {
-    /// Its subschema.
-    pub subschema: usize,
-    /// The root step it descends from (always 0 for queries).
-    pub root: usize,
-    /// Its level: 0 for root steps.
-    pub level: usize,
-    /// The named fragments its document keeps (they need no cut).
-    pub fragments: IndexSet<Name>,
-    /// At the top of an entity step: the merged type whose computed fields this subschema
-    /// resolves there (their requirements are in the representation).
-    pub computed_type: Option<Name>,
-}
-
-/// The planner's state across all steps of an operation.
-pub(super) struct Planner<'a, 'i> {
-    pub input: &'i PlanInput<'a>,
-    pub builders: IndexMap<BuilderKey, EntityBuilder<'a>>,
-    typename: Node<FieldDefinition>,
-    resolvable_fragments: HashSet<(usize, Name)>,
-    unresolvable_fragments: HashSet<(usize, Name)>,
-    /// Key chains searched so far: (subschema, type, whether its computed fields count).
-    reaches: HashMap<(usize, Name, bool), Rc<Reach>>,
-}
+use super::*;
 
 impl<'a, 'i> Planner<'a, 'i> {
-    pub fn new(input: &'i PlanInput<'a>) -> Self {
-        Self {
-            input,
-            builders: IndexMap::new(),
-            typename: Node::new(FieldDefinition {
-                description: None,
-                name: Name::new_unchecked("__typename"),
-                arguments: Vec::new(),
-                ty: Type::NonNullNamed(Name::new_unchecked("String")),
-                directives: Default::default(),
-            }),
-            resolvable_fragments: HashSet::new(),
-            unresolvable_fragments: HashSet::new(),
-            reaches: HashMap::new(),
-        }
-    }
-
-    /// Whether `subschema` resolves `type_name.field` where it stands (not external, not
-    /// computed unless the representation carries the computed field's requirements).
-    fn resolves(&self, ctx: &StepCtx, type_name: &str, field: &str, provided: &[Name]) -> bool {
-        if field.starts_with("__") || provided.iter().any(|p| p == field) {
-            return true;
-        }
-        let sub = ctx.subschema;
-        let entities = self.input.entities;
-        if !self.input.index.can_resolve(sub, type_name, field)
-            || entities.is_external(sub, type_name, field)
-        {
-            return false;
-        }
-        entities.computed(sub, type_name, field).is_none()
-            || ctx.computed_type.as_ref().is_some_and(|t| t == type_name)
-    }
-
-    /// Whether the subschema knows a type (fragments on other types are dropped).
-    fn knows_type(&self, sub: usize, type_name: &str) -> bool {
-        self.input.subschemas[sub].types.contains_key(type_name)
-    }
-
-    /// Projects a field the subschema resolves; `path` is the response path of the field's
-    /// parent object.
-    pub fn project_field(
-        &mut self,
-        ctx: &mut StepCtx,
-        parent_type: &Name,
-        field: &'a Node<Field>,
-        path: &[String],
-    ) -> Result<Node<Field>, PlanError> {
-        if field.selection_set.selections.is_empty() {
-            return Ok(field.clone());
-        }
-        let mut child_path = path.to_vec();
-        child_path.push(field.response_key().to_string());
-        let child_type = field.ty().inner_named_type().clone();
-        let provided = self
-            .input
-            .entities
-            .provides(ctx.subschema, parent_type, &field.name)
-            .to_vec();
-        let mut projected = (**field).clone();
-        let saved = ctx.computed_type.take();
-        projected.selection_set = self.project_set(
-            ctx,
-            &field.selection_set,
-            &child_path,
-            &child_type,
-            &provided,
-            &mut Vec::new(),
-        )?;
-        ctx.computed_type = saved;
-        if self.input.index.is_abstract(&child_type)
-            && !projected
-                .selection_set
-                .selections
-                .iter()
-                .any(|s| matches!(s, Selection::Field(f) if f.response_key() == "__typename"))
-        {
-            let typename = Field::new(self.typename.name.clone(), self.typename.clone());
-            projected
-                .selection_set
-                .selections
-                .insert(0, Selection::Field(Node::new(typename)));
-        }
-        Ok(Node::new(projected))
-    }
-
-    /// Projects a selection set at `path`, whose objects are statically of type `path_type`.
-    pub fn project_set(
-        &mut self,
-        ctx: &mut StepCtx,
-        set: &'a SelectionSet,
-        path: &[String],
-        path_type: &Name,
-        provided: &[Name],
-        conditions: &mut Vec<DirectiveList>,
-    ) -> Result<SelectionSet, PlanError> {
-        let mut projected = SelectionSet::new(set.ty.clone());
-        for selection in &set.selections {
-            match selection {
-                Selection::Field(field) => {
-                    if let Some(resolver) = self.input.extensions.get(&set.ty, &field.name) {
-                        let resolver = resolver.clone();
-                        self.gateway_field(
-                            ctx,
-                            &resolver,
-                            &set.ty,
-                            field,
-                            path,
-                            path_type,
-                            &mut projected,
-                        )?;
-                    } else if self.resolves(ctx, &set.ty, &field.name, provided) {
-                        let field = self.project_field(ctx, &set.ty, field, path)?;
-                        projected.push(Selection::Field(field));
-                    } else {
-                        self.cut(
-                            ctx,
-                            &set.ty,
-                            field,
-                            path,
-                            path_type,
-                            conditions,
-                            &mut projected,
-                        )?;
-                    }
-                }
-                Selection::InlineFragment(fragment) => {
-                    if let Some(condition) = &fragment.type_condition
-                        && !self.knows_type(ctx.subschema, condition)
-                    {
-                        continue;
-                    }
-                    let inner = self.project_fragment(
-                        ctx,
-                        &fragment.directives,
-                        &fragment.selection_set,
-                        (path, path_type, provided),
-                        conditions,
-                    )?;
-                    let mut copy = (**fragment).clone();
-                    copy.selection_set = inner;
-                    projected.push(Selection::InlineFragment(Node::new(copy)));
-                }
-                Selection::FragmentSpread(spread) => {
-                    let Some(fragment) = self.input.document.fragments.get(&spread.fragment_name)
-                    else {
-                        continue;
-                    };
-                    if !self.knows_type(ctx.subschema, fragment.type_condition()) {
-                        continue;
-                    }
-                    if provided.is_empty()
-                        && ctx.computed_type.is_none()
-                        && self.fragment_resolvable(ctx, &spread.fragment_name)
-                    {
-                        ctx.fragments.insert(spread.fragment_name.clone());
-                        projected.push(selection.clone());
-                        continue;
-                    }
-                    // Inlined: the cut parts depend on where the fragment is spread.
-                    let inner = self.project_fragment(
-                        ctx,
-                        &spread.directives,
-                        &fragment.selection_set,
-                        (path, path_type, provided),
-                        conditions,
-                    )?;
-                    let mut inline =
-                        InlineFragment::with_type_condition(fragment.type_condition().clone());
-                    inline.directives = spread.directives.clone();
-                    inline.selection_set = inner;
-                    projected.push(Selection::InlineFragment(Node::new(inline)));
-                }
-            }
-        }
-        Ok(projected)
-    }
-
-    /// Projects a fragment's selection at the place it is spread, its `@skip`/`@include`
-    /// carried to the fields cut out of it.
-    fn project_fragment(
-        &mut self,
-        ctx: &mut StepCtx,
-        directives: &DirectiveList,
-        set: &'a SelectionSet,
-        (path, path_type, provided): (&[String], &Name, &[Name]),
-        conditions: &mut Vec<DirectiveList>,
-    ) -> Result<SelectionSet, PlanError> {
-        conditions.push(only_conditions(directives));
-        let inner = self.project_set(ctx, set, path, path_type, provided, conditions);
-        conditions.pop();
-        inner
-    }
-
-    /// Whether a named fragment needs no cut in this subschema (then it is sent as is).
-    fn fragment_resolvable(&mut self, ctx: &StepCtx, name: &Name) -> bool {
-        let key = (ctx.subschema, name.clone());
-        if self.resolvable_fragments.contains(&key) {
-            return true;
-        }
-        if self.unresolvable_fragments.contains(&key) {
-            return false;
-        }
-        // Assume resolvable while visiting (fragments cannot be cyclic once validated).
-        self.resolvable_fragments.insert(key.clone());
-        let ok = self
-            .input
-            .document
-            .fragments
-            .get(name)
-            .is_some_and(|f| self.set_resolvable(ctx, &f.selection_set));
-        if !ok {
-            self.resolvable_fragments.remove(&key);
-            self.unresolvable_fragments.insert(key);
-        }
-        ok
-    }
-
-    fn set_resolvable(&mut self, ctx: &StepCtx, set: &SelectionSet) -> bool {
-        set.selections.iter().all(|selection| match selection {
-            Selection::Field(field) => {
-                self.resolves(ctx, &set.ty, &field.name, &[])
-                    && self
-                        .input
-                        .entities
-                        .provides(ctx.subschema, &set.ty, &field.name)
-                        .is_empty()
-                    && self.set_resolvable(ctx, &field.selection_set)
-            }
-            Selection::InlineFragment(fragment) => {
-                fragment
-                    .type_condition
-                    .as_ref()
-                    .is_none_or(|t| self.knows_type(ctx.subschema, t))
-                    && self.set_resolvable(ctx, &fragment.selection_set)
-            }
-            Selection::FragmentSpread(spread) => {
-                self.fragment_resolvable(ctx, &spread.fragment_name)
-            }
-        })
-    }
-
     /// Cuts `field` (on `parent_type`) out of this step: an entity step at `path` fetches it.
     #[allow(clippy::too_many_arguments)]
-    fn cut(
+    pub(super) fn cut(
         &mut self,
         ctx: &mut StepCtx,
         parent_type: &Name,
@@ -346,7 +62,7 @@ impl<'a, 'i> Planner<'a, 'i> {
         }
     }
 
-    fn unresolvable(&self, ctx: &StepCtx, type_name: &str, field: &str) -> PlanError {
+    pub(super) fn unresolvable(&self, ctx: &StepCtx, type_name: &str, field: &str) -> PlanError {
         PlanError::Unresolvable {
             subschema: self.input.subschema_names[ctx.subschema].clone(),
             type_name: type_name.to_owned(),
@@ -355,7 +71,7 @@ impl<'a, 'i> Planner<'a, 'i> {
     }
 
     /// The key chains from this step for `type_name` (searched once per plan).
-    fn reach(&mut self, ctx: &StepCtx, type_name: &Name) -> Rc<Reach> {
+    pub(super) fn reach(&mut self, ctx: &StepCtx, type_name: &Name) -> Rc<Reach> {
         let computed = ctx.computed_type.as_ref().is_some_and(|t| t == type_name);
         let key = (ctx.subschema, type_name.clone(), computed);
         if let Some(reach) = self.reaches.get(&key) {
@@ -375,7 +91,7 @@ impl<'a, 'i> Planner<'a, 'i> {
     }
 
     /// The entry point of the builder already planned at this place for `subschema`, if any.
-    fn planned(
+    pub(super) fn planned(
         &self,
         ctx: &StepCtx,
         subschema: usize,
@@ -396,7 +112,7 @@ impl<'a, 'i> Planner<'a, 'i> {
     }
 
     /// The subschemas that can fetch `type_name.field` by key for objects this step returns.
-    fn fetchers(&self, ctx: &StepCtx, type_name: &Name, field: &str) -> Vec<usize> {
+    pub(super) fn fetchers(&self, ctx: &StepCtx, type_name: &Name, field: &str) -> Vec<usize> {
         let entities = self.input.entities;
         (0..self.input.subschemas.len())
             .filter(|&s| {
@@ -411,7 +127,7 @@ impl<'a, 'i> Planner<'a, 'i> {
     /// The entry point that fetches `type_name.field` for objects this step returns: one
     /// already planned at this place if its key can be obtained, else the one whose key is
     /// obtained soonest (shortest chain; stitching order breaks ties).
-    fn choose(
+    pub(super) fn choose(
         &mut self,
         ctx: &StepCtx,
         type_name: &Name,
@@ -463,7 +179,7 @@ impl<'a, 'i> Planner<'a, 'i> {
     /// Registers `field` with the entity step for (`type_name`, chosen subschema) at `path` and
     /// selects the key fields it needs into `out` (a selection set on `type_name`).
     #[allow(clippy::too_many_arguments)]
-    fn cut_on(
+    pub(super) fn cut_on(
         &mut self,
         ctx: &mut StepCtx,
         type_name: &Name,
@@ -500,7 +216,7 @@ impl<'a, 'i> Planner<'a, 'i> {
     }
 
     /// The builder for (resolver's subschema, path, type), created at the next level.
-    fn builder(
+    pub(super) fn builder(
         &mut self,
         ctx: &StepCtx,
         resolver: &Arc<Resolver>,
@@ -583,7 +299,7 @@ impl<'a, 'i> Planner<'a, 'i> {
     /// key is required the same way. The key chains ([`Reach`]) give every provider a key
     /// obtained at a strictly lower level than the field it provides, so this ends after at
     /// most one hop per subschema.
-    fn require(
+    pub(super) fn require(
         &mut self,
         ctx: &mut StepCtx,
         type_name: &Name,
@@ -652,48 +368,4 @@ impl<'a, 'i> Planner<'a, 'i> {
         builder.level = builder.level.max(provider_level);
         Ok(Some(builder.level))
     }
-}
-
-/// The alias under which a key or requirement field is selected.
-pub(super) fn key_alias(field: &str) -> Name {
-    Name::new_unchecked(&format!("{KEY_ALIAS_PREFIX}{field}"))
-}
-
-/// The `@skip` and `@include` directives of a list (others do not apply to the fields).
-pub(super) fn only_conditions(directives: &DirectiveList) -> DirectiveList {
-    DirectiveList(
-        directives
-            .iter()
-            .filter(|d| d.name == "skip" || d.name == "include")
-            .cloned()
-            .collect(),
-    )
-}
-
-/// `selection` wrapped in inline fragments carrying each non-empty list of conditions.
-pub(super) fn with_conditions(
-    ty: &Name,
-    mut selection: Selection,
-    conditions: &[DirectiveList],
-) -> Selection {
-    for list in conditions.iter().rev() {
-        if list.is_empty() {
-            continue;
-        }
-        let mut fragment = InlineFragment::without_type_condition(ty.clone());
-        fragment.directives = list.clone();
-        fragment.selection_set.push(selection);
-        selection = Selection::InlineFragment(Node::new(fragment));
-    }
-    selection
-}
-
-/// A field's line and column in the client's document.
-pub(crate) fn location(document: &ExecutableDocument, field: &Node<Field>) -> Option<Location> {
-    let span = field.location()?;
-    let lc = span.line_column(&document.sources)?;
-    Some(Location {
-        line: lc.line,
-        column: lc.column,
-    })
 }

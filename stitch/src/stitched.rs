@@ -11,20 +11,18 @@ use apollo_compiler::collections::HashMap;
 use apollo_compiler::schema::Implementers;
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Schema};
-use quilt_executor::{
-    ExecuteFuture, ExecutionResult, Executor, GraphQLError, Request, Response, SharedExecutor,
-};
+use quilt_executor::{ExecuteFuture, ExecutionResult, Executor, GraphQLError, Request, Response};
 
-use crate::config::{Limits, Stitcher, ValidationLevel};
+use crate::compose::compose;
+use crate::config::{StitchLimits, Stitcher, ValidationLevel};
 use crate::entities::{EntityIndex, ExtensionIndex, canonical_marks};
 use crate::error::StitchError;
-use crate::execute::{Fetched, execute_plan};
+use crate::execute::{Execution, Fetched, Upstreams};
 use crate::index::StitchIndex;
 use crate::introspection::introspect;
-use crate::merge::{ROOTS, merge};
-use crate::plan_cache::{PlanCache, PlanCacheStats, Prepared};
-use crate::request::{coerce_variables, prepare};
-use crate::shape::shape;
+use crate::plan::Prepared;
+use crate::plan_cache::{PlanCache, PlanCacheStats};
+use crate::request::{Preparer, coerce_variables, prepare};
 use crate::subscription::{self, CloseReason, Hub, SubscriptionStats};
 use crate::upstream_errors::ErrorPolicy;
 
@@ -35,30 +33,29 @@ use crate::upstream_errors::ErrorPolicy;
 /// schema.
 #[derive(Clone)]
 pub struct StitchedSchema {
-    gateway: Arc<Gateway>,
+    gateway: Arc<SchemaState>,
 }
 
 /// The shared state of a stitched schema.
-pub(crate) struct Gateway {
+pub(crate) struct SchemaState {
     /// Everything the subschemas define: what plans and results are made from.
-    pub full: Valid<Schema>,
+    pub full: Arc<Valid<Schema>>,
     /// What clients see (validation, variables, introspection, SDL): `full` without the
     /// `@inaccessible` elements.
     pub public: Valid<Schema>,
     /// The implementers of `public`'s abstract types, for introspection.
     pub implementers: HashMap<Name, Implementers>,
-    pub names: Vec<String>,
-    pub executors: Vec<SharedExecutor>,
-    /// Each subschema's upstream request metrics.
-    pub upstream_metrics: Vec<crate::metrics::Upstream>,
+    /// What execution needs of the subschemas: names, executors, metrics, error policy.
+    pub upstreams: Arc<Upstreams>,
     pub index: StitchIndex,
     pub entities: EntityIndex,
     pub extensions: ExtensionIndex,
     pub subschemas: Vec<Arc<Valid<Schema>>>,
     pub cache: PlanCache,
-    pub limits: Limits,
+    pub limits: StitchLimits,
     pub subscriptions: Arc<Hub>,
-    pub errors: ErrorPolicy,
+    /// Whether a client may ask for its operation's plan ([`Stitcher::expose_query_plan`]).
+    pub expose_query_plan: bool,
     pub warnings: Vec<crate::BuildWarning>,
 }
 
@@ -89,11 +86,11 @@ impl StitchedSchema {
                 }
             }
         }
-        let merged = merge(
+        let merged = compose(
             &subschemas,
             &stitcher.type_defs,
             stitcher.on_type_conflict.as_ref(),
-            &crate::merge::Options {
+            &crate::compose::Options {
                 type_merging: &stitcher.type_merging,
                 merge_types: &stitcher.merge_types,
                 merge_directives: !stitcher.skip_directives,
@@ -123,27 +120,30 @@ impl StitchedSchema {
             }
         }
         Ok(Self {
-            gateway: Arc::new(Gateway {
+            gateway: Arc::new(SchemaState {
                 implementers: merged.public.implementers_map(),
-                full: merged.schema,
+                full: Arc::new(merged.schema),
                 public: merged.public,
-                upstream_metrics: names
-                    .iter()
-                    .map(|name| crate::metrics::Upstream::new(name))
-                    .collect(),
-                names,
+                upstreams: Arc::new(Upstreams {
+                    metrics: names
+                        .iter()
+                        .map(|name| crate::metrics::Upstream::new(name))
+                        .collect(),
+                    names,
+                    executors: subschemas.iter().map(|s| s.executor.clone()).collect(),
+                    errors: ErrorPolicy {
+                        expose_upstream_details: stitcher.expose_upstream_details,
+                        subschemas: subschemas.iter().map(|s| s.errors.clone()).collect(),
+                    },
+                }),
                 subschemas: schemas,
                 entities,
                 extensions,
-                executors: subschemas.iter().map(|s| s.executor.clone()).collect(),
                 index,
                 cache: PlanCache::new(stitcher.limits.plan_cache_capacity),
                 limits: stitcher.limits,
                 subscriptions: Hub::new(stitcher.subscriptions),
-                errors: ErrorPolicy {
-                    expose_upstream_details: stitcher.expose_upstream_details,
-                    subschemas: subschemas.iter().map(|s| s.errors.clone()).collect(),
-                },
+                expose_query_plan: stitcher.expose_query_plan,
                 warnings,
             }),
         })
@@ -189,10 +189,10 @@ impl StitchedSchema {
             vec![GraphQLError::new(e.to_string()).with_code("GRAPHQL_PARSE_FAILED")]
         })?;
         request.operation_name = operation_name.map(str::to_owned);
-        let prepared = prepare(&self.gateway, &request)?;
+        let prepared = prepare(&self.gateway.preparer(), &request)?;
         Ok(crate::plan::Explain {
             plan: &prepared.plan,
-            names: &self.gateway.names,
+            names: &self.gateway.upstreams.names,
         }
         .to_string())
     }
@@ -220,7 +220,7 @@ impl StitchedSchema {
 impl std::fmt::Debug for StitchedSchema {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("StitchedSchema")
-            .field("subschemas", &self.gateway.names)
+            .field("subschemas", &self.gateway.upstreams.names)
             .finish_non_exhaustive()
     }
 }
@@ -240,6 +240,19 @@ impl Executor for StitchedSchema {
     }
 }
 
+/// The request header with which a client asks for its operation's plan (when the schema
+/// allows it: [`Stitcher::expose_query_plan`]), as Apollo Router names it.
+pub const EXPOSE_QUERY_PLAN_HEADER: &str = "apollo-expose-query-plan";
+
+/// Whether the request says `Apollo-Expose-Query-Plan: true`.
+fn asks_for_plan(context: &quilt_executor::Context) -> bool {
+    context
+        .headers()
+        .get(EXPOSE_QUERY_PLAN_HEADER)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.trim().eq_ignore_ascii_case("true"))
+}
+
 fn request_error(errors: Vec<GraphQLError>) -> Response {
     Response::Single(ExecutionResult {
         errors,
@@ -247,7 +260,22 @@ fn request_error(errors: Vec<GraphQLError>) -> Response {
     })
 }
 
-impl Gateway {
+impl SchemaState {
+    /// What preparing a request reads.
+    fn preparer(&self) -> Preparer<'_> {
+        Preparer {
+            cache: &self.cache,
+            public: &self.public,
+            limits: &self.limits,
+            full: &self.full,
+            subschemas: &self.subschemas,
+            names: &self.upstreams.names,
+            index: &self.index,
+            entities: &self.entities,
+            extensions: &self.extensions,
+        }
+    }
+
     /// Runs a request; with `serialized` a single result carries its data as JSON bytes.
     async fn run(self: Arc<Self>, mut request: Request, serialized: bool) -> Response {
         // Variables given as JSON text (a caller that did not ask `accepts_raw_variables`) are
@@ -257,14 +285,15 @@ impl Gateway {
                 "a variable given as JSON text could not be read: {error}"
             ))]);
         }
-        let prepared = match prepare(&self, &request) {
+        let prepared = match prepare(&self.preparer(), &request) {
             Ok(prepared) => prepared,
             Err(errors) => return request_error(errors),
         };
-        let (variables, coerced) = match coerce_variables(&self, &prepared, &request.variables) {
-            Ok(v) => v,
-            Err(errors) => return request_error(errors),
-        };
+        let (variables, coerced) =
+            match coerce_variables(&self.public, &prepared, &request.variables) {
+                Ok(v) => v,
+                Err(errors) => return request_error(errors),
+            };
         let Ok(operation) = prepared
             .document
             .operations
@@ -272,7 +301,6 @@ impl Gateway {
         else {
             return request_error(vec![GraphQLError::new("the prepared operation is missing")]);
         };
-        let root_type = root_type_name(operation.operation_type);
         if operation.operation_type == OperationType::Subscription {
             return self.subscribe(prepared, variables, request).await;
         }
@@ -294,23 +322,32 @@ impl Gateway {
                 Err(errors) => return request_error(errors),
             }
         }
-        execute_plan(
-            &self,
-            &prepared.plan,
-            &variables,
-            &request.context,
-            &mut fetched,
-        )
-        .await;
-        let result = shape(
-            &self.full,
-            &prepared,
-            &variables,
-            root_type,
-            &operation.selection_set,
-            fetched,
-            serialized,
-        );
+        let execution = Execution {
+            upstreams: &self.upstreams,
+            schema: &self.full,
+            prepared: &prepared,
+            variables: &variables,
+            context: &request.context,
+        };
+        let mut result = execution.run(fetched, serialized).await;
+        if self.expose_query_plan && asks_for_plan(&request.context) {
+            let text = crate::plan::Explain {
+                plan: &prepared.plan,
+                names: &self.upstreams.names,
+            }
+            .to_string();
+            let plan = quilt_executor::JsonMap::from_iter([(
+                "text".to_owned(),
+                serde_json::Value::String(text),
+            )]);
+            result
+                .extensions
+                .get_or_insert_with(quilt_executor::JsonMap::new)
+                .insert(
+                    "apolloQueryPlan".to_owned(),
+                    serde_json::Value::Object(plan),
+                );
+        }
         Response::Single(result)
     }
 
@@ -322,13 +359,9 @@ impl Gateway {
         variables: quilt_executor::JsonMap,
         request: Request,
     ) -> Response {
-        subscription::subscribe(self, prepared, variables, request).await
+        let upstreams = self.upstreams.clone();
+        let schema = self.full.clone();
+        let hub = self.subscriptions.clone();
+        subscription::subscribe(hub, upstreams, schema, prepared, variables, request).await
     }
-}
-
-pub(crate) fn root_type_name(operation_type: OperationType) -> &'static str {
-    ROOTS
-        .iter()
-        .find(|(op, _)| *op == operation_type)
-        .map_or("Query", |(_, name)| name)
 }

@@ -6,7 +6,23 @@ use apollo_compiler::schema::{
 };
 use apollo_compiler::{Name, Node, ast};
 
-use crate::entities::GATEWAY_DIRECTIVES;
+/// Directives that configure the gateway and are not part of the stitched schema.
+pub(crate) const GATEWAY_DIRECTIVES: &[&str] = &[
+    "key",
+    "merge",
+    "computed",
+    "canonical",
+    "external",
+    "requires",
+    "provides",
+    "shareable",
+    "extends",
+    "link",
+    "override",
+    "inaccessible",
+    "interfaceObject",
+    "composeDirective",
+];
 
 fn keep(list: &DirectiveList) -> DirectiveList {
     DirectiveList(

@@ -1,0 +1,285 @@
+//! The read walk of an entity step: down the step's path through the fetched data (lists
+//! included) to the objects it applies to, each one's representation found or added (distinct
+//! ones once), written as values or, for `_entities` with an executor that takes raw
+//! variables, straight as JSON text.
+
+use apollo_compiler::collections::HashMap;
+use quilt_executor::data::Object;
+use quilt_executor::{Data, JsonMap};
+use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use serde_json::Value;
+use serde_json::value::RawValue;
+
+use crate::plan::EntityStep;
+
+/// The objects an entity step applies to.
+#[derive(Default)]
+pub(super) struct Gathered {
+    /// The distinct representations, in first-seen order (moved into the request where it
+    /// sends them as they are: `count` keeps their number).
+    pub representations: Vec<JsonMap>,
+    /// The number of distinct representations.
+    pub count: usize,
+    /// The representations as one JSON array, written straight from the response data (for
+    /// `_entities` when the executor sends variables as JSON text): then `representations` is
+    /// empty.
+    pub raw: Option<Box<RawValue>>,
+    /// Every object: the list indices on its way from the root (the keys are the step's path),
+    /// and the index of its representation.
+    pub objects: Objects,
+}
+
+/// The gathered objects: each one's list indices (kept in one buffer) and representation.
+#[derive(Default)]
+pub(super) struct Objects {
+    /// Every object's list indices, one after another.
+    indices: Vec<u32>,
+    /// Per object: where its indices end in `indices`, and its representation.
+    entries: Vec<(usize, usize)>,
+}
+
+impl Objects {
+    fn push(&mut self, indices: &[u32], representation: usize) {
+        self.indices.extend_from_slice(indices);
+        self.entries.push((self.indices.len(), representation));
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Object `i`: its list indices and its representation.
+    pub fn get(&self, i: usize) -> Option<(&[u32], usize)> {
+        let (end, representation) = *self.entries.get(i)?;
+        let start = i.checked_sub(1).map_or(0, |before| self.entries[before].0);
+        Some((&self.indices[start..end], representation))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = (&[u32], usize)> {
+        (0..self.len()).filter_map(|i| self.get(i))
+    }
+}
+
+/// Walks the step's path through `data` (lists included) and gathers the objects; with `raw`,
+/// writes the representations as JSON text (unless a requirement is named `__typename`).
+pub(super) fn gather(step: &EntityStep, data: &Object, raw: bool) -> Gathered {
+    // A requirement named `__typename` replaces the type's name, as inserting it into the
+    // template does, and an entity without requirements has nothing to write per object:
+    // only the by-value path does those.
+    let raw = raw
+        && !step.requirements.is_empty()
+        && step.representation.len() == step.requirements.len() + 1;
+    let mut walk = Walk {
+        step,
+        gathered: Gathered::default(),
+        raw_values: raw.then(Vec::new),
+        seen: HashMap::default(),
+        key: Vec::new(),
+        hints: vec![0; step.path.len().saturating_sub(1)],
+        found: Vec::with_capacity(step.requirements.len()),
+        requirement_hints: vec![0; step.requirements.len() + 1],
+    };
+    match step.path.split_first() {
+        // A gateway-defined root field: the parent is the root object.
+        None => walk.object(data, &[]),
+        Some((first, rest)) => {
+            if let Some(value) = data.get(first) {
+                walk.value(value, rest, &mut Vec::new());
+            }
+        }
+    }
+    let mut gathered = walk.gathered;
+    match walk.raw_values {
+        Some(values) => {
+            let width = step.requirements.len();
+            gathered.count = values.len() / width;
+            let written = serde_json::value::to_raw_value(&Representations {
+                step,
+                values: &values,
+            });
+            match written {
+                Ok(raw) => gathered.raw = Some(raw),
+                // Not reached (response data always serializes); the values then go by value.
+                Err(_) => {
+                    gathered.representations = values
+                        .chunks(width)
+                        .map(|found| representation(step, found))
+                        .collect();
+                }
+            }
+        }
+        None => gathered.count = gathered.representations.len(),
+    }
+    gathered
+}
+
+/// The distinct representations of a step, from their requirement values (one after another,
+/// `requirements.len()` per object), serialized as the by-value path would serialize them:
+/// `[{"__typename": ..., "<requirement>": ..., ...}, ...]`.
+struct Representations<'a> {
+    step: &'a EntityStep,
+    values: &'a [&'a Data],
+}
+
+impl Serialize for Representations<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let requirements = &self.step.requirements;
+        let width = requirements.len().max(1);
+        let mut list = serializer.serialize_seq(Some(self.values.len() / width))?;
+        for found in self.values.chunks(width) {
+            list.serialize_element(&Representation {
+                type_name: self.step.resolver.type_name.as_str(),
+                requirements,
+                found,
+            })?;
+        }
+        list.end()
+    }
+}
+
+/// One representation (see [`Representations`]).
+struct Representation<'a> {
+    type_name: &'a str,
+    requirements: &'a [apollo_compiler::Name],
+    found: &'a [&'a Data],
+}
+
+impl Serialize for Representation<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.requirements.len() + 1))?;
+        map.serialize_entry("__typename", self.type_name)?;
+        for (requirement, value) in self.requirements.iter().zip(self.found) {
+            map.serialize_entry(requirement.as_str(), value)?;
+        }
+        map.end()
+    }
+}
+
+struct Walk<'w> {
+    step: &'w EntityStep,
+    gathered: Gathered,
+    /// With JSON text representations: each distinct one's requirement values, one after
+    /// another (written out once the walk is done).
+    raw_values: Option<Vec<&'w Data>>,
+    seen: HashMap<Vec<u8>, usize>,
+    /// A reused buffer for the deduplication key.
+    key: Vec<u8>,
+    /// For each key of the path after the first, where it was found last: the objects of one
+    /// list mostly hold their members in one order.
+    hints: Vec<usize>,
+    /// A reused buffer for an object's requirement values.
+    found: Vec<&'w Data>,
+    /// Where `__typename` and each requirement were found last.
+    requirement_hints: Vec<usize>,
+}
+
+impl<'w> Walk<'w> {
+    fn value(&mut self, value: &'w Data, keys: &[String], indices: &mut Vec<u32>) {
+        match value {
+            Data::List(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    indices.push(i as u32);
+                    self.value(item, keys, indices);
+                    indices.pop();
+                }
+            }
+            Data::Object(map) => match keys.split_first() {
+                Some((key, rest)) => {
+                    let depth = self.hints.len() - keys.len();
+                    if let Some(i) = map.position_from(key, self.hints[depth]) {
+                        self.hints[depth] = i;
+                        if let Some((_, child)) = map.get_index(i) {
+                            self.value(child, rest, indices);
+                        }
+                    }
+                }
+                None => self.object(map, indices),
+            },
+            _ => {}
+        }
+    }
+
+    /// The member `key` of `object`, looked for where hint `slot` says first.
+    fn find(&mut self, object: &'w Object, slot: usize, key: &str) -> Option<&'w Data> {
+        let i = object.position_from(key, self.requirement_hints[slot])?;
+        self.requirement_hints[slot] = i;
+        object.get_index(i).map(|(_, value)| value)
+    }
+
+    /// An object at the step's place: skipped when it is of another type or lacks a key field
+    /// (its key came back null); else its representation is found or added.
+    fn object(&mut self, map: &'w Object, indices: &[u32]) {
+        let step = self.step;
+        if step.type_condition.is_some()
+            && self.find(map, 0, "__typename").and_then(Data::as_str)
+                != Some(step.resolver.type_name.as_str())
+        {
+            return;
+        }
+        self.found.clear();
+        for (i, alias) in step.aliases.iter().enumerate() {
+            match self.find(map, i + 1, alias) {
+                Some(value) => self.found.push(value),
+                None => return,
+            }
+        }
+        dedup_key(&self.found, &mut self.key);
+        let next = self.seen.len();
+        let index = match self.seen.get(self.key.as_slice()) {
+            Some(index) => *index,
+            None => {
+                self.seen.insert(self.key.clone(), next);
+                match &mut self.raw_values {
+                    Some(values) => values.extend_from_slice(&self.found),
+                    None => {
+                        let representation = representation(step, &self.found);
+                        self.gathered.representations.push(representation);
+                    }
+                }
+                next
+            }
+        };
+        self.gathered.objects.push(indices, index);
+    }
+}
+
+/// Writes requirement values into `key`: strings as they are, anything else as JSON, each
+/// behind a tag and followed by a separator.
+fn dedup_key(values: &[&Data], key: &mut Vec<u8>) {
+    key.clear();
+    for value in values {
+        match value {
+            Data::String(s) => {
+                key.push(b's');
+                key.extend_from_slice(s.as_bytes());
+            }
+            value => {
+                key.push(b'v');
+                value.write_json(key);
+            }
+        }
+        key.push(0);
+    }
+}
+
+/// `__typename` and the requirement fields of an object, from its requirement values: a copy
+/// of the step's template (its keys' hashes copied, not computed) with the values put in.
+fn representation(step: &EntityStep, values: &[&Data]) -> JsonMap {
+    let mut representation = step.representation.clone();
+    if representation.len() == step.requirements.len() + 1 {
+        // `__typename` first, then the requirements in their order.
+        for (slot, value) in representation.values_mut().skip(1).zip(values) {
+            *slot = Value::from(*value);
+        }
+    } else {
+        // A requirement named like another key (`__typename`): insert one by one.
+        for (requirement, value) in step.requirements.iter().zip(values) {
+            representation.insert(requirement.as_str().to_owned(), Value::from(*value));
+        }
+    }
+    representation
+}

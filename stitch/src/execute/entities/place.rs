@@ -1,0 +1,163 @@
+//! The write walk of an entity step: down the same path, each gathered object's result put
+//! in place (overlaid on the object, or as a gateway-defined field's value), and the client
+//! path of an object for its errors.
+
+use quilt_executor::data::Object;
+use quilt_executor::{Data, PathSegment};
+
+use super::gather::Objects;
+use crate::plan::EntityStep;
+
+/// Puts each gathered object's result in place, in one walk down the step's path (the walk
+/// `gather` took, so the objects come in the same order): `result(i, u)` gives the value for
+/// object `i` of representation `u`. An object no longer at its place (a value placed since
+/// replaced it) is skipped.
+pub(super) fn place_all(
+    step: &EntityStep,
+    objects: &Objects,
+    data: &mut Object,
+    result: impl FnMut(usize, usize) -> Option<Data>,
+) {
+    let mut placer = Placer {
+        step,
+        objects,
+        next: 0,
+        result,
+        hints: vec![0; step.path.len().saturating_sub(1)],
+    };
+    let Some((first, rest)) = step.path.split_first() else {
+        // A gateway-defined root field: the parent is the root object.
+        placer.object(data, &[]);
+        return;
+    };
+    if let Some(value) = data.get_mut(first) {
+        placer.value(value, rest, &mut Vec::new());
+    }
+}
+
+struct Placer<'p, F> {
+    step: &'p EntityStep,
+    objects: &'p Objects,
+    /// The next object to place.
+    next: usize,
+    result: F,
+    /// For each key of the path after the first, where it was found last (see `Walk`).
+    hints: Vec<usize>,
+}
+
+impl<F: FnMut(usize, usize) -> Option<Data>> Placer<'_, F> {
+    fn value(&mut self, value: &mut Data, keys: &[String], indices: &mut Vec<u32>) {
+        if self.next >= self.objects.len() {
+            return;
+        }
+        match value {
+            Data::List(items) => {
+                for (i, item) in items.iter_mut().enumerate() {
+                    indices.push(i as u32);
+                    self.value(item, keys, indices);
+                    indices.pop();
+                }
+            }
+            Data::Object(map) => match keys.split_first() {
+                Some((key, rest)) => {
+                    let depth = self.hints.len() - keys.len();
+                    if let Some(i) = map.position_from(key, self.hints[depth]) {
+                        self.hints[depth] = i;
+                        if let Some(child) = map.get_index_mut(i) {
+                            self.value(child, rest, indices);
+                        }
+                    }
+                }
+                None => self.object(map, indices),
+            },
+            _ => {}
+        }
+    }
+
+    fn object(&mut self, map: &mut Object, indices: &[u32]) {
+        // Objects the walk went past without reaching are gone: skip them.
+        while self
+            .objects
+            .get(self.next)
+            .is_some_and(|(at, _)| at < indices)
+        {
+            self.next += 1;
+        }
+        let Some((at, u)) = self.objects.get(self.next) else {
+            return;
+        };
+        if at != indices {
+            return;
+        }
+        let value = (self.result)(self.next, u);
+        self.next += 1;
+        put(self.step, map, value);
+    }
+}
+
+/// Puts one object's result in place: overlaid on the object, or as the value of the
+/// gateway-defined field.
+fn put(step: &EntityStep, target: &mut Object, value: Option<Data>) {
+    match (&step.placement, value) {
+        (Some(key), value) => {
+            target.insert(key.as_str(), value.unwrap_or(Data::Null));
+        }
+        (None, Some(Data::Object(source))) => overlay(target, source),
+        (None, _) => {}
+    }
+}
+
+/// The client path of the object reached by `indices` (the step's keys, list indices where
+/// the data has lists).
+pub(super) fn client_path(step: &EntityStep, data: &Object, indices: &[u32]) -> Vec<PathSegment> {
+    let mut path = Vec::with_capacity(step.path.len() + indices.len());
+    let Some((first, rest)) = step.path.split_first() else {
+        return path;
+    };
+    path.push(PathSegment::Key(first.clone()));
+    let mut value = data.get(first);
+    let (mut keys, mut indices) = (rest, indices);
+    while let Some(current) = value {
+        match current {
+            Data::List(items) => {
+                let Some((i, more)) = indices.split_first() else {
+                    break;
+                };
+                path.push(PathSegment::Index(*i as usize));
+                value = items.get(*i as usize);
+                indices = more;
+            }
+            Data::Object(map) => {
+                let Some((key, more)) = keys.split_first() else {
+                    break;
+                };
+                path.push(PathSegment::Key(key.clone()));
+                value = map.get(key);
+                keys = more;
+            }
+            _ => break,
+        }
+    }
+    path
+}
+
+/// Overlays `source` on `target`: objects key by key, lists of the same length item by item.
+fn overlay(target: &mut Object, source: Object) {
+    target.merge_members(source, overlay_value);
+}
+
+/// Overlays `value` on `existing` (see [`overlay`]).
+fn overlay_value(existing: &mut Data, value: Data) {
+    match (existing, value) {
+        (Data::Object(t), Data::Object(s)) => overlay(t, s),
+        (Data::List(t), Data::List(s)) if t.len() == s.len() => {
+            for (t, s) in t.iter_mut().zip(s) {
+                match (t, s) {
+                    (Data::Object(t), Data::Object(s)) => overlay(t, s),
+                    (t, s) => *t = s,
+                }
+            }
+        }
+        (existing, value) => *existing = value,
+    }
+}
