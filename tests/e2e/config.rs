@@ -110,6 +110,23 @@ fn the_readme_shows_the_example_file_as_it_is() {
 }
 
 #[test]
+fn the_readme_shows_the_compiled_gateway_example_as_it_is() {
+    let readme = include_str!("../../README.md");
+    let example = include_str!("../examples/readme_gateway.rs");
+    let begin = example.find("// README begins\n").unwrap() + "// README begins\n".len();
+    let end = example.find("    // README ends").unwrap();
+    let shown: String = example[begin..end]
+        .lines()
+        .map(|line| line.strip_prefix("    ").unwrap_or(line))
+        .map(|line| format!("{line}\n"))
+        .collect();
+    assert!(
+        readme.contains(&format!("```rust,ignore\n{shown}```")),
+        "README's \"A gateway in code\" differs from tests/examples/readme_gateway.rs"
+    );
+}
+
+#[test]
 fn flags_override_the_file() {
     let dir = TempDir::new("config-flags");
     let file = dir.file(
