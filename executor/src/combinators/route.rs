@@ -58,26 +58,6 @@ where
             self.other.execute(request)
         }
     }
-
-    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
-        if (self.predicate)(&request) {
-            self.matched.execute_serialized(request)
-        } else {
-            self.other.execute_serialized(request)
-        }
-    }
-
-    fn execute_tree(&self, request: Request) -> ExecuteFuture {
-        if (self.predicate)(&request) {
-            self.matched.execute_tree(request)
-        } else {
-            self.other.execute_tree(request)
-        }
-    }
-
-    fn accepts_raw_variables(&self) -> bool {
-        self.matched.accepts_raw_variables() && self.other.accepts_raw_variables()
-    }
 }
 
 impl<P, A, B> std::fmt::Debug for Route<P, A, B> {
