@@ -20,7 +20,7 @@
 //! `BATCH_*` code instead, described on [`codes`](crate::codes).
 
 use quilt_executor::data::{Object, Str};
-use quilt_executor::{Data, ExecutionResult, GraphQLError, JsonMap, PathSegment};
+use quilt_executor::{Data, ExecutionResult, GraphQLError, JsonMap, PathSegment, ResultData};
 use serde_json::Value;
 
 use crate::codes;
@@ -136,10 +136,12 @@ pub fn split_result(mut result: ExecutionResult, plan: &SplitPlan) -> Vec<Execut
     }
     match take_data(&mut result) {
         Taken::Absent => {}
-        Taken::Value(Value::Null) => results.iter_mut().for_each(|r| r.data = Some(Value::Null)),
+        Taken::Value(Value::Null) => results
+            .iter_mut()
+            .for_each(|r| r.data = Some(ResultData::Value(Value::Null))),
         Taken::Tree(Data::Null) => results
             .iter_mut()
-            .for_each(|r| r.data_tree = Some(Data::Null)),
+            .for_each(|r| r.data = Some(ResultData::Tree(Data::Null))),
         Taken::Value(Value::Object(data)) => {
             split_object(data, plan, &mut results, &mut batch_errors);
         }
@@ -166,19 +168,15 @@ enum Taken {
     Absent,
     Value(Value),
     Tree(Data),
-    /// `data_json` that does not parse.
+    /// JSON bytes that do not parse.
     Unreadable,
 }
 
 fn take_data(result: &mut ExecutionResult) -> Taken {
-    if let Some(tree) = result.data_tree.take() {
-        return Taken::Tree(tree);
-    }
-    if let Some(value) = result.data.take() {
-        return Taken::Value(value);
-    }
-    match result.data_json.take() {
-        Some(json) => match Data::from_slice(&json) {
+    match result.data.take() {
+        Some(ResultData::Tree(tree)) => Taken::Tree(tree),
+        Some(ResultData::Value(value)) => Taken::Value(value),
+        Some(ResultData::Json(json)) => match Data::from_slice(&json) {
             Ok(tree) => Taken::Tree(tree),
             Err(_) => Taken::Unreadable,
         },
@@ -210,7 +208,7 @@ impl SplitMap for JsonMap {
         Value::Null
     }
     fn set(self, result: &mut ExecutionResult) {
-        result.data = Some(Value::Object(self));
+        result.data = Some(ResultData::Value(Value::Object(self)));
     }
 }
 
@@ -227,7 +225,7 @@ impl SplitMap for Object {
         Data::Null
     }
     fn set(self, result: &mut ExecutionResult) {
-        result.data_tree = Some(Data::Object(self));
+        result.data = Some(ResultData::Tree(Data::Object(self)));
     }
 }
 
@@ -296,7 +294,7 @@ fn kind(value: &Value) -> &'static str {
 /// Merged data that is not an object: every entry gets `data: null` and an error.
 fn invalid_data(kind: &str, results: &mut [ExecutionResult], batch_errors: &mut Vec<GraphQLError>) {
     for result in results.iter_mut() {
-        result.data = Some(Value::Null);
+        result.data = Some(ResultData::Value(Value::Null));
     }
     batch_errors.push(
         GraphQLError::new(format!(
@@ -336,8 +334,7 @@ fn unattributed(error: GraphQLError) -> GraphQLError {
 pub fn split_nulled_mutation(result: ExecutionResult, plan: &SplitPlan) -> Vec<ExecutionResult> {
     let mut results = split_result(result, plan);
     for result in &mut results {
-        result.data = Some(Value::Null);
-        result.data_tree = None;
+        result.data = Some(ResultData::Value(Value::Null));
         if result.errors.iter().all(|e| e.path.is_none()) {
             result.errors.push(
                 GraphQLError::new(

@@ -225,6 +225,18 @@ impl ExecutionResult {
         self.data.as_ref()?.to_value().ok()
     }
 
+    /// The data as a value to read or change in place, converted to that form first (a tree
+    /// converted, JSON bytes parsed); `None` when absent or when the bytes do not parse (they
+    /// are left as they are). For a wrapper that changes the data (a schema transform).
+    pub fn data_value_mut(&mut self) -> Option<&mut Value> {
+        let data = self.data.take()?;
+        self.data = Some(data.into_form(DataForm::Value));
+        match &mut self.data {
+            Some(ResultData::Value(value)) => Some(value),
+            _ => None,
+        }
+    }
+
     /// Takes the data out as a [`Data`] tree, whatever its form (`None` when absent; bytes
     /// that do not parse count as absent). Moves a tree without a copy.
     pub fn take_data_tree(&mut self) -> Option<Data> {

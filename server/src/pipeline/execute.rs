@@ -104,12 +104,10 @@ async fn run(
         operation.name = request.operation_name.as_deref().unwrap_or(""),
         operation.kind = ?request.operation_type(),
     );
-    let future = if serialized {
-        state.executor.execute_serialized(request)
-    } else {
-        state.executor.execute(request)
+    if serialized {
+        request.data_form = quilt_executor::DataForm::Json;
     }
-    .instrument(span);
+    let future = state.executor.execute(request).instrument(span);
     // The executor's failures are masked; the server's own timeout names nothing internal.
     let future = async {
         future

@@ -85,8 +85,7 @@ pub(crate) async fn run_entity_steps(
         let mut local = Vec::new();
         let mut custom = Vec::new();
         for step in level.iter().filter(|s| root.is_none_or(|r| s.root == r)) {
-            let raw = matches!(step.resolver.args, RuntimeArgs::Entities)
-                && gateway.executors[step.resolver.subschema].accepts_raw_variables();
+            let raw = matches!(step.resolver.args, RuntimeArgs::Entities);
             let mut gathered = gather(step, &fetched.data, raw);
             if gathered.objects.is_empty() {
                 continue;
