@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::future::join_all;
 use quilt_executor::{
-    Data, DataForm, ExecuteFuture, ExecutionResult, Executor, ExecutorError, JsonMap, OperationType,
-    RawVariables, Request, Response, ResultData,
+    Data, DataForm, ExecuteFuture, ExecutionResult, Executor, ExecutorError, JsonMap,
+    OperationType, RawVariables, Request, Response, ResultData,
 };
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -79,8 +79,8 @@ use crate::split::{split_nulled_mutation, split_result};
 ///     batched.execute(Request::new("{ a }").unwrap()),
 ///     batched.execute(Request::new("{ b }").unwrap()),
 /// );
-/// assert_eq!(a.unwrap().into_single().await.unwrap().data, Some(json!({ "a": 1 })));
-/// assert_eq!(b.unwrap().into_single().await.unwrap().data, Some(json!({ "b": 2 })));
+/// assert_eq!(a.unwrap().into_single().await.unwrap().data_value(), Some(json!({ "a": 1 })));
+/// assert_eq!(b.unwrap().into_single().await.unwrap().data_value(), Some(json!({ "b": 2 })));
 /// # });
 /// ```
 pub struct BatchingExecutor<E> {

@@ -406,7 +406,7 @@ mod tests {
             result(json!({"data": {"_v1_x": 1}})),
             &plan(&[&["a"], &["x"]]),
         );
-        assert_eq!(out[0].data, Some(json!({"a": null})));
+        assert_eq!(out[0].data_value(), Some(json!({"a": null})));
         assert_eq!(out[0].errors[0].code(), Some(codes::MISSING_FIELD));
         assert_eq!(out[0].errors[0].path, Some(vec![PathSegment::from("a")]));
         assert!(out[1].errors.is_empty());
@@ -418,7 +418,7 @@ mod tests {
             result(json!({"data": {"_v0_a": 1, "_v7_a": 2, "plain": 3}})),
             &plan(&[&["a"]]),
         );
-        assert_eq!(out[0].data, Some(json!({"a": 1})));
+        assert_eq!(out[0].data_value(), Some(json!({"a": 1})));
         assert_eq!(out[0].errors.len(), 1);
         assert_eq!(out[0].errors[0].code(), Some(codes::UNEXPECTED_FIELD));
         assert!(out[0].errors[0].message.contains("_v7_a"));
@@ -446,7 +446,7 @@ mod tests {
     fn data_that_is_not_an_object_is_reported() {
         let out = split_result(result(json!({"data": [1, 2]})), &plan(&[&["a"], &["b"]]));
         for r in &out {
-            assert_eq!(r.data, Some(Value::Null));
+            assert_eq!(r.data_value(), Some(Value::Null));
             assert_eq!(r.errors[0].code(), Some(codes::INVALID_DATA));
         }
     }
@@ -458,13 +458,17 @@ mod tests {
             "extensions": {"cost": 3}
         }));
         let tree = |text: &str| ExecutionResult {
-            data_tree: Some(Data::from_slice(text.as_bytes()).unwrap()),
+            data: Some(ResultData::Tree(Data::from_slice(text.as_bytes()).unwrap())),
             ..merged.clone()
         };
         let plan = plan(&[&["b", "a"], &["x", "y"]]);
         let out = split_result(tree(r#"{"_v0_b":1,"_v1_x":{"n":[2]},"_v0_a":null}"#), &plan);
         for r in &out {
-            assert_eq!(r.data, None, "the tree form is kept");
+            assert_eq!(
+                r.data.as_ref().map(ResultData::form),
+                Some(quilt_executor::DataForm::Tree),
+                "the tree form is kept"
+            );
         }
         assert_eq!(
             serde_json::to_value(&out[0]).unwrap(),
@@ -472,16 +476,24 @@ mod tests {
                    "extensions": {"cost": 3}})
         );
         assert_eq!(
-            out[1].data_tree.as_ref().unwrap().to_json(),
+            out[1]
+                .data
+                .as_ref()
+                .and_then(ResultData::as_tree)
+                .unwrap()
+                .to_json(),
             br#"{"x":{"n":[2]},"y":null}"#
         );
         assert_eq!(out[1].errors[0].code(), Some(codes::MISSING_FIELD));
         for r in split_result(tree("[1]"), &plan) {
-            assert_eq!(r.data, Some(Value::Null));
+            assert_eq!(r.data_value(), Some(Value::Null));
             assert_eq!(r.errors.last().unwrap().code(), Some(codes::INVALID_DATA));
         }
         for r in split_result(tree("null"), &plan) {
-            assert_eq!(r.data_tree, Some(Data::Null));
+            assert_eq!(
+                r.data.as_ref().and_then(ResultData::as_tree),
+                Some(&Data::Null)
+            );
         }
     }
 
@@ -491,7 +503,7 @@ mod tests {
             result(json!({"data": null, "errors": [{"message": "nn", "path": ["_v1_f"]}]})),
             &plan(&[&["e"], &["f"]]),
         );
-        assert_eq!(out[0].data, Some(Value::Null));
+        assert_eq!(out[0].data_value(), Some(Value::Null));
         assert_eq!(out[0].errors[0].code(), Some(codes::MUTATION_NULLED));
         assert_eq!(out[1].errors.len(), 1);
         assert_eq!(out[1].errors[0].path, Some(vec![PathSegment::from("f")]));

@@ -99,13 +99,13 @@ mod tests {
             .into_single()
             .await
             .unwrap();
-        assert_eq!(result.data, Some(json!({"hello": "Hello, local!"})));
+        assert_eq!(result.data_value(), Some(json!({"hello": "Hello, local!"})));
         let events: Vec<_> = executor
             .execute(Request::new("subscription { count(to: 3) }").unwrap())
             .await
             .unwrap()
             .into_stream()
-            .map(|e| e.unwrap().data.unwrap()["count"].clone())
+            .map(|e| e.unwrap().data_value().unwrap()["count"].clone())
             .collect()
             .await;
         assert_eq!(events, vec![json!(1), json!(2), json!(3)]);

@@ -152,7 +152,7 @@ pub async fn run_op(
     // The server's path: the data as JSON bytes, written while it is completed.
     let response = tokio::time::timeout(
         Duration::from_secs(10),
-        executor.execute_serialized(request),
+        executor.execute(request.data_form(quilt_executor::DataForm::Json)),
     )
     .await
     .expect("the gateway answered within 10 s")
