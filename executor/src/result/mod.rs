@@ -92,7 +92,6 @@ impl From<Wire> for ExecutionResult {
             incremental: wire.incremental,
             pending: wire.pending,
             completed: wire.completed,
-            ..ExecutionResult::default()
         }
     }
 }
