@@ -14,12 +14,12 @@ use http::HeaderMap;
 use http::header::AUTHORIZATION;
 use http_support::{next, recorder, within};
 use quilt_executor::{
-    DataForm, DedupOptions, ExecutionResult, Executor, ExecutorExt, HeaderRules,
-    HttpExecutor, Request, Response, ResultData, RetryPolicy, SharedExecutor, from_fn,
+    DataForm, DedupOptions, ExecutionResult, Executor, ExecutorExt, HeaderRules, HttpExecutor,
+    Request, Response, ResultData, RetryPolicy, SharedExecutor, from_fn,
 };
 use quilt_test_support::TestServer;
-use serde_json::{Value, json};
 use serde_json::value::RawValue;
+use serde_json::{Value, json};
 
 const QUERY: &str = "query($n: String!) { hello(name: $n) }";
 
@@ -106,7 +106,10 @@ async fn shared_executions_keep_each_callers_form() {
         answer(&executor, request(DataForm::Tree)),
         answer(&executor, request(DataForm::Value)),
     );
-    assert_eq!(tree.data.as_ref().map(ResultData::form), Some(DataForm::Tree));
+    assert_eq!(
+        tree.data.as_ref().map(ResultData::form),
+        Some(DataForm::Tree)
+    );
     assert_eq!(
         value.data.as_ref().map(ResultData::form),
         Some(DataForm::Value)

@@ -28,7 +28,7 @@ pub type JsonMap = serde_json::Map<String, Value>;
 /// use quilt_executor::ExecutionResult;
 /// let result: ExecutionResult =
 ///     serde_json::from_str(r#"{"data":null,"errors":[{"message":"boom","path":["a",0]}]}"#).unwrap();
-/// assert_eq!(result.data, Some(serde_json::Value::Null));
+/// assert_eq!(result.data_value(), Some(serde_json::Value::Null));
 /// assert_eq!(result.errors[0].message, "boom");
 /// assert_eq!(serde_json::to_string(&result).unwrap(),
 ///            r#"{"data":null,"errors":[{"message":"boom","path":["a",0]}]}"#);
