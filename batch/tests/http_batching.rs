@@ -149,3 +149,41 @@ async fn identical_queries_share_one_field_and_each_get_the_result() {
         "query Q7($_v0_n: String) { _v0_hello: hello(name: $_v0_n) _v1_u: user(id: 2) { id name } }"
     );
 }
+
+/// Requests merged into one each get their answer in the form their own request asked for
+/// (the merged request asks the HTTP executor for a tree and is split as trees).
+#[tokio::test]
+async fn merged_requests_answer_each_in_the_form_it_asked_for() {
+    use quilt_executor::{DataForm, ResultData};
+    let server = TestServer::start().await.unwrap();
+    let batched = http_executor(server.http_url()).batched(BatchOptions::default());
+    let forms = [
+        DataForm::Tree,
+        DataForm::Value,
+        DataForm::Json,
+        DataForm::Tree,
+    ];
+    let answers = join_all(
+        forms
+            .iter()
+            .enumerate()
+            .map(|(i, form)| run(&batched, hello(i).data_form(*form))),
+    )
+    .await;
+    assert_eq!(
+        server.stats().snapshot().http_requests,
+        1,
+        "one merged request"
+    );
+    for (i, (answer, form)) in answers.iter().zip(forms).enumerate() {
+        assert_eq!(
+            answer.data.as_ref().map(ResultData::form),
+            Some(form),
+            "{i}"
+        );
+        assert_eq!(
+            answer.data_value(),
+            Some(json!({"hello": format!("Hello, n{i}!")}))
+        );
+    }
+}
