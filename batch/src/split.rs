@@ -17,7 +17,7 @@
 //! entry, a missing key without an error, an error path of no entry, data that is not an
 //! object) never makes the
 //! split panic or hand one request's data to another: the affected entries get errors with a
-//! `BATCH_*` code instead, described on [`codes`](crate::codes).
+//! `BATCH_*` code instead, described on [`codes`].
 
 use quilt_executor::data::{Object, Str};
 use quilt_executor::{Data, ExecutionResult, GraphQLError, JsonMap, PathSegment, ResultData};
