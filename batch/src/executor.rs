@@ -9,16 +9,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::future::join_all;
 use quilt_executor::{
-    Data, DataForm, ExecuteFuture, ExecutionResult, Executor, ExecutorError, JsonMap,
-    OperationType, RawVariables, Request, Response, ResultData,
+    DataForm, ExecuteFuture, ExecutionResult, Executor, ExecutorError, JsonMap, OperationType,
+    RawVariables, Request, Response,
 };
-use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::key::ScopeKey;
 use crate::merge::{PrefixCache, Prefixed, combine};
 use crate::options::{BatchOptions, BatchWindow};
-use crate::split::{split_nulled_mutation, split_result};
+use crate::split::{Shape, data_shape, split_nulled_mutation, split_result};
 
 /// An executor that merges concurrent requests to the same service into one upstream request.
 ///
@@ -526,30 +525,6 @@ impl<E: Executor> Shared<E> {
                 join_all(again.into_iter().map(|g| self.run_solo(g))).await;
             }
         }
-    }
-}
-
-/// What a result's data is, in whichever form it came.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    Absent,
-    Null,
-    EmptyObject,
-    Other,
-}
-
-fn data_shape(result: &ExecutionResult) -> Shape {
-    match &result.data {
-        None => Shape::Absent,
-        Some(ResultData::Tree(Data::Null) | ResultData::Value(Value::Null)) => Shape::Null,
-        Some(ResultData::Tree(Data::Object(object))) if object.is_empty() => Shape::EmptyObject,
-        Some(ResultData::Value(Value::Object(map))) if map.is_empty() => Shape::EmptyObject,
-        Some(ResultData::Json(json)) => match json.as_ref() {
-            b"null" => Shape::Null,
-            b"{}" => Shape::EmptyObject,
-            _ => Shape::Other,
-        },
-        Some(_) => Shape::Other,
     }
 }
 

@@ -349,6 +349,30 @@ pub fn split_nulled_mutation(result: ExecutionResult, plan: &SplitPlan) -> Vec<E
     results
 }
 
+/// What a result's data is, in whichever form it came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    Absent,
+    Null,
+    EmptyObject,
+    Other,
+}
+
+pub(crate) fn data_shape(result: &ExecutionResult) -> Shape {
+    match &result.data {
+        None => Shape::Absent,
+        Some(ResultData::Tree(Data::Null) | ResultData::Value(Value::Null)) => Shape::Null,
+        Some(ResultData::Tree(Data::Object(object))) if object.is_empty() => Shape::EmptyObject,
+        Some(ResultData::Value(Value::Object(map))) if map.is_empty() => Shape::EmptyObject,
+        Some(ResultData::Json(json)) => match json.as_ref() {
+            b"null" => Shape::Null,
+            b"{}" => Shape::EmptyObject,
+            _ => Shape::Other,
+        },
+        Some(_) => Shape::Other,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
