@@ -14,16 +14,15 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use futures::future::join_all;
 use quilt_executor::{
-    Data, ExecuteFuture, ExecutionResult, Executor, ExecutorError, JsonMap, OperationType,
+    DataForm, ExecuteFuture, ExecutionResult, Executor, ExecutorError, JsonMap, OperationType,
     RawVariables, Request, Response,
 };
-use serde_json::Value;
 use tokio::sync::oneshot;
 
 use crate::key::ScopeKey;
 use crate::merge::{PrefixCache, Prefixed, combine};
 use crate::options::{BatchOptions, BatchWindow};
-use crate::split::{split_nulled_mutation, split_result};
+use crate::split::{Shape, data_shape, split_nulled_mutation, split_result};
 
 /// An executor that merges concurrent requests to the same service into one upstream request.
 ///
@@ -84,8 +83,8 @@ use crate::split::{split_nulled_mutation, split_result};
 ///     batched.execute(Request::new("{ a }").unwrap()),
 ///     batched.execute(Request::new("{ b }").unwrap()),
 /// );
-/// assert_eq!(a.unwrap().into_single().await.unwrap().data, Some(json!({ "a": 1 })));
-/// assert_eq!(b.unwrap().into_single().await.unwrap().data, Some(json!({ "b": 2 })));
+/// assert_eq!(a.unwrap().into_single().await.unwrap().data_value(), Some(json!({ "a": 1 })));
+/// assert_eq!(b.unwrap().into_single().await.unwrap().data_value(), Some(json!({ "b": 2 })));
 /// # });
 /// ```
 pub struct BatchingExecutor<E> {
@@ -138,48 +137,34 @@ impl<E: Executor> BatchingExecutor<E> {
 }
 
 impl<E: Executor> Executor for BatchingExecutor<E> {
+    /// A merged request asks the inner executor for [`DataForm::Tree`] and its answer is split
+    /// as trees (the HTTP executor parses straight into them); each request's answer is given
+    /// in the form its caller asked for. Variables given as JSON text are merged as they are
+    /// (their names prefixed, their text copied).
     fn execute(&self, request: Request) -> ExecuteFuture {
-        Box::pin(self.shared.clone().submit(request, false))
-    }
-
-    /// Merged results are split as [`Data`] trees when the inner
-    /// executor answers in that form (the HTTP executor does); a request's answer keeps the
-    /// form the inner executor gave it.
-    fn execute_tree(&self, request: Request) -> ExecuteFuture {
-        Box::pin(self.shared.clone().submit(request, true))
-    }
-
-    /// What the inner executor says: merging prefixes the names of variables given as JSON
-    /// text and copies their text into the merged request.
-    fn accepts_raw_variables(&self) -> bool {
-        self.shared.inner.accepts_raw_variables()
+        Box::pin(self.shared.clone().submit(request))
     }
 }
 
 impl<E: Executor> Shared<E> {
-    /// Queues a request (or passes it through) and waits for its answer; `tree` says whether
-    /// the caller takes the data as a tree.
-    async fn submit(
-        self: Arc<Self>,
-        request: Request,
-        tree: bool,
-    ) -> Result<Response, ExecutorError> {
+    /// Queues a request (or passes it through) and waits for its answer.
+    async fn submit(self: Arc<Self>, request: Request) -> Result<Response, ExecutorError> {
         let shared = self;
         let kind = match request.operation_type() {
             OperationType::Query => Kind::Query,
             OperationType::Mutation => Kind::Mutation,
-            OperationType::Subscription => return shared.call(request, tree).await,
+            OperationType::Subscription => return shared.inner.execute(request).await,
         };
         if request.document.uses_incremental_delivery() || !request.uploads.is_empty() {
-            return shared.call(request, tree).await;
+            return shared.inner.execute(request).await;
         }
         let Some(scope) = (shared.options.scope)(&request) else {
-            return shared.call(request, tree).await;
+            return shared.inner.execute(request).await;
         };
         let (reply, answer) = oneshot::channel();
         let reply = Reply {
             sender: reply,
-            tree,
+            form: request.data_form,
         };
         if let Some(window) = Shared::enqueue(&shared, (kind, scope), Pending { request, reply }) {
             // This request opened the batch: its own task waits for the window, so the
@@ -194,15 +179,6 @@ impl<E: Executor> Shared<E> {
             ))
         })
     }
-
-    /// The inner executor, in the form the caller takes.
-    fn call(&self, request: Request, tree: bool) -> ExecuteFuture {
-        if tree {
-            self.inner.execute_tree(request)
-        } else {
-            self.inner.execute(request)
-        }
-    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -216,17 +192,15 @@ type QueueKey = (Kind, ScopeKey);
 /// Where a request's answer goes, and the form its caller takes the data in.
 struct Reply {
     sender: oneshot::Sender<Result<Response, ExecutorError>>,
-    /// Whether the caller came through `execute_tree`.
-    tree: bool,
+    /// The form the caller asked for.
+    form: DataForm,
 }
 
 impl Reply {
-    /// Sends the answer; a tree goes to a caller of `execute` as a `serde_json` value.
+    /// Sends the answer, its data in the form the caller asked for.
     fn send(self, outcome: Result<Response, ExecutorError>) {
         let outcome = match outcome {
-            Ok(Response::Single(result)) if !self.tree => {
-                Ok(Response::Single(result.into_value_form()))
-            }
+            Ok(Response::Single(result)) => Ok(Response::Single(result.into_form(self.form))),
             other => other,
         };
         let _ = self.sender.send(outcome);
@@ -474,7 +448,8 @@ impl<E: Executor> Shared<E> {
             }
         }
         if let [only] = group.waiters.as_slice() {
-            let execute = self.call(group.request, only.tree);
+            let form = only.form;
+            let execute = self.inner.execute(group.request.data_form(form));
             if let Some(outcome) = until_abandoned(&mut group.waiters, execute).await
                 && let Some(waiter) = group.waiters.pop()
             {
@@ -482,8 +457,12 @@ impl<E: Executor> Shared<E> {
             }
             return;
         }
-        let tree = group.waiters.iter().any(|w| w.tree);
-        let execute = single(self.call(group.request.clone(), tree));
+        // Waiters that asked for different forms share a tree, converted for each.
+        let form = match group.waiters.split_first() {
+            Some((first, rest)) if rest.iter().all(|w| w.form == first.form) => first.form,
+            _ => DataForm::Tree,
+        };
+        let execute = single(self.inner.execute(group.request.clone().data_form(form)));
         if let Some(outcome) = until_abandoned(&mut group.waiters, execute).await {
             group.answer(outcome);
         }
@@ -501,7 +480,7 @@ impl<E: Executor> Shared<E> {
             groups.iter().map(|g| &g.request),
             &self.options.extensions_reducer,
         );
-        let execute = single(self.inner.execute_tree(merged.request));
+        let execute = single(self.inner.execute(merged.request.data_form(DataForm::Tree)));
         let sizes: Vec<usize> = groups.iter().map(|g| g.waiters.len()).collect();
         let mut waiters: Vec<Reply> = Vec::new();
         // Watch every waiter through one list while the merged request runs.
@@ -551,30 +530,6 @@ impl<E: Executor> Shared<E> {
                 join_all(again.into_iter().map(|g| self.run_solo(g))).await;
             }
         }
-    }
-}
-
-/// What a result's data is, in whichever form it came.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
-    Absent,
-    Null,
-    EmptyObject,
-    Other,
-}
-
-fn data_shape(result: &ExecutionResult) -> Shape {
-    match (&result.data_tree, &result.data, &result.data_json) {
-        (Some(Data::Null), _, _) | (None, Some(Value::Null), _) => Shape::Null,
-        (Some(Data::Object(object)), _, _) if object.is_empty() => Shape::EmptyObject,
-        (None, Some(Value::Object(map)), _) if map.is_empty() => Shape::EmptyObject,
-        (Some(_), _, _) | (None, Some(_), _) => Shape::Other,
-        (None, None, Some(json)) => match json.as_ref() {
-            b"null" => Shape::Null,
-            b"{}" => Shape::EmptyObject,
-            _ => Shape::Other,
-        },
-        (None, None, None) => Shape::Absent,
     }
 }
 

@@ -20,7 +20,7 @@
 //! `BATCH_*` code instead, described on [`codes`].
 
 use quilt_executor::data::{Object, Str};
-use quilt_executor::{Data, ExecutionResult, GraphQLError, JsonMap, PathSegment};
+use quilt_executor::{Data, ExecutionResult, GraphQLError, JsonMap, PathSegment, ResultData};
 use serde_json::Value;
 
 use crate::codes;
@@ -136,10 +136,12 @@ pub fn split_result(mut result: ExecutionResult, plan: &SplitPlan) -> Vec<Execut
     }
     match take_data(&mut result) {
         Taken::Absent => {}
-        Taken::Value(Value::Null) => results.iter_mut().for_each(|r| r.data = Some(Value::Null)),
+        Taken::Value(Value::Null) => results
+            .iter_mut()
+            .for_each(|r| r.data = Some(ResultData::Value(Value::Null))),
         Taken::Tree(Data::Null) => results
             .iter_mut()
-            .for_each(|r| r.data_tree = Some(Data::Null)),
+            .for_each(|r| r.data = Some(ResultData::Tree(Data::Null))),
         Taken::Value(Value::Object(data)) => {
             split_object(data, plan, &mut results, &mut batch_errors);
         }
@@ -166,19 +168,15 @@ enum Taken {
     Absent,
     Value(Value),
     Tree(Data),
-    /// `data_json` that does not parse.
+    /// JSON bytes that do not parse.
     Unreadable,
 }
 
 fn take_data(result: &mut ExecutionResult) -> Taken {
-    if let Some(tree) = result.data_tree.take() {
-        return Taken::Tree(tree);
-    }
-    if let Some(value) = result.data.take() {
-        return Taken::Value(value);
-    }
-    match result.data_json.take() {
-        Some(json) => match Data::from_slice(&json) {
+    match result.data.take() {
+        Some(ResultData::Tree(tree)) => Taken::Tree(tree),
+        Some(ResultData::Value(value)) => Taken::Value(value),
+        Some(ResultData::Json(json)) => match Data::from_slice(&json) {
             Ok(tree) => Taken::Tree(tree),
             Err(_) => Taken::Unreadable,
         },
@@ -210,7 +208,7 @@ impl SplitMap for JsonMap {
         Value::Null
     }
     fn set(self, result: &mut ExecutionResult) {
-        result.data = Some(Value::Object(self));
+        result.data = Some(ResultData::Value(Value::Object(self)));
     }
 }
 
@@ -227,7 +225,7 @@ impl SplitMap for Object {
         Data::Null
     }
     fn set(self, result: &mut ExecutionResult) {
-        result.data_tree = Some(Data::Object(self));
+        result.data = Some(ResultData::Tree(Data::Object(self)));
     }
 }
 
@@ -296,7 +294,7 @@ fn kind(value: &Value) -> &'static str {
 /// Merged data that is not an object: every entry gets `data: null` and an error.
 fn invalid_data(kind: &str, results: &mut [ExecutionResult], batch_errors: &mut Vec<GraphQLError>) {
     for result in results.iter_mut() {
-        result.data = Some(Value::Null);
+        result.data = Some(ResultData::Value(Value::Null));
     }
     batch_errors.push(
         GraphQLError::new(format!(
@@ -336,8 +334,7 @@ fn unattributed(error: GraphQLError) -> GraphQLError {
 pub fn split_nulled_mutation(result: ExecutionResult, plan: &SplitPlan) -> Vec<ExecutionResult> {
     let mut results = split_result(result, plan);
     for result in &mut results {
-        result.data = Some(Value::Null);
-        result.data_tree = None;
+        result.data = Some(ResultData::Value(Value::Null));
         if result.errors.iter().all(|e| e.path.is_none()) {
             result.errors.push(
                 GraphQLError::new(
@@ -350,6 +347,30 @@ pub fn split_nulled_mutation(result: ExecutionResult, plan: &SplitPlan) -> Vec<E
         }
     }
     results
+}
+
+/// What a result's data is, in whichever form it came.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Shape {
+    Absent,
+    Null,
+    EmptyObject,
+    Other,
+}
+
+pub(crate) fn data_shape(result: &ExecutionResult) -> Shape {
+    match &result.data {
+        None => Shape::Absent,
+        Some(ResultData::Tree(Data::Null) | ResultData::Value(Value::Null)) => Shape::Null,
+        Some(ResultData::Tree(Data::Object(object))) if object.is_empty() => Shape::EmptyObject,
+        Some(ResultData::Value(Value::Object(map))) if map.is_empty() => Shape::EmptyObject,
+        Some(ResultData::Json(json)) => match json.as_ref() {
+            b"null" => Shape::Null,
+            b"{}" => Shape::EmptyObject,
+            _ => Shape::Other,
+        },
+        Some(_) => Shape::Other,
+    }
 }
 
 #[cfg(test)]
@@ -409,7 +430,7 @@ mod tests {
             result(json!({"data": {"_v1_x": 1}})),
             &plan(&[&["a"], &["x"]]),
         );
-        assert_eq!(out[0].data, Some(json!({"a": null})));
+        assert_eq!(out[0].data_value(), Some(json!({"a": null})));
         assert_eq!(out[0].errors[0].code(), Some(codes::MISSING_FIELD));
         assert_eq!(out[0].errors[0].path, Some(vec![PathSegment::from("a")]));
         assert!(out[1].errors.is_empty());
@@ -421,7 +442,7 @@ mod tests {
             result(json!({"data": {"_v0_a": 1, "_v7_a": 2, "plain": 3}})),
             &plan(&[&["a"]]),
         );
-        assert_eq!(out[0].data, Some(json!({"a": 1})));
+        assert_eq!(out[0].data_value(), Some(json!({"a": 1})));
         assert_eq!(out[0].errors.len(), 1);
         assert_eq!(out[0].errors[0].code(), Some(codes::UNEXPECTED_FIELD));
         assert!(out[0].errors[0].message.contains("_v7_a"));
@@ -449,7 +470,7 @@ mod tests {
     fn data_that_is_not_an_object_is_reported() {
         let out = split_result(result(json!({"data": [1, 2]})), &plan(&[&["a"], &["b"]]));
         for r in &out {
-            assert_eq!(r.data, Some(Value::Null));
+            assert_eq!(r.data_value(), Some(Value::Null));
             assert_eq!(r.errors[0].code(), Some(codes::INVALID_DATA));
         }
     }
@@ -461,13 +482,17 @@ mod tests {
             "extensions": {"cost": 3}
         }));
         let tree = |text: &str| ExecutionResult {
-            data_tree: Some(Data::from_slice(text.as_bytes()).unwrap()),
+            data: Some(ResultData::Tree(Data::from_slice(text.as_bytes()).unwrap())),
             ..merged.clone()
         };
         let plan = plan(&[&["b", "a"], &["x", "y"]]);
         let out = split_result(tree(r#"{"_v0_b":1,"_v1_x":{"n":[2]},"_v0_a":null}"#), &plan);
         for r in &out {
-            assert_eq!(r.data, None, "the tree form is kept");
+            assert_eq!(
+                r.data.as_ref().map(ResultData::form),
+                Some(quilt_executor::DataForm::Tree),
+                "the tree form is kept"
+            );
         }
         assert_eq!(
             serde_json::to_value(&out[0]).unwrap(),
@@ -475,16 +500,24 @@ mod tests {
                    "extensions": {"cost": 3}})
         );
         assert_eq!(
-            out[1].data_tree.as_ref().unwrap().to_json(),
+            out[1]
+                .data
+                .as_ref()
+                .and_then(ResultData::as_tree)
+                .unwrap()
+                .to_json(),
             br#"{"x":{"n":[2]},"y":null}"#
         );
         assert_eq!(out[1].errors[0].code(), Some(codes::MISSING_FIELD));
         for r in split_result(tree("[1]"), &plan) {
-            assert_eq!(r.data, Some(Value::Null));
+            assert_eq!(r.data_value(), Some(Value::Null));
             assert_eq!(r.errors.last().unwrap().code(), Some(codes::INVALID_DATA));
         }
         for r in split_result(tree("null"), &plan) {
-            assert_eq!(r.data_tree, Some(Data::Null));
+            assert_eq!(
+                r.data.as_ref().and_then(ResultData::as_tree),
+                Some(&Data::Null)
+            );
         }
     }
 
@@ -494,7 +527,7 @@ mod tests {
             result(json!({"data": null, "errors": [{"message": "nn", "path": ["_v1_f"]}]})),
             &plan(&[&["e"], &["f"]]),
         );
-        assert_eq!(out[0].data, Some(Value::Null));
+        assert_eq!(out[0].data_value(), Some(Value::Null));
         assert_eq!(out[0].errors[0].code(), Some(codes::MUTATION_NULLED));
         assert_eq!(out[1].errors.len(), 1);
         assert_eq!(out[1].errors[0].path, Some(vec![PathSegment::from("f")]));

@@ -88,8 +88,8 @@ async fn subscriptions_defer_and_uploads_bypass_the_batcher() {
     all.push(q("{ a }"));
     all.push(q("{ b }"));
     let results = join_all(all.into_iter().map(|r| run(&batched, r))).await;
-    assert_eq!(results[3].data, Some(json!({"a": 1})));
-    assert_eq!(results[4].data, Some(json!({"b": 2})));
+    assert_eq!(results[3].data_value(), Some(json!({"a": 1})));
+    assert_eq!(results[4].data_value(), Some(json!({"b": 2})));
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 4, "three alone, two merged into one");
     for document in &documents {
@@ -127,7 +127,7 @@ async fn a_request_error_of_the_merged_query_runs_each_request_alone() {
     });
     let batched = inner.batched(BatchOptions::default());
     let (good, bad) = tokio::join!(run(&batched, q("{ good }")), run(&batched, q("{ bad }")));
-    assert_eq!(good.data, Some(json!({"good": true})));
+    assert_eq!(good.data_value(), Some(json!({"good": true})));
     assert!(good.errors.is_empty());
     assert_eq!(bad.data, None);
     assert_eq!(bad.errors[0].message, "Cannot query field \"bad\" alone");
@@ -151,8 +151,8 @@ async fn requests_run_alone_after_a_failed_merged_answer_keep_their_variables() 
     let a = q(query).variable("reps", reps("a")).variable("n", json!(1));
     let b = q(query).variable("reps", reps("b"));
     let (a, b) = tokio::join!(run(&batched, a), run(&batched, b));
-    assert_eq!(a.data, Some(json!({"echo": reps("a")})));
-    assert_eq!(b.data, Some(json!({"echo": reps("b")})));
+    assert_eq!(a.data_value(), Some(json!({"echo": reps("a")})));
+    assert_eq!(b.data_value(), Some(json!({"echo": reps("b")})));
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 3, "merged once, then each alone");
     assert_eq!(
@@ -184,10 +184,10 @@ async fn a_nulled_mutation_is_never_run_again() {
         1,
         "no second execution of a mutation"
     );
-    assert_eq!(a.data, Some(Value::Null));
+    assert_eq!(a.data_value(), Some(Value::Null));
     assert_eq!(a.errors.len(), 1);
     assert_eq!(a.errors[0].code(), Some(codes::MUTATION_NULLED));
-    assert_eq!(b.data, Some(Value::Null));
+    assert_eq!(b.data_value(), Some(Value::Null));
     assert_eq!(
         serde_json::to_value(&b.errors).unwrap(),
         json!([{"message": "non-null", "path": ["b"]}])
@@ -208,8 +208,8 @@ async fn a_request_error_of_merged_mutations_runs_them_alone_in_order() {
         run(&batched, q("mutation { m(x: 1) }")),
         run(&batched, q("mutation { m(x: 2) }"))
     );
-    assert_eq!(a.data, Some(json!({"m": "mutation { m(x: 1) }"})));
-    assert_eq!(b.data, Some(json!({"m": "mutation { m(x: 2) }"})));
+    assert_eq!(a.data_value(), Some(json!({"m": "mutation { m(x: 1) }"})));
+    assert_eq!(b.data_value(), Some(json!({"m": "mutation { m(x: 2) }"})));
     let seen = seen.lock().unwrap();
     let order: Vec<&str> = seen.iter().map(|r| r.query()).collect();
     assert_eq!(
@@ -241,7 +241,7 @@ async fn requests_from_spawned_tasks_of_one_tick_share_a_batch() {
         .collect();
     for (j, task) in tasks.into_iter().enumerate() {
         let result = task.await.unwrap();
-        assert_eq!(result.data, Some(json!({ format!("f{j}"): j })));
+        assert_eq!(result.data_value(), Some(json!({ format!("f{j}"): j })));
         assert!(result.errors.is_empty());
     }
     assert_eq!(seen.lock().unwrap().len(), 1);
@@ -259,8 +259,8 @@ async fn a_duration_window_collects_requests_that_come_later() {
         }
         run(&batched, q("{ b }")).await
     });
-    assert_eq!(a.data, Some(json!({"a": 1})));
-    assert_eq!(b.data, Some(json!({"b": 2})));
+    assert_eq!(a.data_value(), Some(json!({"a": 1})));
+    assert_eq!(b.data_value(), Some(json!({"b": 2})));
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
@@ -270,7 +270,7 @@ async fn without_dedup_identical_queries_get_entries_of_their_own() {
     let batched = inner.batched(BatchOptions::default().dedup(false));
     let (x, y) = tokio::join!(run(&batched, q("{ a }")), run(&batched, q("{ a }")));
     assert_eq!(
-        (x.data, y.data),
+        (x.data_value(), y.data_value()),
         (Some(json!({"a": 1})), Some(json!({"a": 2})))
     );
     assert_eq!(seen.lock().unwrap()[0].query(), "{ _v0_a: a _v1_a: a }");
@@ -303,9 +303,9 @@ async fn the_extensions_reducer_and_the_scope_function_apply() {
         run(&batched, q("{ b }")),
         run(&batched, q("{ c }").extension("alone", json!(true))),
     );
-    assert_eq!(a.data, Some(json!({"a": 1})));
-    assert_eq!(b.data, Some(json!({"b": 2})));
-    assert_eq!(c.data, Some(json!({"c": 3})));
+    assert_eq!(a.data_value(), Some(json!({"a": 1})));
+    assert_eq!(b.data_value(), Some(json!({"b": 2})));
+    assert_eq!(c.data_value(), Some(json!({"c": 3})));
     let seen = seen.lock().unwrap();
     let merged = seen.iter().find(|r| r.query().contains("_v0_")).unwrap();
     assert_eq!(
@@ -360,9 +360,9 @@ async fn a_merged_query_nulled_at_the_root_runs_each_request_alone() {
     });
     let batched = inner.batched(BatchOptions::default());
     let (a, b) = tokio::join!(run(&batched, q("{ a }")), run(&batched, q("{ b }")));
-    assert_eq!(a.data, Some(json!({"a": 1})));
+    assert_eq!(a.data_value(), Some(json!({"a": 1})));
     assert!(a.errors.is_empty());
-    assert_eq!(b.data, Some(Value::Null));
+    assert_eq!(b.data_value(), Some(Value::Null));
     assert_eq!(
         serde_json::to_value(&b.errors).unwrap(),
         json!([{"message": "nn", "path": ["b"]}])

@@ -32,11 +32,14 @@ async fn hundred_concurrent(executor: &impl Executor) {
     let futures = (0..100).map(|i| async move {
         if i % 2 == 0 {
             let r = run(executor, hello(i)).await;
-            assert_eq!(r.data, Some(json!({"hello": format!("Hello, n{i}!")})));
+            assert_eq!(
+                r.data_value(),
+                Some(json!({"hello": format!("Hello, n{i}!")}))
+            );
             assert!(r.errors.is_empty());
         } else {
             let r = run(executor, user(i)).await;
-            assert_eq!(r.data, Some(expected_user(i)));
+            assert_eq!(r.data_value(), Some(expected_user(i)));
             assert!(r.errors.is_empty());
         }
     });
@@ -86,7 +89,10 @@ async fn different_credentials_never_share_an_upstream_request() {
     });
     let results = join_all(requests).await;
     for (i, r) in results.iter().enumerate() {
-        assert_eq!(r.data, Some(json!({"hello": format!("Hello, n{i}!")})));
+        assert_eq!(
+            r.data_value(),
+            Some(json!({"hello": format!("Hello, n{i}!")}))
+        );
     }
     assert_eq!(server.stats().snapshot().http_requests, 2);
 }
@@ -107,10 +113,10 @@ async fn mutations_batch_among_themselves_and_run_in_arrival_order() {
         run(&batched, mutation(100)),
     );
     // Identical mutation documents are not deduplicated, and they ran serially in order.
-    assert_eq!(m1.data, Some(json!({"increment": 1})));
-    assert_eq!(m2.data, Some(json!({"increment": 11})));
-    assert_eq!(m3.data, Some(json!({"increment": 111})));
-    assert_eq!(q.data, Some(json!({"hello": "Hello, n0!"})));
+    assert_eq!(m1.data_value(), Some(json!({"increment": 1})));
+    assert_eq!(m2.data_value(), Some(json!({"increment": 11})));
+    assert_eq!(m3.data_value(), Some(json!({"increment": 111})));
+    assert_eq!(q.data_value(), Some(json!({"hello": "Hello, n0!"})));
     // One request for the mutations, one for the query.
     assert_eq!(server.stats().snapshot().http_requests, 2);
     assert_eq!(server.stats().snapshot().counter, 111);
@@ -133,13 +139,51 @@ async fn identical_queries_share_one_field_and_each_get_the_result() {
     let results =
         join_all((0..5).map(|i| run(&batched, if i < 4 { hello(7) } else { user(1) }))).await;
     for r in &results[..4] {
-        assert_eq!(r.data, Some(json!({"hello": "Hello, n7!"})));
+        assert_eq!(r.data_value(), Some(json!({"hello": "Hello, n7!"})));
     }
-    assert_eq!(results[4].data, Some(expected_user(1)));
+    assert_eq!(results[4].data_value(), Some(expected_user(1)));
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 1);
     assert_eq!(
         seen[0],
         "query Q7($_v0_n: String) { _v0_hello: hello(name: $_v0_n) _v1_u: user(id: 2) { id name } }"
     );
+}
+
+/// Requests merged into one each get their answer in the form their own request asked for
+/// (the merged request asks the HTTP executor for a tree and is split as trees).
+#[tokio::test]
+async fn merged_requests_answer_each_in_the_form_it_asked_for() {
+    use quilt_executor::{DataForm, ResultData};
+    let server = TestServer::start().await.unwrap();
+    let batched = http_executor(server.http_url()).batched(BatchOptions::default());
+    let forms = [
+        DataForm::Tree,
+        DataForm::Value,
+        DataForm::Json,
+        DataForm::Tree,
+    ];
+    let answers = join_all(
+        forms
+            .iter()
+            .enumerate()
+            .map(|(i, form)| run(&batched, hello(i).data_form(*form))),
+    )
+    .await;
+    assert_eq!(
+        server.stats().snapshot().http_requests,
+        1,
+        "one merged request"
+    );
+    for (i, (answer, form)) in answers.iter().zip(forms).enumerate() {
+        assert_eq!(
+            answer.data.as_ref().map(ResultData::form),
+            Some(form),
+            "{i}"
+        );
+        assert_eq!(
+            answer.data_value(),
+            Some(json!({"hello": format!("Hello, n{i}!")}))
+        );
+    }
 }

@@ -94,6 +94,14 @@ pub type ExecuteFuture = BoxFuture<'static, Result<Response, ExecutorError>>;
 ///
 /// Transport failures are [`ExecutorError`]s; GraphQL errors travel inside the result.
 ///
+/// Everything a wrapper must pass on travels in the [`Request`], so a wrapper that hands the
+/// request to what it wraps passes it all on by construction: the form in which the caller
+/// wants the data ([`Request::data_form`]) and variables given as JSON text
+/// ([`Request::raw_variables`]). A wrapper that reads or changes the result's data asks what
+/// it wraps for a value (and may answer in the form its caller asked for with
+/// [`ExecutionResult::into_form`]); one that reads or changes variables materializes those
+/// given as JSON text first.
+///
 /// A custom executor is one line with [`from_fn`]:
 ///
 /// ```
@@ -106,50 +114,12 @@ pub type ExecuteFuture = BoxFuture<'static, Result<Response, ExecutorError>>;
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let result = echo.execute(Request::new("{ hello }").unwrap()).await.unwrap();
 /// let result = result.into_single().await.unwrap();
-/// assert_eq!(result.data, Some(json!({ "query": "{ hello }" })));
+/// assert_eq!(result.data_value(), Some(json!({ "query": "{ hello }" })));
 /// # });
 /// ```
 pub trait Executor: Send + Sync + 'static {
     /// Executes one request.
     fn execute(&self, request: Request) -> ExecuteFuture;
-
-    /// Executes one request for a caller that only serializes the result (Quilt's server
-    /// answering JSON over HTTP): a single result may carry its data as JSON bytes in
-    /// [`ExecutionResult::data_json`] instead of as a tree in `data`, which saves an executor
-    /// that writes its response while completing it (the stitched schema) building the tree.
-    /// Write such results with [`ExecutionResult::to_json`].
-    ///
-    /// The default calls [`execute`](Self::execute). Wrappers that pass results through
-    /// untouched may forward it; wrappers that read or change `data` must not.
-    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
-        self.execute(request)
-    }
-
-    /// Executes one request for a caller that takes the data apart (Quilt's stitched schema,
-    /// for its upstream requests): a single result may carry its data as a compact
-    /// [`Data`](crate::data::Data) tree in [`ExecutionResult::data_tree`] instead of in `data`,
-    /// which saves an executor that parses a response (the HTTP executor) building a
-    /// `serde_json` tree the caller would only convert. Read such results with
-    /// [`ExecutionResult::take_data_tree`], which takes the data in any form.
-    ///
-    /// The default calls [`execute`](Self::execute). Wrappers that pass results through
-    /// untouched may forward it; wrappers that read or change `data` must not.
-    fn execute_tree(&self, request: Request) -> ExecuteFuture {
-        self.execute(request)
-    }
-
-    /// Whether this executor sends a request's
-    /// [`raw_variables`](crate::Request::raw_variables) upstream with its variables. Callers
-    /// that can write variables as JSON text (the stitched schema's entity representations)
-    /// do so only when this says `true`, and give other executors values.
-    ///
-    /// The default is `false`. The HTTP and WebSocket executors send them; wrappers that pass
-    /// requests through unread forward the answer of what they wrap; wrappers that read or
-    /// change variables must not (or must call
-    /// [`materialize_raw_variables`](crate::Request::materialize_raw_variables) first).
-    fn accepts_raw_variables(&self) -> bool {
-        false
-    }
 }
 
 /// A shared, type-erased executor.
@@ -159,35 +129,11 @@ impl<E: Executor + ?Sized> Executor for Arc<E> {
     fn execute(&self, request: Request) -> ExecuteFuture {
         (**self).execute(request)
     }
-
-    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
-        (**self).execute_serialized(request)
-    }
-
-    fn execute_tree(&self, request: Request) -> ExecuteFuture {
-        (**self).execute_tree(request)
-    }
-
-    fn accepts_raw_variables(&self) -> bool {
-        (**self).accepts_raw_variables()
-    }
 }
 
 impl<E: Executor + ?Sized> Executor for Box<E> {
     fn execute(&self, request: Request) -> ExecuteFuture {
         (**self).execute(request)
-    }
-
-    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
-        (**self).execute_serialized(request)
-    }
-
-    fn execute_tree(&self, request: Request) -> ExecuteFuture {
-        (**self).execute_tree(request)
-    }
-
-    fn accepts_raw_variables(&self) -> bool {
-        (**self).accepts_raw_variables()
     }
 }
 
@@ -196,6 +142,10 @@ impl<E: Executor + ?Sized> Executor for Box<E> {
 pub struct FnExecutor<F>(F);
 
 /// Makes an executor from an async function or closure taking a [`Request`].
+///
+/// Variables given as JSON text ([`Request::raw_variables`]) are moved into
+/// [`Request::variables`] before the function is called, so that it reads every variable by
+/// value; a request whose JSON text does not parse is answered with a request error.
 pub fn from_fn<F, Fut>(f: F) -> FnExecutor<F>
 where
     F: Fn(Request) -> Fut + Send + Sync + 'static,
@@ -209,9 +159,21 @@ where
     F: Fn(Request) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Response, ExecutorError>> + Send + 'static,
 {
-    fn execute(&self, request: Request) -> ExecuteFuture {
+    fn execute(&self, mut request: Request) -> ExecuteFuture {
+        if let Err(error) = request.materialize_raw_variables() {
+            return Box::pin(std::future::ready(Ok(Response::Single(
+                raw_variable_error(&error),
+            ))));
+        }
         Box::pin((self.0)(request))
     }
+}
+
+/// The answer to a request whose variables given as JSON text do not parse.
+pub(crate) fn raw_variable_error(error: &serde_json::Error) -> ExecutionResult {
+    ExecutionResult::from_error(crate::GraphQLError::new(format!(
+        "a variable given as JSON text could not be read: {error}"
+    )))
 }
 
 impl<F> std::fmt::Debug for FnExecutor<F> {
@@ -238,7 +200,7 @@ mod tests {
             .into_single()
             .await
             .unwrap();
-        assert_eq!(r.data, Some(json!(1)));
+        assert_eq!(r.data_value(), Some(json!(1)));
     }
 
     #[tokio::test]

@@ -17,7 +17,7 @@
 //! });
 //! let response = hello.execute(Request::new("{ hello }").unwrap()).await.unwrap();
 //! let result = response.into_single().await.unwrap();
-//! assert_eq!(result.data, Some(json!({ "hello": "world" })));
+//! assert_eq!(result.data_value(), Some(json!({ "hello": "world" })));
 //! # });
 //! ```
 
@@ -52,7 +52,8 @@ pub use request::{
     Context, Deadline, FileUpload, RawVariables, Request, RequestId, Upload, VariablesJson,
 };
 pub use result::{
-    ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment,
+    DataForm, ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment,
+    ResultData,
 };
 pub use retry::{Retry, RetryPolicy};
 pub use trace::TraceContext;

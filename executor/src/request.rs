@@ -10,7 +10,7 @@ use serde_json::Value;
 use serde_json::value::RawValue;
 
 use crate::document::{Document, OperationType, ParseError};
-use crate::result::JsonMap;
+use crate::result::{DataForm, JsonMap};
 
 /// A GraphQL request: a shared parsed document, the operation to run, its variables and
 /// extensions, and the [`Context`] the gateway passes down.
@@ -38,10 +38,19 @@ pub struct Request {
     /// [`variables`](Self::variables) (a name in both is sent from `variables` only).
     ///
     /// The stitched schema writes its entity representations this way, straight from the
-    /// response data, instead of building a `serde_json::Value` for each one; it does so only
-    /// for executors whose [`Executor::accepts_raw_variables`](crate::Executor::accepts_raw_variables)
-    /// says they send them. An executor that reads variables by value calls
-    /// [`materialize_raw_variables`](Self::materialize_raw_variables) first.
+    /// response data, instead of building a `serde_json::Value` for each one.
+    ///
+    /// Every executor takes them: they are part of the request's variables, not a capability
+    /// an executor announces. A wrapper that passes the request on passes them on untouched,
+    /// so no wrapper can forget to say that what it wraps takes them (as a capability method
+    /// each wrapper had to forward, a forgotten forward silently cost the caller its fast
+    /// path). The work lies where the variables are read by value, once: an executor that
+    /// reads or changes variables calls
+    /// [`materialize_raw_variables`](Self::materialize_raw_variables) first. Quilt's own do
+    /// ([`from_fn`](crate::from_fn) and [`map_request`](crate::ExecutorExt::map_request) before
+    /// handing the request to your function, the wrapped and stitched schemas before reading
+    /// it); the HTTP, WebSocket and callback executors send them as they are, and the
+    /// batching executor merges them as they are.
     pub raw_variables: RawVariables,
     /// Which operation of the document to run; required when it holds several.
     pub operation_name: Option<String>,
@@ -54,6 +63,9 @@ pub struct Request {
     /// Files to upload with the GraphQL multipart request spec; each one's `variables` entry is
     /// `null` and its position is given by [`FileUpload::path`].
     pub uploads: Vec<FileUpload>,
+    /// The form in which the caller wants the result's data (a value by default). A wrapper
+    /// passes it on with the request; see [`DataForm`].
+    pub data_form: DataForm,
 }
 
 impl Request {
@@ -72,6 +84,7 @@ impl Request {
             extensions: JsonMap::new(),
             context: Context::default(),
             uploads: Vec::new(),
+            data_form: DataForm::Value,
         }
     }
 
@@ -153,6 +166,12 @@ impl Request {
     /// Sets one extension.
     pub fn extension(mut self, key: impl Into<String>, value: Value) -> Self {
         self.extensions.insert(key.into(), value);
+        self
+    }
+
+    /// Asks for the result's data in `form` (see [`DataForm`]).
+    pub fn data_form(mut self, form: DataForm) -> Self {
+        self.data_form = form;
         self
     }
 

@@ -141,18 +141,6 @@ impl<E: Executor> Executor for Retry<E> {
     fn execute(&self, request: Request) -> ExecuteFuture {
         self.run(request, |inner, request| inner.execute(request))
     }
-
-    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
-        self.run(request, |inner, request| inner.execute_serialized(request))
-    }
-
-    fn execute_tree(&self, request: Request) -> ExecuteFuture {
-        self.run(request, |inner, request| inner.execute_tree(request))
-    }
-
-    fn accepts_raw_variables(&self) -> bool {
-        self.inner.accepts_raw_variables()
-    }
 }
 
 impl<E: Executor> Retry<E> {

@@ -49,7 +49,7 @@ async fn data(future: quilt_executor::ExecuteFuture) -> Value {
         .expect("answered in time")
         .unwrap();
     assert!(result.errors.is_empty(), "{:?}", result.errors);
-    result.data.unwrap()
+    result.data_value().unwrap()
 }
 
 fn held() -> Value {

@@ -18,8 +18,8 @@ use futures::StreamExt;
 use http_support::{WAIT, next, recorder, serve, within};
 use quilt_executor::http::{HttpExecutor, HttpMethod, RequestTimeout, SubscriptionProtocol};
 use quilt_executor::{
-    Context, ErrorKind, ExecutionResult, Executor, PathSegment, Request, Response, RetryPolicy,
-    Upload,
+    Context, DataForm, ErrorKind, ExecutionResult, Executor, PathSegment, Request, Response,
+    ResultData, RetryPolicy, Upload,
 };
 use quilt_test_support::TestServer;
 use serde_json::{Value, json};
@@ -43,14 +43,14 @@ async fn query_with_variables_returns_data() {
         .variable("id", json!("2"));
     let result = single(&executor, request).await;
     assert_eq!(
-        result.data,
+        result.data_value(),
         Some(json!({"user": {"id": "2", "name": "Grace", "role": "MEMBER"}}))
     );
     assert!(result.errors.is_empty());
 }
 
 #[tokio::test]
-async fn execute_tree_answers_the_same_result_with_its_data_as_a_tree() {
+async fn asked_for_a_tree_it_answers_the_same_result_with_its_data_as_a_tree() {
     let server = TestServer::start().await.unwrap();
     let executor = HttpExecutor::new(server.http_url()).unwrap();
     let request = Request::new("query U($id: ID!) { user(id: $id) { id name role } nope: fail }")
@@ -58,11 +58,17 @@ async fn execute_tree_answers_the_same_result_with_its_data_as_a_tree() {
         .operation_name("U")
         .variable("id", json!("2"));
     let as_value = single(&executor, request.clone()).await;
-    let response = within(executor.execute_tree(request)).await.unwrap();
+    let response = within(executor.execute(request.data_form(DataForm::Tree)))
+        .await
+        .unwrap();
     let mut as_tree = response.into_single().await.unwrap();
-    assert_eq!(as_tree.data, None, "the data comes as a tree");
-    let tree = as_tree.data_tree.take().unwrap();
-    assert_eq!(Some(Value::from(tree)), as_value.data);
+    assert_eq!(
+        as_tree.data.as_ref().map(ResultData::form),
+        Some(DataForm::Tree),
+        "the data comes as a tree"
+    );
+    let tree = as_tree.take_data_tree().unwrap();
+    assert_eq!(Some(Value::from(tree)), as_value.data_value());
     assert_eq!(as_tree.errors, as_value.errors);
     assert!(
         !as_value.errors.is_empty(),
@@ -78,7 +84,7 @@ async fn posts_the_query_text_as_json_with_the_graphql_accept_header() {
         .unwrap()
         .variable("n", json!(3));
     let result = single(&executor, request).await;
-    assert_eq!(result.data, Some(json!({"ok": true})));
+    assert_eq!(result.data_value(), Some(json!({"ok": true})));
     let seen = next(&mut seen).await;
     assert_eq!(seen.method, "POST");
     assert_eq!(seen.header("content-type"), Some("application/json"));
@@ -101,7 +107,7 @@ async fn mutations_run_in_order_on_the_service() {
         Request::new("mutation { a: increment(by: 2) b: increment(by: 3) }").unwrap(),
     )
     .await;
-    assert_eq!(result.data, Some(json!({"a": 2, "b": 5})));
+    assert_eq!(result.data_value(), Some(json!({"a": 2, "b": 5})));
     assert_eq!(server.stats().snapshot().counter, 5);
 }
 
@@ -114,7 +120,7 @@ async fn graphql_errors_are_results_with_paths_and_extensions() {
         Request::new("{ hello fail(message: \"nope\") }").unwrap(),
     )
     .await;
-    assert_eq!(result.data.as_ref().unwrap()["hello"], "Hello, world!");
+    assert_eq!(result.data_value().unwrap()["hello"], "Hello, world!");
     assert_eq!(result.errors.len(), 1);
     let error = &result.errors[0];
     assert_eq!(error.message, "nope");
@@ -128,7 +134,12 @@ async fn a_validation_error_is_a_result_without_data() {
     let server = TestServer::start().await.unwrap();
     let executor = HttpExecutor::new(server.http_url()).unwrap();
     let result = single(&executor, Request::new("{ doesNotExist }").unwrap()).await;
-    assert!(result.data.as_ref().is_none_or(Value::is_null));
+    assert!(
+        result
+            .data
+            .as_ref()
+            .is_none_or(quilt_executor::ResultData::is_null)
+    );
     assert!(result.errors[0].message.contains("doesNotExist"));
 }
 
@@ -157,7 +168,7 @@ async fn get_for_queries_puts_the_operation_in_the_url() {
         .unwrap()
         .variable("n", json!("GET"));
     let result = single(&executor, request).await;
-    assert_eq!(result.data, Some(json!({"hello": "Hello, GET!"})));
+    assert_eq!(result.data_value(), Some(json!({"hello": "Hello, GET!"})));
 
     let (recording, mut seen) = recorder(200, "application/json", OK_BODY).await;
     let executor = HttpExecutor::builder(recording.http_url())
@@ -206,7 +217,7 @@ async fn mutations_go_over_post_even_when_get_is_configured() {
         Request::new("mutation { increment(by: 7) }").unwrap(),
     )
     .await;
-    assert_eq!(result.data, Some(json!({"increment": 7})));
+    assert_eq!(result.data_value(), Some(json!({"increment": 7})));
 }
 
 #[tokio::test]
@@ -238,7 +249,7 @@ async fn static_function_and_extension_headers_reach_the_service() {
     .extension("headers", json!({"x-ext": "from-extensions", "x-replaced": "ext"}));
     let result = single(&executor, request).await;
     assert_eq!(
-        result.data,
+        result.data_value(),
         Some(json!({"s": "static", "f": "ada", "r": "ext", "e": "from-extensions"}))
     );
 }
@@ -251,7 +262,7 @@ async fn credentials_in_the_endpoint_url_are_sent_as_basic_auth() {
         .replacen("http://", "http://ada:secret@", 1);
     let executor = HttpExecutor::new(url).unwrap();
     let result = single(&executor, Request::new("{ a }").unwrap()).await;
-    assert_eq!(result.data, Some(json!({"ok": true})));
+    assert_eq!(result.data_value(), Some(json!({"ok": true})));
     let seen = next(&mut seen).await;
     // base64("ada:secret")
     assert_eq!(seen.header("authorization"), Some("Basic YWRhOnNlY3JldA=="));
@@ -268,7 +279,7 @@ async fn extension_overrides_are_applied_and_not_forwarded() {
         .extension("headers", json!({"authorization": "Bearer x"}))
         .extension("trace", json!(true));
     let result = single(&executor, request).await;
-    assert_eq!(result.data, Some(json!({"ok": true})));
+    assert_eq!(result.data_value(), Some(json!({"ok": true})));
     let seen = next(&mut seen).await;
     assert_eq!(seen.header("authorization"), Some("Bearer x"));
     assert_eq!(
@@ -300,7 +311,7 @@ async fn a_request_timeout_in_the_context_overrides_the_executor_timeout() {
         .unwrap()
         .context(Context::default().insert(RequestTimeout(Duration::from_secs(5))));
     let result = single(&executor, request).await;
-    assert_eq!(result.data, Some(json!({"slow": "slept 300ms"})));
+    assert_eq!(result.data_value(), Some(json!({"slow": "slept 300ms"})));
 }
 
 /// A server answering 503 to the first `failures` requests, counting them all.
@@ -336,7 +347,7 @@ async fn retries_queries_on_5xx_but_never_mutations() {
         .build()
         .unwrap();
     let result = single(&executor, Request::new("{ a }").unwrap()).await;
-    assert_eq!(result.data, Some(json!({"attempt": 3})));
+    assert_eq!(result.data_value(), Some(json!({"attempt": 3})));
     assert_eq!(count.load(Ordering::SeqCst), 3);
 
     let (server, count) = flaky(2).await;
@@ -386,7 +397,7 @@ async fn uploads_one_file_and_many_files() {
     );
     let result = single(&executor, request).await;
     assert_eq!(
-        result.data,
+        result.data_value(),
         Some(
             json!({"upload": {"filename": "hello.txt", "mimeType": "text/plain", "content": "hello, upload", "size": 13}})
         ),
@@ -403,7 +414,7 @@ async fn uploads_one_file_and_many_files() {
     .upload("files.1", Upload::new("b.bin", vec![0x42u8; 3]));
     let result = single(&executor, request).await;
     assert_eq!(
-        result.data,
+        result.data_value(),
         Some(
             json!({"uploadMany": [{"filename": "a.txt", "content": "A"}, {"filename": "b.bin", "content": "BBB"}]})
         ),
@@ -420,7 +431,7 @@ async fn identical_concurrent_queries_are_sent_once() {
     let responses = within(futures::future::join_all(requests)).await;
     for response in responses {
         let result = response.unwrap().into_single().await.unwrap();
-        assert_eq!(result.data, Some(json!({"slow": "slept 300ms"})));
+        assert_eq!(result.data_value(), Some(json!({"slow": "slept 300ms"})));
     }
     assert_eq!(server.stats().snapshot().http_requests, 1);
     assert_eq!(executor.deduplicated_requests(), 9);
@@ -488,7 +499,7 @@ async fn apq_sends_the_hash_first_then_the_query_when_unknown() {
         .build()
         .unwrap();
     let result = single(&executor, Request::new("{ hello }").unwrap()).await;
-    assert_eq!(result.data, Some(json!({"hello": "full query"})));
+    assert_eq!(result.data_value(), Some(json!({"hello": "full query"})));
 
     let hash = hex::encode(sha2::Sha256::digest(b"{ hello }"));
     let persisted = json!({"persistedQuery": {"version": 1, "sha256Hash": hash}});
@@ -513,7 +524,7 @@ async fn sse_subscription_streams_events_then_completes() {
     let events: Vec<_> = within(response.into_stream().collect::<Vec<_>>()).await;
     let values: Vec<Value> = events
         .into_iter()
-        .map(|event| event.unwrap().data.unwrap()["count"].clone())
+        .map(|event| event.unwrap().data_value().unwrap()["count"].clone())
         .collect();
     assert_eq!(
         values,
@@ -545,7 +556,7 @@ async fn sse_subscription_over_get() {
     let events: Vec<_> = within(response.into_stream().collect::<Vec<_>>()).await;
     let values: Vec<Value> = events
         .into_iter()
-        .map(|event| event.unwrap().data.unwrap()["count"].clone())
+        .map(|event| event.unwrap().data_value().unwrap()["count"].clone())
         .collect();
     assert_eq!(values, vec![json!(1), json!(2), json!(3)]);
 }
@@ -568,7 +579,7 @@ async fn apollo_multipart_subscription_skips_heartbeats() {
     let events: Vec<_> = within(response.into_stream().collect::<Vec<_>>()).await;
     let values: Vec<Value> = events
         .into_iter()
-        .map(|event| event.unwrap().data.unwrap()["count"].clone())
+        .map(|event| event.unwrap().data_value().unwrap()["count"].clone())
         .collect();
     assert_eq!(values, vec![json!(1), json!(2), json!(3), json!(4)]);
 }
@@ -594,7 +605,10 @@ async fn apollo_multipart_transport_error_ends_the_stream() {
         .unwrap();
     let events: Vec<_> = within(response.into_stream().collect::<Vec<_>>()).await;
     assert_eq!(events.len(), 2, "{events:?}");
-    assert_eq!(events[0].as_ref().unwrap().data, Some(json!({"n": 1})));
+    assert_eq!(
+        events[0].as_ref().unwrap().data_value(),
+        Some(json!({"n": 1}))
+    );
     let error = events[1].as_ref().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Closed);
     assert!(error.to_string().contains("subgraph went away"), "{error}");
@@ -611,7 +625,7 @@ async fn dropping_an_sse_subscription_stream_cancels_it_upstream() {
     let mut stream = response.into_stream();
     for expected in 1..=3 {
         let event = within(stream.next()).await.unwrap().unwrap();
-        assert_eq!(event.data, Some(json!({"ticks": expected})));
+        assert_eq!(event.data_value(), Some(json!({"ticks": expected})));
     }
     assert_eq!(server.stats().snapshot().subscriptions_cancelled, 0);
     drop(stream);
@@ -635,7 +649,7 @@ async fn dropping_an_apollo_multipart_stream_cancels_it_upstream() {
             .unwrap();
     let mut stream = response.into_stream();
     let event = within(stream.next()).await.unwrap().unwrap();
-    assert_eq!(event.data, Some(json!({"ticks": 1})));
+    assert_eq!(event.data_value(), Some(json!({"ticks": 1})));
     drop(stream);
     server
         .stats()
@@ -667,7 +681,7 @@ async fn incremental_delivery_over_multipart_is_a_stream_of_payloads() {
         .map(Result::unwrap)
         .collect();
     assert_eq!(events.len(), 2);
-    assert_eq!(events[0].data, Some(json!({"a": 1})));
+    assert_eq!(events[0].data_value(), Some(json!({"a": 1})));
     assert_eq!(events[0].has_next, Some(true));
     let incremental = events[1].incremental.as_ref().unwrap();
     assert_eq!(incremental[0].data, Some(json!({"b": 2})));
@@ -700,5 +714,5 @@ async fn works_as_a_shared_executor() {
     let Response::Single(result) = result else {
         panic!("expected a single result")
     };
-    assert_eq!(result.data, Some(json!({"hello": "Hello, world!"})));
+    assert_eq!(result.data_value(), Some(json!({"hello": "Hello, world!"})));
 }

@@ -204,7 +204,10 @@ async fn a_truncated_sse_stream_is_a_closed_error_after_its_events() {
     let executor = HttpExecutor::new(server.http_url()).unwrap();
     let items = subscription_items(&executor).await;
     assert_eq!(items.len(), 2, "{items:?}");
-    assert_eq!(items[0].as_ref().unwrap().data, Some(json!({"a": 1})));
+    assert_eq!(
+        items[0].as_ref().unwrap().data_value(),
+        Some(json!({"a": 1}))
+    );
     let error = items[1].as_ref().unwrap_err();
     assert_eq!(error.kind(), ErrorKind::Closed, "{error}");
     assert!(
@@ -296,7 +299,10 @@ async fn a_multipart_body_with_a_broken_boundary_is_a_protocol_error() {
         .unwrap();
     let items: Vec<_> = within(response.into_stream().collect::<Vec<_>>()).await;
     assert_eq!(items.len(), 2, "{items:?}");
-    assert_eq!(items[0].as_ref().unwrap().data, Some(json!({"a": 1})));
+    assert_eq!(
+        items[0].as_ref().unwrap().data_value(),
+        Some(json!({"a": 1}))
+    );
     assert_eq!(items[1].as_ref().unwrap_err().kind(), ErrorKind::Protocol);
 }
 

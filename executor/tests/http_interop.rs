@@ -42,11 +42,11 @@ async fn yoga_answers_a_post_query_with_variables_and_errors() {
         .unwrap()
         .variable("n", json!("Quilt"));
     let result = single(&executor, request).await;
-    assert_eq!(result.data, Some(json!({"hello": "Hello, Quilt!"})));
+    assert_eq!(result.data_value(), Some(json!({"hello": "Hello, Quilt!"})));
 
     let result = single(&executor, Request::new("{ hello fail }").unwrap()).await;
     assert_eq!(
-        result.data,
+        result.data_value(),
         Some(json!({"hello": "Hello, world!", "fail": null}))
     );
     assert_eq!(result.errors[0].message, "yoga field failed");
@@ -66,7 +66,7 @@ async fn yoga_answers_a_get_query_with_headers() {
     )
     .await;
     assert_eq!(
-        result.data,
+        result.data_value(),
         Some(json!({"hello": "Hello, world!", "header": "over GET"}))
     );
 }
@@ -81,7 +81,7 @@ async fn yoga_streams_a_subscription_over_sse() {
     .await;
     let counts: Vec<Value> = events
         .iter()
-        .map(|e| e.data.as_ref().unwrap()["count"].clone())
+        .map(|e| e.data_value().unwrap()["count"].clone())
         .collect();
     assert_eq!(counts, vec![json!(1), json!(2), json!(3), json!(4)]);
 }
@@ -95,7 +95,7 @@ async fn yoga_defers_over_multipart_mixed() {
     )
     .await;
     assert_eq!(events.len(), 2, "{events:?}");
-    assert_eq!(events[0].data, Some(json!({"fast": "fast"})));
+    assert_eq!(events[0].data_value(), Some(json!({"fast": "fast"})));
     assert_eq!(events[0].has_next, Some(true));
     let incremental = events[1].incremental.as_ref().unwrap();
     assert_eq!(incremental[0].data, Some(json!({"slow": "slow"})));
@@ -110,7 +110,7 @@ async fn yoga_streams_a_list_over_multipart_mixed() {
         Request::new("{ letters @stream(initialCount: 1) }").unwrap(),
     )
     .await;
-    assert_eq!(events[0].data, Some(json!({"letters": ["a"]})));
+    assert_eq!(events[0].data_value(), Some(json!({"letters": ["a"]})));
     let streamed: Vec<Value> = events[1..]
         .iter()
         .flat_map(|e| e.incremental.clone().unwrap_or_default())
@@ -133,7 +133,7 @@ async fn yoga_receives_a_file_upload() {
     );
     let result = single(&executor, request).await;
     assert_eq!(
-        result.data,
+        result.data_value(),
         Some(
             json!({"upload": {"filename": "notes.txt", "mimeType": "text/plain", "content": "uploaded to yoga", "size": 16}})
         ),
@@ -153,7 +153,7 @@ async fn graphql_sse_handler_streams_a_subscription_and_answers_a_query() {
     .await;
     let counts: Vec<Value> = events
         .iter()
-        .map(|e| e.data.as_ref().unwrap()["count"].clone())
+        .map(|e| e.data_value().unwrap()["count"].clone())
         .collect();
     assert_eq!(counts, (1..=5).map(|n| json!(n)).collect::<Vec<_>>());
 
@@ -168,5 +168,5 @@ async fn graphql_sse_handler_streams_a_subscription_and_answers_a_query() {
         .into_single()
         .await
         .unwrap();
-    assert_eq!(result.data, Some(json!({"hello": "Hello, SSE!"})));
+    assert_eq!(result.data_value(), Some(json!({"hello": "Hello, SSE!"})));
 }

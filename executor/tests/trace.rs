@@ -36,7 +36,7 @@ async fn the_http_executor_sends_the_trace_context_as_headers() {
         .await
         .unwrap();
     assert_eq!(
-        result.data,
+        result.data_value(),
         Some(json!({"parent": TRACEPARENT, "state": "quilt=1"}))
     );
     // Without one, no header.
@@ -44,7 +44,7 @@ async fn the_http_executor_sends_the_trace_context_as_headers() {
     let result = within(async { executor.execute(request).await?.into_single().await })
         .await
         .unwrap();
-    assert_eq!(result.data, Some(json!({"header": null})));
+    assert_eq!(result.data_value(), Some(json!({"header": null})));
 }
 
 #[tokio::test]
@@ -74,7 +74,7 @@ async fn the_websocket_executor_sends_the_trace_context_in_the_operations_extens
     })
     .await
     .unwrap();
-    assert_eq!(result.data, Some(json!({"hello": "hi"})));
+    assert_eq!(result.data_value(), Some(json!({"hello": "hi"})));
     let payload = within(received.recv()).await.unwrap();
     assert_eq!(payload["extensions"]["traceparent"], TRACEPARENT);
     assert_eq!(payload["extensions"]["tracestate"], "quilt=1");

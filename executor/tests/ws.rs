@@ -42,8 +42,7 @@ async fn next_number(stream: &mut ResultStream, field: &str) -> i64 {
     let item = within(stream.next()).await.expect("the stream ended");
     let result = item.expect("a transport error");
     result
-        .data
-        .as_ref()
+        .data_value()
         .and_then(|d| d[field].as_i64())
         .unwrap_or_else(|| {
             panic!("no number at data.{field}: {result:?}");
@@ -82,7 +81,7 @@ async fn queries_mutations_and_variables_in_both_subprotocols() {
         assert!(!response.is_stream(), "a mutation gives a single result");
         let result = response.into_single().await.unwrap();
         assert_eq!(
-            result.data,
+            result.data_value(),
             Some(json!({"increment": before + 5})),
             "{protocol}"
         );
@@ -125,7 +124,7 @@ async fn subscriptions_deliver_every_event_then_end_in_both_subprotocols() {
         let events: Vec<_> = within(stream.collect::<Vec<_>>()).await;
         let numbers: Vec<i64> = events
             .into_iter()
-            .map(|e| e.unwrap().data.unwrap()["count"].as_i64().unwrap())
+            .map(|e| e.unwrap().data_value().unwrap()["count"].as_i64().unwrap())
             .collect();
         assert_eq!(numbers, vec![1, 2, 3, 4, 5], "{protocol}");
         let finished = round as u64 + 1;
@@ -230,7 +229,7 @@ async fn connection_params_are_merged_with_the_first_requests_and_not_forwarded(
         .await;
         let event = within(stream.next()).await.unwrap().unwrap();
         assert_eq!(
-            event.data,
+            event.data_value(),
             Some(json!({"connectionParam": "a"})),
             "{protocol}"
         );

@@ -35,7 +35,7 @@ async fn first(stream: &mut ResultStream) -> Value {
         .unwrap()
         .unwrap()
         .unwrap();
-    result.data.unwrap()
+    result.data_value().unwrap()
 }
 
 /// The token the server saw, from a subscription that echoes a connection param once.

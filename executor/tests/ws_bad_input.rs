@@ -364,7 +364,7 @@ async fn server_pings_are_answered_with_pongs() {
         .into_single()
         .await
         .unwrap();
-    assert_eq!(result.data, Some(json!({"answered": true})));
+    assert_eq!(result.data_value(), Some(json!({"answered": true})));
 }
 
 #[tokio::test]

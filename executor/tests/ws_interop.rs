@@ -30,7 +30,7 @@ async fn data(executor: &WsExecutor, query: &str) -> Value {
         .unwrap();
     let result = response.into_single().await.unwrap();
     assert!(result.errors.is_empty(), "{:?}", result.errors);
-    result.data.unwrap()
+    result.data_value().unwrap()
 }
 
 /// A query, a subscription with several events, and a dropped subscription the server sees.
@@ -51,7 +51,7 @@ async fn interoperates(script: &str, protocol: Subprotocol) {
     let events: Vec<i64> = within(stream.collect::<Vec<_>>())
         .await
         .into_iter()
-        .map(|e| e.unwrap().data.unwrap()["count"].as_i64().unwrap())
+        .map(|e| e.unwrap().data_value().unwrap()["count"].as_i64().unwrap())
         .collect();
     assert_eq!(events, vec![1, 2, 3, 4]);
     assert_eq!(
@@ -66,7 +66,7 @@ async fn interoperates(script: &str, protocol: Subprotocol) {
         .into_stream();
     for expected in 1..=3 {
         let event = within(stream.next()).await.unwrap().unwrap();
-        assert_eq!(event.data, Some(json!({"ticks": expected})));
+        assert_eq!(event.data_value(), Some(json!({"ticks": expected})));
     }
     drop(stream);
     // The server resolves this once its subscription was stopped (or after 5 s with 0).

@@ -31,10 +31,6 @@ impl Executor for SwappableSchema {
     fn execute(&self, request: Request) -> ExecuteFuture {
         self.0.load().execute(request)
     }
-
-    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
-        self.0.load().execute_serialized(request)
-    }
 }
 
 /// What a reload did.

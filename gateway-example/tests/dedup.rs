@@ -34,7 +34,7 @@ async fn data(future: ExecuteFuture) -> Value {
         .await
         .unwrap();
     assert!(result.errors.is_empty(), "{:?}", result.errors);
-    result.data.unwrap()
+    result.data_value().unwrap()
 }
 
 fn held() -> Value {
@@ -164,7 +164,7 @@ async fn identical_subgraph_requests_of_a_stitched_schema_share_one_http_request
         let result = within(async { task.await.unwrap().unwrap().into_single().await })
             .await
             .unwrap();
-        assert_eq!(result.data, Some(held()), "{:?}", result.errors);
+        assert_eq!(result.data_value(), Some(held()), "{:?}", result.errors);
     }
     let upstream = service.http_requests() - before;
     assert!(

@@ -196,7 +196,7 @@ impl Client {
 
 async fn next_data(stream: &mut ResultStream) -> Value {
     let item = tokio::time::timeout(WAIT, stream.next()).await.unwrap();
-    item.unwrap().unwrap().data.unwrap()
+    item.unwrap().unwrap().data_value().unwrap()
 }
 
 #[tokio::test]

@@ -141,7 +141,7 @@ async fn next_seat(stream: &mut ResultStream) -> Value {
         .await
         .expect("no event in time")
         .expect("the subscription ended");
-    item.unwrap().data.unwrap()["onSeatReserved"].clone()
+    item.unwrap().data_value().unwrap()["onSeatReserved"].clone()
 }
 
 async fn reserve(gateway: &TestGateway, seat: &str, holder: String) {

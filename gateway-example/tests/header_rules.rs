@@ -42,7 +42,7 @@ async fn echo(url: &str, client_headers: &[(&str, &str)]) -> Value {
     .await
     .unwrap();
     assert!(result.errors.is_empty(), "{:?}", result.errors);
-    result.data.unwrap()
+    result.data_value().unwrap()
 }
 
 #[tokio::test]
@@ -157,7 +157,7 @@ async fn without_rules_only_authorization_is_forwarded_and_it_can_be_turned_off(
     .await
     .unwrap();
     assert_eq!(
-        result.data,
+        result.data_value(),
         Some(json!({"auth": "Bearer ada", "tenant": null, "offAuth": null})),
         "{:?}",
         result.errors
@@ -218,13 +218,13 @@ async fn clients_differing_only_in_a_forwarded_header_never_share_an_execution()
     };
     let (for_acme, for_globex) = tokio::join!(run(&acme), run(&globex));
     assert_eq!(
-        for_acme.data,
+        for_acme.data_value(),
         Some(json!({"who": "acme"})),
         "{:?}",
         for_acme.errors
     );
     assert_eq!(
-        for_globex.data,
+        for_globex.data_value(),
         Some(json!({"who": "globex"})),
         "{:?}",
         for_globex.errors

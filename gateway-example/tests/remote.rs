@@ -52,7 +52,7 @@ async fn headers_authorization_and_timeouts_reach_a_service_without_sdl() {
     })
     .await
     .unwrap();
-    assert_eq!(result.data, Some(json!({"header": "Bearer ada"})));
+    assert_eq!(result.data_value(), Some(json!({"header": "Bearer ada"})));
 
     let slow = gateway.query("{ slow(ms: 5000) }").await;
     assert_eq!(
@@ -87,7 +87,7 @@ async fn subscriptions_reach_a_legacy_graphql_ws_service_with_the_client_token()
     })
     .await;
     assert_eq!(events.len(), 1);
-    let data = events[0].as_ref().unwrap().data.clone();
+    let data = events[0].as_ref().unwrap().data_value().clone();
     assert_eq!(data, Some(json!({"connectionParam": "Bearer grace"})));
 
     let counted: Vec<_> = within(async {
@@ -96,7 +96,7 @@ async fn subscriptions_reach_a_legacy_graphql_ws_service_with_the_client_token()
             .await
             .unwrap()
             .into_stream()
-            .map(|event| event.unwrap().data.unwrap()["count"].clone())
+            .map(|event| event.unwrap().data_value().unwrap()["count"].clone())
             .collect::<Vec<_>>()
             .await
     })

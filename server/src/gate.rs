@@ -86,7 +86,7 @@ pub(crate) async fn execute(
 }
 
 /// [`execute`] for an answer that is only serialized as JSON: the executor may give its data as
-/// bytes ([`quilt_executor::Executor::execute_serialized`]).
+/// bytes (the request asks for [`quilt_executor::DataForm::Json`]).
 pub(crate) async fn execute_serialized(
     state: &ServerState,
     request: Request,
@@ -153,12 +153,10 @@ async fn run(
         operation.name = request.operation_name.as_deref().unwrap_or(""),
         operation.kind = ?request.operation_type(),
     );
-    let future = if serialized {
-        state.executor.execute_serialized(request)
-    } else {
-        state.executor.execute(request)
+    if serialized {
+        request.data_form = quilt_executor::DataForm::Json;
     }
-    .instrument(span);
+    let future = state.executor.execute(request).instrument(span);
     // The executor's failures are masked; the server's own timeout names nothing internal.
     let future = async {
         future

@@ -79,7 +79,7 @@ async fn apollo_server_events_heartbeats_and_complete_arrive() {
         .await
         .unwrap()
         .into_iter()
-        .map(|event| event.unwrap().data)
+        .map(|event| event.unwrap().data_value())
         .collect();
     assert_eq!(
         events,
@@ -106,7 +106,7 @@ async fn apollo_server_stops_a_subscription_when_the_gateway_answers_404() {
             .await
             .unwrap()
             .unwrap();
-        assert_eq!(event.unwrap().data, Some(json!({"ticks": n})));
+        assert_eq!(event.unwrap().data_value(), Some(json!({"ticks": n})));
     }
     drop(stream);
     let stopped = tokio::time::timeout(WAIT, async {
@@ -119,7 +119,7 @@ async fn apollo_server_stops_a_subscription_when_the_gateway_answers_404() {
                 .into_single()
                 .await
                 .unwrap();
-            if result.data == Some(json!({"stopped": 1})) {
+            if result.data_value() == Some(json!({"stopped": 1})) {
                 break;
             }
             tokio::time::sleep(Duration::from_millis(20)).await;

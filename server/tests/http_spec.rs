@@ -485,24 +485,23 @@ async fn graphiql_and_health() {
     assert_eq!(health, json!({"status": "pass"}));
 }
 
-/// Answers `execute_serialized` with its data as JSON bytes, as the stitched schema does.
+/// Asked for JSON bytes, answers its data in that form, as the stitched schema does.
 struct AlreadySerialized;
 
 const BIG: usize = 300_000;
 
 impl quilt_executor::Executor for AlreadySerialized {
-    fn execute(&self, _request: Request) -> quilt_executor::ExecuteFuture {
-        Box::pin(async {
-            let data = json!({"big": "x".repeat(BIG)});
-            Ok(Response::Single(ExecutionResult::from_data(data)))
-        })
-    }
-
-    fn execute_serialized(&self, _request: Request) -> quilt_executor::ExecuteFuture {
+    fn execute(&self, request: Request) -> quilt_executor::ExecuteFuture {
+        if request.data_form != quilt_executor::DataForm::Json {
+            return Box::pin(async {
+                let data = json!({"big": "x".repeat(BIG)});
+                Ok(Response::Single(ExecutionResult::from_data(data)))
+            });
+        }
         Box::pin(async {
             let data = serde_json::to_vec(&json!({"big": "x".repeat(BIG)})).unwrap();
             Ok(Response::Single(ExecutionResult {
-                data_json: Some(data.into()),
+                data: Some(quilt_executor::ResultData::Json(data.into())),
                 errors: vec![quilt_executor::GraphQLError::new("late")],
                 ..ExecutionResult::default()
             }))

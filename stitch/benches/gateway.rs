@@ -80,7 +80,8 @@ fn bench(c: &mut Criterion) {
     });
     group.bench_function("two_services_in_process_to_bytes_serialized", |b| {
         b.to_async(&runtime).iter(|| async {
-            let response = in_process.execute_serialized(request()).await.unwrap();
+            let request = request().data_form(quilt_executor::DataForm::Json);
+            let response = in_process.execute(request).await.unwrap();
             response.into_single().await.unwrap().to_json().unwrap()
         })
     });

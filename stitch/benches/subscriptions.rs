@@ -209,7 +209,7 @@ async fn bench() {
                 let at = tally.start.elapsed().as_nanos() as u64;
                 let id = event
                     .ok()
-                    .and_then(|e| e.data)
+                    .and_then(|e| e.data_value())
                     .and_then(|d| d["reviewAdded"]["id"].as_str().map(str::to_owned))
                     .and_then(|id| id.parse::<usize>().ok());
                 if id != Some(expected) {

@@ -253,7 +253,7 @@ impl EntryPoint {
     ///         };
     ///         match fetched.await {
     ///             Ok(result) => {
-    ///                 let data = result.data.unwrap_or_default();
+    ///                 let data = result.data_value().unwrap_or_default();
     ///                 (0..count).map(|i| Ok(data[format!("_{i}")].clone())).collect()
     ///             }
     ///             Err(message) => vec![Err(message); count],

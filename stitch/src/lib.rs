@@ -27,7 +27,7 @@
 //! # tokio_test_block_on(async {
 //! let response = stitched.execute(Request::new("{ hello __typename }").unwrap()).await.unwrap();
 //! let result = response.into_single().await.unwrap();
-//! assert_eq!(result.data, Some(json!({ "hello": "world", "__typename": "Query" })));
+//! assert_eq!(result.data_value(), Some(json!({ "hello": "world", "__typename": "Query" })));
 //! # });
 //! # fn tokio_test_block_on(f: impl std::future::Future<Output = ()>) {
 //! #     tokio::runtime::Runtime::new().unwrap().block_on(f)

@@ -226,17 +226,14 @@ impl std::fmt::Debug for StitchedSchema {
 }
 
 impl Executor for StitchedSchema {
+    /// Asked for [`DataForm::Json`](quilt_executor::DataForm::Json), the response's data is
+    /// written as JSON while it is completed and handed over as bytes
+    /// ([`ResultData::Json`](quilt_executor::ResultData::Json)): no result tree is built for a
+    /// caller that only serializes it.
     fn execute(&self, request: Request) -> ExecuteFuture {
         let gateway = self.gateway.clone();
-        Box::pin(async move { Ok(gateway.run(request, false).await) })
-    }
-
-    /// The response's data is written as JSON while it is completed and handed over as bytes
-    /// ([`ExecutionResult::data_json`]): no result tree is built for a caller that only
-    /// serializes it.
-    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
-        let gateway = self.gateway.clone();
-        Box::pin(async move { Ok(gateway.run(request, true).await) })
+        let serialized = request.data_form == quilt_executor::DataForm::Json;
+        Box::pin(async move { Ok(gateway.run(request, serialized).await) })
     }
 }
 
@@ -278,8 +275,7 @@ impl SchemaState {
 
     /// Runs a request; with `serialized` a single result carries its data as JSON bytes.
     async fn run(self: Arc<Self>, mut request: Request, serialized: bool) -> Response {
-        // Variables given as JSON text (a caller that did not ask `accepts_raw_variables`) are
-        // coerced like the others.
+        // Variables given as JSON text are coerced like the others.
         if let Err(error) = request.materialize_raw_variables() {
             return request_error(vec![GraphQLError::new(format!(
                 "a variable given as JSON text could not be read: {error}"

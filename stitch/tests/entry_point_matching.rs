@@ -58,7 +58,7 @@ fn entry_point(matching: &str) -> EntryPoint {
                 }
                 let response = call.executor.execute(request).await.unwrap();
                 let result = response.into_single().await.unwrap();
-                let data = result.data.unwrap_or_default();
+                let data = result.data_value().unwrap_or_default();
                 (0..count)
                     .map(|i| {
                         let alias = format!("_{i}");

@@ -103,9 +103,10 @@ async fn requires_and_provides_decide_who_resolves_a_field() {
     );
 }
 
-/// Passes requests on to Quilt's HTTP executor, saying (`raw`) whether it takes variables as
-/// JSON text, and records each request's variables by value (the JSON text ones parsed) and
-/// whether any came as JSON text.
+/// Passes requests on to Quilt's HTTP executor, as they are (`raw`) or with the variables given
+/// as JSON text read into values first (as an executor reading variables by value does), and
+/// records each request's variables by value (the JSON text ones parsed) and whether any went
+/// on as JSON text.
 struct Observed {
     inner: quilt_executor::HttpExecutor,
     raw: bool,
@@ -123,18 +124,12 @@ impl Observed {
 }
 
 impl Executor for Observed {
-    fn execute(&self, request: Request) -> ExecuteFuture {
+    fn execute(&self, mut request: Request) -> ExecuteFuture {
+        if !self.raw {
+            request.materialize_raw_variables().unwrap();
+        }
         self.record(&request);
         self.inner.execute(request)
-    }
-
-    fn execute_tree(&self, request: Request) -> ExecuteFuture {
-        self.record(&request);
-        self.inner.execute_tree(request)
-    }
-
-    fn accepts_raw_variables(&self) -> bool {
-        self.raw
     }
 }
 

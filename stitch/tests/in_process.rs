@@ -104,7 +104,7 @@ async fn the_query_plan_is_exposed_only_when_allowed_and_asked_for() {
         response.into_single().await.unwrap()
     };
     let exposed = answer(build(true), ask(true)).await;
-    assert_eq!(exposed.data, Some(json!({"me": {"name": "Ada"}})));
+    assert_eq!(exposed.data_value(), Some(json!({"me": {"name": "Ada"}})));
     let plan = &exposed.extensions.as_ref().unwrap()["apolloQueryPlan"]["text"];
     let plan = plan.as_str().unwrap();
     assert!(plan.starts_with("query\n  fetch accounts: "), "{plan}");

@@ -9,7 +9,7 @@ mod subs;
 
 use quilt_executor::callback::{CallbackExecutor, CallbackRegistry};
 use quilt_executor::{
-    ExecutionResult, Executor, ExecutorExt, HttpExecutor, Request, Response, ResultStream, from_fn,
+    ExecutionResult, ExecutorExt, HttpExecutor, Request, Response, ResultStream, from_fn,
 };
 use quilt_server::GraphQLServer;
 use quilt_stitch::{StitchedSchema, SubscriptionOptions};
@@ -54,8 +54,6 @@ async fn gateway(shop: &Shop) -> Gateway {
     let reviews = http
         .clone()
         .route_subscriptions(CallbackExecutor::new(http, registry.clone()));
-    // Both sides send variables given as JSON text: entity requests to reviews may use them.
-    assert!(reviews.accepts_raw_variables());
     let schema = stitch_with_reviews(
         reviews,
         &shop.accounts.http_url(),

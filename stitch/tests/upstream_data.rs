@@ -112,11 +112,18 @@ async fn serialized_data_equals_the_serialized_tree() {
         let tree = single(gateway.execute(Request::new(query).unwrap()).await).await;
         let bytes = single(
             gateway
-                .execute_serialized(Request::new(query).unwrap())
+                .execute(
+                    Request::new(query)
+                        .unwrap()
+                        .data_form(quilt_executor::DataForm::Json),
+                )
                 .await,
         )
         .await;
-        assert!(bytes.data.is_none() && bytes.data_json.is_some(), "{query}");
+        assert!(
+            matches!(bytes.data, Some(quilt_executor::ResultData::Json(_))),
+            "{query}"
+        );
         assert_eq!(
             String::from_utf8(bytes.to_json().unwrap()).unwrap(),
             serde_json::to_string(&tree).unwrap(),

@@ -2,7 +2,7 @@
 
 use async_graphql::{ObjectType, Schema, SubscriptionType};
 use futures::StreamExt;
-use quilt_executor::{ExecuteFuture, ExecutionResult, Executor, Request, Response};
+use quilt_executor::{ExecuteFuture, ExecutionResult, Executor, GraphQLError, Request, Response};
 
 use crate::subgraph::{ConnectionParams, RequestHeaders};
 
@@ -26,9 +26,16 @@ where
     M: ObjectType + 'static,
     S: SubscriptionType + 'static,
 {
-    fn execute(&self, request: Request) -> ExecuteFuture {
+    fn execute(&self, mut request: Request) -> ExecuteFuture {
         let schema = self.schema.clone();
+        // Variables are read by value here.
+        let materialized = request.materialize_raw_variables();
         Box::pin(async move {
+            if let Err(error) = materialized {
+                return Ok(Response::Single(ExecutionResult::from_error(
+                    GraphQLError::new(format!("a variable given as JSON text: {error}")),
+                )));
+            }
             let is_subscription = request.is_subscription();
             let variables = async_graphql::Variables::from_json(serde_json::Value::Object(
                 request.variables.clone(),
@@ -99,13 +106,13 @@ mod tests {
             .into_single()
             .await
             .unwrap();
-        assert_eq!(result.data, Some(json!({"hello": "Hello, local!"})));
+        assert_eq!(result.data_value(), Some(json!({"hello": "Hello, local!"})));
         let events: Vec<_> = executor
             .execute(Request::new("subscription { count(to: 3) }").unwrap())
             .await
             .unwrap()
             .into_stream()
-            .map(|e| e.unwrap().data.unwrap()["count"].clone())
+            .map(|e| e.unwrap().data_value().unwrap()["count"].clone())
             .collect()
             .await;
         assert_eq!(events, vec![json!(1), json!(2), json!(3)]);

@@ -146,7 +146,11 @@ pub async fn schema_from_executor<E: Executor + ?Sized>(
             }
             return Err(classify_errors(&endpoint, &result.errors, true));
         }
-        let Some(data) = result.data.filter(|data| !data.is_null()) else {
+        let Some(data) = result
+            .data
+            .filter(|data| !data.is_null())
+            .and_then(|data| data.into_value().ok())
+        else {
             return Err(WrapError::NoResult {
                 endpoint,
                 message: "the answer has neither data nor errors".into(),
@@ -189,7 +193,8 @@ async fn fetch_sdl<E: Executor + ?Sized>(
     if !result.errors.is_empty() {
         return Err(classify_errors(&endpoint, &result.errors, false));
     }
-    let mut value = result.data.as_ref().unwrap_or(&Value::Null);
+    let data = result.data_value();
+    let mut value = data.as_ref().unwrap_or(&Value::Null);
     for key in path {
         value = value.get(key).unwrap_or(&Value::Null);
     }

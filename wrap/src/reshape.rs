@@ -64,8 +64,9 @@ pub(crate) fn reshape_result(
     };
     let root = walker.root_type();
     let sets = walker.root_sets();
-    if let Some(data) = result.data.take() {
-        result.data = Some(reshape_value(&walker, reshaper, &root, &sets, data));
+    if let Some(data) = result.data_value_mut() {
+        let taken = std::mem::take(data);
+        *data = reshape_value(&walker, reshaper, &root, &sets, taken);
     }
     for error in &mut result.errors {
         if let Some(path) = &error.path {

@@ -271,8 +271,11 @@ impl Inner {
 }
 
 impl Executor for WrappedSchema {
-    fn execute(&self, request: Request) -> ExecuteFuture {
+    /// Transforms read and change the data as a value: the wrapped executor is asked for that
+    /// form, and a single result is answered in the form the caller asked for.
+    fn execute(&self, mut request: Request) -> ExecuteFuture {
         let inner = self.inner.clone();
+        let form = std::mem::take(&mut request.data_form);
         Box::pin(async move {
             let (request, mapped) = match inner.map_request(request) {
                 Ok(mapped) => mapped,
@@ -282,7 +285,9 @@ impl Executor for WrappedSchema {
                 }
             };
             match inner.executor.execute(request).await? {
-                Response::Single(result) => Ok(Response::Single(inner.map_result(result, &mapped))),
+                Response::Single(result) => Ok(Response::Single(
+                    inner.map_result(result, &mapped).into_form(form),
+                )),
                 Response::Stream(stream) => {
                     let mapped = Arc::new(mapped);
                     Ok(Response::Stream(

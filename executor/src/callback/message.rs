@@ -87,7 +87,7 @@ mod tests {
         )
         .unwrap();
         assert!(
-            matches!(next.action, Action::Next(r) if r.data == Some(serde_json::json!({"n":1})))
+            matches!(next.action, Action::Next(r) if r.data_value() == Some(serde_json::json!({"n":1})))
         );
         let complete = parse(
             br#"{"kind":"subscription","action":"complete","id":"a","verifier":"v","errors":[{"message":"x"}]}"#,

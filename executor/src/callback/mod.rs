@@ -42,7 +42,7 @@ mod stream;
 use std::sync::Arc;
 use std::time::Duration;
 
-use serde_json::{Value, json};
+use serde_json::json;
 
 pub use registry::{CallbackRegistry, CallbackReply, CallbackStats};
 
@@ -167,12 +167,6 @@ impl Executor for CallbackExecutor {
         let shared = self.shared.clone();
         Box::pin(subscribe(shared, request))
     }
-
-    /// `true`: queries and the subscription request go through the HTTP executor's encoder,
-    /// which sends them.
-    fn accepts_raw_variables(&self) -> bool {
-        true
-    }
 }
 
 async fn subscribe(shared: Arc<Shared>, mut request: Request) -> Result<Response, ExecutorError> {
@@ -214,7 +208,7 @@ async fn subscribe(shared: Arc<Shared>, mut request: Request) -> Result<Response
 
 /// Whether the service took the subscription: `{"data": null}` and no errors.
 fn accepted(result: &ExecutionResult) -> bool {
-    result.errors.is_empty() && matches!(result.data, None | Some(Value::Null))
+    result.errors.is_empty() && result.data.as_ref().is_none_or(crate::ResultData::is_null)
 }
 
 impl std::fmt::Debug for CallbackExecutor {

@@ -44,18 +44,6 @@ where
     fn execute(&self, request: Request) -> ExecuteFuture {
         self.inner.execute(self.add(request))
     }
-
-    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
-        self.inner.execute_serialized(self.add(request))
-    }
-
-    fn execute_tree(&self, request: Request) -> ExecuteFuture {
-        self.inner.execute_tree(self.add(request))
-    }
-
-    fn accepts_raw_variables(&self) -> bool {
-        self.inner.accepts_raw_variables()
-    }
 }
 
 impl<E, F> WithHeaders<E, F>
@@ -129,7 +117,7 @@ mod tests {
             .into_single()
             .await
             .unwrap()
-            .data;
+            .data_value();
         assert_eq!(
             data,
             Some(serde_json::json!({"x-static": "1", "x-keep": "k", "authorization": "Bearer t"}))

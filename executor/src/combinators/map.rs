@@ -34,16 +34,15 @@ where
     E: Executor,
     F: Fn(Request) -> Request + Send + Sync + 'static,
 {
-    fn execute(&self, request: Request) -> ExecuteFuture {
+    /// Variables given as JSON text are moved into `variables` before the function sees the
+    /// request, so that it reads (and may change) every variable by value.
+    fn execute(&self, mut request: Request) -> ExecuteFuture {
+        if let Err(error) = request.materialize_raw_variables() {
+            return Box::pin(std::future::ready(Ok(Response::Single(
+                crate::executor::raw_variable_error(&error),
+            ))));
+        }
         self.inner.execute((self.map)(request))
-    }
-
-    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
-        self.inner.execute_serialized((self.map)(request))
-    }
-
-    fn execute_tree(&self, request: Request) -> ExecuteFuture {
-        self.inner.execute_tree((self.map)(request))
     }
 }
 
@@ -73,21 +72,20 @@ where
     E: Executor,
     F: Fn(ExecutionResult) -> ExecutionResult + Send + Sync + 'static,
 {
-    fn execute(&self, request: Request) -> ExecuteFuture {
+    /// The function reads the data as a value: the inner executor is asked for that form, and
+    /// the mapped result is answered in the form the caller asked for.
+    fn execute(&self, mut request: Request) -> ExecuteFuture {
+        let form = std::mem::take(&mut request.data_form);
         let future = self.inner.execute(request);
         let map = self.map.clone();
         Box::pin(async move {
             Ok(match future.await? {
-                Response::Single(result) => Response::Single(map(result)),
+                Response::Single(result) => Response::Single(map(result).into_form(form)),
                 Response::Stream(stream) => {
                     Response::Stream(stream.map(move |item| item.map(|r| map(r))).boxed())
                 }
             })
         })
-    }
-
-    fn accepts_raw_variables(&self) -> bool {
-        self.inner.accepts_raw_variables()
     }
 }
 

@@ -1,10 +1,10 @@
 //! Combinators: small executors that wrap another, each in its own file, all reachable through
 //! [`ExecutorExt`].
 
-mod dedup;
 mod headers;
 mod map;
 mod route;
+mod shared_execution;
 mod timeout;
 mod tower;
 
@@ -13,10 +13,12 @@ use std::time::Duration;
 
 use http::HeaderMap;
 
-pub use self::dedup::{DedupInflight, DedupKey, DedupOptions, DedupStats, DedupTable, DedupWaiter};
 pub use self::headers::WithHeaders;
 pub use self::map::{MapRequest, MapResult};
 pub use self::route::{Route, route};
+pub use self::shared_execution::{
+    DedupInflight, DedupKey, DedupOptions, DedupStats, DedupTable, DedupWaiter,
+};
 pub use self::timeout::Timeout;
 pub use self::tower::{ExecutorService, ServiceExecutor};
 
@@ -161,7 +163,7 @@ mod tests {
             .into_single()
             .await
             .unwrap()
-            .data
+            .data_value()
             .unwrap()
     }
 
@@ -188,7 +190,7 @@ mod tests {
         let e = echo
             .map_request(|r| r.operation_name("Renamed"))
             .map_result(|mut r| {
-                r.data = Some(json!([r.data.take()]));
+                r.data = Some(json!([r.data_value()]).into());
                 r
             });
         assert_eq!(data(&e, "{ a }").await, json!(["Renamed"]));
@@ -204,7 +206,9 @@ mod tests {
             ))
         })
         .map_result(|mut r| {
-            r.data = r.data.map(|d| json!(d.as_i64().unwrap_or(0) * 10));
+            r.data = r
+                .data_value()
+                .map(|d| json!(d.as_i64().unwrap_or(0) * 10).into());
             r
         });
         let items: Vec<_> = stream
@@ -212,7 +216,7 @@ mod tests {
             .await
             .unwrap()
             .into_stream()
-            .map(|i| i.unwrap().data.unwrap())
+            .map(|i| i.unwrap().data_value().unwrap())
             .collect()
             .await;
         assert_eq!(items, vec![json!(10), json!(20), json!(30)]);

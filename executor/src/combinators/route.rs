@@ -29,7 +29,7 @@ pub struct Route<P, A, B> {
 /// let hybrid = route(Request::is_subscription, answer("ws"), answer("http"));
 /// # tokio::runtime::Runtime::new().unwrap().block_on(async {
 /// let r = hybrid.execute(Request::new("{ a }").unwrap()).await.unwrap();
-/// assert_eq!(r.into_single().await.unwrap().data, Some(json!("http")));
+/// assert_eq!(r.into_single().await.unwrap().data_value(), Some(json!("http")));
 /// # });
 /// ```
 pub fn route<P, A, B>(predicate: P, matched: A, other: B) -> Route<P, A, B>
@@ -57,26 +57,6 @@ where
         } else {
             self.other.execute(request)
         }
-    }
-
-    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
-        if (self.predicate)(&request) {
-            self.matched.execute_serialized(request)
-        } else {
-            self.other.execute_serialized(request)
-        }
-    }
-
-    fn execute_tree(&self, request: Request) -> ExecuteFuture {
-        if (self.predicate)(&request) {
-            self.matched.execute_tree(request)
-        } else {
-            self.other.execute_tree(request)
-        }
-    }
-
-    fn accepts_raw_variables(&self) -> bool {
-        self.matched.accepts_raw_variables() && self.other.accepts_raw_variables()
     }
 }
 

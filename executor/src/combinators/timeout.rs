@@ -34,18 +34,6 @@ impl<E: Executor> Executor for Timeout<E> {
     fn execute(&self, request: Request) -> ExecuteFuture {
         self.within(self.inner.execute(request))
     }
-
-    fn execute_serialized(&self, request: Request) -> ExecuteFuture {
-        self.within(self.inner.execute_serialized(request))
-    }
-
-    fn execute_tree(&self, request: Request) -> ExecuteFuture {
-        self.within(self.inner.execute_tree(request))
-    }
-
-    fn accepts_raw_variables(&self) -> bool {
-        self.inner.accepts_raw_variables()
-    }
 }
 
 impl<E> Timeout<E> {

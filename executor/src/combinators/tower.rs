@@ -85,7 +85,14 @@ where
     S::Error: Into<tower::BoxError>,
     S::Future: Send + 'static,
 {
-    fn execute(&self, request: Request) -> ExecuteFuture {
+    /// Variables given as JSON text are moved into `variables` before the service sees the
+    /// request, so that it reads every variable by value.
+    fn execute(&self, mut request: Request) -> ExecuteFuture {
+        if let Err(error) = request.materialize_raw_variables() {
+            return Box::pin(std::future::ready(Ok(Response::Single(
+                crate::executor::raw_variable_error(&error),
+            ))));
+        }
         let service = self.service.clone();
         Box::pin(async move {
             let future = {

@@ -6,7 +6,7 @@ use std::time::Duration;
 use http::{HeaderMap, HeaderName, HeaderValue};
 use url::Url;
 
-use super::dedup::Dedup;
+use super::coalesce::Coalescer;
 use super::{HttpExecutor, Options, Shared};
 use crate::error::ExecutorError;
 use crate::request::Request;
@@ -253,7 +253,7 @@ impl HttpExecutorBuilder {
                 endpoint: url,
                 options: self.options,
                 client,
-                dedup: Dedup::new(self.metrics_label.as_ref()),
+                coalescer: Coalescer::new(self.metrics_label.as_ref()),
             }),
         })
     }

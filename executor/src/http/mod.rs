@@ -30,9 +30,9 @@
 //!   request's [`Context`](crate::Context).
 
 mod builder;
+mod coalesce;
 mod deadline;
 mod decode;
-mod dedup;
 mod encode;
 mod multipart;
 mod send;
@@ -52,7 +52,7 @@ pub use builder::{
 use crate::executor::{ExecuteFuture, Executor};
 use crate::request::Request;
 use crate::retry::RetryPolicy;
-use dedup::Dedup;
+use coalesce::Coalescer;
 
 /// An executor that sends GraphQL requests to a service over HTTP; see the
 /// [module documentation](self) for the wire behaviour.
@@ -90,7 +90,7 @@ struct Shared {
     endpoint_url: Arc<str>,
     options: Options,
     client: reqwest::Client,
-    dedup: Dedup,
+    coalescer: Coalescer,
 }
 
 impl HttpExecutor {
@@ -112,7 +112,7 @@ impl HttpExecutor {
     /// How many queries were answered (or are waiting to be answered) by an identical
     /// in-flight query's result instead of being sent (see [`HttpExecutorBuilder::deduplicate_inflight`]).
     pub fn deduplicated_requests(&self) -> u64 {
-        self.shared.dedup.deduplicated()
+        self.shared.coalescer.deduplicated()
     }
 
     /// The in-flight deduplication counters: `executions` is how many deduplicable queries
@@ -120,34 +120,21 @@ impl HttpExecutor {
     /// Clones of an executor share their counters.
     pub fn dedup_stats(&self) -> crate::DedupStats {
         crate::DedupStats {
-            executions: self.shared.dedup.sent(),
-            shared: self.shared.dedup.deduplicated(),
+            executions: self.shared.coalescer.sent(),
+            shared: self.shared.coalescer.deduplicated(),
         }
     }
 }
 
 impl Executor for HttpExecutor {
+    /// Asked for a [`DataForm::Tree`](crate::DataForm::Tree), a JSON answer's data is parsed
+    /// straight into a [`Data`](crate::data::Data) tree; otherwise, and for streamed answers
+    /// (SSE, multipart), the data is a value. Variables given as JSON text go out as they are
+    /// (in the JSON body, the GET URL and the multipart `operations`).
     fn execute(&self, request: Request) -> ExecuteFuture {
         let shared = self.shared.clone();
-        Box::pin(send::execute(
-            shared,
-            request,
-            send::Mode::Configured,
-            false,
-        ))
-    }
-
-    /// A JSON answer's data is parsed straight into a [`Data`](crate::data::Data) tree
-    /// ([`ExecutionResult::data_tree`](crate::ExecutionResult::data_tree)); streamed answers
-    /// (SSE, multipart) keep `data`.
-    fn execute_tree(&self, request: Request) -> ExecuteFuture {
-        let shared = self.shared.clone();
-        Box::pin(send::execute(shared, request, send::Mode::Configured, true))
-    }
-
-    /// `true`: the JSON body, the GET URL and the multipart `operations` carry them.
-    fn accepts_raw_variables(&self) -> bool {
-        true
+        let tree = request.data_form == crate::DataForm::Tree;
+        Box::pin(send::execute(shared, request, send::Mode::Configured, tree))
     }
 }
 

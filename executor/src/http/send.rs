@@ -9,9 +9,9 @@ use http::{HeaderMap, HeaderName, HeaderValue, Method};
 use serde_json::Value;
 use url::Url;
 
+use super::coalesce::WireKey;
 use super::deadline;
 use super::decode::{decode, error_chain};
-use super::dedup::DedupKey;
 use super::encode::{self, Payload, Target};
 use super::{HttpMethod, RequestTimeout, Shared, SubscriptionProtocol};
 use crate::document::OperationType;
@@ -97,7 +97,7 @@ pub(super) async fn execute(
         Payload::None => Arc::from(outgoing.first.url.as_str()),
         _ => outgoing.url.clone(),
     };
-    let key = DedupKey::new(
+    let key = WireKey::new(
         outgoing.method.clone(),
         url,
         body,
@@ -105,7 +105,7 @@ pub(super) async fn execute(
         outgoing.tree,
     );
     let result = shared
-        .dedup
+        .coalescer
         .run(key, || async {
             match send_with_retry(&shared, &outgoing).await? {
                 Response::Single(result) => Ok(result),
@@ -178,7 +178,7 @@ fn prepare(
     }
     replace_all(&mut headers, &options.headers);
     // Up to here the headers follow from the executor and `accept` and `content-type`, which
-    // for a deduplicated query sent as configured follow from the method (see `DedupKey`).
+    // for a deduplicated query sent as configured follow from the method (see `WireKey`).
     let mut own_headers = mode == Mode::Configured;
     if let Some(header_fn) = &options.header_fn {
         let added = header_fn(&request);

@@ -292,11 +292,6 @@ impl Executor for WsExecutor {
             }
         })
     }
-
-    /// `true`: the `subscribe` payload carries them.
-    fn accepts_raw_variables(&self) -> bool {
-        true
-    }
 }
 
 impl std::fmt::Debug for WsExecutor {

@@ -10,7 +10,7 @@ use quilt_executor::{ErrorKind, ExecutionResult, ExecutorError};
 use crate::pipeline::negotiate::JsonKind;
 
 /// A JSON response with `status`. A result whose data is already JSON
-/// ([`ExecutionResult::data_json`]) is sent in parts around those bytes, without copying them.
+/// ([`quilt_executor::ResultData::Json`]) is sent in parts around those bytes, without copying them.
 pub fn json_body(status: StatusCode, kind: JsonKind, result: &ExecutionResult) -> Response {
     match result.to_json_parts() {
         Ok(parts) => {

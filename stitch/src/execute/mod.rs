@@ -179,7 +179,8 @@ impl Upstreams {
         let started = Instant::now();
         let deadline = request.context.get::<Deadline>().copied();
         let executor = &gateway.executors[subschema];
-        let future = async move { executor.execute_tree(request).await?.into_single().await };
+        let request = request.data_form(quilt_executor::DataForm::Tree);
+        let future = async move { executor.execute(request).await?.into_single().await };
         let result = match deadline {
             None => future.instrument(span.clone()).await,
             Some(deadline) => {

@@ -20,7 +20,7 @@ use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{Node, Schema};
 use bytes::Bytes;
 use quilt_executor::data::{Data, Object, write_str};
-use quilt_executor::{ExecutionResult, GraphQLError, JsonMap, PathSegment};
+use quilt_executor::{ExecutionResult, GraphQLError, JsonMap, PathSegment, ResultData};
 use serde_json::Value;
 
 use crate::plan::Prepared;
@@ -48,7 +48,7 @@ struct NullPropagation;
 /// Shapes the response of the operation whose root selection is `root_set` on `root_type`.
 ///
 /// The data is written as JSON while it is completed, never built as a tree: with `serialized`
-/// the result carries those bytes ([`ExecutionResult::data_json`]), otherwise they are parsed
+/// the result carries those bytes ([`ResultData::Json`]), otherwise they are parsed
 /// into `data`. The prepared operation keeps the size of the last data written for it: the
 /// buffer's first capacity.
 pub(crate) fn shape(
@@ -113,13 +113,13 @@ pub(crate) fn shape(
         ..ExecutionResult::default()
     };
     if serialized {
-        result.data_json = Some(Bytes::from(json));
+        result.data = Some(ResultData::Json(Bytes::from(json)));
     } else {
-        match serde_json::from_slice(&json) {
-            Ok(data) => result.data = Some(data),
+        match serde_json::from_slice::<Value>(&json) {
+            Ok(data) => result.data = Some(ResultData::Value(data)),
             Err(error) => {
                 // Unreachable while the writer is right; answered as an error, not a panic.
-                result.data = Some(Value::Null);
+                result.data = Some(ResultData::Value(Value::Null));
                 result.errors.push(GraphQLError::new(format!(
                     "the gateway wrote invalid JSON: {error}"
                 )));

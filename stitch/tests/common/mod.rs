@@ -36,7 +36,8 @@ impl Sent {
     }
 }
 
-/// Records every request before passing it on.
+/// Records every request (its variables by value, those given as JSON text read) before
+/// passing it on as it is.
 pub struct Recording<E> {
     inner: E,
     sent: Sent,
@@ -44,11 +45,17 @@ pub struct Recording<E> {
 
 impl<E: Executor> Executor for Recording<E> {
     fn execute(&self, request: Request) -> ExecuteFuture {
+        let mut variables = request.variables.clone();
+        for (name, raw) in &request.raw_variables {
+            if !variables.contains_key(name) {
+                variables.insert(name.clone(), serde_json::from_str(raw.get()).unwrap());
+            }
+        }
         self.sent
             .0
             .lock()
             .unwrap()
-            .push((request.query().to_owned(), request.variables.clone()));
+            .push((request.query().to_owned(), variables));
         self.inner.execute(request)
     }
 }
@@ -152,7 +159,7 @@ pub async fn run_op(
     // The server's path: the data as JSON bytes, written while it is completed.
     let response = tokio::time::timeout(
         Duration::from_secs(10),
-        executor.execute_serialized(request),
+        executor.execute(request.data_form(quilt_executor::DataForm::Json)),
     )
     .await
     .expect("the gateway answered within 10 s")

@@ -1,4 +1,4 @@
-//! What the federation queries must return, computed from [`data`] alone, with the
+//! What the federation queries must return, computed from [`super::data`] alone, with the
 //! fields in the order the queries ask for them (so that a serialized response can be compared
 //! byte for byte).
 

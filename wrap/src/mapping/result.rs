@@ -29,7 +29,7 @@ pub(crate) fn map_result(
         walker: &walker,
         mapper,
     };
-    if let Some(data) = &mut result.data {
+    if let Some(data) = result.data_value_mut() {
         mapping.value(&root, &root_sets, data);
     }
     if let Some(parts) = &mut result.incremental {

@@ -358,7 +358,7 @@ impl Transform for TransformCompositeFields {
         if let (Some(objects), Some(outer)) = (&self.objects, &self.outer) {
             let root = operation(context.document().ast(), context.operation_name())
                 .and_then(|op| root_type(outer, op.operation_type));
-            if let Some(data) = &mut result.data {
+            if let Some(data) = result.data_value_mut() {
                 visit(data, objects, root.as_deref());
                 strip_typename_alias(data);
             }

@@ -191,7 +191,7 @@ impl Transform for TransformQuery {
             return result;
         }
         let chains = self.key_chains(context);
-        if let (Some(map), Some(data)) = (&self.result, &mut result.data) {
+        if let (Some(map), Some(data)) = (&self.result, result.data_value_mut()) {
             for chain in &chains {
                 map_at(data, chain, map);
             }

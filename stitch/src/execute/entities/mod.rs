@@ -32,8 +32,7 @@ pub(super) async fn run_entity_steps(
         let mut custom = Vec::new();
         for step in level.iter().filter(|s| root.is_none_or(|r| s.root == r)) {
             let method = &step.resolver.method;
-            let raw = method.sends_raw_representations()
-                && gateway.executors[step.resolver.subschema].accepts_raw_variables();
+            let raw = method.sends_raw_representations();
             let mut gathered = gather(step, &fetched.data, raw);
             if gathered.objects.is_empty() {
                 continue;

@@ -1,4 +1,4 @@
-//! In-flight deduplication: while a query is on the wire, identical ones wait for its result.
+//! Request coalescing: while a query is on the wire, identical ones wait for its result.
 //!
 //! The key is what crosses the wire (method, URL, body, headers), so two requests share a
 //! result only when the service could not tell them apart. The first request (the leader) runs
@@ -25,7 +25,7 @@ type Outcome = Result<ExecutionResult, ExecutorError>;
 /// What makes two requests identical, with its hash computed once (the map hashes only that),
 /// with the executor's randomly keyed hasher so that peers cannot aim requests at one bucket.
 #[derive(Debug, PartialEq, Eq)]
-pub(super) struct DedupKey {
+pub(super) struct WireKey {
     hash: u64,
     method: Method,
     url: Arc<str>,
@@ -39,15 +39,15 @@ pub(super) struct DedupKey {
     tree: bool,
 }
 
-impl std::hash::Hash for DedupKey {
+impl std::hash::Hash for WireKey {
     fn hash<H: Hasher>(&self, state: &mut H) {
         state.write_u64(self.hash);
     }
 }
 
-impl DedupKey {
+impl WireKey {
     /// The key of a request as it will be sent; `headers` is `None` when they are the
-    /// executor's own (see [`DedupKey::headers`]).
+    /// executor's own (see [`WireKey::headers`]).
     pub(super) fn new(
         method: Method,
         url: Arc<str>,
@@ -66,7 +66,7 @@ impl DedupKey {
             headers
         });
         Self {
-            // Set by `Dedup::run` with the executor's random hash keys.
+            // Set by `Coalescer::run` with the executor's random hash keys.
             hash: 0,
             method,
             url,
@@ -98,7 +98,7 @@ impl DedupKey {
     }
 }
 
-/// A hasher that passes on the one `u64` a [`DedupKey`] writes.
+/// A hasher that passes on the one `u64` a [`WireKey`] writes.
 #[derive(Default)]
 struct PrehashedHasher(u64);
 
@@ -108,7 +108,7 @@ impl Hasher for PrehashedHasher {
     }
 
     fn write(&mut self, bytes: &[u8]) {
-        // Only `write_u64` is called by `DedupKey`; anything else is folded in anyway.
+        // Only `write_u64` is called by `WireKey`; anything else is folded in anyway.
         for byte in bytes {
             self.0 = self.0.rotate_left(8) ^ u64::from(*byte);
         }
@@ -120,14 +120,14 @@ impl Hasher for PrehashedHasher {
 }
 
 type InFlight =
-    HashMap<Arc<DedupKey>, Vec<oneshot::Sender<Outcome>>, BuildHasherDefault<PrehashedHasher>>;
+    HashMap<Arc<WireKey>, Vec<oneshot::Sender<Outcome>>, BuildHasherDefault<PrehashedHasher>>;
 
 /// Requests that joined an identical one in flight (Prometheus name).
 const SHARED: &str = "quilt_upstream_dedup_shared_total";
 
 /// The in-flight requests of one executor.
 #[derive(Debug, Default)]
-pub(super) struct Dedup {
+pub(super) struct Coalescer {
     inner: Arc<Inner>,
 }
 
@@ -135,7 +135,7 @@ pub(super) struct Dedup {
 struct Inner {
     /// For each request on the wire, the waiters for its outcome.
     in_flight: Mutex<InFlight>,
-    /// The random keys every [`DedupKey`]'s hash is computed with.
+    /// The random keys every [`WireKey`]'s hash is computed with.
     hash_keys: RandomState,
     deduplicated: AtomicU64,
     /// `quilt_upstream_dedup_shared_total` (through the `metrics` facade): requests that joined
@@ -158,7 +158,7 @@ impl Inner {
 /// waiters to send on their own).
 struct LeaderGuard<'a> {
     inner: &'a Inner,
-    key: Option<Arc<DedupKey>>,
+    key: Option<Arc<WireKey>>,
 }
 
 impl LeaderGuard<'_> {
@@ -177,7 +177,7 @@ impl Drop for LeaderGuard<'_> {
     }
 }
 
-impl Dedup {
+impl Coalescer {
     /// The table of one executor; `label` is the `subschema` label of its metric.
     pub(super) fn new(label: Option<&Arc<str>>) -> Self {
         let counter = match label {
@@ -206,7 +206,7 @@ impl Dedup {
 
     /// Runs `send` unless an identical request is in flight, in which case its outcome is
     /// awaited instead.
-    pub(super) async fn run<F>(&self, key: DedupKey, send: impl FnOnce() -> F) -> Outcome
+    pub(super) async fn run<F>(&self, key: WireKey, send: impl FnOnce() -> F) -> Outcome
     where
         F: Future<Output = Outcome>,
     {
@@ -242,7 +242,7 @@ impl Dedup {
     /// or as a waiter for the leader's outcome.
     fn join(
         &self,
-        mut key: DedupKey,
+        mut key: WireKey,
     ) -> (Option<LeaderGuard<'_>>, Option<oneshot::Receiver<Outcome>>) {
         key.hash = key.hash_with(&self.inner.hash_keys);
         let key = Arc::new(key);
@@ -271,8 +271,8 @@ mod tests {
     use serde_json::json;
     use std::sync::atomic::AtomicU32;
 
-    fn key(body: &'static str) -> DedupKey {
-        DedupKey::new(
+    fn key(body: &'static str) -> WireKey {
+        WireKey::new(
             Method::POST,
             Arc::from("http://x"),
             Bytes::from(body),
@@ -283,7 +283,7 @@ mod tests {
 
     #[tokio::test]
     async fn identical_requests_share_one_send() {
-        let dedup = Dedup::default();
+        let dedup = Coalescer::default();
         let sends = Arc::new(AtomicU32::new(0));
         let (release, wait) = tokio::sync::oneshot::channel::<()>();
         let wait = wait.shared();
@@ -313,7 +313,7 @@ mod tests {
 
     #[tokio::test]
     async fn an_abandoned_request_leaves_no_entry() {
-        let dedup = Dedup::default();
+        let dedup = Coalescer::default();
         let pending = dedup.run(key("q"), futures::future::pending);
         let polled = futures::poll!(Box::pin(pending));
         assert!(polled.is_pending());
@@ -322,7 +322,7 @@ mod tests {
 
     #[tokio::test]
     async fn waiters_of_a_dropped_leader_send_on_their_own() {
-        let dedup = Dedup::default();
+        let dedup = Coalescer::default();
         let mut leader = Box::pin(dedup.run(key("q"), futures::future::pending));
         assert!(futures::poll!(&mut leader).is_pending());
         let mut waiter = Box::pin(dedup.run(key("q"), || async {
@@ -331,7 +331,7 @@ mod tests {
         assert!(futures::poll!(&mut waiter).is_pending());
         drop(leader);
         let outcome = waiter.await.unwrap();
-        assert_eq!(outcome.data, Some(json!("own")));
+        assert_eq!(outcome.data_value(), Some(json!("own")));
         assert_eq!(dedup.deduplicated(), 0);
     }
 }

@@ -1,12 +1,17 @@
 //! The result of a GraphQL execution, as it travels between services.
 
+mod data;
+mod error;
+
 use bytes::Bytes;
-use serde::ser::{Error as _, SerializeMap};
+use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::data::Data;
+
+pub use self::data::{DataForm, ResultData};
+pub use self::error::{GraphQLError, Location, PathSegment};
 
 /// A JSON object with its keys in insertion order (GraphQL responses keep field order).
 pub type JsonMap = serde_json::Map<String, Value>;
@@ -23,35 +28,26 @@ pub type JsonMap = serde_json::Map<String, Value>;
 /// use quilt_executor::ExecutionResult;
 /// let result: ExecutionResult =
 ///     serde_json::from_str(r#"{"data":null,"errors":[{"message":"boom","path":["a",0]}]}"#).unwrap();
-/// assert_eq!(result.data, Some(serde_json::Value::Null));
+/// assert_eq!(result.data_value(), Some(serde_json::Value::Null));
 /// assert_eq!(result.errors[0].message, "boom");
 /// assert_eq!(serde_json::to_string(&result).unwrap(),
 ///            r#"{"data":null,"errors":[{"message":"boom","path":["a",0]}]}"#);
 /// ```
-/// (`Serialize` is written by hand, in the same key order, to write `data_json` or `data_tree`
+/// (`Serialize` is written by hand, in the same key order, to write data in any of its forms
 /// as `data`.)
 ///
-/// The data has three forms, at most one of them set: `data` (a `serde_json` tree, what every
-/// executor answers by default), [`data_json`](Self::data_json) (bytes, for a caller that only
-/// serializes: [`Executor::execute_serialized`](crate::Executor::execute_serialized)) and
-/// [`data_tree`](Self::data_tree) (a compact [`Data`] tree, for a caller that takes the data
-/// apart: [`Executor::execute_tree`](crate::Executor::execute_tree)).
+/// The data is in one of three forms ([`ResultData`]): a `serde_json` value (what every
+/// executor answers by default), JSON bytes (for a caller that only serializes) or a compact
+/// [`Data`] tree (for a caller that takes the data apart). A caller asks for a form with the
+/// request's [`data_form`](crate::Request::data_form); it reads the data with the conversions
+/// of [`ResultData`] or of this type ([`data_value`](Self::data_value),
+/// [`take_data_tree`](Self::take_data_tree), [`into_form`](Self::into_form)), which take any
+/// form.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(from = "Wire")]
 pub struct ExecutionResult {
-    /// The data: `None` when absent, `Some(Null)` when null.
-    pub data: Option<Value>,
-    /// The data already serialized as JSON, set *instead of* `data` by an executor answering
-    /// [`Executor::execute_serialized`](crate::Executor::execute_serialized) (the stitched
-    /// schema writes its response while completing it, so the tree is never built). Serializing
-    /// the result writes these bytes as `data`; [`ExecutionResult::to_json`] copies them
-    /// verbatim. Never read from the wire.
-    pub data_json: Option<Bytes>,
-    /// The data as a compact [`Data`] tree, set *instead of* `data` by an executor answering
-    /// [`Executor::execute_tree`](crate::Executor::execute_tree) (the HTTP executor parses the
-    /// body straight into it, the batching executor splits it). Read from the wire only by
-    /// [`ExecutionResult::from_slice_tree`].
-    pub data_tree: Option<Data>,
+    /// The data: `None` when absent, `null` (in any form) when null.
+    pub data: Option<ResultData>,
     /// Errors raised while executing (field errors) or before (request errors).
     pub errors: Vec<GraphQLError>,
     /// Response extensions.
@@ -89,14 +85,13 @@ struct Wire {
 impl From<Wire> for ExecutionResult {
     fn from(wire: Wire) -> Self {
         ExecutionResult {
-            data: wire.data,
+            data: wire.data.map(ResultData::Value),
             errors: wire.errors,
             extensions: wire.extensions,
             has_next: wire.has_next,
             incremental: wire.incremental,
             pending: wire.pending,
             completed: wire.completed,
-            ..ExecutionResult::default()
         }
     }
 }
@@ -104,14 +99,7 @@ impl From<Wire> for ExecutionResult {
 impl Serialize for ExecutionResult {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let mut map = serializer.serialize_map(None)?;
-        if let Some(json) = &self.data_json {
-            // Checked once more here; the fast path is `to_json`, which copies the bytes.
-            let text = std::str::from_utf8(json).map_err(S::Error::custom)?;
-            let raw: &RawValue = serde_json::from_str(text).map_err(S::Error::custom)?;
-            map.serialize_entry("data", raw)?;
-        } else if let Some(data) = &self.data_tree {
-            map.serialize_entry("data", data)?;
-        } else if let Some(data) = &self.data {
+        if let Some(data) = &self.data {
             map.serialize_entry("data", data)?;
         }
         self.serialize_members(&mut map)?;
@@ -134,13 +122,13 @@ impl Serialize for Members<'_> {
 }
 
 impl ExecutionResult {
-    /// The result as JSON bytes, as `serde_json::to_vec` writes it, except that
-    /// [`data_json`](Self::data_json) is copied verbatim instead of being checked.
+    /// The result as JSON bytes, as `serde_json::to_vec` writes it, except that data given as
+    /// JSON bytes ([`ResultData::Json`]) is copied verbatim instead of being checked.
     ///
     /// ```
-    /// use quilt_executor::ExecutionResult;
+    /// use quilt_executor::{ExecutionResult, ResultData};
     /// let result = ExecutionResult {
-    ///     data_json: Some(bytes::Bytes::from_static(br#"{"a":1}"#)),
+    ///     data: Some(ResultData::Json(bytes::Bytes::from_static(br#"{"a":1}"#))),
     ///     ..ExecutionResult::default()
     /// };
     /// assert_eq!(result.to_json().unwrap(), br#"{"data":{"a":1}}"#);
@@ -148,13 +136,13 @@ impl ExecutionResult {
     /// ```
     pub fn to_json(&self) -> serde_json::Result<Vec<u8>> {
         let tree;
-        let json: &[u8] = match (&self.data_json, &self.data_tree) {
-            (Some(json), _) => json,
-            (None, Some(data)) => {
+        let json: &[u8] = match &self.data {
+            Some(ResultData::Json(json)) => json,
+            Some(ResultData::Tree(data)) => {
                 tree = data.to_json();
                 &tree
             }
-            (None, None) => return serde_json::to_vec(self),
+            Some(ResultData::Value(_)) | None => return serde_json::to_vec(self),
         };
         let tail = self.tail_after_data()?;
         let mut out = Vec::with_capacity(DATA_HEAD.len() + json.len() + tail.len());
@@ -164,15 +152,15 @@ impl ExecutionResult {
         Ok(out)
     }
 
-    /// [`to_json`](Self::to_json)'s bytes in parts that, joined, are those bytes. With
-    /// [`data_json`](Self::data_json) set, that buffer is one of the parts, shared rather than
+    /// [`to_json`](Self::to_json)'s bytes in parts that, joined, are those bytes. With data
+    /// given as JSON bytes ([`ResultData::Json`]), that buffer is one of the parts, shared rather than
     /// copied: a server writes the parts one after another (one vectored write) instead of
     /// copying a large answer once more.
     ///
     /// ```
-    /// use quilt_executor::ExecutionResult;
+    /// use quilt_executor::{ExecutionResult, ResultData};
     /// let result = ExecutionResult {
-    ///     data_json: Some(bytes::Bytes::from_static(br#"{"a":1}"#)),
+    ///     data: Some(ResultData::Json(bytes::Bytes::from_static(br#"{"a":1}"#))),
     ///     ..ExecutionResult::default()
     /// };
     /// let parts = result.to_json_parts().unwrap();
@@ -180,13 +168,13 @@ impl ExecutionResult {
     /// assert_eq!(parts.concat(), result.to_json().unwrap());
     /// ```
     pub fn to_json_parts(&self) -> serde_json::Result<Vec<Bytes>> {
-        match &self.data_json {
-            Some(json) => Ok(vec![
+        match &self.data {
+            Some(ResultData::Json(json)) => Ok(vec![
                 Bytes::from_static(DATA_HEAD),
                 json.clone(),
                 Bytes::from(self.tail_after_data()?),
             ]),
-            None => Ok(vec![Bytes::from(self.to_json()?)]),
+            _ => Ok(vec![Bytes::from(self.to_json()?)]),
         }
     }
 
@@ -227,52 +215,52 @@ impl ExecutionResult {
 
     /// Whether the result has data (`null` included), in any of its forms.
     pub fn has_data(&self) -> bool {
-        self.data.is_some() || self.data_json.is_some() || self.data_tree.is_some()
+        self.data.is_some()
     }
 
-    /// The data as a value: `data`, [`data_tree`](Self::data_tree) converted, or
-    /// [`data_json`](Self::data_json) parsed.
+    /// The data as a value, copied: a value cloned, a tree converted, JSON bytes parsed
+    /// (bytes that do not parse count as absent).
     pub fn data_value(&self) -> Option<Value> {
-        match (&self.data, &self.data_tree, &self.data_json) {
-            (Some(data), _, _) => Some(data.clone()),
-            (None, Some(tree), _) => Some(Value::from(tree)),
-            (None, None, Some(json)) => serde_json::from_slice(json).ok(),
-            (None, None, None) => None,
+        self.data.as_ref()?.to_value().ok()
+    }
+
+    /// The data as a value to read or change in place, converted to that form first (a tree
+    /// converted, JSON bytes parsed); `None` when absent or when the bytes do not parse (they
+    /// are left as they are). For a wrapper that changes the data (a schema transform).
+    pub fn data_value_mut(&mut self) -> Option<&mut Value> {
+        let data = self.data.take()?;
+        self.data = Some(data.into_form(DataForm::Value));
+        match &mut self.data {
+            Some(ResultData::Value(value)) => Some(value),
+            _ => None,
         }
     }
 
     /// Takes the data out as a [`Data`] tree, whatever its form (`None` when absent; bytes
-    /// that do not parse count as absent).
+    /// that do not parse count as absent). Moves a tree without a copy.
     pub fn take_data_tree(&mut self) -> Option<Data> {
-        if let Some(tree) = self.data_tree.take() {
-            return Some(tree);
-        }
-        if let Some(data) = self.data.take() {
-            return Some(Data::from(data));
-        }
-        self.data_json
-            .take()
-            .and_then(|json| Data::from_slice(&json).ok())
+        self.data.take()?.into_tree().ok()
     }
 
-    /// The result with its data in `data`, the form every executor answers by default (a
-    /// [`data_tree`](Self::data_tree) is converted; `data_json` is left as it is).
-    pub fn into_value_form(mut self) -> Self {
-        if let Some(tree) = self.data_tree.take() {
-            self.data = Some(Value::from(tree));
+    /// The result with its data in `form` (see [`ResultData::into_form`]): for a wrapper that
+    /// answers in the form its caller asked for after asking its inner executor for another.
+    pub fn into_form(mut self, form: DataForm) -> Self {
+        if let Some(data) = self.data.take() {
+            self.data = Some(data.into_form(form));
         }
         self
     }
 
-    /// Parses a JSON response with its data as a [`Data`] tree (in
-    /// [`data_tree`](Self::data_tree)); everything else as `serde_json::from_slice` reads an
+    /// Parses a JSON response with its data as a [`Data`] tree ([`ResultData::Tree`]);
+    /// everything else as `serde_json::from_slice` reads an
     /// `ExecutionResult`.
     ///
     /// ```
-    /// use quilt_executor::ExecutionResult;
+    /// use quilt_executor::{DataForm, ExecutionResult};
     /// let result = ExecutionResult::from_slice_tree(br#"{"data":{"a":[1]},"errors":null}"#)?;
-    /// assert_eq!(result.data, None);
-    /// assert_eq!(result.data_tree.unwrap().to_json(), br#"{"a":[1]}"#);
+    /// let data = result.data.unwrap();
+    /// assert_eq!(data.form(), DataForm::Tree);
+    /// assert_eq!(data.into_json(), &br#"{"a":[1]}"#[..]);
     /// # Ok::<(), serde_json::Error>(())
     /// ```
     pub fn from_slice_tree(json: &[u8]) -> serde_json::Result<Self> {
@@ -286,7 +274,7 @@ impl ExecutionResult {
         let read = |value: Data| Value::from(value);
         for (key, value) in members {
             match key.as_str() {
-                "data" => result.data_tree = Some(value),
+                "data" => result.data = Some(ResultData::Tree(value)),
                 "errors" if value.is_null() => {}
                 "errors" => result.errors = serde_json::from_value(read(value))?,
                 "extensions" => result.extensions = serde_json::from_value(read(value))?,
@@ -300,10 +288,10 @@ impl ExecutionResult {
         Ok(result)
     }
 
-    /// A result with `data` and nothing else.
+    /// A result with `data` (a value) and nothing else.
     pub fn from_data(data: Value) -> Self {
         Self {
-            data: Some(data),
+            data: Some(ResultData::Value(data)),
             ..Self::default()
         }
     }
@@ -358,93 +346,13 @@ pub struct IncrementalPayload {
     pub extensions: Option<JsonMap>,
 }
 
-/// A GraphQL error as in the spec's "Errors" section.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
-pub struct GraphQLError {
-    /// A description for the developer.
-    pub message: String,
-    /// Where in the document the error is.
-    #[serde(
-        default,
-        deserialize_with = "null_as_default",
-        skip_serializing_if = "Vec::is_empty"
-    )]
-    pub locations: Vec<Location>,
-    /// The response path of the field that failed.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path: Option<Vec<PathSegment>>,
-    /// Anything else, such as `code`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub extensions: Option<JsonMap>,
-}
-
-impl GraphQLError {
-    /// An error with only a message.
-    pub fn new(message: impl Into<String>) -> Self {
-        Self {
-            message: message.into(),
-            ..Self::default()
-        }
-    }
-
-    /// Sets `extensions.code`.
-    pub fn with_code(mut self, code: impl Into<String>) -> Self {
-        self.extensions
-            .get_or_insert_with(JsonMap::new)
-            .insert("code".into(), Value::String(code.into()));
-        self
-    }
-
-    /// Sets the path.
-    pub fn with_path(mut self, path: Vec<PathSegment>) -> Self {
-        self.path = Some(path);
-        self
-    }
-
-    /// `extensions.code`, if it is a string.
-    pub fn code(&self) -> Option<&str> {
-        self.extensions.as_ref()?.get("code")?.as_str()
-    }
-}
-
-/// A line and column (both 1-based) in a GraphQL document.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Location {
-    /// The line, from 1.
-    pub line: usize,
-    /// The column, from 1.
-    pub column: usize,
-}
-
-/// One segment of a response path: a field's response key or a list index.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(untagged)]
-pub enum PathSegment {
-    /// A list index.
-    Index(usize),
-    /// A field's response key (alias or name).
-    Key(String),
-}
-
-impl From<&str> for PathSegment {
-    fn from(key: &str) -> Self {
-        PathSegment::Key(key.to_owned())
-    }
-}
-
-impl From<usize> for PathSegment {
-    fn from(index: usize) -> Self {
-        PathSegment::Index(index)
-    }
-}
-
 /// Keeps `"key": null` as `Some(Value::Null)`; only an absent key is `None`.
 fn present<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Option<Value>, D::Error> {
     Value::deserialize(deserializer).map(Some)
 }
 
 /// Reads `null` as the default value (servers send `"errors": null`, `"locations": null`).
-fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
+pub(crate) fn null_as_default<'de, D, T>(deserializer: D) -> Result<T, D::Error>
 where
     D: Deserializer<'de>,
     T: Default + Deserialize<'de>,
@@ -462,7 +370,7 @@ mod tests {
         let absent: ExecutionResult = serde_json::from_value(json!({"errors":[]})).unwrap();
         let null: ExecutionResult = serde_json::from_value(json!({"data":null})).unwrap();
         assert_eq!(absent.data, None);
-        assert_eq!(null.data, Some(Value::Null));
+        assert_eq!(null.data, Some(ResultData::Value(Value::Null)));
         assert_eq!(serde_json::to_value(&null).unwrap(), json!({"data":null}));
         assert_eq!(serde_json::to_value(&absent).unwrap(), json!({}));
     }
@@ -489,7 +397,9 @@ mod tests {
             "hasNext": false
         }))
         .unwrap();
-        result.data_json = Some(Bytes::from_static(br#"{"a":[null],"b":"\"q\""}"#));
+        result.data = Some(ResultData::Json(Bytes::from_static(
+            br#"{"a":[null],"b":"\"q\""}"#,
+        )));
         let written = result.to_json().unwrap();
         assert_eq!(written, serde_json::to_vec(&result).unwrap());
         assert_eq!(
@@ -504,11 +414,18 @@ mod tests {
         let parts = result.to_json_parts().unwrap();
         assert_eq!(
             parts[1].as_ptr(),
-            result.data_json.as_ref().unwrap().as_ptr()
+            result
+                .data
+                .as_ref()
+                .and_then(ResultData::as_json)
+                .unwrap()
+                .as_ptr()
         );
         // The same from a tree, and without any other member.
         let tree = ExecutionResult {
-            data_tree: Some(crate::Data::from_slice(br#"{"t":true}"#).unwrap()),
+            data: Some(ResultData::Tree(
+                crate::Data::from_slice(br#"{"t":true}"#).unwrap(),
+            )),
             ..ExecutionResult::default()
         };
         assert_eq!(tree.to_json().unwrap(), br#"{"data":{"t":true}}"#);
@@ -517,7 +434,7 @@ mod tests {
             tree.to_json().unwrap()
         );
         assert_eq!(serde_json::to_vec(&tree).unwrap(), tree.to_json().unwrap());
-        result.data_json = Some(Bytes::from_static(b"not json"));
+        result.data = Some(ResultData::Json(Bytes::from_static(b"not json")));
         assert!(serde_json::to_vec(&result).is_err());
     }
 

@@ -1,6 +1,8 @@
 //! What makes two requests the same execution: the document (its hash, then its text), the
-//! operation name, the variables, the extensions, the WebSocket connection params, and the
-//! values of the headers that reach upstream services or decide authorization.
+//! operation name, the variables, the extensions, the WebSocket connection params, the values
+//! of the headers that reach upstream services or decide authorization, and the form in which
+//! the caller wants the data (so that each caller gets the form it asked for without a
+//! conversion).
 //!
 //! Anything left out of the key is assumed not to change the result; so the header list must
 //! name every header a subschema forwards or an authorizer reads (see
@@ -13,7 +15,7 @@ use serde_json::Value;
 
 use crate::document::Document;
 use crate::request::{RawVariables, Request};
-use crate::result::JsonMap;
+use crate::result::{DataForm, JsonMap};
 
 /// The identity of a request for in-flight deduplication.
 #[derive(Debug)]
@@ -30,6 +32,7 @@ pub(crate) struct RequestKey {
     connection_params: Option<JsonMap>,
     /// `(index in the configured list, value)`, every value of every listed header present.
     headers: Vec<(usize, HeaderValue)>,
+    data_form: DataForm,
 }
 
 impl RequestKey {
@@ -58,6 +61,7 @@ impl RequestKey {
             hash_map(params, &mut hasher);
         }
         values.hash(&mut hasher);
+        request.data_form.hash(&mut hasher);
         Self {
             hash: hasher.finish(),
             document: request.document.clone(),
@@ -67,6 +71,7 @@ impl RequestKey {
             extensions: request.extensions.clone(),
             connection_params,
             headers: values,
+            data_form: request.data_form,
         }
     }
 }
@@ -92,6 +97,7 @@ impl PartialEq for RequestKey {
                 .all(|((a, x), (b, y))| a == b && x.get() == y.get())
             && self.extensions == other.extensions
             && self.connection_params == other.connection_params
+            && self.data_form == other.data_form
     }
 }
 
@@ -206,6 +212,8 @@ mod tests {
             base.clone()
                 .raw_variable("id", raw(r#""1""#))
                 .raw_variable("x", raw("2")),
+            base.clone().data_form(crate::DataForm::Tree),
+            base.clone().data_form(crate::DataForm::Json),
         ];
         for other in &differing {
             assert_ne!(key(&base), key(other), "{other:?}");

@@ -135,10 +135,6 @@ impl<E: Executor> Executor for DedupInflight<E> {
             outcome.map(Response::Single)
         })
     }
-
-    fn accepts_raw_variables(&self) -> bool {
-        self.inner.accepts_raw_variables()
-    }
 }
 
 impl<E> std::fmt::Debug for DedupInflight<E> {

@@ -1,0 +1,131 @@
+//! The JSON writer: [`Data`] and its strings and numbers written as `serde_json` writes them.
+
+use serde_json::Number;
+
+use super::Data;
+
+impl Data {
+    /// The value as JSON bytes, as `serde_json::to_vec` writes the same value.
+    pub fn to_json(&self) -> Vec<u8> {
+        let mut out = Vec::new();
+        self.write_json(&mut out);
+        out
+    }
+
+    /// Appends the value as JSON, as `serde_json::to_writer` writes the same value.
+    pub fn write_json(&self, out: &mut Vec<u8>) {
+        match self {
+            Data::Null => out.extend_from_slice(b"null"),
+            Data::Bool(true) => out.extend_from_slice(b"true"),
+            Data::Bool(false) => out.extend_from_slice(b"false"),
+            Data::Number(number) => write_number(out, number),
+            Data::String(s) => write_str(out, s),
+            Data::List(items) => {
+                out.push(b'[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    item.write_json(out);
+                }
+                out.push(b']');
+            }
+            Data::Object(object) => {
+                out.push(b'{');
+                for (i, (key, value)) in object.entries.iter().enumerate() {
+                    if i > 0 {
+                        out.push(b',');
+                    }
+                    write_str(out, key);
+                    out.push(b':');
+                    value.write_json(out);
+                }
+                out.push(b'}');
+            }
+        }
+    }
+}
+
+/// Writes a number as `serde_json` does.
+pub fn write_number(out: &mut Vec<u8>, number: &Number) {
+    if let Some(n) = number.as_u64() {
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    } else if let Some(n) = number.as_i64() {
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
+    } else {
+        // A float: serde_json's own formatting. Writing into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut *out, number);
+    }
+}
+
+/// Writes a JSON string, as `serde_json` does. Most strings need no escaping: they are checked
+/// 16 bytes at a time and copied whole; the rest go through serde_json's escaper.
+pub fn write_str(out: &mut Vec<u8>, s: &str) {
+    if needs_escape(s.as_bytes()) {
+        // Writing a string into a `Vec` cannot fail.
+        let _ = serde_json::to_writer(&mut *out, s);
+    } else {
+        out.reserve(s.len() + 2);
+        out.push(b'"');
+        out.extend_from_slice(s.as_bytes());
+        out.push(b'"');
+    }
+}
+
+/// Whether a byte must be escaped in a JSON string: a quote, a backslash or a control
+/// character.
+#[inline(always)]
+pub(crate) fn special(b: u8) -> bool {
+    b < 0x20 || b == b'"' || b == b'\\'
+}
+
+/// Whether a JSON string needs escapes: a quote, a backslash or a control character. Up to 16
+/// bytes are checked as two (overlapping) words, longer strings 16 bytes at a step (a form the
+/// compiler checks with vector instructions) and their last 16 bytes as two words.
+pub fn needs_escape(bytes: &[u8]) -> bool {
+    let n = bytes.len();
+    let last_two = |bytes: &[u8]| {
+        let at = |i| word(bytes, i).map_or(0, special_bytes);
+        at(n - 16) | at(n - 8) != 0
+    };
+    match n {
+        0..=7 => bytes.iter().any(|&b| special(b)),
+        8..=16 => {
+            let at = |i| word(bytes, i).map_or(0, special_bytes);
+            at(0) | at(n - 8) != 0
+        }
+        _ => {
+            let mut chunks = bytes.chunks_exact(16);
+            for chunk in &mut chunks {
+                // No early exit inside a chunk, so the compiler can check it in one vector
+                // step.
+                if chunk.iter().fold(false, |hit, &b| hit | special(b)) {
+                    return true;
+                }
+            }
+            !chunks.remainder().is_empty() && last_two(bytes)
+        }
+    }
+}
+
+/// The eight bytes at `at` as a little-endian word.
+#[inline(always)]
+pub(crate) fn word(bytes: &[u8], at: usize) -> Option<u64> {
+    let bytes = bytes.get(at..at + 8)?;
+    <[u8; 8]>::try_from(bytes).ok().map(u64::from_le_bytes)
+}
+
+/// The high bit of every byte of `x` that is a quote, a backslash or below 0x20, except that
+/// bytes after the first such byte may be marked wrongly (the borrow of the subtraction runs
+/// on): only the lowest mark is exact, and only it is read.
+#[inline(always)]
+pub(crate) fn special_bytes(x: u64) -> u64 {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let quote = x ^ (ONES * u64::from(b'"'));
+    let backslash = x ^ (ONES * u64::from(b'\\'));
+    let below_space = x.wrapping_sub(ONES * 0x20) & !x;
+    let is_quote = quote.wrapping_sub(ONES) & !quote;
+    let is_backslash = backslash.wrapping_sub(ONES) & !backslash;
+    (below_space | is_quote | is_backslash) & HIGH
+}
