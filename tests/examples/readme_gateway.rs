@@ -21,7 +21,8 @@ async fn main() -> anyhow::Result<()> {
     let gateway = Stitcher::new()
         .subschema(SubschemaConfig::new("accounts", schema, accounts))
         .build()?;
-    quilt_server::GraphQLServer::new(gateway).serve(listener).await?;
+    let server = quilt_server::GraphQLServer::new(gateway);
+    server.serve(listener).await?;
     // README ends
     Ok(())
 }
