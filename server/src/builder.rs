@@ -365,11 +365,11 @@ impl GraphQLServerBuilder {
             reservations: Default::default(),
             dedup: self.dedup,
             expose_upstream_details: self.expose_upstream_details,
-            documents: crate::pipeline::documents::DocumentCache::new(
+            documents: crate::operation::documents::DocumentCache::new(
                 if self.limits.document_cache_bytes == 0 {
                     0
                 } else {
-                    crate::pipeline::documents::DEFAULT_CAPACITY
+                    crate::operation::documents::DEFAULT_CAPACITY
                 },
                 self.limits.document_cache_bytes,
             ),

@@ -58,6 +58,7 @@ mod gate;
 mod graphiql;
 mod health;
 mod listen;
+pub(crate) mod operation;
 pub mod metrics;
 pub mod persisted;
 pub(crate) mod pipeline;
@@ -76,6 +77,6 @@ pub use persisted::{
 };
 pub use pipeline::csrf::Csrf;
 pub use pipeline::inbound_dedup::InboundDedup;
-pub use pipeline::limits::check_limits;
+pub use operation::limits::check_limits;
 pub use server::{GraphQLServer, ServerStats, shutdown_signal};
 pub use ws::hooks::{ConnectionInit, Disconnect, OnConnect, OnDisconnect};

@@ -42,7 +42,7 @@ pub(crate) struct ServerState {
     /// The upload budget, one permit per KiB of upload requests in flight.
     pub upload_budget: Arc<Semaphore>,
     /// Parsed documents by their text.
-    pub documents: crate::pipeline::documents::DocumentCache,
+    pub documents: crate::operation::documents::DocumentCache,
     /// Inbound in-flight deduplication of JSON answers, when on.
     pub dedup: Option<crate::pipeline::inbound_dedup::InboundDedup>,
     /// The operation names used as metric labels, when they are.

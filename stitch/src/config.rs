@@ -10,7 +10,6 @@ use quilt_executor::{Executor, SharedExecutor};
 use crate::entry_point::EntryPoint;
 use crate::error::StitchError;
 use crate::extension::FieldResolver;
-use crate::stitched::StitchedSchema;
 use crate::subscription::SubscriptionOptions;
 use crate::type_merging::{MergeTypes, TypeMergingOptions};
 use crate::upstream_errors::SubschemaErrors;
@@ -238,7 +237,8 @@ impl Default for StitchLimits {
     }
 }
 
-/// Builds a [`StitchedSchema`] from subschemas.
+/// Builds a [`StitchedSchema`](crate::StitchedSchema) from subschemas. (`build` is defined
+/// beside the stitched schema: the configuration knows nothing of what is built from it.)
 ///
 /// Root fields of `Query`, `Mutation` and `Subscription` come from every subschema; when two
 /// define the same root field, the last one wins unless one marks it
@@ -364,10 +364,9 @@ impl Stitcher {
 
     /// Lets a client ask for the plan of its operation, as Apollo Router does: a request
     /// carrying the header [`EXPOSE_QUERY_PLAN_HEADER`](crate::EXPOSE_QUERY_PLAN_HEADER)
-    /// (`Apollo-Expose-Query-Plan: true`)
-    /// gets `extensions.apolloQueryPlan.text`, the plan as
-    /// [`StitchedSchema::explain`] prints it. Off by default (a plan names the subschemas and
-    /// their documents); without it the header is ignored.
+    /// (`Apollo-Expose-Query-Plan: true`) gets `extensions.apolloQueryPlan.text`, the plan as
+    /// [`StitchedSchema::explain`](crate::StitchedSchema::explain) prints it. Off by default
+    /// (a plan names the subschemas and their documents); without it the header is ignored.
     pub fn expose_query_plan(mut self, expose: bool) -> Self {
         self.expose_query_plan = expose;
         self
@@ -419,10 +418,5 @@ impl Stitcher {
     pub fn merge_directives(mut self, merge: bool) -> Self {
         self.skip_directives = !merge;
         self
-    }
-
-    /// Merges the subschemas into one schema and builds the gateway over them.
-    pub fn build(self) -> Result<StitchedSchema, StitchError> {
-        StitchedSchema::build(self)
     }
 }

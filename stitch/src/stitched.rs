@@ -59,6 +59,13 @@ pub(crate) struct SchemaState {
     pub warnings: Vec<crate::BuildWarning>,
 }
 
+impl Stitcher {
+    /// Merges the subschemas into one schema and builds the gateway over them.
+    pub fn build(self) -> Result<StitchedSchema, StitchError> {
+        StitchedSchema::build(self)
+    }
+}
+
 impl StitchedSchema {
     /// A builder; see [`Stitcher`].
     pub fn builder() -> Stitcher {

@@ -1,24 +1,18 @@
 //! The HTTP request pipeline, one stage per file in the order data flows:
-//! [`negotiate`] (Accept) → [`csrf`] → [`read_body`] / [`upload`] (body) → [`params`]
-//! (GraphQL parameters) → [`persisted`] (persisted operations) → [`prepare`] ([`tokens`],
-//! parse, [`limits`], [`introspection`], context) → [`inbound_dedup`] (optional: identical
-//! concurrent queries share one execution and one serialized answer) → execution through
-//! [`crate::gate`] (shared with the WebSocket and SSE single connection transports) →
-//! [`respond`] (or a streamed transport in [`crate::transport`]).
+//! [`negotiate`] (Accept) → [`csrf`] → [`read_body`] / [`upload`] (body) → the
+//! transport-neutral stages of [`crate::operation`] (parameters, persisted operations, the
+//! document prepared under the limits) → [`inbound_dedup`] (optional: identical concurrent
+//! queries share one execution and one serialized answer) → execution through [`crate::gate`]
+//! → [`respond`] (or a streamed transport in [`crate::transport`]). Every stage here is HTTP's
+//! own; WebSocket and SSE single-connection operations pass through `operation` and the gate
+//! too.
 
 pub mod csrf;
-pub mod documents;
 pub mod inbound_dedup;
-pub mod introspection;
-pub mod limits;
 pub mod negotiate;
-pub mod params;
-pub mod persisted;
-pub mod prepare;
 pub mod read_body;
 pub(crate) mod request_id;
 pub mod respond;
-pub mod tokens;
 pub mod upload;
 
 use axum::body::Body;
@@ -36,7 +30,8 @@ use crate::metrics::OperationLabels;
 use crate::state::{ServerState, SharedState};
 use crate::transport::{multipart, sse, sse_single};
 use negotiate::{Accepted, StreamKind};
-use params::GraphQLParams;
+use crate::operation::params::GraphQLParams;
+use crate::operation::{Refusal, prepare_operation};
 use read_body::{BodyKind, body_kind, read_limited};
 
 /// The GraphQL endpoint: WebSocket upgrades, GraphiQL, GET, POST, and the SSE single connection
@@ -313,49 +308,6 @@ async fn answer(
             })
         }
     }
-}
-
-/// Why an operation was not prepared.
-pub(crate) enum Refusal {
-    /// Refused at the HTTP level (persisted operations), with its own status.
-    Request(RequestError),
-    /// A GraphQL request error (parse, limits, introspection): no `data`.
-    Result(Box<ExecutionResult>),
-}
-
-impl Refusal {
-    /// The refusal as a result, for transports without HTTP statuses.
-    pub(crate) fn into_result(self) -> Box<ExecutionResult> {
-        match self {
-            Refusal::Request(error) => {
-                Box::new(ExecutionResult::from_error(error.to_graphql_error()))
-            }
-            Refusal::Result(result) => result,
-        }
-    }
-}
-
-/// Stages 3b and 4 for one operation on every transport: the persisted operation resolved
-/// (or the allow-list checked), the document prepared under this server's checks and cache,
-/// and an APQ query stored once it has passed them.
-pub(crate) async fn prepare_operation(
-    state: &ServerState,
-    mut params: GraphQLParams,
-    context: Context,
-) -> Result<quilt_executor::Request, Refusal> {
-    let registration = persisted::resolve(state.persisted.as_ref(), &mut params)
-        .await
-        .map_err(Refusal::Request)?;
-    let checks = prepare::Checks {
-        limits: &state.limits,
-        introspection: state.introspection,
-    };
-    let request = prepare::prepare_checked(params, checks, context, Some(&state.documents))
-        .map_err(Refusal::Result)?;
-    if let (Some(registration), Some(persisted)) = (registration, &state.persisted) {
-        registration.store(persisted).await;
-    }
-    Ok(request)
 }
 
 /// A single result in the best format the client accepts: JSON if it takes JSON, else a

@@ -14,8 +14,8 @@ use serde_json::Value;
 
 use crate::config::Limits;
 use crate::error::RequestError;
-use crate::pipeline::params::GraphQLParams;
-use crate::pipeline::tokens::count_tokens;
+use crate::operation::params::GraphQLParams;
+use crate::operation::tokens::count_tokens;
 
 /// An upload request: its parameters and its files, each with its variable path.
 #[derive(Debug)]

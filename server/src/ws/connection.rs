@@ -17,7 +17,7 @@ use tokio_util::task::AbortOnDropHandle;
 
 use crate::fair::PeerSlot;
 use crate::gate::execute;
-use crate::pipeline::params::GraphQLParams;
+use crate::operation::params::GraphQLParams;
 use crate::state::SharedState;
 use crate::transport::pump::{Pumped, pump};
 use crate::ws::hooks::{ConnectionInit, Disconnect};
@@ -440,7 +440,7 @@ async fn run_operation(
             }
         }
     };
-    let request = match crate::pipeline::prepare_operation(&state, params, context).await {
+    let request = match crate::operation::prepare_operation(&state, params, context).await {
         Ok(request) => request,
         Err(refusal) => {
             finish(refusal.into_result().errors).await;

@@ -4,7 +4,7 @@
 use quilt_executor::{ExecutionResult, GraphQLError, JsonMap};
 use serde_json::{Value, json};
 
-use crate::pipeline::params::GraphQLParams;
+use crate::operation::params::GraphQLParams;
 
 /// The subprotocol of a connection.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use crate::error::RequestError;
 use crate::persisted::{PersistedQueries, sha256_hex};
-use crate::pipeline::params::GraphQLParams;
+use crate::operation::params::GraphQLParams;
 
 /// The longest id accepted (a SHA-256 in hex is 64 characters).
 const MAX_ID_LENGTH: usize = 256;

@@ -5,11 +5,11 @@
 use quilt_executor::{Context, Document, ExecutionResult, GraphQLError, Request};
 
 use crate::config::Limits;
-use crate::pipeline::documents::DocumentCache;
-use crate::pipeline::introspection::{introspection_disabled, introspection_field};
-use crate::pipeline::limits::check_limits;
-use crate::pipeline::params::GraphQLParams;
-use crate::pipeline::tokens::count_tokens;
+use crate::operation::documents::DocumentCache;
+use crate::operation::introspection::{introspection_disabled, introspection_field};
+use crate::operation::limits::check_limits;
+use crate::operation::params::GraphQLParams;
+use crate::operation::tokens::count_tokens;
 
 /// What a document must pass before it runs.
 #[derive(Debug, Clone, Copy)]
