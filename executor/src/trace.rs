@@ -55,6 +55,11 @@ pub struct Propagation {
     /// Makes `span` (a server's span of one client request) continue the trace of the client's
     /// `headers`, when they carry one.
     pub adopt_parent: fn(headers: &HeaderMap, span: &tracing::Span),
+    /// Whether every upstream call of one client request carries the same trace context, taken
+    /// once when the request's execution starts ([`for_request`]), instead of one taken in
+    /// the span of each call ([`with_current`]). True when spans are not recorded: the calls'
+    /// parent is then the gateway's (unrecorded) request span, and nothing is computed per call.
+    pub per_request: bool,
 }
 
 static PROPAGATION: OnceLock<Propagation> = OnceLock::new();
@@ -85,11 +90,30 @@ pub fn adopt_parent(headers: &HeaderMap, span: &tracing::Span) {
     }
 }
 
-/// Puts the current trace context (if any) in `context`, for an upstream request.
+/// Puts the current trace context (if any) in `context`, for an upstream request. With a
+/// [`Propagation::per_request`] propagation, a context that already has one (from
+/// [`for_request`]) is returned as it is.
 pub fn with_current(context: Context) -> Context {
-    match current(&context) {
+    let Some(propagation) = PROPAGATION.get() else {
+        return context;
+    };
+    if propagation.per_request && context.get::<TraceContext>().is_some() {
+        return context;
+    }
+    match (propagation.current)(&context) {
         Some(trace) => context.insert(trace),
         None => context,
+    }
+}
+
+/// The context of a client request whose execution starts now: with a
+/// [`Propagation::per_request`] propagation, the request's trace context is put in it once,
+/// for every upstream call it makes; otherwise it is returned as it is (each call takes its
+/// own with [`with_current`]).
+pub fn for_request(context: Context) -> Context {
+    match PROPAGATION.get() {
+        Some(propagation) if propagation.per_request => with_current(context),
+        _ => context,
     }
 }
 

@@ -58,8 +58,8 @@ mod gate;
 mod graphiql;
 mod health;
 mod listen;
-pub(crate) mod operation;
 pub mod metrics;
+pub(crate) mod operation;
 pub mod persisted;
 pub(crate) mod pipeline;
 mod server;
@@ -71,12 +71,12 @@ pub use builder::GraphQLServerBuilder;
 pub use config::{Limits, Streaming};
 pub use cors::{Cors, CorsError};
 pub use error::RequestError;
+pub use operation::limits::check_limits;
 pub use persisted::{
     Manifest, ManifestError, MemoryStore, PersistedQueries, PersistedQueryStore, RedisStore,
     RedisStoreOptions, StoreError,
 };
 pub use pipeline::csrf::Csrf;
 pub use pipeline::inbound_dedup::InboundDedup;
-pub use operation::limits::check_limits;
 pub use server::{GraphQLServer, ServerStats, shutdown_signal};
 pub use ws::hooks::{ConnectionInit, Disconnect, OnConnect, OnDisconnect};

@@ -325,12 +325,15 @@ impl SchemaState {
                 Err(errors) => return request_error(errors),
             }
         }
+        // The request's trace context, once for all its upstream calls when it is the same
+        // for each (propagation without recorded spans).
+        let context = quilt_executor::trace::for_request(request.context.clone());
         let execution = Execution {
             upstreams: &self.upstreams,
             schema: &self.full,
             prepared: &prepared,
             variables: &variables,
-            context: &request.context,
+            context: &context,
         };
         let mut result = execution.run(fetched, serialized).await;
         if self.expose_query_plan && asks_for_plan(&request.context) {

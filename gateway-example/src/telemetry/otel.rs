@@ -21,6 +21,7 @@ pub(super) const PROPAGATION: quilt_executor::trace::Propagation =
     quilt_executor::trace::Propagation {
         current: current_trace,
         adopt_parent,
+        per_request: false,
     };
 
 /// The layer turning `tracing` spans (INFO and above; events stay in the log) into

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use serde_json::Value;
 
 use crate::error::RequestError;
-use crate::persisted::{PersistedQueries, sha256_hex};
 use crate::operation::params::GraphQLParams;
+use crate::persisted::{PersistedQueries, sha256_hex};
 
 /// The longest id accepted (a SHA-256 in hex is 64 characters).
 const MAX_ID_LENGTH: usize = 256;

@@ -27,11 +27,11 @@ use tracing::Instrument;
 use crate::error::RequestError;
 use crate::gate::{execute, execute_serialized};
 use crate::metrics::OperationLabels;
+use crate::operation::params::GraphQLParams;
+use crate::operation::{Refusal, prepare_operation};
 use crate::state::{ServerState, SharedState};
 use crate::transport::{multipart, sse, sse_single};
 use negotiate::{Accepted, StreamKind};
-use crate::operation::params::GraphQLParams;
-use crate::operation::{Refusal, prepare_operation};
 use read_body::{BodyKind, body_kind, read_limited};
 
 /// The GraphQL endpoint: WebSocket upgrades, GraphiQL, GET, POST, and the SSE single connection
