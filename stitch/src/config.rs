@@ -10,8 +10,8 @@ use quilt_executor::{Executor, SharedExecutor};
 use crate::entry_point::EntryPoint;
 use crate::error::StitchError;
 use crate::extension::FieldResolver;
-use crate::subscription::SubscriptionOptions;
-use crate::type_merging::{MergeTypes, TypeMergingOptions};
+use crate::subscription_options::SubscriptionOptions;
+use crate::type_merging::{MergeTypes, TypeMergingOptions, ValidationLevel};
 use crate::upstream_errors::SubschemaErrors;
 
 /// One service of a stitched schema: its name, its schema and the executor that reaches it.
@@ -258,19 +258,6 @@ pub struct Stitcher {
     pub(crate) type_merging: TypeMergingOptions,
     pub(crate) merge_types: MergeTypes,
     pub(crate) skip_directives: bool,
-}
-
-/// How a check made while building reports what it finds (as graphql-tools'
-/// `validationLevel`): a build error, a logged warning, or nothing.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub enum ValidationLevel {
-    /// The build fails with the problem (the default).
-    #[default]
-    Error,
-    /// The build goes on; the problem is logged as a warning.
-    Warn,
-    /// The check is not made.
-    Off,
 }
 
 impl Stitcher {

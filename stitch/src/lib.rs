@@ -53,13 +53,13 @@ mod resolve;
 mod shape;
 mod stitched;
 mod subscription;
+mod subscription_options;
 mod type_merging;
 mod upstream_errors;
 mod validate;
 
 pub use config::{
     OnTypeConflict, StitchLimits, Stitcher, SubschemaConfig, TypeChoice, TypeConflict,
-    ValidationLevel,
 };
 pub use entry_point::{
     ArgsFn, ArgsFromKeysFn, EntryCall, EntryPoint, KeyFn, ResolveFn, ValuesFromResultsFn,
@@ -76,6 +76,6 @@ pub use subscription::{
 };
 pub use type_merging::{
     BuildWarning, FieldConfigMergerFn, MergeTypes, MergeTypesFn, TypeCandidateMergerFn,
-    TypeMergingOptions, ValidationSettings,
+    TypeMergingOptions, ValidationLevel, ValidationSettings,
 };
 pub use upstream_errors::{REDACTED_MESSAGE, SubschemaErrors};

@@ -14,7 +14,7 @@ use apollo_compiler::{Name, Schema};
 use quilt_executor::{ExecuteFuture, ExecutionResult, Executor, GraphQLError, Request, Response};
 
 use crate::compose::compose;
-use crate::config::{StitchLimits, Stitcher, ValidationLevel};
+use crate::config::{StitchLimits, Stitcher};
 use crate::entities::{EntityIndex, ExtensionIndex, canonical_marks};
 use crate::error::StitchError;
 use crate::execute::{Execution, Fetched, Upstreams};
@@ -24,6 +24,7 @@ use crate::plan::Prepared;
 use crate::plan_cache::{PlanCache, PlanCacheStats};
 use crate::request::{Preparer, coerce_variables, prepare};
 use crate::subscription::{self, CloseReason, Hub, SubscriptionStats};
+use crate::type_merging::ValidationLevel;
 use crate::upstream_errors::ErrorPolicy;
 
 /// Many subschemas as one schema: validates, plans (once per document, cached), sends the

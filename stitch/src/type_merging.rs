@@ -5,7 +5,18 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use crate::config::ValidationLevel;
+/// How a check made while building reports what it finds (as graphql-tools'
+/// `validationLevel`): a build error, a logged warning, or nothing.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ValidationLevel {
+    /// The build fails with the problem (the default).
+    #[default]
+    Error,
+    /// The build goes on; the problem is logged as a warning.
+    Warn,
+    /// The check is not made.
+    Off,
+}
 
 /// How a type that several subschemas define is merged and checked.
 ///

@@ -14,8 +14,9 @@ use apollo_compiler::{Name, Node, Schema};
 use indexmap::IndexMap;
 
 use super::ROOTS;
-use crate::config::{SubschemaConfig, ValidationLevel};
+use crate::config::SubschemaConfig;
 use crate::error::StitchError;
+use crate::type_merging::ValidationLevel;
 use crate::type_merging::{BuildWarning, TypeMergingOptions};
 
 /// One subschema's definition of a field (or argument), with that subschema's schema to look

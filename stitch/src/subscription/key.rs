@@ -4,8 +4,8 @@ use std::sync::Arc;
 
 use quilt_executor::{Context, JsonMap};
 
-use super::options::SubscriptionOptions;
 use crate::plan::Prepared;
+use crate::subscription_options::SubscriptionOptions;
 
 /// The identity of a subscription for deduplication: everything that can change what the
 /// upstream sends or what the per-event resolution fetches.

@@ -14,7 +14,6 @@
 
 mod client;
 mod key;
-mod options;
 mod upstream;
 
 use std::collections::HashMap;
@@ -25,7 +24,7 @@ use quilt_executor::{ExecutionResult, GraphQLError, JsonMap, Request, Response};
 use tokio::sync::{broadcast, watch};
 use tokio::task::AbortHandle;
 
-pub use options::{SubscriptionOptions, SubscriptionStats};
+pub use crate::subscription_options::{SubscriptionOptions, SubscriptionStats};
 
 use apollo_compiler::Schema;
 use apollo_compiler::validation::Valid;
