@@ -35,11 +35,13 @@ command -v valgrind >/dev/null || { echo "valgrind is not installed" >&2; exit 1
 [ -x "$BENCH" ] || (cd "$ROOT" && cargo build --release -p quilt-bench)
 
 case "$SCENARIO" in
-  heavy) QUERY=$(sed -n '/^pub const HEAVY_QUERY/,/";$/p' "$ROOT/test-support/src/federation/mod.rs") ;;
-  simple) QUERY=$(sed -n '/^pub const SIMPLE_QUERY/,/";$/p' "$ROOT/test-support/src/federation/mod.rs") ;;
+  heavy) NAME=HEAVY_QUERY ;;
+  simple) NAME=SIMPLE_QUERY ;;
   *) echo "unknown scenario $SCENARIO" >&2; exit 2 ;;
 esac
-# The Rust string constant as one line of GraphQL.
+# The Rust string constant (from its first line to the one ending in `";`) as one line of GraphQL.
+QUERY=$(awk -v name="$NAME" '$0 ~ "^pub const " name ":" { found = 1 } found { print; if ($0 ~ /";$/) exit }' \
+  "$ROOT/test-support/src/federation/mod.rs")
 QUERY=$(printf '%s' "$QUERY" | sed -e 's/^pub const [A-Z_]*: &str = "//' -e 's/";$//' -e 's/\\$//' | tr -s '\n' ' ')
 BODY=$(printf '{"query":"%s"}' "$QUERY")
 
@@ -71,7 +73,8 @@ instructions() {
     sleep 0.1
   done
   for _ in $(seq "$n"); do
-    curl -fs -o "$WORK/answer.json" -H 'content-type: application/json' --data-binary "$BODY" "$URL"
+    curl -fsS -o "$WORK/answer.json" -H 'content-type: application/json' --data-binary "$BODY" "$URL" \
+      || { echo "$label: a request failed" >&2; kill "$pid"; return 1; }
   done
   grep -q '"errors"' "$WORK/answer.json" && { echo "$label answered with errors:" >&2; head -c 400 "$WORK/answer.json" >&2; return 1; }
   kill -TERM "$pid"
