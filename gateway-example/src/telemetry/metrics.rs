@@ -23,7 +23,7 @@ const DURATION_BUCKETS: &[f64] = &[
 const BATCH_BUCKETS: &[f64] = &[1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0, 1000.0];
 
 /// Installs the Prometheus recorder (once per process; later calls do nothing) and its upkeep
-/// thread. [`init`] calls it when metrics are on.
+/// thread. [`init`](super::init) calls it when metrics are on.
 pub fn install_metrics() -> anyhow::Result<()> {
     if PROMETHEUS.get().is_some() {
         return Ok(());
