@@ -4,8 +4,10 @@
 //!
 //! - A server (`quilt-server`) calls [`adopt_parent`] with a client request's headers and the
 //!   request's `tracing` span, so the span continues the client's trace (W3C `traceparent`).
-//! - A gateway (`quilt-stitch`) calls [`current`] inside the span of each upstream fetch and
-//!   puts the answer, a [`TraceContext`], in the upstream request's [`Context`].
+//! - A gateway (`quilt-stitch`) calls [`with_current`] inside the span of each upstream fetch,
+//!   which puts the answer of [`current`], a [`TraceContext`], in the upstream request's
+//!   [`Context`]; with a [`Propagation::per_request`] propagation it calls [`for_request`] once
+//!   when a client request's execution starts instead, and every fetch keeps that context.
 //! - The HTTP executor sends it as the `traceparent` and `tracestate` headers (after the
 //!   in-flight deduplication key is taken: requests that differ only in their trace still share
 //!   one upstream request); the WebSocket executor, whose headers belong to the connection, puts
