@@ -49,7 +49,8 @@ pub use executor::{
 pub use header_rules::{HeaderRule, HeaderRules, Insert, Pattern, Propagate, Remove};
 pub use http::{HttpExecutor, HttpExecutorBuilder};
 pub use request::{
-    Context, Deadline, FileUpload, RawVariables, Request, RequestId, Upload, VariablesJson,
+    Context, Deadline, FileUpload, RawVariables, Request, RequestId, SingleResponse, Upload,
+    VariablesJson,
 };
 pub use result::{
     DataForm, ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment,

@@ -311,6 +311,19 @@ impl Upload {
     }
 }
 
+/// Put in a request's [`Context`] by a server whose client takes one response only (over HTTP,
+/// a client that accepts `application/json` but neither `multipart/mixed` nor
+/// `text/event-stream`): an executor that delivers `@defer` and `@stream` incrementally
+/// answers such a request with the whole result at once instead.
+///
+/// ```
+/// use quilt_executor::{Context, SingleResponse};
+/// let context = Context::default().insert(SingleResponse);
+/// assert!(context.get::<SingleResponse>().is_some());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SingleResponse;
+
 /// The instant by which the client must have its answer. A server with a request timeout puts
 /// it in each request's [`Context`]; a stitched schema stops waiting for its upstream fetches
 /// then and answers with the data that arrived, the missing fields as `TIMEOUT` errors at their

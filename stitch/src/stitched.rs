@@ -305,7 +305,17 @@ impl SchemaState {
         else {
             return request_error(vec![GraphQLError::new("the prepared operation is missing")]);
         };
+        let incremental = prepared.plan.delivers_incrementally(&variables);
         if operation.operation_type == OperationType::Subscription {
+            if incremental {
+                return request_error(vec![
+                    GraphQLError::new(
+                        "`@defer` and `@stream` are not supported on subscriptions; turn them \
+                         off with `if: false`",
+                    )
+                    .with_code("GRAPHQL_VALIDATION_FAILED"),
+                ]);
+            }
             return self.subscribe(prepared, variables, request).await;
         }
         let mut fetched = Fetched::default();
@@ -329,6 +339,14 @@ impl SchemaState {
         // The request's trace context, once for all its upstream calls when it is the same
         // for each (propagation without recorded spans).
         let context = quilt_executor::trace::for_request(request.context.clone());
+        if incremental
+            && request
+                .context
+                .get::<quilt_executor::SingleResponse>()
+                .is_none()
+        {
+            return Response::Stream(self.deliver(prepared, variables, context, fetched));
+        }
         let execution = Execution {
             upstreams: &self.upstreams,
             schema: &self.full,
@@ -356,6 +374,31 @@ impl SchemaState {
                 );
         }
         Response::Single(result)
+    }
+
+    /// An operation delivered incrementally (`@defer`, `@stream`): its payloads as a stream,
+    /// computed as the stream is polled (dropping it cancels the fetches).
+    fn deliver(
+        self: Arc<Self>,
+        prepared: Arc<Prepared>,
+        variables: quilt_executor::JsonMap,
+        context: quilt_executor::Context,
+        fetched: Fetched,
+    ) -> quilt_executor::ResultStream {
+        use futures::StreamExt;
+        let (payloads, received) = futures::channel::mpsc::channel(4);
+        let driver = async move {
+            let execution = Execution {
+                upstreams: &self.upstreams,
+                schema: &self.full,
+                prepared: &prepared,
+                variables: &variables,
+                context: &context,
+            };
+            execution.deliver(fetched, payloads).await;
+        };
+        let driver = futures::stream::once(driver).filter_map(|()| async { None });
+        futures::stream::select(received.map(Ok), driver).boxed()
     }
 
     /// A subscription: joins (or starts) the upstream subscription shared by identical ones;

@@ -21,7 +21,9 @@ use axum::response::{IntoResponse, Response};
 use futures::{StreamExt, stream};
 use http::request::Parts;
 use http::{Method, header};
-use quilt_executor::{Context, ExecutionResult, RequestId, Response as ExecutorResponse};
+use quilt_executor::{
+    Context, ExecutionResult, RequestId, Response as ExecutorResponse, SingleResponse,
+};
 use tracing::Instrument;
 
 use crate::error::RequestError;
@@ -267,7 +269,20 @@ async fn answer(
     if request.is_subscription() && accepted.stream.is_none() {
         return Err(RequestError::StreamNotAccepted);
     }
-    if let (Some(dedup), Some(kind)) = (&state.dedup, accepted.json)
+    // A client that takes no stream gets `@defer` and `@stream` answered at once; one that
+    // takes a stream and asks for them gets the payloads as they come (never a shared
+    // single answer).
+    let incremental = match accepted.stream {
+        None => {
+            request.context = std::mem::take(&mut request.context).insert(SingleResponse);
+            false
+        }
+        Some(_) => {
+            let text = request.document.as_str();
+            text.contains("@defer") || text.contains("@stream")
+        }
+    };
+    if let (Some(dedup), Some(kind), false) = (&state.dedup, accepted.json, incremental)
         && inbound_dedup::applies(&request)
     {
         match inbound_dedup::answer(dedup, state, request, kind).await {

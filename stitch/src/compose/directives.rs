@@ -80,3 +80,25 @@ pub(super) fn strip_custom(schema: &mut Schema) {
         }
     }
 }
+
+/// `@defer` and `@stream` as the incremental delivery RFC (and graphql-js 17) define them: the
+/// stitched schema answers them itself, whatever its subschemas declare.
+const INCREMENTAL_DIRECTIVES: &str = "\
+directive @defer(label: String, if: Boolean! = true) on FRAGMENT_SPREAD | INLINE_FRAGMENT
+directive @stream(label: String, if: Boolean! = true, initialCount: Int = 0) on FIELD
+";
+
+/// Adds the definitions of `@defer` and `@stream` to `schema` (replacing a subschema's: the
+/// gateway, not the subschema, interprets them).
+pub(super) fn add_incremental(schema: &mut Schema) {
+    let Ok(document) = ast::Document::parse(INCREMENTAL_DIRECTIVES, "incremental.graphql") else {
+        return;
+    };
+    for definition in &document.definitions {
+        if let ast::Definition::DirectiveDefinition(directive) = definition {
+            schema
+                .directive_definitions
+                .insert(directive.name.clone(), directive.clone());
+        }
+    }
+}

@@ -232,6 +232,7 @@ pub(crate) fn compose(
     if !options.merge_directives {
         directives::strip_custom(&mut schema);
     }
+    directives::add_incremental(&mut schema);
     let mut warnings = Vec::new();
     let chosen_owners = validation::check_fields(
         &mut schema,

@@ -10,6 +10,7 @@ use quilt_executor::{
     Request, SharedExecutor,
 };
 use serde_json::Value;
+use std::sync::{Mutex, PoisonError};
 use std::time::Instant;
 use tracing::Instrument;
 
@@ -21,8 +22,9 @@ use crate::shape::shape;
 use crate::upstream_errors::ErrorPolicy;
 
 mod entities;
+mod incremental;
 
-use entities::run_entity_steps;
+pub(crate) use entities::{Which, lock, run_entity_steps};
 
 /// The subschemas as execution sees them: how to reach each one and how to report on it
 /// (not their schemas, nor the plans).
@@ -59,11 +61,17 @@ impl Execution<'_> {
     pub async fn run(&self, mut fetched: Fetched, serialized: bool) -> ExecutionResult {
         let plan = &self.prepared.plan;
         if plan.operation_type == OperationType::Mutation {
+            let shared = Mutex::new(fetched);
             for (i, step) in plan.steps.iter().enumerate() {
                 let result = self.run_step(step).await;
-                self.place_root(step, result, &mut fetched);
-                run_entity_steps(self, Some(i), &mut fetched).await;
+                self.place_root(step, result, &mut lock(&shared));
+                let which = Which {
+                    root: Some(i),
+                    group: None,
+                };
+                run_entity_steps(self, which, &shared, None).await;
             }
+            let fetched = shared.into_inner().unwrap_or_else(PoisonError::into_inner);
             return self.shape(fetched, serialized);
         }
         let results = join_all(plan.steps.iter().map(|step| self.run_step(step))).await;
@@ -84,8 +92,10 @@ impl Execution<'_> {
     }
 
     /// The tail every execution shares: the dependent steps, then shaping.
-    async fn complete(&self, mut fetched: Fetched, serialized: bool) -> ExecutionResult {
-        run_entity_steps(self, None, &mut fetched).await;
+    async fn complete(&self, fetched: Fetched, serialized: bool) -> ExecutionResult {
+        let shared = Mutex::new(fetched);
+        run_entity_steps(self, Which::ALL, &shared, None).await;
+        let fetched = shared.into_inner().unwrap_or_else(PoisonError::into_inner);
         self.shape(fetched, serialized)
     }
 

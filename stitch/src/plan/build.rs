@@ -10,6 +10,7 @@ use apollo_compiler::Name;
 use apollo_compiler::executable::{ExecutableDocument, Fragment, Operation, VariableDefinition};
 use quilt_executor::Document;
 
+use super::defer::DeferGroups;
 use super::entity::EntityStep;
 use super::project::{Planner, StepCtx, key_alias, location, only_conditions, with_conditions};
 use super::vars::{variables_in_directives, variables_in_set};
@@ -19,6 +20,8 @@ use super::{FetchStep, Plan, PlanError, PlanInput, StepField};
 pub(super) struct RootEntry<'a> {
     pub field: &'a Node<Field>,
     pub conditions: Vec<DirectiveList>,
+    /// The deferred group it is in (0: the initial payload).
+    pub group: usize,
 }
 
 /// Plans an operation: root fields grouped by owner (queries and subscriptions: one step per
@@ -27,18 +30,19 @@ pub(super) struct RootEntry<'a> {
 pub(crate) fn plan_operation(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
     let mut entries = Vec::new();
     let mut visiting = HashSet::new();
+    let mut planner = Planner::new(input);
     flatten_root(
         input,
         &input.operation.selection_set,
-        &mut Vec::new(),
+        (&mut Vec::new(), 0),
         &mut visiting,
+        &mut planner.defers,
         &mut entries,
     );
     let operation_type = input.operation.operation_type;
     let mut introspection = false;
-    let mut planner = Planner::new(input);
     let root_type = input.operation.selection_set.ty.clone();
-    let mut groups: Vec<(usize, Vec<RootEntry<'_>>)> = Vec::new();
+    let mut groups: Vec<(usize, usize, Vec<RootEntry<'_>>)> = Vec::new();
     for entry in entries {
         let name = entry.field.name.as_str();
         match name {
@@ -64,6 +68,7 @@ pub(crate) fn plan_operation(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
                 subschema: resolver.subschema,
                 root: 0,
                 level: 0,
+                group: entry.group,
                 fragments: Default::default(),
                 computed_type: None,
             };
@@ -79,30 +84,39 @@ pub(crate) fn plan_operation(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
             )?;
             continue;
         };
+        let deferred = entry.group;
         let group = match operation_type {
-            OperationType::Mutation => groups.last_mut().filter(|(o, _)| *o == owner),
-            _ => groups.iter_mut().find(|(o, _)| *o == owner),
+            OperationType::Mutation => groups
+                .last_mut()
+                .filter(|(o, g, _)| *o == owner && *g == deferred),
+            _ => groups
+                .iter_mut()
+                .find(|(o, g, _)| *o == owner && *g == deferred),
         };
         match group {
-            Some((_, group)) => group.push(entry),
-            None => groups.push((owner, vec![entry])),
+            Some((_, _, group)) => group.push(entry),
+            None => groups.push((owner, deferred, vec![entry])),
         }
     }
     let mut steps = Vec::new();
-    for (i, (owner, entries)) in groups.into_iter().enumerate() {
+    for (i, (owner, group, entries)) in groups.into_iter().enumerate() {
         let root = if operation_type == OperationType::Mutation {
             i
         } else {
             0
         };
-        steps.push(root_step(&mut planner, owner, root, &entries)?);
+        steps.push(root_step(&mut planner, owner, (root, group), &entries)?);
     }
     let entity_steps = entity_steps(&mut planner)?;
+    let incremental = !planner.defers.groups.is_empty() || !planner.defers.streams.is_empty();
     Ok(Plan {
         operation_type,
         introspection,
         steps,
         entity_steps,
+        defers: std::mem::take(&mut planner.defers.groups),
+        streams: std::mem::take(&mut planner.defers.streams),
+        incremental,
     })
 }
 
@@ -110,7 +124,7 @@ pub(crate) fn plan_operation(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
 fn root_step<'a>(
     planner: &mut Planner<'a, '_>,
     owner: usize,
-    root: usize,
+    (root, group): (usize, usize),
     entries: &[RootEntry<'a>],
 ) -> Result<FetchStep, PlanError> {
     let input = planner.input;
@@ -120,6 +134,7 @@ fn root_step<'a>(
         subschema: owner,
         root,
         level: 0,
+        group,
         fragments: Default::default(),
         computed_type: None,
     };
@@ -162,6 +177,7 @@ fn root_step<'a>(
         operation_name: operation.name.as_ref().map(|n| n.to_string()),
         variables: variable_names,
         fields,
+        group,
     })
 }
 
@@ -288,6 +304,7 @@ fn entity_step(planner: &mut Planner<'_, '_>, index: usize) -> Result<EntityStep
         subschema: resolver.subschema,
         root: key.root,
         level,
+        group: key.group,
         fragments: Default::default(),
         computed_type: Some(type_name.clone()),
     };
@@ -325,7 +342,8 @@ fn entity_step(planner: &mut Planner<'_, '_>, index: usize) -> Result<EntityStep
         set.serialize().no_indent().to_string(),
         printed_fragments,
         client_variables,
-    ))
+    )
+    .in_group(key.group))
 }
 
 /// Lists the root fields in document order, looking through fragments and keeping their
@@ -333,19 +351,32 @@ fn entity_step(planner: &mut Planner<'_, '_>, index: usize) -> Result<EntityStep
 fn flatten_root<'a>(
     input: &PlanInput<'a>,
     set: &'a SelectionSet,
-    conditions: &mut Vec<DirectiveList>,
+    (conditions, group): (&mut Vec<DirectiveList>, usize),
     visiting: &mut HashSet<&'a str>,
+    defers: &mut DeferGroups,
     out: &mut Vec<RootEntry<'a>>,
 ) {
+    let root_type = &input.operation.selection_set.ty;
     for selection in &set.selections {
         match selection {
             Selection::Field(field) => out.push(RootEntry {
                 field,
                 conditions: conditions.clone(),
+                group,
             }),
             Selection::InlineFragment(fragment) => {
+                let inner = defers
+                    .enter(group, &fragment.directives, &fragment.selection_set, (&[], root_type))
+                    .unwrap_or(group);
                 conditions.push(only_conditions(&fragment.directives));
-                flatten_root(input, &fragment.selection_set, conditions, visiting, out);
+                flatten_root(
+                    input,
+                    &fragment.selection_set,
+                    (conditions, inner),
+                    visiting,
+                    defers,
+                    out,
+                );
                 conditions.pop();
             }
             Selection::FragmentSpread(spread) => {
@@ -355,8 +386,18 @@ fn flatten_root<'a>(
                 if !visiting.insert(spread.fragment_name.as_str()) {
                     continue;
                 }
+                let inner = defers
+                    .enter(group, &spread.directives, &fragment.selection_set, (&[], root_type))
+                    .unwrap_or(group);
                 conditions.push(only_conditions(&spread.directives));
-                flatten_root(input, &fragment.selection_set, conditions, visiting, out);
+                flatten_root(
+                    input,
+                    &fragment.selection_set,
+                    (conditions, inner),
+                    visiting,
+                    defers,
+                    out,
+                );
                 conditions.pop();
                 visiting.remove(spread.fragment_name.as_str());
             }
@@ -394,6 +435,7 @@ fn field_step(planner: &mut Planner<'_, '_>, index: usize) -> Result<EntityStep,
         subschema: resolver.subschema,
         root: key.root,
         level,
+        group: key.group,
         fragments: Default::default(),
         computed_type: None,
     };
@@ -475,5 +517,6 @@ fn field_step(planner: &mut Planner<'_, '_>, index: usize) -> Result<EntityStep,
         printed_fragments,
         client_variables,
     )
+    .in_group(key.group)
     .for_field(response_key, field_args))
 }

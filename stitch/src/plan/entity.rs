@@ -18,6 +18,8 @@ use crate::resolve::{KEY_ALIAS_PREFIX, Resolver, VARIABLE_PREFIX};
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub(super) struct BuilderKey {
     pub root: usize,
+    /// The deferred group whose fields it fetches (0: the initial payload).
+    pub group: usize,
     pub subschema: usize,
     pub path: Vec<String>,
     pub type_name: Name,
@@ -59,6 +61,8 @@ impl<'a> EntityBuilder<'a> {
 pub(crate) struct EntityStep {
     /// The root step it descends from.
     pub root: usize,
+    /// The deferred group it belongs to (0: the initial payload).
+    pub group: usize,
     /// The entry point.
     pub resolver: Arc<Resolver>,
     /// The response keys from the root to the objects (lists are walked through).
@@ -133,6 +137,7 @@ impl EntityStep {
         .collect();
         Self {
             root,
+            group: 0,
             resolver,
             path,
             type_condition,
@@ -151,6 +156,12 @@ impl EntityStep {
             field_args: Vec::new(),
             documents: RwLock::new(HashMap::new()),
         }
+    }
+
+    /// Puts the step in a deferred group.
+    pub(super) fn in_group(mut self, group: usize) -> Self {
+        self.group = group;
+        self
     }
 
     /// Makes this the step of a gateway-defined field.

@@ -10,6 +10,9 @@
 //!     c.cProductsByUpc [aProducts] Product (upc): { price }
 //! ```
 //!
+//! A step of a deferred fragment's group says `(defer N)`; the groups are listed last, each
+//! with the path and type of the objects it applies to and its selection.
+//!
 //! An entity step shows its subschema and entry point, the path of the objects it gathers
 //! (`@` for the root), the type (`on Type` when other types stand at that place), the
 //! representation's fields in parentheses, and the selection it sends for each object.
@@ -41,8 +44,9 @@ impl fmt::Display for Explain<'_> {
         for step in &plan.steps {
             writeln!(
                 f,
-                "  fetch {}: {}",
+                "  fetch {}{}: {}",
                 self.name(step.subschema),
+                deferred(step.group),
                 one_line(step.document.as_str())
             )?;
         }
@@ -70,16 +74,55 @@ impl fmt::Display for Explain<'_> {
                 };
                 writeln!(
                     f,
-                    "    {}.{} [{path}] {on} ({}){placement}: {}{}",
+                    "    {}.{}{} [{path}] {on} ({}){placement}: {}{}",
                     self.name(resolver.subschema),
                     resolver.field_name,
+                    deferred(step.group),
                     requirements.join(", "),
                     one_line(&step.selection),
                     one_line(&step.fragments),
                 )?;
             }
         }
+        for (i, group) in plan.defers.iter().enumerate() {
+            let path = if group.path.is_empty() {
+                "@".to_owned()
+            } else {
+                group.path.join(".")
+            };
+            let on = group.type_condition.as_ref().unwrap_or(&group.path_type);
+            let mut notes = Vec::new();
+            if group.parent > 0 {
+                notes.push(format!("in defer {}", group.parent));
+            }
+            if let Some(label) = &group.label {
+                notes.push(format!("label {label:?}"));
+            }
+            if let Some(variable) = &group.if_variable {
+                notes.push(format!("if ${variable}"));
+            }
+            let notes = if notes.is_empty() {
+                String::new()
+            } else {
+                format!(" ({})", notes.join(", "))
+            };
+            writeln!(
+                f,
+                "  defer {} [{path}] {on}{notes}: {}",
+                i + 1,
+                one_line(&group.selection.serialize().no_indent().to_string())
+            )?;
+        }
         Ok(())
+    }
+}
+
+/// ` (defer N)` after a step of deferred group N (nothing for the initial payload's).
+fn deferred(group: usize) -> String {
+    if group == 0 {
+        String::new()
+    } else {
+        format!(" (defer {group})")
     }
 }
 

@@ -4,6 +4,7 @@
 //! prepared documents and shapes the JSON that comes back.
 
 mod build;
+mod defer;
 mod entity;
 mod explain;
 mod project;
@@ -24,6 +25,7 @@ use crate::entities::EntityIndex;
 use crate::index::StitchIndex;
 
 pub(crate) use build::plan_operation;
+pub(crate) use defer::{DeferGroup, active, deferral, label};
 pub(crate) use entity::EntityStep;
 pub(crate) use explain::Explain;
 pub(crate) use project::location;
@@ -58,6 +60,30 @@ pub(crate) struct Plan {
     /// steps, level 2 after level 1, ...). Each names the root step it descends from, so a
     /// mutation's merged fields are fetched before the next mutation field runs.
     pub entity_steps: Vec<Vec<EntityStep>>,
+    /// The deferred fragments: group `i + 1` is `defers[i]` (group 0 is the initial
+    /// payload). Every step names its group.
+    pub defers: Vec<DeferGroup>,
+    /// The fields' `@stream`s: `None` always streams, `Some(variable)` when it is true.
+    pub streams: Vec<Option<Name>>,
+    /// Whether the operation uses `@defer` or `@stream` (not turned off by a literal
+    /// `if: false`): its answer may be delivered incrementally.
+    pub incremental: bool,
+}
+
+impl Plan {
+    /// Whether a request with `variables` is delivered incrementally: a deferred fragment or
+    /// a streamed list is on.
+    pub fn delivers_incrementally(&self, variables: &quilt_executor::JsonMap) -> bool {
+        if !self.incremental {
+            return false;
+        }
+        let on = |variable: &Option<Name>| {
+            variable.as_ref().is_none_or(|v| {
+                matches!(variables.get(v.as_str()), Some(serde_json::Value::Bool(true)))
+            })
+        };
+        self.defers.iter().any(|g| on(&g.if_variable)) || self.streams.iter().any(on)
+    }
 }
 
 /// One request to one subschema.
@@ -74,6 +100,8 @@ pub(crate) struct FetchStep {
     /// The root fields this step resolves: response key and client location, to place a
     /// transport failure on each of them.
     pub fields: Vec<StepField>,
+    /// The deferred group it belongs to (0: the initial payload).
+    pub group: usize,
 }
 
 /// A root field resolved by a step.

@@ -15,42 +15,53 @@ use serde_json::Value;
 /// Fields grouped by response key.
 pub(crate) type Grouped<'d> = IndexMap<&'d str, Vec<&'d Node<Field>>>;
 
+/// What CollectFields reads besides the selection sets: the schema, the document (its
+/// fragments), the request's variables, and whether fragments deferred by `@defer` are left
+/// out (they are delivered later, each shaped on its own).
+#[derive(Clone, Copy)]
+pub(crate) struct Collector<'s, 'd> {
+    pub schema: &'s Schema,
+    pub document: &'d ExecutableDocument,
+    pub variables: &'s JsonMap,
+    pub skip_deferred: bool,
+}
+
 /// Collects the fields of `sets` (the merged selection sets of one response key) that apply to
 /// an object of type `object_type`.
 pub(crate) fn collect_fields<'d>(
-    schema: &Schema,
-    document: &'d ExecutableDocument,
-    variables: &JsonMap,
+    collector: Collector<'_, 'd>,
     object_type: &str,
     sets: &[&'d SelectionSet],
 ) -> Grouped<'d> {
     let mut grouped = Grouped::new();
     let mut visited = HashSet::new();
     for set in sets {
-        collect(
-            schema,
-            document,
-            variables,
-            object_type,
-            set,
-            &mut visited,
-            &mut grouped,
-        );
+        collect(collector, object_type, set, &mut visited, &mut grouped);
     }
     grouped
 }
 
 fn collect<'d>(
-    schema: &Schema,
-    document: &'d ExecutableDocument,
-    variables: &JsonMap,
+    collector: Collector<'_, 'd>,
     object_type: &str,
     set: &'d SelectionSet,
     visited: &mut HashSet<&'d str>,
     grouped: &mut Grouped<'d>,
 ) {
+    let Collector {
+        schema,
+        document,
+        variables,
+        skip_deferred,
+    } = collector;
     for selection in &set.selections {
         if !included(selection.directives(), variables) {
+            continue;
+        }
+        if skip_deferred
+            && !matches!(selection, Selection::Field(_))
+            && crate::plan::active(&crate::plan::deferral(selection.directives(), "defer"), variables)
+        {
             continue;
         }
         match selection {
@@ -67,9 +78,7 @@ fn collect<'d>(
                     continue;
                 }
                 collect(
-                    schema,
-                    document,
-                    variables,
+                    collector,
                     object_type,
                     &fragment.selection_set,
                     visited,
@@ -87,9 +96,7 @@ fn collect<'d>(
                     continue;
                 }
                 collect(
-                    schema,
-                    document,
-                    variables,
+                    collector,
                     object_type,
                     &fragment.selection_set,
                     visited,
@@ -101,7 +108,7 @@ fn collect<'d>(
 }
 
 /// Whether a fragment on `condition` applies to an object of type `object_type`.
-fn applies(schema: &Schema, condition: &str, object_type: &str) -> bool {
+pub(crate) fn applies(schema: &Schema, condition: &str, object_type: &str) -> bool {
     condition == object_type || schema.is_subtype(condition, object_type)
 }
 

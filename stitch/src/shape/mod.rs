@@ -6,6 +6,7 @@
 //! nearest nullable parent, as the spec's "Handling Field Errors" says.
 
 mod collect;
+mod incremental;
 mod leaf;
 
 use std::cell::Cell;
@@ -25,7 +26,8 @@ use serde_json::Value;
 
 use crate::plan::Prepared;
 use crate::plan::location;
-use collect::{Grouped, collect_fields};
+use collect::{Collector, Grouped, collect_fields};
+pub(crate) use incremental::{Part, Streamed, shape_fragment, shape_initial, shape_item};
 use leaf::{Leaf, write_leaf};
 
 /// What the steps fetched: the data in the shape of the upstream documents (client response
@@ -60,49 +62,16 @@ pub(crate) fn shape(
     fetched: Fetched,
     serialized: bool,
 ) -> ExecutionResult {
-    let document = &prepared.document;
     let size_hint = &prepared.data_size;
     let Fetched {
         data: source,
-        errors: mut upstream,
+        errors: upstream,
     } = fetched;
-    let mut by_path: HashMap<Vec<PathSegment>, Vec<usize>> = HashMap::new();
-    let mut prefixes = HashSet::new();
-    for (i, error) in upstream.iter_mut().enumerate() {
-        if let Some(path) = &error.path {
-            // Locations of upstream errors point into the upstream document; they are
-            // replaced with the client field's location when the walk reaches the path.
-            error.locations.clear();
-            by_path.entry(path.clone()).or_default().push(i);
-            for end in 0..=path.len() {
-                prefixes.insert(path[..end].to_vec());
-            }
-        }
-    }
-    let mut shaper = Shaper {
-        schema,
-        document,
-        variables,
-        upstream,
-        by_path,
-        prefixes,
-        errors: Vec::new(),
-        path: Vec::new(),
-        grouped: HashMap::default(),
-        out: Vec::with_capacity(size_hint.load(Ordering::Relaxed).min(MAX_SIZE_HINT)),
-    };
-    let root_key = (
-        root_set as *const SelectionSet as usize,
-        0,
-        shaper.type_address(root_type),
-    );
-    if shaper
-        .object(root_type, root_key, Sets::Root(root_set), &source)
-        .is_err()
-    {
-        shaper.out.clear();
-        shaper.out.extend_from_slice(b"null");
-    }
+    let mut shaper = Shaper::new(schema, prepared, variables, upstream, Mode::Whole);
+    shaper
+        .out
+        .reserve(size_hint.load(Ordering::Relaxed).min(MAX_SIZE_HINT));
+    shaper.root(root_type, root_set, &source);
     drop(source);
     let json = std::mem::take(&mut shaper.out);
     size_hint.store(json.len(), Ordering::Relaxed);
@@ -115,24 +84,43 @@ pub(crate) fn shape(
     if serialized {
         result.data = Some(ResultData::Json(Bytes::from(json)));
     } else {
-        match serde_json::from_slice::<Value>(&json) {
-            Ok(data) => result.data = Some(ResultData::Value(data)),
-            Err(error) => {
-                // Unreachable while the writer is right; answered as an error, not a panic.
-                result.data = Some(ResultData::Value(Value::Null));
-                result.errors.push(GraphQLError::new(format!(
-                    "the gateway wrote invalid JSON: {error}"
-                )));
-            }
-        }
+        result.data = Some(ResultData::Value(parse_written(json, &mut result.errors)));
     }
     result
 }
 
-struct Shaper<'a> {
+/// The JSON the shaper wrote, parsed.
+pub(crate) fn parse_written(json: Vec<u8>, errors: &mut Vec<GraphQLError>) -> Value {
+    match serde_json::from_slice::<Value>(&json) {
+        Ok(data) => data,
+        Err(error) => {
+            // Unreachable while the writer is right; answered as an error, not a panic.
+            errors.push(GraphQLError::new(format!(
+                "the gateway wrote invalid JSON: {error}"
+            )));
+            Value::Null
+        }
+    }
+}
+
+/// How a walk treats `@defer` and `@stream`.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// The whole response at once: deferred fragments and streamed lists are part of it.
+    Whole,
+    /// One payload of an incremental delivery: deferred fragments are left out (each is
+    /// shaped on its own later), a streamed list is written up to its `initialCount` and the
+    /// rest noted ([`Streamed`]).
+    Incremental,
+}
+
+pub(crate) struct Shaper<'a> {
     schema: &'a Schema,
     document: &'a ExecutableDocument,
     variables: &'a JsonMap,
+    mode: Mode,
+    /// The streamed lists met so far (incremental mode).
+    streams: Vec<Streamed>,
     upstream: Vec<GraphQLError>,
     by_path: HashMap<Vec<PathSegment>, Vec<usize>>,
     prefixes: HashSet<Vec<PathSegment>>,
@@ -236,10 +224,73 @@ enum Elem<'a> {
     Index(usize),
 }
 
+impl<'a> Elem<'a> {
+    fn of(segment: &'a PathSegment) -> Self {
+        match segment {
+            PathSegment::Key(key) => Elem::Key(key),
+            PathSegment::Index(i) => Elem::Index(*i),
+        }
+    }
+}
+
 /// Whether a completed value was written as `null`.
 type WroteNull = bool;
 
 impl<'a> Shaper<'a> {
+    /// A shaper with `upstream` (the fetched errors, on client paths) to place.
+    pub(crate) fn new(
+        schema: &'a Schema,
+        prepared: &'a Prepared,
+        variables: &'a JsonMap,
+        mut upstream: Vec<GraphQLError>,
+        mode: Mode,
+    ) -> Self {
+        let mut by_path: HashMap<Vec<PathSegment>, Vec<usize>> = HashMap::new();
+        let mut prefixes = HashSet::new();
+        for (i, error) in upstream.iter_mut().enumerate() {
+            if let Some(path) = &error.path {
+                // Locations of upstream errors point into the upstream document; they are
+                // replaced with the client field's location when the walk reaches the path.
+                error.locations.clear();
+                by_path.entry(path.clone()).or_default().push(i);
+                for end in 0..=path.len() {
+                    prefixes.insert(path[..end].to_vec());
+                }
+            }
+        }
+        Shaper {
+            schema,
+            document: &prepared.document,
+            variables,
+            mode,
+            streams: Vec::new(),
+            upstream,
+            by_path,
+            prefixes,
+            errors: Vec::new(),
+            path: Vec::new(),
+            grouped: HashMap::default(),
+            out: Vec::new(),
+        }
+    }
+
+    /// Writes the object `source` of type `root_type` with the selection `root_set` (`null`
+    /// when a null propagates to it).
+    pub(crate) fn root(&mut self, root_type: &str, root_set: &'a SelectionSet, source: &Object) {
+        let root_key = (
+            root_set as *const SelectionSet as usize,
+            0,
+            self.type_address(root_type),
+        );
+        if self
+            .object(root_type, root_key, Sets::Root(root_set), source)
+            .is_err()
+        {
+            self.out.clear();
+            self.out.extend_from_slice(b"null");
+        }
+    }
+
     /// Completes and writes an object from the fetched `source`. `sets` are the selection sets
     /// that apply, `group_key` identifies them with the type.
     fn object(
@@ -256,8 +307,13 @@ impl<'a> Shaper<'a> {
                     Sets::Root(set) => vec![set],
                     Sets::Fields(fields) => fields.iter().map(|f| &f.selection_set).collect(),
                 };
-                let grouped =
-                    collect_fields(self.schema, self.document, self.variables, type_name, &sets);
+                let collector = Collector {
+                    schema: self.schema,
+                    document: self.document,
+                    variables: self.variables,
+                    skip_deferred: self.mode == Mode::Incremental,
+                };
+                let grouped = collect_fields(collector, type_name, &sets);
                 let grouped = Rc::new(entries(self.schema, type_name, grouped));
                 self.grouped.insert(group_key, grouped.clone());
                 grouped
@@ -280,7 +336,8 @@ impl<'a> Shaper<'a> {
                         self.locate_upstream_errors(first);
                     }
                     let fetched = take(&entry.found_at, source, key).unwrap_or(&Data::Null);
-                    let completed = self.value(type_name, entry.ty, entry.kind, fields, fetched);
+                    let completed =
+                        self.value(type_name, entry.ty, entry.kind, fields, fetched, true);
                     self.path.pop();
                     completed?;
                 }
@@ -292,6 +349,8 @@ impl<'a> Shaper<'a> {
 
     /// Completes and writes a field's value; a null in a non-null position is an error (unless
     /// an upstream error already covers the path) and propagates to the parent.
+    /// `streamable`: the value of the field itself, where its `@stream` applies (not an inner
+    /// list's).
     fn value(
         &mut self,
         parent: &str,
@@ -299,11 +358,17 @@ impl<'a> Shaper<'a> {
         kind: Kind,
         fields: &[&'a Node<Field>],
         value: &Data,
+        streamable: bool,
     ) -> Result<(), NullPropagation> {
         let null = match ty {
             Type::NonNullNamed(name) | Type::Named(name) => self.named(name, kind, fields, value),
             Type::NonNullList(item) | Type::List(item) => {
-                self.list(parent, item, kind, fields, value)
+                let stream = if streamable && self.mode == Mode::Incremental {
+                    self.stream_start(fields[0])
+                } else {
+                    None
+                };
+                self.list(parent, (item, kind, stream), fields, value)
             }
         };
         if ty.is_non_null() && null {
@@ -319,11 +384,12 @@ impl<'a> Shaper<'a> {
         Ok(())
     }
 
+    /// A list; with `stream` (a streamed list's `initialCount` and label) only the first items
+    /// are written and the list is noted for the rest.
     fn list(
         &mut self,
         parent: &str,
-        item_type: &Type,
-        kind: Kind,
+        (item_type, kind, stream): (&Type, Kind, Option<(usize, Option<String>)>),
         fields: &[&'a Node<Field>],
         value: &Data,
     ) -> WroteNull {
@@ -336,8 +402,12 @@ impl<'a> Shaper<'a> {
             }
         };
         let start = self.out.len();
+        let written = match &stream {
+            Some((initial, _)) => items.len().min(*initial),
+            None => items.len(),
+        };
         self.out.push(b'[');
-        for (i, item) in items.iter().enumerate() {
+        for (i, item) in items.iter().take(written).enumerate() {
             if i > 0 {
                 self.out.push(b',');
             }
@@ -345,7 +415,7 @@ impl<'a> Shaper<'a> {
             if !self.by_path.is_empty() {
                 self.locate_upstream_errors(fields[0]);
             }
-            let completed = self.value(parent, item_type, kind, fields, item);
+            let completed = self.value(parent, item_type, kind, fields, item, false);
             self.path.pop();
             if completed.is_err() {
                 self.out.truncate(start);
@@ -353,6 +423,19 @@ impl<'a> Shaper<'a> {
             }
         }
         self.out.push(b']');
+        if let Some((_, label)) = stream
+            && written < items.len()
+        {
+            self.streams.push(Streamed {
+                path: self.owned_path(),
+                label,
+                start: written,
+                parent: parent.to_owned(),
+                fields: fields.iter().map(|f| (*f).clone()).collect(),
+                item_type: item_type.clone(),
+                kind,
+            });
+        }
         false
     }
 

@@ -4,6 +4,8 @@
 mod gather;
 mod place;
 
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
 use futures::future::join_all;
 use quilt_executor::{
     Context, Data, ExecutionResult, ExecutorError, GraphQLError, JsonMap, PathSegment, Request,
@@ -17,12 +19,41 @@ use crate::resolve::{Call, Calls, RAW_REPRESENTATIONS};
 use gather::{Gathered, gather};
 use place::{client_path, place_all};
 
-/// Runs the entity steps of `plan` level by level (only those of root step `root` when
-/// given: a mutation field's merged fields are fetched before the next mutation runs).
-pub(super) async fn run_entity_steps(
+/// Which of a plan's entity steps a run takes.
+#[derive(Clone, Copy)]
+pub(crate) struct Which<'g> {
+    /// Only those of this root step (a mutation field's merged fields are fetched before the
+    /// next mutation field runs).
+    pub root: Option<usize>,
+    /// Only those of this deferred group, each step's group mapped through `effective` (a
+    /// group turned off by `@defer(if: false)` belongs to its parent's).
+    pub group: Option<(usize, &'g [usize])>,
+}
+
+impl Which<'_> {
+    /// Every entity step.
+    pub const ALL: Which<'static> = Which {
+        root: None,
+        group: None,
+    };
+
+    fn takes(&self, step: &EntityStep) -> bool {
+        self.root.is_none_or(|r| step.root == r)
+            && self
+                .group
+                .is_none_or(|(g, effective)| effective.get(step.group) == Some(&g))
+    }
+}
+
+/// Runs the entity steps of `plan` that `which` takes, level by level, over `fetched` (locked
+/// only while objects are gathered and results placed, never across a fetch, so several
+/// deferred groups can run at once). With `errors`, the errors placed go there instead of
+/// into `fetched`.
+pub(crate) async fn run_entity_steps(
     execution: &Execution<'_>,
-    root: Option<usize>,
-    fetched: &mut Fetched,
+    which: Which<'_>,
+    fetched: &Mutex<Fetched>,
+    mut errors: Option<&mut Vec<GraphQLError>>,
 ) {
     let (gateway, plan) = (execution.upstreams, &execution.prepared.plan);
     let (variables, context) = (execution.variables, execution.context);
@@ -30,26 +61,31 @@ pub(super) async fn run_entity_steps(
         let mut work = Vec::new();
         let mut local = Vec::new();
         let mut custom = Vec::new();
-        for step in level.iter().filter(|s| root.is_none_or(|r| s.root == r)) {
-            let method = &step.resolver.method;
-            let raw = method.sends_raw_representations();
-            let mut gathered = gather(step, &fetched.data, raw);
-            if gathered.objects.is_empty() {
-                continue;
-            }
-            let field_args = field_args(step, variables);
-            let call = method.call(
-                &mut gathered.representations,
-                gathered.raw.is_some(),
-                &field_args,
-                |representations| entry_call(gateway, step, representations, variables, context),
-            );
-            match call {
-                Call::Local(values) => local.push((step, gathered, values)),
-                Call::Custom(values) => custom.push((step, gathered, values)),
-                Call::Upstream(calls) => {
-                    let request = request(step, calls, &mut gathered, variables, context);
-                    work.push((step, gathered, Some(request)));
+        {
+            let fetched = lock(fetched);
+            for step in level.iter().filter(|s| which.takes(s)) {
+                let method = &step.resolver.method;
+                let raw = method.sends_raw_representations();
+                let mut gathered = gather(step, &fetched.data, raw);
+                if gathered.objects.is_empty() {
+                    continue;
+                }
+                let field_args = field_args(step, variables);
+                let call = method.call(
+                    &mut gathered.representations,
+                    gathered.raw.is_some(),
+                    &field_args,
+                    |representations| {
+                        entry_call(gateway, step, representations, variables, context)
+                    },
+                );
+                match call {
+                    Call::Local(values) => local.push((step, gathered, values)),
+                    Call::Custom(values) => custom.push((step, gathered, values)),
+                    Call::Upstream(calls) => {
+                        let request = request(step, calls, &mut gathered, variables, context);
+                        work.push((step, gathered, Some(request)));
+                    }
                 }
             }
         }
@@ -60,7 +96,9 @@ pub(super) async fn run_entity_steps(
         )
         .await;
         for (step, gathered, values) in locals {
-            place_values(step, gathered, values, fetched);
+            placing(fetched, errors.as_deref_mut(), |fetched| {
+                place_values(step, gathered, values, fetched)
+            });
         }
         let customs = join_all(
             custom
@@ -69,7 +107,9 @@ pub(super) async fn run_entity_steps(
         )
         .await;
         for (step, gathered, values) in customs {
-            place_values(step, gathered, values, fetched);
+            placing(fetched, errors.as_deref_mut(), |fetched| {
+                place_values(step, gathered, values, fetched)
+            });
         }
         if work.is_empty() {
             continue;
@@ -89,8 +129,30 @@ pub(super) async fn run_entity_steps(
         }))
         .await;
         for ((step, gathered, _), result) in work.into_iter().zip(results) {
-            place_results(gateway, step, gathered, result, context, fetched);
+            placing(fetched, errors.as_deref_mut(), |fetched| {
+                place_results(gateway, step, gathered, result, context, fetched)
+            });
         }
+    }
+}
+
+/// `fetched`, locked (a panic while it was held leaves nothing half-written that matters
+/// more than answering).
+pub(crate) fn lock(fetched: &Mutex<Fetched>) -> MutexGuard<'_, Fetched> {
+    fetched.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// Runs `place` on the locked `fetched`; with `errors`, the errors it adds are moved there.
+pub(crate) fn placing(
+    fetched: &Mutex<Fetched>,
+    errors: Option<&mut Vec<GraphQLError>>,
+    place: impl FnOnce(&mut Fetched),
+) {
+    let mut fetched = lock(fetched);
+    let before = fetched.errors.len();
+    place(&mut fetched);
+    if let Some(errors) = errors {
+        errors.extend(fetched.errors.drain(before..));
     }
 }
 

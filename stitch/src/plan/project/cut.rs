@@ -103,6 +103,7 @@ impl<'a, 'i> Planner<'a, 'i> {
             .find(|(k, b)| {
                 k.subschema == subschema
                     && k.root == ctx.root
+                    && k.group == ctx.group
                     && k.path == path
                     && k.type_name == *type_name
                     && k.field.is_none()
@@ -225,6 +226,7 @@ impl<'a, 'i> Planner<'a, 'i> {
     ) -> usize {
         let key = BuilderKey {
             root: ctx.root,
+            group: ctx.group,
             subschema: resolver.subschema,
             path: path.to_vec(),
             type_name: resolver.type_name.clone(),
@@ -271,6 +273,7 @@ impl<'a, 'i> Planner<'a, 'i> {
         }
         let key = BuilderKey {
             root: ctx.root,
+            group: ctx.group,
             subschema: resolver.subschema,
             path: path.to_vec(),
             type_name: parent_type.clone(),

@@ -19,6 +19,7 @@ use apollo_compiler::{Name, Node};
 use indexmap::{IndexMap, IndexSet};
 use quilt_executor::Location;
 
+use super::defer::{DeferGroups, has_incremental, without_incremental};
 use super::entity::{BuilderKey, EntityBuilder};
 use super::reach::Reach;
 use super::{PlanError, PlanInput};
@@ -33,6 +34,9 @@ pub(super) struct StepCtx {
     pub root: usize,
     /// Its level: 0 for root steps.
     pub level: usize,
+    /// The deferred group of what is being projected (0: the initial payload): a field cut
+    /// out of it goes to an entity step of that group.
+    pub group: usize,
     /// The named fragments its document keeps (they need no cut).
     pub fragments: IndexSet<Name>,
     /// At the top of an entity step: the merged type whose computed fields this subschema
@@ -44,6 +48,8 @@ pub(super) struct StepCtx {
 pub(super) struct Planner<'a, 'i> {
     pub input: &'i PlanInput<'a>,
     pub builders: IndexMap<BuilderKey, EntityBuilder<'a>>,
+    /// The deferred fragments found so far.
+    pub defers: DeferGroups,
     typename: Node<FieldDefinition>,
     resolvable_fragments: HashSet<(usize, Name)>,
     unresolvable_fragments: HashSet<(usize, Name)>,
@@ -56,6 +62,7 @@ impl<'a, 'i> Planner<'a, 'i> {
         Self {
             input,
             builders: IndexMap::new(),
+            defers: DeferGroups::default(),
             typename: Node::new(FieldDefinition {
                 description: None,
                 name: Name::new_unchecked("__typename"),
@@ -100,8 +107,17 @@ impl<'a, 'i> Planner<'a, 'i> {
         field: &'a Node<Field>,
         path: &[String],
     ) -> Result<Node<Field>, PlanError> {
+        self.defers.note_field(field);
+        let stripped = without_incremental(&field.directives);
         if field.selection_set.selections.is_empty() {
-            return Ok(field.clone());
+            return Ok(match stripped {
+                Some(directives) => {
+                    let mut copy = (**field).clone();
+                    copy.directives = directives;
+                    Node::new(copy)
+                }
+                None => field.clone(),
+            });
         }
         let mut child_path = path.to_vec();
         child_path.push(field.response_key().to_string());
@@ -112,6 +128,9 @@ impl<'a, 'i> Planner<'a, 'i> {
             .provides(ctx.subschema, parent_type, &field.name)
             .to_vec();
         let mut projected = (**field).clone();
+        if let Some(directives) = stripped {
+            projected.directives = directives;
+        }
         let saved = ctx.computed_type.take();
         projected.selection_set = self.project_set(
             ctx,
@@ -184,15 +203,27 @@ impl<'a, 'i> Planner<'a, 'i> {
                     {
                         continue;
                     }
+                    let group = self.defers.enter(
+                        ctx.group,
+                        &fragment.directives,
+                        &fragment.selection_set,
+                        (path, path_type),
+                    );
+                    let outer = ctx.group;
+                    ctx.group = group.unwrap_or(outer);
                     let inner = self.project_fragment(
                         ctx,
                         &fragment.directives,
                         &fragment.selection_set,
                         (path, path_type, provided),
                         conditions,
-                    )?;
+                    );
+                    ctx.group = outer;
                     let mut copy = (**fragment).clone();
-                    copy.selection_set = inner;
+                    copy.selection_set = inner?;
+                    if let Some(directives) = without_incremental(&copy.directives) {
+                        copy.directives = directives;
+                    }
                     projected.push(Selection::InlineFragment(Node::new(copy)));
                 }
                 Selection::FragmentSpread(spread) => {
@@ -205,6 +236,7 @@ impl<'a, 'i> Planner<'a, 'i> {
                     }
                     if provided.is_empty()
                         && ctx.computed_type.is_none()
+                        && !has_incremental(selection)
                         && self.fragment_resolvable(ctx, &spread.fragment_name)
                     {
                         ctx.fragments.insert(spread.fragment_name.clone());
@@ -212,17 +244,27 @@ impl<'a, 'i> Planner<'a, 'i> {
                         continue;
                     }
                     // Inlined: the cut parts depend on where the fragment is spread.
+                    let group = self.defers.enter(
+                        ctx.group,
+                        &spread.directives,
+                        &fragment.selection_set,
+                        (path, path_type),
+                    );
+                    let outer = ctx.group;
+                    ctx.group = group.unwrap_or(outer);
                     let inner = self.project_fragment(
                         ctx,
                         &spread.directives,
                         &fragment.selection_set,
                         (path, path_type, provided),
                         conditions,
-                    )?;
+                    );
+                    ctx.group = outer;
                     let mut inline =
                         InlineFragment::with_type_condition(fragment.type_condition().clone());
-                    inline.directives = spread.directives.clone();
-                    inline.selection_set = inner;
+                    inline.directives = without_incremental(&spread.directives)
+                        .unwrap_or_else(|| spread.directives.clone());
+                    inline.selection_set = inner?;
                     projected.push(Selection::InlineFragment(Node::new(inline)));
                 }
             }
@@ -271,7 +313,18 @@ impl<'a, 'i> Planner<'a, 'i> {
     }
 
     fn set_resolvable(&mut self, ctx: &StepCtx, set: &SelectionSet) -> bool {
-        set.selections.iter().all(|selection| match selection {
+        set.selections.iter().all(|selection| {
+            !has_incremental(selection) && self.selection_resolvable(ctx, set, selection)
+        })
+    }
+
+    fn selection_resolvable(
+        &mut self,
+        ctx: &StepCtx,
+        set: &SelectionSet,
+        selection: &Selection,
+    ) -> bool {
+        match selection {
             Selection::Field(field) => {
                 self.resolves(ctx, &set.ty, &field.name, &[])
                     && self
@@ -291,7 +344,7 @@ impl<'a, 'i> Planner<'a, 'i> {
             Selection::FragmentSpread(spread) => {
                 self.fragment_resolvable(ctx, &spread.fragment_name)
             }
-        })
+        }
     }
 }
 
