@@ -440,3 +440,27 @@ fn an_inaccessible_key_is_selected_and_an_overridden_field_goes_to_the_overridin
     let errors = gateway.explain("{ users { name uid } }", None).unwrap_err();
     assert_eq!(errors[0].message, "type `User` does not have a field `uid`");
 }
+
+#[test]
+fn a_deferred_fragment_is_a_group_of_its_own_steps() {
+    // The fragment's own-service field (`weight`... of `a`: `name`) stays in the step of its
+    // parent; its merged fields (`price` from `c`, reached through `b`) are a group of their
+    // own, nested defers a group inside it, and no subschema is sent `@defer`.
+    let plan = explain(
+        &chain(),
+        "{ aProducts { id ... @defer(label: \"price\") { name price ... @defer { weight } } } }",
+    );
+    assert_eq!(
+        plan,
+        "query
+  fetch a: { aProducts { id ... { name _qk_id: id ... { _qk_id: id } } } }
+  level 1
+    b.bProductsById (defer 1) [aProducts] Product (id): { _qk_upc: upc }
+    b.bProductsById (defer 2) [aProducts] Product (id): { weight }
+  level 2
+    c.cProductsByUpc (defer 1) [aProducts] Product (upc): { price }
+  defer 1 [aProducts] Product (label \"price\"): { name price ... @defer { weight } }
+  defer 2 [aProducts] Product (in defer 1): { weight }
+"
+    );
+}
