@@ -2,13 +2,15 @@
 //! POST, GET, uploads, SSE, multipart, WebSocket in both subprotocols), counters a test waits
 //! on, a hard stop and restart on the same port, the emitter side of HTTP callback subscriptions
 //! (every served schema is an emitter, see `callback.rs`), launchers for the JavaScript
-//! reference peers and clients ([`js`]), and the clients and waits every crate's tests share:
+//! reference peers and clients ([`js`]), incremental delivery read off the wire and put back
+//! together ([`incremental`]), and the clients and waits every crate's tests share:
 //! [`wait`] (bounded waits), [`ws_client`] (a raw WebSocket client) and [`process`] (the
 //! `gateway-example` binary as a process, for the end-to-end tests).
 
 mod callback;
 pub mod federation;
 pub mod gated;
+pub mod incremental;
 pub mod js;
 pub mod local;
 pub mod process;
