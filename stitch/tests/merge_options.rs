@@ -20,14 +20,24 @@ const QUERIES: [&str; 3] = [
 ];
 
 /// The result with `__schema.directives` cut down to the directives that are not built in
-/// (their order is compared; the built-in ones each implementation lists its own way).
+/// (their order is compared; the built-in ones each implementation lists its own way, and
+/// `@defer`/`@stream`, which the gateway defines and the reference without its defer plugin
+/// does not).
 fn custom_directives(mut result: Value) -> Value {
     if let Some(directives) = result
         .pointer_mut("/data/__schema/directives")
         .and_then(Value::as_array_mut)
     {
         directives.retain(|d| {
-            !["skip", "include", "deprecated", "specifiedBy", "oneOf"]
+            ![
+                "skip",
+                "include",
+                "deprecated",
+                "specifiedBy",
+                "oneOf",
+                "defer",
+                "stream",
+            ]
                 .contains(&d["name"].as_str().unwrap_or_default())
         });
     }

@@ -70,14 +70,18 @@ impl<'a> Shaper<'a> {
     }
 
     /// The part written so far, `hold` deciding which unreached upstream errors wait for a
-    /// later payload (the others are delivered now).
+    /// later payload (besides those under a list it streams; the others are delivered now).
     fn finish(mut self, hold: &dyn Fn(&[PathSegment]) -> bool) -> Part {
         let unreached: std::collections::HashSet<usize> =
             self.by_path.values().flatten().copied().collect();
         let mut errors = Vec::new();
         let mut held = Vec::new();
         for (i, error) in std::mem::take(&mut self.upstream).into_iter().enumerate() {
-            let waits = unreached.contains(&i) && error.path.as_deref().is_some_and(hold);
+            // Unreached errors under a streamed list wait for its items.
+            let waits = unreached.contains(&i)
+                && error.path.as_deref().is_some_and(|path| {
+                    hold(path) || self.streams.iter().any(|s| path.starts_with(&s.path))
+                });
             if waits {
                 held.push(error);
             } else {
