@@ -2,7 +2,9 @@
 //! `@defer` and `@stream` through the stitched schema over the four JavaScript services of the
 //! type merging tests (test-support/js/merge-subgraph.mjs, over HTTP): the payloads (initial
 //! first, then the deferred fragments and streamed items), their paths and labels, and the
-//! final result equal to the same operation without the directives.
+//! final result equal to the same operation without the directives; and each transport of the
+//! server (multipart/mixed, SSE, both WebSocket subprotocols, and one JSON answer for a client
+//! that takes no stream).
 
 mod common;
 
@@ -11,6 +13,8 @@ use futures::StreamExt;
 use quilt_executor::{Executor, Request};
 use quilt_stitch::{StitchedSchema, Stitcher, SubschemaConfig};
 use quilt_test_support::JsPeer;
+use quilt_test_support::incremental::{apply, read_parts};
+use quilt_test_support::ws_client::{connect_acked, recv, send};
 use quilt_wrap::{SchemaSource, load_schema};
 use serde_json::{Value, json};
 
@@ -33,7 +37,12 @@ async fn start() -> (StitchedSchema, Vec<JsPeer>) {
 
 /// Asserts that `query`'s payloads, applied, equal `plain`'s single result, that there is
 /// more than one payload, and answers the payloads.
-async fn same_as(gateway: &StitchedSchema, query: &str, plain: &str, variables: Value) -> Vec<Value> {
+async fn same_as(
+    gateway: &StitchedSchema,
+    query: &str,
+    plain: &str,
+    variables: Value,
+) -> Vec<Value> {
     let parts = payloads(gateway, query, variables.clone()).await;
     let whole = run(gateway, plain, variables).await;
     assert!(parts.len() >= 2, "one payload only: {parts:#?}");
@@ -41,17 +50,24 @@ async fn same_as(gateway: &StitchedSchema, query: &str, plain: &str, variables: 
     assert_eq!(parts.last().unwrap()["hasNext"], json!(false), "{parts:#?}");
     // The two documents differ, so do the errors' locations.
     assert_eq!(
-        without_locations(applied(&parts)),
+        without_locations(apply(&parts).unwrap()),
         without_locations(whole),
         "payloads: {parts:#?}"
     );
     parts
 }
 
+/// `result` without error locations, and without `errors` when there is none.
 fn without_locations(mut result: Value) -> Value {
-    if let Some(errors) = result["errors"].as_array_mut() {
-        for error in errors {
-            error.as_object_mut().unwrap().remove("locations");
+    let object = result.as_object_mut().unwrap();
+    match object.get_mut("errors").and_then(Value::as_array_mut) {
+        Some(errors) if !errors.is_empty() => {
+            for error in errors {
+                error.as_object_mut().unwrap().remove("locations");
+            }
+        }
+        _ => {
+            object.remove("errors");
         }
     }
     result
@@ -75,66 +91,6 @@ async fn payloads(gateway: &impl Executor, query: &str, variables: Value) -> Vec
     out
 }
 
-/// The final result after applying every payload to the first.
-fn applied(payloads: &[Value]) -> Value {
-    let mut data = payloads[0]["data"].clone();
-    let mut errors: Vec<Value> = payloads[0]["errors"].as_array().cloned().unwrap_or_default();
-    for payload in &payloads[1..] {
-        for entry in payload["incremental"].as_array().cloned().unwrap_or_default() {
-            let path = entry["path"].as_array().unwrap().clone();
-            if let Some(items) = entry["items"].as_array() {
-                let (last, list_path) = path.split_last().unwrap();
-                let list = at(&mut data, list_path);
-                let index = last.as_u64().unwrap() as usize;
-                for (offset, item) in items.iter().enumerate() {
-                    let list = list.as_array_mut().unwrap();
-                    if index + offset < list.len() {
-                        list[index + offset] = item.clone();
-                    } else {
-                        list.push(item.clone());
-                    }
-                }
-            } else if entry.get("data").is_some() {
-                merge(at(&mut data, &path), &entry["data"]);
-            }
-            errors.extend(entry["errors"].as_array().cloned().unwrap_or_default());
-        }
-    }
-    if errors.is_empty() {
-        json!({ "data": data })
-    } else {
-        json!({ "data": data, "errors": errors })
-    }
-}
-
-fn at<'v>(value: &'v mut Value, path: &[Value]) -> &'v mut Value {
-    let mut current = value;
-    for segment in path {
-        current = match segment {
-            Value::String(key) => &mut current[key.as_str()],
-            Value::Number(n) => &mut current[n.as_u64().unwrap() as usize],
-            _ => unreachable!(),
-        };
-    }
-    current
-}
-
-fn merge(target: &mut Value, patch: &Value) {
-    match (target, patch) {
-        (Value::Object(target), Value::Object(patch)) => {
-            for (key, value) in patch {
-                match target.get_mut(key) {
-                    Some(existing) => merge(existing, value),
-                    None => {
-                        target.insert(key.clone(), value.clone());
-                    }
-                }
-            }
-        }
-        (target, patch) => *target = patch.clone(),
-    }
-}
-
 #[tokio::test]
 async fn deferred_fragments_and_streamed_lists_add_up_to_the_whole_result() {
     let (gateway, _subgraphs) = start().await;
@@ -146,7 +102,10 @@ async fn deferred_fragments_and_streamed_lists_add_up_to_the_whole_result() {
         json!({}),
     )
     .await;
-    assert!(parts[0]["data"]["reviews"][0].get("author").is_none(), "{parts:#?}");
+    assert!(
+        parts[0]["data"]["reviews"][0].get("author").is_none(),
+        "{parts:#?}"
+    );
     let entries: Vec<&Value> = parts[1..]
         .iter()
         .flat_map(|p| p["incremental"].as_array().unwrap())
@@ -207,4 +166,178 @@ async fn deferred_fragments_and_streamed_lists_add_up_to_the_whole_result() {
         json!({}),
     )
     .await;
+}
+
+/// Quilt's server over `gateway` on a free port: (HTTP URL, WebSocket URL).
+async fn serve(gateway: StitchedSchema) -> (String, String, tokio::task::JoinHandle<()>) {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let task = tokio::spawn(async move {
+        let _ = quilt_server::GraphQLServer::new(gateway)
+            .serve(listener)
+            .await;
+    });
+    (
+        format!("http://{addr}/graphql"),
+        format!("ws://{addr}/graphql"),
+        task,
+    )
+}
+
+const DEFERRED: &str =
+    "{ reviews(first: 3) { id ... @defer(label: \"more\") { author { name } product { name } } } }";
+const WHOLE: &str = "{ reviews(first: 3) { id author { name } product { name } } }";
+
+/// The `payload`s of `kind` messages for operation `1`, until its `complete`.
+async fn ws_payloads(socket: &mut quilt_test_support::ws_client::Socket, kind: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    loop {
+        let message = recv(socket).await;
+        match message["type"].as_str() {
+            Some("complete") => return out,
+            Some(t) if t == kind => out.push(message["payload"].clone()),
+            Some("ka" | "ping" | "pong") => {}
+            _ => panic!("unexpected message {message}"),
+        }
+    }
+}
+
+#[tokio::test]
+async fn every_transport_delivers_the_payloads_and_a_json_only_client_gets_the_whole_result() {
+    let (gateway, _subgraphs) = start().await;
+    let whole = run(&gateway, WHOLE, json!({})).await;
+    let (http, ws, server) = serve(gateway).await;
+    let client = reqwest::Client::new();
+    let post = |accept: &'static str| {
+        client
+            .post(&http)
+            .header("accept", accept)
+            .json(&json!({ "query": DEFERRED }))
+            .send()
+    };
+
+    for accept in [
+        "multipart/mixed;deferSpec=20220824",
+        "multipart/mixed;deferSpec=20220824, application/json",
+        "text/event-stream",
+    ] {
+        let response = post(accept).await.unwrap();
+        assert_eq!(response.status(), 200, "{accept}");
+        let parts = read_parts(response).await.unwrap();
+        assert!(parts.len() >= 2, "{accept}: {parts:#?}");
+        assert!(
+            parts[0]["data"]["reviews"][0].get("author").is_none(),
+            "{parts:#?}"
+        );
+        assert_eq!(
+            without_locations(apply(&parts).unwrap()),
+            without_locations(whole.clone()),
+            "{accept}: {parts:#?}"
+        );
+    }
+
+    // A client that takes JSON only: the whole result in one answer.
+    let response = post("application/json").await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(
+        response.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body, whole);
+
+    // graphql-transport-ws: one `next` per payload.
+    let mut socket = connect_acked(&ws, "graphql-transport-ws", json!({})).await;
+    send(
+        &mut socket,
+        json!({"id": "1", "type": "subscribe", "payload": {"query": DEFERRED}}),
+    )
+    .await;
+    let parts = ws_payloads(&mut socket, "next").await;
+    assert!(parts.len() >= 2, "{parts:#?}");
+    assert_eq!(
+        without_locations(apply(&parts).unwrap()),
+        without_locations(whole.clone())
+    );
+
+    // The legacy subscriptions-transport-ws protocol (`graphql-ws`): one `data` per payload.
+    let mut socket = connect_acked(&ws, "graphql-ws", json!({})).await;
+    send(
+        &mut socket,
+        json!({"id": "1", "type": "start", "payload": {"query": DEFERRED}}),
+    )
+    .await;
+    let parts = ws_payloads(&mut socket, "data").await;
+    assert!(parts.len() >= 2, "{parts:#?}");
+    assert_eq!(
+        without_locations(apply(&parts).unwrap()),
+        without_locations(whole.clone())
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn defer_on_a_subscription_is_refused() {
+    let executor = quilt_executor::from_fn(|_| async {
+        Err(quilt_executor::ExecutorError::other("not called"))
+    });
+    let gateway = Stitcher::new()
+        .subschema(
+            SubschemaConfig::from_sdl(
+                "ticks",
+                "type Query { a: Int } type Tick { n: Int } type Subscription { tick: Tick }",
+                executor,
+            )
+            .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let refused = run(
+        &gateway,
+        "subscription { tick { n ... @defer { m: n } } }",
+        json!({}),
+    )
+    .await;
+    assert!(refused.get("data").is_none(), "{refused}");
+    let about_defer = |result: &Value| {
+        result["errors"].as_array().is_some_and(|errors| {
+            errors.iter().any(|e| {
+                let message = e["message"].as_str().unwrap_or_default();
+                message.contains("@defer") && message.contains("subscription")
+            })
+        })
+    };
+    assert!(about_defer(&refused), "{refused}");
+    // Turned off, it is an ordinary subscription (which this executor fails).
+    let off = run(
+        &gateway,
+        "subscription { tick { n ... @defer(if: false) { m: n } } }",
+        json!({}),
+    )
+    .await;
+    assert!(!about_defer(&off), "{off}");
+    // Turned on by a variable: refused by the gateway when the variable is true.
+    let on = run(
+        &gateway,
+        "subscription ($d: Boolean!) { tick { n ... @defer(if: $d) { m: n } } }",
+        json!({"d": true}),
+    )
+    .await;
+    assert!(on.get("data").is_none(), "{on}");
+    assert!(about_defer(&on), "{on}");
+}
+
+#[tokio::test]
+async fn a_client_that_drops_the_stream_after_the_initial_payload_cancels_the_rest() {
+    let (gateway, _subgraphs) = start().await;
+    let request = Request::new(DEFERRED.to_owned()).unwrap();
+    let mut stream = gateway.execute(request).await.unwrap().into_stream();
+    let first = stream.next().await.unwrap().unwrap();
+    assert_eq!(first.has_next, Some(true));
+    drop(stream);
+    // The gateway still answers.
+    let again = payloads(&gateway, DEFERRED, json!({})).await;
+    assert!(again.len() >= 2);
 }

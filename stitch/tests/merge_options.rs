@@ -38,7 +38,7 @@ fn custom_directives(mut result: Value) -> Value {
                 "defer",
                 "stream",
             ]
-                .contains(&d["name"].as_str().unwrap_or_default())
+            .contains(&d["name"].as_str().unwrap_or_default())
         });
     }
     result

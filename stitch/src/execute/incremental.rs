@@ -55,9 +55,10 @@ impl Execution<'_> {
         // Each group's effective group: itself when on, else its parent's.
         let mut effective = vec![0; plan.defers.len() + 1];
         for (i, group) in plan.defers.iter().enumerate() {
-            let on = group.if_variable.as_ref().is_none_or(|v| {
-                matches!(self.variables.get(v.as_str()), Some(Value::Bool(true)))
-            });
+            let on = group
+                .if_variable
+                .as_ref()
+                .is_none_or(|v| matches!(self.variables.get(v.as_str()), Some(Value::Bool(true))));
             effective[i + 1] = if on { i + 1 } else { effective[group.parent] };
         }
         let shared = Mutex::new(fetched);
@@ -102,7 +103,14 @@ impl Execution<'_> {
         let mut running: FuturesUnordered<BoxFuture<'_, (usize, Vec<GraphQLError>)>> =
             FuturesUnordered::new();
         let mut targets: Vec<Vec<Target>> = (0..=plan.defers.len()).map(|_| Vec::new()).collect();
-        self.start_children(0, &effective, &delivered, &shared, &mut targets, &mut running);
+        self.start_children(
+            0,
+            &effective,
+            &delivered,
+            &shared,
+            &mut targets,
+            &mut running,
+        );
 
         let has_next = !entries.is_empty() || !running.is_empty();
         let first = ExecutionResult {
@@ -164,7 +172,14 @@ impl Execution<'_> {
                 }
             }
             apply(&mut delivered, &entries);
-            self.start_children(g, &effective, &delivered, &shared, &mut targets, &mut running);
+            self.start_children(
+                g,
+                &effective,
+                &delivered,
+                &shared,
+                &mut targets,
+                &mut running,
+            );
             let last = running.is_empty();
             if entries.is_empty() && !last {
                 continue;
@@ -336,7 +351,11 @@ fn attach_leftovers(entries: &mut [IncrementalPayload], pool: &mut Vec<GraphQLEr
 
 /// The remaining items of each streamed list, one entry each.
 fn stream_entries(
-    inputs: (&apollo_compiler::Schema, &crate::plan::Prepared, &quilt_executor::JsonMap),
+    inputs: (
+        &apollo_compiler::Schema,
+        &crate::plan::Prepared,
+        &quilt_executor::JsonMap,
+    ),
     streams: &[Streamed],
     data: &Object,
     pool: &mut Vec<GraphQLError>,

@@ -366,7 +366,12 @@ fn flatten_root<'a>(
             }),
             Selection::InlineFragment(fragment) => {
                 let inner = defers
-                    .enter(group, &fragment.directives, &fragment.selection_set, (&[], root_type))
+                    .enter(
+                        group,
+                        &fragment.directives,
+                        &fragment.selection_set,
+                        (&[], root_type),
+                    )
                     .unwrap_or(group);
                 conditions.push(only_conditions(&fragment.directives));
                 flatten_root(
@@ -387,7 +392,12 @@ fn flatten_root<'a>(
                     continue;
                 }
                 let inner = defers
-                    .enter(group, &spread.directives, &fragment.selection_set, (&[], root_type))
+                    .enter(
+                        group,
+                        &spread.directives,
+                        &fragment.selection_set,
+                        (&[], root_type),
+                    )
                     .unwrap_or(group);
                 conditions.push(only_conditions(&spread.directives));
                 flatten_root(

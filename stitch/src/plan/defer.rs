@@ -101,7 +101,10 @@ fn is_incremental(name: &str) -> bool {
 /// Whether `selection` carries `@defer` or `@stream` (a named fragment holding one is not sent
 /// as it is).
 pub(crate) fn has_incremental(selection: &Selection) -> bool {
-    selection.directives().iter().any(|d| is_incremental(&d.name))
+    selection
+        .directives()
+        .iter()
+        .any(|d| is_incremental(&d.name))
 }
 
 /// The deferred groups of an operation while it is planned.

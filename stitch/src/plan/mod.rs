@@ -79,7 +79,10 @@ impl Plan {
         }
         let on = |variable: &Option<Name>| {
             variable.as_ref().is_none_or(|v| {
-                matches!(variables.get(v.as_str()), Some(serde_json::Value::Bool(true)))
+                matches!(
+                    variables.get(v.as_str()),
+                    Some(serde_json::Value::Bool(true))
+                )
             })
         };
         self.defers.iter().any(|g| on(&g.if_variable)) || self.streams.iter().any(on)

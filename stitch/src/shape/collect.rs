@@ -60,7 +60,10 @@ fn collect<'d>(
         }
         if skip_deferred
             && !matches!(selection, Selection::Field(_))
-            && crate::plan::active(&crate::plan::deferral(selection.directives(), "defer"), variables)
+            && crate::plan::active(
+                &crate::plan::deferral(selection.directives(), "defer"),
+                variables,
+            )
         {
             continue;
         }
