@@ -34,6 +34,7 @@ pub struct SubschemaConfig {
     pub(crate) merge: Vec<(String, EntryPoint)>,
     pub(crate) computed: Vec<(String, String)>,
     pub(crate) errors: SubschemaErrors,
+    pub(crate) incremental_delivery: bool,
 }
 
 impl SubschemaConfig {
@@ -47,6 +48,7 @@ impl SubschemaConfig {
             merge: Vec::new(),
             computed: Vec::new(),
             errors: SubschemaErrors::default(),
+            incremental_delivery: false,
         }
     }
 
@@ -159,6 +161,26 @@ impl SubschemaConfig {
     /// ```
     pub fn errors(mut self, errors: SubschemaErrors) -> Self {
         self.errors = errors;
+        self
+    }
+
+    /// Whether the subschema answers `@defer` itself (it delivers incrementally, as graphql-yoga
+    /// with its defer-stream plugin or Apollo Server do). When it does, a deferred fragment
+    /// inside one of its root fields is sent to it with `@defer`, so it can answer the rest
+    /// before that fragment, and the gateway delivers the fragment (with the merged fields of
+    /// other subschemas inside it) once the subschema has delivered it. Off by default: the
+    /// gateway asks every subschema for the whole and splits the delivery itself. `@stream` is
+    /// never sent.
+    ///
+    /// ```
+    /// use quilt_stitch::SubschemaConfig;
+    /// # let executor = quilt_executor::from_fn(|_| async { Err(quilt_executor::ExecutorError::other("x")) });
+    /// let products = SubschemaConfig::from_sdl("products", "type Query { a: Int }", executor)?
+    ///     .incremental_delivery(true);
+    /// # Ok::<(), quilt_stitch::StitchError>(())
+    /// ```
+    pub fn incremental_delivery(mut self, on: bool) -> Self {
+        self.incremental_delivery = on;
         self
     }
 

@@ -69,7 +69,7 @@ impl Outcome {
         Outcome::Timeout,
     ];
 
-    pub(crate) fn of(result: &Result<ExecutionResult, ExecutorError>) -> Self {
+    pub(crate) fn of(result: &Result<&ExecutionResult, &ExecutorError>) -> Self {
         match result {
             Ok(result) if result.errors.is_empty() => Outcome::Ok,
             Ok(_) => Outcome::GraphqlError,

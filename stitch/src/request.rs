@@ -29,6 +29,8 @@ pub(crate) struct Preparer<'a> {
     /// indexes the planner reads.
     pub full: &'a Valid<Schema>,
     pub subschemas: &'a [Arc<Valid<Schema>>],
+    /// Which subschemas answer `@defer` themselves.
+    pub incremental: &'a [bool],
     pub names: &'a [String],
     pub index: &'a StitchIndex,
     pub entities: &'a EntityIndex,
@@ -76,6 +78,7 @@ pub(crate) fn prepare(
         extensions: gateway.extensions,
         schema: gateway.full,
         subschemas: gateway.subschemas,
+        incremental: gateway.incremental,
         subschema_names: gateway.names,
     })
     .map_err(|e| vec![GraphQLError::new(e.to_string()).with_code("PLAN_FAILED")])?;

@@ -16,8 +16,10 @@
 //! deferred fragment on a non-merged type whose field needs another service comes back null
 //! without an error.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use quilt_executor::{ExecuteFuture, Executor, Request};
 use quilt_server::GraphQLServer;
 use quilt_stitch::{Stitcher, SubschemaConfig};
 use quilt_test_support::JsPeer;
@@ -192,12 +194,41 @@ fn corpus() -> Vec<Case> {
 /// The three services, the reference gateway and Quilt's gateway, all on 127.0.0.1:0.
 struct Gateways {
     _services: Vec<JsPeer>,
+    /// The documents Quilt sent, by service.
+    sent: Sent,
     reference: JsPeer,
     quilt_url: String,
     _quilt: AbortOnDropHandle<()>,
 }
 
+/// The documents an executor is asked, recorded.
+#[derive(Clone, Default)]
+struct Sent(Arc<Mutex<Vec<(&'static str, String)>>>);
+
+struct Recording<E> {
+    name: &'static str,
+    inner: E,
+    sent: Sent,
+}
+
+impl<E: Executor> Executor for Recording<E> {
+    fn execute(&self, request: Request) -> ExecuteFuture {
+        self.sent
+            .0
+            .lock()
+            .unwrap()
+            .push((self.name, request.query().to_owned()));
+        self.inner.execute(request)
+    }
+}
+
 async fn start() -> Gateways {
+    start_with(&[]).await
+}
+
+/// The gateways, the services named in `answer_defer` sent `@defer` by Quilt.
+async fn start_with(answer_defer: &[&str]) -> Gateways {
+    let sent = Sent::default();
     let mut services = Vec::new();
     for name in NAMES {
         services.push(JsPeer::start("defer-subgraph.mjs", &[name]).await.unwrap());
@@ -214,7 +245,16 @@ async fn start() -> Gateways {
             .timeout(Duration::from_secs(5))
             .build()
             .unwrap();
-        stitcher = stitcher.subschema(SubschemaConfig::from_sdl(*name, &sdl, executor).unwrap());
+        let executor = Recording {
+            name,
+            inner: executor,
+            sent: sent.clone(),
+        };
+        stitcher = stitcher.subschema(
+            SubschemaConfig::from_sdl(*name, &sdl, executor)
+                .unwrap()
+                .incremental_delivery(answer_defer.contains(name)),
+        );
     }
     let gateway = stitcher.build().unwrap();
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -225,6 +265,7 @@ async fn start() -> Gateways {
     });
     Gateways {
         _services: services,
+        sent,
         reference,
         quilt_url,
         _quilt: AbortOnDropHandle::new(task),
@@ -426,4 +467,61 @@ async fn defer_and_stream_over_sse_answer_like_graphql_tools() {
         corpus.len(),
         failures.join("\n\n")
     );
+}
+
+#[tokio::test]
+async fn a_subschema_that_answers_defer_itself_is_sent_it_and_the_results_stay_the_same() {
+    // The products service (graphql-yoga with its defer-stream plugin) is sent the deferred
+    // fragments inside its root fields; every operation still answers like the reference.
+    let gateways = start_with(&["products"]).await;
+    let corpus = corpus();
+    let failures = compare(&gateways, MULTIPART, &corpus).await;
+    assert!(
+        failures.is_empty(),
+        "{} of {} operations differ from graphql-tools with products answering @defer:\n\n{}",
+        failures.len(),
+        corpus.len(),
+        failures.join("\n\n")
+    );
+    let sent = gateways.sent.0.lock().unwrap().clone();
+    let deferred: Vec<&String> = sent
+        .iter()
+        .filter(|(name, query)| *name == "products" && query.contains("@defer"))
+        .map(|(_, query)| query)
+        .collect();
+    assert!(
+        deferred.iter().any(|q| q.contains("label: \"_qd")),
+        "products was never sent @defer: {sent:#?}"
+    );
+    assert!(
+        sent.iter()
+            .all(|(name, query)| *name == "products" || !query.contains("@defer")),
+        "only products is sent @defer: {sent:#?}"
+    );
+    assert!(sent.iter().all(|(_, query)| !query.contains("@stream")));
+
+    // A client that takes JSON only: the subschema's payloads merged into one answer.
+    let client = reqwest::Client::new();
+    let body =
+        json!({"query": "{ product(id: \"p1\") { id ... @defer { name price reviews { id } } } }"});
+    let quilt: Value = client
+        .post(&gateways.quilt_url)
+        .header("accept", "application/json")
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let response = client
+        .post(gateways.reference.http_url("/graphql"))
+        .header("accept", MULTIPART)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    let reference = apply(&read_parts(response).await.unwrap()).unwrap();
+    assert_eq!(quilt["data"], reference["data"], "{quilt}");
+    assert!(quilt.get("errors").is_none(), "{quilt}");
 }

@@ -8,25 +8,37 @@
 //! {items, path, label, errors}], hasNext}`. An error inside a deferred fragment stays in that
 //! fragment's entry (a null it propagates stops at the fragment: the entry's `data` is null).
 
-use std::sync::Mutex;
+use std::sync::{Mutex, PoisonError};
 
 use apollo_compiler::Name;
 use apollo_compiler::ast::OperationType;
 use futures::channel::mpsc;
-use futures::future::{BoxFuture, join_all};
+use futures::future::{BoxFuture, Shared, join_all};
 use futures::stream::{FuturesUnordered, StreamExt};
 use futures::{FutureExt, SinkExt};
 use quilt_executor::data::{Data, Object};
-use quilt_executor::{ExecutionResult, GraphQLError, IncrementalPayload, PathSegment, ResultData};
+use quilt_executor::{
+    ExecutionResult, ExecutorError, GraphQLError, IncrementalPayload, PathSegment, ResultData,
+    ResultStream,
+};
 use serde_json::Value;
 
-use super::entities::{Which, lock, placing, run_entity_steps};
+use super::entities::{Which, lock, overlay_value, placing, run_entity_steps};
 use super::{Execution, Fetched, root_type_name};
-use crate::plan::DeferGroup;
+use crate::plan::{DeferGroup, FetchStep};
 use crate::shape::{Part, Streamed, parse_written, shape_fragment, shape_initial, shape_item};
 
 /// Where results go: the payloads, in order.
 pub(crate) type Payloads = mpsc::Sender<ExecutionResult>;
+
+/// What starting deferred groups reads: each group's effective group, the fetched data, and
+/// the reading of the subschemas' later payloads (what groups sent with `@defer` wait for).
+#[derive(Clone)]
+struct Start<'s> {
+    effective: &'s [usize],
+    shared: &'s Mutex<Fetched>,
+    upstream: Shared<BoxFuture<'s, ()>>,
+}
 
 /// One object a deferred group applies to: its path and its type.
 struct Target {
@@ -62,7 +74,21 @@ impl Execution<'_> {
             effective[i + 1] = if on { i + 1 } else { effective[group.parent] };
         }
         let shared = Mutex::new(fetched);
-        self.run_initial(&effective, &shared).await;
+        let rests = self.run_initial(&effective, &shared).await;
+        // The later payloads of subschemas sent `@defer`, read once the first group that
+        // waits for them is started.
+        let upstream_errors = Mutex::new(Vec::new());
+        let upstream: Shared<BoxFuture<'_, ()>> = {
+            let (shared, upstream_errors) = (&shared, &upstream_errors);
+            join_all(
+                rests
+                    .into_iter()
+                    .map(|(step, rest)| self.consume(step, rest, shared, upstream_errors)),
+            )
+            .map(|_| ())
+            .boxed()
+            .shared()
+        };
 
         let inputs = (&**self.schema, self.prepared, self.variables);
         let root_type = root_type_name(operation.operation_type);
@@ -103,14 +129,12 @@ impl Execution<'_> {
         let mut running: FuturesUnordered<BoxFuture<'_, (usize, Vec<GraphQLError>)>> =
             FuturesUnordered::new();
         let mut targets: Vec<Vec<Target>> = (0..=plan.defers.len()).map(|_| Vec::new()).collect();
-        self.start_children(
-            0,
-            &effective,
-            &delivered,
-            &shared,
-            &mut targets,
-            &mut running,
-        );
+        let start = Start {
+            effective: &effective,
+            shared: &shared,
+            upstream,
+        };
+        self.start_children(0, start.clone(), &delivered, &mut targets, &mut running);
 
         let has_next = !entries.is_empty() || !running.is_empty();
         let first = ExecutionResult {
@@ -137,6 +161,11 @@ impl Execution<'_> {
         }
         while let Some((g, group_errors)) = running.next().await {
             pool.extend(group_errors);
+            pool.append(
+                &mut upstream_errors
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+            );
             let mut entries = Vec::new();
             {
                 let fetched = lock(&shared);
@@ -172,14 +201,7 @@ impl Execution<'_> {
                 }
             }
             apply(&mut delivered, &entries);
-            self.start_children(
-                g,
-                &effective,
-                &delivered,
-                &shared,
-                &mut targets,
-                &mut running,
-            );
+            self.start_children(g, start.clone(), &delivered, &mut targets, &mut running);
             let last = running.is_empty();
             if entries.is_empty() && !last {
                 continue;
@@ -196,8 +218,13 @@ impl Execution<'_> {
     /// The initial payload's steps: the root steps and entity steps of group 0 (and of the
     /// groups turned off, which belong to it). A mutation runs all its root fields here, in
     /// order, each followed by its merged fields.
-    async fn run_initial(&self, effective: &[usize], shared: &Mutex<Fetched>) {
+    async fn run_initial(
+        &self,
+        effective: &[usize],
+        shared: &Mutex<Fetched>,
+    ) -> Vec<(&FetchStep, ResultStream)> {
         let plan = &self.prepared.plan;
+        let mut rests = Vec::new();
         if plan.operation_type == OperationType::Mutation {
             for (i, step) in plan.steps.iter().enumerate() {
                 let result = self.run_step(step).await;
@@ -208,35 +235,116 @@ impl Execution<'_> {
                 };
                 run_entity_steps(self, which, shared, None).await;
             }
-            return;
+            return rests;
         }
         let steps: Vec<_> = plan
             .steps
             .iter()
             .filter(|s| effective.get(s.group) == Some(&0))
             .collect();
-        let results = join_all(steps.iter().map(|step| self.run_step(step))).await;
-        for (step, result) in steps.into_iter().zip(results) {
+        // A subschema sent `@defer` answers its first payload now, the rest later.
+        let results = join_all(steps.iter().map(|step| async move {
+            if !step.sends_defer {
+                return (self.run_step(step).await, None);
+            }
+            let request = super::step_request(step, self.variables, self.context);
+            match self
+                .upstreams
+                .fetch_parts(step.subschema, request, false)
+                .await
+            {
+                Ok((first, rest)) => (Ok(first), rest),
+                Err(error) => (Err(error), None),
+            }
+        }))
+        .await;
+        for (step, (result, rest)) in steps.into_iter().zip(results) {
             self.place_root(step, result, &mut lock(shared));
+            if let Some(rest) = rest {
+                rests.push((step, rest));
+            }
         }
         let which = Which {
             root: None,
             group: Some((0, effective)),
         };
         run_entity_steps(self, which, shared, None).await;
+        rests
+    }
+
+    /// Reads a subschema's later payloads (the fragments sent to it with `@defer`) into the
+    /// fetched data, their errors into `errors`, within the request's deadline.
+    async fn consume(
+        &self,
+        step: &FetchStep,
+        mut rest: ResultStream,
+        shared: &Mutex<Fetched>,
+        errors: &Mutex<Vec<GraphQLError>>,
+    ) {
+        let upstreams = self.upstreams;
+        let name = &upstreams.names[step.subschema];
+        let read = async {
+            while let Some(payload) = rest.next().await {
+                let mut found = Vec::new();
+                let failed = match payload {
+                    Ok(payload) => {
+                        found.extend(payload.errors);
+                        let mut fetched = lock(shared);
+                        for entry in payload.incremental.into_iter().flatten() {
+                            apply_entry(&mut fetched.data, entry, &mut found);
+                        }
+                        None
+                    }
+                    Err(error) => Some(error),
+                };
+                upstreams
+                    .errors
+                    .clean(step.subschema, name, &mut found, self.context);
+                if let Some(error) = &failed {
+                    found.push(upstreams.errors.transport_error(name, error, self.context));
+                }
+                errors
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .append(&mut found);
+                if failed.is_some() {
+                    return;
+                }
+            }
+        };
+        let deadline = self.context.get::<quilt_executor::Deadline>().copied();
+        match deadline {
+            None => read.await,
+            Some(deadline) => {
+                if tokio::time::timeout_at(deadline.at, read).await.is_err() {
+                    let error = ExecutorError::Timeout {
+                        endpoint: format!("subschema `{name}`"),
+                        after: deadline.budget,
+                    };
+                    errors
+                        .lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .push(upstreams.errors.transport_error(name, &error, self.context));
+                }
+            }
+        }
     }
 
     /// Starts the groups delivered after `parent` that apply to some object delivered so far.
     fn start_children<'s>(
         &'s self,
         parent: usize,
-        effective: &'s [usize],
+        start: Start<'s>,
         delivered: &Value,
-        shared: &'s Mutex<Fetched>,
         targets: &mut [Vec<Target>],
         running: &mut FuturesUnordered<BoxFuture<'s, (usize, Vec<GraphQLError>)>>,
     ) {
         let plan = &self.prepared.plan;
+        let Start {
+            effective,
+            shared,
+            upstream,
+        } = start;
         for (i, group) in plan.defers.iter().enumerate() {
             let g = i + 1;
             if effective[g] != g || effective[group.parent] != parent {
@@ -250,7 +358,18 @@ impl Execution<'_> {
                 continue;
             }
             targets[g] = found;
-            running.push(self.run_group(g, effective, shared).boxed());
+            if group.upstream {
+                let upstream = upstream.clone();
+                running.push(
+                    async move {
+                        upstream.await;
+                        self.run_group(g, effective, shared).await
+                    }
+                    .boxed(),
+                );
+            } else {
+                running.push(self.run_group(g, effective, shared).boxed());
+            }
         }
     }
 
@@ -510,4 +629,65 @@ fn merge(target: &mut Value, patch: &Value) {
         }
         (target, patch) => *target = patch.clone(),
     }
+}
+
+/// Merges a subschema's later payload into its first (a whole answer from a stream).
+pub(super) fn merge_payload(first: &mut ExecutionResult, payload: ExecutionResult) {
+    first.errors.extend(payload.errors);
+    let Some(Data::Object(mut data)) = first.take_data_tree() else {
+        return;
+    };
+    for entry in payload.incremental.into_iter().flatten() {
+        apply_entry(&mut data, entry, &mut first.errors);
+    }
+    first.data = Some(ResultData::Tree(Data::Object(data)));
+}
+
+/// Puts a subschema's incremental entry in place: its data overlaid on the object at its
+/// path, its items into the list before it, its errors into `errors`.
+fn apply_entry(data: &mut Object, entry: IncrementalPayload, errors: &mut Vec<GraphQLError>) {
+    errors.extend(entry.errors);
+    if let Some(value) = entry.data {
+        if value.is_null() {
+            return;
+        }
+        if entry.path.is_empty() {
+            let mut root = Data::Object(std::mem::take(data));
+            overlay_value(&mut root, Data::from(value));
+            if let Data::Object(root) = root {
+                *data = root;
+            }
+        } else if let Some(target) = data_at_mut(data, &entry.path) {
+            overlay_value(target, Data::from(value));
+        }
+    } else if let Some(items) = entry.items
+        && let Some((PathSegment::Index(index), list_path)) = entry.path.split_last()
+        && let Some(Data::List(list)) = data_at_mut(data, list_path)
+    {
+        let mut items_now = std::mem::take(list).into_vec();
+        for (offset, item) in items.into_iter().enumerate() {
+            let item = Data::from(item);
+            match items_now.get_mut(index + offset) {
+                Some(slot) => *slot = item,
+                None => items_now.push(item),
+            }
+        }
+        *list = items_now.into_boxed_slice();
+    }
+}
+
+fn data_at_mut<'d>(data: &'d mut Object, path: &[PathSegment]) -> Option<&'d mut Data> {
+    let (first, rest) = path.split_first()?;
+    let PathSegment::Key(key) = first else {
+        return None;
+    };
+    let mut current = data.get_mut(key)?;
+    for segment in rest {
+        current = match (segment, current) {
+            (PathSegment::Key(key), Data::Object(object)) => object.get_mut(key)?,
+            (PathSegment::Index(i), Data::List(items)) => items.get_mut(*i)?,
+            _ => return None,
+        };
+    }
+    Some(current)
 }

@@ -4,10 +4,11 @@
 use apollo_compiler::Schema;
 use apollo_compiler::ast::OperationType;
 use apollo_compiler::validation::Valid;
+use futures::StreamExt;
 use futures::future::join_all;
 use quilt_executor::{
     Context, Data, Deadline, ExecutionResult, ExecutorError, GraphQLError, JsonMap, PathSegment,
-    Request, SharedExecutor,
+    Request, Response, ResultStream, SharedExecutor,
 };
 use serde_json::Value;
 use std::sync::{Mutex, PoisonError};
@@ -22,7 +23,7 @@ use crate::shape::shape;
 use crate::upstream_errors::ErrorPolicy;
 
 mod entities;
-mod incremental;
+pub(crate) mod incremental;
 
 pub(crate) use entities::{Which, lock, run_entity_steps};
 
@@ -168,11 +169,27 @@ impl Upstreams {
     /// (if the server set one): then it fails as a timeout naming the subschema, and what the
     /// other fetches brought is still answered. Every query step and entity step goes through
     /// here: it is the one place that calls a subschema's executor and reads its result.
+    ///
+    /// A subschema that answers with a stream (`@defer` sent to it) is read to the end and its
+    /// payloads merged into one result.
     pub(crate) async fn fetch(
         &self,
         subschema: usize,
         request: Request,
     ) -> Result<ExecutionResult, ExecutorError> {
+        self.fetch_parts(subschema, request, true)
+            .await
+            .map(|(result, _)| result)
+    }
+
+    /// [`Upstreams::fetch`]; without `whole`, a streamed answer is its first payload and the
+    /// stream of the others (read by the caller, within the request's deadline).
+    pub(crate) async fn fetch_parts(
+        &self,
+        subschema: usize,
+        request: Request,
+        whole: bool,
+    ) -> Result<(ExecutionResult, Option<ResultStream>), ExecutorError> {
         let gateway = self;
         let span = tracing::info_span!(
             target: crate::metrics::TRACE_TARGET,
@@ -190,7 +207,27 @@ impl Upstreams {
         let deadline = request.context.get::<Deadline>().copied();
         let executor = &gateway.executors[subschema];
         let request = request.data_form(quilt_executor::DataForm::Tree);
-        let future = async move { executor.execute(request).await?.into_single().await };
+        let future = async move {
+            match executor.execute(request).await? {
+                Response::Single(result) => Ok((result, None)),
+                Response::Stream(mut stream) => {
+                    let mut first = stream.next().await.ok_or_else(|| {
+                        ExecutorError::other("the subschema's answer ended before its first result")
+                    })??;
+                    if first.has_next != Some(true) {
+                        return Ok((first, None));
+                    }
+                    if !whole {
+                        return Ok((first, Some(stream)));
+                    }
+                    while let Some(payload) = stream.next().await {
+                        incremental::merge_payload(&mut first, payload?);
+                    }
+                    first.has_next = None;
+                    Ok((first, None))
+                }
+            }
+        };
         let result = match deadline {
             None => future.instrument(span.clone()).await,
             Some(deadline) => {
@@ -203,7 +240,7 @@ impl Upstreams {
                 }
             }
         };
-        let outcome = Outcome::of(&result);
+        let outcome = Outcome::of(&result.as_ref().map(|(r, _)| r));
         gateway.metrics[subschema].record(outcome, started);
         span.record("outcome", outcome.as_str());
         result

@@ -170,10 +170,12 @@ fn root_step<'a>(
         directives: Default::default(),
         selection_set: set,
     }));
+    let document = Document::parse(document.serialize().no_indent().to_string())
+        .map_err(|e| PlanError::Print(e.to_string()))?;
     Ok(FetchStep {
         subschema: owner,
-        document: Document::parse(document.serialize().no_indent().to_string())
-            .map_err(|e| PlanError::Print(e.to_string()))?,
+        sends_defer: document.as_str().contains("@defer"),
+        document,
         operation_name: operation.name.as_ref().map(|n| n.to_string()),
         variables: variable_names,
         fields,

@@ -32,6 +32,9 @@ pub(crate) struct DeferGroup {
     /// `if: $variable`: deferred only when the variable is true (else it is part of its
     /// parent group).
     pub if_variable: Option<Name>,
+    /// Sent with `@defer` to the subschema of the root step it is in (which answers it
+    /// itself): the group waits for that subschema's later payloads before its own steps.
+    pub upstream: bool,
     /// Identifies the fragment in the document (the address of its selection set), so a
     /// fragment planned twice at one place is one group.
     origin: usize,
@@ -98,6 +101,34 @@ fn is_incremental(name: &str) -> bool {
     name == "defer" || name == "stream"
 }
 
+/// The `@defer` sent to a subschema for group `group`: the client's `if`, and a label the
+/// gateway chose.
+pub(crate) fn upstream_defer(directives: &DirectiveList, group: usize) -> DirectiveList {
+    let mut out = DirectiveList::new();
+    for directive in directives.iter() {
+        if directive.name == "stream" {
+            continue;
+        }
+        if directive.name != "defer" {
+            out.push(directive.clone());
+            continue;
+        }
+        let mut defer = (**directive).clone();
+        defer.arguments.retain(|a| a.name != "label");
+        defer.arguments.push(Node::new(ast::Argument {
+            name: Name::new_unchecked("label"),
+            value: Node::new(ast::Value::String(format!(
+                "{UPSTREAM_LABEL_PREFIX}{group}"
+            ))),
+        }));
+        out.push(Node::new(defer));
+    }
+    out
+}
+
+/// The prefix of the labels the gateway gives the `@defer`s it sends to subschemas.
+pub(crate) const UPSTREAM_LABEL_PREFIX: &str = "_qd";
+
 /// Whether `selection` carries `@defer` or `@stream` (a named fragment holding one is not sent
 /// as it is).
 pub(crate) fn has_incremental(selection: &Selection) -> bool {
@@ -150,6 +181,7 @@ impl DeferGroups {
             type_condition: (selection.ty != *path_type).then(|| selection.ty.clone()),
             selection: selection.clone(),
             if_variable,
+            upstream: false,
             origin,
         });
         Some(self.groups.len())

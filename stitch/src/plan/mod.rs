@@ -105,6 +105,8 @@ pub(crate) struct FetchStep {
     pub fields: Vec<StepField>,
     /// The deferred group it belongs to (0: the initial payload).
     pub group: usize,
+    /// Whether its document sends `@defer` to the subschema (which then answers a stream).
+    pub sends_defer: bool,
 }
 
 /// A root field resolved by a step.
@@ -163,5 +165,7 @@ pub(crate) struct PlanInput<'a> {
     pub extensions: &'a crate::entities::ExtensionIndex,
     pub schema: &'a Schema,
     pub subschemas: &'a [Arc<Valid<Schema>>],
+    /// Which subschemas answer `@defer` themselves.
+    pub incremental: &'a [bool],
     pub subschema_names: &'a [String],
 }

@@ -17,6 +17,7 @@ use crate::entry_point::EntryCall;
 use crate::plan::EntityStep;
 use crate::resolve::{Call, Calls, RAW_REPRESENTATIONS};
 use gather::{Gathered, gather};
+pub(crate) use place::overlay_value;
 use place::{client_path, place_all};
 
 /// Which of a plan's entity steps a run takes.

@@ -147,7 +147,7 @@ fn overlay(target: &mut Object, source: Object) {
 }
 
 /// Overlays `value` on `existing` (see [`overlay`]).
-fn overlay_value(existing: &mut Data, value: Data) {
+pub(crate) fn overlay_value(existing: &mut Data, value: Data) {
     match (existing, value) {
         (Data::Object(t), Data::Object(s)) => overlay(t, s),
         (Data::List(t), Data::List(s)) if t.len() == s.len() => {

@@ -19,7 +19,7 @@ use apollo_compiler::{Name, Node};
 use indexmap::{IndexMap, IndexSet};
 use quilt_executor::Location;
 
-use super::defer::{DeferGroups, has_incremental, without_incremental};
+use super::defer::{DeferGroups, has_incremental, upstream_defer, without_incremental};
 use super::entity::{BuilderKey, EntityBuilder};
 use super::reach::Reach;
 use super::{PlanError, PlanInput};
@@ -91,6 +91,14 @@ impl<'a, 'i> Planner<'a, 'i> {
         }
         entities.computed(sub, type_name, field).is_none()
             || ctx.computed_type.as_ref().is_some_and(|t| t == type_name)
+    }
+
+    /// Whether a deferred fragment projected here is sent with `@defer`: in a query's root
+    /// step, to a subschema that answers `@defer` itself.
+    fn sends_defer(&self, ctx: &StepCtx) -> bool {
+        ctx.level == 0
+            && self.input.operation.operation_type == apollo_compiler::ast::OperationType::Query
+            && self.input.incremental.get(ctx.subschema) == Some(&true)
     }
 
     /// Whether the subschema knows a type (fragments on other types are dropped).
@@ -221,7 +229,10 @@ impl<'a, 'i> Planner<'a, 'i> {
                     ctx.group = outer;
                     let mut copy = (**fragment).clone();
                     copy.selection_set = inner?;
-                    if let Some(directives) = without_incremental(&copy.directives) {
+                    if let Some(g) = group.filter(|_| self.sends_defer(ctx)) {
+                        self.defers.groups[g - 1].upstream = true;
+                        copy.directives = upstream_defer(&copy.directives, g);
+                    } else if let Some(directives) = without_incremental(&copy.directives) {
                         copy.directives = directives;
                     }
                     projected.push(Selection::InlineFragment(Node::new(copy)));
@@ -262,8 +273,14 @@ impl<'a, 'i> Planner<'a, 'i> {
                     ctx.group = outer;
                     let mut inline =
                         InlineFragment::with_type_condition(fragment.type_condition().clone());
-                    inline.directives = without_incremental(&spread.directives)
-                        .unwrap_or_else(|| spread.directives.clone());
+                    inline.directives = match group.filter(|_| self.sends_defer(ctx)) {
+                        Some(g) => {
+                            self.defers.groups[g - 1].upstream = true;
+                            upstream_defer(&spread.directives, g)
+                        }
+                        None => without_incremental(&spread.directives)
+                            .unwrap_or_else(|| spread.directives.clone()),
+                    };
                     inline.selection_set = inner?;
                     projected.push(Selection::InlineFragment(Node::new(inline)));
                 }
