@@ -159,7 +159,8 @@ impl Remote {
             return Ok(
                 quilt_stitch::SubschemaConfig::new(name, schema, self.hybrid.clone())
                     .batch(self.batch_options())
-                    .errors(errors),
+                    .errors(errors)
+                    .incremental_delivery(self.spec.incremental_delivery),
             );
         }
         let roots: Vec<String> = schema
@@ -174,7 +175,9 @@ impl Remote {
         .name(name.clone());
         let wrapped = wrap_schema(with_transforms(config, transforms, roots))
             .with_context(|| format!("subschema `{name}`: transforms"))?;
-        Ok(quilt_stitch::SubschemaConfig::wrapped(name, wrapped).errors(errors))
+        Ok(quilt_stitch::SubschemaConfig::wrapped(name, wrapped)
+            .errors(errors)
+            .incremental_delivery(self.spec.incremental_delivery))
     }
 }
 

@@ -51,6 +51,12 @@ pub struct SubschemaSpec {
     /// How the GraphQL errors it answers reach clients (`[subschemas.errors]`).
     #[serde(default)]
     pub errors: ErrorsSpec,
+    /// Whether the service answers `@defer` itself (graphql-yoga with its defer-stream
+    /// plugin, Apollo Server...): the deferred fragments inside its root fields are then sent
+    /// to it with `@defer` (default false: the gateway asks for the whole and splits the
+    /// delivery itself).
+    #[serde(default)]
+    pub incremental_delivery: bool,
 }
 
 /// `[subschemas.errors]`: passed through without stack traces (the default), or redacted.
@@ -101,6 +107,7 @@ impl SubschemaSpec {
             dedup: true,
             transforms: TransformSpec::default(),
             errors: ErrorsSpec::default(),
+            incremental_delivery: false,
         }
     }
 
@@ -299,6 +306,29 @@ impl TransformSpec {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn incremental_delivery_is_off_unless_the_file_turns_it_on() {
+        #[derive(Deserialize)]
+        struct File {
+            subschemas: Vec<SubschemaSpec>,
+        }
+        let file: File = toml::from_str(
+            r#"
+            [[subschemas]]
+            name = "a"
+            url = "http://a"
+            incremental_delivery = true
+            [[subschemas]]
+            name = "b"
+            url = "http://b"
+            "#,
+        )
+        .unwrap();
+        assert!(file.subschemas[0].incremental_delivery);
+        assert!(!file.subschemas[1].incremental_delivery);
+        assert!(!SubschemaSpec::new("c", "http://c").incremental_delivery);
+    }
 
     #[test]
     fn forwarded_headers_are_named_by_the_rules_and_authorization() {
