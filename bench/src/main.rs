@@ -12,11 +12,15 @@
 //! quilt-bench expected SCENARIO                   the body every answer must equal
 //! quilt-bench query SCENARIO                      the scenario's query
 //! quilt-bench wait --url URL [--timeout 60s]      until URL answers a GraphQL request
+//! quilt-bench incremental --url URL [--requests 200] [--connections 8]
+//!                                                 time to the initial payload vs the whole
+//!                                                 answer, the slow service deferred
 //! quilt-bench report FILE                         the table of the runs recorded in FILE
 //! ```
 
 mod args;
 mod direct;
+mod incremental;
 mod load;
 mod procstat;
 mod report;
@@ -32,7 +36,7 @@ use bytes::Bytes;
 
 use args::Args;
 
-const USAGE: &str = "usage: quilt-bench subgraphs|load|expected|query|wait|report [options] \
+const USAGE: &str = "usage: quilt-bench subgraphs|load|expected|query|wait|report|incremental [options] \
 (see bench/README.md)";
 
 /// mimalloc, as the gateway has: the subgraphs and the load generator allocate many small
@@ -60,6 +64,7 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         "wait" => wait(&args).await,
+        "incremental" => incremental::run(&args).await,
         "report" => {
             let path = args.positional.first().context(USAGE)?;
             let text = std::fs::read_to_string(path).with_context(|| format!("reading {path}"))?;

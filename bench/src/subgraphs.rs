@@ -10,12 +10,15 @@ use crate::args::Args;
 
 /// Serves the subgraphs until Ctrl-C or SIGTERM. Ports: `--port-base B` puts accounts,
 /// inventory, products, reviews on B+1..B+4 and the counters on B+10 (default 4100); `0` picks
-/// free ports. Prints `NAME=URL` lines, `counters=URL`, then `ready`.
+/// free ports. `--reviews-delay 200ms` makes the reviews subgraph answer each request that
+/// late (the incremental delivery benchmark's slow service). Prints `NAME=URL` lines,
+/// `counters=URL`, then `ready`.
 pub async fn serve(args: &Args) -> anyhow::Result<()> {
     let base: u16 = args.number("port-base", 4100)?;
     let port = |offset: u16| if base == 0 { 0 } else { base + offset };
     let addr = |offset: u16| SocketAddr::from(([127, 0, 0, 1], port(offset)));
-    let subgraphs = federation::start_on([addr(1), addr(2), addr(3), addr(4)]).await?;
+    let delay = args.duration("reviews-delay", std::time::Duration::ZERO)?;
+    let subgraphs = federation::start_slowed([addr(1), addr(2), addr(3), addr(4)], delay).await?;
     for (name, server) in subgraphs.all() {
         println!("{name}={}", server.http_url());
     }

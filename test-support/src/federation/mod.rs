@@ -107,6 +107,15 @@ pub async fn start_all() -> anyhow::Result<Subgraphs> {
 
 /// Starts the four subgraphs on the given addresses (accounts, inventory, products, reviews).
 pub async fn start_on(addrs: [SocketAddr; 4]) -> anyhow::Result<Subgraphs> {
+    start_slowed(addrs, std::time::Duration::ZERO).await
+}
+
+/// [`start_on`], the reviews subgraph answering each request `reviews_delay` late (a slow
+/// service, for the incremental delivery benchmark).
+pub async fn start_slowed(
+    addrs: [SocketAddr; 4],
+    reviews_delay: std::time::Duration,
+) -> anyhow::Result<Subgraphs> {
     let [accounts, inventory, products, reviews] = addrs;
     Ok(Subgraphs {
         accounts: serve(accounts, |stats| {
@@ -122,10 +131,29 @@ pub async fn start_on(addrs: [SocketAddr; 4]) -> anyhow::Result<Subgraphs> {
         })
         .await?,
         reviews: serve(reviews, |stats| {
-            graphql_router(self::reviews::schema(), stats)
+            delayed(
+                graphql_router(self::reviews::schema(), stats),
+                reviews_delay,
+            )
         })
         .await?,
     })
+}
+
+/// `router`, each request answered `delay` late.
+fn delayed(router: axum::Router, delay: std::time::Duration) -> axum::Router {
+    if delay.is_zero() {
+        return router;
+    }
+    router.layer(axum::middleware::from_fn_with_state(
+        delay,
+        |axum::extract::State(delay): axum::extract::State<std::time::Duration>,
+         request: axum::extract::Request,
+         next: axum::middleware::Next| async move {
+            tokio::time::sleep(delay).await;
+            next.run(request).await
+        },
+    ))
 }
 
 async fn serve(
