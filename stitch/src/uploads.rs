@@ -113,16 +113,18 @@ fn check(
             ));
             continue;
         }
-        let merged = plan
-            .entity_steps
-            .iter()
-            .flatten()
-            .any(|step| step.client_variables.iter().any(|(n, _)| n == variable));
+        let merged = plan.entity_steps.iter().flatten().any(|step| {
+            step.client_variables.iter().any(|(n, _)| n == variable)
+                || step
+                    .field_args
+                    .iter()
+                    .any(|(_, value)| reads_variable(value, variable))
+        });
         if merged {
             errors.push(not_forwarded(
                 &upload.path,
-                "a merged field (resolved by another subschema's entry point) uses its \
-                 variable; files are sent with root fields only",
+                "a merged or gateway-defined field (resolved by an entity fetch) uses \
+                 its variable; files are sent with root fields only",
             ));
         }
     }
@@ -130,6 +132,17 @@ fn check(
         Ok(())
     } else {
         Err(errors)
+    }
+}
+
+/// Whether an argument's value (a gateway-defined field's) reads the variable `name`.
+fn reads_variable(value: &apollo_compiler::ast::Value, name: &str) -> bool {
+    use apollo_compiler::ast::Value;
+    match value {
+        Value::Variable(variable) => variable.as_str() == name,
+        Value::List(items) => items.iter().any(|item| reads_variable(item, name)),
+        Value::Object(fields) => fields.iter().any(|(_, value)| reads_variable(value, name)),
+        _ => false,
     }
 }
 

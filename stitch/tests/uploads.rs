@@ -809,3 +809,47 @@ async fn upload_limits_and_misplaced_files_are_refused_and_the_gateway_goes_on()
         json!({"data": {"upload": {"size": MAX_UPLOAD_BYTES / 2}}})
     );
 }
+
+#[tokio::test]
+async fn a_subscription_with_a_file_is_refused_before_anything_is_sent() {
+    use quilt_executor::{ExecutionResult, Executor, Request, Response, from_fn};
+    let calls = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counted = calls.clone();
+    let events = from_fn(move |_request: Request| {
+        counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        async {
+            Ok(Response::Single(ExecutionResult::from_data(
+                json!({"s": 1}),
+            )))
+        }
+    });
+    let gateway = Stitcher::new()
+        .subschema(
+            SubschemaConfig::from_sdl(
+                "events",
+                "scalar Upload type Query { a: Int } type Subscription { s(f: Upload): Int }",
+                events,
+            )
+            .unwrap(),
+        )
+        .build()
+        .unwrap();
+    let request = Request::new("subscription($f: Upload) { s(f: $f) }")
+        .unwrap()
+        .upload("f", quilt_executor::Upload::new("a.txt", "A"));
+    let result = gateway
+        .execute(request)
+        .await
+        .unwrap()
+        .into_single()
+        .await
+        .unwrap();
+    assert!(result.data.is_none());
+    assert_eq!(
+        result.errors[0].extensions.as_ref().unwrap()["code"],
+        "UPLOAD_NOT_SUPPORTED",
+        "{:?}",
+        result.errors
+    );
+    assert_eq!(calls.load(std::sync::atomic::Ordering::SeqCst), 0);
+}
