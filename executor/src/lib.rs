@@ -49,8 +49,8 @@ pub use executor::{
 pub use header_rules::{HeaderRule, HeaderRules, Insert, Pattern, Propagate, Remove};
 pub use http::{HttpExecutor, HttpExecutorBuilder};
 pub use request::{
-    Context, Deadline, FileUpload, RawVariables, Request, RequestId, SingleResponse, Upload,
-    VariablesJson,
+    Context, Deadline, FileUpload, LostUpload, RawVariables, Request, RequestId, SingleResponse,
+    Upload, UploadMarks, VariablesJson,
 };
 pub use result::{
     DataForm, ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment,

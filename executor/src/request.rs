@@ -240,6 +240,12 @@ impl Serialize for VariablesJson<'_> {
 /// Sets the value at a dotted path (`a.b.0`) in `variables` to `null`, creating objects and
 /// extending lists as needed.
 fn set_null_at(variables: &mut JsonMap, path: &str) {
+    set_at(variables, path, Value::Null);
+}
+
+/// Sets the value at a dotted path (`a.b.0`) in `variables`, creating objects and extending
+/// lists as needed.
+fn set_at(variables: &mut JsonMap, path: &str, value: Value) {
     let mut segments = path.split('.');
     let Some(first) = segments.next() else {
         return;
@@ -270,7 +276,140 @@ fn set_null_at(variables: &mut JsonMap, path: &str) {
             }
         };
     }
-    *current = Value::Null;
+    *current = value;
+}
+
+/// Follows a request's files through code that rewrites its variables by value (coercion,
+/// a transform renaming input fields or wrapping a value in a list): [`mark`](Self::mark)
+/// puts a placeholder string at each file's position, and [`unmark`](Self::unmark) finds the
+/// placeholders where they ended up, puts `null` back there and gives each file its new path.
+///
+/// Placeholders carry a random number drawn for each `UploadMarks`, so a client's own strings
+/// are never taken for one.
+///
+/// ```
+/// use quilt_executor::{Request, Upload, UploadMarks};
+/// use serde_json::json;
+///
+/// let mut request = Request::new("mutation($fs: [Upload!]!) { a }")?
+///     .upload("fs", Upload::new("a.txt", "A"));
+/// let marks = UploadMarks::new();
+/// marks.mark(&mut request.variables, &request.uploads);
+/// // What a list input coercion does to a single value:
+/// let single = request.variables.remove("fs").unwrap();
+/// request.variables.insert("fs".into(), json!([single]));
+/// let uploads = marks.unmark(&mut request.variables, &request.uploads).unwrap();
+/// assert_eq!(uploads[0].path, "fs.0");
+/// assert_eq!(request.variables["fs"], json!([null]));
+/// # Ok::<(), quilt_executor::ParseError>(())
+/// ```
+#[derive(Debug, Clone, Copy)]
+pub struct UploadMarks {
+    nonce: u64,
+}
+
+/// A file whose placeholder [`UploadMarks::unmark`] did not find: what rewrote the variables
+/// dropped its position (a variable the operation does not declare, a field its input type
+/// does not have, a value a transform replaced).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("the file for `variables.{path}` has no place in the operation's variables")]
+pub struct LostUpload {
+    /// The file's path before the variables were rewritten.
+    pub path: String,
+}
+
+const UPLOAD_MARK_PREFIX: &str = "\u{0}quilt-upload:";
+
+impl UploadMarks {
+    /// Marks with a fresh random number.
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> Self {
+        Self {
+            nonce: fastrand::u64(..),
+        }
+    }
+
+    /// Puts this file's placeholder (`index` in `uploads`) at each file's path in `variables`.
+    pub fn mark(&self, variables: &mut JsonMap, uploads: &[FileUpload]) {
+        for (index, upload) in uploads.iter().enumerate() {
+            let mark = format!("{UPLOAD_MARK_PREFIX}{:016x}:{index}", self.nonce);
+            set_at(variables, &upload.path, Value::String(mark));
+        }
+    }
+
+    /// Finds the placeholders [`mark`](Self::mark) put in `variables`, sets each to `null`,
+    /// and answers the files of `uploads` at the paths where their placeholders were (a
+    /// placeholder found twice gives its file twice), in the order of `uploads`; or the first
+    /// file whose placeholder is gone.
+    pub fn unmark(
+        &self,
+        variables: &mut JsonMap,
+        uploads: &[FileUpload],
+    ) -> Result<Vec<FileUpload>, LostUpload> {
+        let prefix = format!("{UPLOAD_MARK_PREFIX}{:016x}:", self.nonce);
+        let mut found: Vec<(usize, String)> = Vec::with_capacity(uploads.len());
+        let mut path = String::new();
+        for (name, value) in variables.iter_mut() {
+            path.clear();
+            path.push_str(name);
+            find_marks(value, &prefix, &mut path, &mut found);
+        }
+        found.retain(|(index, _)| *index < uploads.len());
+        found.sort_by_key(|(index, _)| *index);
+        if let Some(lost) =
+            (0..uploads.len()).find(|index| found.binary_search_by_key(index, |(i, _)| *i).is_err())
+        {
+            return Err(LostUpload {
+                path: uploads[lost].path.clone(),
+            });
+        }
+        Ok(found
+            .into_iter()
+            .map(|(index, path)| FileUpload {
+                path,
+                file: uploads[index].file.clone(),
+            })
+            .collect())
+    }
+}
+
+/// Replaces each placeholder under `value` (at `path`) by `null`, recording its index and path.
+fn find_marks(
+    value: &mut Value,
+    prefix: &str,
+    path: &mut String,
+    found: &mut Vec<(usize, String)>,
+) {
+    match value {
+        Value::String(text) => {
+            if let Some(index) = text
+                .strip_prefix(prefix)
+                .and_then(|index| index.parse::<usize>().ok())
+            {
+                found.push((index, path.clone()));
+                *value = Value::Null;
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter_mut().enumerate() {
+                let len = path.len();
+                path.push('.');
+                path.push_str(itoa::Buffer::new().format(i));
+                find_marks(item, prefix, path, found);
+                path.truncate(len);
+            }
+        }
+        Value::Object(members) => {
+            for (key, member) in members.iter_mut() {
+                let len = path.len();
+                path.push('.');
+                path.push_str(key);
+                find_marks(member, prefix, path, found);
+                path.truncate(len);
+            }
+        }
+        _ => {}
+    }
 }
 
 /// A file attached to a request (see [`Request::upload`]).
@@ -495,6 +634,44 @@ mod tests {
         );
         assert_eq!(r.uploads.len(), 3);
         assert!(r.is_mutation());
+    }
+
+    #[test]
+    fn upload_marks_follow_rewritten_variables() {
+        let r = Request::new("mutation($f: Upload, $i: In, $s: String) { a }")
+            .unwrap()
+            .variable("s", json!("\u{0}quilt-upload:0000000000000000:0"))
+            .upload("f", Upload::new("a.txt", "A"))
+            .upload("i.doc", Upload::new("c.txt", "C"));
+        let marks = UploadMarks::new();
+        let mut variables = r.variables.clone();
+        marks.mark(&mut variables, &r.uploads);
+        assert_ne!(variables["f"], Value::Null);
+        // A transform renaming the input field `doc` to `document`.
+        let Some(Value::Object(input)) = variables.get_mut("i") else {
+            panic!("no input object")
+        };
+        let doc = input.remove("doc").unwrap();
+        input.insert("document".into(), doc);
+        let uploads = marks.unmark(&mut variables, &r.uploads).unwrap();
+        let paths: Vec<&str> = uploads.iter().map(|u| u.path.as_str()).collect();
+        assert_eq!(paths, ["f", "i.document"]);
+        assert_eq!(uploads[1].file.body, "C");
+        assert_eq!(
+            Value::Object(variables.clone()),
+            json!({"s": "\u{0}quilt-upload:0000000000000000:0", "f": null, "i": {"document": null}}),
+            "a client's look-alike string is not a placeholder"
+        );
+        // A placeholder dropped: the file is reported lost.
+        marks.mark(&mut variables, &r.uploads[..1]);
+        variables.remove("f");
+        assert_eq!(
+            marks
+                .unmark(&mut variables, &r.uploads[..1])
+                .unwrap_err()
+                .path,
+            "f"
+        );
     }
 
     #[test]

@@ -55,6 +55,7 @@ mod stitched;
 mod subscription;
 mod subscription_options;
 mod type_merging;
+mod uploads;
 mod upstream_errors;
 mod validate;
 

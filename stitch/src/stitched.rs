@@ -22,7 +22,7 @@ use crate::index::StitchIndex;
 use crate::introspection::introspect;
 use crate::plan::Prepared;
 use crate::plan_cache::{PlanCache, PlanCacheStats};
-use crate::request::{Preparer, coerce_variables, prepare};
+use crate::request::{Preparer, prepare};
 use crate::subscription::{self, CloseReason, Hub, SubscriptionStats};
 use crate::type_merging::ValidationLevel;
 use crate::upstream_errors::ErrorPolicy;
@@ -297,8 +297,9 @@ impl SchemaState {
             Ok(prepared) => prepared,
             Err(errors) => return request_error(errors),
         };
+        // With files, also keeps them in the context for the root steps that send them.
         let (variables, coerced) =
-            match coerce_variables(&self.public, &prepared, &request.variables) {
+            match crate::uploads::coerce(&self.public, &prepared, &mut request) {
                 Ok(v) => v,
                 Err(errors) => return request_error(errors),
             };

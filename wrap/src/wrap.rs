@@ -248,6 +248,13 @@ impl Inner {
         request.materialize_raw_variables().map_err(|e| {
             TransformError::request("wrap_schema", format!("a variable given as JSON text: {e}"))
         })?;
+        // Files are followed through the variables' mapping (an input field renamed moves
+        // its file's path with it).
+        let marks = (!request.uploads.is_empty() && !self.transforms.is_empty()).then(|| {
+            let marks = quilt_executor::UploadMarks::new();
+            marks.mark(&mut request.variables, &request.uploads);
+            marks
+        });
         let mut contexts: Vec<TransformContext> = Vec::with_capacity(self.transforms.len());
         for (index, transform) in self.transforms.iter().enumerate().rev() {
             let mut context =
@@ -257,6 +264,11 @@ impl Inner {
             request.document = stages[index].clone();
             request = transform.transform_request(request, &mut context)?;
             contexts.push(context);
+        }
+        if let Some(marks) = marks {
+            request.uploads = marks
+                .unmark(&mut request.variables, &request.uploads)
+                .map_err(|lost| TransformError::request("wrap_schema", lost.to_string()))?;
         }
         contexts.reverse();
         Ok((request, MappedRequest { contexts }))

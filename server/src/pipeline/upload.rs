@@ -2,7 +2,8 @@
 //! `operations` field, the `map` field, then the files, all within the upload size limit.
 //!
 //! Files are read only for an operation that can take them: before the first file, the
-//! operation must declare a variable of type `Upload` and the file's field must be in the map;
+//! operation must declare a variable of type `Upload` or of another type that is not a
+//! built-in scalar (an input object may hold a file), and the file's field must be in the map;
 //! otherwise the request is refused with the file unread. `operations` and `map` are held to
 //! the JSON body limit, not the upload limit.
 
@@ -134,8 +135,9 @@ pub(crate) fn reserve(
         .map_err(|_| RequestError::Capacity("too many uploads in flight; try again later".into()))
 }
 
-/// Refuses an operation that declares no variable of type `Upload` (files for it would be
-/// read for nothing), or a document over the token limit or that does not parse.
+/// Refuses an operation that declares no variable that can hold a file (only built-in scalars:
+/// files for it would be read for nothing), or a document over the token limit or that does
+/// not parse.
 fn takes_uploads(params: &GraphQLParams, limits: &Limits) -> Result<(), RequestError> {
     if let Some(max) = limits.max_tokens
         && count_tokens(&params.query, max) > max
@@ -157,16 +159,24 @@ fn takes_uploads(params: &GraphQLParams, limits: &Limits) -> Result<(), RequestE
         }
         _ => None,
     });
+    // The server does not know the schema: a variable of a type that is not a built-in scalar
+    // may be an input object holding a file (or an enum); which position takes a file is the
+    // executor's to check (the stitched schema does, against its schema).
     let takes = operation.is_some_and(|op| {
-        op.variables
-            .iter()
-            .any(|v| v.ty.inner_named_type().as_str() == "Upload")
+        op.variables.iter().any(|v| {
+            !matches!(
+                v.ty.inner_named_type().as_str(),
+                "Int" | "Float" | "String" | "Boolean" | "ID"
+            )
+        })
     });
     if takes {
         Ok(())
     } else {
         Err(RequestError::InvalidUpload(
-            "the operation declares no variable of type Upload; its files were not read".into(),
+            "the operation declares no variable of type Upload (nor of an input object type); \
+             its files were not read"
+                .into(),
         ))
     }
 }

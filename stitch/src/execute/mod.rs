@@ -147,7 +147,8 @@ pub(crate) fn root_type_name(operation_type: OperationType) -> &'static str {
         .map_or("Query", |(_, name)| name)
 }
 
-/// The upstream request of a step: its document, the variables it uses, the client's context.
+/// The upstream request of a step: its document, the variables it uses, the client's context,
+/// the client's files for those variables.
 pub(crate) fn step_request(step: &FetchStep, variables: &JsonMap, context: &Context) -> Request {
     let mut request = Request::from_document(step.document.clone());
     request.variables = step
@@ -161,6 +162,7 @@ pub(crate) fn step_request(step: &FetchStep, variables: &JsonMap, context: &Cont
         .collect();
     request.operation_name = step.operation_name.clone();
     request.context = context.clone();
+    request.uploads = crate::uploads::for_step(&step.variables, context);
     request
 }
 
