@@ -101,6 +101,9 @@ impl fmt::Display for Explain<'_> {
             if let Some(variable) = &group.if_variable {
                 notes.push(format!("if ${variable}"));
             }
+            if group.upstream {
+                notes.push("sent with @defer".to_owned());
+            }
             let notes = if notes.is_empty() {
                 String::new()
             } else {
