@@ -143,6 +143,8 @@ pub struct LimitsSection {
     pub max_nesting: Option<usize>,
     /// How many planned operations the stitched schema keeps (default 1 024).
     pub plan_cache_capacity: Option<usize>,
+    /// How many deferred fragments an operation may have (default 64).
+    pub max_deferred_fragments: Option<usize>,
 }
 
 impl LimitsSection {
@@ -218,6 +220,9 @@ impl LimitsSection {
         }
         if let Some(capacity) = self.plan_cache_capacity {
             limits.plan_cache_capacity = capacity;
+        }
+        if let Some(deferred) = self.max_deferred_fragments {
+            limits.max_deferred_fragments = deferred;
         }
         limits.max_depth = match server.max_depth {
             Some(depth) => depth.max(limits.max_depth),

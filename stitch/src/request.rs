@@ -82,6 +82,17 @@ pub(crate) fn prepare(
         subschema_names: gateway.names,
     })
     .map_err(|e| vec![GraphQLError::new(e.to_string()).with_code("PLAN_FAILED")])?;
+    if plan.defers.len() > gateway.limits.max_deferred_fragments {
+        return Err(vec![
+            GraphQLError::new(format!(
+                "the operation defers {} fragments (counted at each place they apply), more \
+                 than the limit of {}",
+                plan.defers.len(),
+                gateway.limits.max_deferred_fragments
+            ))
+            .with_code("TOO_MANY_DEFERRED_FRAGMENTS"),
+        ]);
+    }
     let prepared = Arc::new(Prepared {
         text: document.printed_arc().clone(),
         document: valid,

@@ -341,3 +341,29 @@ async fn a_client_that_drops_the_stream_after_the_initial_payload_cancels_the_re
     let again = payloads(&gateway, DEFERRED, json!({})).await;
     assert!(again.len() >= 2);
 }
+
+#[tokio::test]
+async fn an_operation_with_too_many_deferred_fragments_is_refused_and_others_still_answer() {
+    let (gateway, _subgraphs) = start().await;
+    let fragments: String = (0..65)
+        .map(|i| format!(" ... @defer(label: \"f{i}\") {{ f{i}: name }}"))
+        .collect();
+    let query = format!("{{ topProducts(first: 1) {{ upc{fragments} }} }}");
+    let refused = run(&gateway, &query, json!({})).await;
+    assert!(refused.get("data").is_none(), "{refused}");
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"],
+        json!("TOO_MANY_DEFERRED_FRAGMENTS"),
+        "{refused}"
+    );
+    // 64 are within the limit.
+    let fragments: String = (0..64)
+        .map(|i| format!(" ... @defer(label: \"f{i}\") {{ f{i}: name }}"))
+        .collect();
+    let query = format!("{{ topProducts(first: 1) {{ upc{fragments} }} }}");
+    let parts = payloads(&gateway, &query, json!({})).await;
+    assert!(parts.len() >= 2, "{parts:#?}");
+    assert_eq!(parts.last().unwrap()["hasNext"], json!(false));
+    let again = payloads(&gateway, DEFERRED, json!({})).await;
+    assert!(again.len() >= 2);
+}

@@ -464,3 +464,45 @@ fn a_deferred_fragment_is_a_group_of_its_own_steps() {
 "
     );
 }
+
+#[test]
+fn a_deferred_fragment_is_sent_to_a_subschema_that_answers_defer_itself() {
+    // `a` answers @defer itself: its own field in the fragment is sent with `@defer` (a label
+    // of the gateway's), the merged one from `c` is still a group of the gateway's steps.
+    let gateway = Stitcher::new()
+        .subschema(
+            SubschemaConfig::from_sdl("a", A, unused())
+                .unwrap()
+                .merge("Product", EntryPoint::key_field("aProductsById", "id"))
+                .incremental_delivery(true),
+        )
+        .subschema(
+            SubschemaConfig::from_sdl("b", B, unused())
+                .unwrap()
+                .merge("Product", EntryPoint::key_field("bProductsById", "id"))
+                .merge("Product", EntryPoint::key_field("bProductsByUpc", "upc")),
+        )
+        .subschema(
+            SubschemaConfig::from_sdl("c", C, unused())
+                .unwrap()
+                .merge("Product", EntryPoint::key_field("cProductsByUpc", "upc")),
+        )
+        .build()
+        .unwrap();
+    let plan = explain(
+        &gateway,
+        "{ aProducts { id ... @defer(label: \"later\") { name price } } }",
+    );
+    // The key `c`'s step needs comes in `a`'s deferred payload: the group waits for it.
+    assert_eq!(
+        plan,
+        "query
+  fetch a: { aProducts { id ... @defer(label: \"_qd1\") { name _qk_id: id } } }
+  level 1
+    b.bProductsById (defer 1) [aProducts] Product (id): { _qk_upc: upc }
+  level 2
+    c.cProductsByUpc (defer 1) [aProducts] Product (upc): { price }
+  defer 1 [aProducts] Product (label \"later\", sent with @defer): { name price }
+"
+    );
+}
