@@ -337,9 +337,16 @@ async fn a_client_that_drops_the_stream_after_the_initial_payload_cancels_the_re
     let first = stream.next().await.unwrap().unwrap();
     assert_eq!(first.has_next, Some(true));
     drop(stream);
-    // The gateway still answers.
+    // The gateway still answers, from the cached plan.
+    let before = gateway.plan_cache_stats();
     let again = payloads(&gateway, DEFERRED, json!({})).await;
     assert!(again.len() >= 2);
+    let after = gateway.plan_cache_stats();
+    assert_eq!(
+        after.plans, before.plans,
+        "a deferred operation is planned once"
+    );
+    assert_eq!(after.hits, before.hits + 1);
 }
 
 #[tokio::test]

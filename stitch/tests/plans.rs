@@ -27,11 +27,17 @@ type Query { cProducts: [Product!]! cProductsByUpc(upcs: [ID!]!): [Product]! }";
 
 /// The three services with their entry points in code.
 fn chain() -> StitchedSchema {
+    chain_with(false)
+}
+
+/// [`chain`], `a` answering `@defer` itself when `a_answers_defer`.
+fn chain_with(a_answers_defer: bool) -> StitchedSchema {
     Stitcher::new()
         .subschema(
             SubschemaConfig::from_sdl("a", A, unused())
                 .unwrap()
-                .merge("Product", EntryPoint::key_field("aProductsById", "id")),
+                .merge("Product", EntryPoint::key_field("aProductsById", "id"))
+                .incremental_delivery(a_answers_defer),
         )
         .subschema(
             SubschemaConfig::from_sdl("b", B, unused())
@@ -469,28 +475,8 @@ fn a_deferred_fragment_is_a_group_of_its_own_steps() {
 fn a_deferred_fragment_is_sent_to_a_subschema_that_answers_defer_itself() {
     // `a` answers @defer itself: its own field in the fragment is sent with `@defer` (a label
     // of the gateway's), the merged one from `c` is still a group of the gateway's steps.
-    let gateway = Stitcher::new()
-        .subschema(
-            SubschemaConfig::from_sdl("a", A, unused())
-                .unwrap()
-                .merge("Product", EntryPoint::key_field("aProductsById", "id"))
-                .incremental_delivery(true),
-        )
-        .subschema(
-            SubschemaConfig::from_sdl("b", B, unused())
-                .unwrap()
-                .merge("Product", EntryPoint::key_field("bProductsById", "id"))
-                .merge("Product", EntryPoint::key_field("bProductsByUpc", "upc")),
-        )
-        .subschema(
-            SubschemaConfig::from_sdl("c", C, unused())
-                .unwrap()
-                .merge("Product", EntryPoint::key_field("cProductsByUpc", "upc")),
-        )
-        .build()
-        .unwrap();
     let plan = explain(
-        &gateway,
+        &chain_with(true),
         "{ aProducts { id ... @defer(label: \"later\") { name price } } }",
     );
     // The key `c`'s step needs comes in `a`'s deferred payload: the group waits for it.

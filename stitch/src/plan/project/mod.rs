@@ -211,30 +211,16 @@ impl<'a, 'i> Planner<'a, 'i> {
                     {
                         continue;
                     }
-                    let group = self.defers.enter(
-                        ctx.group,
-                        &fragment.directives,
-                        &fragment.selection_set,
-                        (path, path_type),
-                    );
-                    let outer = ctx.group;
-                    ctx.group = group.unwrap_or(outer);
-                    let inner = self.project_fragment(
+                    let (inner, directives) = self.project_fragment(
                         ctx,
                         &fragment.directives,
                         &fragment.selection_set,
                         (path, path_type, provided),
                         conditions,
-                    );
-                    ctx.group = outer;
+                    )?;
                     let mut copy = (**fragment).clone();
-                    copy.selection_set = inner?;
-                    if let Some(g) = group.filter(|_| self.sends_defer(ctx)) {
-                        self.defers.groups[g - 1].upstream = true;
-                        copy.directives = upstream_defer(&copy.directives, g);
-                    } else if let Some(directives) = without_incremental(&copy.directives) {
-                        copy.directives = directives;
-                    }
+                    copy.selection_set = inner;
+                    copy.directives = directives;
                     projected.push(Selection::InlineFragment(Node::new(copy)));
                 }
                 Selection::FragmentSpread(spread) => {
@@ -255,33 +241,17 @@ impl<'a, 'i> Planner<'a, 'i> {
                         continue;
                     }
                     // Inlined: the cut parts depend on where the fragment is spread.
-                    let group = self.defers.enter(
-                        ctx.group,
-                        &spread.directives,
-                        &fragment.selection_set,
-                        (path, path_type),
-                    );
-                    let outer = ctx.group;
-                    ctx.group = group.unwrap_or(outer);
-                    let inner = self.project_fragment(
+                    let (inner, directives) = self.project_fragment(
                         ctx,
                         &spread.directives,
                         &fragment.selection_set,
                         (path, path_type, provided),
                         conditions,
-                    );
-                    ctx.group = outer;
+                    )?;
                     let mut inline =
                         InlineFragment::with_type_condition(fragment.type_condition().clone());
-                    inline.directives = match group.filter(|_| self.sends_defer(ctx)) {
-                        Some(g) => {
-                            self.defers.groups[g - 1].upstream = true;
-                            upstream_defer(&spread.directives, g)
-                        }
-                        None => without_incremental(&spread.directives)
-                            .unwrap_or_else(|| spread.directives.clone()),
-                    };
-                    inline.selection_set = inner?;
+                    inline.directives = directives;
+                    inline.selection_set = inner;
                     projected.push(Selection::InlineFragment(Node::new(inline)));
                 }
             }
@@ -291,6 +261,9 @@ impl<'a, 'i> Planner<'a, 'i> {
 
     /// Projects a fragment's selection at the place it is spread, its `@skip`/`@include`
     /// carried to the fields cut out of it.
+    /// A deferred fragment is projected in its own group (see [`DeferGroups::enter`]). Answers
+    /// the projected selection and the directives the subschema is sent: without `@defer` and
+    /// `@stream`, or with the gateway's `@defer` where the subschema answers it itself.
     fn project_fragment(
         &mut self,
         ctx: &mut StepCtx,
@@ -298,11 +271,24 @@ impl<'a, 'i> Planner<'a, 'i> {
         set: &'a SelectionSet,
         (path, path_type, provided): (&[String], &Name, &[Name]),
         conditions: &mut Vec<DirectiveList>,
-    ) -> Result<SelectionSet, PlanError> {
+    ) -> Result<(SelectionSet, DirectiveList), PlanError> {
+        let group = self
+            .defers
+            .enter(ctx.group, directives, set, (path, path_type));
+        let outer = ctx.group;
+        ctx.group = group.unwrap_or(outer);
         conditions.push(only_conditions(directives));
         let inner = self.project_set(ctx, set, path, path_type, provided, conditions);
         conditions.pop();
-        inner
+        ctx.group = outer;
+        let sent = match group.filter(|_| self.sends_defer(ctx)) {
+            Some(g) => {
+                self.defers.groups[g - 1].upstream = true;
+                upstream_defer(directives, g)
+            }
+            None => without_incremental(directives).unwrap_or_else(|| directives.clone()),
+        };
+        Ok((inner?, sent))
     }
 
     /// Whether a named fragment needs no cut in this subschema (then it is sent as is).
