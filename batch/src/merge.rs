@@ -60,14 +60,12 @@ pub struct Prefixed {
 }
 
 /// What renaming a document's operation for one position gives, whatever the variables' values
-/// (the part a [`PrefixCache`] keeps): the renamed definitions and their printed text.
+/// (the part a [`PrefixCache`] keeps): the renamed definitions' printed text. No syntax tree is
+/// kept: the merged document is sent as text ([`Document::from_printed`]).
 #[derive(Debug)]
 struct Renamed {
     operation_type: OperationType,
     operation_name: Option<Name>,
-    variable_definitions: Vec<Node<VariableDefinition>>,
-    selections: Vec<Selection>,
-    fragments: Vec<Node<FragmentDefinition>>,
     /// Each variable definition's name and its prefixed name.
     variable_names: Vec<(Name, String)>,
     /// The response keys the service must answer (unconditional top-level fields).
@@ -96,10 +94,10 @@ pub fn prefix_request(index: usize, request: &Request) -> Result<Prefixed, Unmer
 
 /// Renames the request's operation for position `index`.
 fn rename(index: usize, request: &Request) -> Result<Renamed, Unmergeable> {
-    let document = request.document.ast();
-    let operation = request
-        .document
-        .operation(request.operation_name.as_deref())
+    // A gateway's planned documents are text only: parsed here for this renaming, not kept.
+    let tree = request.document.syntax();
+    let document = &*tree;
+    let operation = Document::select_operation(document, request.operation_name.as_deref())
         .ok_or(Unmergeable::NoOperation)?;
     if !operation.directives.is_empty() {
         return Err(Unmergeable::OperationDirectives);
@@ -176,9 +174,6 @@ fn rename(index: usize, request: &Request) -> Result<Renamed, Unmergeable> {
         fragments_text: joined(&fragment_definitions, " ", |f| {
             f.serialize().no_indent().to_string()
         }),
-        variable_definitions,
-        selections,
-        fragments: fragment_definitions,
         variable_names,
         required,
         depends_on_variables,
@@ -337,40 +332,17 @@ pub fn combine<'a>(
     let name = prefixed
         .iter()
         .find_map(|p| p.renamed.operation_name.clone());
-    let mut operation = ast::OperationDefinition {
-        operation_type,
-        name: name.clone(),
-        variables: Vec::new(),
-        directives: DirectiveList::new(),
-        selection_set: Vec::new(),
-    };
-    let mut fragments = Vec::new();
     let mut variables = JsonMap::new();
     let mut raw_variables = Vec::new();
     let mut entries = Vec::with_capacity(prefixed.len());
     let mut texts = Texts::default();
     for p in prefixed {
-        let renamed = &p.renamed;
-        operation
-            .variables
-            .extend(renamed.variable_definitions.iter().cloned());
-        operation
-            .selection_set
-            .extend(renamed.selections.iter().cloned());
-        fragments.extend(renamed.fragments.iter().cloned());
-        texts.add(renamed);
+        texts.add(&p.renamed);
         variables.extend(p.variables);
         raw_variables.extend(p.raw_variables);
         entries.push(p.plan);
     }
     let text = texts.document(operation_type, name.as_deref());
-    let mut document = ast::Document::new();
-    document
-        .definitions
-        .push(Definition::OperationDefinition(Node::new(operation)));
-    document
-        .definitions
-        .extend(fragments.into_iter().map(Definition::FragmentDefinition));
 
     let mut extensions = JsonMap::new();
     let mut context = None;
@@ -381,8 +353,8 @@ pub fn combine<'a>(
         context.get_or_insert_with(|| original.context.clone());
         incremental |= original.document.uses_incremental_delivery();
     }
-    let document =
-        Document::from_ast_with_text(document, text).with_incremental_delivery(incremental);
+    let document = Document::from_printed(text, operation_type, name.as_deref())
+        .with_incremental_delivery(incremental);
     let mut request = Request::from_document(document).variables(variables);
     request.raw_variables = raw_variables;
     request.operation_name = name.map(|n| n.to_string());

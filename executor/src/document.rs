@@ -1,5 +1,6 @@
-//! A parsed GraphQL operation document, shared and printed once.
+//! A GraphQL operation document, shared, printed once and parsed at most once.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::{Arc, OnceLock};
 
@@ -14,7 +15,9 @@ pub use apollo_compiler::ast::OperationType;
 ///
 /// Cloning a `Document` clones an [`Arc`]. A document parsed from source keeps that source as its
 /// printed form, so proxying a request never re-prints it; a document built from an AST is printed
-/// lazily on first use and the text is cached.
+/// lazily on first use and the text is cached. A document printed by code that knows what it
+/// holds ([`Document::from_printed`]: a gateway's planned and merged upstream documents) is not
+/// parsed at all until its syntax tree is asked for.
 ///
 /// ```
 /// use quilt_executor::Document;
@@ -26,13 +29,46 @@ pub use apollo_compiler::ast::OperationType;
 pub struct Document(Arc<Inner>);
 
 struct Inner {
-    ast: ast::Document,
+    /// The syntax tree: set when parsed or built, parsed from `printed` on first use otherwise.
+    ast: OnceLock<ast::Document>,
+    /// The one operation's type and name, for a document made by [`Document::from_printed`].
+    known: Option<Known>,
     printed: OnceLock<Arc<str>>,
     hash: OnceLock<u64>,
     /// Whether any definition uses `@defer` or `@stream`, found once.
     incremental: OnceLock<bool>,
     /// The printed text as a JSON string, escaped once for every request that sends it.
     json: OnceLock<Box<serde_json::value::RawValue>>,
+}
+
+/// What [`Document::from_printed`]'s caller states about its text.
+struct Known {
+    operation_type: OperationType,
+    operation_name: Option<Box<str>>,
+}
+
+impl Inner {
+    fn new(
+        ast: OnceLock<ast::Document>,
+        printed: OnceLock<Arc<str>>,
+        known: Option<Known>,
+    ) -> Self {
+        Self {
+            ast,
+            known,
+            printed,
+            hash: OnceLock::new(),
+            incremental: OnceLock::new(),
+            json: OnceLock::new(),
+        }
+    }
+}
+
+/// `value` in a set cell.
+fn set<T>(value: T) -> OnceLock<T> {
+    let cell = OnceLock::new();
+    let _ = cell.set(value);
+    cell
 }
 
 impl Document {
@@ -62,26 +98,49 @@ impl Document {
                     .collect(),
             }
         })?;
-        let printed = OnceLock::new();
-        let _ = printed.set(source);
-        Ok(Self(Arc::new(Inner {
-            ast,
-            printed,
-            hash: OnceLock::new(),
-            incremental: OnceLock::new(),
-            json: OnceLock::new(),
-        })))
+        Ok(Self(Arc::new(Inner::new(set(ast), set(source), None))))
+    }
+
+    /// Wraps text printed by code that holds exactly one operation, of `operation_type` and
+    /// named `operation_name`, with the fragments it spreads: nothing is parsed now.
+    /// [`as_str`](Self::as_str) is `text`, [`operation_type`](Self::operation_type) is
+    /// answered from what is stated here, and the syntax tree is parsed from the text only
+    /// when [`ast`](Self::ast) is first called ([`syntax`](Self::syntax) parses without
+    /// keeping it). State [`with_incremental_delivery`](Self::with_incremental_delivery) too,
+    /// or asking it parses the text.
+    ///
+    /// For a gateway's own upstream documents, which executors send as text: keeping only the
+    /// text of a plan's documents takes a fraction of the memory, and printing without parsing
+    /// back a fraction of the time. `text` must be a valid document; if it is not, the tree is
+    /// what the parser recovered from it.
+    ///
+    /// ```
+    /// use quilt_executor::{Document, OperationType};
+    /// let doc = Document::from_printed("query Q { a }", OperationType::Query, Some("Q"))
+    ///     .with_incremental_delivery(false);
+    /// assert_eq!(doc.as_str(), "query Q { a }");
+    /// assert_eq!(doc.operation_type(Some("Q")), OperationType::Query);
+    /// assert_eq!(doc.ast().definitions.len(), 1);
+    /// ```
+    pub fn from_printed(
+        text: impl Into<Arc<str>>,
+        operation_type: OperationType,
+        operation_name: Option<&str>,
+    ) -> Self {
+        let known = Known {
+            operation_type,
+            operation_name: operation_name.map(Box::from),
+        };
+        Self(Arc::new(Inner::new(
+            OnceLock::new(),
+            set(text.into()),
+            Some(known),
+        )))
     }
 
     /// Wraps an AST built in code; it is printed (compactly, on one line) when first needed.
     pub fn from_ast(ast: ast::Document) -> Self {
-        Self(Arc::new(Inner {
-            ast,
-            printed: OnceLock::new(),
-            hash: OnceLock::new(),
-            incremental: OnceLock::new(),
-            json: OnceLock::new(),
-        }))
+        Self(Arc::new(Inner::new(set(ast), OnceLock::new(), None)))
     }
 
     /// Wraps an AST built in code together with its printed text, for a caller that put the
@@ -97,15 +156,7 @@ impl Document {
     /// assert_eq!(doc.as_str(), "{ a }");
     /// ```
     pub fn from_ast_with_text(ast: ast::Document, text: String) -> Self {
-        let printed = OnceLock::new();
-        let _ = printed.set(Arc::from(text));
-        Self(Arc::new(Inner {
-            ast,
-            printed,
-            hash: OnceLock::new(),
-            incremental: OnceLock::new(),
-            json: OnceLock::new(),
-        }))
+        Self(Arc::new(Inner::new(set(ast), set(Arc::from(text)), None)))
     }
 
     /// Records whether the document uses `@defer` or `@stream`, for a caller that knows
@@ -123,9 +174,19 @@ impl Document {
         self
     }
 
-    /// The syntax tree.
+    /// The syntax tree (parsed now and kept, for a document made by
+    /// [`from_printed`](Self::from_printed) whose tree nobody asked for before).
     pub fn ast(&self) -> &ast::Document {
-        &self.0.ast
+        self.0.ast.get_or_init(|| parse_printed(self.as_str()))
+    }
+
+    /// The syntax tree, without keeping it when it has to be parsed now: for a caller that
+    /// reads a document once and keeps what it derives (the batching executor's renaming).
+    pub fn syntax(&self) -> Cow<'_, ast::Document> {
+        match self.0.ast.get() {
+            Some(ast) => Cow::Borrowed(ast),
+            None => Cow::Owned(parse_printed(self.as_str())),
+        }
     }
 
     /// The document as text: the original source, or the AST printed once on one line.
@@ -137,7 +198,7 @@ impl Document {
     pub fn printed_arc(&self) -> &Arc<str> {
         self.0
             .printed
-            .get_or_init(|| Arc::from(self.0.ast.serialize().no_indent().to_string()))
+            .get_or_init(|| Arc::from(self.ast().serialize().no_indent().to_string()))
     }
 
     /// The printed text as a JSON string (quoted and escaped), computed once.
@@ -165,24 +226,33 @@ impl Document {
 
     /// Finds the operation named `name`, or the only operation when `name` is `None`.
     pub fn operation(&self, name: Option<&str>) -> Option<&ast::OperationDefinition> {
-        let mut operations = self.0.ast.definitions.iter().filter_map(|d| match d {
-            ast::Definition::OperationDefinition(op) => Some(op),
-            _ => None,
-        });
-        match name {
-            Some(name) => operations
-                .find(|op| op.name.as_ref().is_some_and(|n| n == name))
-                .map(|op| &**op),
-            None => {
-                let first = operations.next()?;
-                operations.next().is_none().then_some(&**first)
-            }
-        }
+        Self::select_operation(self.ast(), name)
+    }
+
+    /// The operation named `name` in a syntax tree, or its only operation when `name` is
+    /// `None` (what [`operation`](Self::operation) finds, for a tree from
+    /// [`syntax`](Self::syntax)).
+    pub fn select_operation<'a>(
+        document: &'a ast::Document,
+        name: Option<&str>,
+    ) -> Option<&'a ast::OperationDefinition> {
+        find_operation(document, name)
     }
 
     /// The type of the operation selected by `name` (see [`Document::operation`]); `Query`
     /// when no operation matches, so an invalid request still reaches the server that rejects it.
     pub fn operation_type(&self, name: Option<&str>) -> OperationType {
+        if let Some(known) = &self.0.known {
+            let matches = match name {
+                Some(name) => known.operation_name.as_deref() == Some(name),
+                None => true,
+            };
+            return if matches {
+                known.operation_type
+            } else {
+                OperationType::Query
+            };
+        }
         self.operation(name)
             .map(|op| op.operation_type)
             .unwrap_or(OperationType::Query)
@@ -209,11 +279,46 @@ impl Document {
                 }
             })
         }
-        self.0.ast.definitions.iter().any(|d| match d {
+        self.ast().definitions.iter().any(|d| match d {
             ast::Definition::OperationDefinition(op) => in_selections(&op.selection_set),
             ast::Definition::FragmentDefinition(f) => in_selections(&f.selection_set),
             _ => false,
         })
+    }
+}
+
+/// The operation named `name` in `document`, or its only operation when `name` is `None`.
+fn find_operation<'a>(
+    document: &'a ast::Document,
+    name: Option<&str>,
+) -> Option<&'a ast::OperationDefinition> {
+    let mut operations = document.definitions.iter().filter_map(|d| match d {
+        ast::Definition::OperationDefinition(op) => Some(op),
+        _ => None,
+    });
+    match name {
+        Some(name) => operations
+            .find(|op| op.name.as_ref().is_some_and(|n| n == name))
+            .map(|op| &**op),
+        None => {
+            let first = operations.next()?;
+            operations.next().is_none().then_some(&**first)
+        }
+    }
+}
+
+/// The tree of text printed by code: what the parser made of it, errors or not (the text is
+/// the caller's own, see [`Document::from_printed`]).
+fn parse_printed(text: &str) -> ast::Document {
+    match ast::Document::parse(text, "request.graphql") {
+        Ok(document) => document,
+        Err(with_errors) => {
+            tracing::error!(
+                errors = %with_errors.errors,
+                "a document printed by the gateway does not parse"
+            );
+            with_errors.partial
+        }
     }
 }
 
@@ -266,6 +371,41 @@ mod tests {
         let ast = ast::Document::parse("query  Q {\n  a\n  b { c }\n}", "x").unwrap();
         let doc = Document::from_ast(ast);
         assert_eq!(doc.as_str(), "query Q { a b { c } }");
+    }
+
+    #[test]
+    fn a_printed_document_is_parsed_only_when_its_tree_is_asked_for() {
+        let doc = Document::from_printed(
+            "mutation M($a: Int) { set(a: $a) }",
+            OperationType::Mutation,
+            Some("M"),
+        )
+        .with_incremental_delivery(false);
+        assert_eq!(doc.as_str(), "mutation M($a: Int) { set(a: $a) }");
+        assert_eq!(doc.operation_type(Some("M")), OperationType::Mutation);
+        assert_eq!(doc.operation_type(None), OperationType::Mutation);
+        assert_eq!(doc.operation_type(Some("N")), OperationType::Query);
+        assert!(!doc.uses_incremental_delivery());
+        let _ = doc.hash64();
+        assert!(doc.0.ast.get().is_none(), "nothing above parses");
+        let tree = doc.syntax();
+        assert!(matches!(tree, Cow::Owned(_)));
+        let op = Document::select_operation(&tree, Some("M")).unwrap();
+        assert_eq!(op.variables.len(), 1);
+        assert!(doc.0.ast.get().is_none(), "syntax() does not keep the tree");
+        assert_eq!(
+            doc.operation(Some("M")).unwrap().operation_type,
+            OperationType::Mutation
+        );
+        assert!(doc.0.ast.get().is_some(), "ast() keeps it");
+        assert!(matches!(doc.syntax(), Cow::Borrowed(_)));
+        // Not stated: found in the tree.
+        let deferred = Document::from_printed("{ a ... @defer { b } }", OperationType::Query, None);
+        assert!(deferred.uses_incremental_delivery());
+        // Not a document: the tree is what the parser recovered, nothing panics.
+        let broken = Document::from_printed("query { a", OperationType::Query, None);
+        assert_eq!(broken.as_str(), "query { a");
+        let _ = broken.ast();
     }
 
     #[test]

@@ -170,11 +170,19 @@ fn root_step<'a>(
         directives: Default::default(),
         selection_set: set,
     }));
-    let document = Document::parse(document.serialize().no_indent().to_string())
-        .map_err(|e| PlanError::Print(e.to_string()))?;
+    // Sent as text: the tree is parsed only if something reads it (a transform, the batcher).
+    let text = document.serialize().no_indent().to_string();
+    let sends_defer = text.contains("@defer");
+    super::debug_check_printed(&text);
+    let document = Document::from_printed(
+        text,
+        operation.operation_type,
+        operation.name.as_ref().map(|n| n.as_str()),
+    )
+    .with_incremental_delivery(sends_defer);
     Ok(FetchStep {
         subschema: owner,
-        sends_defer: document.as_str().contains("@defer"),
+        sends_defer,
         document,
         operation_name: operation.name.as_ref().map(|n| n.to_string()),
         variables: variable_names,

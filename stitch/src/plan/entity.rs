@@ -9,7 +9,7 @@ use std::sync::{Arc, RwLock};
 use apollo_compiler::executable::{DirectiveList, Field};
 use apollo_compiler::{Name, Node};
 use indexmap::IndexSet;
-use quilt_executor::Document;
+use quilt_executor::{Document, OperationType};
 
 use super::StepField;
 use crate::resolve::{KEY_ALIAS_PREFIX, Resolver, VARIABLE_PREFIX};
@@ -189,7 +189,12 @@ impl EntityStep {
             return Ok(document.clone());
         }
         let text = self.print(calls)?;
-        let document = Document::parse(text).map_err(|e| e.to_string())?;
+        // Printed here, sent as text: never parsed unless something reads its tree (the test
+        // suite's debug builds check that it parses).
+        super::debug_check_printed(&text);
+        let document =
+            Document::from_printed(text, OperationType::Query, self.operation_name.as_deref())
+                .with_incremental_delivery(false);
         if let Ok(mut documents) = self.documents.write()
             && documents.len() < MAX_DOCUMENTS
         {

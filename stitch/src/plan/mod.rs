@@ -46,6 +46,15 @@ pub(crate) struct Prepared {
     pub data_size: std::sync::atomic::AtomicUsize,
 }
 
+/// In debug builds (the test suite), that a document the planner printed parses: it is sent
+/// as text, never parsed back in release builds.
+pub(crate) fn debug_check_printed(text: &str) {
+    debug_assert!(
+        apollo_compiler::ast::Document::parse(text, "planned.graphql").is_ok(),
+        "the planner printed a document that does not parse: {text}"
+    );
+}
+
 /// An operation's plan.
 #[derive(Debug)]
 pub(crate) struct Plan {
