@@ -29,9 +29,11 @@ pub struct Limits {
     pub max_selections: Option<usize>,
     /// The most root fields in the selected operation, fragments expanded. Default 100.
     pub max_root_fields: Option<usize>,
-    /// How many bytes of document text the cache of parsed documents keeps (up to 1 024
-    /// documents; a parsed document takes a few times its text). Only documents that passed
-    /// the limits are kept, each at most a sixty-fourth of this. `0`: no cache. Default 16 MiB.
+    /// How many bytes of memory the cache of parsed documents may take (up to 1 024
+    /// documents, each weighed by
+    /// [`parsed_document_weight`](crate::parsed_document_weight)). Only documents that
+    /// passed the limits are kept, each at most a sixteenth of this. `0`: no cache. Default
+    /// 16 MiB.
     pub document_cache_bytes: usize,
     /// How many bytes of upload requests (`multipart/form-data`) may be in flight at once,
     /// over every client: each upload reserves its announced length (or

@@ -1,7 +1,9 @@
 //! A bounded cache of prepared operations keyed by (document hash, operation name).
 //!
 //! A hit hands back the validated document and its plan: no parsing, validation or planning.
-//! The text is compared on a hit, so a hash collision is a miss, never a wrong plan.
+//! The text is compared on a hit, so a hash collision is a miss, never a wrong plan. Bounded
+//! twice: in entries, and in bytes of memory (each entry weighed by [`Prepared::weight`]), so
+//! that a client sending ever-new large operations cannot make it hold more than its budget.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -22,16 +24,24 @@ pub struct PlanCacheStats {
     pub plans: u64,
     /// Entries held now.
     pub entries: u64,
+    /// The estimated memory the entries hold now, in bytes.
+    pub bytes: u64,
 }
 
 type Key = (u64, Option<String>);
 
-/// The entries, and their keys from oldest to newest.
-type Entries = (HashMap<Key, Arc<Prepared>>, VecDeque<Key>);
+/// The entries with their weights, their keys from oldest to newest, and the weights' sum.
+#[derive(Default)]
+struct Entries {
+    map: HashMap<Key, (Arc<Prepared>, usize)>,
+    order: VecDeque<Key>,
+    bytes: usize,
+}
 
 /// The cache: first in, first out once full.
 pub(crate) struct PlanCache {
     capacity: usize,
+    max_bytes: usize,
     entries: Mutex<Entries>,
     hits: AtomicU64,
     misses: AtomicU64,
@@ -40,11 +50,14 @@ pub(crate) struct PlanCache {
 }
 
 impl PlanCache {
-    /// A cache keeping at most `capacity` entries (0 disables caching).
-    pub fn new(capacity: usize) -> Self {
+    /// A cache keeping at most `capacity` entries and `max_bytes` of their estimated memory
+    /// (either 0 disables caching); an entry weighing more than a sixteenth of `max_bytes` is
+    /// not kept, so that a few large operations cannot keep evicting the many small ones.
+    pub fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
             capacity,
-            entries: Mutex::new((HashMap::new(), VecDeque::new())),
+            max_bytes,
+            entries: Mutex::new(Entries::default()),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             validations: AtomicU64::new(0),
@@ -64,7 +77,7 @@ impl PlanCache {
             .entries
             .lock()
             .ok()
-            .and_then(|entries| entries.0.get(&key).cloned())
+            .and_then(|entries| entries.map.get(&key).map(|(prepared, _)| prepared.clone()))
             .filter(|prepared| &*prepared.text == text);
         match found {
             Some(_) => {
@@ -81,27 +94,39 @@ impl PlanCache {
         found
     }
 
-    /// Stores a prepared operation, evicting the oldest entry when full.
+    /// Stores a prepared operation, evicting the oldest entries while over either bound.
     pub fn insert(&self, hash: u64, prepared: Arc<Prepared>) {
-        if self.capacity == 0 {
+        let weight = prepared.weight();
+        if self.capacity == 0 || weight > self.max_bytes / 16 {
             return;
         }
         let key = (hash, prepared.operation_name.clone());
-        let Ok(mut guard) = self.entries.lock() else {
-            return;
-        };
-        let (map, order) = &mut *guard;
-        if map.insert(key.clone(), prepared).is_none() {
-            order.push_back(key);
-        }
-        while map.len() > self.capacity {
-            match order.pop_front() {
-                Some(oldest) => {
-                    map.remove(&oldest);
+        // Evicted entries are dropped after the lock is released.
+        let mut evicted = Vec::new();
+        {
+            let Ok(mut guard) = self.entries.lock() else {
+                return;
+            };
+            let entries = &mut *guard;
+            match entries.map.insert(key.clone(), (prepared, weight)) {
+                Some((old, old_weight)) => {
+                    entries.bytes -= old_weight;
+                    evicted.push(old);
                 }
-                None => break,
+                None => entries.order.push_back(key),
+            }
+            entries.bytes += weight;
+            while entries.map.len() > self.capacity || entries.bytes > self.max_bytes {
+                let Some(oldest) = entries.order.pop_front() else {
+                    break;
+                };
+                if let Some((old, old_weight)) = entries.map.remove(&oldest) {
+                    entries.bytes -= old_weight;
+                    evicted.push(old);
+                }
             }
         }
+        drop(evicted);
     }
 
     /// The counters now.
@@ -111,7 +136,8 @@ impl PlanCache {
             misses: self.misses.load(Ordering::Relaxed),
             validations: self.validations.load(Ordering::Relaxed),
             plans: self.plans.load(Ordering::Relaxed),
-            entries: self.entries.lock().map_or(0, |e| e.0.len() as u64),
+            entries: self.entries.lock().map_or(0, |e| e.map.len() as u64),
+            bytes: self.entries.lock().map_or(0, |e| e.bytes as u64),
         }
     }
 }

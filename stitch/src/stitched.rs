@@ -151,7 +151,10 @@ impl StitchedSchema {
                 entities,
                 extensions,
                 index,
-                cache: PlanCache::new(stitcher.limits.plan_cache_capacity),
+                cache: PlanCache::new(
+                    stitcher.limits.plan_cache_capacity,
+                    stitcher.limits.plan_cache_bytes,
+                ),
                 limits: stitcher.limits,
                 subscriptions: Hub::new(stitcher.subscriptions),
                 expose_query_plan: stitcher.expose_query_plan,

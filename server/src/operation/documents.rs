@@ -18,8 +18,20 @@ use quilt_executor::Document;
 /// How many distinct documents the cache keeps by default.
 pub const DEFAULT_CAPACITY: usize = 1024;
 
-/// How many bytes of document text the cache keeps by default.
+/// How many bytes of memory the cache's documents may take by default (estimated).
 pub const DEFAULT_BYTES: usize = 16 * 1024 * 1024;
+
+/// An estimate of the memory a document parsed from `text_len` bytes of text takes:
+/// apollo-compiler's syntax tree, every name, field and argument a node of its own, about
+/// 1.5 KiB and 18 bytes per byte of text (measured on the gateway benchmark's operations and
+/// checked against the allocator by `stitch/tests/plan_cache_memory.rs`).
+///
+/// ```
+/// assert_eq!(quilt_server::parsed_document_weight(1000), 1536 + 18_000);
+/// ```
+pub fn parsed_document_weight(text_len: usize) -> usize {
+    text_len.saturating_mul(18).saturating_add(1536)
+}
 
 /// Parsed documents by their exact text.
 #[derive(Debug)]
@@ -42,9 +54,9 @@ impl Default for DocumentCache {
 }
 
 impl DocumentCache {
-    /// A cache of at most `capacity` documents (0: no caching) and `max_bytes` bytes of their
-    /// text; a document larger than a sixty-fourth of `max_bytes` is never kept, so that a
-    /// few large ones cannot keep evicting the many small ones.
+    /// A cache of at most `capacity` documents (0: no caching) taking at most `max_bytes` of
+    /// memory (estimated); a document weighing more than a sixteenth of `max_bytes` is never
+    /// kept, so that a few large ones cannot keep evicting the many small ones.
     pub fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
             entries: Mutex::new(Entries::default()),
@@ -69,8 +81,8 @@ impl DocumentCache {
     /// Keeps `document` (which passed the limits) by its text, unless it is too large.
     pub fn insert(&self, document: &Document) {
         let text = document.as_str();
-        let size = text.len();
-        if self.capacity == 0 || size > self.max_bytes / 64 {
+        let size = parsed_document_weight(text.len());
+        if self.capacity == 0 || size > self.max_bytes / 16 {
             return;
         }
         let mut entries = self.lock();
@@ -85,7 +97,7 @@ impl DocumentCache {
         entries.documents.insert(Arc::from(text), document.clone());
     }
 
-    /// How many documents and bytes of text the cache holds now.
+    /// How many documents the cache holds now, and their estimated memory.
     #[cfg(test)]
     fn size(&self) -> (usize, usize) {
         let entries = self.lock();
@@ -123,14 +135,19 @@ mod tests {
 
     #[test]
     fn the_cache_is_bounded_in_bytes() {
-        // 64 KiB in all: documents of at most 1 KiB are kept.
+        // 64 KiB of memory in all: documents weighing at most 4 KiB (160 bytes of text).
         let cache = DocumentCache::new(1024, 64 * 1024);
-        let large = format!("{{ a }} # {}", "x".repeat(2000));
+        let large = format!("{{ a }} # {}", "x".repeat(160));
         cache.insert(&parse(&large));
         assert!(cache.get(&large).is_none(), "too large to keep");
+        let kept = format!("{{ a }} # {}", "x".repeat(140));
+        cache.insert(&parse(&kept));
+        assert!(cache.get(&kept).is_some(), "small enough to keep");
         for i in 0..500 {
-            cache.insert(&parse(&format!("{{ a{i} }} # {}", "x".repeat(900))));
-            assert!(cache.size().1 <= 64 * 1024);
+            cache.insert(&parse(&format!("{{ a{i} }} # {}", "x".repeat(100))));
+            let (count, bytes) = cache.size();
+            assert!(bytes <= 64 * 1024);
+            assert!(count <= 64 * 1024 / parsed_document_weight(108));
         }
     }
 }

@@ -158,6 +158,25 @@ impl EntityStep {
         }
     }
 
+    /// An estimate of the memory the step holds, its selection printed twice (as kept and
+    /// in the one document most executions send) and its maps.
+    pub fn weight(&self) -> usize {
+        let printed = self.selection.len() + self.fragments.len();
+        std::mem::size_of::<Self>()
+            + 2 * printed
+            + 256
+            + self.path.iter().map(|p| p.len() + 24).sum::<usize>()
+            + self.aliases.iter().map(|a| a.len() + 24).sum::<usize>()
+            + self.representation.len() * 96
+            + self.requirements.len() * 16
+            + self.fields.len() * (std::mem::size_of::<StepField>() + 16)
+            + self
+                .client_variables
+                .iter()
+                .map(|(_, d)| d.len() + 48)
+                .sum::<usize>()
+    }
+
     /// Puts the step in a deferred group.
     pub(super) fn in_group(mut self, group: usize) -> Self {
         self.group = group;
