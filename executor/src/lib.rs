@@ -21,6 +21,7 @@
 //! # });
 //! ```
 
+pub mod cache;
 pub mod callback;
 mod combinators;
 pub mod data;

@@ -32,8 +32,8 @@ pub struct Limits {
     /// How many bytes of memory the cache of parsed documents may take (up to 1 024
     /// documents, each weighed by
     /// [`parsed_document_weight`](crate::parsed_document_weight)). Only documents that
-    /// passed the limits are kept, each at most a sixteenth of this. `0`: no cache. Default
-    /// 16 MiB.
+    /// passed the limits are kept, each at most a sixteenth of this; once full, only documents
+    /// sent before are admitted. `0`: no cache. Default 8 MiB.
     pub document_cache_bytes: usize,
     /// How many bytes of upload requests (`multipart/form-data`) may be in flight at once,
     /// over every client: each upload reserves its announced length (or
@@ -87,7 +87,7 @@ impl Default for Limits {
             max_aliases: Some(100),
             max_selections: Some(5_000),
             max_root_fields: Some(100),
-            document_cache_bytes: 16 * 1024 * 1024,
+            document_cache_bytes: crate::operation::documents::DEFAULT_BYTES,
             max_upload_bytes_in_flight: 128 * 1024 * 1024,
             max_connections: 10_000,
             header_read_timeout: Some(Duration::from_secs(10)),

@@ -3,11 +3,13 @@
 //! A hit hands back the validated document and its plan: no parsing, validation or planning.
 //! The text is compared on a hit, so a hash collision is a miss, never a wrong plan. Bounded
 //! twice: in entries, and in bytes of memory (each entry weighed by [`Prepared::weight`]), so
-//! that a client sending ever-new large operations cannot make it hold more than its budget.
+//! that a client sending ever-new large operations cannot make it hold more than its budget;
+//! once full, it admits only operations asked for before.
 
-use std::collections::{HashMap, VecDeque};
+use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+
+use quilt_executor::cache::AdmittingCache;
 
 use crate::plan::Prepared;
 
@@ -30,19 +32,12 @@ pub struct PlanCacheStats {
 
 type Key = (u64, Option<String>);
 
-/// The entries with their weights, their keys from oldest to newest, and the weights' sum.
-#[derive(Default)]
-struct Entries {
-    map: HashMap<Key, (Arc<Prepared>, usize)>,
-    order: VecDeque<Key>,
-    bytes: usize,
-}
-
-/// The cache: first in, first out once full.
+/// The cache ([`AdmittingCache`], each entry weighed by [`Prepared::weight`]): once full, an
+/// operation seen once does not evict those clients repeat, so a stream of ever-new operations
+/// (a client's mistake or an attack) can neither flush the plans everyone uses nor churn the
+/// memory.
 pub(crate) struct PlanCache {
-    capacity: usize,
-    max_bytes: usize,
-    entries: Mutex<Entries>,
+    cache: AdmittingCache<Key, Arc<Prepared>>,
     hits: AtomicU64,
     misses: AtomicU64,
     pub(crate) validations: AtomicU64,
@@ -55,9 +50,7 @@ impl PlanCache {
     /// not kept, so that a few large operations cannot keep evicting the many small ones.
     pub fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
-            capacity,
-            max_bytes,
-            entries: Mutex::new(Entries::default()),
+            cache: AdmittingCache::new(capacity, max_bytes),
             hits: AtomicU64::new(0),
             misses: AtomicU64::new(0),
             validations: AtomicU64::new(0),
@@ -74,10 +67,8 @@ impl PlanCache {
     ) -> Option<Arc<Prepared>> {
         let key = (hash, operation_name.map(str::to_owned));
         let found = self
-            .entries
-            .lock()
-            .ok()
-            .and_then(|entries| entries.map.get(&key).map(|(prepared, _)| prepared.clone()))
+            .cache
+            .get(&key)
             .filter(|prepared| &*prepared.text == text);
         match found {
             Some(_) => {
@@ -94,39 +85,12 @@ impl PlanCache {
         found
     }
 
-    /// Stores a prepared operation, evicting the oldest entries while over either bound.
+    /// Offers a prepared operation to the cache, which keeps it unless it is too heavy, or
+    /// the cache is full and the operation was not offered before.
     pub fn insert(&self, hash: u64, prepared: Arc<Prepared>) {
         let weight = prepared.weight();
-        if self.capacity == 0 || weight > self.max_bytes / 16 {
-            return;
-        }
         let key = (hash, prepared.operation_name.clone());
-        // Evicted entries are dropped after the lock is released.
-        let mut evicted = Vec::new();
-        {
-            let Ok(mut guard) = self.entries.lock() else {
-                return;
-            };
-            let entries = &mut *guard;
-            match entries.map.insert(key.clone(), (prepared, weight)) {
-                Some((old, old_weight)) => {
-                    entries.bytes -= old_weight;
-                    evicted.push(old);
-                }
-                None => entries.order.push_back(key),
-            }
-            entries.bytes += weight;
-            while entries.map.len() > self.capacity || entries.bytes > self.max_bytes {
-                let Some(oldest) = entries.order.pop_front() else {
-                    break;
-                };
-                if let Some((old, old_weight)) = entries.map.remove(&oldest) {
-                    entries.bytes -= old_weight;
-                    evicted.push(old);
-                }
-            }
-        }
-        drop(evicted);
+        self.cache.insert(key, prepared, weight);
     }
 
     /// The counters now.
@@ -136,8 +100,8 @@ impl PlanCache {
             misses: self.misses.load(Ordering::Relaxed),
             validations: self.validations.load(Ordering::Relaxed),
             plans: self.plans.load(Ordering::Relaxed),
-            entries: self.entries.lock().map_or(0, |e| e.map.len() as u64),
-            bytes: self.entries.lock().map_or(0, |e| e.bytes as u64),
+            entries: self.cache.len() as u64,
+            bytes: self.cache.bytes() as u64,
         }
     }
 }

@@ -4,22 +4,22 @@
 //! dropping the syntax tree as the largest cost left once answers were shared.
 //!
 //! A [`Document`] is immutable and shared by `Arc`, so handing the same one to concurrent
-//! requests is safe. The cache is bounded in entries and in bytes of document text (a parsed
-//! document takes a few times its text), and keeps only documents that passed the limits
+//! requests is safe. The cache is bounded in entries and in bytes of memory (each document
+//! weighed by [`parsed_document_weight`]), and keeps only documents that passed the limits
 //! (the caller inserts them after checking): a client sending ever-new large documents can
-//! neither grow it past its budget nor make it keep what was refused. When full it starts over
-//! (a workload of ever-new documents gains nothing from it, and loses only the lookups).
+//! neither grow it past its budget nor make it keep what was refused; once full, it keeps
+//! only documents sent before, so such a client does not evict the ones others repeat.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use quilt_executor::Document;
+use quilt_executor::cache::AdmittingCache;
 
 /// How many distinct documents the cache keeps by default.
 pub const DEFAULT_CAPACITY: usize = 1024;
 
 /// How many bytes of memory the cache's documents may take by default (estimated).
-pub const DEFAULT_BYTES: usize = 16 * 1024 * 1024;
+pub const DEFAULT_BYTES: usize = 8 * 1024 * 1024;
 
 /// An estimate of the memory a document parsed from `text_len` bytes of text takes:
 /// apollo-compiler's syntax tree, every name, field and argument a node of its own, about
@@ -33,18 +33,12 @@ pub fn parsed_document_weight(text_len: usize) -> usize {
     text_len.saturating_mul(18).saturating_add(1536)
 }
 
-/// Parsed documents by their exact text.
+/// Parsed documents by their exact text ([`AdmittingCache`]: once full, a document is kept
+/// only when sent before, so ever-new documents neither evict the ones clients repeat nor
+/// churn the memory).
 #[derive(Debug)]
 pub struct DocumentCache {
-    entries: Mutex<Entries>,
-    capacity: usize,
-    max_bytes: usize,
-}
-
-#[derive(Debug, Default)]
-struct Entries {
-    documents: HashMap<Arc<str>, Document>,
-    bytes: usize,
+    cache: AdmittingCache<Arc<str>, Document>,
 }
 
 impl Default for DocumentCache {
@@ -59,55 +53,31 @@ impl DocumentCache {
     /// kept, so that a few large ones cannot keep evicting the many small ones.
     pub fn new(capacity: usize, max_bytes: usize) -> Self {
         Self {
-            entries: Mutex::new(Entries::default()),
-            capacity,
-            max_bytes,
+            cache: AdmittingCache::new(capacity, max_bytes),
         }
     }
 
-    /// Whether documents are kept at all (capacity above 0).
+    /// Whether documents are kept at all.
     pub fn is_enabled(&self) -> bool {
-        self.capacity > 0
+        self.cache.is_enabled()
     }
 
     /// The document for `query` if it was kept before.
     pub fn get(&self, query: &str) -> Option<Document> {
-        if self.capacity == 0 {
-            return None;
-        }
-        self.lock().documents.get(query).cloned()
+        self.cache.get(query)
     }
 
-    /// Keeps `document` (which passed the limits) by its text, unless it is too large.
+    /// Offers `document` (which passed the limits), weighed by [`parsed_document_weight`].
     pub fn insert(&self, document: &Document) {
-        let text = document.as_str();
-        let size = parsed_document_weight(text.len());
-        if self.capacity == 0 || size > self.max_bytes / 16 {
-            return;
-        }
-        let mut entries = self.lock();
-        if entries.documents.contains_key(text) {
-            return;
-        }
-        if entries.documents.len() >= self.capacity || entries.bytes + size > self.max_bytes {
-            entries.documents.clear();
-            entries.bytes = 0;
-        }
-        entries.bytes += size;
-        entries.documents.insert(Arc::from(text), document.clone());
+        let text = document.printed_arc().clone();
+        let weight = parsed_document_weight(text.len());
+        self.cache.insert(text, document.clone(), weight);
     }
 
     /// How many documents the cache holds now, and their estimated memory.
     #[cfg(test)]
     fn size(&self) -> (usize, usize) {
-        let entries = self.lock();
-        (entries.documents.len(), entries.bytes)
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Entries> {
-        self.entries
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
+        (self.cache.len(), self.cache.bytes())
     }
 }
 
@@ -135,12 +105,12 @@ mod tests {
 
     #[test]
     fn the_cache_is_bounded_in_bytes() {
-        // 64 KiB of memory in all: documents weighing at most 4 KiB (160 bytes of text).
+        // 64 KiB of memory in all: documents weighing at most 4 KiB (142 bytes of text).
         let cache = DocumentCache::new(1024, 64 * 1024);
         let large = format!("{{ a }} # {}", "x".repeat(160));
         cache.insert(&parse(&large));
         assert!(cache.get(&large).is_none(), "too large to keep");
-        let kept = format!("{{ a }} # {}", "x".repeat(140));
+        let kept = format!("{{ a }} # {}", "x".repeat(120));
         cache.insert(&parse(&kept));
         assert!(cache.get(&kept).is_some(), "small enough to keep");
         for i in 0..500 {
@@ -149,5 +119,27 @@ mod tests {
             assert!(bytes <= 64 * 1024);
             assert!(count <= 64 * 1024 / parsed_document_weight(108));
         }
+    }
+
+    #[test]
+    fn ever_new_documents_do_not_evict_a_repeated_one() {
+        let cache = DocumentCache::new(8, 1 << 20);
+        let repeated = parse("{ repeated }");
+        cache.insert(&repeated);
+        assert!(cache.get("{ repeated }").is_some());
+        for i in 0..1000 {
+            let text = format!("{{ a{i} }}");
+            cache.insert(&parse(&text));
+            assert!(
+                cache.get("{ repeated }").is_some(),
+                "after {i} new documents"
+            );
+        }
+        assert_eq!(cache.size().0, 8);
+        // A document sent again is kept, in place of one not read since.
+        cache.insert(&parse("{ again }"));
+        cache.insert(&parse("{ again }"));
+        assert!(cache.get("{ again }").is_some());
+        assert!(cache.get("{ repeated }").is_some());
     }
 }
