@@ -118,7 +118,7 @@ pub struct LimitsSection {
     pub max_upload_files: Option<usize>,
     /// Bytes of upload requests in flight over every client (default 128 MiB).
     pub max_upload_bytes_in_flight: Option<usize>,
-    /// Estimated memory the parsed-document cache may take, in bytes (default 8 MiB; 0: none).
+    /// Estimated memory the parsed-document cache may take, in bytes (default 4 MiB; 0: none).
     pub document_cache_bytes: Option<usize>,
     /// TCP connections open at once (default 10 000).
     pub max_connections: Option<usize>,
@@ -144,7 +144,7 @@ pub struct LimitsSection {
     /// How many planned operations the stitched schema keeps (default 1 024).
     pub plan_cache_capacity: Option<usize>,
     /// How much memory the planned operations kept may take, estimated in bytes (default
-    /// 16 MiB).
+    /// 8 MiB).
     pub plan_cache_bytes: Option<usize>,
     /// How many deferred fragments an operation may have (default 64).
     pub max_deferred_fragments: Option<usize>,

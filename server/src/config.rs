@@ -33,7 +33,7 @@ pub struct Limits {
     /// documents, each weighed by
     /// [`parsed_document_weight`](crate::parsed_document_weight)). Only documents that
     /// passed the limits are kept, each at most a sixteenth of this; once full, only documents
-    /// sent before are admitted. `0`: no cache. Default 8 MiB.
+    /// sent before are admitted. `0`: no cache. Default 4 MiB.
     pub document_cache_bytes: usize,
     /// How many bytes of upload requests (`multipart/form-data`) may be in flight at once,
     /// over every client: each upload reserves its announced length (or

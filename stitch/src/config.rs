@@ -247,7 +247,7 @@ pub struct StitchLimits {
     /// How many prepared operations the plan cache keeps (default 1024).
     pub plan_cache_capacity: usize,
     /// How much memory the plan cache's entries may hold, estimated in bytes (default
-    /// 16 MiB; an operation weighing more than a sixteenth of it is planned every time; once
+    /// 8 MiB; an operation weighing more than a sixteenth of it is planned every time; once
     /// full, only operations asked for before are admitted).
     pub plan_cache_bytes: usize,
     /// How many deferred fragments an operation may have, each counted once per place it
@@ -262,7 +262,7 @@ impl Default for StitchLimits {
             max_depth: 64,
             max_nesting: 256,
             plan_cache_capacity: 1024,
-            plan_cache_bytes: 16 * 1024 * 1024,
+            plan_cache_bytes: 8 * 1024 * 1024,
             max_deferred_fragments: 64,
         }
     }

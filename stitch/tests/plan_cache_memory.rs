@@ -72,7 +72,11 @@ fn operation(family: &str, i: usize) -> String {
 fn each_planned_operation_is_weighed_near_the_memory_it_takes() {
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
     let _profiler = dhat::Profiler::builder().testing().build();
-    let gateway = stitched(StitchLimits::default());
+    // Room for every operation below.
+    let gateway = stitched(StitchLimits {
+        plan_cache_bytes: 64 * 1024 * 1024,
+        ..StitchLimits::default()
+    });
     for family in ["heavy", "simple", "wide"] {
         gateway.explain(&operation(family, 0), None).unwrap();
         let (heap, weighed) = (live(), gateway.plan_cache_stats().bytes);

@@ -19,7 +19,7 @@ use quilt_executor::cache::AdmittingCache;
 pub const DEFAULT_CAPACITY: usize = 1024;
 
 /// How many bytes of memory the cache's documents may take by default (estimated).
-pub const DEFAULT_BYTES: usize = 8 * 1024 * 1024;
+pub const DEFAULT_BYTES: usize = 4 * 1024 * 1024;
 
 /// An estimate of the memory a document parsed from `text_len` bytes of text takes:
 /// apollo-compiler's syntax tree, every name, field and argument a node of its own, about
