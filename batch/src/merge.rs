@@ -164,6 +164,10 @@ fn rename(index: usize, request: &Request) -> Result<Renamed, Unmergeable> {
         }
     }
     let depends_on_variables = renamer.conditions.read_variables.get();
+    if depends_on_variables && matches!(tree, std::borrow::Cow::Owned(_)) {
+        // Renamed again for every request (the renaming is not cached): keep the tree.
+        let _ = request.document.ast();
+    }
     Ok(Renamed {
         operation_type: operation.operation_type,
         operation_name: operation.name.clone(),

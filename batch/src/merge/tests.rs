@@ -424,3 +424,43 @@ fn conditions_read_variables_given_as_json_text() {
     let (_, _, plan) = merge(&[r]);
     assert_eq!(plan_keys(&plan), vec![vec!["a", "b"]]);
 }
+
+#[test]
+fn a_printed_document_is_parsed_for_its_renaming_and_kept_only_when_renamed_per_request() {
+    use quilt_executor::{Document, OperationType};
+    use std::borrow::Cow;
+    // Cached renamings: the tree is parsed for the renaming and not kept.
+    let plain = Document::from_printed(
+        "query Q($a: Int) { f(a: $a) }",
+        OperationType::Query,
+        Some("Q"),
+    )
+    .with_incremental_delivery(false);
+    let mut request = Request::from_document(plain.clone());
+    request.operation_name = Some("Q".into());
+    let merged = combined(&[request.clone(), request.clone()]);
+    assert_eq!(
+        merged.request.document.as_str(),
+        "query Q($_v0_a: Int, $_v1_a: Int) { _v0_f: f(a: $_v0_a) _v1_f: f(a: $_v1_a) }"
+    );
+    assert!(matches!(plain.syntax(), Cow::Owned(_)));
+    // A top-level condition on a variable: renamed for every request, so the tree is kept.
+    let conditional = Document::from_printed(
+        "query Q($c: Boolean!) { f @include(if: $c) g }",
+        OperationType::Query,
+        Some("Q"),
+    )
+    .with_incremental_delivery(false);
+    let mut request = Request::from_document(conditional.clone())
+        .variables(json!({"c": true}).as_object().cloned().unwrap_or_default());
+    request.operation_name = Some("Q".into());
+    let merged = combined(&[request.clone(), request]);
+    assert!(
+        merged
+            .request
+            .document
+            .as_str()
+            .contains("_v1_f: f @include(if: $_v1_c)")
+    );
+    assert!(matches!(conditional.syntax(), Cow::Borrowed(_)));
+}
