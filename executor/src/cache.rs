@@ -115,6 +115,8 @@ impl<K: Hash + Eq + Clone, V: Clone> AdmittingCache<K, V> {
                 let old = std::mem::replace(&mut entry.value, value);
                 entry.weight = weight;
                 evicted.push(old);
+                // Heavier than before: others may have to make room.
+                self.evict(inner, &mut evicted);
                 true
             } else {
                 let room =
@@ -254,5 +256,23 @@ mod tests {
             (cache.get("a"), cache.bytes(), cache.len()),
             (Some(2), 20, 1)
         );
+    }
+
+    #[test]
+    fn a_kept_key_offered_again_heavier_makes_the_oldest_others_leave() {
+        // At most 20 bytes an entry: 17 of 18 bytes fit (306), 17 of 20 do not.
+        let cache = AdmittingCache::new(100, 320);
+        for key in 0..17 {
+            assert!(cache.insert(key, 0, 18));
+        }
+        for key in (1..17).rev() {
+            assert!(cache.insert(key, 1, 20));
+            assert!(cache.bytes() <= 320, "{} bytes after {key}", cache.bytes());
+            assert_eq!(cache.get(&key), Some(1));
+        }
+        // The oldest, never read, made room; every one offered again stays.
+        assert_eq!((cache.len(), cache.bytes()), (16, 320));
+        assert_eq!(cache.get(&0), None);
+        assert!((1..17).all(|key| cache.get(&key) == Some(1)));
     }
 }
