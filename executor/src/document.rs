@@ -11,7 +11,7 @@ use crate::result::{GraphQLError, Location};
 /// The operation type of a GraphQL operation: query, mutation or subscription.
 pub use apollo_compiler::ast::OperationType;
 
-/// A parsed GraphQL document that is cheap to clone and printed at most once.
+/// A GraphQL document that is cheap to clone, printed at most once and parsed at most once.
 ///
 /// Cloning a `Document` clones an [`Arc`]. A document parsed from source keeps that source as its
 /// printed form, so proxying a request never re-prints it; a document built from an AST is printed
