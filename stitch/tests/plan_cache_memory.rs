@@ -5,7 +5,6 @@
 
 use std::sync::Mutex;
 
-use async_graphql::SDLExportOptions;
 use quilt_executor::{Document, ExecutorError, from_fn};
 use quilt_stitch::{StitchLimits, StitchedSchema, Stitcher, SubschemaConfig};
 use quilt_test_support::federation;
@@ -22,27 +21,8 @@ fn live() -> usize {
 
 /// The four federation services stitched (planned only: no service is called).
 fn stitched(limits: StitchLimits) -> StitchedSchema {
-    let options = || SDLExportOptions::new().federation();
-    let subgraphs = [
-        (
-            "accounts",
-            federation::accounts::schema().sdl_with_options(options()),
-        ),
-        (
-            "inventory",
-            federation::inventory::schema().sdl_with_options(options()),
-        ),
-        (
-            "products",
-            federation::products::schema().sdl_with_options(options()),
-        ),
-        (
-            "reviews",
-            federation::reviews::schema().sdl_with_options(options()),
-        ),
-    ];
     let mut stitcher = Stitcher::new().limits(limits);
-    for (name, sdl) in subgraphs {
+    for (name, sdl) in federation::sdls() {
         let schema = quilt_wrap::schema_from_federation_sdl(&sdl).unwrap();
         let unused = from_fn(|_| async { Err(ExecutorError::other("no service is called")) });
         stitcher = stitcher.subschema(SubschemaConfig::new(name, schema, unused));

@@ -285,29 +285,9 @@ fn an_abstract_type_across_services() {
 
 #[test]
 fn federation_keys_through_entities() {
-    use async_graphql::SDLExportOptions;
     use quilt_test_support::federation;
-    let options = || SDLExportOptions::new().federation();
-    let subgraphs = [
-        (
-            "accounts",
-            federation::accounts::schema().sdl_with_options(options()),
-        ),
-        (
-            "inventory",
-            federation::inventory::schema().sdl_with_options(options()),
-        ),
-        (
-            "products",
-            federation::products::schema().sdl_with_options(options()),
-        ),
-        (
-            "reviews",
-            federation::reviews::schema().sdl_with_options(options()),
-        ),
-    ];
     let mut stitcher = Stitcher::new();
-    for (name, sdl) in subgraphs {
+    for (name, sdl) in federation::sdls() {
         let schema = quilt_wrap::schema_from_federation_sdl(&sdl).unwrap();
         stitcher = stitcher.subschema(SubschemaConfig::new(name, schema, unused()));
     }

@@ -66,6 +66,18 @@ pub fn large_query(first: usize) -> String {
 /// The names of the subgraphs, in the order [`Subgraphs::all`] lists them.
 pub const NAMES: [&str; 4] = ["accounts", "inventory", "products", "reviews"];
 
+/// Each subgraph's name and its federation SDL (`_service { sdl }`), in [`NAMES`]' order: what a
+/// gateway composes from, for tests that plan without starting the services.
+pub fn sdls() -> [(&'static str, String); 4] {
+    let options = || async_graphql::SDLExportOptions::new().federation();
+    [
+        ("accounts", accounts::schema().sdl_with_options(options())),
+        ("inventory", inventory::schema().sdl_with_options(options())),
+        ("products", products::schema().sdl_with_options(options())),
+        ("reviews", reviews::schema().sdl_with_options(options())),
+    ]
+}
+
 /// The four subgraphs, running. Dropping them stops them. (Their [`TestServer::restart`] would
 /// start the standard test subgraph instead: to restart one, stop it and use [`start_on`].)
 pub struct Subgraphs {
