@@ -104,7 +104,6 @@ impl<K: Hash + Eq + Clone, V: Clone> AdmittingCache<K, V> {
         if !self.is_enabled() || weight > self.max_bytes / 16 {
             return false;
         }
-        let hash = self.hasher.hash_one(&key);
         // Evicted values are dropped after the lock is released.
         let mut evicted = Vec::new();
         let kept = {
@@ -121,7 +120,9 @@ impl<K: Hash + Eq + Clone, V: Clone> AdmittingCache<K, V> {
             } else {
                 let room =
                     inner.map.len() < self.capacity && inner.bytes + weight <= self.max_bytes;
-                if room || inner.doorkeeper.remove(&hash) {
+                // The key's hash is needed only when full.
+                let hash = (!room).then(|| self.hasher.hash_one(&key));
+                if hash.is_none_or(|hash| inner.doorkeeper.remove(&hash)) {
                     inner.map.insert(
                         key.clone(),
                         Entry {
@@ -139,7 +140,7 @@ impl<K: Hash + Eq + Clone, V: Clone> AdmittingCache<K, V> {
                     if inner.doorkeeper.len() >= self.capacity.saturating_mul(4).max(1024) {
                         inner.doorkeeper.clear();
                     }
-                    inner.doorkeeper.insert(hash);
+                    inner.doorkeeper.extend(hash);
                     false
                 }
             }
