@@ -4,9 +4,15 @@
 //! as UTF-8 once, strings without escapes are taken as slices of it (found 16 bytes at a
 //! step), integers that fit are read here, and the rare rest (strings with escapes, floats,
 //! integers beyond 64 bits) is handed to serde_json, so their values are serde_json's own to
-//! the bit. Objects and lists collect their members on a stack the parser owns and are
-//! allocated once, at their size. Nesting deeper than serde_json's limit (128) is an error, as
-//! there.
+//! the bit. Nesting deeper than serde_json's limit (128) is an error, as there.
+//!
+//! Values are never returned: each is written into its place on a stack of members the parser
+//! owns (a list's items are members without keys), and an object takes its members off the top
+//! in one copy when it is complete, allocated once at its size. (Returning each value as a
+//! `Result<Data, _>` made the caller copy it out of the callee's stores at once, in pieces that
+//! straddled them: the processor cannot forward such a load from its store buffer and waits for
+//! the stores to land. That wait was two thirds of the parser's time on the large benchmark
+//! answer; `benches/data.rs` measures it.)
 
 use serde::de::Error as _;
 
@@ -19,51 +25,49 @@ const MAX_DEPTH: usize = 127;
 pub(super) fn parse(json: &[u8]) -> serde_json::Result<Data> {
     let text = std::str::from_utf8(json)
         .map_err(|e| serde_json::Error::custom(format!("invalid UTF-8 in JSON: {e}")))?;
-    let (members, items) = STACKS.take();
+    let mut members = STACK.take();
+    members.push((Str::const_new(""), Data::Null));
     let mut parser = Parser {
         text,
         bytes: text.as_bytes(),
         pos: 0,
         depth: 0,
         members,
-        items,
     };
     let mut outcome = parser.value();
     parser.skip_whitespace();
     if outcome.is_ok() && parser.pos != parser.bytes.len() {
         outcome = Err(parser.error("trailing characters"));
     }
-    let (mut members, mut items) = (parser.members, parser.items);
+    let mut members = parser.members;
+    let outcome = outcome.map(|()| members.swap_remove(0).1);
     members.clear();
-    items.clear();
-    if members.capacity() <= STACK_KEEP && items.capacity() <= STACK_KEEP {
-        STACKS.set((members, items));
+    if members.capacity() <= STACK_KEEP {
+        STACK.set(members);
     }
     outcome
 }
 
-/// The most members (items) the kept stacks may hold: one huge answer does not keep its
-/// memory.
+/// The most members the kept stack may hold: one huge answer does not keep its memory.
 const STACK_KEEP: usize = 4096;
 
-/// The member stack and the item stack of a parse.
-type Stacks = (Vec<(Str, Data)>, Vec<Data>);
-
 thread_local! {
-    /// The stacks of this thread's last parse, kept for the next one (taken and put back once
-    /// per parse, so they are not grown again for every answer).
-    static STACKS: std::cell::Cell<Stacks> = const { std::cell::Cell::new((Vec::new(), Vec::new())) };
+    /// The member stack of this thread's last parse, kept for the next one (taken and put back
+    /// once per parse, so it is not grown again for every answer).
+    static STACK: std::cell::Cell<Vec<(Str, Data)>> = const { std::cell::Cell::new(Vec::new()) };
 }
+
+/// The key of a list's items on the member stack.
+const NO_KEY: Str = Str::const_new("");
 
 struct Parser<'t> {
     text: &'t str,
     bytes: &'t [u8],
     pos: usize,
     depth: usize,
-    /// The members of the objects being read, innermost last.
+    /// The members of the objects and the items of the lists being read, innermost last; the
+    /// last one is where the value being read goes.
     members: Vec<(Str, Data)>,
-    /// The items of the lists being read, innermost last.
-    items: Vec<Data>,
 }
 
 impl Parser<'_> {
@@ -83,11 +87,25 @@ impl Parser<'_> {
         self.bytes.get(self.pos).copied()
     }
 
-    fn value(&mut self) -> serde_json::Result<Data> {
+    /// Puts `value` where the value being read goes: the last member's value.
+    #[inline(always)]
+    fn put(&mut self, value: Data) {
+        if let Some((_, slot)) = self.members.last_mut() {
+            *slot = value;
+        }
+    }
+
+    /// Reads one value into the last member.
+    fn value(&mut self) -> serde_json::Result<()> {
         match self.peek() {
             Some(b'{') => self.object(),
             Some(b'[') => self.list(),
-            Some(b'"') => self.string().map(Data::String),
+            Some(b'"') => {
+                let string = self.string()?;
+                let string = self.str_of(string)?;
+                self.put(Data::String(string));
+                Ok(())
+            }
             Some(b't') => self.literal("true", Data::Bool(true)),
             Some(b'f') => self.literal("false", Data::Bool(false)),
             Some(b'n') => self.literal("null", Data::Null),
@@ -97,10 +115,11 @@ impl Parser<'_> {
         }
     }
 
-    fn literal(&mut self, word: &str, value: Data) -> serde_json::Result<Data> {
+    fn literal(&mut self, word: &str, value: Data) -> serde_json::Result<()> {
         if self.bytes[self.pos..].starts_with(word.as_bytes()) {
             self.pos += word.len();
-            Ok(value)
+            self.put(value);
+            Ok(())
         } else {
             Err(self.error("expected a value"))
         }
@@ -115,13 +134,14 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn list(&mut self) -> serde_json::Result<Data> {
+    fn list(&mut self) -> serde_json::Result<()> {
         self.enter()?;
-        let base = self.items.len();
-        let outcome = self.list_items();
-        let items = self.items.split_off(base);
+        let base = self.members.len();
+        self.list_items()?;
+        let items: Box<[Data]> = self.members.drain(base..).map(|(_, item)| item).collect();
         self.depth -= 1;
-        outcome.map(|()| Data::List(items.into_boxed_slice()))
+        self.put(Data::List(items));
+        Ok(())
     }
 
     fn list_items(&mut self) -> serde_json::Result<()> {
@@ -130,8 +150,8 @@ impl Parser<'_> {
             return Ok(());
         }
         loop {
-            let item = self.value()?;
-            self.items.push(item);
+            self.members.push((NO_KEY, Data::Null));
+            self.value()?;
             match self.peek() {
                 Some(b',') => self.pos += 1,
                 Some(b']') => {
@@ -144,16 +164,17 @@ impl Parser<'_> {
         }
     }
 
-    fn object(&mut self) -> serde_json::Result<Data> {
+    fn object(&mut self) -> serde_json::Result<()> {
         self.enter()?;
         let base = self.members.len();
-        let outcome = self.object_members(base);
+        self.object_members(base)?;
         let members = self.members.split_off(base);
         self.depth -= 1;
-        outcome?;
-        Ok(Data::Object(Object::from_members(members)))
+        self.put(Data::Object(Object::from_members(members)));
+        Ok(())
     }
 
+    /// The members of an object whose members start at `base` on the stack.
     fn object_members(&mut self, base: usize) -> serde_json::Result<()> {
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -162,31 +183,28 @@ impl Parser<'_> {
         // One bit per (length, last byte) of the keys so far: a key whose bit is clear is new
         // without comparing it with the others.
         let mut seen = 0u64;
+        // Once a key with escapes was read, every key is checked (its text is not its value).
+        let mut escapes = false;
         loop {
             if self.peek() != Some(b'"') {
                 return Err(self.error("expected a string key"));
             }
             let key = self.string()?;
+            let (start, end, escaped) = key;
+            escapes |= escaped;
+            let last = if end > start { self.bytes[end - 1] } else { 0 };
+            let bit = 1u64 << (((end - start) * 7 + usize::from(last)) % 64);
+            let maybe_seen = escapes || seen & bit != 0;
+            seen |= bit;
+            let key = self.str_of(key)?;
+            self.members.push((key, Data::Null));
             if self.peek() != Some(b':') {
                 return Err(self.error("expected `:`"));
             }
             self.pos += 1;
-            let value = self.value()?;
-            let bit = 1u64
-                << ((key.len() * 7 + usize::from(key.as_bytes().last().copied().unwrap_or(0)))
-                    % 64);
-            let maybe_seen = seen & bit != 0;
-            seen |= bit;
-            let mine = &mut self.members[base..];
-            if maybe_seen
-                && mine.len() < LINEAR_DUPLICATE_CHECK
-                && let Some(slot) = mine.iter_mut().find(|(k, _)| super::key_eq(k, &key))
-            {
-                // A repeated key keeps its first place and takes the last value, as
-                // serde_json's map does.
-                slot.1 = value;
-            } else {
-                self.members.push((key, value));
+            self.value()?;
+            if maybe_seen {
+                self.merge_repeated(base);
             }
             match self.peek() {
                 Some(b',') => self.pos += 1,
@@ -200,8 +218,29 @@ impl Parser<'_> {
         }
     }
 
-    /// A string; `self.pos` is at its opening quote.
-    fn string(&mut self) -> serde_json::Result<Str> {
+    /// The last member read, when its key is one of the members' before it (in an object of
+    /// fewer than [`LINEAR_DUPLICATE_CHECK`] members), gives that one its value and goes: a
+    /// repeated key keeps its first place and takes the last value, as serde_json's map does.
+    /// (Larger objects have theirs merged by [`Object::from_members`].)
+    fn merge_repeated(&mut self, base: usize) {
+        let mine = &self.members[base..];
+        let Some(((key, _), before)) = mine.split_last() else {
+            return;
+        };
+        if mine.len() > LINEAR_DUPLICATE_CHECK {
+            return;
+        }
+        if let Some(i) = before.iter().position(|(k, _)| super::key_eq(k, key))
+            && let Some((_, value)) = self.members.pop()
+        {
+            self.members[base + i].1 = value;
+        }
+    }
+
+    /// A string, found; `self.pos` is at its opening quote. `(start, end, false)`: its text
+    /// is `start..end`, without escapes; `(open, close, true)`: the literal from its opening
+    /// to its closing quote has escapes (see [`str_of`](Self::str_of)).
+    fn string(&mut self) -> serde_json::Result<(usize, usize, bool)> {
         let open = self.pos;
         let start = open + 1;
         let Some(offset) = find_special(&self.bytes[start..]) else {
@@ -212,7 +251,7 @@ impl Parser<'_> {
         match self.bytes[at] {
             b'"' => {
                 self.pos = at + 1;
-                Ok(Str::new(&self.text[start..at]))
+                Ok((start, at, false))
             }
             b'\\' => self.escaped_string(open, at),
             _ => {
@@ -223,8 +262,12 @@ impl Parser<'_> {
     }
 
     /// A string with escapes, from its opening quote at `open`; `at` is its first backslash.
-    /// The end is found here, the escapes are decoded by serde_json.
-    fn escaped_string(&mut self, open: usize, mut at: usize) -> serde_json::Result<Str> {
+    /// The end is found here, the escapes are decoded by [`str_of`](Self::str_of).
+    fn escaped_string(
+        &mut self,
+        open: usize,
+        mut at: usize,
+    ) -> serde_json::Result<(usize, usize, bool)> {
         loop {
             // `at` is at a backslash: the next byte is escaped (a `\u` escape's hex digits are
             // ordinary characters to the search).
@@ -246,11 +289,23 @@ impl Parser<'_> {
             }
         }
         self.pos = at + 1;
-        let decoded: String = serde_json::from_str(&self.text[open..=at])?;
-        Ok(Str::from(decoded))
+        Ok((open, at + 1, true))
     }
 
-    fn number(&mut self) -> serde_json::Result<Data> {
+    /// The value of a string [found](Self::string): its text, or its escapes decoded by
+    /// serde_json.
+    #[inline(always)]
+    fn str_of(&self, (start, end, escaped): (usize, usize, bool)) -> serde_json::Result<Str> {
+        if escaped {
+            let decoded: String = serde_json::from_str(&self.text[start..end])?;
+            Ok(Str::from(decoded))
+        } else {
+            Ok(Str::new(&self.text[start..end]))
+        }
+    }
+
+    /// Reads a number into the last member.
+    fn number(&mut self) -> serde_json::Result<()> {
         let start = self.pos;
         let bytes = self.bytes;
         let mut at = start;
@@ -313,16 +368,19 @@ impl Parser<'_> {
                 .iter()
                 .fold(0u64, |n, d| n * 10 + u64::from(d - b'0'));
             if !negative {
-                return Ok(Data::Number(magnitude.into()));
+                self.put(Data::Number(magnitude.into()));
+                return Ok(());
             }
             if magnitude != 0 {
                 // At most 18 digits: below i64::MAX.
-                return Ok(Data::Number((-(magnitude as i64)).into()));
+                self.put(Data::Number((-(magnitude as i64)).into()));
+                return Ok(());
             }
         }
         // Floats, `-0` and long integers: serde_json's own reading, to the bit.
         let number: serde_json::Number = serde_json::from_str(&self.text[start..at])?;
-        Ok(Data::Number(number))
+        self.put(Data::Number(number));
+        Ok(())
     }
 }
 
@@ -427,6 +485,11 @@ mod tests {
             r#"{"a":1,"b":[true,{"c":null}],"d":"x"}"#,
             r#" { "a" : { "b" : [ [ ] , { } ] } } "#,
             r#"{"a":1,"a":2}"#,
+            r#"{"a":1,"b":2,"a":3,"c":{"a":4,"a":5},"b":6}"#,
+            // A key written with escapes is the same key as its plain spelling.
+            r#"{"é":1,"é":2}"#,
+            r#"{"é":1,"x":0,"é":2}"#,
+            r#"{"a"b":1,"a"b":2}"#,
         ] {
             agree(text);
         }
