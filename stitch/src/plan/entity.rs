@@ -93,7 +93,15 @@ pub(crate) struct EntityStep {
     pub field_args: Vec<(Name, Node<apollo_compiler::ast::Value>)>,
     /// Documents already printed and parsed, by shape (argument names, object count).
     documents: RwLock<HashMap<String, Document>>,
+    /// How many distinct representations the step's last run found (at most
+    /// [`MAX_DISTINCT_HINT`]): the next run's set of them starts at that size instead of
+    /// growing to it.
+    pub distinct_hint: std::sync::atomic::AtomicUsize,
 }
+
+/// The largest [`EntityStep::distinct_hint`]: one huge answer does not make every later run
+/// reserve for it.
+pub(crate) const MAX_DISTINCT_HINT: usize = 1 << 16;
 
 impl std::fmt::Debug for EntityStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -155,6 +163,7 @@ impl EntityStep {
             placement: None,
             field_args: Vec::new(),
             documents: RwLock::new(HashMap::new()),
+            distinct_hint: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 

@@ -3,6 +3,8 @@
 //! ones once), written as values or, for `_entities` with an executor that takes raw
 //! variables, straight as JSON text.
 
+use std::sync::atomic::Ordering;
+
 use apollo_compiler::collections::HashMap;
 use quilt_executor::data::Object;
 use quilt_executor::{Data, JsonMap};
@@ -10,7 +12,7 @@ use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::plan::EntityStep;
+use crate::plan::{EntityStep, MAX_DISTINCT_HINT};
 
 /// The objects an entity step applies to.
 #[derive(Default)]
@@ -77,7 +79,10 @@ pub(super) fn gather(step: &EntityStep, data: &Object, raw: bool) -> Gathered {
         step,
         gathered: Gathered::default(),
         raw_values: raw.then(Vec::new),
-        seen: HashMap::default(),
+        seen: HashMap::with_capacity_and_hasher(
+            step.distinct_hint.load(Ordering::Relaxed),
+            Default::default(),
+        ),
         key: Vec::new(),
         hints: vec![0; step.path.len().saturating_sub(1)],
         found: Vec::with_capacity(step.requirements.len()),
@@ -92,6 +97,8 @@ pub(super) fn gather(step: &EntityStep, data: &Object, raw: bool) -> Gathered {
             }
         }
     }
+    step.distinct_hint
+        .store(walk.seen.len().min(MAX_DISTINCT_HINT), Ordering::Relaxed);
     let mut gathered = walk.gathered;
     match walk.raw_values {
         Some(values) => {
