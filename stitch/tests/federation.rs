@@ -103,6 +103,43 @@ async fn requires_and_provides_decide_who_resolves_a_field() {
     );
 }
 
+/// Key and required fields the client selects itself are read from the client's fields (the
+/// planner does not select them twice): the answers are the data's, whether the client's
+/// field is plain, aliased or conditional.
+#[tokio::test]
+async fn requirements_read_from_the_clients_own_fields_give_the_datas_answers() {
+    let subgraphs = federation::start_all().await.unwrap();
+    let gateway = stitched(&subgraphs).await;
+    let products = expected::large_response(5)["data"]["topProducts"].clone();
+    let products = products.as_array().unwrap();
+    // Every requirement (upc, price, weight) selected plainly by the client.
+    let plain = run_op(&gateway, &federation::large_query(5), json!({}), None).await;
+    assert_eq!(plain, expected::large_response(5));
+    let query = "query Q($x: Boolean!) { topProducts(first: 5) { price @include(if: $x) \
+                 mass: weight upc shippingEstimate } }";
+    for x in [true, false] {
+        let result = run_op(&gateway, query, json!({ "x": x }), None).await;
+        let wanted: Vec<serde_json::Value> = products
+            .iter()
+            .map(|p| {
+                let mut object = serde_json::Map::new();
+                if x {
+                    object.insert("price".into(), p["price"].clone());
+                }
+                object.insert("mass".into(), p["weight"].clone());
+                object.insert("upc".into(), p["upc"].clone());
+                object.insert("shippingEstimate".into(), p["shippingEstimate"].clone());
+                serde_json::Value::Object(object)
+            })
+            .collect();
+        assert_eq!(
+            serde_json::to_string(&result).unwrap(),
+            serde_json::to_string(&json!({ "data": { "topProducts": wanted } })).unwrap(),
+            "x = {x}"
+        );
+    }
+}
+
 /// Passes requests on to Quilt's HTTP executor, as they are (`raw`) or with the variables given
 /// as JSON text read into values first (as an executor reading variables by value does), and
 /// records each request's variables by value (the JSON text ones parsed) and whether any went

@@ -115,7 +115,7 @@ fn the_intermediate_key_selected_by_the_client_adds_no_step() {
     query
       fetch a: { aProducts { _qk_id: id } }
       level 1
-        b.bProductsById [aProducts] Product (id): { upc weight _qk_upc: upc }
+        b.bProductsById [aProducts] Product (id): { upc weight }
       level 2
         c.cProductsByUpc [aProducts] Product (upc): { price }
     ");
@@ -295,21 +295,42 @@ fn federation_keys_through_entities() {
     insta::assert_snapshot!(explain(&gateway, federation::HEAVY_QUERY), @r"
     query
       fetch accounts: query TestQuery { users { ...User _qk_id: id } } fragment User on User { id username name }
-      fetch products: query TestQuery { topProducts { ... on Product { _qk_upc: upc name price _qk_price: price _qk_weight: weight upc weight } _qk_upc: upc } }
+      fetch products: query TestQuery { topProducts { ... on Product { name price upc weight } _qk_upc: upc } }
       level 1
-        reviews._entities [users] User (id): { reviews { ...Review product { ... on Product { _qk_upc: upc upc } reviews { ...Review author { ... on User { id username _qk_id: id } reviews { ...Review product { ... on Product { _qk_upc: upc upc } } } } } } } }fragment Review on Review { id body }
+        reviews._entities [users] User (id): { reviews { ...Review product { ... on Product { upc } reviews { ...Review author { ... on User { id username } reviews { ...Review product { ... on Product { upc } } } } } } } }fragment Review on Review { id body }
         inventory._entities [topProducts] Product (upc, price, weight): { inStock shippingEstimate }
-        reviews._entities [topProducts] Product (upc): { reviews { ...Review author { ... on User { id username _qk_id: id } reviews { ...Review product { ... on Product { _qk_upc: upc upc } } } } } }fragment Review on Review { id body }
+        reviews._entities [topProducts] Product (upc): { reviews { ...Review author { ... on User { id username } reviews { ...Review product { ... on Product { upc } } } } } }fragment Review on Review { id body }
       level 2
-        products._entities [users.reviews.product] Product (upc): { name price weight _qk_price: price _qk_weight: weight }
+        products._entities [users.reviews.product] Product (upc): { name price weight }
         accounts._entities [users.reviews.product.reviews.author] User (id): { name }
-        products._entities [users.reviews.product.reviews.author.reviews.product] Product (upc): { name price weight _qk_price: price _qk_weight: weight }
+        products._entities [users.reviews.product.reviews.author.reviews.product] Product (upc): { name price weight }
         accounts._entities [topProducts.reviews.author] User (id): { name }
-        products._entities [topProducts.reviews.author.reviews.product] Product (upc): { name price weight _qk_price: price _qk_weight: weight }
+        products._entities [topProducts.reviews.author.reviews.product] Product (upc): { name price weight }
       level 3
         inventory._entities [users.reviews.product] Product (upc, price, weight): { inStock shippingEstimate }
         inventory._entities [users.reviews.product.reviews.author.reviews.product] Product (upc, price, weight): { inStock shippingEstimate }
         inventory._entities [topProducts.reviews.author.reviews.product] Product (upc, price, weight): { inStock shippingEstimate }
+    ");
+}
+
+/// A key field the client selects plainly (no alias, arguments or directives) beside the
+/// fields that need it is not selected a second time under its `_qk_` alias; one selected
+/// under another name or only on a condition still is.
+#[test]
+fn a_key_the_client_selects_plainly_is_not_selected_twice() {
+    use quilt_test_support::federation;
+    let mut stitcher = Stitcher::new();
+    for (name, sdl) in federation::sdls() {
+        let schema = quilt_wrap::schema_from_federation_sdl(&sdl).unwrap();
+        stitcher = stitcher.subschema(SubschemaConfig::new(name, schema, unused()));
+    }
+    let gateway = stitcher.build().unwrap();
+    let query = "query Q($x: Boolean!) { topProducts { price @include(if: $x) mass: weight upc shippingEstimate } }";
+    insta::assert_snapshot!(explain(&gateway, query), @r"
+    query
+      fetch products: query Q($x: Boolean!) { topProducts { price @include(if: $x) mass: weight upc _qk_price: price _qk_weight: weight } }
+      level 1
+        inventory._entities [topProducts] Product (upc, price, weight): { shippingEstimate }
     ");
 }
 

@@ -12,7 +12,9 @@ use quilt_executor::Document;
 
 use super::defer::DeferGroups;
 use super::entity::EntityStep;
-use super::project::{Planner, StepCtx, key_alias, location, only_conditions, with_conditions};
+use super::project::{
+    Planner, StepCtx, key_alias, location, only_conditions, selects_plainly, with_conditions,
+};
 use super::vars::{variables_in_directives, variables_in_set};
 use super::{FetchStep, Plan, PlanError, PlanInput, StepField};
 
@@ -338,7 +340,15 @@ fn entity_step(planner: &mut Planner<'_, '_>, index: usize) -> Result<EntityStep
         }
     }
     for field in extra {
-        set.push(Selection::Field(field));
+        // A requirement the step selects plainly anyway is read from that field (see
+        // `project::selects_plainly`).
+        let plain = set
+            .selections
+            .iter()
+            .any(|s| matches!(s, Selection::Field(f) if selects_plainly(f, &field)));
+        if !plain {
+            set.push(Selection::Field(field));
+        }
     }
     let (printed_fragments, client_variables) = finish_printed(planner, &mut ctx, &set)?;
     Ok(EntityStep::new(

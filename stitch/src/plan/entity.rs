@@ -71,7 +71,9 @@ pub(crate) struct EntityStep {
     pub type_condition: Option<Name>,
     /// The representation's fields (besides `__typename`), read from `_qk_<field>`.
     pub requirements: Vec<Name>,
-    /// The aliases the requirements are read from: `_qk_<field>`, in their order.
+    /// The aliases the requirements are read from: `_qk_<field>`, in their order (an object
+    /// without it has the requirement under its own name: the fetch selected it plainly for
+    /// the client, and the planner did not select it twice).
     pub aliases: Vec<String>,
     /// A representation with every value null (`__typename` set): each object's is a copy
     /// with its values put in, so its keys are not hashed again.

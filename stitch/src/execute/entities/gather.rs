@@ -228,8 +228,14 @@ impl<'w> Walk<'w> {
             return;
         }
         self.found.clear();
-        for (i, alias) in step.aliases.iter().enumerate() {
-            match self.find(map, i + 1, alias) {
+        for (i, (alias, requirement)) in step.aliases.iter().zip(&step.requirements).enumerate() {
+            // Under its `_qk_` alias, or under its own name where the fetch selected it plainly
+            // for the client and the planner did not select it twice.
+            let value = match self.find(map, i + 1, alias) {
+                Some(value) => Some(value),
+                None => self.find(map, i + 1, requirement),
+            };
+            match value {
                 Some(value) => self.found.push(value),
                 None => return,
             }

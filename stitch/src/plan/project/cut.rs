@@ -313,10 +313,12 @@ impl<'a, 'i> Planner<'a, 'i> {
     ) -> Result<Option<usize>, PlanError> {
         let alias = key_alias(&requirement.name);
         if self.resolves(ctx, type_name, &requirement.name, &[]) {
-            let present = out
-                .selections
-                .iter()
-                .any(|s| matches!(s, Selection::Field(f) if f.response_key() == &alias));
+            let present = out.selections.iter().any(|s| match s {
+                Selection::Field(f) => {
+                    f.response_key() == &alias || selects_plainly(f, requirement)
+                }
+                _ => false,
+            });
             if !present {
                 let aliased = (**requirement).clone().with_alias(alias);
                 out.push(Selection::Field(Node::new(aliased)));
@@ -371,4 +373,20 @@ impl<'a, 'i> Planner<'a, 'i> {
         builder.level = builder.level.max(provider_level);
         Ok(Some(builder.level))
     }
+}
+
+/// Whether `selected`, a field of the selection being built, is `requirement` itself as the
+/// step reads it: a leaf field of that name without arguments or directives under its own
+/// name. The requirement is then not selected again under its `_qk_` alias (the objects'
+/// representations are gathered from the plain field when the alias is absent): the client's
+/// `upc` is the key `upc`, since fields of one response key on one type are one field, as
+/// validation requires.
+pub(in crate::plan) fn selects_plainly(selected: &Field, requirement: &Field) -> bool {
+    selected.name == requirement.name
+        && selected.response_key() == &requirement.name
+        && selected.arguments.is_empty()
+        && selected.directives.is_empty()
+        && selected.selection_set.selections.is_empty()
+        && requirement.arguments.is_empty()
+        && requirement.selection_set.selections.is_empty()
 }

@@ -6,6 +6,8 @@
 
 mod cut;
 
+pub(super) use cut::selects_plainly;
+
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
 use std::sync::Arc;
@@ -192,6 +194,13 @@ impl<'a, 'i> Planner<'a, 'i> {
                         )?;
                     } else if self.resolves(ctx, &set.ty, &field.name, provided) {
                         let field = self.project_field(ctx, &set.ty, field, path)?;
+                        // A requirement selected here before under its `_qk_` alias is read
+                        // from this field instead (see `cut::selects_plainly`).
+                        let alias = key_alias(&field.name);
+                        projected.selections.retain(|s| {
+                            !matches!(s, Selection::Field(f)
+                                if f.response_key() == &alias && selects_plainly(&field, f))
+                        });
                         projected.push(Selection::Field(field));
                     } else {
                         self.cut(
