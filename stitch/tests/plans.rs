@@ -332,6 +332,15 @@ fn a_key_the_client_selects_plainly_is_not_selected_twice() {
       level 1
         inventory._entities [topProducts] Product (upc, price, weight): { shippingEstimate }
     ");
+    // Fields under conditional fragments are conditional too: the aliased copies stay.
+    let conditional = "query Q($x: Boolean!) { topProducts { ... @include(if: $x) { upc price } \
+                       ... on Product @skip(if: $x) { weight } shippingEstimate } }";
+    insta::assert_snapshot!(explain(&gateway, conditional), @r"
+    query
+      fetch products: query Q($x: Boolean!) { topProducts { ... @include(if: $x) { upc price } ... on Product @skip(if: $x) { weight } _qk_upc: upc _qk_price: price _qk_weight: weight } }
+      level 1
+        inventory._entities [topProducts] Product (upc, price, weight): { shippingEstimate }
+    ");
 }
 
 #[test]
