@@ -283,16 +283,21 @@ fn an_abstract_type_across_services() {
     );
 }
 
-#[test]
-fn federation_keys_through_entities() {
+/// The four federation subgraphs of the gateway benchmark, stitched from their SDL.
+fn federation_gateway() -> StitchedSchema {
     use quilt_test_support::federation;
     let mut stitcher = Stitcher::new();
     for (name, sdl) in federation::sdls() {
         let schema = quilt_wrap::schema_from_federation_sdl(&sdl).unwrap();
         stitcher = stitcher.subschema(SubschemaConfig::new(name, schema, unused()));
     }
-    let gateway = stitcher.build().unwrap();
-    insta::assert_snapshot!(explain(&gateway, federation::HEAVY_QUERY), @r"
+    stitcher.build().unwrap()
+}
+
+#[test]
+fn federation_keys_through_entities() {
+    let gateway = federation_gateway();
+    insta::assert_snapshot!(explain(&gateway, quilt_test_support::federation::HEAVY_QUERY), @r"
     query
       fetch accounts: query TestQuery { users { ...User _qk_id: id } } fragment User on User { id username name }
       fetch products: query TestQuery { topProducts { ... on Product { name price upc weight } _qk_upc: upc } }
@@ -318,13 +323,7 @@ fn federation_keys_through_entities() {
 /// under another name or only on a condition still is.
 #[test]
 fn a_key_the_client_selects_plainly_is_not_selected_twice() {
-    use quilt_test_support::federation;
-    let mut stitcher = Stitcher::new();
-    for (name, sdl) in federation::sdls() {
-        let schema = quilt_wrap::schema_from_federation_sdl(&sdl).unwrap();
-        stitcher = stitcher.subschema(SubschemaConfig::new(name, schema, unused()));
-    }
-    let gateway = stitcher.build().unwrap();
+    let gateway = federation_gateway();
     let query = "query Q($x: Boolean!) { topProducts { price @include(if: $x) mass: weight upc shippingEstimate } }";
     insta::assert_snapshot!(explain(&gateway, query), @r"
     query
