@@ -196,10 +196,9 @@ impl<'a, 'i> Planner<'a, 'i> {
                         let field = self.project_field(ctx, &set.ty, field, path)?;
                         // A requirement selected here before under its `_qk_` alias is read
                         // from this field instead (see `cut::selects_plainly`).
-                        let alias = key_alias(&field.name);
                         projected.selections.retain(|s| {
                             !matches!(s, Selection::Field(f)
-                                if f.response_key() == &alias && selects_plainly(&field, f))
+                                if is_key_alias_of(f, &field.name) && selects_plainly(&field, f))
                         });
                         projected.push(Selection::Field(field));
                     } else {
@@ -358,6 +357,16 @@ impl<'a, 'i> Planner<'a, 'i> {
             }
         }
     }
+}
+
+/// Whether `selected` is answered under `field`'s `_qk_` alias ([`key_alias`]), compared
+/// without building the alias (this runs for every field a step selects).
+fn is_key_alias_of(selected: &Field, field: &str) -> bool {
+    selected
+        .alias
+        .as_ref()
+        .and_then(|a| a.as_str().strip_prefix(KEY_ALIAS_PREFIX))
+        == Some(field)
 }
 
 /// The alias under which a key or requirement field is selected.
