@@ -138,6 +138,24 @@ async fn requirements_read_from_the_clients_own_fields_give_the_datas_answers() 
             "x = {x}"
         );
     }
+    // The requirements selected only inside fragments that always apply (spread after the
+    // field that needs them): read from the fragments' fields, the same answer.
+    let fragments = "fragment P on Product { upc price } fragment W on Product { weight } \
+                     query LargeQuery { topProducts(first: 5) { inStock name ...P \
+                     shippingEstimate ... { ...W } } }";
+    let result = run_op(&gateway, fragments, json!({}), None).await;
+    let wanted: Vec<serde_json::Value> = products
+        .iter()
+        .map(|p| {
+            json!({ "inStock": p["inStock"], "name": p["name"], "upc": p["upc"],
+                    "price": p["price"], "shippingEstimate": p["shippingEstimate"],
+                    "weight": p["weight"] })
+        })
+        .collect();
+    assert_eq!(
+        serde_json::to_string(&result).unwrap(),
+        serde_json::to_string(&json!({ "data": { "topProducts": wanted } })).unwrap()
+    );
 }
 
 /// Passes requests on to Quilt's HTTP executor, as they are (`raw`) or with the variables given

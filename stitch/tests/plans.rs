@@ -299,8 +299,8 @@ fn federation_keys_through_entities() {
     let gateway = federation_gateway();
     insta::assert_snapshot!(explain(&gateway, quilt_test_support::federation::HEAVY_QUERY), @r"
     query
-      fetch accounts: query TestQuery { users { ...User _qk_id: id } } fragment User on User { id username name }
-      fetch products: query TestQuery { topProducts { ... on Product { name price upc weight } _qk_upc: upc } }
+      fetch accounts: query TestQuery { users { ...User } } fragment User on User { id username name }
+      fetch products: query TestQuery { topProducts { ... on Product { name price upc weight } } }
       level 1
         reviews._entities [users] User (id): { reviews { ...Review product { ... on Product { upc } reviews { ...Review author { ... on User { id username } reviews { ...Review product { ... on Product { upc } } } } } } } }fragment Review on Review { id body }
         inventory._entities [topProducts] Product (upc, price, weight): { inStock shippingEstimate }
@@ -339,6 +339,20 @@ fn a_key_the_client_selects_plainly_is_not_selected_twice() {
       fetch products: query Q($x: Boolean!) { topProducts { ... @include(if: $x) { upc price } ... on Product @skip(if: $x) { weight } _qk_upc: upc _qk_price: price _qk_weight: weight } }
       level 1
         inventory._entities [topProducts] Product (upc, price, weight): { shippingEstimate }
+    ");
+    // Inside fragments that always apply, before or after the fields that need them, the
+    // client's fields are the requirements too; a conditional spread's fields are not.
+    let fragments = "fragment P on Product { upc price } fragment W on Product { weight } \
+                     query Q($x: Boolean!) { topProducts { shippingEstimate ...P ... { ...W } } \
+                     users { ...W2 @include(if: $x) reviews { id } } } \
+                     fragment W2 on User { id }";
+    insta::assert_snapshot!(explain(&gateway, fragments), @r"
+    query
+      fetch products: query Q { topProducts { ...P ... { ...W } } } fragment P on Product { upc price } fragment W on Product { weight }
+      fetch accounts: query Q($x: Boolean!) { users { ...W2 @include(if: $x) _qk_id: id } } fragment W2 on User { id }
+      level 1
+        inventory._entities [topProducts] Product (upc, price, weight): { shippingEstimate }
+        reviews._entities [users] User (id): { reviews { id } }
     ");
 }
 

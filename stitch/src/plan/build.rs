@@ -13,7 +13,8 @@ use quilt_executor::Document;
 use super::defer::DeferGroups;
 use super::entity::EntityStep;
 use super::project::{
-    Planner, StepCtx, key_alias, location, only_conditions, selects_plainly, with_conditions,
+    Planner, StepCtx, key_alias, location, only_conditions, selection_selects_plainly,
+    with_conditions,
 };
 use super::vars::{variables_in_directives, variables_in_set};
 use super::{FetchStep, Plan, PlanError, PlanInput, StepField};
@@ -345,7 +346,7 @@ fn entity_step(planner: &mut Planner<'_, '_>, index: usize) -> Result<EntityStep
         let plain = set
             .selections
             .iter()
-            .any(|s| matches!(s, Selection::Field(f) if selects_plainly(f, &field)));
+            .any(|s| selection_selects_plainly(&set.ty, s, &field, &input.document.fragments));
         if !plain {
             set.push(Selection::Field(field));
         }

@@ -313,11 +313,10 @@ impl<'a, 'i> Planner<'a, 'i> {
     ) -> Result<Option<usize>, PlanError> {
         let alias = key_alias(&requirement.name);
         if self.resolves(ctx, type_name, &requirement.name, &[]) {
+            let fragments = &self.input.document.fragments;
             let present = out.selections.iter().any(|s| match s {
-                Selection::Field(f) => {
-                    f.response_key() == &alias || selects_plainly(f, requirement)
-                }
-                _ => false,
+                Selection::Field(f) if f.response_key() == &alias => true,
+                s => selection_selects_plainly(&out.ty, s, requirement, fragments),
             });
             if !present {
                 let aliased = (**requirement).clone().with_alias(alias);
@@ -389,4 +388,40 @@ pub(in crate::plan) fn selects_plainly(selected: &Field, requirement: &Field) ->
         && selected.selection_set.selections.is_empty()
         && requirement.arguments.is_empty()
         && requirement.selection_set.selections.is_empty()
+}
+
+/// Whether `selection`, in a selection set on `ty`, selects `requirement` plainly (see
+/// [`selects_plainly`]) wherever the set applies: as a field of the set itself, or inside an
+/// inline fragment or named fragment spread without directives whose type condition is the
+/// set's own type (so it always applies; fragments on other types, and conditional ones, do
+/// not count). Named fragments are looked up in `fragments` (the client's, which a step sends
+/// as they are).
+pub(in crate::plan) fn selection_selects_plainly(
+    ty: &Name,
+    selection: &Selection,
+    requirement: &Field,
+    fragments: &FragmentMap,
+) -> bool {
+    match selection {
+        Selection::Field(field) => selects_plainly(field, requirement),
+        Selection::InlineFragment(fragment) => {
+            fragment.directives.is_empty()
+                && fragment.type_condition.as_ref().is_none_or(|t| t == ty)
+                && fragment
+                    .selection_set
+                    .selections
+                    .iter()
+                    .any(|s| selection_selects_plainly(ty, s, requirement, fragments))
+        }
+        Selection::FragmentSpread(spread) => {
+            spread.directives.is_empty()
+                && fragments.get(&spread.fragment_name).is_some_and(|f| {
+                    f.type_condition() == ty
+                        && f.selection_set
+                            .selections
+                            .iter()
+                            .any(|s| selection_selects_plainly(ty, s, requirement, fragments))
+                })
+        }
+    }
 }

@@ -6,7 +6,7 @@
 
 mod cut;
 
-pub(super) use cut::selects_plainly;
+pub(super) use cut::{selection_selects_plainly, selects_plainly};
 
 use std::collections::{HashMap, HashSet};
 use std::rc::Rc;
@@ -14,7 +14,7 @@ use std::sync::Arc;
 
 use apollo_compiler::ast::Type;
 use apollo_compiler::executable::{
-    DirectiveList, ExecutableDocument, Field, InlineFragment, Selection, SelectionSet,
+    DirectiveList, ExecutableDocument, Field, FragmentMap, InlineFragment, Selection, SelectionSet,
 };
 use apollo_compiler::schema::FieldDefinition;
 use apollo_compiler::{Name, Node};
@@ -229,7 +229,9 @@ impl<'a, 'i> Planner<'a, 'i> {
                     let mut copy = (**fragment).clone();
                     copy.selection_set = inner;
                     copy.directives = directives;
-                    projected.push(Selection::InlineFragment(Node::new(copy)));
+                    let copy = Selection::InlineFragment(Node::new(copy));
+                    self.drop_key_copies_selected_by(&mut projected, &copy);
+                    projected.push(copy);
                 }
                 Selection::FragmentSpread(spread) => {
                     let Some(fragment) = self.input.document.fragments.get(&spread.fragment_name)
@@ -245,6 +247,7 @@ impl<'a, 'i> Planner<'a, 'i> {
                         && self.fragment_resolvable(ctx, &spread.fragment_name)
                     {
                         ctx.fragments.insert(spread.fragment_name.clone());
+                        self.drop_key_copies_selected_by(&mut projected, selection);
                         projected.push(selection.clone());
                         continue;
                     }
@@ -260,11 +263,26 @@ impl<'a, 'i> Planner<'a, 'i> {
                         InlineFragment::with_type_condition(fragment.type_condition().clone());
                     inline.directives = directives;
                     inline.selection_set = inner;
-                    projected.push(Selection::InlineFragment(Node::new(inline)));
+                    let inline = Selection::InlineFragment(Node::new(inline));
+                    self.drop_key_copies_selected_by(&mut projected, &inline);
+                    projected.push(inline);
                 }
             }
         }
         Ok(projected)
+    }
+
+    /// Drops from `projected` the requirements selected earlier under their `_qk_` alias that
+    /// `fragment`, about to be added to it, selects plainly where it always applies (see
+    /// `cut::selection_selects_plainly`): they are read from the client's field instead.
+    fn drop_key_copies_selected_by(&self, projected: &mut SelectionSet, fragment: &Selection) {
+        let fragments = &self.input.document.fragments;
+        let ty = projected.ty.clone();
+        projected.selections.retain(|s| {
+            !matches!(s, Selection::Field(f)
+                if is_key_alias_of(f, &f.name)
+                    && selection_selects_plainly(&ty, fragment, f, fragments))
+        });
     }
 
     /// Projects a fragment's selection at the place it is spread, its `@skip`/`@include`
