@@ -53,6 +53,9 @@ pub enum Unmergeable {
 #[derive(Debug, Clone)]
 pub struct Prefixed {
     renamed: Arc<Renamed>,
+    /// The operation's name (a renaming shared by operations that differ only in their name
+    /// carries the first one's).
+    operation_name: Option<Name>,
     variables: JsonMap,
     /// The variables given as JSON text, under their prefixed names.
     raw_variables: RawVariables,
@@ -213,10 +216,22 @@ fn with_variables_taken(renamed: Arc<Renamed>, request: &mut Request) -> Prefixe
     }
     let plan = EntryPlan::new(renamed.required.clone());
     Prefixed {
+        operation_name: operation_name(&renamed, request),
         renamed,
         variables,
         raw_variables,
         plan,
+    }
+}
+
+/// The name of `request`'s operation: the renamed one's, unless the renaming was made for
+/// another operation of the same text but another name (see [`PrefixCache`]).
+fn operation_name(renamed: &Renamed, request: &Request) -> Option<Name> {
+    match request.document.operation_name_and_body() {
+        Some((name, _)) if renamed.operation_name.as_deref() != Some(name) => Name::new(name)
+            .ok()
+            .or_else(|| renamed.operation_name.clone()),
+        _ => renamed.operation_name.clone(),
     }
 }
 
@@ -237,6 +252,7 @@ fn with_variables(renamed: Arc<Renamed>, request: &Request) -> Prefixed {
     }
     let plan = EntryPlan::new(renamed.required.clone());
     Prefixed {
+        operation_name: operation_name(&renamed, request),
         renamed,
         variables,
         raw_variables,
@@ -246,14 +262,58 @@ fn with_variables(renamed: Arc<Renamed>, request: &Request) -> Prefixed {
 
 /// Renamed operations kept per (document, operation name, position), so that a document
 /// batched again and again (a gateway's planned step documents are) is renamed and printed
-/// once per position, not once per batch. Bounded: it is emptied when full.
+/// once per position, not once per batch. A printed document's renaming is kept under its text
+/// after the operation's name ([`Document::operation_name_and_body`]): the same upstream
+/// document planned for client operations of different names (a new name each, for clients
+/// that number their operations) is renamed once, each request keeping its own name. Bounded:
+/// it is emptied when full.
 #[derive(Debug, Default)]
 pub struct PrefixCache {
     entries: Mutex<HashMap<PrefixKey, (Document, Arc<Renamed>)>>,
 }
 
-/// A document's hash, its operation name and a position.
-type PrefixKey = (u64, Option<String>, usize);
+/// Where a renaming is kept.
+#[derive(Debug, PartialEq, Eq, Hash)]
+enum PrefixKey {
+    /// A document's hash, its operation name and a position.
+    Document(u64, Option<String>, usize),
+    /// The hash of a printed document's operation type and text after the operation's name
+    /// (see [`Document::operation_name_and_body`]), and a position.
+    Body(u64, usize),
+}
+
+impl PrefixKey {
+    fn of(request: &Request, index: usize) -> Self {
+        match request.document.operation_name_and_body() {
+            // Only where the request selects that operation (another name selects none).
+            Some((name, body)) if request.operation_name.as_deref().is_none_or(|n| n == name) => {
+                use std::hash::{Hash, Hasher};
+                let mut hasher = std::hash::DefaultHasher::new();
+                request.document.operation_type(None).hash(&mut hasher);
+                body.hash(&mut hasher);
+                PrefixKey::Body(hasher.finish(), index)
+            }
+            _ => PrefixKey::Document(
+                request.document.hash64(),
+                request.operation_name.clone(),
+                index,
+            ),
+        }
+    }
+
+    /// Whether `kept`, the document a renaming under this key was made from, is `document`
+    /// (by body for a body key).
+    fn matches(&self, kept: &Document, document: &Document) -> bool {
+        match self {
+            PrefixKey::Document(..) => kept == document,
+            PrefixKey::Body(..) => {
+                kept.operation_type(None) == document.operation_type(None)
+                    && kept.operation_name_and_body().map(|(_, body)| body)
+                        == document.operation_name_and_body().map(|(_, body)| body)
+            }
+        }
+    }
+}
 
 /// The most renamed operations a [`PrefixCache`] keeps.
 const PREFIX_CACHE_CAPACITY: usize = 512;
@@ -280,16 +340,12 @@ impl PrefixCache {
 
     /// The renaming of `request`'s operation for position `index`, cached.
     fn renamed(&self, index: usize, request: &Request) -> Result<Arc<Renamed>, Unmergeable> {
-        let key = (
-            request.document.hash64(),
-            request.operation_name.clone(),
-            index,
-        );
+        let key = PrefixKey::of(request, index);
         let cached = {
             let entries = self.entries.lock().unwrap_or_else(PoisonError::into_inner);
             entries
                 .get(&key)
-                .filter(|(document, _)| *document == request.document)
+                .filter(|(document, _)| key.matches(document, &request.document))
                 .map(|(_, renamed)| renamed.clone())
         };
         let renamed = match cached {
@@ -333,9 +389,7 @@ pub fn combine<'a>(
     let operation_type = prefixed
         .first()
         .map_or(OperationType::Query, |p| p.renamed.operation_type);
-    let name = prefixed
-        .iter()
-        .find_map(|p| p.renamed.operation_name.clone());
+    let name = prefixed.iter().find_map(|p| p.operation_name.clone());
     let mut variables = JsonMap::new();
     let mut raw_variables = Vec::new();
     let mut entries = Vec::with_capacity(prefixed.len());

@@ -239,6 +239,35 @@ impl Document {
         find_operation(document, name)
     }
 
+    /// For a document made by [`from_printed`](Self::from_printed) with a named operation
+    /// whose text begins with its type and that name: the name, and the text after it.
+    /// Operations that differ only in their name have the same text after it (a gateway plans
+    /// each client operation's upstream documents under the client's operation name), so what
+    /// is derived from that text alone can be shared between them.
+    ///
+    /// ```
+    /// use quilt_executor::{Document, OperationType};
+    /// let doc = Document::from_printed("query Q1($id: ID) { a }", OperationType::Query, Some("Q1"));
+    /// assert_eq!(doc.operation_name_and_body(), Some(("Q1", "($id: ID) { a }")));
+    /// let anonymous = Document::from_printed("{ a }", OperationType::Query, None);
+    /// assert_eq!(anonymous.operation_name_and_body(), None);
+    /// ```
+    pub fn operation_name_and_body(&self) -> Option<(&str, &str)> {
+        let known = self.0.known.as_ref()?;
+        let name = known.operation_name.as_deref()?;
+        let body = self
+            .as_str()
+            .strip_prefix(known.operation_type.name())?
+            .strip_prefix(' ')?
+            .strip_prefix(name)?;
+        // The name ends where the text stops being a name (`Q` is not the name of `Q1 {`).
+        let continues_name = body
+            .bytes()
+            .next()
+            .is_some_and(|b| b == b'_' || b.is_ascii_alphanumeric());
+        (!continues_name).then_some((name, body))
+    }
+
     /// The type of the operation selected by `name` (see [`Document::operation`]); `Query`
     /// when no operation matches, so an invalid request still reaches the server that rejects it.
     pub fn operation_type(&self, name: Option<&str>) -> OperationType {

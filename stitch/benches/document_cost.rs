@@ -12,6 +12,11 @@
 //!   (apollo-compiler refuses chains of about a hundred: "too much nesting").
 //! - `aliases/{n}`: n aliased root fields `aK: me { id name }`.
 //!
+//! - `cold_plan/heavy`: the gateway benchmark's heavy query over its four federation
+//!   subgraphs (`quilt_test_support::federation`), parsed, validated and planned with the
+//!   plan cache off (`StitchedSchema::explain`, which also writes the plan as text): what
+//!   every request of the load harness's `many-plans` scenario costs before it is sent.
+//!
 //! Run: `cargo bench -p quilt-stitch --bench document_cost`
 
 #![allow(clippy::unwrap_used, missing_docs)]
@@ -151,12 +156,40 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+fn cold_plan(c: &mut Criterion) {
+    use quilt_test_support::federation;
+    let mut stitcher = Stitcher::new().limits(StitchLimits {
+        plan_cache_capacity: 0,
+        ..StitchLimits::default()
+    });
+    for (name, sdl) in federation::sdls() {
+        let schema = quilt_wrap::schema_from_federation_sdl(&sdl).unwrap();
+        // Never called: only planning is measured.
+        let unused =
+            from_fn(
+                |_request: Request| async move { Ok(Response::Single(ExecutionResult::default())) },
+            );
+        stitcher = stitcher.subschema(SubschemaConfig::new(name, schema, unused));
+    }
+    let gateway = stitcher.build().unwrap();
+    let mut group = c.benchmark_group("cold_plan");
+    group.bench_function("heavy", |b| {
+        b.iter(|| {
+            gateway
+                .explain(federation::HEAVY_QUERY, None)
+                .unwrap()
+                .len()
+        })
+    });
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default()
         .sample_size(20)
         .measurement_time(std::time::Duration::from_secs(2))
         .warm_up_time(std::time::Duration::from_millis(500));
-    targets = bench
+    targets = bench, cold_plan
 }
 criterion_main!(benches);

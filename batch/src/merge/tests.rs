@@ -329,6 +329,74 @@ fn the_prefix_cache_renames_a_document_once_per_position() {
 }
 
 #[test]
+fn printed_operations_that_differ_only_in_name_share_one_renaming_and_keep_their_names() {
+    let cache = PrefixCache::default();
+    let printed = |text: &str, ty: OperationType, name: &str, id: &str| {
+        let document = Document::from_printed(text, ty, Some(name));
+        Request::from_document(document)
+            .variables([("id".to_owned(), json!(id))].into_iter().collect())
+    };
+    let body = "($id: ID!) { user(id: $id) { name } }";
+    let one = printed(
+        &format!("query Op1{body}"),
+        OperationType::Query,
+        "Op1",
+        "1",
+    );
+    let two = printed(
+        &format!("query Op2{body}"),
+        OperationType::Query,
+        "Op2",
+        "2",
+    );
+    let first = cache.prefix_request(0, &one).unwrap();
+    let shared = cache.prefix_request(0, &two).unwrap();
+    assert!(Arc::ptr_eq(&first.renamed, &shared.renamed), "renamed once");
+    assert_eq!(
+        cache.entries.lock().unwrap().len(),
+        1,
+        "one renaming kept for both"
+    );
+    // Each merged request goes out under its own operation's name.
+    let reducer: ExtensionsReducer = Arc::new(later_keys_win);
+    let merged = combine(vec![shared], [&two], &reducer);
+    assert_eq!(
+        merged.request.query(),
+        "query Op2($_v0_id: ID!) { _v0_user: user(id: $_v0_id) { name } }"
+    );
+    assert_eq!(merged.request.operation_name.as_deref(), Some("Op2"));
+    assert_eq!(
+        Value::Object(merged.request.variables),
+        json!({"_v0_id": "2"})
+    );
+    // The same text after the name in a mutation, a name that only begins like another, or a
+    // request naming an operation the document lacks: not that renaming.
+    let mutation = printed(
+        &format!("mutation Op1{body}"),
+        OperationType::Mutation,
+        "Op1",
+        "1",
+    );
+    let renamed = cache.prefix_request(0, &mutation).unwrap();
+    assert!(!Arc::ptr_eq(&first.renamed, &renamed.renamed));
+    assert_eq!(renamed.renamed.operation_type, OperationType::Mutation);
+    let mut other_name = printed(
+        &format!("query Op3{body}"),
+        OperationType::Query,
+        "Op3",
+        "3",
+    );
+    other_name.operation_name = Some("Missing".to_owned());
+    assert_eq!(
+        cache.prefix_request(0, &other_name).unwrap_err(),
+        Unmergeable::NoOperation
+    );
+    let prefix_of_name =
+        Document::from_printed("query Op1x { a }", OperationType::Query, Some("Op1"));
+    assert_eq!(prefix_of_name.operation_name_and_body(), None);
+}
+
+#[test]
 fn the_prefix_cache_does_not_keep_what_depends_on_variable_values() {
     let cache = PrefixCache::default();
     let query = "query Q($s: Boolean!) { a @skip(if: $s) b }";
