@@ -1,8 +1,9 @@
 //! `StitchIndex`: who can resolve what, computed once per stitched schema.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use apollo_compiler::ast::OperationType;
+use apollo_compiler::collections::{HashMap as FastMap, HashSet as FastSet};
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{Name, Schema};
 
@@ -13,8 +14,43 @@ use crate::config::SubschemaConfig;
 #[derive(Debug, Default)]
 pub(crate) struct StitchIndex {
     root_owners: HashMap<(OperationType, Name), usize>,
-    resolvers: HashMap<(Name, Name), Vec<usize>>,
-    abstract_types: HashSet<Name>,
+    resolvers: FieldMap<Vec<usize>>,
+    abstract_types: FastSet<Name>,
+}
+
+/// Values per (type, field), found by the names as `&str`: a lookup builds no [`Name`] (the
+/// planner asks for every field of every operation it plans).
+#[derive(Debug)]
+pub(crate) struct FieldMap<V>(FastMap<Name, FastMap<Name, V>>);
+
+impl<V> Default for FieldMap<V> {
+    fn default() -> Self {
+        Self(FastMap::default())
+    }
+}
+
+impl<V> FieldMap<V> {
+    /// The value of `type_name.field`.
+    pub fn get(&self, type_name: &str, field: &str) -> Option<&V> {
+        self.0.get(type_name)?.get(field)
+    }
+
+    /// Sets the value of `type_name.field`.
+    pub fn insert(&mut self, type_name: Name, field: Name, value: V) {
+        self.0.entry(type_name).or_default().insert(field, value);
+    }
+
+    /// The value of `type_name.field`, the default one put there first if there is none.
+    pub fn entry(&mut self, type_name: Name, field: Name) -> &mut V
+    where
+        V: Default,
+    {
+        self.0
+            .entry(type_name)
+            .or_default()
+            .entry(field)
+            .or_default()
+    }
 }
 
 impl StitchIndex {
@@ -24,8 +60,8 @@ impl StitchIndex {
         subschemas: &[SubschemaConfig],
         root_owners: HashMap<(OperationType, Name), usize>,
     ) -> Self {
-        let mut resolvers: HashMap<(Name, Name), Vec<usize>> = HashMap::new();
-        let mut abstract_types = HashSet::new();
+        let mut resolvers: FieldMap<Vec<usize>> = FieldMap::default();
+        let mut abstract_types = FastSet::default();
         for (type_name, ty) in &schema.types {
             let fields = match ty {
                 ExtendedType::Object(o) => &o.fields,
@@ -55,7 +91,7 @@ impl StitchIndex {
                     })
                     .map(|(i, _)| i)
                     .collect();
-                resolvers.insert((type_name.clone(), field_name.clone()), owners);
+                resolvers.insert(type_name.clone(), field_name.clone(), owners);
             }
         }
         Self {
@@ -76,11 +112,8 @@ impl StitchIndex {
         if field.starts_with("__") {
             return true;
         }
-        let (Ok(t), Ok(f)) = (Name::new(type_name), Name::new(field)) else {
-            return false;
-        };
         self.resolvers
-            .get(&(t, f))
+            .get(type_name, field)
             .is_some_and(|owners| owners.contains(&subschema))
     }
 

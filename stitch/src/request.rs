@@ -13,7 +13,7 @@ use crate::entities::{EntityIndex, ExtensionIndex};
 use crate::index::StitchIndex;
 use crate::json_bytes::{from_apollo_error, from_bytes_map, to_bytes_map};
 use crate::plan::Prepared;
-use crate::plan::{PlanInput, plan_operation};
+use crate::plan::{PlanInput, ReachCache, plan_operation};
 use crate::plan_cache::PlanCache;
 use crate::validate::validate;
 
@@ -35,6 +35,7 @@ pub(crate) struct Preparer<'a> {
     pub index: &'a StitchIndex,
     pub entities: &'a EntityIndex,
     pub extensions: &'a ExtensionIndex,
+    pub reaches: &'a ReachCache,
 }
 
 /// The prepared operation for `request`, from the cache or validated and planned now.
@@ -80,6 +81,7 @@ pub(crate) fn prepare(
         subschemas: gateway.subschemas,
         incremental: gateway.incremental,
         subschema_names: gateway.names,
+        reaches: gateway.reaches,
     })
     .map_err(|e| vec![GraphQLError::new(e.to_string()).with_code("PLAN_FAILED")])?;
     if plan.defers.len() > gateway.limits.max_deferred_fragments {

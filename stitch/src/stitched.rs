@@ -51,6 +51,8 @@ pub(crate) struct SchemaState {
     pub index: StitchIndex,
     pub entities: EntityIndex,
     pub extensions: ExtensionIndex,
+    /// The key chains planning has searched (see [`crate::plan::ReachCache`]).
+    pub reaches: crate::plan::ReachCache,
     pub subschemas: Vec<Arc<Valid<Schema>>>,
     /// Which subschemas answer `@defer` themselves.
     pub incremental: Vec<bool>,
@@ -151,6 +153,7 @@ impl StitchedSchema {
                 entities,
                 extensions,
                 index,
+                reaches: Default::default(),
                 cache: PlanCache::new(
                     stitcher.limits.plan_cache_capacity,
                     stitcher.limits.plan_cache_bytes,
@@ -285,6 +288,7 @@ impl SchemaState {
             index: &self.index,
             entities: &self.entities,
             extensions: &self.extensions,
+            reaches: &self.reaches,
         }
     }
 

@@ -2,7 +2,6 @@
 //! given, with its [`FieldResolver`](crate::FieldResolver) checked against the stitched schema
 //! and the target subschema, as a [`Resolver`] the planner handles like an entry point.
 
-use std::collections::HashMap;
 use std::sync::Arc;
 
 use apollo_compiler::ast::OperationType;
@@ -14,13 +13,14 @@ use serde_json::Value;
 use crate::config::SubschemaConfig;
 use crate::error::StitchError;
 use crate::extension::{ArgSource, DelegateArgs, FieldResolver, ResolverKind};
+use crate::index::FieldMap;
 use crate::resolve::declarative::at_path;
 use crate::resolve::{BatchDelegate, Method, Resolver, field_set};
 
 /// The gateway-defined fields of a stitched schema.
 #[derive(Default)]
 pub(crate) struct ExtensionIndex {
-    fields: HashMap<(Name, Name), Arc<Resolver>>,
+    fields: FieldMap<Arc<Resolver>>,
 }
 
 /// Marks a local resolver's `Resolver::subschema` (it calls no subschema).
@@ -143,15 +143,14 @@ impl ExtensionIndex {
             };
             index
                 .fields
-                .insert((type_name, field_name), Arc::new(resolver));
+                .insert(type_name, field_name, Arc::new(resolver));
         }
         Ok(index)
     }
 
     /// The resolver of a gateway-defined field.
     pub fn get(&self, type_name: &str, field: &str) -> Option<&Arc<Resolver>> {
-        let (t, f) = (Name::new(type_name).ok()?, Name::new(field).ok()?);
-        self.fields.get(&(t, f))
+        self.fields.get(type_name, field)
     }
 }
 

@@ -6,14 +6,16 @@
 mod directives;
 mod extensions;
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+
+use apollo_compiler::collections::HashMap as FastMap;
 
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Node, Schema};
 
 use crate::config::SubschemaConfig;
 use crate::error::StitchError;
+use crate::index::FieldMap;
 use crate::resolve::{Resolver, field_set};
 
 pub(crate) use directives::{HIDDEN_ROOT_FIELDS, canonical_marks, overridden};
@@ -25,10 +27,33 @@ pub(crate) type Requirements = Vec<Node<apollo_compiler::executable::Field>>;
 /// What the planner needs to know about merged types.
 #[derive(Default)]
 pub(crate) struct EntityIndex {
-    resolvers: HashMap<(Name, usize), Vec<Arc<Resolver>>>,
-    computed: HashMap<(usize, Name, Name), Requirements>,
-    external: HashSet<(usize, Name, Name)>,
-    provides: HashMap<(usize, Name, Name), Vec<Name>>,
+    /// Per type, per subschema: its entry points.
+    resolvers: FastMap<Name, Vec<(usize, Vec<Arc<Resolver>>)>>,
+    /// Per field, the subschemas where it is computed and what it requires there.
+    computed: FieldMap<Vec<(usize, Requirements)>>,
+    /// Per field, the subschemas where it is external.
+    external: FieldMap<Vec<usize>>,
+    /// Per field, the subschemas that provide fields under it, and those fields.
+    provides: FieldMap<Vec<(usize, Vec<Name>)>>,
+}
+
+/// The value of `subschema` in a list of values per subschema.
+fn of<V>(values: &[(usize, V)], subschema: usize) -> Option<&V> {
+    values
+        .iter()
+        .find_map(|(s, value)| (*s == subschema).then_some(value))
+}
+
+/// The value of `subschema` in a list of values per subschema, the default one put first.
+fn of_mut<V: Default>(values: &mut Vec<(usize, V)>, subschema: usize) -> &mut V {
+    let at = match values.iter().position(|(s, _)| *s == subschema) {
+        Some(at) => at,
+        None => {
+            values.push((subschema, V::default()));
+            values.len() - 1
+        }
+    };
+    &mut values[at].1
 }
 
 impl EntityIndex {
@@ -47,39 +72,35 @@ impl EntityIndex {
             entry_points.extend(sub.merge.iter().cloned());
             for (type_name, entry) in entry_points {
                 let resolver = Resolver::of_entry_point(sub, i, &type_name, &entry)?;
-                index
+                let per_subschema = index
                     .resolvers
-                    .entry((resolver.type_name.clone(), i))
-                    .or_default()
-                    .push(Arc::new(resolver));
+                    .entry(resolver.type_name.clone())
+                    .or_default();
+                of_mut(per_subschema, i).push(Arc::new(resolver));
             }
             let mut computed = found.computed;
             computed.extend(sub.computed.iter().cloned());
             for (coordinate, selection) in computed {
                 let (type_name, field) = split_coordinate(&sub.name, &coordinate)?;
                 let fields = field_set(&sub.name, merged, &type_name, &selection, &coordinate)?;
-                index.computed.insert((i, type_name, field), fields);
+                *of_mut(index.computed.entry(type_name, field), i) = fields;
             }
             for (type_name, field) in found.external {
-                index.external.insert((i, type_name, field));
+                index.external_insert(i, type_name, field);
             }
             for ((type_name, field), names) in found.provides {
-                index.provides.insert((i, type_name, field), names);
+                *of_mut(index.provides.entry(type_name, field), i) = names;
             }
         }
         // A field another subschema overrides is external here, unless it is part of a key of
         // this subschema (which it still answers in representations).
         for (i, type_name, field) in overridden(subschemas) {
             let in_key = index
-                .resolvers
-                .get(&(type_name.clone(), i))
-                .is_some_and(|resolvers| {
-                    resolvers
-                        .iter()
-                        .any(|r| r.key.iter().any(|k| k.name == field))
-                });
+                .resolvers(&type_name, i)
+                .iter()
+                .any(|r| r.key.iter().any(|k| k.name == field));
             if !in_key {
-                index.external.insert((i, type_name, field));
+                index.external_insert(i, type_name, field);
             }
         }
         Ok(index)
@@ -87,10 +108,17 @@ impl EntityIndex {
 
     /// The entry points of `subschema` for `type_name`.
     pub fn resolvers(&self, type_name: &str, subschema: usize) -> &[Arc<Resolver>] {
-        Name::new(type_name)
-            .ok()
-            .and_then(|t| self.resolvers.get(&(t, subschema)))
+        self.resolvers
+            .get(type_name)
+            .and_then(|per_subschema| of(per_subschema, subschema))
             .map_or(&[], Vec::as_slice)
+    }
+
+    fn external_insert(&mut self, subschema: usize, type_name: Name, field: Name) {
+        let subschemas = self.external.entry(type_name, field);
+        if !subschemas.contains(&subschema) {
+            subschemas.push(subschema);
+        }
     }
 
     /// The extra fields `subschema` needs to resolve `type_name.field`, if it is computed.
@@ -100,25 +128,21 @@ impl EntityIndex {
         type_name: &str,
         field: &str,
     ) -> Option<&Requirements> {
-        let (t, f) = (Name::new(type_name).ok()?, Name::new(field).ok()?);
-        self.computed.get(&(subschema, t, f))
+        of(self.computed.get(type_name, field)?, subschema)
     }
 
     /// Whether `subschema` marks `type_name.field` `@external` (another service resolves it).
     pub fn is_external(&self, subschema: usize, type_name: &str, field: &str) -> bool {
-        let (Ok(t), Ok(f)) = (Name::new(type_name), Name::new(field)) else {
-            return false;
-        };
-        self.external.contains(&(subschema, t, f))
+        self.external
+            .get(type_name, field)
+            .is_some_and(|subschemas| subschemas.contains(&subschema))
     }
 
     /// The fields of its type that `subschema` provides under `type_name.field` (`@provides`).
     pub fn provides(&self, subschema: usize, type_name: &str, field: &str) -> &[Name] {
-        let (Ok(t), Ok(f)) = (Name::new(type_name), Name::new(field)) else {
-            return &[];
-        };
         self.provides
-            .get(&(subschema, t, f))
+            .get(type_name, field)
+            .and_then(|per_subschema| of(per_subschema, subschema))
             .map_or(&[], Vec::as_slice)
     }
 }

@@ -9,6 +9,8 @@ mod entity;
 mod explain;
 mod project;
 mod reach;
+
+pub(crate) use reach::ReachCache;
 mod vars;
 
 use apollo_compiler::Name;
@@ -209,4 +211,6 @@ pub(crate) struct PlanInput<'a> {
     /// Which subschemas answer `@defer` themselves.
     pub incremental: &'a [bool],
     pub subschema_names: &'a [String],
+    /// The key chains searched by earlier operations.
+    pub reaches: &'a reach::ReachCache,
 }

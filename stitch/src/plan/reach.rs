@@ -26,6 +26,37 @@ use crate::error::StitchError;
 use crate::index::StitchIndex;
 use crate::resolve::Resolver;
 
+/// The key chains searched so far, shared by every operation a stitched schema plans: a
+/// search depends only on the schema, the subschema of the step, the type and whether the
+/// step resolves the type's computed fields (their requirements in its representation), so
+/// each is made once (bounded by subschemas × types × 2).
+#[derive(Debug, Default)]
+pub(crate) struct ReachCache(
+    std::sync::Mutex<apollo_compiler::collections::HashMap<(usize, Name, bool), Arc<Reach>>>,
+);
+
+impl ReachCache {
+    /// The search kept for `key`, or `search`'s answer, kept.
+    pub fn get_or_search(
+        &self,
+        key: (usize, Name, bool),
+        search: impl FnOnce() -> Reach,
+    ) -> Arc<Reach> {
+        let lock = || {
+            self.0
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        };
+        if let Some(found) = lock().get(&key) {
+            return found.clone();
+        }
+        // Searched without the lock (two planners may both search once; either answer is
+        // the same).
+        let reach = Arc::new(search());
+        lock().entry(key).or_insert(reach).clone()
+    }
+}
+
 /// The fields of one merged type obtainable from one step.
 #[derive(Debug, Default)]
 pub(crate) struct Reach {
@@ -204,4 +235,28 @@ fn returns(sub: &Schema, type_name: &Name) -> bool {
         ExtendedType::Interface(i) => i.fields.values().any(|f| named(&f.ty)),
         _ => false,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_search_is_made_once_per_key_and_shared() {
+        let cache = ReachCache::default();
+        let searches = std::cell::Cell::new(0);
+        let search = || {
+            searches.set(searches.get() + 1);
+            Reach::default()
+        };
+        let product = || Name::new_unchecked("Product");
+        let first = cache.get_or_search((1, product(), false), search);
+        let again = cache.get_or_search((1, product(), false), search);
+        assert!(Arc::ptr_eq(&first, &again));
+        assert_eq!(searches.get(), 1);
+        // Another subschema, or the computed fields counted: searches of their own.
+        cache.get_or_search((2, product(), false), search);
+        cache.get_or_search((1, product(), true), search);
+        assert_eq!(searches.get(), 3);
+    }
 }

@@ -71,21 +71,23 @@ impl<'a, 'i> Planner<'a, 'i> {
     }
 
     /// The key chains from this step for `type_name` (searched once per plan).
-    pub(super) fn reach(&mut self, ctx: &StepCtx, type_name: &Name) -> Rc<Reach> {
+    pub(super) fn reach(&mut self, ctx: &StepCtx, type_name: &Name) -> Arc<Reach> {
         let computed = ctx.computed_type.as_ref().is_some_and(|t| t == type_name);
         let key = (ctx.subschema, type_name.clone(), computed);
         if let Some(reach) = self.reaches.get(&key) {
             return reach.clone();
         }
-        let reach = Rc::new(Reach::search(
-            self.input.schema,
-            type_name,
-            ctx.subschema,
-            self.input.subschemas.len(),
-            self.input.index,
-            self.input.entities,
-            |field| self.resolves(ctx, type_name, field, &[]),
-        ));
+        let reach = self.input.reaches.get_or_search(key.clone(), || {
+            Reach::search(
+                self.input.schema,
+                type_name,
+                ctx.subschema,
+                self.input.subschemas.len(),
+                self.input.index,
+                self.input.entities,
+                |field| self.resolves(ctx, type_name, field, &[]),
+            )
+        });
         self.reaches.insert(key, reach.clone());
         reach
     }

@@ -8,17 +8,16 @@ mod cut;
 
 pub(super) use cut::{selection_selects_plainly, selects_plainly};
 
-use std::collections::{HashMap, HashSet};
-use std::rc::Rc;
 use std::sync::Arc;
 
 use apollo_compiler::ast::Type;
+use apollo_compiler::collections::{HashMap, HashSet, IndexMap};
 use apollo_compiler::executable::{
     DirectiveList, ExecutableDocument, Field, FragmentMap, InlineFragment, Selection, SelectionSet,
 };
 use apollo_compiler::schema::FieldDefinition;
 use apollo_compiler::{Name, Node};
-use indexmap::{IndexMap, IndexSet};
+use indexmap::IndexSet;
 use quilt_executor::Location;
 
 use super::defer::{DeferGroups, has_incremental, upstream_defer, without_incremental};
@@ -56,14 +55,14 @@ pub(super) struct Planner<'a, 'i> {
     resolvable_fragments: HashSet<(usize, Name)>,
     unresolvable_fragments: HashSet<(usize, Name)>,
     /// Key chains searched so far: (subschema, type, whether its computed fields count).
-    reaches: HashMap<(usize, Name, bool), Rc<Reach>>,
+    reaches: HashMap<(usize, Name, bool), Arc<Reach>>,
 }
 
 impl<'a, 'i> Planner<'a, 'i> {
     pub fn new(input: &'i PlanInput<'a>) -> Self {
         Self {
             input,
-            builders: IndexMap::new(),
+            builders: IndexMap::default(),
             defers: DeferGroups::default(),
             typename: Node::new(FieldDefinition {
                 description: None,
@@ -72,9 +71,9 @@ impl<'a, 'i> Planner<'a, 'i> {
                 ty: Type::NonNullNamed(Name::new_unchecked("String")),
                 directives: Default::default(),
             }),
-            resolvable_fragments: HashSet::new(),
-            unresolvable_fragments: HashSet::new(),
-            reaches: HashMap::new(),
+            resolvable_fragments: HashSet::default(),
+            unresolvable_fragments: HashSet::default(),
+            reaches: HashMap::default(),
         }
     }
 
