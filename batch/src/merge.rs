@@ -284,14 +284,13 @@ enum PrefixKey {
 
 impl PrefixKey {
     fn of(request: &Request, index: usize) -> Self {
-        match request.document.operation_name_and_body() {
+        let document = &request.document;
+        match (document.operation_name_and_body(), document.body_hash64()) {
             // Only where the request selects that operation (another name selects none).
-            Some((name, body)) if request.operation_name.as_deref().is_none_or(|n| n == name) => {
-                use std::hash::{Hash, Hasher};
-                let mut hasher = std::hash::DefaultHasher::new();
-                request.document.operation_type(None).hash(&mut hasher);
-                body.hash(&mut hasher);
-                PrefixKey::Body(hasher.finish(), index)
+            (Some((name, _)), Some(hash))
+                if request.operation_name.as_deref().is_none_or(|n| n == name) =>
+            {
+                PrefixKey::Body(hash, index)
             }
             _ => PrefixKey::Document(
                 request.document.hash64(),
@@ -307,9 +306,10 @@ impl PrefixKey {
         match self {
             PrefixKey::Document(..) => kept == document,
             PrefixKey::Body(..) => {
-                kept.operation_type(None) == document.operation_type(None)
-                    && kept.operation_name_and_body().map(|(_, body)| body)
-                        == document.operation_name_and_body().map(|(_, body)| body)
+                kept.ptr_eq(document)
+                    || (kept.operation_type(None) == document.operation_type(None)
+                        && kept.operation_name_and_body().map(|(_, body)| body)
+                            == document.operation_name_and_body().map(|(_, body)| body))
             }
         }
     }

@@ -35,6 +35,8 @@ struct Inner {
     known: Option<Known>,
     printed: OnceLock<Arc<str>>,
     hash: OnceLock<u64>,
+    /// The hash of the operation's type and the text after its name (`body_hash64`).
+    body_hash: OnceLock<Option<u64>>,
     /// Whether any definition uses `@defer` or `@stream`, found once.
     incremental: OnceLock<bool>,
     /// The printed text as a JSON string, escaped once for every request that sends it.
@@ -58,6 +60,7 @@ impl Inner {
             known,
             printed,
             hash: OnceLock::new(),
+            body_hash: OnceLock::new(),
             incremental: OnceLock::new(),
             json: OnceLock::new(),
         }
@@ -266,6 +269,20 @@ impl Document {
             .next()
             .is_some_and(|b| b == b'_' || b.is_ascii_alphanumeric());
         (!continues_name).then_some((name, body))
+    }
+
+    /// A hash of the operation's type and of [`operation_name_and_body`](Self::operation_name_and_body)'s
+    /// text (computed once): equal for documents that differ only in their operation's name.
+    /// `None` where there is no such text.
+    pub fn body_hash64(&self) -> Option<u64> {
+        *self.0.body_hash.get_or_init(|| {
+            use std::hash::{Hash, Hasher};
+            let (_, body) = self.operation_name_and_body()?;
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            self.operation_type(None).hash(&mut hasher);
+            body.hash(&mut hasher);
+            Some(hasher.finish())
+        })
     }
 
     /// The type of the operation selected by `name` (see [`Document::operation`]); `Query`

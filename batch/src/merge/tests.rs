@@ -377,6 +377,8 @@ fn printed_operations_that_differ_only_in_name_share_one_renaming_and_keep_their
         "Op1",
         "1",
     );
+    assert_eq!(one.document.body_hash64(), two.document.body_hash64());
+    assert_ne!(one.document.body_hash64(), mutation.document.body_hash64());
     let renamed = cache.prefix_request(0, &mutation).unwrap();
     assert!(!Arc::ptr_eq(&first.renamed, &renamed.renamed));
     assert_eq!(renamed.renamed.operation_type, OperationType::Mutation);
