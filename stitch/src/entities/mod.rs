@@ -28,14 +28,17 @@ pub(crate) type Requirements = Vec<Node<apollo_compiler::executable::Field>>;
 #[derive(Default)]
 pub(crate) struct EntityIndex {
     /// Per type, per subschema: its entry points.
-    resolvers: FastMap<Name, Vec<(usize, Vec<Arc<Resolver>>)>>,
+    resolvers: FastMap<Name, PerSubschema<Vec<Arc<Resolver>>>>,
     /// Per field, the subschemas where it is computed and what it requires there.
-    computed: FieldMap<Vec<(usize, Requirements)>>,
+    computed: FieldMap<PerSubschema<Requirements>>,
     /// Per field, the subschemas where it is external.
     external: FieldMap<Vec<usize>>,
     /// Per field, the subschemas that provide fields under it, and those fields.
-    provides: FieldMap<Vec<(usize, Vec<Name>)>>,
+    provides: FieldMap<PerSubschema<Vec<Name>>>,
 }
+
+/// Values of the few subschemas that have one, by subschema number.
+type PerSubschema<V> = Vec<(usize, V)>;
 
 /// The value of `subschema` in a list of values per subschema.
 fn of<V>(values: &[(usize, V)], subschema: usize) -> Option<&V> {
