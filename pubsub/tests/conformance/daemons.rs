@@ -12,6 +12,10 @@ use tokio::process::{Child, Command};
 
 use super::suite::WAIT;
 
+/// How long a private broker may take to listen after it is started: RabbitMQ's Erlang VM
+/// took more than [`WAIT`] to boot on a 2-core machine busy with a release build.
+const START_WAIT: Duration = Duration::from_secs(60);
+
 /// A free port on 127.0.0.1.
 pub(crate) fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -227,7 +231,7 @@ impl Private {
                 }
             }
         };
-        tokio::time::timeout(WAIT, listening)
+        tokio::time::timeout(START_WAIT, listening)
             .await
             .expect("the private broker did not start listening");
     }
