@@ -9,7 +9,6 @@ mod extensions;
 use std::sync::Arc;
 
 use apollo_compiler::collections::HashMap as FastMap;
-
 use apollo_compiler::validation::Valid;
 use apollo_compiler::{Name, Node, Schema};
 

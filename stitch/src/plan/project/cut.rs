@@ -70,14 +70,11 @@ impl<'a, 'i> Planner<'a, 'i> {
         }
     }
 
-    /// The key chains from this step for `type_name` (searched once per plan).
+    /// The key chains from this step for `type_name` (searched once per stitched schema).
     pub(super) fn reach(&mut self, ctx: &StepCtx, type_name: &Name) -> Arc<Reach> {
         let computed = ctx.computed_type.as_ref().is_some_and(|t| t == type_name);
         let key = (ctx.subschema, type_name.clone(), computed);
-        if let Some(reach) = self.reaches.get(&key) {
-            return reach.clone();
-        }
-        let reach = self.input.reaches.get_or_search(key.clone(), || {
+        self.input.reaches.get_or_search(key, || {
             Reach::search(
                 self.input.schema,
                 type_name,
@@ -87,9 +84,7 @@ impl<'a, 'i> Planner<'a, 'i> {
                 self.input.entities,
                 |field| self.resolves(ctx, type_name, field, &[]),
             )
-        });
-        self.reaches.insert(key, reach.clone());
-        reach
+        })
     }
 
     /// The entry point of the builder already planned at this place for `subschema`, if any.

@@ -11,7 +11,7 @@ pub(super) use cut::{selection_selects_plainly, selects_plainly};
 use std::sync::Arc;
 
 use apollo_compiler::ast::Type;
-use apollo_compiler::collections::{HashMap, HashSet, IndexMap};
+use apollo_compiler::collections::{HashSet, IndexMap};
 use apollo_compiler::executable::{
     DirectiveList, ExecutableDocument, Field, FragmentMap, InlineFragment, Selection, SelectionSet,
 };
@@ -54,8 +54,6 @@ pub(super) struct Planner<'a, 'i> {
     typename: Node<FieldDefinition>,
     resolvable_fragments: HashSet<(usize, Name)>,
     unresolvable_fragments: HashSet<(usize, Name)>,
-    /// Key chains searched so far: (subschema, type, whether its computed fields count).
-    reaches: HashMap<(usize, Name, bool), Arc<Reach>>,
 }
 
 impl<'a, 'i> Planner<'a, 'i> {
@@ -73,7 +71,6 @@ impl<'a, 'i> Planner<'a, 'i> {
             }),
             resolvable_fragments: HashSet::default(),
             unresolvable_fragments: HashSet::default(),
-            reaches: HashMap::default(),
         }
     }
 
