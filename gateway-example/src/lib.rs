@@ -7,6 +7,7 @@
 //!
 //! | module | holds |
 //! |---|---|
+//! | [`allocator`] | mimalloc's purge delay (freed memory kept a second for the next answer) |
 //! | [`config`] | the command line, the TOML file, the resulting [`Settings`](config::Settings) |
 //! | [`sections`] | the file's `[limits]`, `[timeouts]`, `[subscriptions]`, `[errors]`, `[introspection]`, `[cors]`, `[csrf]`, `[persisted_queries]` |
 //! | [`env_expand`] | `${NAME}` in the file, from the environment |
@@ -17,6 +18,7 @@
 //! | [`demo`] | the embedded demo services |
 //! | [`telemetry`] | metrics, traces and logs: the `[telemetry]` section and the setup |
 
+pub mod allocator;
 pub mod config;
 pub mod demo;
 pub mod env_expand;

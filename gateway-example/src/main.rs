@@ -13,6 +13,7 @@ use gateway_example::{run, telemetry};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> anyhow::Result<()> {
+    gateway_example::allocator::configure();
     let cli = Cli::parse();
     let check_only = cli.check_config;
     let explain = cli.explain.clone();

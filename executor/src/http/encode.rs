@@ -144,7 +144,15 @@ pub(super) fn json_body(
     persisted: Option<&PersistedQuery>,
     with_query: bool,
 ) -> Result<Bytes, ExecutorError> {
-    let mut body = Vec::with_capacity(request.query().len() + 64);
+    // Room for the document and the variables given as JSON text (an entity step's
+    // representations: megabytes for a large answer, which growing by doubling copied and
+    // faulted in twice); the other members are small.
+    let raw: usize = request
+        .raw_variables
+        .iter()
+        .map(|(name, value)| name.len() + value.get().len() + 4)
+        .sum();
+    let mut body = Vec::with_capacity(request.query().len() + raw + 64);
     serde_json::to_writer(
         &mut body,
         &params(request, extensions, persisted, with_query),

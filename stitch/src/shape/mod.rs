@@ -40,9 +40,11 @@ pub(crate) struct Fetched {
     pub errors: Vec<GraphQLError>,
 }
 
-/// The largest first capacity of the response buffer: an operation that once answered many
-/// megabytes does not reserve them for every later answer.
-const MAX_SIZE_HINT: usize = 1 << 20;
+/// The largest first capacity of the response buffer. An operation's answers are mostly of
+/// one size, and a buffer grown by doubling copies (and faults in) its bytes again at each
+/// step, so the hint covers answers of several megabytes; a reservation beyond what is written
+/// is address space, not memory, until it is touched.
+const MAX_SIZE_HINT: usize = 16 << 20;
 
 /// A null reached a non-null position; the parent must become null.
 struct NullPropagation;
