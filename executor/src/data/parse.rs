@@ -48,10 +48,8 @@ pub(super) fn parse(json: &[u8]) -> serde_json::Result<Data> {
     outcome
 }
 
-/// The most members the kept stack may hold (3 MiB): a list of tens of thousands of entities
-/// does not grow a new stack by doubling for every answer, and one huge answer does not keep
-/// its memory.
-const STACK_KEEP: usize = 1 << 16;
+/// The most members the kept stack may hold: one huge answer does not keep its memory.
+const STACK_KEEP: usize = 4096;
 
 thread_local! {
     /// The member stack of this thread's last parse, kept for the next one (taken and put back
