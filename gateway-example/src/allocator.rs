@@ -5,8 +5,8 @@
 //! its end and needs as much again for the next one: each purged page comes back through a
 //! page fault that zeroes it (a 2 MiB transparent huge page at a time where the kernel uses
 //! them). On the 4 MB `large` benchmark answer that was a sixth of the gateway's CPU (perf:
-//! `asm_exc_page_fault`, `clear_page_erms`), and 35,000 faults in six seconds; with a delay of
-//! one second, none. The memory a burst leaves free still goes back, a second later.
+//! `asm_exc_page_fault`, `clear_page_erms`), tens of thousands of faults in six seconds; with a
+//! delay of one second, next to none. The memory a burst leaves free still goes back, a second later.
 //!
 //! The environment keeps the last word: `MIMALLOC_PURGE_DELAY` (milliseconds; `0` purges at
 //! once, `-1` never), when set, is left as mimalloc read it.
@@ -53,7 +53,8 @@ fn set_purge_delay(milliseconds: i64) {
     // SAFETY: `mi_option_set` stores one integer into mimalloc's static option table; it
     // dereferences nothing of ours, and mimalloc documents it for use at run time, before or
     // after allocations. `main` calls it before any other thread exists, so no purge reads the
-    // word while it is written. The option number is in range (see `purge_delay`).
+    // word while it is written (in this library's tests mimalloc is not the global allocator,
+    // so no other thread reads it either). The option number is in range (see `purge_delay`).
     unsafe {
         libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, value)
     };
