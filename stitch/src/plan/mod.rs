@@ -9,9 +9,9 @@ mod entity;
 mod explain;
 mod project;
 mod reach;
+mod vars;
 
 pub(crate) use reach::ReachCache;
-mod vars;
 
 use apollo_compiler::Name;
 use apollo_compiler::ast::OperationType;
