@@ -138,6 +138,25 @@ async fn requirements_read_from_the_clients_own_fields_give_the_datas_answers() 
             "x = {x}"
         );
     }
+    // The client's response key `weight` is its alias of `price`: the requirement `weight`
+    // is read from the planner's `_qk_weight`, not from the client's field of that name.
+    let aliased = "{ topProducts(first: 5) { weight: price upc shippingEstimate } }";
+    let result = run_op(&gateway, aliased, json!({}), None).await;
+    let wanted: Vec<serde_json::Value> = products
+        .iter()
+        .map(|p| {
+            json!({ "weight": p["price"], "upc": p["upc"],
+                    "shippingEstimate": p["shippingEstimate"] })
+        })
+        .collect();
+    assert!(
+        products.iter().any(|p| p["price"] != p["weight"]),
+        "the data must tell price from weight"
+    );
+    assert_eq!(
+        serde_json::to_string(&result).unwrap(),
+        serde_json::to_string(&json!({ "data": { "topProducts": wanted } })).unwrap()
+    );
     // The requirements selected only inside fragments that always apply (spread after the
     // field that needs them): read from the fragments' fields, the same answer.
     let fragments = "fragment P on Product { upc price } fragment W on Product { weight } \

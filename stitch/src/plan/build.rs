@@ -110,7 +110,9 @@ pub(crate) fn plan_operation(input: &PlanInput<'_>) -> Result<Plan, PlanError> {
         };
         steps.push(root_step(&mut planner, owner, (root, group), &entries)?);
     }
-    let entity_steps = entity_steps(&mut planner)?;
+    let mut entity_steps = entity_steps(&mut planner)?;
+    let root_texts: Vec<&str> = steps.iter().map(|s| s.document.as_str()).collect();
+    super::entity::mark_plain_requirements(&mut entity_steps, &root_texts);
     let incremental = !planner.defers.groups.is_empty() || !planner.defers.streams.is_empty();
     Ok(Plan {
         operation_type,

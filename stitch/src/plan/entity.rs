@@ -75,6 +75,11 @@ pub(crate) struct EntityStep {
     /// without it has the requirement under its own name: the fetch selected it plainly for
     /// the client, and the planner did not select it twice).
     pub aliases: Vec<String>,
+    /// Per requirement: whether no fetch of the plan selects its `_qk_` alias, so objects
+    /// hold it under its own name and the gather walk looks there first (see
+    /// [`mark_plain_requirements`]). A lookup of an absent alias reads every member of the
+    /// object.
+    pub plain_first: Vec<bool>,
     /// A representation with every value null (`__typename` set): each object's is a copy
     /// with its values put in, so its keys are not hashed again.
     pub representation: quilt_executor::JsonMap,
@@ -117,6 +122,54 @@ impl std::fmt::Debug for EntityStep {
     }
 }
 
+/// Sets each step's [`plain_first`](EntityStep::plain_first): a requirement is looked for
+/// under its own name first when no text the plan sends (`texts`: its root documents, and its
+/// steps' selections and fragments) names its `_qk_` alias. Where one does, the alias comes
+/// first as before, since the object may then hold the client's own field of that response
+/// key (an alias of another field) beside it. Either way the walk falls back to the other
+/// name, so the order only decides how fast the value is found, except where both are
+/// present: and both are present only where a text names the alias.
+pub(super) fn mark_plain_requirements(steps: &mut [Vec<EntityStep>], root_texts: &[&str]) {
+    let step_texts = steps
+        .iter()
+        .flatten()
+        .flat_map(|s| [s.selection.as_str(), s.fragments.as_str()]);
+    let aliased = key_aliases_named(root_texts.iter().copied().chain(step_texts));
+    let plain: Vec<Vec<bool>> = steps
+        .iter()
+        .flatten()
+        .map(|step| {
+            (step.requirements.iter())
+                .map(|requirement| !aliased.contains(requirement.as_str()))
+                .collect()
+        })
+        .collect();
+    for (step, plain) in steps.iter_mut().flatten().zip(plain) {
+        step.plain_first = plain;
+    }
+}
+
+/// The fields whose `_qk_` alias appears in `texts` (GraphQL text: a name follows the prefix
+/// up to the first character that cannot be part of one). A client's own response key that
+/// happens to start with the prefix counts too, which only keeps the alias first.
+fn key_aliases_named<'t>(
+    texts: impl IntoIterator<Item = &'t str>,
+) -> std::collections::HashSet<&'t str> {
+    let mut aliased = std::collections::HashSet::new();
+    for text in texts {
+        let mut rest = text;
+        while let Some(at) = rest.find(KEY_ALIAS_PREFIX) {
+            let name = &rest[at + KEY_ALIAS_PREFIX.len()..];
+            let end = name
+                .find(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                .unwrap_or(name.len());
+            aliased.insert(&name[..end]);
+            rest = &name[end..];
+        }
+    }
+    aliased
+}
+
 /// The most documents one step keeps (distinct shapes are few: argument sets, and object
 /// counts for single-key entry points).
 const MAX_DOCUMENTS: usize = 64;
@@ -155,6 +208,7 @@ impl EntityStep {
                 .iter()
                 .map(|r| format!("{KEY_ALIAS_PREFIX}{r}"))
                 .collect(),
+            plain_first: vec![false; requirements.len()],
             representation,
             requirements,
             fields,
@@ -275,5 +329,26 @@ impl EntityStep {
             "query {name}{variables} {{ {body}}}{}",
             self.fragments
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::key_aliases_named;
+
+    #[test]
+    fn the_key_aliases_of_printed_selections_are_found_whole() {
+        let texts = [
+            "query Q { topProducts { mass: weight upc _qk_price: price _qk_weight: weight } }",
+            "{ _qk_upc_2: upc }",
+            "fragment F on Product { _qk_id:id }",
+            "{ name }",
+        ];
+        let mut found: Vec<&str> = key_aliases_named(texts).into_iter().collect();
+        found.sort_unstable();
+        assert_eq!(found, ["id", "price", "upc_2", "weight"]);
+        // `_qk_upc_2` names `upc_2`, not `upc`: `upc` is read under its own name first.
+        assert!(!key_aliases_named(texts).contains("upc"));
+        assert!(key_aliases_named(["{ a }"]).is_empty());
     }
 }

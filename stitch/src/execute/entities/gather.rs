@@ -228,12 +228,24 @@ impl<'w> Walk<'w> {
             return;
         }
         self.found.clear();
-        for (i, (alias, requirement)) in step.aliases.iter().zip(&step.requirements).enumerate() {
+        for (i, ((alias, requirement), &plain)) in step
+            .aliases
+            .iter()
+            .zip(&step.requirements)
+            .zip(&step.plain_first)
+            .enumerate()
+        {
             // Under its `_qk_` alias, or under its own name where the fetch selected it plainly
-            // for the client and the planner did not select it twice.
-            let value = match self.find(map, i + 1, alias) {
+            // for the client and the planner did not select it twice; the name no fetch
+            // aliases is looked for first (an absent key costs a read of every member).
+            let (first, second) = if plain {
+                (requirement.as_str(), alias.as_str())
+            } else {
+                (alias.as_str(), requirement.as_str())
+            };
+            let value = match self.find(map, i + 1, first) {
                 Some(value) => Some(value),
-                None => self.find(map, i + 1, requirement),
+                None => self.find(map, i + 1, second),
             };
             match value {
                 Some(value) => self.found.push(value),
