@@ -264,6 +264,48 @@ async fn a_duration_window_collects_requests_that_come_later() {
     assert_eq!(seen.lock().unwrap().len(), 1);
 }
 
+/// Deduplication shares an entry only between requests of the same document and the same
+/// variables, given as values or as JSON text (an entity request's representations).
+#[tokio::test]
+async fn dedup_shares_an_entry_only_between_requests_with_the_same_variables() {
+    let (inner, seen) = recording(|request| {
+        // As many entries as the merged document has fields, each answering its prefix.
+        let query = request.query().to_owned();
+        let data: serde_json::Map<String, Value> = (0..4)
+            .map(|i| format!("_v{i}_a"))
+            .filter(|key| query.contains(key.as_str()))
+            .map(|key| (key.clone(), json!(key)))
+            .collect();
+        single(json!({ "data": data }))
+    });
+    let batched = inner.batched(BatchOptions::default());
+    let with = |n: i64, raw: &str| {
+        let mut request = q("query Q($n: Int, $r: [Int]) { a(n: $n, r: $r) }");
+        request.variables.insert("n".into(), json!(n));
+        request.raw_variables.push((
+            "r".into(),
+            serde_json::value::RawValue::from_string(raw.to_owned()).unwrap(),
+        ));
+        request
+    };
+    let results = join_all([
+        run(&batched, with(1, "[1,2]")),
+        run(&batched, with(1, "[1,2]")),
+        run(&batched, with(2, "[1,2]")),
+        run(&batched, with(1, "[1,3]")),
+    ])
+    .await;
+    let answers: Vec<Value> = results.iter().map(|r| r.data_value().unwrap()).collect();
+    // The first two share one entry; the other two differ in a value and in JSON text.
+    assert_eq!(answers[0], answers[1]);
+    assert_ne!(answers[0], answers[2]);
+    assert_ne!(answers[0], answers[3]);
+    assert_ne!(answers[2], answers[3]);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 1);
+    assert_eq!(seen[0].query().matches("a(n:").count(), 3, "{}", seen[0].query());
+}
+
 #[tokio::test]
 async fn without_dedup_identical_queries_get_entries_of_their_own() {
     let (inner, seen) = recording(|_| single(json!({"data": {"_v0_a": 1, "_v1_a": 2}})));
