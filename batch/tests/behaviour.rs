@@ -303,7 +303,12 @@ async fn dedup_shares_an_entry_only_between_requests_with_the_same_variables() {
     assert_ne!(answers[2], answers[3]);
     let seen = seen.lock().unwrap();
     assert_eq!(seen.len(), 1);
-    assert_eq!(seen[0].query().matches("a(n:").count(), 3, "{}", seen[0].query());
+    assert_eq!(
+        seen[0].query().matches("a(n:").count(),
+        3,
+        "{}",
+        seen[0].query()
+    );
 }
 
 #[tokio::test]
