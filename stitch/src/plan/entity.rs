@@ -123,8 +123,8 @@ impl std::fmt::Debug for EntityStep {
 }
 
 /// Sets each step's [`plain_first`](EntityStep::plain_first): a requirement is looked for
-/// under its own name first when no text the plan sends (`texts`: its root documents, and its
-/// steps' selections and fragments) names its `_qk_` alias. Where one does, the alias comes
+/// under its own name first when no text the plan sends (its root documents, `root_texts`,
+/// and its steps' selections and fragments) names its `_qk_` alias. Where one does, the alias comes
 /// first as before, since the object may then hold the client's own field of that response
 /// key (an alias of another field) beside it. Either way the walk falls back to the other
 /// name, so the order only decides how fast the value is found, except where both are
