@@ -553,8 +553,8 @@ async fn until_abandoned<T>(waiters: &mut [Reply], work: impl Future<Output = T>
 /// Groups the pending requests into entries, deduplicating identical ones when `dedup` is set.
 ///
 /// Requests are matched by their document's hash, operation name and a hash of their
-/// variables as JSON (streamed into the hasher, not written out: an entity request's variables
-/// can be megabytes), then compared in full.
+/// variables (an entity request's JSON text variables, megabytes, hashed where they lie, not
+/// written out), then compared in full.
 fn group(pending: Vec<Pending>, dedup: bool) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::with_capacity(pending.len());
     let mut index: HashMap<(u64, Option<String>, u64), usize> = HashMap::new();
@@ -569,7 +569,7 @@ fn group(pending: Vec<Pending>, dedup: bool) -> Vec<Group> {
                 Entry::Occupied(found) => {
                     let group = &mut groups[*found.get()];
                     if group.request.document == request.document
-                        && same_variables(&group.request, &request)
+                        && group.request.same_variables(&request)
                     {
                         group.waiters.push(reply);
                         continue;
@@ -589,35 +589,10 @@ fn group(pending: Vec<Pending>, dedup: bool) -> Vec<Group> {
     groups
 }
 
-/// A hash of a request's variables as JSON text (values and JSON text variables alike).
+/// A hash of a request's variables ([`Request::hash_variables`]: JSON text variables streamed
+/// into the hasher, never copied).
 fn variables_hash(request: &Request) -> u64 {
-    let mut writer = HashWriter(rustc_hash::FxHasher::default());
-    // Writing into the hasher cannot fail, nor can serializing JSON values.
-    let _ = serde_json::to_writer(&mut writer, &request.variables_json());
-    writer.0.finish()
-}
-
-/// Whether two requests send the same variables: equal values, and JSON text variables of
-/// the same names with the same text.
-fn same_variables(a: &Request, b: &Request) -> bool {
-    a.variables == b.variables
-        && a.raw_variables.len() == b.raw_variables.len()
-        && a.raw_variables
-            .iter()
-            .zip(&b.raw_variables)
-            .all(|((n, x), (m, y))| n == m && x.get() == y.get())
-}
-
-/// An `io::Write` that hashes what is written.
-struct HashWriter(rustc_hash::FxHasher);
-
-impl std::io::Write for HashWriter {
-    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-        self.0.write(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
+    let mut hasher = rustc_hash::FxHasher::default();
+    request.hash_variables(&mut hasher);
+    hasher.finish()
 }

@@ -1,5 +1,6 @@
 //! A GraphQL request as executors receive it.
 
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use bytes::Bytes;
@@ -148,6 +149,34 @@ impl Request {
         self.variables.is_empty() && self.raw_variables.is_empty()
     }
 
+    /// Whether `other` sends the same variables: equal values (objects in any key order) and
+    /// the same variables given as JSON text, compared as text (the same value written two
+    /// ways counts as different: fewer requests shared, never a wrong one).
+    ///
+    /// ```
+    /// use quilt_executor::Request;
+    /// use serde_json::json;
+    /// let a = Request::new("query Q($v: In) { f(v: $v) }")?.variable("v", json!({"x": 1, "y": 2}));
+    /// let b = Request::new("query Q($v: In) { f(v: $v) }")?.variable("v", json!({"y": 2, "x": 1}));
+    /// assert!(a.same_variables(&b));
+    /// assert!(!a.same_variables(&b.clone().variable("v", json!(3))));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn same_variables(&self, other: &Request) -> bool {
+        self.variables == other.variables && same_raw(&self.raw_variables, &other.raw_variables)
+    }
+
+    /// Feeds the variables into `state`, agreeing with
+    /// [`same_variables`](Self::same_variables): values without regard to key order, JSON text
+    /// variables by name and text (streamed into the hasher, never copied).
+    pub fn hash_variables<H: Hasher>(&self, state: &mut H) {
+        hash_map(&self.variables, state);
+        for (name, raw) in &self.raw_variables {
+            name.hash(state);
+            raw.get().hash(state);
+        }
+    }
+
     /// The variables as one JSON object when serialized: [`variables`](Self::variables), then
     /// the [`raw_variables`](Self::raw_variables) not among them, copied as they are.
     pub fn variables_json(&self) -> VariablesJson<'_> {
@@ -204,6 +233,56 @@ impl Request {
 
 /// Variables given as JSON text: names and values (see [`Request::raw_variables`]).
 pub type RawVariables = Vec<(String, Box<RawValue>)>;
+
+/// Whether two lists of JSON text variables hold the same names and texts, in order.
+pub(crate) fn same_raw(a: &[(String, Box<RawValue>)], b: &[(String, Box<RawValue>)]) -> bool {
+    a.len() == b.len()
+        && a.iter()
+            .zip(b)
+            .all(|((n, x), (m, y))| n == m && x.get() == y.get())
+}
+
+/// Hashes a JSON object without regard to key order, as its equality does.
+pub(crate) fn hash_map<H: Hasher>(map: &JsonMap, state: &mut H) {
+    state.write_usize(map.len());
+    let mut sum = 0u64;
+    for (key, value) in map {
+        let mut entry = std::collections::hash_map::DefaultHasher::new();
+        key.hash(&mut entry);
+        hash_value(value, &mut entry);
+        sum = sum.wrapping_add(entry.finish());
+    }
+    state.write_u64(sum);
+}
+
+fn hash_value<H: Hasher>(value: &Value, state: &mut H) {
+    match value {
+        Value::Null => state.write_u8(0),
+        Value::Bool(b) => {
+            state.write_u8(1);
+            b.hash(state);
+        }
+        Value::Number(n) => {
+            state.write_u8(2);
+            n.hash(state);
+        }
+        Value::String(s) => {
+            state.write_u8(3);
+            s.hash(state);
+        }
+        Value::Array(items) => {
+            state.write_u8(4);
+            state.write_usize(items.len());
+            for item in items {
+                hash_value(item, state);
+            }
+        }
+        Value::Object(map) => {
+            state.write_u8(5);
+            hash_map(map, state);
+        }
+    }
+}
 
 /// A request's variables, serialized as one JSON object (see [`Request::variables_json`]).
 #[derive(Debug, Clone, Copy)]

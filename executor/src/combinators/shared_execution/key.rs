@@ -11,10 +11,9 @@
 use std::hash::{Hash, Hasher};
 
 use http::{HeaderName, HeaderValue};
-use serde_json::Value;
 
 use crate::document::Document;
-use crate::request::{RawVariables, Request};
+use crate::request::{RawVariables, Request, hash_map, same_raw};
 use crate::result::{DataForm, JsonMap};
 
 /// The identity of a request for in-flight deduplication.
@@ -50,11 +49,7 @@ impl RequestKey {
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
         request.document.hash64().hash(&mut hasher);
         request.operation_name.hash(&mut hasher);
-        hash_map(&request.variables, &mut hasher);
-        for (name, raw) in &request.raw_variables {
-            name.hash(&mut hasher);
-            raw.get().hash(&mut hasher);
-        }
+        request.hash_variables(&mut hasher);
         hash_map(&request.extensions, &mut hasher);
         let connection_params = request.context.connection_params().cloned();
         if let Some(params) = &connection_params {
@@ -89,12 +84,7 @@ impl PartialEq for RequestKey {
             && self.operation_name == other.operation_name
             && self.document == other.document
             && self.variables == other.variables
-            && self.raw_variables.len() == other.raw_variables.len()
-            && self
-                .raw_variables
-                .iter()
-                .zip(&other.raw_variables)
-                .all(|((a, x), (b, y))| a == b && x.get() == y.get())
+            && same_raw(&self.raw_variables, &other.raw_variables)
             && self.extensions == other.extensions
             && self.connection_params == other.connection_params
             && self.data_form == other.data_form
@@ -102,48 +92,6 @@ impl PartialEq for RequestKey {
 }
 
 impl Eq for RequestKey {}
-
-/// Hashes a JSON object without regard to key order, as its equality does.
-fn hash_map<H: Hasher>(map: &JsonMap, state: &mut H) {
-    state.write_usize(map.len());
-    let mut sum = 0u64;
-    for (key, value) in map {
-        let mut entry = std::collections::hash_map::DefaultHasher::new();
-        key.hash(&mut entry);
-        hash_value(value, &mut entry);
-        sum = sum.wrapping_add(entry.finish());
-    }
-    state.write_u64(sum);
-}
-
-fn hash_value<H: Hasher>(value: &Value, state: &mut H) {
-    match value {
-        Value::Null => state.write_u8(0),
-        Value::Bool(b) => {
-            state.write_u8(1);
-            b.hash(state);
-        }
-        Value::Number(n) => {
-            state.write_u8(2);
-            n.hash(state);
-        }
-        Value::String(s) => {
-            state.write_u8(3);
-            s.hash(state);
-        }
-        Value::Array(items) => {
-            state.write_u8(4);
-            state.write_usize(items.len());
-            for item in items {
-                hash_value(item, state);
-            }
-        }
-        Value::Object(map) => {
-            state.write_u8(5);
-            hash_map(map, state);
-        }
-    }
-}
 
 #[cfg(test)]
 mod tests {
