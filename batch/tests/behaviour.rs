@@ -284,7 +284,9 @@ async fn dedup_shares_an_entry_only_between_requests_with_the_same_variables() {
         request.variables.insert("n".into(), json!(n));
         request.raw_variables.push((
             "r".into(),
-            serde_json::value::RawValue::from_string(raw.to_owned()).unwrap(),
+            serde_json::value::RawValue::from_string(raw.to_owned())
+                .unwrap()
+                .into(),
         ));
         request
     };

@@ -50,8 +50,8 @@ pub use executor::{
 pub use header_rules::{HeaderRule, HeaderRules, Insert, Pattern, Propagate, Remove};
 pub use http::{HttpExecutor, HttpExecutorBuilder};
 pub use request::{
-    Context, Deadline, FileUpload, LostUpload, RawVariables, Request, RequestId, SingleResponse,
-    Upload, UploadMarks, VariablesJson,
+    Context, Deadline, FileUpload, LostUpload, RawJson, RawVariables, Request, RequestId,
+    SingleResponse, Upload, UploadMarks, VariablesJson,
 };
 pub use result::{
     DataForm, ExecutionResult, GraphQLError, IncrementalPayload, JsonMap, Location, PathSegment,

@@ -126,8 +126,8 @@ impl Request {
     /// assert!(request.raw_variables.is_empty());
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn raw_variable(mut self, name: impl Into<String>, value: Box<RawValue>) -> Self {
-        self.raw_variables.push((name.into(), value));
+    pub fn raw_variable(mut self, name: impl Into<String>, value: impl Into<RawJson>) -> Self {
+        self.raw_variables.push((name.into(), value.into()));
         self
     }
 
@@ -232,10 +232,83 @@ impl Request {
 }
 
 /// Variables given as JSON text: names and values (see [`Request::raw_variables`]).
-pub type RawVariables = Vec<(String, Box<RawValue>)>;
+pub type RawVariables = Vec<(String, RawJson)>;
+
+/// One variable's value as JSON text, sent as it is (see [`Request::raw_variables`]).
+///
+/// Either text `serde_json` checked ([`RawValue`], converted with `into()`), or text the
+/// caller wrote itself ([`from_written`](Self::from_written)): the stitched schema writes an
+/// entity step's representations (megabytes for a large answer) straight from the response
+/// data, and checking that text again would cost as much as writing it. Cloning shares the
+/// text.
+///
+/// ```
+/// use quilt_executor::{RawJson, Request};
+/// use serde_json::value::RawValue;
+///
+/// let checked: RawJson = RawValue::from_string(r#"["1","2"]"#.into())?.into();
+/// let written = RawJson::from_written(r#"["1","2"]"#.to_owned());
+/// assert_eq!(checked.get(), written.get());
+/// let request = Request::new("query($ids: [ID!]!) { users(ids: $ids) { name } }")?
+///     .raw_variable("ids", written);
+/// assert_eq!(serde_json::to_string(&request.variables_json())?, r#"{"ids":["1","2"]}"#);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+#[derive(Clone)]
+pub struct RawJson(RawText);
+
+#[derive(Clone)]
+enum RawText {
+    /// Checked by `serde_json`.
+    Checked(Arc<RawValue>),
+    /// Written by the caller, not checked.
+    Written(Arc<str>),
+}
+
+impl RawJson {
+    /// Text the caller wrote as one JSON value, taken without checking it: the HTTP executor
+    /// sends it as it is, so text that is not JSON reaches the upstream service as it is
+    /// (serializing it with `serde`, as the WebSocket executor and GET requests do, checks it
+    /// then and fails on it).
+    pub fn from_written(text: String) -> Self {
+        RawJson(RawText::Written(Arc::from(text)))
+    }
+
+    /// The JSON text.
+    pub fn get(&self) -> &str {
+        match &self.0 {
+            RawText::Checked(raw) => raw.get(),
+            RawText::Written(text) => text,
+        }
+    }
+}
+
+impl From<Box<RawValue>> for RawJson {
+    fn from(raw: Box<RawValue>) -> Self {
+        RawJson(RawText::Checked(Arc::from(raw)))
+    }
+}
+
+impl std::fmt::Debug for RawJson {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("RawJson").field(&self.get()).finish()
+    }
+}
+
+impl Serialize for RawJson {
+    /// The text as it is (text written by the caller is checked here first).
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match &self.0 {
+            RawText::Checked(raw) => raw.serialize(serializer),
+            RawText::Written(text) => RawValue::from_string(text.to_string())
+                .map_err(serde::ser::Error::custom)?
+                .serialize(serializer),
+        }
+    }
+}
 
 /// Whether two lists of JSON text variables hold the same names and texts, in order.
-pub(crate) fn same_raw(a: &[(String, Box<RawValue>)], b: &[(String, Box<RawValue>)]) -> bool {
+pub(crate) fn same_raw(a: &[(String, RawJson)], b: &[(String, RawJson)]) -> bool {
     a.len() == b.len()
         && a.iter()
             .zip(b)
@@ -288,13 +361,40 @@ fn hash_value<H: Hasher>(value: &Value, state: &mut H) {
 #[derive(Debug, Clone, Copy)]
 pub struct VariablesJson<'a> {
     variables: &'a JsonMap,
-    raw: &'a [(String, Box<RawValue>)],
+    raw: &'a [(String, RawJson)],
 }
 
 impl VariablesJson<'_> {
     /// Whether there are none.
     pub fn is_empty(&self) -> bool {
         self.variables.is_empty() && self.raw.is_empty()
+    }
+
+    /// Writes the object `serde_json::to_writer` writes for it, the JSON text variables copied
+    /// as they are (text the caller wrote included: serializing checks that, this does not).
+    pub(crate) fn write_json(&self, out: &mut Vec<u8>) -> serde_json::Result<()> {
+        out.push(b'{');
+        let mut first = true;
+        let mut member = |out: &mut Vec<u8>, name: &str| -> serde_json::Result<()> {
+            if !std::mem::take(&mut first) {
+                out.push(b',');
+            }
+            serde_json::to_writer(&mut *out, name)?;
+            out.push(b':');
+            Ok(())
+        };
+        for (name, value) in self.variables {
+            member(out, name)?;
+            serde_json::to_writer(&mut *out, value)?;
+        }
+        for (name, raw) in self.raw {
+            if !self.variables.contains_key(name) {
+                member(out, name)?;
+                out.extend_from_slice(raw.get().as_bytes());
+            }
+        }
+        out.push(b'}');
+        Ok(())
     }
 }
 

@@ -302,3 +302,156 @@ async fn batched_entity_requests_with_representations_as_json_text_split_back_ex
             .collect::<Vec<_>>()
     );
 }
+
+/// Two federation services for [`written_representations_are_serde_jsons_bytes_once_each`]:
+/// `catalog` lists items (keys with characters JSON escapes, repeated), `stock` resolves
+/// `Item @key(fields: "id n")` from its representations.
+mod written {
+    use async_graphql::{EmptyMutation, EmptySubscription, ID, Object, Schema, SimpleObject};
+
+    #[derive(SimpleObject, Clone)]
+    pub struct Item {
+        pub id: ID,
+        pub n: i32,
+    }
+
+    pub struct CatalogQuery;
+
+    #[Object(name = "Query")]
+    impl CatalogQuery {
+        async fn items(&self) -> Vec<Item> {
+            ITEMS
+                .iter()
+                .map(|(id, n)| Item {
+                    id: ID::from(*id),
+                    n: *n,
+                })
+                .collect()
+        }
+
+        #[graphql(entity)]
+        async fn find_item(&self, #[graphql(key)] id: ID, #[graphql(key)] n: i32) -> Item {
+            Item { id, n }
+        }
+    }
+
+    /// The catalogue: the first item again third, and its id with another `n` last.
+    pub const ITEMS: [(&str, i32); 5] = [
+        ("x\"y\\", 1),
+        ("é\u{1}\u{7f}\n", 2),
+        ("x\"y\\", 1),
+        ("plain", 3),
+        ("x\"y\\", 2),
+    ];
+
+    #[derive(SimpleObject, Clone)]
+    #[graphql(name = "Item")]
+    pub struct StockItem {
+        pub id: ID,
+        pub n: i32,
+        pub stock: i32,
+    }
+
+    pub struct StockQuery;
+
+    #[Object(name = "Query")]
+    impl StockQuery {
+        /// A root field of its own (a federation SDL without one leaves `Query` empty).
+        async fn warehouses(&self) -> i32 {
+            1
+        }
+
+        #[graphql(entity)]
+        async fn find_stock_item(
+            &self,
+            #[graphql(key)] id: ID,
+            #[graphql(key)] n: i32,
+        ) -> StockItem {
+            let stock = stock(&id, n);
+            StockItem { id, n, stock }
+        }
+    }
+
+    /// The stock of an item: a function of both key fields.
+    pub fn stock(id: &str, n: i32) -> i32 {
+        id.chars().count() as i32 * 10 + n
+    }
+
+    pub fn catalog() -> Schema<CatalogQuery, EmptyMutation, EmptySubscription> {
+        Schema::build(CatalogQuery, EmptyMutation, EmptySubscription)
+            .enable_federation()
+            .finish()
+    }
+
+    pub fn stock_schema() -> Schema<StockQuery, EmptyMutation, EmptySubscription> {
+        Schema::build(StockQuery, EmptyMutation, EmptySubscription)
+            .enable_federation()
+            .finish()
+    }
+}
+
+#[tokio::test]
+async fn written_representations_are_serde_jsons_bytes_once_each() {
+    use quilt_test_support::{Stats, TestServer, graphql_router};
+    let any: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+    let catalog = TestServer::serve(
+        any,
+        graphql_router(written::catalog(), Stats::default()),
+        Stats::default(),
+    )
+    .await
+    .unwrap();
+    // The stock service keeps every request body as it came over the wire.
+    let bodies: Arc<Mutex<Vec<String>>> = Arc::default();
+    let kept = bodies.clone();
+    let router =
+        graphql_router(written::stock_schema(), Stats::default()).layer(axum::middleware::from_fn(
+            move |request: axum::extract::Request, next: axum::middleware::Next| {
+                let kept = kept.clone();
+                async move {
+                    let (parts, body) = request.into_parts();
+                    let bytes = axum::body::to_bytes(body, usize::MAX).await.unwrap();
+                    kept.lock()
+                        .unwrap()
+                        .push(String::from_utf8(bytes.to_vec()).unwrap());
+                    let request = axum::extract::Request::from_parts(parts, bytes.into());
+                    next.run(request).await
+                }
+            },
+        ));
+    let stock = TestServer::serve(any, router, Stats::default())
+        .await
+        .unwrap();
+    let mut stitcher = Stitcher::new();
+    for (name, server) in [("catalog", &catalog), ("stock", &stock)] {
+        let executor = common::http(server.http_url());
+        let schema = load_schema(&executor, SchemaSource::federation())
+            .await
+            .unwrap();
+        stitcher = stitcher.subschema(SubschemaConfig::new(name, schema, executor));
+    }
+    let gateway = stitcher.build().unwrap();
+    bodies.lock().unwrap().clear();
+
+    let result = run_op(&gateway, "{ items { id n stock } }", json!({}), None).await;
+    let items: Vec<serde_json::Value> = written::ITEMS
+        .iter()
+        .map(|(id, n)| json!({ "id": id, "n": n, "stock": written::stock(id, *n) }))
+        .collect();
+    assert_eq!(result, json!({ "data": { "items": items } }));
+    // One entity request; its representations are the bytes serde_json writes for them, each
+    // distinct one once, in the order first seen.
+    let bodies = bodies.lock().unwrap().clone();
+    let entities: Vec<&String> = bodies.iter().filter(|b| b.contains("_entities")).collect();
+    assert_eq!(entities.len(), 1, "{bodies:?}");
+    let distinct = [0, 1, 3, 4].map(|i| {
+        let (id, n) = written::ITEMS[i];
+        json!({ "__typename": "Item", "id": id, "n": n })
+    });
+    let text = serde_json::to_string(&distinct).unwrap();
+    assert!(
+        entities[0].contains(&format!("\"_qv0_representations\":{text}")),
+        "{text} not in {}",
+        entities[0]
+    );
+}

@@ -81,26 +81,45 @@ impl Serialize for Extensions<'_> {
     }
 }
 
-impl Serialize for Params<'_> {
-    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(None)?;
+impl Params<'_> {
+    /// Writes the JSON object `{"query", "operationName", "variables", "extensions"}` (empty
+    /// members left out), as `serde_json` writes a map but by hand: the variables given as
+    /// JSON text are copied as they are (see [`crate::RawJson`]).
+    fn write_json(&self, body: &mut Vec<u8>) -> serde_json::Result<()> {
+        let mut first = true;
+        let mut key = |body: &mut Vec<u8>, key: &[u8]| {
+            body.push(if std::mem::take(&mut first) {
+                b'{'
+            } else {
+                b','
+            });
+            body.extend_from_slice(key);
+        };
         if let Some(query) = self.query_json {
-            map.serialize_entry("query", query)?;
+            key(body, b"\"query\":");
+            body.extend_from_slice(query.get().as_bytes());
         }
         if let Some(name) = self.operation_name {
-            map.serialize_entry("operationName", name)?;
+            key(body, b"\"operationName\":");
+            serde_json::to_writer(&mut *body, name)?;
         }
         if !self.variables.is_empty() {
-            map.serialize_entry("variables", &self.variables)?;
+            key(body, b"\"variables\":");
+            self.variables.write_json(body)?;
         }
         let extensions = Extensions {
             extensions: self.extensions,
             persisted: self.persisted,
         };
         if !extensions.is_empty() {
-            map.serialize_entry("extensions", &extensions)?;
+            key(body, b"\"extensions\":");
+            serde_json::to_writer(&mut *body, &extensions)?;
         }
-        map.end()
+        if first {
+            body.push(b'{');
+        }
+        body.push(b'}');
+        Ok(())
     }
 }
 
@@ -153,11 +172,9 @@ pub(super) fn json_body(
         .map(|(name, value)| name.len() + value.get().len() + 4)
         .sum();
     let mut body = Vec::with_capacity(request.query().len() + raw + 64);
-    serde_json::to_writer(
-        &mut body,
-        &params(request, extensions, persisted, with_query),
-    )
-    .map_err(|e| encode_error(endpoint, e))?;
+    params(request, extensions, persisted, with_query)
+        .write_json(&mut body)
+        .map_err(|e| encode_error(endpoint, e))?;
     Ok(Bytes::from(body))
 }
 
@@ -326,6 +343,44 @@ mod tests {
         assert_eq!(
             v,
             json!({"query":"query Q($x: Int) { a(x: $x) }","operationName":"Q","variables":{"x":1},"extensions":{"trace":true}})
+        );
+        // The bytes a serde map of the same members gives, escapes included.
+        let r = Request::new("query Q($x: String = \"a\\\"b\\n\") { a(x: $x) }")
+            .unwrap()
+            .operation_name("Q\u{1}\"")
+            .variable("x", json!("\n\u{7f}é"));
+        let body = json_body("e", &r, &ext, None, true).unwrap();
+        let expected = serde_json::to_vec(&json!({
+            "query": r.query(), "operationName": "Q\u{1}\"", "variables": {"x": "\n\u{7f}é"},
+            "extensions": {"trace": true}
+        }))
+        .unwrap();
+        assert_eq!(body, expected);
+    }
+
+    #[test]
+    fn written_json_text_goes_into_the_body_as_it_is_and_is_checked_where_serde_writes_it() {
+        let written = r#"[{"__typename":"R","id":"1"}]"#;
+        let r = Request::new("query($r: [R]) { a(r: $r) }")
+            .unwrap()
+            .raw_variable("r", crate::RawJson::from_written(written.into()));
+        let body = json_body("e", &r, &JsonMap::new(), None, false).unwrap();
+        assert_eq!(
+            &body[..],
+            format!(r#"{{"variables":{{"r":{written}}}}}"#).as_bytes()
+        );
+        let url = Url::parse("http://h/graphql").unwrap();
+        let url = get_url(&url, &r, &JsonMap::new(), None, false).unwrap();
+        assert!(url.as_str().contains("variables="), "{url}");
+        // Serializing (a GET, the WebSocket executor) checks the text it did not write.
+        let broken = Request::new("query($r: [R]) { a(r: $r) }")
+            .unwrap()
+            .raw_variable("r", crate::RawJson::from_written("[{".into()));
+        let url = Url::parse("http://h/graphql").unwrap();
+        let error = get_url(&url, &broken, &JsonMap::new(), None, false).unwrap_err();
+        assert!(
+            matches!(error, ExecutorError::InvalidRequest { .. }),
+            "{error:?}"
         );
     }
 

@@ -104,11 +104,18 @@ pub(crate) struct EntityStep {
     /// [`MAX_DISTINCT_HINT`]): the next run's set of them starts at that size instead of
     /// growing to it.
     pub distinct_hint: std::sync::atomic::AtomicUsize,
+    /// How many bytes the step's last run wrote its representations in, as JSON text (at most
+    /// [`MAX_WRITTEN_HINT`]): the next run's text starts at that size instead of doubling to
+    /// it.
+    pub written_hint: std::sync::atomic::AtomicUsize,
 }
 
 /// The largest [`EntityStep::distinct_hint`]: one huge answer does not make every later run
 /// reserve for it.
 pub(crate) const MAX_DISTINCT_HINT: usize = 1 << 16;
+
+/// The largest [`EntityStep::written_hint`] (see [`MAX_DISTINCT_HINT`]).
+pub(crate) const MAX_WRITTEN_HINT: usize = 8 << 20;
 
 impl std::fmt::Debug for EntityStep {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -220,6 +227,7 @@ impl EntityStep {
             field_args: Vec::new(),
             documents: RwLock::new(HashMap::new()),
             distinct_hint: std::sync::atomic::AtomicUsize::new(0),
+            written_hint: std::sync::atomic::AtomicUsize::new(0),
         }
     }
 

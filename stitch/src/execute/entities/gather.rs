@@ -1,18 +1,19 @@
 //! The read walk of an entity step: down the step's path through the fetched data (lists
 //! included) to the objects it applies to, each one's representation found or added (distinct
-//! ones once), written as values or, for `_entities` with an executor that takes raw
-//! variables, straight as JSON text.
+//! ones once), written as values or, for `_entities`, straight as JSON text (the text of a
+//! representation is also what tells it apart from the others).
 
+use std::hash::BuildHasher;
 use std::sync::atomic::Ordering;
 
 use apollo_compiler::collections::HashMap;
-use quilt_executor::data::Object;
-use quilt_executor::{Data, JsonMap};
-use serde::ser::{Serialize, SerializeMap, SerializeSeq, Serializer};
+use hashbrown::HashTable;
+use quilt_executor::data::{Object, write_str};
+use quilt_executor::{Data, JsonMap, RawJson};
+use rustc_hash::FxBuildHasher;
 use serde_json::Value;
-use serde_json::value::RawValue;
 
-use crate::plan::{EntityStep, MAX_DISTINCT_HINT};
+use crate::plan::{EntityStep, MAX_DISTINCT_HINT, MAX_WRITTEN_HINT};
 
 /// The objects an entity step applies to.
 #[derive(Default)]
@@ -23,9 +24,8 @@ pub(super) struct Gathered {
     /// The number of distinct representations.
     pub count: usize,
     /// The representations as one JSON array, written straight from the response data (for
-    /// `_entities` when the executor sends variables as JSON text): then `representations` is
-    /// empty.
-    pub raw: Option<Box<RawValue>>,
+    /// `_entities`): then `representations` is empty.
+    pub raw: Option<RawJson>,
     /// Every object: the list indices on its way from the root (the keys are the step's path),
     /// and the index of its representation.
     pub objects: Objects,
@@ -75,15 +75,18 @@ pub(super) fn gather(step: &EntityStep, data: &Object, raw: bool) -> Gathered {
     let raw = raw
         && !step.requirements.is_empty()
         && step.representation.len() == step.requirements.len() + 1;
+    let hint = step.distinct_hint.load(Ordering::Relaxed);
     let mut walk = Walk {
         step,
         gathered: Gathered::default(),
-        raw_values: raw.then(Vec::new),
-        seen: HashMap::with_capacity_and_hasher(
-            step.distinct_hint.load(Ordering::Relaxed),
-            Default::default(),
-        ),
-        key: Vec::new(),
+        distinct: if raw {
+            Distinct::Written(Written::new(step, hint))
+        } else {
+            Distinct::Values {
+                seen: HashMap::with_capacity_and_hasher(hint, Default::default()),
+                key: Vec::new(),
+            }
+        },
         hints: vec![0; step.path.len().saturating_sub(1)],
         found: Vec::with_capacity(step.requirements.len()),
         requirement_hints: vec![0; step.requirements.len() + 1],
@@ -97,84 +100,126 @@ pub(super) fn gather(step: &EntityStep, data: &Object, raw: bool) -> Gathered {
             }
         }
     }
-    step.distinct_hint
-        .store(walk.seen.len().min(MAX_DISTINCT_HINT), Ordering::Relaxed);
     let mut gathered = walk.gathered;
-    match walk.raw_values {
-        Some(values) => {
-            let width = step.requirements.len();
-            gathered.count = values.len() / width;
-            let written = serde_json::value::to_raw_value(&Representations {
-                step,
-                values: &values,
-            });
-            match written {
-                Ok(raw) => gathered.raw = Some(raw),
-                // Not reached (response data always serializes); the values then go by value.
-                Err(_) => {
-                    gathered.representations = values
-                        .chunks(width)
-                        .map(|found| representation(step, found))
-                        .collect();
-                }
-            }
+    match walk.distinct {
+        Distinct::Written(written) => {
+            gathered.count = written.spans.len();
+            step.written_hint
+                .store(written.text.len().min(MAX_WRITTEN_HINT), Ordering::Relaxed);
+            gathered.raw = Some(written.finish());
         }
-        None => gathered.count = gathered.representations.len(),
+        Distinct::Values { .. } => gathered.count = gathered.representations.len(),
     }
+    step.distinct_hint
+        .store(gathered.count.min(MAX_DISTINCT_HINT), Ordering::Relaxed);
     gathered
 }
 
-/// The distinct representations of a step, from their requirement values (one after another,
-/// `requirements.len()` per object), serialized as the by-value path would serialize them:
-/// `[{"__typename": ..., "<requirement>": ..., ...}, ...]`.
-struct Representations<'a> {
-    step: &'a EntityStep,
-    values: &'a [&'a Data],
+/// How the walk tells representations apart, and keeps the distinct ones.
+enum Distinct {
+    /// As values (`Gathered::representations`), by a key of their requirement values.
+    Values {
+        seen: HashMap<Vec<u8>, usize>,
+        /// A reused buffer for the key.
+        key: Vec<u8>,
+    },
+    /// As JSON text, by that text.
+    Written(Written),
 }
 
-impl Serialize for Representations<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let requirements = &self.step.requirements;
-        let width = requirements.len().max(1);
-        let mut list = serializer.serialize_seq(Some(self.values.len() / width))?;
-        for found in self.values.chunks(width) {
-            list.serialize_element(&Representation {
-                type_name: self.step.resolver.type_name.as_str(),
-                requirements,
-                found,
-            })?;
+/// The distinct representations of a step written as one JSON array, as the by-value path
+/// would serialize them: `[{"__typename": ..., "<requirement>": ..., ...}, ...]`. Each object's
+/// representation is written at the end of the text and looked up by the bytes written: a
+/// repeat is taken off again.
+struct Written {
+    /// `[` and the distinct representations so far, separated by commas.
+    text: Vec<u8>,
+    /// Where each distinct representation's text lies in `text`.
+    spans: Vec<(usize, usize)>,
+    /// Each distinct representation's text hash and index.
+    table: HashTable<(u64, usize)>,
+    /// What comes before each requirement's value: `{"__typename":"<type>","<first>":`, then
+    /// `,"<next>":`.
+    pieces: Vec<Vec<u8>>,
+}
+
+impl Written {
+    fn new(step: &EntityStep, hint: usize) -> Self {
+        let pieces = step
+            .requirements
+            .iter()
+            .enumerate()
+            .map(|(i, requirement)| {
+                let mut piece = Vec::new();
+                if i == 0 {
+                    piece.extend_from_slice(b"{\"__typename\":");
+                    write_str(&mut piece, step.resolver.type_name.as_str());
+                }
+                piece.push(b',');
+                write_str(&mut piece, requirement.as_str());
+                piece.push(b':');
+                piece
+            })
+            .collect();
+        let mut text = Vec::with_capacity(step.written_hint.load(Ordering::Relaxed).max(64));
+        text.push(b'[');
+        Written {
+            text,
+            spans: Vec::with_capacity(hint),
+            table: HashTable::with_capacity(hint),
+            pieces,
         }
-        list.end()
     }
-}
 
-/// One representation (see [`Representations`]).
-struct Representation<'a> {
-    type_name: &'a str,
-    requirements: &'a [apollo_compiler::Name],
-    found: &'a [&'a Data],
-}
-
-impl Serialize for Representation<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut map = serializer.serialize_map(Some(self.requirements.len() + 1))?;
-        map.serialize_entry("__typename", self.type_name)?;
-        for (requirement, value) in self.requirements.iter().zip(self.found) {
-            map.serialize_entry(requirement.as_str(), value)?;
+    /// The index of the representation of `values` (one per requirement), written and added
+    /// when it is new.
+    fn index(&mut self, values: &[&Data]) -> usize {
+        let Written {
+            text,
+            spans,
+            table,
+            pieces,
+        } = self;
+        let mark = text.len();
+        if !spans.is_empty() {
+            text.push(b',');
         }
-        map.end()
+        let start = text.len();
+        for (piece, value) in pieces.iter().zip(values) {
+            text.extend_from_slice(piece);
+            value.write_json(text);
+        }
+        text.push(b'}');
+        let written = &text[start..];
+        let hash = FxBuildHasher.hash_one(written);
+        let seen = table.find(hash, |&(h, i)| {
+            h == hash && spans.get(i).is_some_and(|&(s, e)| &text[s..e] == written)
+        });
+        if let Some(&(_, index)) = seen {
+            text.truncate(mark);
+            return index;
+        }
+        let index = spans.len();
+        spans.push((start, text.len()));
+        table.insert_unique(hash, (hash, index), |&(h, _)| h);
+        index
+    }
+
+    /// The JSON array.
+    fn finish(mut self) -> RawJson {
+        self.text.push(b']');
+        // Response data holds UTF-8 strings, and the writer writes UTF-8: the fallback is not
+        // reached.
+        let text = String::from_utf8(self.text)
+            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        RawJson::from_written(text)
     }
 }
 
 struct Walk<'w> {
     step: &'w EntityStep,
     gathered: Gathered,
-    /// With JSON text representations: each distinct one's requirement values, one after
-    /// another (written out once the walk is done).
-    raw_values: Option<Vec<&'w Data>>,
-    seen: HashMap<Vec<u8>, usize>,
-    /// A reused buffer for the deduplication key.
-    key: Vec<u8>,
+    distinct: Distinct,
     /// For each key of the path after the first, where it was found last: the objects of one
     /// list mostly hold their members in one order.
     hints: Vec<usize>,
@@ -252,20 +297,20 @@ impl<'w> Walk<'w> {
                 None => return,
             }
         }
-        dedup_key(&self.found, &mut self.key);
-        let next = self.seen.len();
-        let index = match self.seen.get(self.key.as_slice()) {
-            Some(index) => *index,
-            None => {
-                self.seen.insert(self.key.clone(), next);
-                match &mut self.raw_values {
-                    Some(values) => values.extend_from_slice(&self.found),
+        let index = match &mut self.distinct {
+            Distinct::Written(written) => written.index(&self.found),
+            Distinct::Values { seen, key } => {
+                dedup_key(&self.found, key);
+                let next = seen.len();
+                match seen.get(key.as_slice()) {
+                    Some(index) => *index,
                     None => {
+                        seen.insert(key.clone(), next);
                         let representation = representation(step, &self.found);
                         self.gathered.representations.push(representation);
+                        next
                     }
                 }
-                next
             }
         };
         self.gathered.objects.push(indices, index);
