@@ -156,7 +156,10 @@ impl<E: Executor> Shared<E> {
             OperationType::Mutation => Kind::Mutation,
             OperationType::Subscription => return shared.inner.execute(request).await,
         };
-        if request.document.uses_incremental_delivery() || !request.uploads.is_empty() {
+        if request.document.uses_incremental_delivery()
+            || !request.uploads.is_empty()
+            || text_bytes(&request) > shared.options.solo_text_bytes
+        {
             return shared.inner.execute(request).await;
         }
         let Some(scope) = (shared.options.scope)(&request) else {
@@ -180,6 +183,15 @@ impl<E: Executor> Shared<E> {
             ))
         })
     }
+}
+
+/// How long the request's variables given as JSON text are.
+fn text_bytes(request: &Request) -> usize {
+    request
+        .raw_variables
+        .iter()
+        .map(|(_, text)| text.get().len())
+        .sum()
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -37,7 +37,9 @@ pub mod split;
 
 pub use executor::BatchingExecutor;
 pub use key::{ScopeKey, default_scope_key, scope_key_of_headers};
-pub use options::{BatchOptions, BatchWindow, ExtensionsReducer, ScopeFn, later_keys_win};
+pub use options::{
+    BatchOptions, BatchWindow, DEFAULT_SOLO_TEXT_BYTES, ExtensionsReducer, ScopeFn, later_keys_win,
+};
 
 use quilt_executor::Executor;
 

@@ -63,11 +63,16 @@ pub struct BatchOptions {
     pub(crate) extensions_reducer: ExtensionsReducer,
     pub(crate) scope: ScopeFn,
     pub(crate) label: Option<Arc<str>>,
+    pub(crate) solo_text_bytes: usize,
 }
+
+/// The default of [`BatchOptions::solo_text_bytes`]: 1 MiB.
+pub const DEFAULT_SOLO_TEXT_BYTES: usize = 1 << 20;
 
 impl Default for BatchOptions {
     fn default() -> Self {
         Self {
+            solo_text_bytes: DEFAULT_SOLO_TEXT_BYTES,
             max_batch_size: 1000,
             window: BatchWindow::default(),
             dedup: true,
@@ -89,6 +94,29 @@ impl BatchOptions {
     /// The configured maximum batch size.
     pub fn max_batch_size_value(&self) -> usize {
         self.max_batch_size
+    }
+
+    /// A request whose variables given as JSON text ([`Request::raw_variables`]: an entity
+    /// step's representations) are longer than `bytes` is sent on its own, never merged. Merging
+    /// saves a round trip and a request's overhead, which matter for small requests; two
+    /// requests of megabytes merged make the service answer them as one, one after the other
+    /// where it could have worked on both at once, and each waits for the other's answer too.
+    /// Default: [`DEFAULT_SOLO_TEXT_BYTES`] (1 MiB); `usize::MAX` merges every size.
+    ///
+    /// ```
+    /// use quilt_batch::BatchOptions;
+    /// assert_eq!(BatchOptions::default().solo_text_bytes_value(), 1 << 20);
+    /// let options = BatchOptions::default().solo_text_bytes(64 * 1024);
+    /// assert_eq!(options.solo_text_bytes_value(), 65_536);
+    /// ```
+    pub fn solo_text_bytes(mut self, bytes: usize) -> Self {
+        self.solo_text_bytes = bytes;
+        self
+    }
+
+    /// The configured [`solo_text_bytes`](Self::solo_text_bytes).
+    pub fn solo_text_bytes_value(&self) -> usize {
+        self.solo_text_bytes
     }
 
     /// The `subschema` label of this executor's batch size histogram
@@ -147,6 +175,7 @@ impl fmt::Debug for BatchOptions {
             .field("max_batch_size", &self.max_batch_size)
             .field("window", &self.window)
             .field("dedup", &self.dedup)
+            .field("solo_text_bytes", &self.solo_text_bytes)
             .finish_non_exhaustive()
     }
 }

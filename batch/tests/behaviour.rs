@@ -313,6 +313,45 @@ async fn dedup_shares_an_entry_only_between_requests_with_the_same_variables() {
     );
 }
 
+/// Requests whose variables given as JSON text are longer than `solo_text_bytes` go on their
+/// own, as they are; shorter ones are merged as before.
+#[tokio::test]
+async fn requests_with_long_json_text_variables_are_not_merged() {
+    let (inner, seen) = recording(|request| {
+        if request.query().contains("_v0_") {
+            single(json!({"data": {"_v0_a": 0, "_v1_a": 1}}))
+        } else {
+            // (`from_fn` hands the function the variables by value.)
+            let text = serde_json::to_string(&request.variables["r"]).unwrap();
+            single(json!({"data": {"a": text.len()}}))
+        }
+    });
+    let batched = inner.batched(BatchOptions::default().solo_text_bytes(8));
+    let with = |text: &str| {
+        q("query Q($r: [Int]) { a(r: $r) }")
+            .raw_variable("r", quilt_executor::RawJson::from_written(text.to_owned()))
+    };
+    // Up to 8 bytes: merged into one request.
+    let short = join_all([run(&batched, with("[1,2,3]")), run(&batched, with("[4,5]"))]).await;
+    assert_eq!(short[0].data_value(), Some(json!({"a": 0})));
+    assert_eq!(short[1].data_value(), Some(json!({"a": 1})));
+    assert_eq!(std::mem::take(&mut *seen.lock().unwrap()).len(), 1);
+    // Longer: one upstream request each, the document and the text untouched.
+    let long = join_all([
+        run(&batched, with("[1,2,3,4]")),
+        run(&batched, with("[5,6,7,8,9]")),
+    ])
+    .await;
+    assert_eq!(long[0].data_value(), Some(json!({"a": 9})));
+    assert_eq!(long[1].data_value(), Some(json!({"a": 11})));
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen.len(), 2);
+    for request in seen.iter() {
+        assert_eq!(request.query(), "query Q($r: [Int]) { a(r: $r) }");
+    }
+    assert_eq!(seen[0].variables["r"], json!([1, 2, 3, 4]));
+}
+
 #[tokio::test]
 async fn without_dedup_identical_queries_get_entries_of_their_own() {
     let (inner, seen) = recording(|_| single(json!({"data": {"_v0_a": 1, "_v1_a": 2}})));
