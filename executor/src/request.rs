@@ -260,9 +260,10 @@ pub struct RawJson(RawText);
 #[derive(Clone)]
 enum RawText {
     /// Checked by `serde_json`.
-    Checked(Arc<RawValue>),
-    /// Written by the caller, not checked.
-    Written(Arc<str>),
+    Checked(Arc<Box<RawValue>>),
+    /// Written by the caller, not checked. (An `Arc<String>`: `Arc<str>` would copy the
+    /// text, megabytes for a large answer's representations.)
+    Written(Arc<String>),
 }
 
 impl RawJson {
@@ -271,21 +272,21 @@ impl RawJson {
     /// (serializing it with `serde`, as the WebSocket executor and GET requests do, checks it
     /// then and fails on it).
     pub fn from_written(text: String) -> Self {
-        RawJson(RawText::Written(Arc::from(text)))
+        RawJson(RawText::Written(Arc::new(text)))
     }
 
     /// The JSON text.
     pub fn get(&self) -> &str {
         match &self.0 {
             RawText::Checked(raw) => raw.get(),
-            RawText::Written(text) => text,
+            RawText::Written(text) => text.as_str(),
         }
     }
 }
 
 impl From<Box<RawValue>> for RawJson {
     fn from(raw: Box<RawValue>) -> Self {
-        RawJson(RawText::Checked(Arc::from(raw)))
+        RawJson(RawText::Checked(Arc::new(raw)))
     }
 }
 
@@ -300,7 +301,7 @@ impl Serialize for RawJson {
     fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         match &self.0 {
             RawText::Checked(raw) => raw.serialize(serializer),
-            RawText::Written(text) => RawValue::from_string(text.to_string())
+            RawText::Written(text) => RawValue::from_string(text.as_str().to_owned())
                 .map_err(serde::ser::Error::custom)?
                 .serialize(serializer),
         }
