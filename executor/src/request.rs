@@ -239,8 +239,7 @@ pub type RawVariables = Vec<(String, RawJson)>;
 /// Either text `serde_json` checked ([`RawValue`], converted with `into()`), or text the
 /// caller wrote itself ([`from_written`](Self::from_written)): the stitched schema writes an
 /// entity step's representations (megabytes for a large answer) straight from the response
-/// data, and checking that text again would cost as much as writing it. Cloning shares the
-/// text.
+/// data, and checking that text again cost more than writing it. Cloning shares the text.
 ///
 /// ```
 /// use quilt_executor::{RawJson, Request};
