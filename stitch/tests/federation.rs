@@ -422,15 +422,7 @@ async fn written_representations_are_serde_jsons_bytes_once_each() {
     let stock = TestServer::serve(any, router, Stats::default())
         .await
         .unwrap();
-    let mut stitcher = Stitcher::new();
-    for (name, server) in [("catalog", &catalog), ("stock", &stock)] {
-        let executor = common::http(server.http_url());
-        let schema = load_schema(&executor, SchemaSource::federation())
-            .await
-            .unwrap();
-        stitcher = stitcher.subschema(SubschemaConfig::new(name, schema, executor));
-    }
-    let gateway = stitcher.build().unwrap();
+    let gateway = common::federation_gateway(&[("catalog", &catalog), ("stock", &stock)]).await;
     bodies.lock().unwrap().clear();
 
     let result = run_op(&gateway, "{ items { id n stock } }", json!({}), None).await;

@@ -12,10 +12,9 @@
 mod common;
 
 use common::run_op;
-use quilt_stitch::{StitchedSchema, Stitcher, SubschemaConfig};
+use quilt_stitch::StitchedSchema;
 use quilt_test_support::TestServer;
 use quilt_test_support::federation::directives;
-use quilt_wrap::{SchemaSource, load_schema};
 use serde_json::{Value, json};
 
 struct Services {
@@ -27,15 +26,7 @@ struct Services {
 impl Services {
     async fn start() -> Self {
         let (users, posts) = directives::start().await.unwrap();
-        let mut stitcher = Stitcher::new();
-        for (name, server) in [("users", &users), ("posts", &posts)] {
-            let executor = common::http(server.http_url());
-            let schema = load_schema(&executor, SchemaSource::federation())
-                .await
-                .unwrap();
-            stitcher = stitcher.subschema(SubschemaConfig::new(name, schema, executor));
-        }
-        let gateway = stitcher.build().unwrap();
+        let gateway = common::federation_gateway(&[("users", &users), ("posts", &posts)]).await;
         Self {
             users,
             posts,

@@ -26,6 +26,20 @@ pub fn http(url: String) -> quilt_executor::HttpExecutor {
         .unwrap()
 }
 
+/// The gateway over federation services: each one's schema loaded from its `_service { sdl }`
+/// through Quilt's HTTP executor, stitched under its name.
+pub async fn federation_gateway(services: &[(&str, &TestServer)]) -> StitchedSchema {
+    let mut stitcher = Stitcher::new();
+    for (name, server) in services {
+        let executor = http(server.http_url());
+        let schema = quilt_wrap::load_schema(&executor, quilt_wrap::SchemaSource::federation())
+            .await
+            .unwrap();
+        stitcher = stitcher.subschema(SubschemaConfig::new(*name, schema, executor));
+    }
+    stitcher.build().unwrap()
+}
+
 /// What an executor was asked: (query, variables), in order.
 #[derive(Clone, Default)]
 pub struct Sent(pub Arc<Mutex<Vec<(String, JsonMap)>>>);
