@@ -266,10 +266,10 @@ enum RawText {
 }
 
 impl RawJson {
-    /// Text the caller wrote as one JSON value, taken without checking it: the HTTP executor
-    /// sends it as it is, so text that is not JSON reaches the upstream service as it is
-    /// (serializing it with `serde`, as the WebSocket executor and GET requests do, checks it
-    /// then and fails on it).
+    /// Text the caller wrote as one JSON value, taken without checking it: the HTTP executor's
+    /// POST body and the WebSocket executor's `subscribe` payload carry it as it is, so text
+    /// that is not JSON reaches the upstream service as it is (serializing it with `serde`, as
+    /// a GET request's URL does, checks it then and fails on it).
     pub fn from_written(text: String) -> Self {
         RawJson(RawText::Written(Arc::new(text)))
     }

@@ -372,7 +372,7 @@ mod tests {
         let url = Url::parse("http://h/graphql").unwrap();
         let url = get_url(&url, &r, &JsonMap::new(), None, false).unwrap();
         assert!(url.as_str().contains("variables="), "{url}");
-        // Serializing (a GET, the WebSocket executor) checks the text it did not write.
+        // Serializing (a GET request) checks the text it did not write.
         let broken = Request::new("query($r: [R]) { a(r: $r) }")
             .unwrap()
             .raw_variable("r", crate::RawJson::from_written("[{".into()));

@@ -9,11 +9,11 @@
 //! Both are mapped onto one vocabulary ([`ClientMessage`], [`ServerMessage`]) so that the socket
 //! task does not care which one it speaks.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::request::{Request, VariablesJson};
+use crate::request::Request;
 use crate::result::{ExecutionResult, GraphQLError, JsonMap};
 
 /// The WebSocket subprotocol a [`WsExecutor`](super::WsExecutor) speaks.
@@ -89,22 +89,12 @@ impl ClientMessage<'_> {
     }
 }
 
-/// The payload of `subscribe`/`start`: the request as GraphQL over HTTP would post it, without
-/// the extensions the executor consumes (`connectionParams`).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct SubscribePayload<'a> {
-    query: &'a str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    operation_name: Option<&'a str>,
-    #[serde(skip_serializing_if = "VariablesJson::is_empty")]
-    variables: VariablesJson<'a>,
-    #[serde(skip_serializing_if = "JsonMap::is_empty")]
-    extensions: &'a JsonMap,
-}
-
 /// Encodes a request as a `subscribe` payload, once (a re-subscription after a reconnect reuses
-/// the text). `extensions.connectionParams` is left out: it belongs to `connection_init`.
+/// the text): the request as GraphQL over HTTP would post it, `{"query", "operationName",
+/// "variables", "extensions"}` (empty members left out), written by hand as `serde_json` writes
+/// it so that variables given as JSON text are copied as they are (text the caller wrote is not
+/// checked again: see [`crate::RawJson`]). `extensions.connectionParams` is left out: it
+/// belongs to `connection_init`.
 pub(crate) fn encode_payload(request: &Request) -> Result<String, serde_json::Error> {
     let stripped;
     let extensions = if request.extensions.contains_key(CONNECTION_PARAMS) {
@@ -115,12 +105,29 @@ pub(crate) fn encode_payload(request: &Request) -> Result<String, serde_json::Er
     } else {
         &request.extensions
     };
-    serde_json::to_string(&SubscribePayload {
-        query: request.query(),
-        operation_name: request.operation_name.as_deref(),
-        variables: request.variables_json(),
-        extensions,
-    })
+    let variables = request.variables_json();
+    let raw: usize = request
+        .raw_variables
+        .iter()
+        .map(|(name, value)| name.len() + value.get().len() + 4)
+        .sum();
+    let mut out = Vec::with_capacity(request.query().len() + raw + 64);
+    out.extend_from_slice(b"{\"query\":");
+    serde_json::to_writer(&mut out, request.query())?;
+    if let Some(name) = request.operation_name.as_deref() {
+        out.extend_from_slice(b",\"operationName\":");
+        serde_json::to_writer(&mut out, name)?;
+    }
+    if !variables.is_empty() {
+        out.extend_from_slice(b",\"variables\":");
+        variables.write_json(&mut out)?;
+    }
+    if !extensions.is_empty() {
+        out.extend_from_slice(b",\"extensions\":");
+        serde_json::to_writer(&mut out, extensions)?;
+    }
+    out.push(b'}');
+    String::from_utf8(out).map_err(<serde_json::Error as serde::ser::Error>::custom)
 }
 
 /// The request extension holding per-request connection params.
@@ -326,6 +333,32 @@ mod tests {
             .raw_variable("r", raw);
         let payload: Value = serde_json::from_str(&encode_payload(&request).unwrap()).unwrap();
         assert_eq!(payload["variables"], json!({"a": 1, "r": [{"id": "1"}]}));
+        // Text the caller wrote goes in as it is (not checked again), after the values.
+        let written = crate::RawJson::from_written(r#"[{"id":"2"}]"#.into());
+        let request = request.raw_variable("w", written);
+        assert_eq!(
+            encode_payload(&request).unwrap(),
+            r#"{"query":"query Q($a: Int, $r: [R]) { a(a: $a, r: $r) }","variables":{"a":1,"r":[{"id":"1"}],"w":[{"id":"2"}]}}"#
+        );
+    }
+
+    #[test]
+    fn payload_is_the_text_serde_json_writes_for_it() {
+        let request = Request::new("query Q($x: String = \"a\\\"b\\n\") { a(x: $x) }")
+            .unwrap()
+            .operation_name("Q\u{1}\"")
+            .variable("x", json!("\n\u{7f}é"))
+            .extension("connectionParams", json!({"token": "t"}))
+            .extension("trace", json!("\u{2028}"));
+        let expected = serde_json::to_string(&json!({
+            "query": request.query(), "operationName": "Q\u{1}\"",
+            "variables": {"x": "\n\u{7f}é"}, "extensions": {"trace": "\u{2028}"}
+        }))
+        .unwrap();
+        assert_eq!(encode_payload(&request).unwrap(), expected);
+        // Only the query.
+        let bare = Request::new("{ a }").unwrap();
+        assert_eq!(encode_payload(&bare).unwrap(), r#"{"query":"{ a }"}"#);
     }
 
     #[test]
