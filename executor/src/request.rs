@@ -177,6 +177,19 @@ impl Request {
         }
     }
 
+    /// Room for the request written as JSON (`{"query", ..., "variables"}`): the document and
+    /// the variables given as JSON text (an entity step's representations: megabytes for a
+    /// large answer, which a buffer growing by doubling copied and faulted in twice) and a
+    /// little for the other members, which are small.
+    pub(crate) fn encoded_size_hint(&self) -> usize {
+        let raw: usize = self
+            .raw_variables
+            .iter()
+            .map(|(name, value)| name.len() + value.get().len() + 4)
+            .sum();
+        self.query().len() + raw + 64
+    }
+
     /// The variables as one JSON object when serialized: [`variables`](Self::variables), then
     /// the [`raw_variables`](Self::raw_variables) not among them, copied as they are.
     pub fn variables_json(&self) -> VariablesJson<'_> {

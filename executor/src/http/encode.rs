@@ -163,15 +163,7 @@ pub(super) fn json_body(
     persisted: Option<&PersistedQuery>,
     with_query: bool,
 ) -> Result<Bytes, ExecutorError> {
-    // Room for the document and the variables given as JSON text (an entity step's
-    // representations: megabytes for a large answer, which growing by doubling copied and
-    // faulted in twice); the other members are small.
-    let raw: usize = request
-        .raw_variables
-        .iter()
-        .map(|(name, value)| name.len() + value.get().len() + 4)
-        .sum();
-    let mut body = Vec::with_capacity(request.query().len() + raw + 64);
+    let mut body = Vec::with_capacity(request.encoded_size_hint());
     params(request, extensions, persisted, with_query)
         .write_json(&mut body)
         .map_err(|e| encode_error(endpoint, e))?;

@@ -106,12 +106,7 @@ pub(crate) fn encode_payload(request: &Request) -> Result<String, serde_json::Er
         &request.extensions
     };
     let variables = request.variables_json();
-    let raw: usize = request
-        .raw_variables
-        .iter()
-        .map(|(name, value)| name.len() + value.get().len() + 4)
-        .sum();
-    let mut out = Vec::with_capacity(request.query().len() + raw + 64);
+    let mut out = Vec::with_capacity(request.encoded_size_hint());
     out.extend_from_slice(b"{\"query\":");
     serde_json::to_writer(&mut out, request.query())?;
     if let Some(name) = request.operation_name.as_deref() {
