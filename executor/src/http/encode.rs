@@ -35,7 +35,7 @@ pub(super) struct Target {
 
 /// The `persistedQuery` extension of automatic persisted queries.
 #[derive(Debug, Clone)]
-pub(super) struct PersistedQuery {
+pub(crate) struct PersistedQuery {
     pub sha256: String,
 }
 
@@ -163,11 +163,22 @@ pub(super) fn json_body(
     persisted: Option<&PersistedQuery>,
     with_query: bool,
 ) -> Result<Bytes, ExecutorError> {
-    let mut body = Vec::with_capacity(request.encoded_size_hint());
-    params(request, extensions, persisted, with_query)
-        .write_json(&mut body)
-        .map_err(|e| encode_error(endpoint, e))?;
-    Ok(Bytes::from(body))
+    request_json(request, extensions, persisted, with_query)
+        .map(Bytes::from)
+        .map_err(|e| encode_error(endpoint, e))
+}
+
+/// The request as that JSON object, for the HTTP body and for transports that carry the same
+/// object in another envelope (the WebSocket executor's `subscribe` payload).
+pub(crate) fn request_json(
+    request: &Request,
+    extensions: &JsonMap,
+    persisted: Option<&PersistedQuery>,
+    with_query: bool,
+) -> serde_json::Result<Vec<u8>> {
+    let mut out = Vec::with_capacity(request.encoded_size_hint());
+    params(request, extensions, persisted, with_query).write_json(&mut out)?;
+    Ok(out)
 }
 
 /// The GET URL: `query`, `operationName`, and `variables` and `extensions` as JSON, in the

@@ -34,6 +34,7 @@ mod coalesce;
 mod deadline;
 mod decode;
 mod encode;
+pub(crate) use encode::request_json;
 mod multipart;
 mod send;
 mod sse;

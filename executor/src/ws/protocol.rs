@@ -90,11 +90,10 @@ impl ClientMessage<'_> {
 }
 
 /// Encodes a request as a `subscribe` payload, once (a re-subscription after a reconnect reuses
-/// the text): the request as GraphQL over HTTP would post it, `{"query", "operationName",
-/// "variables", "extensions"}` (empty members left out), written by hand as `serde_json` writes
-/// it so that variables given as JSON text are copied as they are (text the caller wrote is not
-/// checked again: see [`crate::RawJson`]). `extensions.connectionParams` is left out: it
-/// belongs to `connection_init`.
+/// the text): the object GraphQL over HTTP would post ([`crate::http::request_json`]: variables
+/// given as JSON text copied as they are, text the caller wrote not checked again, see
+/// [`crate::RawJson`]). `extensions.connectionParams` is left out: it belongs to
+/// `connection_init`.
 pub(crate) fn encode_payload(request: &Request) -> Result<String, serde_json::Error> {
     let stripped;
     let extensions = if request.extensions.contains_key(CONNECTION_PARAMS) {
@@ -105,24 +104,8 @@ pub(crate) fn encode_payload(request: &Request) -> Result<String, serde_json::Er
     } else {
         &request.extensions
     };
-    let variables = request.variables_json();
-    let mut out = Vec::with_capacity(request.encoded_size_hint());
-    out.extend_from_slice(b"{\"query\":");
-    serde_json::to_writer(&mut out, request.query())?;
-    if let Some(name) = request.operation_name.as_deref() {
-        out.extend_from_slice(b",\"operationName\":");
-        serde_json::to_writer(&mut out, name)?;
-    }
-    if !variables.is_empty() {
-        out.extend_from_slice(b",\"variables\":");
-        variables.write_json(&mut out)?;
-    }
-    if !extensions.is_empty() {
-        out.extend_from_slice(b",\"extensions\":");
-        serde_json::to_writer(&mut out, extensions)?;
-    }
-    out.push(b'}');
-    String::from_utf8(out).map_err(<serde_json::Error as serde::ser::Error>::custom)
+    let json = crate::http::request_json(request, extensions, None, true)?;
+    String::from_utf8(json).map_err(<serde_json::Error as serde::ser::Error>::custom)
 }
 
 /// The request extension holding per-request connection params.
