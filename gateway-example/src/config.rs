@@ -128,8 +128,8 @@ pub struct Cli {
     #[arg(long, value_name = "URL")]
     pub pubsub: Option<String>,
     /// Serving threads: each runs its own single-threaded event loop with its own upstream
-    /// connections and stitched schema; each connection goes to the thread with the fewest
-    /// open [default: one per core].
+    /// connections and stitched schema, and the kernel spreads connections over them
+    /// (SO_REUSEPORT) [default: one per core].
     #[arg(long, value_name = "N")]
     pub threads: Option<usize>,
     /// On SIGTERM or SIGINT, keep taking requests this many seconds while the readiness check

@@ -8,8 +8,8 @@ use anyhow::Context as _;
 
 use quilt_executor::{CallbackRegistry, DedupOptions, DedupStats};
 use quilt_server::{
-    Balancer, GraphQLServer, InboundDedup, Lane, Manifest, MemoryStore, PersistedQueries,
-    PersistedQueryStore, RedisStore,
+    GraphQLServer, InboundDedup, Manifest, MemoryStore, PersistedQueries, PersistedQueryStore,
+    RedisStore,
 };
 use tokio_util::task::AbortOnDropHandle;
 
@@ -237,46 +237,53 @@ pub fn server(prepared: &Prepared, settings: &Settings) -> GraphQLServer {
 /// (and the demo, when it runs) once every thread serves.
 ///
 /// Each serving thread runs a single-threaded event loop with its own executors (upstream
-/// connections, batching) and stitched schema. The threads share the inbound deduplication
-/// and the callback registry. (One multi-threaded runtime for all of it costs more: tasks
-/// move between threads, every hand-over wakes a thread, and concurrent requests batch less.
-/// On the load harness's heavy query, two single-threaded loops needed about a quarter less
-/// CPU per answer than one two-thread runtime, and answered more; see bench/README.md.) The
-/// demo services, when they run, share the first thread.
+/// connections, batching) and stitched schema, and listens on the same address with
+/// `SO_REUSEPORT`, so the kernel spreads connections over the threads. The threads share the
+/// inbound deduplication and the callback registry. (One multi-threaded runtime for all of it
+/// costs more: tasks move between threads, every hand-over wakes a thread, and concurrent
+/// requests batch less. On the load harness's heavy query, two single-threaded loops needed
+/// about a quarter less CPU per answer than one two-thread runtime, and answered more; see
+/// bench/README.md.) The demo services, when they run, share the first thread.
 ///
-/// With more than one thread, the first accepts every connection and hands each to the
-/// thread with the fewest open ([`quilt_server::Balancer`]), and `max_connections` counts
-/// them all. (Listeners sharing the port with `SO_REUSEPORT` left the spreading to the
-/// kernel's hash of the addresses: a few long-lived connections often landed unevenly, and the
-/// busier thread's queue set the tail latency.) The port is bound once, so a second process
-/// started on it fails with "address in use".
+/// The first thread binds first, so the callback URL of callback subscriptions derives from
+/// the bound address; the others bind once they are connected. Before that, the port is
+/// bound once without `SO_REUSEPORT` (and released): if another process listens on it, the
+/// gateway fails with "address in use" instead of silently sharing its connections, and a
+/// second gateway started on the port while this one runs fails the same way. (A program
+/// of the same user that sets `SO_REUSEPORT` itself could still join; the kernel offers no
+/// way to close a port group.)
 pub fn serve(
     mut settings: Settings,
     ready: impl FnOnce(SocketAddr, Option<&Demo>),
 ) -> anyhow::Result<()> {
+    if !cfg!(unix) {
+        // `SO_REUSEPORT` is what spreads connections over the threads.
+        settings.threads = 1;
+    }
     let runtime = event_loop()?;
     runtime.block_on(async move {
-        let listener = bind(settings.listen)?;
-        settings.listen = listener.local_addr()?;
+        let shares_port = settings.threads > 1;
+        if shares_port {
+            // Our threads share the port (`SO_REUSEPORT`); nobody else may. A plain bind
+            // fails while any socket listens on the port, ours or another process's, so it
+            // tells "address in use" before we join the port, and fails the same way for a
+            // second gateway started on it while we run.
+            settings.listen = probe(settings.listen)?;
+        }
+        let first = bind(settings.listen, shares_port)?;
+        settings.listen = first.local_addr()?;
         let (specs, demo) = demo_or_specs(&settings).await?;
         let shared = Shared::new(&settings, &specs)?;
         let (report, mut reports) = tokio::sync::mpsc::unbounded_channel();
-        let mut accepting = if settings.threads > 1 {
-            Accepting::Balanced(Balancer::new(listener, settings.limits.max_connections))
-        } else {
-            Accepting::Alone(listener)
-        };
         let mut threads = Vec::with_capacity(settings.threads.saturating_sub(1));
-        if let Accepting::Balanced(balancer) = &mut accepting {
-            for i in 1..settings.threads {
-                let (settings, specs, shared) = (settings.clone(), specs.clone(), shared.clone());
-                let (report, lane) = (report.clone(), balancer.lane());
-                let thread = std::thread::Builder::new()
-                    .name(format!("quilt-serve-{i}"))
-                    .spawn(move || serve_thread(settings, specs, shared, lane, report))
-                    .context("starting a serving thread")?;
-                threads.push(thread);
-            }
+        for i in 1..settings.threads {
+            let (settings, specs, shared) = (settings.clone(), specs.clone(), shared.clone());
+            let report = report.clone();
+            let thread = std::thread::Builder::new()
+                .name(format!("quilt-serve-{i}"))
+                .spawn(move || serve_thread(settings, specs, shared, report))
+                .context("starting a serving thread")?;
+            threads.push(thread);
         }
         drop(report);
         let prepared = connect(&settings, specs, &shared, demo).await?;
@@ -289,17 +296,7 @@ pub fn serve(
         }
         let _metrics = crate::telemetry::serve_metrics(&settings.telemetry).await?;
         ready(settings.listen, prepared.demo.as_ref());
-        let server = server(&prepared, &settings);
-        match accepting {
-            Accepting::Alone(listener) => server.serve(listener).await?,
-            Accepting::Balanced(mut balancer) => {
-                let lane = balancer.lane();
-                // Accepting stops when this thread's server starts its graceful shutdown (every
-                // thread's server gets the same signal).
-                tokio::spawn(balancer.run(server.shutdown_token()));
-                server.serve_lane(lane).await?;
-            }
-        }
+        server(&prepared, &settings).serve(first).await?;
         for thread in threads {
             match thread.join() {
                 Ok(outcome) => outcome?,
@@ -310,18 +307,11 @@ pub fn serve(
     })
 }
 
-/// How the first thread takes connections: alone on its listener, or for every thread.
-enum Accepting {
-    Alone(tokio::net::TcpListener),
-    Balanced(Balancer),
-}
-
-/// One serving thread after the first: connects, says so, serves what the balancer hands it.
+/// One serving thread after the first: connects, binds the shared port, says so, serves.
 fn serve_thread(
     settings: Settings,
     specs: Vec<SubschemaSpec>,
     shared: Shared,
-    lane: Lane,
     report: tokio::sync::mpsc::UnboundedSender<anyhow::Result<()>>,
 ) -> anyhow::Result<()> {
     let runtime = match event_loop() {
@@ -333,8 +323,13 @@ fn serve_thread(
         }
     };
     runtime.block_on(async move {
-        let prepared = match connect(&settings, specs, &shared, None).await {
-            Ok(prepared) => prepared,
+        let started = async {
+            let prepared = connect(&settings, specs, &shared, None).await?;
+            let listener = bind(settings.listen, true)?;
+            anyhow::Ok((prepared, listener))
+        };
+        let (prepared, listener) = match started.await {
+            Ok(started) => started,
             Err(error) => {
                 let message = format!("{error:#}");
                 let _ = report.send(Err(error));
@@ -342,7 +337,7 @@ fn serve_thread(
             }
         };
         let _ = report.send(Ok(()));
-        server(&prepared, &settings).serve_lane(lane).await?;
+        server(&prepared, &settings).serve(listener).await?;
         Ok(())
     })
 }
@@ -355,8 +350,24 @@ fn event_loop() -> anyhow::Result<tokio::runtime::Runtime> {
         .context("starting an event loop")
 }
 
-/// A listener on `addr`.
-fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
+/// Checks that nothing listens on `addr` by binding it without `SO_REUSEPORT` (and closing it
+/// again); the address bound (the port chosen, for port 0).
+fn probe(addr: SocketAddr) -> anyhow::Result<SocketAddr> {
+    let socket = match addr {
+        SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
+        SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
+    }
+    .with_context(|| format!("cannot listen on {addr}"))?;
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket
+        .bind(addr)
+        .with_context(|| format!("cannot listen on {addr}"))?;
+    Ok(socket.local_addr()?)
+}
+
+/// A listener on `addr`; with `shared`, one of several on the same port (`SO_REUSEPORT`).
+fn bind(addr: SocketAddr, shared: bool) -> anyhow::Result<tokio::net::TcpListener> {
     let socket = match addr {
         SocketAddr::V4(_) => tokio::net::TcpSocket::new_v4(),
         SocketAddr::V6(_) => tokio::net::TcpSocket::new_v6(),
@@ -366,6 +377,12 @@ fn bind(addr: SocketAddr) -> anyhow::Result<tokio::net::TcpListener> {
     // while connections of the last one linger.
     #[cfg(unix)]
     socket.set_reuseaddr(true)?;
+    #[cfg(unix)]
+    if shared {
+        socket.set_reuseport(true)?;
+    }
+    #[cfg(not(unix))]
+    let _ = shared;
     socket
         .bind(addr)
         .with_context(|| format!("cannot listen on {addr}"))?;

@@ -71,7 +71,6 @@ pub use builder::GraphQLServerBuilder;
 pub use config::{Limits, Streaming};
 pub use cors::{Cors, CorsError};
 pub use error::RequestError;
-pub use listen::{Balancer, Lane};
 pub use operation::documents::parsed_document_weight;
 pub use operation::limits::check_limits;
 pub use persisted::{

@@ -133,36 +133,6 @@ impl GraphQLServer {
     where
         F: Future<Output = ()> + Send + 'static,
     {
-        self.serve_source(crate::listen::Source::Listener(listener), signal)
-            .await
-    }
-
-    /// Serves the connections a [`Balancer`](crate::Balancer) hands to `lane` until SIGTERM
-    /// or SIGINT, then shuts down gracefully, as [`serve`](Self::serve) does. The balancer's
-    /// cap on open connections applies instead of [`Limits::max_connections`](crate::Limits::max_connections).
-    pub async fn serve_lane(self, lane: crate::Lane) -> std::io::Result<()> {
-        self.serve_lane_with_shutdown(lane, shutdown_signal()).await
-    }
-
-    /// [`serve_lane`](Self::serve_lane) until `signal` completes (or
-    /// [`GraphQLServer::shutdown_token`] is cancelled), then shuts down gracefully, as
-    /// [`serve_with_shutdown`](Self::serve_with_shutdown) does.
-    pub async fn serve_lane_with_shutdown<F>(
-        self,
-        lane: crate::Lane,
-        signal: F,
-    ) -> std::io::Result<()>
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
-        self.serve_source(crate::listen::Source::Lane(lane), signal)
-            .await
-    }
-
-    async fn serve_source<F>(self, source: crate::listen::Source, signal: F) -> std::io::Result<()>
-    where
-        F: Future<Output = ()> + Send + 'static,
-    {
         let state = self.state.clone();
         let router = self.router();
         let token = state.shutdown.clone();
@@ -188,7 +158,7 @@ impl GraphQLServer {
         };
         let drain_limit = state.streaming.shutdown_timeout;
         tokio::join!(
-            crate::listen::serve(source, router, &state.limits, stop, drain_limit),
+            crate::listen::serve(listener, router, &state.limits, stop, drain_limit),
             shutdown_signal
         );
         state.tasks.close();

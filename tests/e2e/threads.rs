@@ -1,6 +1,5 @@
-//! The binary's serving threads (`--threads`): single-threaded event loops, each handed
-//! connections by the first (the one with the fewest open gets the next), each with its own
-//! upstream connections, sharing inbound deduplication.
+//! The binary's serving threads (`--threads`): single-threaded event loops on one port
+//! (`SO_REUSEPORT`), each with its own upstream connections, sharing inbound deduplication.
 
 #![allow(clippy::unwrap_used)] // tests may unwrap: a failure is the test failing
 
@@ -45,8 +44,8 @@ async fn every_serving_thread_takes_connections_and_answers_them() {
     let names: Vec<&str> = before.iter().map(|(_, name, _)| name.as_str()).collect();
     assert!(names.contains(&"quilt-serve-1"), "{names:?}");
     assert!(names.contains(&"quilt-serve-2"), "{names:?}");
-    // 30 connections (a client each), 60 queries on each: the connections are spread over
-    // the three threads, so every thread does some of the work.
+    // 30 connections (a client each), 60 queries on each: the kernel spreads the connections
+    // over the three listeners, so every thread does some of the work.
     let query = json!({"query": "{ me { name reviews { body product { name price } } } topProducts { name } }"});
     let expected = {
         let result = gateway
