@@ -9,7 +9,7 @@ use anyhow::Context as _;
 use quilt_executor::{CallbackRegistry, DedupOptions, DedupStats};
 use quilt_server::{
     GraphQLServer, InboundDedup, Manifest, MemoryStore, PersistedQueries, PersistedQueryStore,
-    RedisStore,
+    RedisStore, SharedLimits,
 };
 use tokio_util::task::AbortOnDropHandle;
 
@@ -32,6 +32,8 @@ pub struct Prepared {
     pub callback: Option<CallbackRegistry>,
     /// Persisted queries (APQ and the manifest).
     persisted: PersistedQueries,
+    /// The pools every serving thread's server draws from.
+    limits: SharedLimits,
     _poll: Option<AbortOnDropHandle<()>>,
 }
 
@@ -89,10 +91,12 @@ async fn demo_or_specs(settings: &Settings) -> anyhow::Result<(Vec<SubschemaSpec
 
 /// What every serving thread shares: the callback registry (the services call back whichever
 /// thread takes the connection), the inbound deduplication (identical queries share one
-/// execution whichever threads they arrive on), and the persisted queries (a query registered
-/// through one thread is found by the others).
+/// execution whichever threads they arrive on), the persisted queries (a query registered
+/// through one thread is found by the others), and the pools behind the limits (a limit counts
+/// every thread's clients; an SSE stream reserved through one thread is found by the others).
 #[derive(Clone)]
 struct Shared {
+    limits: SharedLimits,
     callback: Option<CallbackRegistry>,
     dedup: Option<InboundDedup>,
     apq_store: ApqStore,
@@ -137,6 +141,7 @@ impl Shared {
             None => MemoryStore::default(),
         });
         Ok(Self {
+            limits: SharedLimits::new(&settings.limits, &settings.streaming),
             callback,
             dedup,
             apq_store: persisted.store()?,
@@ -188,6 +193,7 @@ async fn connect(
         demo,
         dedup: shared.dedup.clone(),
         callback: shared.callback.clone(),
+        limits: shared.limits.clone(),
         _poll: poll,
     })
 }
@@ -215,6 +221,7 @@ pub fn server(prepared: &Prepared, settings: &Settings) -> GraphQLServer {
     }
     builder = builder
         .limits(settings.limits.clone())
+        .shared_limits(prepared.limits.clone())
         .streaming(quilt_server::Streaming {
             shutdown_delay: settings.shutdown_delay,
             ..settings.streaming.clone()

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use axum::Router;
 use quilt_executor::{CallbackRegistry, Context, Executor, SharedExecutor};
-use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower_http::cors::CorsLayer;
@@ -38,6 +37,7 @@ pub struct GraphQLServerBuilder {
     callback: Option<(String, CallbackRegistry)>,
     operation_names: Option<usize>,
     map_router: Option<MapRouter>,
+    shared_limits: Option<crate::SharedLimits>,
 }
 
 impl GraphQLServerBuilder {
@@ -62,6 +62,7 @@ impl GraphQLServerBuilder {
             callback: None,
             operation_names: None,
             map_router: None,
+            shared_limits: None,
         }
     }
 
@@ -350,19 +351,31 @@ impl GraphQLServerBuilder {
         self
     }
 
+    /// Draws connections, WebSocket connections, subscriptions, each client's shares, the
+    /// upload budget and the SSE single-connection reservations from pools other servers of
+    /// the process share ([`SharedLimits`](crate::SharedLimits)), instead of pools of its own.
+    pub fn shared_limits(mut self, shared: crate::SharedLimits) -> Self {
+        self.shared_limits = Some(shared);
+        self
+    }
+
     /// Builds the server.
     pub fn build(self) -> GraphQLServer {
+        let shared = self
+            .shared_limits
+            .unwrap_or_else(|| crate::SharedLimits::new(&self.limits, &self.streaming));
         let state = ServerState {
             executor: self.executor,
-            ws_connections: Arc::new(Semaphore::new(self.limits.max_ws_connections)),
-            subscriptions: Arc::new(Semaphore::new(self.limits.max_subscriptions)),
+            connections: shared.connections,
+            ws_connections: shared.ws_connections,
+            subscriptions: shared.subscriptions,
             graphiql: self.graphiql,
             graphiql_assets: self.graphiql_assets,
             hooks: self.hooks,
             shutdown: CancellationToken::new(),
             draining: CancellationToken::new(),
             tasks: TaskTracker::new(),
-            reservations: Default::default(),
+            reservations: shared.reservations,
             dedup: self.dedup,
             expose_upstream_details: self.expose_upstream_details,
             documents: crate::operation::documents::DocumentCache::new(
@@ -373,18 +386,10 @@ impl GraphQLServerBuilder {
                 },
                 self.limits.document_cache_bytes,
             ),
-            peer_subscriptions: crate::fair::PeerCounter::new(
-                self.limits.max_subscriptions_per_client,
-            ),
-            peer_ws_connections: crate::fair::PeerCounter::new(
-                self.limits.max_ws_connections_per_client,
-            ),
-            peer_reservations: crate::fair::PeerCounter::new(
-                self.streaming.max_sse_reservations_per_client,
-            ),
-            upload_budget: Arc::new(Semaphore::new(
-                (self.limits.max_upload_bytes_in_flight / 1024).min(Semaphore::MAX_PERMITS),
-            )),
+            peer_subscriptions: shared.peer_subscriptions,
+            peer_ws_connections: shared.peer_ws_connections,
+            peer_reservations: shared.peer_reservations,
+            upload_budget: shared.upload_budget,
             limits: self.limits,
             streaming: self.streaming,
             operation_names: self

@@ -63,6 +63,7 @@ pub(crate) mod operation;
 pub mod persisted;
 pub(crate) mod pipeline;
 mod server;
+mod shared;
 mod state;
 pub(crate) mod transport;
 pub(crate) mod ws;
@@ -80,4 +81,5 @@ pub use persisted::{
 pub use pipeline::csrf::Csrf;
 pub use pipeline::inbound_dedup::InboundDedup;
 pub use server::{GraphQLServer, ServerStats, shutdown_signal};
+pub use shared::SharedLimits;
 pub use ws::hooks::{ConnectionInit, Disconnect, OnConnect, OnDisconnect};

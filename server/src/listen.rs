@@ -42,10 +42,10 @@ pub(crate) async fn serve(
     listener: TcpListener,
     router: Router,
     limits: &Limits,
+    connections: Arc<Semaphore>,
     stop: CancellationToken,
     drain: Duration,
 ) {
-    let connections = Arc::new(Semaphore::new(limits.max_connections));
     let builder = Arc::new(builder(limits));
     let graceful = GracefulShutdown::new();
     let mut backoff = BACKOFF_MIN;

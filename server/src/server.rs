@@ -158,7 +158,14 @@ impl GraphQLServer {
         };
         let drain_limit = state.streaming.shutdown_timeout;
         tokio::join!(
-            crate::listen::serve(listener, router, &state.limits, stop, drain_limit),
+            crate::listen::serve(
+                listener,
+                router,
+                &state.limits,
+                Arc::clone(&state.connections),
+                stop,
+                drain_limit
+            ),
             shutdown_signal
         );
         state.tasks.close();

@@ -27,6 +27,8 @@ pub(crate) struct ServerState {
     pub draining: CancellationToken,
     /// WebSocket connection tasks, awaited by graceful shutdown.
     pub tasks: TaskTracker,
+    /// One permit per open TCP connection (the server's own accept loop).
+    pub connections: Arc<Semaphore>,
     /// One permit per open WebSocket connection.
     pub ws_connections: Arc<Semaphore>,
     /// One permit per open subscription, over every transport.
@@ -38,7 +40,7 @@ pub(crate) struct ServerState {
     /// Each client's share of SSE reservations.
     pub peer_reservations: Arc<crate::fair::PeerCounter>,
     /// SSE single-connection-mode reservations.
-    pub reservations: Reservations,
+    pub reservations: Arc<Reservations>,
     /// The upload budget, one permit per KiB of upload requests in flight.
     pub upload_budget: Arc<Semaphore>,
     /// Parsed documents by their text.

@@ -113,3 +113,108 @@ async fn a_serving_thread_that_cannot_connect_stops_the_gateway() {
         "it never said it was listening: {stdout}"
     );
 }
+
+/// A client of its own (so a connection of its own) for one request.
+fn fresh_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .pool_max_idle_per_host(0)
+        .build()
+        .unwrap()
+}
+
+#[tokio::test]
+async fn an_sse_stream_reserved_through_one_thread_is_served_by_any() {
+    let gateway = GatewayProcess::start(&["--threads".into(), "2".into()]).await;
+    let expected = gateway.query("{ me { name } }").await;
+    assert!(expected.get("errors").is_none(), "{expected}");
+    // Each step on a connection of its own: the connections land on either thread, so with
+    // reservations kept per thread some of the eight would be unknown where they are used.
+    for round in 0..8 {
+        let reserve = fresh_client().put(&gateway.url).send().await.unwrap();
+        assert_eq!(reserve.status(), 201);
+        let token = reserve.text().await.unwrap();
+        let mut stream = fresh_client()
+            .get(&gateway.url)
+            .header("accept", "text/event-stream")
+            .header("x-graphql-event-stream-token", &token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(stream.status(), 200, "round {round}");
+        let start = fresh_client()
+            .post(&gateway.url)
+            .header("x-graphql-event-stream-token", &token)
+            .json(&json!({"query": "{ me { name } }", "extensions": {"operationId": "q"}}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(start.status(), 202, "round {round}");
+        let mut text = String::new();
+        tokio::time::timeout(Duration::from_secs(30), async {
+            while !text.contains("event: complete") {
+                let chunk = stream.chunk().await.unwrap().expect("the stream is open");
+                text.push_str(&String::from_utf8_lossy(&chunk));
+            }
+        })
+        .await
+        .expect("the operation's events in time");
+        let next = text
+            .split("\n\n")
+            .find(|event| event.contains("event: next"))
+            .unwrap_or_else(|| panic!("no next event: {text}"));
+        let data = next
+            .lines()
+            .find_map(|line| line.strip_prefix("data: "))
+            .unwrap();
+        let data: serde_json::Value = serde_json::from_str(data).unwrap();
+        assert_eq!(data, json!({"id": "q", "payload": expected}));
+    }
+}
+
+#[tokio::test]
+async fn the_connection_cap_counts_every_threads_connections() {
+    let dir = crate::common::TempDir::new("threads-cap");
+    let file = dir.file("gateway.toml", "[limits]\nmax_connections = 2\n");
+    let gateway =
+        GatewayProcess::start(&["--threads".into(), "2".into(), "--config".into(), file]).await;
+    let addr = gateway
+        .url
+        .trim_start_matches("http://")
+        .split('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    let health = |addr: String| async move {
+        let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+        tokio::io::AsyncWriteExt::write_all(
+            &mut socket,
+            b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n",
+        )
+        .await
+        .unwrap();
+        let mut buffer = vec![0u8; 4096];
+        let n = tokio::time::timeout(
+            Duration::from_secs(30),
+            tokio::io::AsyncReadExt::read(&mut socket, &mut buffer),
+        )
+        .await
+        .expect("an answer in time")
+        .unwrap();
+        (socket, String::from_utf8_lossy(&buffer[..n]).into_owned())
+    };
+    let mut held = Vec::new();
+    for _ in 0..2 {
+        let (socket, answered) = health(addr.clone()).await;
+        assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
+        held.push(socket);
+    }
+    // Two are open, on whichever threads: every further connection is refused, wherever it
+    // lands (with a cap per thread, some would be served).
+    for _ in 0..6 {
+        let (_socket, answered) = health(addr.clone()).await;
+        assert!(answered.starts_with("HTTP/1.1 503"), "{answered}");
+        assert!(answered.contains("CAPACITY_EXCEEDED"), "{answered}");
+    }
+    drop(held);
+}
