@@ -371,6 +371,26 @@ impl Default for Settings {
 }
 
 impl Settings {
+    /// The settings of each of `self.threads` serving threads: the caches' bounds (the plan
+    /// cache's and the parsed documents' bytes and entries) are the process's, split evenly
+    /// among the threads, each of which keeps caches of its own. A bound of 0 (no cache)
+    /// stays 0.
+    pub fn per_thread(&self) -> Settings {
+        let threads = self.threads.max(1);
+        let split = |bound: usize| {
+            if bound == 0 {
+                0
+            } else {
+                (bound / threads).max(1)
+            }
+        };
+        let mut settings = self.clone();
+        settings.limits.document_cache_bytes = split(self.limits.document_cache_bytes);
+        settings.stitch_limits.plan_cache_bytes = split(self.stitch_limits.plan_cache_bytes);
+        settings.stitch_limits.plan_cache_capacity = split(self.stitch_limits.plan_cache_capacity);
+        settings
+    }
+
     /// Checks what parsing cannot: that every subschema builds its executors (URLs, headers,
     /// timeouts), and that the files the settings name can be read. Nothing is contacted.
     pub fn check(&self) -> anyhow::Result<()> {

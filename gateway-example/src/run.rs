@@ -267,6 +267,7 @@ pub fn serve(
         // `SO_REUSEPORT` is what spreads connections over the threads.
         settings.threads = 1;
     }
+    let mut settings = settings.per_thread();
     let runtime = event_loop()?;
     runtime.block_on(async move {
         let shares_port = settings.threads > 1;

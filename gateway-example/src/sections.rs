@@ -118,7 +118,8 @@ pub struct LimitsSection {
     pub max_upload_files: Option<usize>,
     /// Bytes of upload requests in flight over every client (default 128 MiB).
     pub max_upload_bytes_in_flight: Option<usize>,
-    /// Estimated memory the parsed-document cache may take, in bytes (default 4 MiB; 0: none).
+    /// Estimated memory the parsed-document cache may take, in bytes (default 4 MiB; 0: none);
+    /// the process's, split evenly among the serving threads.
     pub document_cache_bytes: Option<usize>,
     /// TCP connections open at once (default 10 000).
     pub max_connections: Option<usize>,
@@ -141,10 +142,11 @@ pub struct LimitsSection {
     /// How deep selection sets, inline fragments and fragment spreads may nest together
     /// (default 256): bounds every walk over a document.
     pub max_nesting: Option<usize>,
-    /// How many planned operations the stitched schema keeps (default 1 024).
+    /// How many planned operations the stitched schema keeps (default 1 024); the process's,
+    /// split evenly among the serving threads.
     pub plan_cache_capacity: Option<usize>,
     /// How much memory the planned operations kept may take, estimated in bytes (default
-    /// 8 MiB).
+    /// 8 MiB); the process's, split evenly among the serving threads.
     pub plan_cache_bytes: Option<usize>,
     /// How many deferred fragments an operation may have (default 64).
     pub max_deferred_fragments: Option<usize>,

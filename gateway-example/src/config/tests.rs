@@ -245,3 +245,30 @@ fn serving_threads_default_to_one_per_core_and_are_at_least_one() {
     let file = FileConfig::parse("threads = 5").unwrap();
     assert_eq!(file.threads, Some(5));
 }
+
+#[test]
+fn each_serving_thread_gets_an_even_share_of_the_cache_bounds() {
+    let mut settings = Cli::parse_from(["g", "--threads", "3"]).settings().unwrap();
+    settings.limits.document_cache_bytes = 3 * 1024 * 1024;
+    settings.stitch_limits.plan_cache_bytes = 9 * 1024 * 1024;
+    settings.stitch_limits.plan_cache_capacity = 1024;
+    let each = settings.per_thread();
+    assert_eq!(each.limits.document_cache_bytes, 1024 * 1024);
+    assert_eq!(each.stitch_limits.plan_cache_bytes, 3 * 1024 * 1024);
+    assert_eq!(each.stitch_limits.plan_cache_capacity, 341);
+    // Nothing else moves: the connection cap is counted for the process by shared pools.
+    assert_eq!(each.limits.max_connections, settings.limits.max_connections);
+    assert_eq!(each.threads, 3);
+    // No cache stays no cache; a tiny bound still leaves each thread one entry.
+    settings.limits.document_cache_bytes = 0;
+    settings.stitch_limits.plan_cache_capacity = 2;
+    let each = settings.per_thread();
+    assert_eq!(each.limits.document_cache_bytes, 0);
+    assert_eq!(each.stitch_limits.plan_cache_capacity, 1);
+    // One thread keeps the bounds as they are.
+    settings.threads = 1;
+    assert_eq!(
+        settings.per_thread().stitch_limits.plan_cache_bytes,
+        9 * 1024 * 1024
+    );
+}
