@@ -90,7 +90,9 @@ impl GraphQLServer {
 
     /// What the server holds open now: WebSocket connections and their tasks, subscriptions
     /// over every transport, SSE single-connection reservations. All return to zero once every
-    /// client has left.
+    /// client has left. With [`SharedLimits`](crate::SharedLimits), the connections,
+    /// subscriptions and reservations are those of every server sharing them (the tasks are
+    /// this server's).
     pub fn stats(&self) -> ServerStats {
         let state = &self.state;
         ServerStats {
