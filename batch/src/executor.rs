@@ -572,17 +572,32 @@ fn group(pending: Vec<Pending>, dedup: bool) -> Vec<Group> {
     let mut index: HashMap<(u64, Option<String>, u64), usize> = HashMap::new();
     for Pending { request, reply } in pending {
         if dedup {
-            let key = (
-                request.document.hash64(),
-                request.operation_name.clone(),
-                variables_hash(&request),
-            );
+            // A printed one-operation document runs whatever its name: requests that differ
+            // only in it (stitched from client operations named differently) are one.
+            let unnamed = request
+                .document
+                .runs_unnamed(request.operation_name.as_deref());
+            let key = match request.document.body_hash64().filter(|_| unnamed) {
+                Some(body) => (body, None, variables_hash(&request)),
+                None => (
+                    request.document.hash64(),
+                    request.operation_name.clone(),
+                    variables_hash(&request),
+                ),
+            };
             match index.entry(key) {
                 Entry::Occupied(found) => {
                     let group = &mut groups[*found.get()];
-                    if group.request.document == request.document
-                        && group.request.same_variables(&request)
-                    {
+                    let there = &group.request;
+                    let same_document = match (
+                        unnamed,
+                        there.document.runs_unnamed(there.operation_name.as_deref()),
+                    ) {
+                        (true, true) => there.document.same_unnamed(&request.document),
+                        (false, false) => there.document == request.document,
+                        _ => false,
+                    };
+                    if same_document && group.request.same_variables(&request) {
                         group.waiters.push(reply);
                         continue;
                     }

@@ -187,3 +187,58 @@ async fn merged_requests_answer_each_in_the_form_it_asked_for() {
         );
     }
 }
+
+/// The same printed one-operation document under different operation names (a stitched
+/// gateway's upstream requests for client operations that differ only in their names) is one
+/// execution: one field upstream, every request its answer. Parsed documents (a client's own)
+/// keep their names apart.
+#[tokio::test]
+async fn printed_documents_that_differ_only_in_their_names_share_one_field() {
+    use quilt_executor::{Document, OperationType};
+    let server = TestServer::start().await.unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let inner = http_executor(server.http_url());
+    let recorder = {
+        let seen = seen.clone();
+        quilt_executor::from_fn(move |request: Request| {
+            seen.lock().unwrap().push(request.query().to_owned());
+            inner.execute(request)
+        })
+    };
+    let batched = recorder.batched(BatchOptions::default());
+    let printed = |i: usize| {
+        let name = format!("Client{i}");
+        let text = format!("query {name}($n: String) {{ hello(name: $n) }}");
+        Request::from_document(Document::from_printed(
+            text,
+            OperationType::Query,
+            Some(&name),
+        ))
+        .operation_name(name)
+        .variable("n", json!("n7"))
+    };
+    let results = join_all((0..4).map(|i| run(&batched, printed(i)))).await;
+    for r in &results {
+        assert_eq!(r.data_value(), Some(json!({"hello": "Hello, n7!"})));
+        assert!(r.errors.is_empty());
+    }
+    // Parsed documents with different names stay two fields.
+    let parsed = |name: &str| {
+        Request::new(format!("query {name}($n: String) {{ hello(name: $n) }}"))
+            .unwrap()
+            .variable("n", json!("n7"))
+    };
+    let results = join_all([run(&batched, parsed("A")), run(&batched, parsed("B"))]).await;
+    for r in &results {
+        assert_eq!(r.data_value(), Some(json!({"hello": "Hello, n7!"})));
+    }
+    let seen = seen.lock().unwrap();
+    assert_eq!(
+        *seen,
+        vec![
+            "query Client0($n: String) { hello(name: $n) }".to_owned(),
+            "query A($_v0_n: String, $_v1_n: String) { _v0_hello: hello(name: $_v0_n) _v1_hello: hello(name: $_v1_n) }"
+                .to_owned(),
+        ]
+    );
+}

@@ -285,6 +285,46 @@ impl Document {
         })
     }
 
+    /// Whether a request of this document selecting the operation `name` runs the document's
+    /// one operation whatever its name: the document was made by [`Document::from_printed`]
+    /// with an operation name, its text is that operation alone (checked as
+    /// [`operation_name_and_body`](Self::operation_name_and_body) does), and `name` is `None`
+    /// or that name. Two such requests whose documents differ only in the name give the same
+    /// answer, so deduplication may share one execution between them
+    /// ([`same_unnamed`](Self::same_unnamed)).
+    ///
+    /// ```
+    /// use quilt_executor::{Document, OperationType};
+    /// let a = Document::from_printed("query A { a }", OperationType::Query, Some("A"));
+    /// let b = Document::from_printed("query B { a }", OperationType::Query, Some("B"));
+    /// assert!(a.runs_unnamed(Some("A")) && b.runs_unnamed(None));
+    /// assert!(a.same_unnamed(&b));
+    /// assert!(!a.runs_unnamed(Some("B")));
+    /// let parsed = Document::parse("query A { a }").unwrap();
+    /// assert!(!parsed.runs_unnamed(Some("A")), "only a printed document states its one operation");
+    /// ```
+    pub fn runs_unnamed(&self, name: Option<&str>) -> bool {
+        match self.operation_name_and_body() {
+            Some((own, _)) => name.is_none_or(|name| name == own),
+            None => false,
+        }
+    }
+
+    /// Whether two documents are the same but for their operation's name: the same type and
+    /// the same text after the name (see [`runs_unnamed`](Self::runs_unnamed)). Their
+    /// [`body_hash64`](Self::body_hash64)s are then equal.
+    pub fn same_unnamed(&self, other: &Document) -> bool {
+        match (
+            self.operation_name_and_body(),
+            other.operation_name_and_body(),
+        ) {
+            (Some((_, a)), Some((_, b))) => {
+                a == b && self.operation_type(None) == other.operation_type(None)
+            }
+            _ => false,
+        }
+    }
+
     /// The type of the operation selected by `name` (see [`Document::operation`]); `Query`
     /// when no operation matches, so an invalid request still reaches the server that rejects it.
     pub fn operation_type(&self, name: Option<&str>) -> OperationType {

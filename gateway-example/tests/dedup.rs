@@ -201,3 +201,45 @@ async fn a_client_that_disconnects_does_not_cancel_the_answer_of_the_others() {
     assert_eq!(answer, held(), "the other client gets the whole answer");
     assert_eq!(service.http_requests() - before, 1);
 }
+
+#[tokio::test]
+async fn client_operations_that_differ_only_in_their_names_share_one_subgraph_request() {
+    use quilt_batch::{BatchExt, BatchOptions};
+    let service = GatedServer::start().await.unwrap();
+    let http = HttpExecutor::builder(service.http_url().as_str())
+        .timeout(WAIT)
+        .deduplicate_inflight(false)
+        .build()
+        .unwrap();
+    let schema = load_schema(&http, SchemaSource::introspection())
+        .await
+        .unwrap();
+    // Batched, as the gateway's subschemas are; no inbound deduplication.
+    let batched = http.clone().batched(BatchOptions::default());
+    let stitched: SharedExecutor = Stitcher::new()
+        .subschema(SubschemaConfig::new("gated", schema, batched))
+        .build()
+        .unwrap()
+        .boxed();
+    let (before, arrived_before) = (service.http_requests(), service.arrivals());
+    let clients = 4;
+    // Each client names its operation (as many do, one name per screen): the subgraph
+    // requests carry those names, and are still one execution, with one field.
+    let running: Vec<_> = (0..clients)
+        .map(|i| {
+            let request = Request::new(format!("query Screen{i} {{ held }}")).unwrap();
+            tokio::spawn(stitched.execute(request))
+        })
+        .collect();
+    service.wait_for_arrivals(1).await.unwrap();
+    service.open();
+    for task in running {
+        let result = within(async { task.await.unwrap().unwrap().into_single().await })
+            .await
+            .unwrap();
+        assert_eq!(result.data_value(), Some(held()), "{:?}", result.errors);
+    }
+    assert_eq!(service.http_requests() - before, 1);
+    // One `held` resolved: the four were not merged as four aliased fields.
+    assert_eq!(service.arrivals() - arrived_before, 1);
+}

@@ -1,5 +1,7 @@
 //! What makes two requests the same execution: the document (its hash, then its text), the
-//! operation name, the variables, the extensions, the WebSocket connection params, the values
+//! operation name (unless the document is a printed one-operation document the request runs
+//! whatever its name: then only the text after the name counts, see
+//! [`Document::runs_unnamed`]), the variables, the extensions, the WebSocket connection params, the values
 //! of the headers that reach upstream services or decide authorization, and the form in which
 //! the caller wants the data (so that each caller gets the form it asked for without a
 //! conversion).
@@ -22,6 +24,10 @@ pub(crate) struct RequestKey {
     /// Every part below, hashed once.
     hash: u64,
     document: Document,
+    /// Whether the request runs its document's one operation whatever its name, so that
+    /// documents are compared without their names ([`Document::same_unnamed`]) and the
+    /// operation name is not part of the key.
+    unnamed: bool,
     operation_name: Option<String>,
     variables: JsonMap,
     /// The variables given as JSON text, compared as text (the same value written two ways
@@ -47,8 +53,20 @@ impl RequestKey {
             }
         }
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        request.document.hash64().hash(&mut hasher);
-        request.operation_name.hash(&mut hasher);
+        let unnamed = request
+            .document
+            .runs_unnamed(request.operation_name.as_deref());
+        let operation_name = match request.document.body_hash64().filter(|_| unnamed) {
+            Some(body) => {
+                body.hash(&mut hasher);
+                None
+            }
+            None => {
+                request.document.hash64().hash(&mut hasher);
+                request.operation_name.hash(&mut hasher);
+                request.operation_name.clone()
+            }
+        };
         request.hash_variables(&mut hasher);
         hash_map(&request.extensions, &mut hasher);
         let connection_params = request.context.connection_params().cloned();
@@ -60,7 +78,8 @@ impl RequestKey {
         Self {
             hash: hasher.finish(),
             document: request.document.clone(),
-            operation_name: request.operation_name.clone(),
+            unnamed,
+            operation_name,
             variables: request.variables.clone(),
             raw_variables: request.raw_variables.clone(),
             extensions: request.extensions.clone(),
@@ -81,8 +100,13 @@ impl PartialEq for RequestKey {
     fn eq(&self, other: &Self) -> bool {
         self.hash == other.hash
             && self.headers == other.headers
+            && self.unnamed == other.unnamed
             && self.operation_name == other.operation_name
-            && self.document == other.document
+            && if self.unnamed {
+                self.document.same_unnamed(&other.document)
+            } else {
+                self.document == other.document
+            }
             && self.variables == other.variables
             && same_raw(&self.raw_variables, &other.raw_variables)
             && self.extensions == other.extensions
@@ -117,6 +141,40 @@ mod tests {
 
     fn key(request: &Request) -> RequestKey {
         RequestKey::new(request, &names())
+    }
+
+    #[test]
+    #[allow(clippy::mutable_key_type)]
+    fn printed_documents_differing_only_in_their_names_are_one_key() {
+        use crate::document::{Document, OperationType};
+        let printed = |name: &str, body: &str| {
+            Request::from_document(Document::from_printed(
+                format!("query {name} {body}"),
+                OperationType::Query,
+                Some(name),
+            ))
+            .operation_name(name)
+        };
+        let a = printed("ClientA", "{ user { name } }");
+        let b = printed("ClientB", "{ user { name } }");
+        assert_eq!(key(&a), key(&b));
+        let mut set = std::collections::HashSet::new();
+        set.insert(key(&a));
+        assert!(set.contains(&key(&b)));
+        // Another body, or a name that selects no operation of the document, is another key.
+        assert_ne!(key(&a), key(&printed("ClientA", "{ user { id } }")));
+        assert_ne!(
+            key(&a),
+            key(&printed("ClientA", "{ user { name } }").operation_name("X"))
+        );
+        // Parsed documents (what clients send) keep their names apart.
+        let parsed = |name: &str| {
+            Request::new(format!("query {name} {{ user {{ name }} }}"))
+                .unwrap()
+                .operation_name(name)
+        };
+        assert_ne!(key(&parsed("ClientA")), key(&parsed("ClientB")));
+        assert_ne!(key(&a), key(&parsed("ClientA")));
     }
 
     #[test]
