@@ -122,10 +122,13 @@ async fn mutations_batch_among_themselves_and_run_in_arrival_order() {
     assert_eq!(server.stats().snapshot().counter, 111);
 }
 
-#[tokio::test]
-async fn identical_queries_share_one_field_and_each_get_the_result() {
-    let server = TestServer::start().await.unwrap();
-    // Count the fields of the merged operation through a recording wrapper.
+/// An HTTP executor of `server` that records the document text of every request it sends.
+fn recorded(
+    server: &TestServer,
+) -> (
+    impl Executor + use<>,
+    std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+) {
     let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let inner = http_executor(server.http_url());
     let recorder = {
@@ -135,6 +138,14 @@ async fn identical_queries_share_one_field_and_each_get_the_result() {
             inner.execute(request)
         })
     };
+    (recorder, seen)
+}
+
+#[tokio::test]
+async fn identical_queries_share_one_field_and_each_get_the_result() {
+    let server = TestServer::start().await.unwrap();
+    // Count the fields of the merged operation through a recording wrapper.
+    let (recorder, seen) = recorded(&server);
     let batched = recorder.batched(BatchOptions::default());
     let results =
         join_all((0..5).map(|i| run(&batched, if i < 4 { hello(7) } else { user(1) }))).await;
@@ -196,15 +207,7 @@ async fn merged_requests_answer_each_in_the_form_it_asked_for() {
 async fn printed_documents_that_differ_only_in_their_names_share_one_field() {
     use quilt_executor::{Document, OperationType};
     let server = TestServer::start().await.unwrap();
-    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
-    let inner = http_executor(server.http_url());
-    let recorder = {
-        let seen = seen.clone();
-        quilt_executor::from_fn(move |request: Request| {
-            seen.lock().unwrap().push(request.query().to_owned());
-            inner.execute(request)
-        })
-    };
+    let (recorder, seen) = recorded(&server);
     let batched = recorder.batched(BatchOptions::default());
     let printed = |i: usize| {
         let name = format!("Client{i}");

@@ -125,6 +125,18 @@ async fn no_dedup_leaves_every_query_its_own_execution() {
     assert_eq!(gateway.prepared.gateway.upstream_dedup_stats().shared, 0);
 }
 
+/// The schema of the service `http` reaches, stitched alone over `executor`.
+async fn stitched_alone(http: &HttpExecutor, executor: impl Executor) -> SharedExecutor {
+    let schema = load_schema(http, SchemaSource::introspection())
+        .await
+        .unwrap();
+    Stitcher::new()
+        .subschema(SubschemaConfig::new("gated", schema, executor))
+        .build()
+        .unwrap()
+        .boxed()
+}
+
 #[tokio::test]
 async fn identical_subgraph_requests_of_a_stitched_schema_share_one_http_request() {
     let service = GatedServer::start().await.unwrap();
@@ -132,15 +144,8 @@ async fn identical_subgraph_requests_of_a_stitched_schema_share_one_http_request
         .timeout(WAIT)
         .build()
         .unwrap();
-    let schema = load_schema(&http, SchemaSource::introspection())
-        .await
-        .unwrap();
     // No batching and no inbound deduplication: only the HTTP executor can share.
-    let stitched: SharedExecutor = Stitcher::new()
-        .subschema(SubschemaConfig::new("gated", schema, http.clone()))
-        .build()
-        .unwrap()
-        .boxed();
+    let stitched = stitched_alone(&http, http.clone()).await;
     let before = service.http_requests();
     let clients = 5;
     let futures: Vec<_> = (0..clients)
@@ -211,16 +216,8 @@ async fn client_operations_that_differ_only_in_their_names_share_one_subgraph_re
         .deduplicate_inflight(false)
         .build()
         .unwrap();
-    let schema = load_schema(&http, SchemaSource::introspection())
-        .await
-        .unwrap();
     // Batched, as the gateway's subschemas are; no inbound deduplication.
-    let batched = http.clone().batched(BatchOptions::default());
-    let stitched: SharedExecutor = Stitcher::new()
-        .subschema(SubschemaConfig::new("gated", schema, batched))
-        .build()
-        .unwrap()
-        .boxed();
+    let stitched = stitched_alone(&http, http.clone().batched(BatchOptions::default())).await;
     let (before, arrived_before) = (service.http_requests(), service.arrivals());
     let clients = 4;
     // Each client names its operation (as many do, one name per screen): the subgraph
