@@ -125,6 +125,20 @@ async fn no_dedup_leaves_every_query_its_own_execution() {
     assert_eq!(gateway.prepared.gateway.upstream_dedup_stats().shared, 0);
 }
 
+/// Waits for every task and checks that each answered the held items.
+async fn every_answer_is_held(
+    running: Vec<
+        tokio::task::JoinHandle<Result<quilt_executor::Response, quilt_executor::ExecutorError>>,
+    >,
+) {
+    for task in running {
+        let result = within(async { task.await.unwrap().unwrap().into_single().await })
+            .await
+            .unwrap();
+        assert_eq!(result.data_value(), Some(held()), "{:?}", result.errors);
+    }
+}
+
 /// The schema of the service `http` reaches, stitched alone over `executor`.
 async fn stitched_alone(http: &HttpExecutor, executor: impl Executor) -> SharedExecutor {
     let schema = load_schema(http, SchemaSource::introspection())
@@ -165,12 +179,7 @@ async fn identical_subgraph_requests_of_a_stitched_schema_share_one_http_request
     )
     .await;
     service.open();
-    for task in running {
-        let result = within(async { task.await.unwrap().unwrap().into_single().await })
-            .await
-            .unwrap();
-        assert_eq!(result.data_value(), Some(held()), "{:?}", result.errors);
-    }
+    every_answer_is_held(running).await;
     let upstream = service.http_requests() - before;
     assert!(
         upstream < clients,
@@ -230,12 +239,7 @@ async fn client_operations_that_differ_only_in_their_names_share_one_subgraph_re
         .collect();
     service.wait_for_arrivals(1).await.unwrap();
     service.open();
-    for task in running {
-        let result = within(async { task.await.unwrap().unwrap().into_single().await })
-            .await
-            .unwrap();
-        assert_eq!(result.data_value(), Some(held()), "{:?}", result.errors);
-    }
+    every_answer_is_held(running).await;
     assert_eq!(service.http_requests() - before, 1);
     // One `held` resolved: the four were not merged as four aliased fields.
     assert_eq!(service.arrivals() - arrived_before, 1);

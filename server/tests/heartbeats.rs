@@ -117,29 +117,11 @@ async fn sse_distinct_connections_mode_sends_comments_during_an_idle_subscriptio
 #[tokio::test]
 async fn sse_single_connection_mode_sends_comments_during_an_idle_subscription() {
     let server = start_with(|b| b.sse_keep_alive(INTERVAL)).await;
-    let token = client()
-        .put(server.url())
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let mut stream = client()
-        .get(server.url())
-        .header("accept", "text/event-stream")
-        .header("x-graphql-event-stream-token", &token)
-        .send()
-        .await
-        .unwrap();
+    let token = common::reserve_stream(&server.url()).await;
+    let mut stream = common::open_reserved_stream(&server.url(), &token).await;
     assert_eq!(stream.status(), 200);
-    let accepted = client()
-        .post(server.url())
-        .header("x-graphql-event-stream-token", &token)
-        .json(&json!({"query": IDLE, "extensions": {"operationId": "idle"}}))
-        .send()
-        .await
-        .unwrap();
+    let idle = json!({"query": IDLE, "extensions": {"operationId": "idle"}});
+    let accepted = common::start_on_stream(&server.url(), &token, &idle).await;
     assert_eq!(accepted.status(), 202);
     let body = read_until(&mut stream, |body| {
         body.split_once("event: next")

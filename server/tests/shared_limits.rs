@@ -12,7 +12,9 @@ use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
-use common::{Running, WAIT, client, start_with};
+use common::{
+    Running, WAIT, client, open_reserved_stream, reserve_stream, start_on_stream, start_with,
+};
 
 /// Two servers of the test subgraph drawing from one set of pools made from `limits` and
 /// `streaming`.
@@ -83,28 +85,15 @@ async fn an_sse_stream_reserved_through_one_server_is_opened_and_fed_through_ano
         ..Streaming::default()
     };
     let (a, b) = two_servers(Limits::default(), streaming).await;
-    let reserve = client().put(a.url()).send().await.unwrap();
-    assert_eq!(reserve.status(), 201);
-    let token = reserve.text().await.unwrap();
+    let token = reserve_stream(&a.url()).await;
     // This client's one reservation is taken, whichever server it asks.
     let again = client().put(b.url()).send().await.unwrap();
     assert_eq!(again.status(), 503);
-    let stream = client()
-        .get(b.url())
-        .header("accept", "text/event-stream")
-        .header("x-graphql-event-stream-token", &token)
-        .send()
-        .await
-        .unwrap();
+    let stream = open_reserved_stream(&b.url(), &token).await;
     assert_eq!(stream.status(), 200);
     let mut events = stream.bytes_stream().eventsource();
-    let start = client()
-        .post(a.url())
-        .header("x-graphql-event-stream-token", &token)
-        .json(&json!({"query": "{ hello }", "extensions": {"operationId": "q"}}))
-        .send()
-        .await
-        .unwrap();
+    let query = json!({"query": "{ hello }", "extensions": {"operationId": "q"}});
+    let start = start_on_stream(&a.url(), &token, &query).await;
     assert_eq!(start.status(), 202);
     let mut seen = Vec::new();
     while seen.len() < 2 {

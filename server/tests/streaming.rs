@@ -73,16 +73,8 @@ where
 #[tokio::test]
 async fn single_connection_mode_reserves_streams_accepts_operations_and_stops_them() {
     let server = start().await;
-    let reserve = client().put(server.url()).send().await.unwrap();
-    assert_eq!(reserve.status(), 201);
-    let token = reserve.text().await.unwrap();
-    let stream = client()
-        .get(server.url())
-        .header("accept", "text/event-stream")
-        .header("x-graphql-event-stream-token", &token)
-        .send()
-        .await
-        .unwrap();
+    let token = common::reserve_stream(&server.url()).await;
+    let stream = common::open_reserved_stream(&server.url(), &token).await;
     assert_eq!(stream.status(), 200);
     let mut events = stream.bytes_stream().eventsource();
     // A second stream for the same token is refused.

@@ -107,3 +107,36 @@ pub async fn serve(
 pub fn client() -> reqwest::Client {
     reqwest::Client::builder().timeout(WAIT).build().unwrap()
 }
+
+/// SSE single-connection mode at `url`: reserves a stream (`PUT`), checking the `201`; its token.
+pub async fn reserve_stream(url: &str) -> String {
+    let reserve = client().put(url).send().await.unwrap();
+    assert_eq!(reserve.status(), 201);
+    reserve.text().await.unwrap()
+}
+
+/// SSE single-connection mode at `url`: opens the event stream of `token`.
+pub async fn open_reserved_stream(url: &str, token: &str) -> reqwest::Response {
+    client()
+        .get(url)
+        .header("accept", "text/event-stream")
+        .header("x-graphql-event-stream-token", token)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// SSE single-connection mode at `url`: starts the operation of `body` on `token`'s stream.
+pub async fn start_on_stream(
+    url: &str,
+    token: &str,
+    body: &serde_json::Value,
+) -> reqwest::Response {
+    client()
+        .post(url)
+        .header("x-graphql-event-stream-token", token)
+        .json(body)
+        .send()
+        .await
+        .unwrap()
+}
