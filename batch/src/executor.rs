@@ -569,35 +569,19 @@ async fn until_abandoned<T>(waiters: &mut [Reply], work: impl Future<Output = T>
 /// written out), then compared in full.
 fn group(pending: Vec<Pending>, dedup: bool) -> Vec<Group> {
     let mut groups: Vec<Group> = Vec::with_capacity(pending.len());
-    let mut index: HashMap<(u64, Option<String>, u64), usize> = HashMap::new();
+    let mut index: HashMap<(u64, u64), usize> = HashMap::new();
     for Pending { request, reply } in pending {
         if dedup {
-            // A printed one-operation document runs whatever its name: requests that differ
-            // only in it (stitched from client operations named differently) are one.
-            let unnamed = request
-                .document
-                .runs_unnamed(request.operation_name.as_deref());
-            let key = match request.document.body_hash64().filter(|_| unnamed) {
-                Some(body) => (body, None, variables_hash(&request)),
-                None => (
-                    request.document.hash64(),
-                    request.operation_name.clone(),
-                    variables_hash(&request),
-                ),
-            };
+            // The operation as `Request::same_operation` sees it: requests that differ only in
+            // the name of a printed one-operation document (a stitched gateway's, for client
+            // operations named differently) are one, sent with the first one's name.
+            let key = (operation_hash(&request), variables_hash(&request));
             match index.entry(key) {
                 Entry::Occupied(found) => {
                     let group = &mut groups[*found.get()];
-                    let there = &group.request;
-                    let same_document = match (
-                        unnamed,
-                        there.document.runs_unnamed(there.operation_name.as_deref()),
-                    ) {
-                        (true, true) => there.document.same_unnamed(&request.document),
-                        (false, false) => there.document == request.document,
-                        _ => false,
-                    };
-                    if same_document && group.request.same_variables(&request) {
+                    if group.request.same_operation(&request)
+                        && group.request.same_variables(&request)
+                    {
                         group.waiters.push(reply);
                         continue;
                     }
@@ -614,6 +598,13 @@ fn group(pending: Vec<Pending>, dedup: bool) -> Vec<Group> {
         });
     }
     groups
+}
+
+/// A hash of a request's operation ([`Request::hash_operation`]).
+fn operation_hash(request: &Request) -> u64 {
+    let mut hasher = rustc_hash::FxHasher::default();
+    request.hash_operation(&mut hasher);
+    hasher.finish()
 }
 
 /// A hash of a request's variables ([`Request::hash_variables`]: JSON text variables streamed

@@ -291,14 +291,14 @@ impl Document {
     /// [`operation_name_and_body`](Self::operation_name_and_body) does), and `name` is `None`
     /// or that name. Two such requests whose documents differ only in the name give the same
     /// answer, so deduplication may share one execution between them
-    /// ([`same_unnamed`](Self::same_unnamed)).
+    /// ([`same_operation`](Self::same_operation)).
     ///
     /// ```
     /// use quilt_executor::{Document, OperationType};
     /// let a = Document::from_printed("query A { a }", OperationType::Query, Some("A"));
     /// let b = Document::from_printed("query B { a }", OperationType::Query, Some("B"));
     /// assert!(a.runs_unnamed(Some("A")) && b.runs_unnamed(None));
-    /// assert!(a.same_unnamed(&b));
+    /// assert!(a.same_operation(Some("A"), &b, Some("B")));
     /// assert!(!a.runs_unnamed(Some("B")));
     /// let parsed = Document::parse("query A { a }").unwrap();
     /// assert!(!parsed.runs_unnamed(Some("A")), "only a printed document states its one operation");
@@ -310,10 +310,40 @@ impl Document {
         }
     }
 
+    /// Whether a request of this document naming the operation `name` and a request of
+    /// `other` naming `other_name` run the same operation: the same document and name, or two
+    /// documents that each [`runs_unnamed`](Self::runs_unnamed) and are equal after their
+    /// names. [`hash_operation`](Self::hash_operation) agrees with it.
+    pub fn same_operation(
+        &self,
+        name: Option<&str>,
+        other: &Document,
+        other_name: Option<&str>,
+    ) -> bool {
+        match (self.runs_unnamed(name), other.runs_unnamed(other_name)) {
+            (true, true) => self.same_unnamed(other),
+            (false, false) => name == other_name && self == other,
+            _ => false,
+        }
+    }
+
+    /// Feeds what [`same_operation`](Self::same_operation) compares into `state`: the text
+    /// after the name ([`body_hash64`](Self::body_hash64)) for a request that
+    /// [`runs_unnamed`](Self::runs_unnamed), else the document's hash and `name`.
+    pub fn hash_operation<H: std::hash::Hasher>(&self, name: Option<&str>, state: &mut H) {
+        use std::hash::Hash;
+        match self.body_hash64().filter(|_| self.runs_unnamed(name)) {
+            Some(body) => body.hash(state),
+            None => {
+                self.hash64().hash(state);
+                name.hash(state);
+            }
+        }
+    }
+
     /// Whether two documents are the same but for their operation's name: the same type and
-    /// the same text after the name (see [`runs_unnamed`](Self::runs_unnamed)). Their
-    /// [`body_hash64`](Self::body_hash64)s are then equal.
-    pub fn same_unnamed(&self, other: &Document) -> bool {
+    /// the same text after the name. Their [`body_hash64`](Self::body_hash64)s are then equal.
+    fn same_unnamed(&self, other: &Document) -> bool {
         match (
             self.operation_name_and_body(),
             other.operation_name_and_body(),

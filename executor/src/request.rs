@@ -166,6 +166,25 @@ impl Request {
         self.variables == other.variables && same_raw(&self.raw_variables, &other.raw_variables)
     }
 
+    /// Whether the two requests run the same operation
+    /// ([`Document::same_operation`]: the same document and operation name, or printed
+    /// one-operation documents that differ only in their names, as a stitched gateway's
+    /// subgraph requests for client operations named differently do).
+    pub fn same_operation(&self, other: &Request) -> bool {
+        self.document.same_operation(
+            self.operation_name.as_deref(),
+            &other.document,
+            other.operation_name.as_deref(),
+        )
+    }
+
+    /// Feeds the operation's identity into `state`, agreeing with
+    /// [`same_operation`](Self::same_operation) ([`Document::hash_operation`]).
+    pub fn hash_operation<H: Hasher>(&self, state: &mut H) {
+        self.document
+            .hash_operation(self.operation_name.as_deref(), state);
+    }
+
     /// Feeds the variables into `state`, agreeing with
     /// [`same_variables`](Self::same_variables): values without regard to key order, JSON text
     /// variables by name and text (streamed into the hasher, never copied).

@@ -1,7 +1,6 @@
-//! What makes two requests the same execution: the document (its hash, then its text), the
-//! operation name (unless the document is a printed one-operation document the request runs
-//! whatever its name: then only the text after the name counts, see
-//! [`Document::runs_unnamed`]), the variables, the extensions, the WebSocket connection params, the values
+//! What makes two requests the same execution: the operation (document and operation name,
+//! or only the text after the name for printed one-operation documents, see
+//! [`Request::same_operation`]), the variables, the extensions, the WebSocket connection params, the values
 //! of the headers that reach upstream services or decide authorization, and the form in which
 //! the caller wants the data (so that each caller gets the form it asked for without a
 //! conversion).
@@ -24,10 +23,6 @@ pub(crate) struct RequestKey {
     /// Every part below, hashed once.
     hash: u64,
     document: Document,
-    /// Whether the request runs its document's one operation whatever its name, so that
-    /// documents are compared without their names ([`Document::same_unnamed`]) and the
-    /// operation name is not part of the key.
-    unnamed: bool,
     operation_name: Option<String>,
     variables: JsonMap,
     /// The variables given as JSON text, compared as text (the same value written two ways
@@ -53,20 +48,7 @@ impl RequestKey {
             }
         }
         let mut hasher = std::collections::hash_map::DefaultHasher::new();
-        let unnamed = request
-            .document
-            .runs_unnamed(request.operation_name.as_deref());
-        let operation_name = match request.document.body_hash64().filter(|_| unnamed) {
-            Some(body) => {
-                body.hash(&mut hasher);
-                None
-            }
-            None => {
-                request.document.hash64().hash(&mut hasher);
-                request.operation_name.hash(&mut hasher);
-                request.operation_name.clone()
-            }
-        };
+        request.hash_operation(&mut hasher);
         request.hash_variables(&mut hasher);
         hash_map(&request.extensions, &mut hasher);
         let connection_params = request.context.connection_params().cloned();
@@ -78,8 +60,7 @@ impl RequestKey {
         Self {
             hash: hasher.finish(),
             document: request.document.clone(),
-            unnamed,
-            operation_name,
+            operation_name: request.operation_name.clone(),
             variables: request.variables.clone(),
             raw_variables: request.raw_variables.clone(),
             extensions: request.extensions.clone(),
@@ -100,13 +81,11 @@ impl PartialEq for RequestKey {
     fn eq(&self, other: &Self) -> bool {
         self.hash == other.hash
             && self.headers == other.headers
-            && self.unnamed == other.unnamed
-            && self.operation_name == other.operation_name
-            && if self.unnamed {
-                self.document.same_unnamed(&other.document)
-            } else {
-                self.document == other.document
-            }
+            && self.document.same_operation(
+                self.operation_name.as_deref(),
+                &other.document,
+                other.operation_name.as_deref(),
+            )
             && self.variables == other.variables
             && same_raw(&self.raw_variables, &other.raw_variables)
             && self.extensions == other.extensions
