@@ -444,6 +444,24 @@ mod tests {
         }
     }
 
+    /// Long lists are on the member stack whole until they end (a list of objects, and one of
+    /// two bytes an item): the values are serde_json's, and the stack this thread keeps for
+    /// the next parse stays within its bound after them.
+    #[test]
+    fn long_lists_parse_and_the_stack_kept_after_them_stays_bounded() {
+        let objects = (0..20_000)
+            .map(|i| format!(r#"{{"upc":"{i}","inStock":true,"shippingEstimate":{i}}}"#))
+            .collect::<Vec<_>>()
+            .join(",");
+        let dense = vec!["1"; 50_000].join(",");
+        for text in [format!("[{objects}]"), format!("{{\"items\":[{dense}]}}")] {
+            agree(&text);
+            let kept = STACK.take();
+            assert!(kept.capacity() <= STACK_KEEP, "{}", kept.capacity());
+            STACK.set(kept);
+        }
+    }
+
     #[test]
     fn agrees_with_serde_json_on_values() {
         for text in [

@@ -104,8 +104,12 @@ pub(super) fn gather(step: &EntityStep, data: &Object, raw: bool) -> Gathered {
     match walk.distinct {
         Distinct::Written(written) => {
             gathered.count = written.spans.len();
-            step.written_hint
-                .store(written.text.len().min(MAX_WRITTEN_HINT), Ordering::Relaxed);
+            // With the closing bracket `finish` adds: a text sized to the hint must not grow
+            // (and copy itself whole) for its last byte.
+            step.written_hint.store(
+                (written.text.len() + 1).min(MAX_WRITTEN_HINT),
+                Ordering::Relaxed,
+            );
             gathered.raw = Some(written.finish());
         }
         Distinct::Values { .. } => gathered.count = gathered.representations.len(),
