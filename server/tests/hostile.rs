@@ -138,18 +138,9 @@ async fn connections_over_the_cap_are_refused_and_the_slot_comes_back() {
     let _memory = RssBound::new();
     let server = start_with(|b| b.max_connections(2)).await;
     let first = TcpStream::connect(server.addr).await.unwrap();
-    let mut second = TcpStream::connect(server.addr).await.unwrap();
     // The second one is served (so both are accepted and hold their slots).
-    second
-        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .unwrap();
-    let mut buffer = vec![0u8; 4096];
-    let n = tokio::time::timeout(WAIT, second.read(&mut buffer))
-        .await
-        .unwrap()
-        .unwrap();
-    assert!(buffer[..n].starts_with(b"HTTP/1.1 200"));
+    let (_second, answered) = common::health(server.addr).await;
+    assert!(answered.starts_with("HTTP/1.1 200"), "{answered}");
     let mut third = TcpStream::connect(server.addr).await.unwrap();
     let answered = read_to_close(&mut third).await;
     assert!(answered.starts_with("HTTP/1.1 503"), "{answered}");

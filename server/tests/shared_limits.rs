@@ -5,16 +5,14 @@
 
 mod common;
 
+use common::{
+    Running, WAIT, client, health, hello_events, open_reserved_stream, reserve_stream,
+    start_on_stream, start_with,
+};
 use eventsource_stream::Eventsource;
 use futures::StreamExt;
 use quilt_server::{Limits, SharedLimits, Streaming};
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-use common::{
-    Running, WAIT, client, open_reserved_stream, reserve_stream, start_on_stream, start_with,
-};
 
 /// Two servers of the test subgraph drawing from one set of pools made from `limits` and
 /// `streaming`.
@@ -27,23 +25,6 @@ async fn two_servers(limits: Limits, streaming: Streaming) -> (Running, Running)
             .shared_limits(shared.clone())
     };
     (start_with(configure).await, start_with(configure).await)
-}
-
-/// What the server answers to `GET /health` on a new connection (the connection is returned
-/// open when it was served).
-async fn health(addr: std::net::SocketAddr) -> (TcpStream, String) {
-    let mut socket = TcpStream::connect(addr).await.unwrap();
-    socket
-        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
-        .await
-        .unwrap();
-    let mut buffer = vec![0u8; 4096];
-    let n = tokio::time::timeout(WAIT, socket.read(&mut buffer))
-        .await
-        .expect("an answer in time")
-        .unwrap();
-    let answer = String::from_utf8_lossy(&buffer[..n]).into_owned();
-    (socket, answer)
 }
 
 #[tokio::test]
@@ -105,14 +86,5 @@ async fn an_sse_stream_reserved_through_one_server_is_opened_and_fed_through_ano
         let data: Value = serde_json::from_str(&event.data).unwrap();
         seen.push((event.event, data));
     }
-    assert_eq!(
-        seen,
-        vec![
-            (
-                "next".to_owned(),
-                json!({"id": "q", "payload": {"data": {"hello": "Hello, world!"}}})
-            ),
-            ("complete".to_owned(), json!({"id": "q"})),
-        ]
-    );
+    assert_eq!(seen, hello_events("q"));
 }

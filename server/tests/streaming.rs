@@ -136,16 +136,7 @@ async fn single_connection_mode_reserves_streams_accepts_operations_and_stops_th
             break;
         }
     }
-    assert_eq!(
-        seen,
-        vec![
-            (
-                "next".to_owned(),
-                json!({"id": "q", "payload": {"data": {"hello": "Hello, world!"}}})
-            ),
-            ("complete".to_owned(), json!({"id": "q"})),
-        ]
-    );
+    assert_eq!(seen, common::hello_events("q"));
     // A parse error is answered on the stream under its operation id.
     let start = client()
         .post(server.url())

@@ -140,3 +140,34 @@ pub async fn start_on_stream(
         .await
         .unwrap()
 }
+
+/// What single-connection SSE delivers for the test subgraph's `{ hello }` started as
+/// operation `id`: its `next` event, then its `complete` event (event name, data).
+pub fn hello_events(id: &str) -> Vec<(String, serde_json::Value)> {
+    use serde_json::json;
+    vec![
+        (
+            "next".to_owned(),
+            json!({"id": id, "payload": {"data": {"hello": "Hello, world!"}}}),
+        ),
+        ("complete".to_owned(), json!({"id": id})),
+    ]
+}
+
+/// Sends `GET /health` on a new connection to `addr` and reads the answer (at most 4 KiB,
+/// within `WAIT`); the connection is returned open.
+pub async fn health(addr: SocketAddr) -> (tokio::net::TcpStream, String) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut socket = tokio::net::TcpStream::connect(addr).await.unwrap();
+    socket
+        .write_all(b"GET /health HTTP/1.1\r\nhost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let mut buffer = vec![0u8; 4096];
+    let n = tokio::time::timeout(WAIT, socket.read(&mut buffer))
+        .await
+        .expect("an answer in time")
+        .unwrap();
+    let answer = String::from_utf8_lossy(&buffer[..n]).into_owned();
+    (socket, answer)
+}
