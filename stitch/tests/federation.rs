@@ -447,3 +447,196 @@ async fn written_representations_are_serde_jsons_bytes_once_each() {
         entities[0]
     );
 }
+
+/// Two federation services for the tests of one fetch serving several places: `shelf` lists
+/// items in two lists that share some, `stock` resolves `Item @key(fields: "id")`'s stock and
+/// fails for the item `broken`.
+mod places {
+    use async_graphql::{EmptyMutation, EmptySubscription, ID, Object, Schema, SimpleObject};
+
+    #[derive(SimpleObject, Clone)]
+    pub struct Item {
+        pub id: ID,
+    }
+
+    fn items(ids: &[&str]) -> Vec<Item> {
+        ids.iter().map(|id| Item { id: ID::from(*id) }).collect()
+    }
+
+    pub const ITEMS: [&str; 3] = ["a", "b", "broken"];
+    pub const FEATURED: [&str; 3] = ["b", "broken", "c"];
+
+    pub struct ShelfQuery;
+
+    #[Object(name = "Query")]
+    impl ShelfQuery {
+        async fn items(&self) -> Vec<Item> {
+            items(&ITEMS)
+        }
+
+        async fn featured(&self) -> Vec<Item> {
+            items(&FEATURED)
+        }
+
+        #[graphql(entity)]
+        async fn find_item(&self, #[graphql(key)] id: ID) -> Item {
+            Item { id }
+        }
+    }
+
+    /// The stock service's SDL (federation: `Item @key(fields: "id")` with its stock).
+    pub const STOCK_SDL: &str = "type Item @key(fields: \"id\") { id: ID! stock: Int }\n\
+                                 type Query { warehouses: Int! }";
+
+    /// The stock service, written by hand: its `_entities` answer puts the error of the item
+    /// `broken` at that item's index (`[alias, index, "stock"]`, as graphql-js does; the
+    /// async-graphql subgraphs leave the index out).
+    pub async fn stock_service(body: axum::body::Bytes) -> axum::Json<serde_json::Value> {
+        use serde_json::{Value, json};
+        let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+        let query = request["query"].as_str().unwrap_or_default();
+        if query.contains("_service") {
+            return axum::Json(json!({ "data": { "_service": { "sdl": STOCK_SDL } } }));
+        }
+        // `<alias>: _entities(representations: $<variable>)`.
+        let Some(at) = query.find(": _entities") else {
+            return axum::Json(json!({ "errors": [{ "message": "not an entity request" }] }));
+        };
+        let alias = query[..at].rsplit(['{', ' ']).next().unwrap_or_default();
+        let representations = request["variables"]
+            .as_object()
+            .and_then(|variables| variables.values().find_map(Value::as_array))
+            .cloned()
+            .unwrap_or_default();
+        let mut errors = Vec::new();
+        let items: Vec<Value> = representations
+            .iter()
+            .enumerate()
+            .map(|(i, representation)| match representation["id"].as_str() {
+                Some("broken") => {
+                    errors.push(json!({
+                        "message": "the stock of this item is unknown",
+                        "path": [alias, i, "stock"],
+                    }));
+                    json!({ "stock": null })
+                }
+                Some(id) => json!({ "stock": stock(id) }),
+                None => Value::Null,
+            })
+            .collect();
+        axum::Json(json!({ "data": { alias: items }, "errors": errors }))
+    }
+
+    pub fn stock(id: &str) -> i32 {
+        id.len() as i32 * 10
+    }
+
+    pub fn shelf() -> Schema<ShelfQuery, EmptyMutation, EmptySubscription> {
+        Schema::build(ShelfQuery, EmptyMutation, EmptySubscription)
+            .enable_federation()
+            .finish()
+    }
+}
+
+/// The same merged fields of the same type at two places of the response (`items` and
+/// `featured`, which share objects) take one fetch: one `_entities` request whose
+/// representations are each distinct object once, whichever places it stands at; every
+/// object at both places gets its result, and the error of the one that fails is placed at
+/// each of its places, on the field of that place (its own location in the document).
+#[tokio::test]
+async fn one_fetch_serves_every_place_of_the_same_merged_fields_and_errors_reach_each_place() {
+    use quilt_test_support::{Stats, TestServer, graphql_router};
+    let any: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+    let shelf = TestServer::serve(
+        any,
+        graphql_router(places::shelf(), Stats::default()),
+        Stats::default(),
+    )
+    .await
+    .unwrap();
+    let stock = TestServer::serve(
+        any,
+        axum::Router::new().route("/graphql", axum::routing::post(places::stock_service)),
+        Stats::default(),
+    )
+    .await
+    .unwrap();
+    let inner = common::http(stock.http_url());
+    let sent = common::Sent::default();
+    let mut stitcher = Stitcher::new();
+    let shelf_executor = common::http(shelf.http_url());
+    let shelf_schema = load_schema(&shelf_executor, SchemaSource::federation())
+        .await
+        .unwrap();
+    stitcher = stitcher.subschema(SubschemaConfig::new("shelf", shelf_schema, shelf_executor));
+    let stock_schema = load_schema(&inner, SchemaSource::federation())
+        .await
+        .unwrap();
+    let recording = common::Recording::new(inner, sent.clone());
+    stitcher = stitcher.subschema(SubschemaConfig::new("stock", stock_schema, recording));
+    let gateway = stitcher.build().unwrap();
+
+    let query = "{\n  items { id stock }\n  featured { id stock }\n}";
+    let plan = gateway.explain(query, None).unwrap();
+    assert!(
+        plan.contains("stock._entities [items, featured] Item (id): { stock }"),
+        "{plan}"
+    );
+    sent.take();
+    let result = run_op(&gateway, query, json!({}), None).await;
+    let place = |ids: &[&str]| -> Vec<serde_json::Value> {
+        ids.iter()
+            .map(|id| match *id {
+                "broken" => json!({ "id": id, "stock": null }),
+                id => json!({ "id": id, "stock": places::stock(id) }),
+            })
+            .collect()
+    };
+    assert_eq!(
+        result["data"],
+        json!({ "items": place(&places::ITEMS), "featured": place(&places::FEATURED) }),
+        "{result}"
+    );
+    let mut errors: Vec<(serde_json::Value, serde_json::Value)> = result["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["path"].clone(), e["locations"].clone()))
+        .collect();
+    errors.sort_by_key(|(path, _)| path.to_string());
+    assert_eq!(
+        errors,
+        vec![
+            (
+                json!(["featured", 1, "stock"]),
+                json!([{ "line": 3, "column": 17 }])
+            ),
+            (
+                json!(["items", 2, "stock"]),
+                json!([{ "line": 2, "column": 14 }])
+            ),
+        ],
+        "{result}"
+    );
+    assert!(
+        result["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["message"]
+                .as_str()
+                .unwrap()
+                .contains("the stock of this item is unknown")),
+        "{result}"
+    );
+    // One request to stock, each object once: a, b, broken (from `items`), then c.
+    let requests = sent.take();
+    assert_eq!(requests.len(), 1, "{requests:?}");
+    let representations: Vec<&str> = requests[0].1["_qv0_representations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(representations, ["a", "b", "broken", "c"]);
+}

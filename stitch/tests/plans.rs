@@ -306,15 +306,10 @@ fn federation_keys_through_entities() {
         inventory._entities [topProducts] Product (upc, price, weight): { inStock shippingEstimate }
         reviews._entities [topProducts] Product (upc): { reviews { ...Review author { ... on User { id username } reviews { ...Review product { ... on Product { upc } } } } } }fragment Review on Review { id body }
       level 2
-        products._entities [users.reviews.product] Product (upc): { name price weight }
-        accounts._entities [users.reviews.product.reviews.author] User (id): { name }
-        products._entities [users.reviews.product.reviews.author.reviews.product] Product (upc): { name price weight }
-        accounts._entities [topProducts.reviews.author] User (id): { name }
-        products._entities [topProducts.reviews.author.reviews.product] Product (upc): { name price weight }
+        products._entities [users.reviews.product, users.reviews.product.reviews.author.reviews.product, topProducts.reviews.author.reviews.product] Product (upc): { name price weight }
+        accounts._entities [users.reviews.product.reviews.author, topProducts.reviews.author] User (id): { name }
       level 3
-        inventory._entities [users.reviews.product] Product (upc, price, weight): { inStock shippingEstimate }
-        inventory._entities [users.reviews.product.reviews.author.reviews.product] Product (upc, price, weight): { inStock shippingEstimate }
-        inventory._entities [topProducts.reviews.author.reviews.product] Product (upc, price, weight): { inStock shippingEstimate }
+        inventory._entities [users.reviews.product, users.reviews.product.reviews.author.reviews.product, topProducts.reviews.author.reviews.product] Product (upc, price, weight): { inStock shippingEstimate }
     ");
 }
 

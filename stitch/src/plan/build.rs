@@ -285,6 +285,7 @@ fn entity_steps(planner: &mut Planner<'_, '_>) -> Result<Vec<Vec<EntityStep>>, P
             }
             i += 1;
         }
+        super::entity::merge_places(&mut steps);
         levels.push(steps);
         level += 1;
         if level > MAX_LEVELS {

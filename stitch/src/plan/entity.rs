@@ -65,8 +65,9 @@ pub(crate) struct EntityStep {
     pub group: usize,
     /// The entry point.
     pub resolver: Arc<Resolver>,
-    /// The response keys from the root to the objects (lists are walked through).
-    pub path: Vec<String>,
+    /// Where its objects are: one place, or several where the steps of one level sent the same
+    /// selection to the same entry point (see [`merge_places`]). Never empty.
+    pub places: Vec<Place>,
     /// Only objects with this `__typename` (when other types stand at the same place).
     pub type_condition: Option<Name>,
     /// The representation's fields (besides `__typename`), read from `_qk_<field>`.
@@ -83,8 +84,6 @@ pub(crate) struct EntityStep {
     /// A representation with every value null (`__typename` set): each object's is a copy
     /// with its values put in, so its keys are not hashed again.
     pub representation: quilt_executor::JsonMap,
-    /// The client fields it resolves, to place an error on each when the fetch fails.
-    pub fields: Vec<StepField>,
     /// The operation name it sends (the client's).
     pub operation_name: Option<String>,
     /// The selection on each object, printed.
@@ -110,6 +109,16 @@ pub(crate) struct EntityStep {
     pub written_hint: std::sync::atomic::AtomicUsize,
 }
 
+/// One place of an entity step's objects.
+#[derive(Debug)]
+pub(crate) struct Place {
+    /// The response keys from the root to the objects (lists are walked through).
+    pub path: Vec<String>,
+    /// The client fields the step resolves there, to place an error on each when the fetch
+    /// fails.
+    pub fields: Vec<StepField>,
+}
+
 /// The largest [`EntityStep::distinct_hint`]: one huge answer does not make every later run
 /// reserve for it.
 pub(crate) const MAX_DISTINCT_HINT: usize = 1 << 16;
@@ -123,7 +132,7 @@ impl std::fmt::Debug for EntityStep {
             .field("subschema", &self.resolver.subschema)
             .field("type", &self.resolver.type_name)
             .field("entry", &self.resolver.field_name)
-            .field("path", &self.path)
+            .field("places", &self.places)
             .field("selection", &self.selection)
             .finish_non_exhaustive()
     }
@@ -154,6 +163,29 @@ pub(super) fn mark_plain_requirements(steps: &mut [Vec<EntityStep>], root_texts:
     for (step, plain) in steps.iter_mut().flatten().zip(plain) {
         step.plain_first = plain;
     }
+}
+
+/// Merges the steps of one level that send the same selection to the same entry point (see
+/// [`EntityStep::same_fetch`]) into one step over all their places, in the order the steps
+/// came: one fetch then gathers the objects of every place, so an object reached by several
+/// paths (a product under a review and under a user's review) is sent, resolved and parsed
+/// once, and the subschema gets one field instead of one per path.
+pub(super) fn merge_places(level: &mut Vec<EntityStep>) {
+    let mut i = 0;
+    while i < level.len() {
+        let mut j = i + 1;
+        while j < level.len() {
+            if level[i].same_fetch(&level[j]) {
+                let other = level.remove(j);
+                level[i].places.extend(other.places);
+            } else {
+                j += 1;
+            }
+        }
+        i += 1;
+    }
+    // The level is kept as long as the plan: without the room its merged steps left.
+    level.shrink_to_fit();
 }
 
 /// The fields whose `_qk_` alias appears in `texts` (GraphQL text: a name follows the prefix
@@ -209,7 +241,7 @@ impl EntityStep {
             root,
             group: 0,
             resolver,
-            path,
+            places: vec![Place { path, fields }],
             type_condition,
             aliases: requirements
                 .iter()
@@ -218,7 +250,6 @@ impl EntityStep {
             plain_first: vec![false; requirements.len()],
             representation,
             requirements,
-            fields,
             operation_name,
             selection,
             fragments,
@@ -238,16 +269,40 @@ impl EntityStep {
         std::mem::size_of::<Self>()
             + 2 * printed
             + 256
-            + self.path.iter().map(|p| p.len() + 24).sum::<usize>()
+            + (self.places.iter())
+                .map(|place| {
+                    std::mem::size_of::<Place>()
+                        + place.path.iter().map(|p| p.len() + 24).sum::<usize>()
+                        + place.fields.len() * (std::mem::size_of::<StepField>() + 16)
+                })
+                .sum::<usize>()
             + self.aliases.iter().map(|a| a.len() + 24).sum::<usize>()
             + self.representation.len() * 96
             + self.requirements.len() * 16
-            + self.fields.len() * (std::mem::size_of::<StepField>() + 16)
             + self
                 .client_variables
                 .iter()
                 .map(|(_, d)| d.len() + 48)
                 .sum::<usize>()
+    }
+
+    /// Whether `other` sends what this step sends (the same selection to the same entry point
+    /// for the same type, in the same group under the same root), so that one fetch can serve
+    /// both steps' places. Steps of gateway-defined fields are never merged.
+    fn same_fetch(&self, other: &Self) -> bool {
+        self.placement.is_none()
+            && other.placement.is_none()
+            && self.field_args.is_empty()
+            && other.field_args.is_empty()
+            && self.root == other.root
+            && self.group == other.group
+            && Arc::ptr_eq(&self.resolver, &other.resolver)
+            && self.type_condition == other.type_condition
+            && self.requirements == other.requirements
+            && self.selection == other.selection
+            && self.fragments == other.fragments
+            && self.client_variables == other.client_variables
+            && self.operation_name == other.operation_name
     }
 
     /// Puts the step in a deferred group.

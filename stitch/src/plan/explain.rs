@@ -57,11 +57,16 @@ impl fmt::Display for Explain<'_> {
             writeln!(f, "  level {}", i + 1)?;
             for step in level {
                 let resolver = &step.resolver;
-                let path = if step.path.is_empty() {
-                    "@".to_owned()
-                } else {
-                    step.path.join(".")
-                };
+                let paths: Vec<String> = (step.places.iter())
+                    .map(|place| {
+                        if place.path.is_empty() {
+                            "@".to_owned()
+                        } else {
+                            place.path.join(".")
+                        }
+                    })
+                    .collect();
+                let path = paths.join(", ");
                 let on = match &step.type_condition {
                     Some(t) => format!("on {t}"),
                     None => resolver.type_name.to_string(),

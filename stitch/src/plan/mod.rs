@@ -28,7 +28,7 @@ use crate::index::StitchIndex;
 
 pub(crate) use build::plan_operation;
 pub(crate) use defer::{DeferGroup, active, deferral, label};
-pub(crate) use entity::{EntityStep, MAX_DISTINCT_HINT, MAX_WRITTEN_HINT};
+pub(crate) use entity::{EntityStep, MAX_DISTINCT_HINT, MAX_WRITTEN_HINT, Place};
 pub(crate) use explain::Explain;
 pub(crate) use project::location;
 pub(crate) use reach::check as check_keys;

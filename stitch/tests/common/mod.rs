@@ -57,6 +57,13 @@ pub struct Recording<E> {
     sent: Sent,
 }
 
+impl<E> Recording<E> {
+    /// `inner`, recording into `sent`.
+    pub fn new(inner: E, sent: Sent) -> Self {
+        Self { inner, sent }
+    }
+}
+
 impl<E: Executor> Executor for Recording<E> {
     fn execute(&self, request: Request) -> ExecuteFuture {
         let mut variables = request.variables.clone();

@@ -31,19 +31,27 @@ pub(super) struct Gathered {
     pub objects: Objects,
 }
 
-/// The gathered objects: each one's list indices (kept in one buffer) and representation.
+/// The gathered objects, place by place (a step has one place, or several it was merged
+/// from): each one's list indices (kept in one buffer) and representation.
 #[derive(Default)]
 pub(super) struct Objects {
     /// Every object's list indices, one after another.
     indices: Vec<u32>,
     /// Per object: where its indices end in `indices`, and its representation.
     entries: Vec<(usize, usize)>,
+    /// Per place of the step: where its objects end in `entries`.
+    place_ends: Vec<usize>,
 }
 
 impl Objects {
     fn push(&mut self, indices: &[u32], representation: usize) {
         self.indices.extend_from_slice(indices);
         self.entries.push((self.indices.len(), representation));
+    }
+
+    /// Ends the objects of the current place: the next ones are of the next place.
+    fn end_place(&mut self) {
+        self.place_ends.push(self.entries.len());
     }
 
     pub fn len(&self) -> usize {
@@ -61,12 +69,36 @@ impl Objects {
         Some((&self.indices[start..end], representation))
     }
 
-    pub fn iter(&self) -> impl Iterator<Item = (&[u32], usize)> {
-        (0..self.len()).filter_map(|i| self.get(i))
+    /// The objects of place `place` (positions for [`get`](Self::get)).
+    pub fn range(&self, place: usize) -> std::ops::Range<usize> {
+        let start = place
+            .checked_sub(1)
+            .and_then(|before| self.place_ends.get(before))
+            .copied()
+            .unwrap_or(0);
+        let end = self.place_ends.get(place).copied().unwrap_or(self.len());
+        start.min(end)..end
+    }
+
+    /// The place of object `i`.
+    pub fn place_of(&self, i: usize) -> usize {
+        self.place_ends.partition_point(|&end| end <= i)
+    }
+
+    /// Every object: its place, its list indices and its representation.
+    pub fn iter(&self) -> impl Iterator<Item = (usize, &[u32], usize)> {
+        let mut place = 0;
+        (0..self.len()).filter_map(move |i| {
+            while self.place_ends.get(place).is_some_and(|&end| end <= i) {
+                place += 1;
+            }
+            self.get(i)
+                .map(|(indices, representation)| (place, indices, representation))
+        })
     }
 }
 
-/// Walks the step's path through `data` (lists included) and gathers the objects; with `raw`,
+/// Walks the step's paths through `data` (lists included) and gathers the objects; with `raw`,
 /// writes the representations as JSON text (unless a requirement is named `__typename`).
 pub(super) fn gather(step: &EntityStep, data: &Object, raw: bool) -> Gathered {
     // A requirement named `__typename` replaces the type's name, as inserting it into the
@@ -87,18 +119,23 @@ pub(super) fn gather(step: &EntityStep, data: &Object, raw: bool) -> Gathered {
                 key: Vec::new(),
             }
         },
-        hints: vec![0; step.path.len().saturating_sub(1)],
+        hints: Vec::new(),
         found: Vec::with_capacity(step.requirements.len()),
         requirement_hints: vec![0; step.requirements.len() + 1],
     };
-    match step.path.split_first() {
-        // A gateway-defined root field: the parent is the root object.
-        None => walk.object(data, &[]),
-        Some((first, rest)) => {
-            if let Some(value) = data.get(first) {
-                walk.value(value, rest, &mut Vec::new());
+    for place in &step.places {
+        walk.hints.clear();
+        walk.hints.resize(place.path.len().saturating_sub(1), 0);
+        match place.path.split_first() {
+            // A gateway-defined root field: the parent is the root object.
+            None => walk.object(data, &[]),
+            Some((first, rest)) => {
+                if let Some(value) = data.get(first) {
+                    walk.value(value, rest, &mut Vec::new());
+                }
             }
         }
+        walk.gathered.objects.end_place();
     }
     let mut gathered = walk.gathered;
     match walk.distinct {

@@ -14,7 +14,7 @@ use serde_json::Value;
 
 use super::{Execution, Fetched, Upstreams};
 use crate::entry_point::EntryCall;
-use crate::plan::EntityStep;
+use crate::plan::{EntityStep, StepField};
 use crate::resolve::{Call, Calls, RAW_REPRESENTATIONS};
 use gather::{Gathered, gather};
 pub(crate) use place::overlay_value;
@@ -229,9 +229,10 @@ fn place_results(
         Ok(result) => result,
         Err(error) => {
             let error = gateway.errors.transport_error(service, &error, context);
-            for (indices, _) in gathered.objects.iter() {
-                let path = client_path(step, &fetched.data, indices);
-                on_fields(step, &path, &error, fetched);
+            for (place, indices, _) in gathered.objects.iter() {
+                let place = &step.places[place];
+                let path = client_path(&place.path, &fetched.data, indices);
+                on_fields(&place.fields, &path, &error, fetched);
             }
             return;
         }
@@ -267,10 +268,11 @@ fn place_results(
             .and_then(|path| matched.error_target(method, path));
         match target {
             Some((index, rest)) => {
-                for (indices, _) in gathered.objects.iter().filter(|(_, u)| *u == index) {
-                    let path = client_path(step, &fetched.data, indices);
+                for (place, indices, _) in gathered.objects.iter().filter(|&(_, _, u)| u == index) {
+                    let place = &step.places[place];
+                    let path = client_path(&place.path, &fetched.data, indices);
                     if rest.is_empty() && step.placement.is_none() {
-                        on_fields(step, &path, &error, fetched);
+                        on_fields(&place.fields, &path, &error, fetched);
                     } else {
                         let mut located = error.clone();
                         let mut full = path;
@@ -284,9 +286,10 @@ fn place_results(
                 }
             }
             None => {
-                for (indices, _) in gathered.objects.iter() {
-                    let path = client_path(step, &fetched.data, indices);
-                    on_fields(step, &path, &error, fetched);
+                for (place, indices, _) in gathered.objects.iter() {
+                    let place = &step.places[place];
+                    let path = client_path(&place.path, &fetched.data, indices);
+                    on_fields(&place.fields, &path, &error, fetched);
                 }
             }
         }
@@ -294,7 +297,7 @@ fn place_results(
     // The last object of each representation takes the result; the others get copies.
     let results = &mut matched.results;
     let mut last = vec![usize::MAX; results.len()];
-    for (i, (_, u)) in gathered.objects.iter().enumerate() {
+    for (i, (_, _, u)) in gathered.objects.iter().enumerate() {
         last[u] = i;
     }
     place_all(step, &gathered.objects, &mut fetched.data, |i, u| {
@@ -332,8 +335,11 @@ fn place_values(
         let Some((indices, _)) = gathered.objects.get(i) else {
             continue;
         };
-        let path = client_path(step, &fetched.data, indices);
-        on_fields(step, &path, &GraphQLError::new(message), fetched);
+        let Some(place) = step.places.get(gathered.objects.place_of(i)) else {
+            continue;
+        };
+        let path = client_path(&place.path, &fetched.data, indices);
+        on_fields(&place.fields, &path, &GraphQLError::new(message), fetched);
     }
 }
 
@@ -365,9 +371,14 @@ fn json_value(value: &apollo_compiler::ast::Value, variables: &JsonMap) -> Value
     }
 }
 
-/// `error` on each client field of the step under the object at `path`.
-fn on_fields(step: &EntityStep, path: &[PathSegment], error: &GraphQLError, fetched: &mut Fetched) {
-    for field in &step.fields {
+/// `error` on each of a place's client `fields` under the object at `path`.
+fn on_fields(
+    fields: &[StepField],
+    path: &[PathSegment],
+    error: &GraphQLError,
+    fetched: &mut Fetched,
+) {
+    for field in fields {
         let mut located = error.clone();
         let mut full = path.to_vec();
         full.push(PathSegment::Key(field.key.clone()));

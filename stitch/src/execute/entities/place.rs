@@ -6,12 +6,12 @@ use quilt_executor::data::Object;
 use quilt_executor::{Data, PathSegment};
 
 use super::gather::Objects;
-use crate::plan::EntityStep;
+use crate::plan::{EntityStep, Place};
 
-/// Puts each gathered object's result in place, in one walk down the step's path (the walk
-/// `gather` took, so the objects come in the same order): `result(i, u)` gives the value for
-/// object `i` of representation `u`. An object no longer at its place (a value placed since
-/// replaced it) is skipped.
+/// Puts each gathered object's result in place, in one walk down each of the step's paths
+/// (the walks `gather` took, so the objects come in the same order): `result(i, u)` gives the
+/// value for object `i` of representation `u`. An object no longer at its place (a value
+/// placed since replaced it) is skipped.
 pub(super) fn place_all(
     step: &EntityStep,
     objects: &Objects,
@@ -22,16 +22,27 @@ pub(super) fn place_all(
         step,
         objects,
         next: 0,
+        end: 0,
         result,
-        hints: vec![0; step.path.len().saturating_sub(1)],
+        hints: Vec::new(),
     };
-    let Some((first, rest)) = step.path.split_first() else {
-        // A gateway-defined root field: the parent is the root object.
-        placer.object(data, &[]);
-        return;
-    };
-    if let Some(value) = data.get_mut(first) {
-        placer.value(value, rest, &mut Vec::new());
+    for (place, Place { path, .. }) in step.places.iter().enumerate() {
+        let range = objects.range(place);
+        if range.is_empty() {
+            continue;
+        }
+        (placer.next, placer.end) = (range.start, range.end);
+        placer.hints.clear();
+        placer.hints.resize(path.len().saturating_sub(1), 0);
+        match path.split_first() {
+            // A gateway-defined root field: the parent is the root object.
+            None => placer.object(data, &[]),
+            Some((first, rest)) => {
+                if let Some(value) = data.get_mut(first) {
+                    placer.value(value, rest, &mut Vec::new());
+                }
+            }
+        }
     }
 }
 
@@ -40,6 +51,8 @@ struct Placer<'p, F> {
     objects: &'p Objects,
     /// The next object to place.
     next: usize,
+    /// Where the objects of the place being walked end.
+    end: usize,
     result: F,
     /// For each key of the path after the first, where it was found last (see `Walk`).
     hints: Vec<usize>,
@@ -47,7 +60,7 @@ struct Placer<'p, F> {
 
 impl<F: FnMut(usize, usize) -> Option<Data>> Placer<'_, F> {
     fn value(&mut self, value: &mut Data, keys: &[String], indices: &mut Vec<u32>) {
-        if self.next >= self.objects.len() {
+        if self.next >= self.end {
             return;
         }
         match value {
@@ -76,12 +89,16 @@ impl<F: FnMut(usize, usize) -> Option<Data>> Placer<'_, F> {
 
     fn object(&mut self, map: &mut Object, indices: &[u32]) {
         // Objects the walk went past without reaching are gone: skip them.
-        while self
-            .objects
-            .get(self.next)
-            .is_some_and(|(at, _)| at < indices)
+        while self.next < self.end
+            && self
+                .objects
+                .get(self.next)
+                .is_some_and(|(at, _)| at < indices)
         {
             self.next += 1;
+        }
+        if self.next >= self.end {
+            return;
         }
         let Some((at, u)) = self.objects.get(self.next) else {
             return;
@@ -107,11 +124,11 @@ fn put(step: &EntityStep, target: &mut Object, value: Option<Data>) {
     }
 }
 
-/// The client path of the object reached by `indices` (the step's keys, list indices where
-/// the data has lists).
-pub(super) fn client_path(step: &EntityStep, data: &Object, indices: &[u32]) -> Vec<PathSegment> {
-    let mut path = Vec::with_capacity(step.path.len() + indices.len());
-    let Some((first, rest)) = step.path.split_first() else {
+/// The client path of the object reached by `indices` down `keys` (a place's path; list
+/// indices where the data has lists).
+pub(super) fn client_path(keys: &[String], data: &Object, indices: &[u32]) -> Vec<PathSegment> {
+    let mut path = Vec::with_capacity(keys.len() + indices.len());
+    let Some((first, rest)) = keys.split_first() else {
         return path;
     };
     path.push(PathSegment::Key(first.clone()));
