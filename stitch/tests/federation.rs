@@ -390,17 +390,18 @@ mod written {
     }
 }
 
+/// `router` served on a free loopback port.
+async fn serve(router: axum::Router) -> quilt_test_support::TestServer {
+    let any: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
+    quilt_test_support::TestServer::serve(any, router, quilt_test_support::Stats::default())
+        .await
+        .unwrap()
+}
+
 #[tokio::test]
 async fn written_representations_are_serde_jsons_bytes_once_each() {
-    use quilt_test_support::{Stats, TestServer, graphql_router};
-    let any: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
-    let catalog = TestServer::serve(
-        any,
-        graphql_router(written::catalog(), Stats::default()),
-        Stats::default(),
-    )
-    .await
-    .unwrap();
+    use quilt_test_support::{Stats, graphql_router};
+    let catalog = serve(graphql_router(written::catalog(), Stats::default())).await;
     // The stock service keeps every request body as it came over the wire.
     let bodies: Arc<Mutex<Vec<String>>> = Arc::default();
     let kept = bodies.clone();
@@ -419,9 +420,7 @@ async fn written_representations_are_serde_jsons_bytes_once_each() {
                 }
             },
         ));
-    let stock = TestServer::serve(any, router, Stats::default())
-        .await
-        .unwrap();
+    let stock = serve(router).await;
     let gateway = common::federation_gateway(&[("catalog", &catalog), ("stock", &stock)]).await;
     bodies.lock().unwrap().clear();
 
@@ -545,22 +544,11 @@ mod places {
 /// each of its places, on the field of that place (its own location in the document).
 #[tokio::test]
 async fn one_fetch_serves_every_place_of_the_same_merged_fields_and_errors_reach_each_place() {
-    use quilt_test_support::{Stats, TestServer, graphql_router};
-    let any: std::net::SocketAddr = ([127, 0, 0, 1], 0).into();
-    let shelf = TestServer::serve(
-        any,
-        graphql_router(places::shelf(), Stats::default()),
-        Stats::default(),
-    )
-    .await
-    .unwrap();
-    let stock = TestServer::serve(
-        any,
-        axum::Router::new().route("/graphql", axum::routing::post(places::stock_service)),
-        Stats::default(),
-    )
-    .await
-    .unwrap();
+    use quilt_test_support::{Stats, graphql_router};
+    let shelf = serve(graphql_router(places::shelf(), Stats::default())).await;
+    let stock =
+        serve(axum::Router::new().route("/graphql", axum::routing::post(places::stock_service)))
+            .await;
     let inner = common::http(stock.http_url());
     let sent = common::Sent::default();
     let mut stitcher = Stitcher::new();
