@@ -87,13 +87,9 @@ impl Objects {
 
     /// Every object: its place, its list indices and its representation.
     pub fn iter(&self) -> impl Iterator<Item = (usize, &[u32], usize)> {
-        let mut place = 0;
-        (0..self.len()).filter_map(move |i| {
-            while self.place_ends.get(place).is_some_and(|&end| end <= i) {
-                place += 1;
-            }
+        (0..self.len()).filter_map(|i| {
             self.get(i)
-                .map(|(indices, representation)| (place, indices, representation))
+                .map(|(indices, representation)| (self.place_of(i), indices, representation))
         })
     }
 }

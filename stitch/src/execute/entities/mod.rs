@@ -230,9 +230,7 @@ fn place_results(
         Err(error) => {
             let error = gateway.errors.transport_error(service, &error, context);
             for (place, indices, _) in gathered.objects.iter() {
-                let place = &step.places[place];
-                let path = client_path(&place.path, &fetched.data, indices);
-                on_fields(&place.fields, &path, &error, fetched);
+                on_object_fields(step, place, indices, &error, fetched);
             }
             return;
         }
@@ -269,27 +267,26 @@ fn place_results(
         match target {
             Some((index, rest)) => {
                 for (place, indices, _) in gathered.objects.iter().filter(|&(_, _, u)| u == index) {
-                    let place = &step.places[place];
-                    let path = client_path(&place.path, &fetched.data, indices);
                     if rest.is_empty() && step.placement.is_none() {
-                        on_fields(&place.fields, &path, &error, fetched);
-                    } else {
-                        let mut located = error.clone();
-                        let mut full = path;
-                        if let Some(key) = &step.placement {
-                            full.push(PathSegment::Key(key.clone()));
-                        }
-                        full.extend(rest.iter().cloned());
-                        located.path = Some(full);
-                        fetched.errors.push(located);
+                        on_object_fields(step, place, indices, &error, fetched);
+                        continue;
                     }
+                    let Some(place) = step.places.get(place) else {
+                        continue;
+                    };
+                    let mut located = error.clone();
+                    let mut full = client_path(&place.path, &fetched.data, indices);
+                    if let Some(key) = &step.placement {
+                        full.push(PathSegment::Key(key.clone()));
+                    }
+                    full.extend(rest.iter().cloned());
+                    located.path = Some(full);
+                    fetched.errors.push(located);
                 }
             }
             None => {
                 for (place, indices, _) in gathered.objects.iter() {
-                    let place = &step.places[place];
-                    let path = client_path(&place.path, &fetched.data, indices);
-                    on_fields(&place.fields, &path, &error, fetched);
+                    on_object_fields(step, place, indices, &error, fetched);
                 }
             }
         }
@@ -335,11 +332,8 @@ fn place_values(
         let Some((indices, _)) = gathered.objects.get(i) else {
             continue;
         };
-        let Some(place) = step.places.get(gathered.objects.place_of(i)) else {
-            continue;
-        };
-        let path = client_path(&place.path, &fetched.data, indices);
-        on_fields(&place.fields, &path, &GraphQLError::new(message), fetched);
+        let place = gathered.objects.place_of(i);
+        on_object_fields(step, place, indices, &GraphQLError::new(message), fetched);
     }
 }
 
@@ -369,6 +363,22 @@ fn json_value(value: &apollo_compiler::ast::Value, variables: &JsonMap) -> Value
                 .collect(),
         ),
     }
+}
+
+/// `error` on each client field of the step's place `place`, under the object reached there by
+/// `indices`.
+fn on_object_fields(
+    step: &EntityStep,
+    place: usize,
+    indices: &[u32],
+    error: &GraphQLError,
+    fetched: &mut Fetched,
+) {
+    let Some(place) = step.places.get(place) else {
+        return;
+    };
+    let path = client_path(&place.path, &fetched.data, indices);
+    on_fields(&place.fields, &path, error, fetched);
 }
 
 /// `error` on each of a place's client `fields` under the object at `path`.
