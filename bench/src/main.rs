@@ -15,7 +15,9 @@
 //! quilt-bench incremental --url URL [--requests 200] [--connections 8]
 //!                                                 time to the initial payload vs the whole
 //!                                                 answer, the slow service deferred
-//! quilt-bench report FILE                         the table of the runs recorded in FILE
+//! quilt-bench report FILE [--pairs "A:B ..."]    the table of the runs recorded in FILE; with
+//!                                                 --pairs, the medians of each target's runs
+//!                                                 and the ratios A / B run by run
 //! ```
 
 mod args;
@@ -74,6 +76,12 @@ async fn main() -> anyhow::Result<()> {
                 .map(serde_json::from_str)
                 .collect::<Result<Vec<load::Report>, _>>()?;
             print!("{}", report::table(&reports));
+            if let Some(pairs) = args.get("pairs") {
+                print!(
+                    "{}",
+                    report::summary(&reports, &report::parse_pairs(pairs)?)
+                );
+            }
             Ok(())
         }
         _ => anyhow::bail!(USAGE),
