@@ -85,11 +85,13 @@ impl Objects {
         self.place_ends.partition_point(|&end| end <= i)
     }
 
-    /// Every object: its place, its list indices and its representation.
+    /// Every object, place by place: its place, its list indices and its representation.
     pub fn iter(&self) -> impl Iterator<Item = (usize, &[u32], usize)> {
-        (0..self.len()).filter_map(|i| {
-            self.get(i)
-                .map(|(indices, representation)| (self.place_of(i), indices, representation))
+        (0..self.place_ends.len()).flat_map(move |place| {
+            self.range(place).filter_map(move |i| {
+                self.get(i)
+                    .map(|(indices, representation)| (place, indices, representation))
+            })
         })
     }
 }
