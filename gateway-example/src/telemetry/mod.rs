@@ -336,12 +336,21 @@ pub fn init(config: &TelemetryConfig) -> anyhow::Result<Telemetry> {
 mod tests {
     use super::*;
 
+    /// Held by every test of this crate that installs a scoped subscriber. Whether a callsite
+    /// is enabled is cached for the whole process from every subscriber alive when it is
+    /// computed, so a test running beside another one's subscriber could see that one's
+    /// decision (a `graphql.request` span created where no layer of the test wanted it).
+    pub(in crate::telemetry) static SCOPED_SUBSCRIBER: std::sync::Mutex<()> =
+        std::sync::Mutex::new(());
+
     /// Whether spans of the gateway's callsites are created under the layers `config` asks
     /// for (without exporting): the per-request root span, a fetch span of the trace target,
     /// the server's execute span.
     fn created(config: &TelemetryConfig) -> [bool; 3] {
         let subscriber = tracing_subscriber::registry().with(layers(config, None));
         tracing::subscriber::with_default(subscriber, || {
+            // The cache still holds the decisions of the subscriber before this one.
+            tracing::callsite::rebuild_interest_cache();
             [
                 !tracing::info_span!("graphql.request").is_disabled(),
                 !tracing::info_span!(target: quilt_stitch::metrics::TRACE_TARGET, "quilt.fetch")
@@ -353,6 +362,9 @@ mod tests {
 
     #[test]
     fn spans_no_layer_records_are_not_created() {
+        let _alone = SCOPED_SUBSCRIBER
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         // The defaults (propagation, INFO logs): the trace target's spans are nobody's.
         assert_eq!(created(&TelemetryConfig::default()), [true, false, true]);
         let mut quiet = TelemetryConfig::default();

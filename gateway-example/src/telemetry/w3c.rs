@@ -213,8 +213,12 @@ mod tests {
 
     #[test]
     fn calls_inside_a_request_span_continue_its_trace_with_the_gateways_parent_id() {
+        let _alone = super::super::tests::SCOPED_SUBSCRIBER
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let subscriber = tracing_subscriber::registry().with(layer());
         tracing::subscriber::with_default(subscriber, || {
+            tracing::callsite::rebuild_interest_cache();
             let request = tracing::info_span!("graphql.request");
             adopt_parent(&headers(CLIENT, Some("congo=t61rcWkgMzE")), &request);
             let _inside = request.enter();
@@ -242,8 +246,12 @@ mod tests {
 
     #[test]
     fn without_a_valid_client_trace_each_request_starts_its_own_unsampled_one() {
+        let _alone = super::super::tests::SCOPED_SUBSCRIBER
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         let subscriber = tracing_subscriber::registry().with(layer());
         tracing::subscriber::with_default(subscriber, || {
+            tracing::callsite::rebuild_interest_cache();
             let trace_of = |headers: &HeaderMap| {
                 let request = tracing::info_span!("graphql.request");
                 adopt_parent(headers, &request);
