@@ -95,8 +95,10 @@ pub(crate) fn prepare(
             .with_code("TOO_MANY_DEFERRED_FRAGMENTS"),
         ]);
     }
+    let groupings = crate::shape::Groupings::of(&valid, document.printed_arc().len());
     let prepared = Arc::new(Prepared {
         text: document.printed_arc().clone(),
+        groupings,
         document: valid,
         operation_name: name.map(str::to_owned),
         plan,

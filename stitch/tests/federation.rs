@@ -628,3 +628,44 @@ async fn one_fetch_serves_every_place_of_the_same_merged_fields_and_errors_reach
         .collect();
     assert_eq!(representations, ["a", "b", "broken", "c"]);
 }
+
+/// An operation's groupings of fields are kept with it after its first response, where no
+/// `@skip`/`@include` takes a variable: later responses, and responses shaped at the same
+/// time, are still byte for byte the same. Where a condition takes a variable, each request's
+/// variables decide it again.
+#[tokio::test]
+async fn later_and_concurrent_responses_of_an_operation_are_shaped_alike_and_conditions_on_variables_per_request()
+ {
+    let subgraphs = federation::start_all().await.unwrap();
+    let gateway = stitched(&subgraphs).await;
+    let expected = serde_json::to_string(&expected::heavy_response()).unwrap();
+    for _ in 0..3 {
+        let result = run_op(&gateway, HEAVY_QUERY, json!({}), None).await;
+        assert_eq!(serde_json::to_string(&result).unwrap(), expected);
+    }
+    let fresh = stitched(&subgraphs).await;
+    let answers =
+        futures::future::join_all((0..8).map(|_| run_op(&fresh, HEAVY_QUERY, json!({}), None)))
+            .await;
+    for answer in answers {
+        assert_eq!(serde_json::to_string(&answer).unwrap(), expected);
+    }
+
+    let query = "query ($r: Boolean!) { topProducts(first: 2) { upc \
+                 ... on Product @include(if: $r) { reviews { id } } name @skip(if: $r) } }";
+    let with = run_op(&gateway, query, json!({ "r": true }), None).await;
+    let without = run_op(&gateway, query, json!({ "r": false }), None).await;
+    let again = run_op(&gateway, query, json!({ "r": true }), None).await;
+    let products = |answer: &serde_json::Value| answer["data"]["topProducts"].clone();
+    let first = products(&with)[0].clone();
+    assert!(
+        first.get("reviews").is_some() && first.get("name").is_none(),
+        "{with}"
+    );
+    let first = products(&without)[0].clone();
+    assert!(
+        first.get("name").is_some() && first.get("reviews").is_none(),
+        "{without}"
+    );
+    assert_eq!(again, with);
+}

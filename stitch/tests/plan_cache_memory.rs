@@ -3,6 +3,8 @@
 //! estimate of what each entry takes: here the estimates are held against what the allocator
 //! counts (dhat's heap statistics), on the gateway benchmark's federation services.
 
+mod common;
+
 use std::sync::Mutex;
 
 use quilt_executor::{Document, ExecutorError, from_fn};
@@ -48,31 +50,63 @@ fn operation(family: &str, i: usize) -> String {
     }
 }
 
+/// Each operation is executed once over the four federation subgraphs (in this process, on
+/// this thread), so that what its first responses add to its prepared form is held too: the
+/// documents its entity steps print, the groupings of its fields kept for the next responses.
 #[test]
 fn each_planned_operation_is_weighed_near_the_memory_it_takes() {
     let _turn = TURN.lock().unwrap_or_else(|e| e.into_inner());
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+        .block_on(weigh_executed_operations());
+}
+
+async fn weigh_executed_operations() {
+    let subgraphs = federation::start_all().await.unwrap();
+    let services = subgraphs.all();
+    let services: Vec<(&str, &quilt_test_support::TestServer)> = services
+        .iter()
+        .map(|(name, server)| (*name, *server))
+        .collect();
+    let gateway = common::federation_gateway_with(
+        &services,
+        StitchLimits {
+            // Room for every operation below.
+            plan_cache_bytes: 64 * 1024 * 1024,
+            ..StitchLimits::default()
+        },
+    )
+    .await;
     let _profiler = dhat::Profiler::builder().testing().build();
-    // Room for every operation below.
-    let gateway = stitched(StitchLimits {
-        plan_cache_bytes: 64 * 1024 * 1024,
-        ..StitchLimits::default()
-    });
     for family in ["heavy", "simple", "wide"] {
-        gateway.explain(&operation(family, 0), None).unwrap();
+        // The first one also warms what every execution shares (connections, buffers).
+        for i in 0..2 {
+            execute(&gateway, &operation(family, i)).await;
+        }
         let (heap, weighed) = (live(), gateway.plan_cache_stats().bytes);
-        for i in 1..=40 {
-            gateway.explain(&operation(family, i), None).unwrap();
+        for i in 2..=41 {
+            execute(&gateway, &operation(family, i)).await;
         }
         let measured = (live() - heap) as f64 / 40.0;
         let estimated = (gateway.plan_cache_stats().bytes - weighed) as f64 / 40.0;
         let ratio = estimated / measured;
         eprintln!("{family}: {measured:.0} bytes held per operation, {estimated:.0} estimated");
-        // The estimate counts one document per entity step, printed on its first execution.
         assert!(
             (0.7..=1.5).contains(&ratio),
             "{family}: estimated {estimated:.0} bytes against {measured:.0} held"
         );
     }
+}
+
+/// Runs `query` through `gateway`; the answer must hold data and no error.
+async fn execute(gateway: &StitchedSchema, query: &str) {
+    let answer = common::run(gateway, query, serde_json::json!({})).await;
+    assert!(
+        answer.get("errors").is_none() && answer.get("data").is_some_and(|d| !d.is_null()),
+        "{answer}"
+    );
 }
 
 #[test]

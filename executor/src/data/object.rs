@@ -45,13 +45,26 @@ impl Object {
     /// assert_eq!(object.position_from("a", 1), Some(0));
     /// assert_eq!(object.position_from("z", 7), None);
     /// ```
+    #[inline]
     pub fn position_from(&self, key: &str, start: usize) -> Option<usize> {
+        // The hinted member is checked here, inlined where the walks call it: it is the one
+        // found nearly always.
+        match self.entries.get(start) {
+            Some((k, _)) if key_eq(k, key) => Some(start),
+            _ => self.position_around(key, start),
+        }
+    }
+
+    /// [`position_from`](Self::position_from) past the hinted member.
+    #[inline(never)]
+    fn position_around(&self, key: &str, start: usize) -> Option<usize> {
         let start = start.min(self.entries.len());
         let (before, after) = self.entries.split_at(start);
         after
             .iter()
+            .skip(1)
             .position(|(k, _)| key_eq(k, key))
-            .map(|i| start + i)
+            .map(|i| start + 1 + i)
             .or_else(|| before.iter().position(|(k, _)| key_eq(k, key)))
     }
 
@@ -196,6 +209,48 @@ impl Object {
                         entries
                     });
                     entries.push((key, value));
+                }
+            }
+        }
+        if let Some(entries) = grown {
+            self.entries = entries.into_boxed_slice();
+        }
+    }
+
+    /// [`merge_members`](Self::merge_members) from a borrowed `source`: `merge` gets each of
+    /// its members whose key is here, and the others are cloned in after the existing ones
+    /// (growing the members once). Where one object is merged into several targets, this
+    /// clones what each target takes instead of the whole object for each.
+    ///
+    /// ```
+    /// use quilt_executor::data::{Data, Object};
+    /// let mut object: Object = [("a", Data::from("1")), ("b", Data::Null)].into_iter().collect();
+    /// let source: Object = [("b", Data::from("2")), ("c", Data::from("3"))].into_iter().collect();
+    /// object.merge_members_from(&source, |existing, new| *existing = new.clone());
+    /// assert_eq!(Data::Object(object).to_json(), br#"{"a":"1","b":"2","c":"3"}"#);
+    /// ```
+    pub fn merge_members_from(&mut self, source: &Object, mut merge: impl FnMut(&mut Data, &Data)) {
+        if self.entries.is_empty() {
+            self.clone_from(source);
+            return;
+        }
+        let existing = self.entries.len();
+        let mut grown: Option<Vec<(Str, Data)>> = None;
+        for (n, (key, value)) in source.entries.iter().enumerate() {
+            let here = match &mut grown {
+                Some(entries) => &mut entries[..existing],
+                None => &mut self.entries[..],
+            };
+            // `source`'s keys are distinct: only the members that were here can match.
+            match here.iter().position(|(k, _)| key_eq(k, key)) {
+                Some(i) => merge(&mut here[i].1, value),
+                None => {
+                    let entries = grown.get_or_insert_with(|| {
+                        let mut entries = std::mem::take(&mut self.entries).into_vec();
+                        entries.reserve_exact(source.entries.len() - n);
+                        entries
+                    });
+                    entries.push((key.clone(), value.clone()));
                 }
             }
         }

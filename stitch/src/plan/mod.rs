@@ -46,6 +46,9 @@ pub(crate) struct Prepared {
     pub plan: Plan,
     /// The size of the last response's data in bytes: the next one's first buffer capacity.
     pub data_size: std::sync::atomic::AtomicUsize,
+    /// The groupings of its objects' fields, kept for its next responses where they depend on
+    /// the operation alone.
+    pub groupings: crate::shape::Groupings,
 }
 
 /// In debug builds (the test suite), that a document the planner printed parses: it is sent
@@ -75,6 +78,7 @@ impl Prepared {
             + text
             + VALIDATED_BASE_BYTES
             + text * VALIDATED_BYTES_PER_TEXT_BYTE
+            + text * crate::shape::GROUPING_BYTES_PER_TEXT_BYTE
             + self.operation_name.as_ref().map_or(0, String::len);
         for step in &self.plan.steps {
             bytes += std::mem::size_of::<FetchStep>() + step.document.as_str().len() + 96;

@@ -141,7 +141,7 @@ pub(crate) fn shape_item(
     let mut shaper = Shaper::new(schema, prepared, variables, upstream, Mode::Incremental);
     shaper.path = streamed.path.iter().map(Elem::of).collect();
     shaper.path.push(Elem::Index(index));
-    let fields: Vec<&Node<Field>> = streamed.fields.iter().collect();
+    let fields = streamed.fields.as_slice();
     if !shaper.by_path.is_empty()
         && let Some(first) = fields.first()
     {
@@ -152,7 +152,7 @@ pub(crate) fn shape_item(
         &streamed.parent,
         &streamed.item_type,
         streamed.kind,
-        &fields,
+        fields,
         item,
         false,
     );

@@ -9,11 +9,11 @@ mod collect;
 mod incremental;
 mod leaf;
 
-use std::cell::Cell;
 use std::collections::{HashMap, HashSet};
 use std::hash::BuildHasherDefault;
 use std::rc::Rc;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use apollo_compiler::ast::Type;
 use apollo_compiler::executable::{ExecutableDocument, Field, SelectionSet};
@@ -130,7 +130,12 @@ pub(crate) struct Shaper<'a> {
     /// The current response path, borrowed (turned into `PathSegment`s only for errors).
     path: Vec<Elem<'a>>,
     /// CollectFields results by [`GroupKey`]: every object of a list shares its grouping.
-    grouped: HashMap<GroupKey, Rc<Fields<'a>>, BuildHasherDefault<rustc_hash::FxHasher>>,
+    grouped: HashMap<GroupKey, Rc<Local>, BuildHasherDefault<rustc_hash::FxHasher>>,
+    /// Every grouping this walk used, by [`Local::index`] (what the path's keys point into).
+    used: Vec<Arc<Fields>>,
+    /// The operation's groupings kept for its next responses, where they depend on nothing
+    /// but the operation (see [`Groupings`]).
+    shared: Option<&'a Mutex<Kept>>,
     /// The response data as JSON, written as the walk goes; a null propagated to an object or
     /// list truncates it back to where that value began.
     out: Vec<u8>,
@@ -144,35 +149,166 @@ type GroupKey = (usize, usize, usize);
 
 /// The response keys of one grouping, in order, with what writing each one's value takes
 /// (prepared once per grouping, not once per object).
-type Fields<'a> = Vec<Entry<'a>>;
+type Fields = Vec<Entry>;
+
+/// A grouping as one walk holds it: its entries and its position in [`Shaper::used`].
+struct Local {
+    fields: Arc<Fields>,
+    index: u32,
+}
+
+/// Kept groupings by [`GroupKey`], and the bytes they take.
+#[derive(Debug, Default)]
+struct Kept {
+    map: HashMap<GroupKey, Arc<Fields>, BuildHasherDefault<rustc_hash::FxHasher>>,
+    /// The estimated bytes of the kept groupings ([`grouping_bytes`]).
+    bytes: usize,
+    /// The most bytes kept: a grouping that would pass it is used, not kept.
+    budget: usize,
+}
+
+/// Bytes of kept groupings an operation may hold per byte of its text: what its weight in the
+/// plan cache counts for them. (A field is an entry of the grouping of each place and object
+/// type its selection set applies at, about 150 bytes each: the gateway benchmark's heavy
+/// operation keeps 13 groupings, 10,957 bytes for its 441 bytes of text, 25 per byte; its
+/// simple one 18 per byte.)
+pub(crate) const GROUPING_BYTES_PER_TEXT_BYTE: usize = 32;
+
+/// The estimated bytes a kept grouping takes: its entries with what they point to, the
+/// allocations' headers, its slot in the map.
+fn grouping_bytes(fields: &Fields) -> usize {
+    let entries: usize = fields
+        .iter()
+        .map(|e| {
+            std::mem::size_of::<Entry>() + e.key.len() + e.written.len() + e.fields.len() * 8 + 48
+        })
+        .sum();
+    entries + 2 * std::mem::size_of::<usize>() + std::mem::size_of::<Fields>() + 64
+}
+
+/// The groupings of an operation's objects, kept with the prepared operation so that each of
+/// its responses does not collect them again (CollectFields and the entries were about 4 % of
+/// the instructions of the gateway benchmark's heavy answer). Kept only where no `@skip` or
+/// `@include` takes a variable, so that a grouping depends on the operation alone, and used
+/// for whole responses only (an incremental payload leaves deferred fragments out). Their
+/// number is bounded by the operation: a selection set and an object type each. The keys are
+/// addresses of the operation's selection sets, of kept groupings' fields and of the schema's
+/// type names, all of which live as long as the prepared operation.
+#[derive(Debug, Default)]
+pub(crate) struct Groupings {
+    /// `None` where the operation's groupings depend on the request's variables.
+    map: Option<Mutex<Kept>>,
+}
+
+impl Groupings {
+    /// The groupings of `document`, whose text is `text_len` bytes long: kept unless a
+    /// `@skip` or `@include` takes a variable, up to [`GROUPING_BYTES_PER_TEXT_BYTE`] bytes
+    /// per byte of text.
+    pub(crate) fn of(document: &ExecutableDocument, text_len: usize) -> Self {
+        let conditional = document
+            .operations
+            .iter()
+            .map(|operation| &operation.selection_set)
+            .chain(
+                document
+                    .fragments
+                    .values()
+                    .map(|fragment| &fragment.selection_set),
+            )
+            .any(conditional_on_variables);
+        let budget = text_len.saturating_mul(GROUPING_BYTES_PER_TEXT_BYTE);
+        Groupings {
+            map: (!conditional).then(|| {
+                Mutex::new(Kept {
+                    budget,
+                    ..Kept::default()
+                })
+            }),
+        }
+    }
+
+    /// How many groupings are kept and their estimated bytes (`None`: none are kept, the
+    /// operation's depend on variables).
+    #[cfg(test)]
+    pub(crate) fn kept(&self) -> Option<(usize, usize)> {
+        self.map.as_ref().map(|kept| {
+            let kept = kept.lock().unwrap_or_else(PoisonError::into_inner);
+            (kept.map.len(), kept.bytes)
+        })
+    }
+}
+
+impl std::fmt::Debug for Entry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Entry")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Whether a `@skip` or `@include` in `set` (fragment spreads not followed: each fragment is
+/// looked at on its own) takes a variable.
+fn conditional_on_variables(set: &SelectionSet) -> bool {
+    use apollo_compiler::executable::Selection;
+    set.selections.iter().any(|selection| {
+        let variable = selection
+            .directives()
+            .iter()
+            .filter(|d| d.name == "skip" || d.name == "include")
+            .flat_map(|d| d.arguments.iter())
+            .any(|argument| argument.value.as_variable().is_some());
+        variable
+            || match selection {
+                Selection::Field(field) => conditional_on_variables(&field.selection_set),
+                Selection::InlineFragment(fragment) => {
+                    conditional_on_variables(&fragment.selection_set)
+                }
+                Selection::FragmentSpread(_) => false,
+            }
+    })
+}
 
 /// Where the selection sets of an object come from: the operation's root, or the subselections
 /// of the fields of one response key.
 #[derive(Clone, Copy)]
 enum Sets<'a, 'f> {
     Root(&'a SelectionSet),
-    Fields(&'f [&'a Node<Field>]),
+    Fields(&'f [Node<Field>]),
 }
 
 /// One response key of a grouping.
-struct Entry<'a> {
-    key: &'a str,
+struct Entry {
+    key: Box<str>,
     /// Where the key was found in the last object of this grouping: the objects of one list
-    /// mostly hold their members in one order, so it is looked at first.
-    found_at: Cell<usize>,
+    /// mostly hold their members in one order, so it is looked at first. (Written only when
+    /// it changes: a kept grouping is read by every thread answering the operation.)
+    found_at: AtomicUsize,
     /// The key as written before its value: `"key":`.
     written: Box<[u8]>,
     /// The fields the key stands for.
-    fields: Vec<&'a Node<Field>>,
+    fields: Vec<Node<Field>>,
     /// The fields' type as the object type defines it (which may be stricter than the
     /// interface a fragment selected it on).
-    ty: &'a Type,
+    ty: Type,
     /// The kind of the fields' named type.
     kind: Kind,
+    /// What the key's fields are: `__typename`, a root introspection field, or any other.
+    special: Special,
+}
+
+/// A response key whose value is not read from the fetched data by the walk.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Special {
+    /// A field the walk completes from the fetched data.
+    None,
+    /// `__typename`: the object's type name.
+    Typename,
+    /// `__schema` or `__type`: the value the introspection step put there, as it is.
+    Introspection,
 }
 
 /// The entries of the fields CollectFields grouped on the object type `type_name`.
-fn entries<'a>(schema: &'a Schema, type_name: &str, grouped: Grouped<'a>) -> Fields<'a> {
+fn entries(schema: &Schema, type_name: &str, grouped: Grouped<'_>) -> Fields {
     grouped
         .into_iter()
         .map(|(key, fields)| {
@@ -183,13 +319,19 @@ fn entries<'a>(schema: &'a Schema, type_name: &str, grouped: Grouped<'a>) -> Fie
             let ty = schema
                 .type_field(type_name, &fields[0].name)
                 .map_or_else(|_| fields[0].ty(), |definition| &definition.ty);
+            let special = match fields[0].name.as_str() {
+                "__typename" => Special::Typename,
+                "__schema" | "__type" => Special::Introspection,
+                _ => Special::None,
+            };
             Entry {
-                key,
-                found_at: Cell::new(0),
+                key: key.into(),
+                special,
+                found_at: AtomicUsize::new(0),
                 written: written.into_boxed_slice(),
                 kind: kind(schema, ty.inner_named_type()),
-                ty,
-                fields,
+                ty: ty.clone(),
+                fields: fields.into_iter().cloned().collect(),
             }
         })
         .collect()
@@ -223,6 +365,11 @@ fn kind(schema: &Schema, name: &str) -> Kind {
 #[derive(Clone, Copy)]
 enum Elem<'a> {
     Key(&'a str),
+    /// The key of entry `entry` of the grouping `grouping` (in [`Shaper::used`]).
+    Entry {
+        grouping: u32,
+        entry: u32,
+    },
     Index(usize),
 }
 
@@ -272,6 +419,11 @@ impl<'a> Shaper<'a> {
             errors: Vec::new(),
             path: Vec::new(),
             grouped: HashMap::default(),
+            used: Vec::new(),
+            shared: match mode {
+                Mode::Whole => prepared.groupings.map.as_ref(),
+                Mode::Incremental => None,
+            },
             out: Vec::new(),
         }
     }
@@ -302,10 +454,57 @@ impl<'a> Shaper<'a> {
         sets: Sets<'a, '_>,
         source: &Object,
     ) -> Result<(), NullPropagation> {
-        let grouped = match self.grouped.get(&group_key) {
-            Some(grouped) => grouped.clone(),
+        let local = match self.grouped.get(&group_key) {
+            Some(local) => local.clone(),
+            None => self.grouping(type_name, group_key, sets),
+        };
+        self.out.push(b'{');
+        for (i, entry) in local.fields.iter().enumerate() {
+            let (key, fields) = (&*entry.key, entry.fields.as_slice());
+            if i > 0 {
+                self.out.push(b',');
+            }
+            self.out.extend_from_slice(&entry.written);
+            let first = &fields[0];
+            match entry.special {
+                Special::Typename => write_str(&mut self.out, type_name),
+                Special::Introspection => write_value(&mut self.out, source.get(key)),
+                Special::None => {
+                    self.path.push(Elem::Entry {
+                        grouping: local.index,
+                        entry: i as u32,
+                    });
+                    if !self.by_path.is_empty() {
+                        self.locate_upstream_errors(first);
+                    }
+                    let fetched = take(&entry.found_at, source, key).unwrap_or(&Data::Null);
+                    let completed =
+                        self.value(type_name, &entry.ty, entry.kind, fields, fetched, true);
+                    self.path.pop();
+                    completed?;
+                }
+            }
+        }
+        self.out.push(b'}');
+        Ok(())
+    }
+
+    /// The grouping of `group_key` on `type_name`: a kept one, or collected now (and kept
+    /// where the operation's groupings are).
+    #[cold]
+    fn grouping(&mut self, type_name: &str, group_key: GroupKey, sets: Sets<'a, '_>) -> Rc<Local> {
+        let kept = self.shared.and_then(|shared| {
+            shared
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .map
+                .get(&group_key)
+                .cloned()
+        });
+        let fields = match kept {
+            Some(fields) => fields,
             None => {
-                let sets: Vec<&'a SelectionSet> = match sets {
+                let sets: Vec<&SelectionSet> = match sets {
                     Sets::Root(set) => vec![set],
                     Sets::Fields(fields) => fields.iter().map(|f| &f.selection_set).collect(),
                 };
@@ -316,37 +515,34 @@ impl<'a> Shaper<'a> {
                     skip_deferred: self.mode == Mode::Incremental,
                 };
                 let grouped = collect_fields(collector, type_name, &sets);
-                let grouped = Rc::new(entries(self.schema, type_name, grouped));
-                self.grouped.insert(group_key, grouped.clone());
-                grouped
-            }
-        };
-        self.out.push(b'{');
-        for (i, entry) in grouped.iter().enumerate() {
-            let (key, fields) = (entry.key, entry.fields.as_slice());
-            if i > 0 {
-                self.out.push(b',');
-            }
-            self.out.extend_from_slice(&entry.written);
-            let first = fields[0];
-            match first.name.as_str() {
-                "__typename" => write_str(&mut self.out, type_name),
-                "__schema" | "__type" => write_value(&mut self.out, source.get(key)),
-                _ => {
-                    self.path.push(Elem::Key(key));
-                    if !self.by_path.is_empty() {
-                        self.locate_upstream_errors(first);
+                let fields = Arc::new(entries(self.schema, type_name, grouped));
+                match self.shared {
+                    Some(shared) => {
+                        let mut kept = shared.lock().unwrap_or_else(PoisonError::into_inner);
+                        match kept.map.get(&group_key) {
+                            // Another response kept one meanwhile: used instead.
+                            Some(other) => other.clone(),
+                            None => {
+                                let bytes = grouping_bytes(&fields);
+                                if kept.bytes + bytes <= kept.budget {
+                                    kept.bytes += bytes;
+                                    kept.map.insert(group_key, fields.clone());
+                                }
+                                fields
+                            }
+                        }
                     }
-                    let fetched = take(&entry.found_at, source, key).unwrap_or(&Data::Null);
-                    let completed =
-                        self.value(type_name, entry.ty, entry.kind, fields, fetched, true);
-                    self.path.pop();
-                    completed?;
+                    None => fields,
                 }
             }
-        }
-        self.out.push(b'}');
-        Ok(())
+        };
+        let local = Rc::new(Local {
+            index: u32::try_from(self.used.len()).unwrap_or(u32::MAX),
+            fields: fields.clone(),
+        });
+        self.used.push(fields);
+        self.grouped.insert(group_key, local.clone());
+        local
     }
 
     /// Completes and writes a field's value; a null in a non-null position is an error (unless
@@ -358,7 +554,7 @@ impl<'a> Shaper<'a> {
         parent: &str,
         ty: &Type,
         kind: Kind,
-        fields: &[&'a Node<Field>],
+        fields: &[Node<Field>],
         value: &Data,
         streamable: bool,
     ) -> Result<(), NullPropagation> {
@@ -366,7 +562,7 @@ impl<'a> Shaper<'a> {
             Type::NonNullNamed(name) | Type::Named(name) => self.named(name, kind, fields, value),
             Type::NonNullList(item) | Type::List(item) => {
                 let stream = if streamable && self.mode == Mode::Incremental {
-                    self.stream_start(fields[0])
+                    self.stream_start(&fields[0])
                 } else {
                     None
                 };
@@ -379,7 +575,7 @@ impl<'a> Shaper<'a> {
                     "Cannot return null for non-nullable field {parent}.{}.",
                     fields[0].name
                 );
-                self.error(fields[0], message);
+                self.error(&fields[0], message);
             }
             return Err(NullPropagation);
         }
@@ -392,14 +588,14 @@ impl<'a> Shaper<'a> {
         &mut self,
         parent: &str,
         (item_type, kind, stream): (&Type, Kind, Option<(usize, Option<String>)>),
-        fields: &[&'a Node<Field>],
+        fields: &[Node<Field>],
         value: &Data,
     ) -> WroteNull {
         let items = match value {
             Data::Null => return write_null(&mut self.out),
             Data::List(items) => items,
             _ => {
-                self.error(fields[0], "expected a list from the subschema".into());
+                self.error(&fields[0], "expected a list from the subschema".into());
                 return write_null(&mut self.out);
             }
         };
@@ -415,7 +611,7 @@ impl<'a> Shaper<'a> {
             }
             self.path.push(Elem::Index(i));
             if !self.by_path.is_empty() {
-                self.locate_upstream_errors(fields[0]);
+                self.locate_upstream_errors(&fields[0]);
             }
             let completed = self.value(parent, item_type, kind, fields, item, false);
             self.path.pop();
@@ -433,7 +629,7 @@ impl<'a> Shaper<'a> {
                 label,
                 start: written,
                 parent: parent.to_owned(),
-                fields: fields.iter().map(|f| (*f).clone()).collect(),
+                fields: fields.to_vec(),
                 item_type: item_type.clone(),
                 kind,
             });
@@ -441,13 +637,7 @@ impl<'a> Shaper<'a> {
         false
     }
 
-    fn named(
-        &mut self,
-        name: &str,
-        kind: Kind,
-        fields: &[&'a Node<Field>],
-        value: &Data,
-    ) -> WroteNull {
+    fn named(&mut self, name: &str, kind: Kind, fields: &[Node<Field>], value: &Data) -> WroteNull {
         if value.is_null() {
             return write_null(&mut self.out);
         }
@@ -455,7 +645,7 @@ impl<'a> Shaper<'a> {
             Kind::Leaf(leaf) => match write_leaf(&mut self.out, self.schema, leaf, name, value) {
                 Ok(()) => false,
                 Err(message) => {
-                    self.error(fields[0], message);
+                    self.error(&fields[0], message);
                     write_null(&mut self.out)
                 }
             },
@@ -476,7 +666,7 @@ impl<'a> Shaper<'a> {
                     }
                     None => {
                         self.error(
-                            fields[0],
+                            &fields[0],
                             format!(
                                 "the subschema returned no valid `__typename` for a value of \
                                  abstract type {name}"
@@ -496,11 +686,11 @@ impl<'a> Shaper<'a> {
         &mut self,
         type_name: &str,
         type_address: usize,
-        fields: &[&'a Node<Field>],
+        fields: &[Node<Field>],
         value: &Data,
     ) -> WroteNull {
         let Data::Object(map) = value else {
-            self.error(fields[0], "expected an object from the subschema".into());
+            self.error(&fields[0], "expected an object from the subschema".into());
             return write_null(&mut self.out);
         };
         let group_key = (fields.as_ptr() as usize, fields.len(), type_address);
@@ -529,9 +719,15 @@ impl<'a> Shaper<'a> {
     fn owned_path(&self) -> Vec<PathSegment> {
         self.path
             .iter()
-            .map(|e| match e {
-                Elem::Key(k) => PathSegment::Key((*k).to_owned()),
-                Elem::Index(i) => PathSegment::Index(*i),
+            .map(|e| match *e {
+                Elem::Key(k) => PathSegment::Key(k.to_owned()),
+                Elem::Entry { grouping, entry } => PathSegment::Key(
+                    self.used
+                        .get(grouping as usize)
+                        .and_then(|fields| fields.get(entry as usize))
+                        .map_or_else(String::new, |entry| entry.key.to_string()),
+                ),
+                Elem::Index(i) => PathSegment::Index(i),
             })
             .collect()
     }
@@ -565,9 +761,12 @@ impl<'a> Shaper<'a> {
 
 /// The value of `key` in `source`, looked for first where it was in the last object of the
 /// grouping (`found_at`), then from there on, then from the first member.
-fn take<'s>(found_at: &Cell<usize>, source: &'s Object, key: &str) -> Option<&'s Data> {
-    let i = source.position_from(key, found_at.get())?;
-    found_at.set(i);
+fn take<'s>(found_at: &AtomicUsize, source: &'s Object, key: &str) -> Option<&'s Data> {
+    let hint = found_at.load(Ordering::Relaxed);
+    let i = source.position_from(key, hint)?;
+    if i != hint {
+        found_at.store(i, Ordering::Relaxed);
+    }
     source.get_index(i).map(|(_, value)| value)
 }
 
@@ -582,5 +781,43 @@ fn write_value(out: &mut Vec<u8>, value: Option<&Data>) {
     match value {
         Some(value) => value.write_json(out),
         None => out.extend_from_slice(b"null"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use apollo_compiler::Schema;
+    use apollo_compiler::executable::ExecutableDocument;
+
+    use super::Groupings;
+
+    #[test]
+    fn groupings_are_kept_unless_a_skip_or_include_takes_a_variable() {
+        let schema = Schema::parse_and_validate(
+            "type Query { a(n: Int): Int b: B } type B { c: Int d: Int }",
+            "schema.graphql",
+        )
+        .unwrap();
+        let kept = |text: &str| {
+            let document =
+                ExecutableDocument::parse_and_validate(&schema, text, "q.graphql").unwrap();
+            Groupings::of(&document, text.len()).kept()
+        };
+        assert_eq!(kept("{ a b { c } }"), Some((0, 0)));
+        assert_eq!(
+            kept("{ a @include(if: true) b { c @skip(if: false) } }"),
+            Some((0, 0))
+        );
+        // A variable elsewhere decides nothing about the grouping.
+        assert_eq!(kept("query ($v: Int) { a(n: $v) b { c } }"), Some((0, 0)));
+        assert_eq!(kept("query ($v: Boolean!) { b { c @skip(if: $v) } }"), None);
+        assert_eq!(
+            kept("query ($v: Boolean!) { b { ... on B @include(if: $v) { d } } }"),
+            None
+        );
+        assert_eq!(
+            kept("query ($v: Boolean!) { ...F } fragment F on Query { b { d @include(if: $v) } }"),
+            None
+        );
     }
 }

@@ -29,7 +29,15 @@ pub fn http(url: String) -> quilt_executor::HttpExecutor {
 /// The gateway over federation services: each one's schema loaded from its `_service { sdl }`
 /// through Quilt's HTTP executor, stitched under its name.
 pub async fn federation_gateway(services: &[(&str, &TestServer)]) -> StitchedSchema {
-    let mut stitcher = Stitcher::new();
+    federation_gateway_with(services, quilt_stitch::StitchLimits::default()).await
+}
+
+/// [`federation_gateway`] with `limits`.
+pub async fn federation_gateway_with(
+    services: &[(&str, &TestServer)],
+    limits: quilt_stitch::StitchLimits,
+) -> StitchedSchema {
+    let mut stitcher = Stitcher::new().limits(limits);
     for (name, server) in services {
         let executor = http(server.http_url());
         let schema = quilt_wrap::load_schema(&executor, quilt_wrap::SchemaSource::federation())

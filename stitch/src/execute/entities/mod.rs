@@ -18,7 +18,7 @@ use crate::plan::{EntityStep, StepField};
 use crate::resolve::{Call, Calls, RAW_REPRESENTATIONS};
 use gather::{Gathered, gather};
 pub(crate) use place::overlay_value;
-use place::{client_path, place_all};
+use place::{Each, Shared, client_path, place_all};
 
 /// Which of a plan's entity steps a run takes.
 #[derive(Clone, Copy)]
@@ -295,15 +295,12 @@ fn place_results(
     let results = &mut matched.results;
     let mut last = vec![usize::MAX; results.len()];
     for (i, (_, _, u)) in gathered.objects.iter().enumerate() {
-        last[u] = i;
-    }
-    place_all(step, &gathered.objects, &mut fetched.data, |i, u| {
-        if last[u] == i {
-            results[u].take()
-        } else {
-            results[u].clone()
+        if let Some(last) = last.get_mut(u) {
+            *last = i;
         }
-    });
+    }
+    let mut source = Shared { results, last };
+    place_all(step, &gathered.objects, &mut fetched.data, &mut source);
 }
 
 /// Puts a local resolver's values (one per distinct parent) in place; a failure is an error
@@ -315,19 +312,15 @@ fn place_values(
     fetched: &mut Fetched,
 ) {
     let mut failed = Vec::new();
-    place_all(
-        step,
-        &gathered.objects,
-        &mut fetched.data,
-        |i, u| match values.get(u) {
-            Some(Ok(value)) => Some(Data::from(value)),
-            Some(Err(message)) => {
-                failed.push((i, message.clone()));
-                None
-            }
-            None => None,
-        },
-    );
+    let mut source = Each(|i: usize, u: usize| match values.get(u) {
+        Some(Ok(value)) => Some(Data::from(value)),
+        Some(Err(message)) => {
+            failed.push((i, message.clone()));
+            None
+        }
+        None => None,
+    });
+    place_all(step, &gathered.objects, &mut fetched.data, &mut source);
     for (i, message) in failed {
         let Some((indices, _)) = gathered.objects.get(i) else {
             continue;

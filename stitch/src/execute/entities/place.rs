@@ -8,22 +8,57 @@ use quilt_executor::{Data, PathSegment};
 use super::gather::Objects;
 use crate::plan::{EntityStep, Place};
 
+/// Where the placing walk takes each object's result from.
+pub(super) trait Source {
+    /// Puts the result of object `i`, of representation `u`, into `target` (see [`put`]).
+    fn put(&mut self, step: &EntityStep, target: &mut Object, i: usize, u: usize);
+}
+
+/// One result per representation, each shared by the objects of that representation: the
+/// last of them takes it, the others get what they need of it cloned.
+pub(super) struct Shared<'r> {
+    pub results: &'r mut [Option<Data>],
+    /// Per representation, its last object.
+    pub last: Vec<usize>,
+}
+
+impl Source for Shared<'_> {
+    fn put(&mut self, step: &EntityStep, target: &mut Object, i: usize, u: usize) {
+        let Some(result) = self.results.get_mut(u) else {
+            return;
+        };
+        if self.last.get(u) == Some(&i) {
+            put(step, target, result.take());
+        } else {
+            put_ref(step, target, result.as_ref());
+        }
+    }
+}
+
+/// A value made for each object: `result(i, u)`.
+pub(super) struct Each<F>(pub F);
+
+impl<F: FnMut(usize, usize) -> Option<Data>> Source for Each<F> {
+    fn put(&mut self, step: &EntityStep, target: &mut Object, i: usize, u: usize) {
+        put(step, target, (self.0)(i, u));
+    }
+}
+
 /// Puts each gathered object's result in place, in one walk down each of the step's paths
-/// (the walks `gather` took, so the objects come in the same order): `result(i, u)` gives the
-/// value for object `i` of representation `u`. An object no longer at its place (a value
-/// placed since replaced it) is skipped.
+/// (the walks `gather` took, so the objects come in the same order), from `source`. An object
+/// no longer at its place (a value placed since replaced it) is skipped.
 pub(super) fn place_all(
     step: &EntityStep,
     objects: &Objects,
     data: &mut Object,
-    result: impl FnMut(usize, usize) -> Option<Data>,
+    source: &mut impl Source,
 ) {
     let mut placer = Placer {
         step,
         objects,
         next: 0,
         end: 0,
-        result,
+        source,
         hints: Vec::new(),
     };
     for (place, Place { path, .. }) in step.places.iter().enumerate() {
@@ -46,19 +81,19 @@ pub(super) fn place_all(
     }
 }
 
-struct Placer<'p, F> {
+struct Placer<'p, S> {
     step: &'p EntityStep,
     objects: &'p Objects,
     /// The next object to place.
     next: usize,
     /// Where the objects of the place being walked end.
     end: usize,
-    result: F,
+    source: &'p mut S,
     /// For each key of the path after the first, where it was found last (see `Walk`).
     hints: Vec<usize>,
 }
 
-impl<F: FnMut(usize, usize) -> Option<Data>> Placer<'_, F> {
+impl<S: Source> Placer<'_, S> {
     fn value(&mut self, value: &mut Data, keys: &[String], indices: &mut Vec<u32>) {
         if self.next >= self.end {
             return;
@@ -106,9 +141,8 @@ impl<F: FnMut(usize, usize) -> Option<Data>> Placer<'_, F> {
         if at != indices {
             return;
         }
-        let value = (self.result)(self.next, u);
+        self.source.put(self.step, map, self.next, u);
         self.next += 1;
-        put(self.step, map, value);
     }
 }
 
@@ -120,6 +154,17 @@ fn put(step: &EntityStep, target: &mut Object, value: Option<Data>) {
             target.insert(key.as_str(), value.unwrap_or(Data::Null));
         }
         (None, Some(Data::Object(source))) => overlay(target, source),
+        (None, _) => {}
+    }
+}
+
+/// [`put`] from a borrowed result: what the object takes of it is cloned.
+fn put_ref(step: &EntityStep, target: &mut Object, value: Option<&Data>) {
+    match (&step.placement, value) {
+        (Some(key), value) => {
+            target.insert(key.as_str(), value.cloned().unwrap_or(Data::Null));
+        }
+        (None, Some(Data::Object(source))) => overlay_ref(target, source),
         (None, _) => {}
     }
 }
@@ -176,5 +221,26 @@ pub(crate) fn overlay_value(existing: &mut Data, value: Data) {
             }
         }
         (existing, value) => *existing = value,
+    }
+}
+
+/// [`overlay`] from a borrowed `source`.
+fn overlay_ref(target: &mut Object, source: &Object) {
+    target.merge_members_from(source, overlay_value_ref);
+}
+
+/// [`overlay_value`] from a borrowed `value`.
+fn overlay_value_ref(existing: &mut Data, value: &Data) {
+    match (existing, value) {
+        (Data::Object(t), Data::Object(s)) => overlay_ref(t, s),
+        (Data::List(t), Data::List(s)) if t.len() == s.len() => {
+            for (t, s) in t.iter_mut().zip(s) {
+                match (t, s) {
+                    (Data::Object(t), Data::Object(s)) => overlay_ref(t, s),
+                    (t, s) => *t = s.clone(),
+                }
+            }
+        }
+        (existing, value) => *existing = value.clone(),
     }
 }
