@@ -165,6 +165,10 @@ struct Kept {
     bytes: usize,
     /// The most bytes kept: a grouping that would pass it is used, not kept.
     budget: usize,
+    /// Whether a grouping was not kept for the budget: from then on none is. (A key holds the
+    /// address of its parent grouping's fields: a grouping kept under a parent that was not
+    /// could later be found for another grouping allocated where that parent was.)
+    full: bool,
 }
 
 /// Bytes of kept groupings an operation may hold per byte of its text: what its weight in the
@@ -524,7 +528,9 @@ impl<'a> Shaper<'a> {
                             Some(other) => other.clone(),
                             None => {
                                 let bytes = grouping_bytes(&fields);
-                                if kept.bytes + bytes <= kept.budget {
+                                if kept.full || kept.bytes + bytes > kept.budget {
+                                    kept.full = true;
+                                } else {
                                     kept.bytes += bytes;
                                     kept.map.insert(group_key, fields.clone());
                                 }
