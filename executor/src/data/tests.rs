@@ -239,3 +239,47 @@ fn written_strings_and_numbers_are_what_serde_json_writes() {
         assert_eq!(out, serde_json::to_vec(&number).unwrap(), "{number}");
     }
 }
+
+#[test]
+fn merging_from_a_borrowed_object_gives_what_merging_its_clone_gives() {
+    let targets = [
+        r#"{}"#,
+        r#"{"a":"1","b":{"x":1}}"#,
+        r#"{"__typename":"P","upc":"1","b":{"x":1,"y":[{"p":1},{"p":2}]}}"#,
+        r#"{"c":null}"#,
+    ];
+    let sources = [
+        r#"{}"#,
+        r#"{"a":"2","c":[1,2],"d":{"deep":{"er":true}}}"#,
+        r#"{"b":{"y":[{"q":1},{"q":2}],"z":"long string of more than twenty-four bytes"},"e":1.5}"#,
+        r#"{"b":{"y":[{"q":1}]},"upc":"1"}"#,
+    ];
+    // The overlay of the stitched schema: objects member by member, anything else replaced.
+    fn owned(existing: &mut Data, new: Data) {
+        match (existing, new) {
+            (Data::Object(t), Data::Object(s)) => t.merge_members(s, owned),
+            (existing, new) => *existing = new,
+        }
+    }
+    fn borrowed(existing: &mut Data, new: &Data) {
+        match (existing, new) {
+            (Data::Object(t), Data::Object(s)) => t.merge_members_from(s, borrowed),
+            (existing, new) => *existing = new.clone(),
+        }
+    }
+    for target in targets {
+        for source in sources {
+            let object = |json: &str| match Data::from_slice(json.as_bytes()).unwrap() {
+                Data::Object(object) => object,
+                other => panic!("{other:?}"),
+            };
+            let mut by_value = object(target);
+            by_value.merge_members(object(source), owned);
+            let mut by_reference = object(target);
+            let shared = object(source);
+            by_reference.merge_members_from(&shared, borrowed);
+            assert_eq!(by_reference, by_value, "{target} with {source}");
+            assert_eq!(shared, object(source), "the source is left as it was");
+        }
+    }
+}
