@@ -69,7 +69,8 @@ const VALIDATED_BASE_BYTES: usize = 2048;
 
 impl Prepared {
     /// An estimate of the memory this prepared operation holds, in bytes: its validated
-    /// document (by its text's length), and its plan's steps with the documents they send
+    /// document and the field groupings its responses may keep (both by its text's length:
+    /// the groupings' budget is counted whole), and its plan's steps with the documents they send
     /// (text only: a step's document is never parsed back), counting one document per entity
     /// step (the shape almost every execution uses). The plan cache is bounded by it.
     pub fn weight(&self) -> usize {
