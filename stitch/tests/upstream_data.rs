@@ -136,3 +136,53 @@ async fn serialized_data_equals_the_serialized_tree() {
         );
     }
 }
+
+/// Objects of many types under one abstract field: each type is a grouping of the client's
+/// fields of its own, more than a short operation keeps with it (its budget is counted by
+/// its text's length). The answers are right every time, the first and the later ones,
+/// whichever groupings were kept and whichever were built for the response.
+#[tokio::test]
+async fn many_object_types_under_one_field_are_shaped_right_past_the_kept_groupings_budget() {
+    let types: Vec<String> = (0..12).map(|i| format!("T{i}")).collect();
+    let sdl = format!(
+        "interface Node {{ id: ID! }} type Query {{ nodes: [Node!]! }} {}",
+        types
+            .iter()
+            .map(|t| format!("type {t} implements Node {{ id: ID! }}"))
+            .collect::<String>()
+    );
+    let nodes: Vec<Value> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"__typename": t, "id": i.to_string()}))
+        .collect();
+    let gateway = Stitcher::new()
+        .subschema(
+            SubschemaConfig::from_sdl("fixed", &sdl, fixed(json!({ "nodes": nodes }))).unwrap(),
+        )
+        .build()
+        .unwrap();
+    let expected: Vec<Value> = (0..12).map(|i| json!({"id": i.to_string()})).collect();
+    let typed: Vec<Value> = types
+        .iter()
+        .enumerate()
+        .map(|(i, t)| json!({"id": i.to_string(), "__typename": t}))
+        .collect();
+    for _ in 0..3 {
+        let result = run(&gateway, "{ nodes { id } }", json!({})).await;
+        assert_eq!(result, json!({ "data": { "nodes": expected } }));
+        let result = run(&gateway, "{ nodes { id __typename } }", json!({})).await;
+        assert_eq!(result, json!({ "data": { "nodes": typed } }));
+    }
+    let answers = futures::future::join_all(
+        (0..8).map(|_| run(&gateway, "{ nodes { __typename id } }", json!({}))),
+    )
+    .await;
+    for answer in answers {
+        let nodes = answer["data"]["nodes"].as_array().unwrap().clone();
+        assert_eq!(nodes.len(), 12, "{answer}");
+        for (i, node) in nodes.iter().enumerate() {
+            assert_eq!(node, &json!({"__typename": types[i], "id": i.to_string()}));
+        }
+    }
+}
