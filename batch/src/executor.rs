@@ -114,7 +114,7 @@ impl<E: Executor> BatchingExecutor<E> {
         Self {
             shared: Arc::new(Shared {
                 inner,
-                queues: Mutex::new(HashMap::new()),
+                queues: Mutex::new(HashMap::default()),
                 next_id: AtomicU64::new(0),
                 prefixes: PrefixCache::default(),
                 batch_sizes: {
@@ -258,15 +258,37 @@ impl<E: Executor> Drop for Window<E> {
         };
         match tokio::runtime::Handle::try_current() {
             Ok(runtime) => {
-                // In the span of the request that opened the batch (its trace continues).
-                runtime.spawn(tracing::Instrument::instrument(
-                    self.shared.clone().run_batch(self.key.0, pending),
-                    tracing::Span::current(),
-                ));
+                spawn_in_span(&runtime, self.shared.clone().run_batch(self.key.0, pending));
             }
             // Outside a runtime nothing can run: dropping the replies tells every waiter.
             Err(_) => drop(pending),
         }
+    }
+}
+
+/// Spawns a batch's task, in the span of the request that opened the batch (its trace
+/// continues there) where something inside the task could record under that span: a
+/// subscriber that wants the HTTP client's spans (target `quilt::trace`, the span export), or
+/// events below INFO (libraries' debug output). Otherwise the task runs in no span: nothing in
+/// it logs at INFO or above (its failures are returned to the request, which logs them in its
+/// own span), the trace context it sends travels in the request, and entering the request's
+/// span at every poll of every batch's task was about 1 % of a heavy answer's instructions.
+fn spawn_in_span<F>(runtime: &tokio::runtime::Handle, task: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let recorded = tracing::span_enabled!(target: "quilt::trace", tracing::Level::INFO)
+        || tracing::level_filters::LevelFilter::current()
+            > tracing::level_filters::LevelFilter::INFO;
+    let span = if recorded {
+        tracing::Span::current()
+    } else {
+        tracing::Span::none()
+    };
+    if span.is_none() {
+        runtime.spawn(task);
+    } else {
+        runtime.spawn(tracing::Instrument::instrument(task, span));
     }
 }
 
@@ -296,7 +318,10 @@ impl Group {
 struct Shared<E> {
     inner: E,
     options: BatchOptions,
-    queues: Mutex<HashMap<QueueKey, Queue>>,
+    /// Open batches by key (foldhash, seeded per map: a key holds header values clients
+    /// choose, so SipHash's strength is not needed but a fixed-seed hash would be guessable;
+    /// SipHash over the key was about 1 % of a heavy answer's instructions).
+    queues: Mutex<HashMap<QueueKey, Queue, foldhash::fast::RandomState>>,
     next_id: AtomicU64,
     /// Documents renamed for their positions in merged operations.
     prefixes: PrefixCache,
@@ -328,19 +353,19 @@ impl<E: Executor> Shared<E> {
                 if open.get().pending.len() >= max {
                     let full = open.remove().pending;
                     drop(queues);
-                    tokio::spawn(tracing::Instrument::instrument(
+                    spawn_in_span(
+                        &tokio::runtime::Handle::current(),
                         this.clone().run_batch(kind, full),
-                        tracing::Span::current(),
-                    ));
+                    );
                 }
                 None
             }
             Entry::Vacant(_) if max <= 1 => {
                 drop(queues);
-                tokio::spawn(tracing::Instrument::instrument(
+                spawn_in_span(
+                    &tokio::runtime::Handle::current(),
                     this.clone().run_batch(kind, vec![pending]),
-                    tracing::Span::current(),
-                ));
+                );
                 None
             }
             Entry::Vacant(vacant) => {

@@ -34,8 +34,8 @@ mod write;
 pub(crate) use self::object::LINEAR_DUPLICATE_CHECK;
 pub use self::object::Object;
 pub(crate) use self::object::{key_eq, put_member};
+pub(crate) use self::write::{any_special, special, special_bytes, word};
 pub use self::write::{needs_escape, write_number, write_str};
-pub(crate) use self::write::{special, special_bytes, word};
 
 use serde_json::Number;
 

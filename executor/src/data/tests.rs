@@ -207,6 +207,29 @@ fn needs_escape_finds_every_special_byte_at_every_position() {
 }
 
 #[test]
+fn every_byte_value_needs_escaping_exactly_where_serde_json_escapes_it() {
+    for b in 0..=255u8 {
+        let escaped = serde_json::to_vec(&String::from_utf8_lossy(&[b])).unwrap_or_default();
+        let serde_escapes = b < 0x80 && escaped.len() > 3;
+        // Every way a string is checked: byte by byte, two blocks of 16, blocks of 32 and the
+        // last block.
+        for len in [1, 15, 16, 17, 32, 33, 64, 70] {
+            for at in [0, len / 2, len - 1] {
+                let mut bytes = vec![b'a'; len];
+                bytes[at] = b;
+                let needs = needs_escape(&bytes);
+                if b < 0x80 {
+                    assert_eq!(needs, serde_escapes, "{b:#x} at {at} of {len}");
+                } else {
+                    // Bytes of multi-byte characters are never escaped.
+                    assert!(!needs, "{b:#x} at {at} of {len}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
 fn written_strings_and_numbers_are_what_serde_json_writes() {
     for text in [
         "",
