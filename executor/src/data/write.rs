@@ -79,13 +79,18 @@ pub(crate) fn special(b: u8) -> bool {
     b < 0x20 || b == b'"' || b == b'\\'
 }
 
-/// Whether a JSON string needs escapes: a quote, a backslash or a control character. Up to 15
-/// bytes are checked byte by byte, up to 32 as two (overlapping) blocks of 16, longer strings
-/// 32 bytes at a step and their last 32 bytes as one block (see [`any_special`]).
+/// Whether a JSON string needs escapes: a quote, a backslash or a control character. Up to 7
+/// bytes are checked byte by byte, up to 15 as two (overlapping) words, up to 32 as two
+/// (overlapping) blocks of 16, longer strings 32 bytes at a step and their last 32 bytes as one
+/// block (see [`any_special`]).
 pub fn needs_escape(bytes: &[u8]) -> bool {
     let n = bytes.len();
     match n {
-        0..=15 => bytes.iter().any(|&b| special(b)),
+        0..=7 => bytes.iter().any(|&b| special(b)),
+        8..=15 => {
+            let at = |i| word(bytes, i).map_or(0, special_bytes);
+            at(0) | at(n - 8) != 0
+        }
         16..=32 => block_special::<16>(bytes, 0) | block_special::<16>(bytes, n - 16),
         _ => {
             let (blocks, rest) = bytes.as_chunks::<32>();
