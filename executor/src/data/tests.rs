@@ -211,9 +211,9 @@ fn every_byte_value_needs_escaping_exactly_where_serde_json_escapes_it() {
     for b in 0..=255u8 {
         let escaped = serde_json::to_vec(&String::from_utf8_lossy(&[b])).unwrap_or_default();
         let serde_escapes = b < 0x80 && escaped.len() > 3;
-        // Every way a string is checked: byte by byte, two blocks of 16, blocks of 32 and the
-        // last block.
-        for len in [1, 15, 16, 17, 32, 33, 64, 70] {
+        // Every way a string is checked: byte by byte (1), two words (8, 15), two blocks of 16
+        // (16, 17, 32), blocks of 32 and the last block (33, 64, 70).
+        for len in [1, 8, 15, 16, 17, 32, 33, 64, 70] {
             for at in [0, len / 2, len - 1] {
                 let mut bytes = vec![b'a'; len];
                 bytes[at] = b;
