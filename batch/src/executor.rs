@@ -269,10 +269,12 @@ impl<E: Executor> Drop for Window<E> {
 /// Spawns a batch's task, in the span of the request that opened the batch (its trace
 /// continues there) where something inside the task could record under that span: a
 /// subscriber that wants the HTTP client's spans (target `quilt::trace`, the span export), or
-/// events below INFO (libraries' debug output). Otherwise the task runs in no span: nothing in
-/// it logs at INFO or above (its failures are returned to the request, which logs them in its
-/// own span), the trace context it sends travels in the request, and entering the request's
-/// span at every poll of every batch's task was about 1 % of a heavy answer's instructions.
+/// events below INFO (libraries' debug output). Otherwise the task runs in no span: its
+/// failures are returned to the requests, which log them with their request ids, the trace
+/// context it sends travels in the request, and entering the request's span at every poll of
+/// every batch's task was about 1 % of a heavy answer's instructions. (The one event at INFO
+/// or above that can happen inside it, a document the gateway printed that does not parse, is
+/// a bug report that carries its own errors; it is logged without the request's span.)
 fn spawn_in_span<F>(runtime: &tokio::runtime::Handle, task: F)
 where
     F: Future<Output = ()> + Send + 'static,
