@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
-# Instructions the gateway executes per answer, counted by valgrind (cachegrind without cache
-# simulation): deterministic to about a percent where CPU time on a shared machine moves by
-# ±15 % from run to run, so small costs (a metrics recorder, trace propagation) can be told
-# apart from noise. Each variant runs twice under valgrind, answering N1 and then N2 queries
-# one after another; (instructions(N2) - instructions(N1)) / (N2 - N1) is the cost of one
-# answer without the start-up (loading the schemas) and the shutdown.
+# Instructions the gateway executes per answer, counted by valgrind's callgrind: deterministic
+# to about a percent where CPU time on a shared machine moves by ±15 % from run to run, so small
+# costs (a metrics recorder, trace propagation) can be told apart from noise. Each variant runs
+# once under valgrind with instrumentation off: it answers N1 queries one after another (warm-up:
+# connections, caches), then instrumentation is switched on (`callgrind_control -i on`) for
+# N2 - N1 more, and the count of that window is divided by N2 - N1. Start-up (loading the
+# schemas) and shutdown are outside the window, so their variation does not enter the figure.
 #
 # usage: bench/instructions.sh [--scenario heavy|simple] [--n1 20] [--n2 120]
 #                              LABEL=COMMAND [LABEL=COMMAND ...]
@@ -59,36 +60,47 @@ for name in accounts inventory products reviews; do
 done
 
 URL=http://127.0.0.1:$GATEWAY_PORT/graphql
-# instructions LABEL N COMMAND...: the gateway's instruction count when it answers N queries.
+# queries LABEL N: N heavy (or simple) queries, one after another.
+queries() {
+  local label=$1
+  for _ in $(seq "$2"); do
+    curl -fsS -o "$WORK/answer.json" -H 'content-type: application/json' --data-binary "$BODY" "$URL" \
+      || { echo "$label: a request failed" >&2; return 1; }
+  done
+}
+# instructions LABEL COMMAND...: the gateway's instruction count while it answers N2 - N1 queries
+# after N1 uninstrumented ones.
 instructions() {
-  local label=$1 n=$2; shift 2
-  local out=$WORK/$label-$n.cg
-  valgrind --tool=cachegrind --cache-sim=no --cachegrind-out-file="$out" \
+  local label=$1; shift
+  local out=$WORK/$label.cg
+  valgrind --tool=callgrind --instr-atstart=no --callgrind-out-file="$out" \
     "$@" "${SUBSCHEMAS[@]}" --no-dedup --no-upstream-dedup --listen "127.0.0.1:$GATEWAY_PORT" \
-    >"$WORK/$label-$n.out" 2>"$WORK/$label-$n.err" &
+    >"$WORK/$label.out" 2>"$WORK/$label.err" &
   local pid=$!
   for _ in $(seq 1200); do
     curl -fs -o /dev/null -H 'content-type: application/json' -d '{"query":"{__typename}"}' "$URL" && break
-    kill -0 "$pid" 2>/dev/null || { tail -20 "$WORK/$label-$n.err" >&2; return 1; }
+    kill -0 "$pid" 2>/dev/null || { tail -20 "$WORK/$label.err" >&2; return 1; }
     sleep 0.1
   done
-  for _ in $(seq "$n"); do
-    curl -fsS -o "$WORK/answer.json" -H 'content-type: application/json' --data-binary "$BODY" "$URL" \
-      || { echo "$label: a request failed" >&2; kill "$pid"; return 1; }
-  done
-  grep -q '"errors"' "$WORK/answer.json" && { echo "$label answered with errors:" >&2; head -c 400 "$WORK/answer.json" >&2; return 1; }
+  queries "$label" "$N1" || { kill "$pid"; return 1; }
+  callgrind_control -i on "$pid" >/dev/null 2>&1
+  queries "$label" $((N2 - N1)) || { kill "$pid"; return 1; }
+  callgrind_control -d "$pid" >/dev/null 2>&1
+  callgrind_control -i off "$pid" >/dev/null 2>&1
+  grep -q '"errors"' "$WORK/answer.json" && { echo "$label answered with errors:" >&2; head -c 400 "$WORK/answer.json" >&2; kill "$pid"; return 1; }
   kill -TERM "$pid"
   wait "$pid" || true
-  sed -n 's/^summary: //p' "$out"
+  # The dump of the window (`$out.1`; `$out` itself is the final dump, after instrumentation was
+  # switched off again).
+  sed -n 's/^summary: //p' "$out.1"
 }
 
-printf '%-24s %14s %14s %16s\n' variant "instr N1=$N1" "instr N2=$N2" "instr per answer"
+printf '%-24s %22s %16s\n' variant "instr N1..N2=$N1..$N2" "instr per answer"
 for variant in "${VARIANTS[@]}"; do
   label=${variant%%=*}
   # shellcheck disable=SC2206 # the command is a list of words
   command=(${variant#*=})
-  a=$(instructions "$label" "$N1" "${command[@]}")
-  b=$(instructions "$label" "$N2" "${command[@]}")
-  printf '%-24s %14s %14s %16d\n' "$label" "$a" "$b" $(( (b - a) / (N2 - N1) ))
+  total=$(instructions "$label" "${command[@]}")
+  printf '%-24s %22s %16d\n' "$label" "$total" $(( total / (N2 - N1) ))
 done
 echo "($SCENARIO query, one answer at a time, every deduplication off; valgrind $(valgrind --version); logs in $WORK)"

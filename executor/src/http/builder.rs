@@ -238,14 +238,18 @@ impl HttpExecutorBuilder {
                 url.scheme()
             )));
         }
-        let client = match self.client {
-            Some(client) => client,
-            None => reqwest::Client::builder()
-                .tcp_nodelay(true)
-                .connect_timeout(self.options.timeout)
-                .build()
-                .map_err(|e| invalid(format!("could not build the HTTP client: {e}")))?,
+        let (client, direct) = match self.client {
+            Some(client) => (client, None),
+            None => (
+                reqwest::Client::builder()
+                    .tcp_nodelay(true)
+                    .connect_timeout(self.options.timeout)
+                    .build()
+                    .map_err(|e| invalid(format!("could not build the HTTP client: {e}")))?,
+                super::direct::client(self.options.timeout),
+            ),
         };
+        let endpoint_uri = super::direct::uri(&url);
         Ok(HttpExecutor {
             shared: Arc::new(Shared {
                 endpoint_str: Arc::from(self.endpoint.as_str()),
@@ -253,6 +257,8 @@ impl HttpExecutorBuilder {
                 endpoint: url,
                 options: self.options,
                 client,
+                direct,
+                endpoint_uri,
                 coalescer: Coalescer::new(self.metrics_label.as_ref()),
             }),
         })

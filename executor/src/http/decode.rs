@@ -9,7 +9,10 @@
 //! - A 2xx status with a body that is not a GraphQL response is [`ExecutorError::Decode`].
 
 use bytes::{Bytes, BytesMut};
-use http::header::CONTENT_TYPE;
+use futures::{StreamExt, TryStreamExt};
+use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http_body::Body;
+use http_body_util::{BodyDataStream, BodyExt};
 
 use super::{multipart, sse};
 use crate::error::ExecutorError;
@@ -22,41 +25,66 @@ const PRESIZE_MAX: usize = 8 << 20;
 /// The longest body excerpt kept in [`ExecutorError::HttpStatus`].
 const EXCERPT_LEN: usize = 512;
 
+/// A failure of the transport under a body.
+pub(super) type BodyError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A response body as the SSE and multipart readers take it: its chunks as they arrive.
+pub(super) type ChunkStream = futures::stream::BoxStream<'static, Result<Bytes, BodyError>>;
+
 /// Turns a response into a [`Response`]: a whole result read within the caller's deadline, or a
 /// stream that reads on as the consumer polls. With `tree`, a whole result's data is parsed
 /// into [`ExecutionResult::data_tree`] (streams keep `data`).
-pub(super) async fn decode(
-    mut response: reqwest::Response,
+///
+/// The body is any HTTP body: reqwest's, or hyper's for requests sent without reqwest (see
+/// [`super::direct`]).
+pub(super) async fn decode<B>(
+    response: http::Response<B>,
     endpoint: &str,
     limit: usize,
     tree: bool,
-) -> Result<Response, ExecutorError> {
-    let status = response.status();
-    let content_type_value = response.headers().get(CONTENT_TYPE).cloned();
-    let content_type = content_type_value
-        .as_ref()
+) -> Result<Response, ExecutorError>
+where
+    B: Body<Data = Bytes> + Send + Unpin + 'static,
+    B::Error: Into<BodyError>,
+{
+    let (parts, mut body) = response.into_parts();
+    let status = parts.status;
+    let content_type = parts
+        .headers
+        .get(CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("");
     let mime = content_type.split(';').next().unwrap_or("").trim();
 
     if status.is_server_error() {
-        return Err(status_error(response, endpoint).await);
+        return Err(status_error(status.as_u16(), body, endpoint).await);
     }
     if status.is_success() {
         if mime.eq_ignore_ascii_case("text/event-stream") {
             return Ok(Response::Stream(sse::result_stream(
-                response, endpoint, limit,
+                chunks(body),
+                endpoint,
+                limit,
             )));
         }
         if mime.eq_ignore_ascii_case("multipart/mixed") {
             let boundary = multipart::boundary(content_type);
             return Ok(Response::Stream(multipart::result_stream(
-                response, boundary, endpoint, limit,
+                chunks(body),
+                boundary,
+                endpoint,
+                limit,
             )));
         }
     }
 
-    let body = read_limited(&mut response, endpoint, limit).await?;
+    let announced = body.size_hint().exact().or_else(|| {
+        parts
+            .headers
+            .get(CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse().ok())
+    });
+    let body = read_limited(&mut body, announced, endpoint, limit).await?;
     let parsed = if tree {
         ExecutionResult::from_slice_tree(&body)
     } else {
@@ -87,18 +115,31 @@ pub(super) async fn decode(
     }
 }
 
-/// Reads the whole body, failing as soon as it grows past `limit` (or announces a larger
-/// `content-length`). A body in one chunk is returned without a copy.
-pub(super) async fn read_limited(
-    response: &mut reqwest::Response,
+/// The chunks of `body` as a stream (its trailers left out).
+fn chunks<B>(body: B) -> ChunkStream
+where
+    B: Body<Data = Bytes> + Send + 'static,
+    B::Error: Into<BodyError>,
+{
+    BodyDataStream::new(body).map_err(Into::into).boxed()
+}
+
+/// Reads the whole body, failing as soon as it grows past `limit` (or `announced`, its
+/// `content-length`, is larger). A body in one chunk is returned without a copy.
+async fn read_limited<B>(
+    response: &mut B,
+    announced: Option<u64>,
     endpoint: &str,
     limit: usize,
-) -> Result<Bytes, ExecutorError> {
+) -> Result<Bytes, ExecutorError>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BodyError>,
+{
     let too_large = || ExecutorError::ResponseTooLarge {
         endpoint: endpoint.to_owned(),
         limit,
     };
-    let announced = response.content_length();
     if announced.is_some_and(|length| length > limit as u64) {
         return Err(too_large());
     }
@@ -128,19 +169,31 @@ pub(super) async fn read_limited(
     }
 }
 
-async fn next_chunk(
-    response: &mut reqwest::Response,
-    endpoint: &str,
-) -> Result<Option<Bytes>, ExecutorError> {
-    response
-        .chunk()
-        .await
-        .map_err(|error| body_error(endpoint, &error))
+/// The next chunk of data of `body` (trailers are skipped), `None` at its end.
+async fn next_chunk<B>(body: &mut B, endpoint: &str) -> Result<Option<Bytes>, ExecutorError>
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BodyError>,
+{
+    loop {
+        match body.frame().await {
+            None => return Ok(None),
+            Some(Ok(frame)) => {
+                if let Ok(data) = frame.into_data() {
+                    return Ok(Some(data));
+                }
+            }
+            Some(Err(error)) => return Err(body_error(endpoint, &*error.into())),
+        }
+    }
 }
 
 /// A failure while reading a body: the connection broke (or the body was malformed at the
 /// HTTP level).
-pub(super) fn body_error(endpoint: &str, error: &reqwest::Error) -> ExecutorError {
+pub(super) fn body_error(
+    endpoint: &str,
+    error: &(dyn std::error::Error + 'static),
+) -> ExecutorError {
     ExecutorError::Closed {
         endpoint: endpoint.to_owned(),
         code: None,
@@ -164,11 +217,14 @@ pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// [`ExecutorError::HttpStatus`] with the first bytes of the body (read with a small bound).
-async fn status_error(mut response: reqwest::Response, endpoint: &str) -> ExecutorError {
-    let status = response.status().as_u16();
+async fn status_error<B>(status: u16, mut response: B, endpoint: &str) -> ExecutorError
+where
+    B: Body<Data = Bytes> + Unpin,
+    B::Error: Into<BodyError>,
+{
     let mut body = Vec::new();
     while body.len() < EXCERPT_LEN {
-        match response.chunk().await {
+        match next_chunk(&mut response, endpoint).await {
             Ok(Some(chunk)) => body.extend_from_slice(&chunk),
             _ => break,
         }

@@ -28,11 +28,16 @@
 //!   extensions.
 //! - The timeout of one attempt is the executor's, or a [`RequestTimeout`] found in the
 //!   request's [`Context`](crate::Context).
+//! - JSON requests and GETs to an `http://` endpoint go on hyper's pooled HTTP/1.1 client
+//!   directly; everything else (TLS, uploads, credentials in the URL, a proxy named by the
+//!   environment, an executor given its own [`reqwest::Client`]) goes through reqwest, which
+//!   also follows redirects for both. The bytes on the wire and the errors are the same.
 
 mod builder;
 mod coalesce;
 mod deadline;
 mod decode;
+mod direct;
 mod encode;
 pub(crate) use encode::request_json;
 mod multipart;
@@ -91,6 +96,12 @@ struct Shared {
     endpoint_url: Arc<str>,
     options: Options,
     client: reqwest::Client,
+    /// The client for plain `http://` JSON requests, where it sends what `client` would
+    /// ([`direct`]); `None` for a given reqwest client or where a proxy is configured.
+    direct: Option<direct::DirectClient>,
+    /// `endpoint` as an [`http::Uri`] for `direct`, when it is an `http://` URL without
+    /// credentials.
+    endpoint_uri: Option<http::Uri>,
     coalescer: Coalescer,
 }
 

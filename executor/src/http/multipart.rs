@@ -7,11 +7,11 @@
 //! (as Apollo-style servers do), so events are not held back until the next one arrives.
 
 use bytes::Bytes;
-use futures::stream::{BoxStream, StreamExt};
+use futures::stream::StreamExt;
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::decode::{body_error, excerpt};
+use super::decode::{ChunkStream, body_error, excerpt};
 use crate::error::ExecutorError;
 use crate::executor::ResultStream;
 use crate::result::ExecutionResult;
@@ -254,7 +254,7 @@ fn find_delimiter(haystack: &[u8], delimiter: &[u8]) -> Option<usize> {
 }
 
 struct State {
-    body: BoxStream<'static, reqwest::Result<Bytes>>,
+    body: ChunkStream,
     parser: MultipartParser,
     endpoint: String,
     boundary: String,
@@ -290,7 +290,7 @@ impl State {
             }
             match self.body.next().await {
                 Some(Ok(chunk)) => self.parser.feed(&chunk),
-                Some(Err(error)) => return Some(Err(body_error(&self.endpoint, &error))),
+                Some(Err(error)) => return Some(Err(body_error(&self.endpoint, &*error))),
                 None if !self.parser.saw_delimiter() => {
                     return Some(Err(self.protocol(format!(
                         "the multipart body holds no part delimited by its boundary `{}`",
@@ -391,13 +391,13 @@ fn messages(errors: Option<&Value>) -> String {
 /// The results of a `multipart/mixed` response. The stream ends after the closing delimiter or
 /// a result with `hasNext: false`; an error is the last item; dropping it drops the connection.
 pub(super) fn result_stream(
-    response: reqwest::Response,
+    body: ChunkStream,
     boundary: String,
     endpoint: &str,
     limit: usize,
 ) -> ResultStream {
     let state = State {
-        body: response.bytes_stream().boxed(),
+        body,
         parser: MultipartParser::new(&boundary, limit),
         endpoint: endpoint.to_owned(),
         boundary,

@@ -10,10 +10,10 @@ use serde_json::Value;
 use url::Url;
 
 use super::coalesce::WireKey;
-use super::deadline;
 use super::decode::{decode, error_chain};
 use super::encode::{self, Payload, Target};
 use super::{HttpMethod, RequestTimeout, Shared, SubscriptionProtocol};
+use super::{deadline, direct};
 use crate::document::OperationType;
 use crate::error::ExecutorError;
 use crate::executor::{Response, first_result};
@@ -348,6 +348,47 @@ async fn send_target(
     outgoing: &Outgoing,
     target: &Target,
 ) -> Result<Response, ExecutorError> {
+    // A span per request on the wire, for traces (nothing unless a subscriber wants it).
+    let span = tracing::info_span!(
+        target: "quilt::trace",
+        "http.client",
+        otel.kind = "client",
+        http.request.method = %outgoing.method,
+        url.full = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
+    );
+    if !span.is_disabled() {
+        span.record("url.full", redacted(&target.url).as_str());
+    }
+    let limit = shared.options.max_response_size;
+    if let Some(direct) = &shared.direct
+        && let Payload::None | Payload::Json(_) = &target.payload
+        && let Some(uri) = direct_uri(shared, &target.url)
+    {
+        let body = match &target.payload {
+            Payload::Json(body) => body.clone(),
+            _ => bytes::Bytes::new(),
+        };
+        let mut request = http::Request::new(http_body_util::Full::new(body));
+        *request.method_mut() = outgoing.method.clone();
+        *request.uri_mut() = uri;
+        *request.headers_mut() = outgoing.headers.clone();
+        if let Some(trace) = &outgoing.trace {
+            trace.write_headers(request.headers_mut());
+        }
+        let response = tracing::Instrument::instrument(direct.request(request), span.clone())
+            .await
+            .map_err(|error| direct::send_error(&outgoing.endpoint, outgoing.timeout, error))?;
+        span.record(
+            "http.response.status_code",
+            i64::from(response.status().as_u16()),
+        );
+        if !is_followed_redirect(&response) {
+            return decode(response, &outgoing.endpoint, limit, outgoing.tree).await;
+        }
+        // reqwest follows redirects: the request goes again through it.
+    }
+
     let send_error = |error| send_error(&outgoing.endpoint, outgoing.timeout, error);
     // Credentials in the URL become basic auth through a `RequestBuilder` only.
     let userinfo = !target.url.username().is_empty() || target.url.password().is_some();
@@ -390,18 +431,6 @@ async fn send_target(
             builder.build().map_err(send_error)?
         }
     };
-    // A span per request on the wire, for traces (nothing unless a subscriber wants it).
-    let span = tracing::info_span!(
-        target: "quilt::trace",
-        "http.client",
-        otel.kind = "client",
-        http.request.method = %outgoing.method,
-        url.full = tracing::field::Empty,
-        http.response.status_code = tracing::field::Empty,
-    );
-    if !span.is_disabled() {
-        span.record("url.full", redacted(&target.url).as_str());
-    }
     let response = tracing::Instrument::instrument(shared.client.execute(request), span.clone())
         .await
         .map_err(send_error)?;
@@ -410,12 +439,28 @@ async fn send_target(
         i64::from(response.status().as_u16()),
     );
     decode(
-        response,
+        http::Response::from(response),
         &outgoing.endpoint,
-        shared.options.max_response_size,
+        limit,
         outgoing.tree,
     )
     .await
+}
+
+/// The URI to send `url` to without reqwest ([`direct`]), when it can be: an `http://` URL
+/// without credentials (the endpoint's is made once).
+fn direct_uri(shared: &Shared, url: &Url) -> Option<http::Uri> {
+    if url.as_str() == shared.endpoint.as_str() {
+        shared.endpoint_uri.clone()
+    } else {
+        direct::uri(url)
+    }
+}
+
+/// Whether reqwest would follow this response: a 301, 302, 303, 307 or 308 with a `location`.
+fn is_followed_redirect<B>(response: &http::Response<B>) -> bool {
+    matches!(response.status().as_u16(), 301 | 302 | 303 | 307 | 308)
+        && response.headers().contains_key(http::header::LOCATION)
 }
 
 /// Whether the service asks for the full query (APQ).

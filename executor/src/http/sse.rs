@@ -7,9 +7,9 @@
 //! line that is not a result an [`ExecutorError::Decode`]. No line or event may exceed the size
 //! limit, so a peer cannot make the parser buffer without bound.
 
-use futures::stream::{BoxStream, StreamExt};
+use futures::stream::StreamExt;
 
-use super::decode::{body_error, excerpt};
+use super::decode::{ChunkStream, body_error, excerpt};
 use crate::error::ExecutorError;
 use crate::executor::ResultStream;
 use crate::result::ExecutionResult;
@@ -162,7 +162,7 @@ impl SseParser {
 }
 
 struct State {
-    body: BoxStream<'static, reqwest::Result<bytes::Bytes>>,
+    body: ChunkStream,
     parser: SseParser,
     endpoint: String,
     limit: usize,
@@ -187,7 +187,7 @@ impl State {
             }
             match self.body.next().await {
                 Some(Ok(chunk)) => self.parser.feed(&chunk),
-                Some(Err(error)) => return Some(Err(body_error(&self.endpoint, &error))),
+                Some(Err(error)) => return Some(Err(body_error(&self.endpoint, &*error))),
                 None => {
                     return Some(Err(ExecutorError::Closed {
                         endpoint: self.endpoint.clone(),
@@ -237,13 +237,9 @@ impl State {
 
 /// The results of an SSE response; an error is the last item, `complete` ends the stream, and
 /// dropping the stream drops the connection.
-pub(super) fn result_stream(
-    response: reqwest::Response,
-    endpoint: &str,
-    limit: usize,
-) -> ResultStream {
+pub(super) fn result_stream(body: ChunkStream, endpoint: &str, limit: usize) -> ResultStream {
     let state = State {
-        body: response.bytes_stream().boxed(),
+        body,
         parser: SseParser::new(limit),
         endpoint: endpoint.to_owned(),
         limit,
