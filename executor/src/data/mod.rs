@@ -35,7 +35,7 @@ pub(crate) use self::object::LINEAR_DUPLICATE_CHECK;
 pub use self::object::Object;
 pub(crate) use self::object::{key_eq, put_member};
 pub(crate) use self::write::{any_special, special, special_bytes, word};
-pub use self::write::{extend_short, needs_escape, write_number, write_str};
+pub use self::write::{needs_escape, write_number, write_str};
 
 use serde_json::Number;
 

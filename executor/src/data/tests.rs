@@ -207,23 +207,6 @@ fn needs_escape_finds_every_special_byte_at_every_position() {
 }
 
 #[test]
-fn short_copies_append_exactly_the_bytes_at_every_length_and_offset() {
-    // Every length on both sides of each copy width (4, 8, 16, 32), after 0 to 40 bytes
-    // already written (so the copies end at every alignment), with distinct bytes so that a
-    // copy from the wrong place shows.
-    let source: Vec<u8> = (1..=80).collect();
-    for before in 0..=40 {
-        for n in 0..=70 {
-            let mut out: Vec<u8> = (200..200 + before as u8).collect();
-            let mut expected = out.clone();
-            super::extend_short(&mut out, &source[5..5 + n]);
-            expected.extend_from_slice(&source[5..5 + n]);
-            assert_eq!(out, expected, "{before} + {n}");
-        }
-    }
-}
-
-#[test]
 fn every_byte_value_needs_escaping_exactly_where_serde_json_escapes_it() {
     for b in 0..=255u8 {
         let escaped = serde_json::to_vec(&String::from_utf8_lossy(&[b])).unwrap_or_default();

@@ -49,9 +49,9 @@ impl Data {
 /// Writes a number as `serde_json` does.
 pub fn write_number(out: &mut Vec<u8>, number: &Number) {
     if let Some(n) = number.as_u64() {
-        extend_short(out, itoa::Buffer::new().format(n).as_bytes());
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     } else if let Some(n) = number.as_i64() {
-        extend_short(out, itoa::Buffer::new().format(n).as_bytes());
+        out.extend_from_slice(itoa::Buffer::new().format(n).as_bytes());
     } else {
         // A float: serde_json's own formatting. Writing into a `Vec` cannot fail.
         let _ = serde_json::to_writer(&mut *out, number);
@@ -67,59 +67,8 @@ pub fn write_str(out: &mut Vec<u8>, s: &str) {
     } else {
         out.reserve(s.len() + 2);
         out.push(b'"');
-        extend_short(out, s.as_bytes());
+        out.extend_from_slice(s.as_bytes());
         out.push(b'"');
-    }
-}
-
-/// Appends `bytes`, as `out.extend_from_slice(bytes)` does. Up to 32 bytes are copied as two
-/// overlapping fixed-size blocks of 4, 8 or 16 bytes (a few moves) instead of a call to
-/// `memcpy`, whose set-up costs more than the copy for the short keys, strings and numbers most
-/// JSON holds; longer slices go to `extend_from_slice`.
-///
-/// ```
-/// let mut out = b"[".to_vec();
-/// for text in ["", "a", "abc", "abcd", "0123456789", "0123456789abcdefghij"] {
-///     quilt_executor::data::extend_short(&mut out, text.as_bytes());
-/// }
-/// assert_eq!(out, b"[aabcabcd01234567890123456789abcdefghij");
-/// ```
-#[inline]
-pub fn extend_short(out: &mut Vec<u8>, bytes: &[u8]) {
-    let n = bytes.len();
-    if !(4..=32).contains(&n) {
-        if n < 4 {
-            for &b in bytes {
-                out.push(b);
-            }
-        } else {
-            out.extend_from_slice(bytes);
-        }
-        return;
-    }
-    let at = out.len();
-    // Room for the widest copy, then the length cut back to what was copied.
-    out.extend_from_slice(&[0; 32]);
-    let dst = &mut out[at..at + n];
-    if n >= 16 {
-        copy_ends::<16>(dst, bytes);
-    } else if n >= 8 {
-        copy_ends::<8>(dst, bytes);
-    } else {
-        copy_ends::<4>(dst, bytes);
-    }
-    out.truncate(at + n);
-}
-
-/// Copies `src` to `dst` (of the same length, `N` to `2 * N` bytes) as its first and its last
-/// `N` bytes.
-#[inline(always)]
-fn copy_ends<const N: usize>(dst: &mut [u8], src: &[u8]) {
-    if let (Some(d), Some(s)) = (dst.first_chunk_mut::<N>(), src.first_chunk::<N>()) {
-        *d = *s;
-    }
-    if let (Some(d), Some(s)) = (dst.last_chunk_mut::<N>(), src.last_chunk::<N>()) {
-        *d = *s;
     }
 }
 

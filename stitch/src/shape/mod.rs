@@ -20,7 +20,7 @@ use apollo_compiler::executable::{ExecutableDocument, Field, SelectionSet};
 use apollo_compiler::schema::ExtendedType;
 use apollo_compiler::{Node, Schema};
 use bytes::Bytes;
-use quilt_executor::data::{Data, Object, extend_short, write_str};
+use quilt_executor::data::{Data, Object, write_str};
 use quilt_executor::{ExecutionResult, GraphQLError, JsonMap, PathSegment, ResultData};
 use serde_json::Value;
 
@@ -468,7 +468,7 @@ impl<'a> Shaper<'a> {
             if i > 0 {
                 self.out.push(b',');
             }
-            extend_short(&mut self.out, &entry.written);
+            self.out.extend_from_slice(&entry.written);
             let first = &fields[0];
             match entry.special {
                 Special::Typename => write_str(&mut self.out, type_name),
