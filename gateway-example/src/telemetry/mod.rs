@@ -47,6 +47,7 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::SubscriberExt as _;
 use tracing_subscriber::util::SubscriberInitExt as _;
 
+mod fields;
 mod metrics;
 mod otel;
 mod w3c;
@@ -279,6 +280,7 @@ fn layers(
     let ansi = std::io::IsTerminal::is_terminal(&std::io::stderr());
     let mut layers = vec![match config.logs.format {
         LogFormat::Text => tracing_subscriber::fmt::layer()
+            .fmt_fields(fields::QuickFields)
             .with_writer(std::io::stderr)
             .with_ansi(ansi)
             .with_filter(log_filter)

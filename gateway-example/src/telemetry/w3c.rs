@@ -11,7 +11,9 @@
 //! - the request's execution takes, once, from [`current`], a `traceparent` with that trace id,
 //!   a parent id of the gateway's request (random, the same for all the request's calls) and
 //!   the same flags, and the client's `tracestate` unchanged; every subgraph call of the
-//!   request carries it ([`quilt_executor::trace::for_request`]). Nothing is computed per call:
+//!   request carries it ([`quilt_executor::trace::for_request`]). It is made then, not when the
+//!   request arrives: a request that calls no subgraph (answered by an identical request's
+//!   execution) formats none. Nothing is computed per call:
 //!   taking the context per call (a `traceparent` formatted and the request's context copied
 //!   for each) cost about 4 % of a heavy answer's instructions.
 //!
@@ -71,7 +73,8 @@ struct Trace {
     tracestate: Option<HeaderValue>,
 }
 
-/// What the request's upstream calls carry, kept in its root span's extensions.
+/// What the request's upstream calls carry, kept in its root span's extensions once the first
+/// call is made.
 #[derive(Debug, Clone)]
 struct Calls(TraceContext);
 
@@ -136,31 +139,44 @@ fn parse_traceparent(value: &HeaderValue) -> Option<(u128, bool)> {
     (trace_id != 0 && parent_id != 0).then_some((trace_id, flags & 1 == 1))
 }
 
-/// [`Propagation::adopt_parent`]: keeps what the calls of the request of `span` carry: the
-/// client's trace (or a new one) with the gateway's parent id.
+/// [`Propagation::adopt_parent`]: keeps the client's trace (or a new one) on the request's
+/// span. What its calls carry is made from it by [`current`] when the first call is made: a
+/// request answered by another one's execution (inbound deduplication) or refused before it
+/// executes never formats a `traceparent` (that was about 3,000 instructions per request).
 fn adopt_parent(headers: &HeaderMap, span: &tracing::Span) {
-    let Some(calls) = Trace::of(headers).child() else {
-        return;
-    };
+    let trace = Trace::of(headers);
     span.with_subscriber(|(id, dispatch)| {
         if let Some(registry) = dispatch.downcast_ref::<Registry>()
             && let Some(span) = registry.span(id)
         {
-            span.extensions_mut().replace(Calls(calls));
+            span.extensions_mut().replace(trace);
         }
     });
 }
 
-/// [`Propagation::current`]: what the calls of the nearest enclosing client request carry;
+/// [`Propagation::current`]: what the calls of the nearest enclosing client request carry
+/// (made on the first call, then the same for every call of the request or connection);
 /// `None` outside of one.
 fn current(_: &quilt_executor::Context) -> Option<TraceContext> {
     tracing::Span::current()
         .with_subscriber(|(id, dispatch)| {
             let registry = dispatch.downcast_ref::<Registry>()?;
             registry.span(id)?.scope().find_map(|span| {
-                span.extensions()
-                    .get::<Calls>()
-                    .map(|calls| calls.0.clone())
+                let trace = {
+                    let extensions = span.extensions();
+                    if let Some(calls) = extensions.get::<Calls>() {
+                        return Some(calls.0.clone());
+                    }
+                    extensions.get::<Trace>()?.clone()
+                };
+                let mut extensions = span.extensions_mut();
+                // Another call of the same connection may have made them meanwhile.
+                if let Some(calls) = extensions.get_mut::<Calls>() {
+                    return Some(calls.0.clone());
+                }
+                let calls = trace.child()?;
+                extensions.insert(Calls(calls.clone()));
+                Some(calls)
             })
         })
         .flatten()
@@ -224,7 +240,23 @@ mod tests {
             let _inside = request.enter();
             // Spans the layer does not enable are not created: the request span stays current.
             let _fetch = tracing::info_span!("quilt.fetch").entered();
+            // Nothing is formatted until a call asks for it.
+            let holds = |request: &tracing::Span| {
+                request
+                    .with_subscriber(|(id, dispatch)| {
+                        let registry = dispatch.downcast_ref::<Registry>()?;
+                        let extensions = registry.span(id)?;
+                        let extensions = extensions.extensions();
+                        Some((
+                            extensions.get::<Trace>().is_some(),
+                            extensions.get::<Calls>().is_some(),
+                        ))
+                    })
+                    .flatten()
+            };
+            assert_eq!(holds(&request), Some((true, false)));
             let first = current(&quilt_executor::Context::default()).unwrap();
+            assert_eq!(holds(&request), Some((true, true)));
             let second = current(&quilt_executor::Context::default()).unwrap();
             let parts = |trace: &TraceContext| {
                 let text = trace.traceparent.to_str().unwrap().to_owned();
