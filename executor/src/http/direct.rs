@@ -28,7 +28,7 @@ use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
-use super::decode::error_chain;
+use super::send::{SendFailure, failed};
 use crate::error::ExecutorError;
 
 /// The pooled client for plain HTTP requests.
@@ -78,31 +78,21 @@ pub(super) fn uri(url: &url::Url) -> Option<http::Uri> {
     plain.then(|| http::Uri::try_from(url.as_str()).ok())?
 }
 
-/// A failure before a response arrived, by kind, as `send_error` words reqwest's.
+/// A failure before a response arrived, by kind, as reqwest's are told
+/// ([`super::send::failed`]).
 pub(super) fn send_error(
     endpoint: &str,
     timeout: Duration,
     error: hyper_util::client::legacy::Error,
 ) -> ExecutorError {
-    let endpoint = endpoint.to_owned();
-    if timed_out(&error) {
-        ExecutorError::Timeout {
-            endpoint,
-            after: timeout,
-        }
+    let kind = if timed_out(&error) {
+        SendFailure::Timeout
     } else if error.is_connect() {
-        ExecutorError::Connect {
-            endpoint,
-            message: error_chain(&error),
-            source: Some(std::sync::Arc::new(error)),
-        }
+        SendFailure::Connect
     } else {
-        ExecutorError::Closed {
-            endpoint,
-            code: None,
-            reason: format!("the request failed: {}", error_chain(&error)),
-        }
-    }
+        SendFailure::Other
+    };
+    failed(endpoint, timeout, kind, error)
 }
 
 /// Whether a timeout caused `error` (the connect timeout; the attempt's own deadline is

@@ -470,37 +470,67 @@ fn persisted_query_not_found(result: &ExecutionResult) -> bool {
     })
 }
 
-/// A failure before a response arrived, by kind.
-fn send_error(endpoint: &str, timeout: Duration, error: reqwest::Error) -> ExecutorError {
+/// What kind of failure happened before a response arrived, as either client tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum SendFailure {
+    Timeout,
+    Connect,
+    /// The request could not be built (reqwest only).
+    Builder,
+    /// Too many redirects, or a redirect loop (reqwest only).
+    Redirect,
+    /// The connection broke (or the exchange failed otherwise).
+    Other,
+}
+
+/// A failure before a response arrived, as an [`ExecutorError`] of its kind.
+pub(super) fn failed(
+    endpoint: &str,
+    timeout: Duration,
+    kind: SendFailure,
+    error: impl std::error::Error + Send + Sync + 'static,
+) -> ExecutorError {
     let endpoint = endpoint.to_owned();
-    if error.is_timeout() {
-        ExecutorError::Timeout {
+    match kind {
+        SendFailure::Timeout => ExecutorError::Timeout {
             endpoint,
             after: timeout,
-        }
-    } else if error.is_connect() {
-        ExecutorError::Connect {
+        },
+        SendFailure::Connect => ExecutorError::Connect {
             endpoint,
             message: error_chain(&error),
             source: Some(Arc::new(error)),
-        }
-    } else if error.is_builder() {
-        ExecutorError::InvalidRequest {
+        },
+        SendFailure::Builder => ExecutorError::InvalidRequest {
             endpoint,
             message: error_chain(&error),
-        }
-    } else if error.is_redirect() {
-        ExecutorError::Protocol {
+        },
+        SendFailure::Redirect => ExecutorError::Protocol {
             endpoint,
             message: error_chain(&error),
-        }
-    } else {
-        ExecutorError::Closed {
+        },
+        SendFailure::Other => ExecutorError::Closed {
             endpoint,
             code: None,
             reason: format!("the request failed: {}", error_chain(&error)),
-        }
+        },
     }
+}
+
+/// A reqwest failure before a response arrived, by kind.
+fn send_error(endpoint: &str, timeout: Duration, error: reqwest::Error) -> ExecutorError {
+    let kind = if error.is_timeout() {
+        SendFailure::Timeout
+    } else if error.is_connect() {
+        SendFailure::Connect
+    } else if error.is_builder() {
+        SendFailure::Builder
+    } else if error.is_redirect() {
+        SendFailure::Redirect
+    } else {
+        SendFailure::Other
+    };
+    failed(endpoint, timeout, kind, error)
 }
 
 #[cfg(test)]

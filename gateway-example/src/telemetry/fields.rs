@@ -63,6 +63,21 @@ impl QuickVisitor<'_> {
         self.writer.write_char('=')
     }
 
+    /// Writes `name=text` where [`plain`](Self::plain), else lets `DefaultVisitor` write the
+    /// field (`text` is what `Debug` writes for the value).
+    fn write_or_delegate(
+        &mut self,
+        field: &Field,
+        text: &str,
+        record: impl FnOnce(&mut DefaultVisitor<'_>),
+    ) {
+        if self.plain(field) {
+            self.result = self.start(field).and_then(|()| self.writer.write_str(text));
+        } else {
+            self.delegate(record);
+        }
+    }
+
     /// Lets `DefaultVisitor` write the field.
     fn delegate(&mut self, record: impl FnOnce(&mut DefaultVisitor<'_>)) {
         if self.result.is_err() {
@@ -98,33 +113,20 @@ impl Visit for QuickVisitor<'_> {
     }
 
     fn record_i64(&mut self, field: &Field, value: i64) {
-        if self.plain(field) {
-            self.result = self
-                .start(field)
-                .and_then(|()| self.writer.write_str(itoa::Buffer::new().format(value)));
-        } else {
-            self.delegate(|v| v.record_i64(field, value));
-        }
+        self.write_or_delegate(field, itoa::Buffer::new().format(value), |v| {
+            v.record_i64(field, value)
+        });
     }
 
     fn record_u64(&mut self, field: &Field, value: u64) {
-        if self.plain(field) {
-            self.result = self
-                .start(field)
-                .and_then(|()| self.writer.write_str(itoa::Buffer::new().format(value)));
-        } else {
-            self.delegate(|v| v.record_u64(field, value));
-        }
+        self.write_or_delegate(field, itoa::Buffer::new().format(value), |v| {
+            v.record_u64(field, value)
+        });
     }
 
     fn record_bool(&mut self, field: &Field, value: bool) {
-        if self.plain(field) {
-            self.result = self
-                .start(field)
-                .and_then(|()| self.writer.write_str(if value { "true" } else { "false" }));
-        } else {
-            self.delegate(|v| v.record_bool(field, value));
-        }
+        let text = if value { "true" } else { "false" };
+        self.write_or_delegate(field, text, |v| v.record_bool(field, value));
     }
 
     fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
