@@ -124,10 +124,10 @@ where
     BodyDataStream::new(body).map_err(Into::into).boxed()
 }
 
-/// Reads the whole body, failing as soon as it grows past `limit` (or `announced`, its
-/// `content-length`, is larger). A body in one chunk is returned without a copy.
+/// Reads the whole body `source`, failing as soon as it grows past `limit` (or `announced`,
+/// its `content-length`, is larger). A body in one chunk is returned without a copy.
 async fn read_limited<B>(
-    response: &mut B,
+    source: &mut B,
     announced: Option<u64>,
     endpoint: &str,
     limit: usize,
@@ -143,13 +143,13 @@ where
     if announced.is_some_and(|length| length > limit as u64) {
         return Err(too_large());
     }
-    let Some(first) = next_chunk(response, endpoint).await? else {
+    let Some(first) = next_chunk(source, endpoint).await? else {
         return Ok(Bytes::new());
     };
     if first.len() > limit {
         return Err(too_large());
     }
-    let Some(second) = next_chunk(response, endpoint).await? else {
+    let Some(second) = next_chunk(source, endpoint).await? else {
         return Ok(first);
     };
     // Sized for the announced length (so the buffer is not regrown and copied chunk after
@@ -162,7 +162,7 @@ where
         if body.len() > limit {
             return Err(too_large());
         }
-        match next_chunk(response, endpoint).await? {
+        match next_chunk(source, endpoint).await? {
             Some(chunk) => body.extend_from_slice(&chunk),
             None => return Ok(body.freeze()),
         }
@@ -217,14 +217,14 @@ pub(super) fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
 }
 
 /// [`ExecutorError::HttpStatus`] with the first bytes of the body (read with a small bound).
-async fn status_error<B>(status: u16, mut response: B, endpoint: &str) -> ExecutorError
+async fn status_error<B>(status: u16, mut source: B, endpoint: &str) -> ExecutorError
 where
     B: Body<Data = Bytes> + Unpin,
     B::Error: Into<BodyError>,
 {
     let mut body = Vec::new();
     while body.len() < EXCERPT_LEN {
-        match next_chunk(&mut response, endpoint).await {
+        match next_chunk(&mut source, endpoint).await {
             Ok(Some(chunk)) => body.extend_from_slice(&chunk),
             _ => break,
         }
