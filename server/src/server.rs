@@ -57,12 +57,7 @@ impl GraphQLServer {
     /// route when there is one. Embed it in a larger application with [`Router::merge`] or
     /// [`Router::nest`].
     pub fn router(&self) -> Router {
-        let mut router = Router::new().route(
-            &self.path,
-            any(crate::pipeline::graphql_endpoint).layer(axum::middleware::from_fn(
-                crate::pipeline::request_id::request_id,
-            )),
-        );
+        let mut router = Router::new().route(&self.path, any(crate::pipeline::graphql_endpoint));
         if let Some(health) = &self.health_path {
             let base = health.trim_end_matches('/');
             router = router

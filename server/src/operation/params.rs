@@ -3,7 +3,10 @@
 //! string, each checked for its type. A request may leave out `query` when it names a
 //! persisted operation instead (`extensions.persistedQuery` or `documentId`).
 
+use std::fmt;
+
 use quilt_executor::JsonMap;
+use serde::de::{self, Deserialize, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde_json::Value;
 
 use crate::error::RequestError;
@@ -33,13 +36,19 @@ impl GraphQLParams {
 
 impl GraphQLParams {
     /// Reads the parameters from a JSON body.
+    ///
+    /// The body is read straight into the five parameters: the object around them is not
+    /// built (a JSON map, its keys hashed, then taken apart again). Everything else about it
+    /// is what reading it as a [`Value`] and calling [`from_value`](Self::from_value) gives:
+    /// the same errors, the last of a repeated key, other keys read as values and dropped.
     pub fn from_json(body: &[u8]) -> Result<Self, RequestError> {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(RequestError::EmptyBody);
         }
-        let value: Value =
-            serde_json::from_slice(body).map_err(|e| RequestError::InvalidJson(e.to_string()))?;
-        Self::from_value(value)
+        match serde_json::from_slice(body).map_err(|e| RequestError::InvalidJson(e.to_string()))? {
+            Body::Object(fields) => fields.into_params(),
+            Body::Other => Err(RequestError::NotAnObject),
+        }
     }
 
     /// Reads the parameters from a JSON object.
@@ -47,47 +56,14 @@ impl GraphQLParams {
         let Value::Object(mut map) = value else {
             return Err(RequestError::NotAnObject);
         };
-        let query = match map.remove("query") {
-            Some(Value::String(query)) => Some(query),
-            None | Some(Value::Null) => None,
-            Some(_) => {
-                return Err(RequestError::InvalidParameter {
-                    name: "query",
-                    expected: "a string",
-                });
-            }
-        };
-        let document_id = match map.remove("documentId") {
-            Some(Value::String(id)) => Some(id),
-            None | Some(Value::Null) => None,
-            Some(_) => {
-                return Err(RequestError::InvalidParameter {
-                    name: "documentId",
-                    expected: "a string or null",
-                });
-            }
-        };
-        let operation_name = match map.remove("operationName") {
-            Some(Value::String(name)) => Some(name),
-            None | Some(Value::Null) => None,
-            Some(_) => {
-                return Err(RequestError::InvalidParameter {
-                    name: "operationName",
-                    expected: "a string or null",
-                });
-            }
-        };
-        let params = Self {
-            query: query.clone().unwrap_or_default(),
-            operation_name,
-            variables: object_param("variables", map.remove("variables"))?,
-            extensions: object_param("extensions", map.remove("extensions"))?,
-            document_id,
-        };
-        if query.is_none() && !params.names_persisted_operation() {
-            return Err(RequestError::MissingQuery);
+        Fields {
+            query: map.remove("query"),
+            document_id: map.remove("documentId"),
+            operation_name: map.remove("operationName"),
+            variables: map.remove("variables"),
+            extensions: map.remove("extensions"),
         }
-        Ok(params)
+        .into_params()
     }
 
     /// Reads the parameters from a URL query string (GET); `variables` and `extensions` are
@@ -117,6 +93,170 @@ impl GraphQLParams {
             None => return Err(RequestError::MissingQuery),
         }
         Ok(params)
+    }
+}
+
+/// The parameters of a JSON object as given, before their types are checked.
+#[derive(Default)]
+struct Fields {
+    query: Option<Value>,
+    document_id: Option<Value>,
+    operation_name: Option<Value>,
+    variables: Option<Value>,
+    extensions: Option<Value>,
+}
+
+impl Fields {
+    /// Checks each parameter's type, in the order the errors are reported.
+    fn into_params(self) -> Result<GraphQLParams, RequestError> {
+        let query = match self.query {
+            Some(Value::String(query)) => Some(query),
+            None | Some(Value::Null) => None,
+            Some(_) => {
+                return Err(RequestError::InvalidParameter {
+                    name: "query",
+                    expected: "a string",
+                });
+            }
+        };
+        let document_id = string_or_null("documentId", self.document_id)?;
+        let operation_name = string_or_null("operationName", self.operation_name)?;
+        let has_query = query.is_some();
+        let params = GraphQLParams {
+            query: query.unwrap_or_default(),
+            operation_name,
+            variables: object_param("variables", self.variables)?,
+            extensions: object_param("extensions", self.extensions)?,
+            document_id,
+        };
+        if !has_query && !params.names_persisted_operation() {
+            return Err(RequestError::MissingQuery);
+        }
+        Ok(params)
+    }
+}
+
+fn string_or_null(
+    name: &'static str,
+    value: Option<Value>,
+) -> Result<Option<String>, RequestError> {
+    match value {
+        Some(Value::String(text)) => Ok(Some(text)),
+        None | Some(Value::Null) => Ok(None),
+        Some(_) => Err(RequestError::InvalidParameter {
+            name,
+            expected: "a string or null",
+        }),
+    }
+}
+
+/// A JSON body: an object's parameters, or any other value (read whole, so that a syntax
+/// error anywhere is reported as one).
+enum Body {
+    Object(Fields),
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Body {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(BodyVisitor)
+    }
+}
+
+struct BodyVisitor;
+
+impl<'de> Visitor<'de> for BodyVisitor {
+    type Value = Body;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Body, A::Error> {
+        let mut fields = Fields::default();
+        while let Some(key) = map.next_key::<Key>()? {
+            let slot = match key {
+                Key::Query => &mut fields.query,
+                Key::DocumentId => &mut fields.document_id,
+                Key::OperationName => &mut fields.operation_name,
+                Key::Variables => &mut fields.variables,
+                Key::Extensions => &mut fields.extensions,
+                // Read as a value (not skipped): what a value refuses, such as a number out of
+                // range, is refused here too.
+                Key::Other => {
+                    map.next_value::<Value>()?;
+                    continue;
+                }
+            };
+            *slot = Some(map.next_value()?);
+        }
+        Ok(Body::Object(fields))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Body, A::Error> {
+        while seq.next_element::<Value>()?.is_some() {}
+        Ok(Body::Other)
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Body, E> {
+        Ok(Body::Other)
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Body, E> {
+        Ok(Body::Other)
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Body, E> {
+        Ok(Body::Other)
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Body, E> {
+        Ok(Body::Other)
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Body, E> {
+        Ok(Body::Other)
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Body, E> {
+        Ok(Body::Other)
+    }
+}
+
+/// A key of the body's object, matched without being copied.
+enum Key {
+    Query,
+    DocumentId,
+    OperationName,
+    Variables,
+    Extensions,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for Key {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+struct KeyVisitor;
+
+impl Visitor<'_> for KeyVisitor {
+    type Value = Key;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a key")
+    }
+
+    fn visit_str<E: de::Error>(self, key: &str) -> Result<Key, E> {
+        Ok(match key {
+            "query" => Key::Query,
+            "documentId" => Key::DocumentId,
+            "operationName" => Key::OperationName,
+            "variables" => Key::Variables,
+            "extensions" => Key::Extensions,
+            _ => Key::Other,
+        })
     }
 }
 
@@ -153,6 +293,79 @@ mod tests {
         ] {
             assert!(GraphQLParams::from_json(body.as_bytes()).is_err(), "{body}");
         }
+    }
+
+    /// What `from_json` was before it read the parameters straight: the body as a `Value`,
+    /// then `from_value`.
+    fn through_value(body: &[u8]) -> Result<GraphQLParams, RequestError> {
+        if body.iter().all(u8::is_ascii_whitespace) {
+            return Err(RequestError::EmptyBody);
+        }
+        let value: Value =
+            serde_json::from_slice(body).map_err(|e| RequestError::InvalidJson(e.to_string()))?;
+        GraphQLParams::from_value(value)
+    }
+
+    #[test]
+    fn reading_the_parameters_straight_gives_what_reading_a_value_gives() {
+        let deep = format!(
+            "{{\"query\": \"{{a}}\", \"x\": {}1{}}}",
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let bodies = [
+            r#"{"query": "{a}"}"#,
+            r#"{"query": "query Q($n: Int) { a(n: $n) }", "operationName": "Q", "variables": {"n": 1, "o": {"p": [1, 2.5, null]}}, "extensions": {"e": true}}"#,
+            r#"{"query": "{a}", "query": "{b}"}"#,
+            r#"{"query": 1, "query": "{b}"}"#,
+            r#"{"query": "{b}", "query": 1}"#,
+            r#"{"query": "{a}", "operationName": null}"#,
+            r#"{"query": ""escaped" é {a}"}"#,
+            r#"{"query": "{a}", "other": {"deep": [1, {"x": "y"}]}, "more": 1e300}"#,
+            r#"{"query": "{a}", "other": 1e400}"#,
+            r#"{"query": "{a}", "variables": null, "extensions": null, "operationName": null, "documentId": null}"#,
+            r#"{"query": null}"#,
+            r#"{}"#,
+            r#"{"query": "{a}", "documentId": 5}"#,
+            r#"{"documentId": "sha256:ab"}"#,
+            r#"{"extensions": {"persistedQuery": {"version": 1, "sha256Hash": "ab"}}}"#,
+            r#"{"query": "{a}", "variables": [1]}"#,
+            r#"{"query": "{a}", "extensions": "x"}"#,
+            r#"{"query": "{a}", "operationName": {}}"#,
+            r#"[{"query": "{a}"}]"#,
+            r#"[1, 2"#,
+            r#"[1, 1e400]"#,
+            "1",
+            "-1",
+            "18446744073709551616",
+            "1e400",
+            "2.5",
+            r#""{a}""#,
+            "true",
+            "null",
+            "",
+            "  \n\t ",
+            "{ \"not json",
+            r#"{"query": "{a}"} trailing"#,
+            r#"{"query": "{a}",}"#,
+            r#"{"query": "{a}" "x": 1}"#,
+            r#"{"query": "\ud800"}"#,
+            "{\"query\": \"\u{1}\"}",
+            &deep,
+        ];
+        for body in bodies {
+            assert_eq!(
+                format!("{:?}", GraphQLParams::from_json(body.as_bytes())),
+                format!("{:?}", through_value(body.as_bytes())),
+                "{body}"
+            );
+        }
+        // Not UTF-8.
+        let bytes = b"{\"query\": \"\xff\"}";
+        assert_eq!(
+            format!("{:?}", GraphQLParams::from_json(bytes)),
+            format!("{:?}", through_value(bytes))
+        );
     }
 
     #[test]

@@ -40,8 +40,16 @@ use read_body::{BodyKind, body_kind, read_limited};
 /// mode's PUT and DELETE.
 pub(crate) async fn graphql_endpoint(
     State(state): State<SharedState>,
-    request: axum::extract::Request,
+    mut request: axum::extract::Request,
 ) -> Response {
+    let id = request_id::assign(&mut request);
+    let mut response = endpoint(state, request).await;
+    request_id::answer(&mut response, id);
+    response
+}
+
+/// [`graphql_endpoint`] after the request id (stage 0).
+async fn endpoint(state: SharedState, request: axum::extract::Request) -> Response {
     let (mut parts, body) = request.into_parts();
     if is_websocket_upgrade(&parts) {
         if state.csrf.enabled
