@@ -45,10 +45,9 @@ impl GraphQLParams {
         if body.iter().all(u8::is_ascii_whitespace) {
             return Err(RequestError::EmptyBody);
         }
-        match serde_json::from_slice(body).map_err(|e| RequestError::InvalidJson(e.to_string()))? {
-            Body::Object(fields) => fields.into_params(),
-            Body::Other => Err(RequestError::NotAnObject),
-        }
+        let Body(fields) =
+            serde_json::from_slice(body).map_err(|e| RequestError::InvalidJson(e.to_string()))?;
+        fields.ok_or(RequestError::NotAnObject)?.into_params()
     }
 
     /// Reads the parameters from a JSON object.
@@ -150,12 +149,9 @@ fn string_or_null(
     }
 }
 
-/// A JSON body: an object's parameters, or any other value (read whole, so that a syntax
-/// error anywhere is reported as one).
-enum Body {
-    Object(Fields),
-    Other,
-}
+/// A JSON body: an object's parameters, or `None` for any other value (read whole, so that a
+/// syntax error anywhere is reported as one).
+struct Body(Option<Fields>);
 
 impl<'de> Deserialize<'de> for Body {
     fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
@@ -190,36 +186,36 @@ impl<'de> Visitor<'de> for BodyVisitor {
             };
             *slot = Some(map.next_value()?);
         }
-        Ok(Body::Object(fields))
+        Ok(Body(Some(fields)))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Body, A::Error> {
         while seq.next_element::<Value>()?.is_some() {}
-        Ok(Body::Other)
+        Ok(Body(None))
     }
 
     fn visit_bool<E: de::Error>(self, _: bool) -> Result<Body, E> {
-        Ok(Body::Other)
+        Ok(Body(None))
     }
 
     fn visit_i64<E: de::Error>(self, _: i64) -> Result<Body, E> {
-        Ok(Body::Other)
+        Ok(Body(None))
     }
 
     fn visit_u64<E: de::Error>(self, _: u64) -> Result<Body, E> {
-        Ok(Body::Other)
+        Ok(Body(None))
     }
 
     fn visit_f64<E: de::Error>(self, _: f64) -> Result<Body, E> {
-        Ok(Body::Other)
+        Ok(Body(None))
     }
 
     fn visit_str<E: de::Error>(self, _: &str) -> Result<Body, E> {
-        Ok(Body::Other)
+        Ok(Body(None))
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Body, E> {
-        Ok(Body::Other)
+        Ok(Body(None))
     }
 }
 
