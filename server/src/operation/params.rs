@@ -315,8 +315,8 @@ mod tests {
             r#"{"query": "{a}", "query": "{b}"}"#,
             r#"{"query": 1, "query": "{b}"}"#,
             r#"{"query": "{b}", "query": 1}"#,
-            r#"{"query": "{a}", "operationName": null}"#,
-            r#"{"query": ""escaped" é {a}"}"#,
+            r#"{"qu\u0065ry": "{a}", "operation\u004eame": null}"#,
+            r#"{"query": "\"escaped\" \u00e9 é {a}"}"#,
             r#"{"query": "{a}", "other": {"deep": [1, {"x": "y"}]}, "more": 1e300}"#,
             r#"{"query": "{a}", "other": 1e400}"#,
             r#"{"query": "{a}", "variables": null, "extensions": null, "operationName": null, "documentId": null}"#,
@@ -356,6 +356,16 @@ mod tests {
                 "{body}"
             );
         }
+        // The comparison above holds for answers, not only for errors.
+        let escaped =
+            GraphQLParams::from_json(br#"{"qu\u0065ry": "{a}", "operation\u004eame": "Q"}"#)
+                .unwrap();
+        assert_eq!(
+            (escaped.query.as_str(), escaped.operation_name.as_deref()),
+            ("{a}", Some("Q"))
+        );
+        let repeated = GraphQLParams::from_json(br#"{"query": "{a}", "query": "{b}"}"#).unwrap();
+        assert_eq!(repeated.query, "{b}");
         // Not UTF-8.
         let bytes = b"{\"query\": \"\xff\"}";
         assert_eq!(
