@@ -839,6 +839,8 @@ impl Context {
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]
@@ -864,7 +866,6 @@ mod tests {
             assert!(values.len() > 4, "position {position}: {values:?}");
         }
     }
-    use serde_json::json;
 
     #[test]
     fn upload_sets_variable_positions_to_null() {
